@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/** Alor wire formats, per ../shared/broker-specs/alor-WarpOpenAPIv2.yml. */
+
+/** `POST /refresh` → `{ AccessToken }`. */
+export const AlorRefreshResponseSchema = z.object({ AccessToken: z.string().min(1) });
+export type AlorRefreshResponse = z.infer<typeof AlorRefreshResponseSchema>;
+
+/** The JWT payload fields we rely on; `exp` is seconds since the epoch. */
+export const JwtClaimsSchema = z.object({ exp: z.number().finite() });
+
+/** `OrdersActionsLimitTVPost` request body. */
+export const AlorLimitOrderRequestSchema = z.strictObject({
+  side: z.enum(['buy', 'sell']),
+  quantity: z.number().int().min(1).max(2_147_483_647),
+  price: z.number().finite().positive(),
+  instrument: z.strictObject({ symbol: z.string().min(1), exchange: z.enum(['MOEX', 'SPBX']) }),
+  user: z.strictObject({ portfolio: z.string().min(1) }),
+});
+export type AlorLimitOrderRequest = z.infer<typeof AlorLimitOrderRequestSchema>;
+
+const OrderNumberSchema = z.union([z.string(), z.number()]).transform(String);
+
+/** `response_OrderActionLimitMarket_CommandAPI`: 200 `{ message: "success", orderNumber }`. */
+export const AlorOrderResponseSchema = z.object({
+  message: z.string(),
+  orderNumber: OrderNumberSchema.optional(),
+});
+
+/** The replayed first answer: `body` may arrive as an object or as a JSON string. */
+const OldResponseBodySchema = z.union([
+  AlorOrderResponseSchema.partial(),
+  z.string().transform((text, ctx) => {
+    try {
+      return AlorOrderResponseSchema.partial().parse(JSON.parse(text));
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'oldResponse.body is not the documented JSON' });
+      return z.NEVER;
+    }
+  }),
+]);
+
+/** `response_OrderActionCode400_CommandAPI`: a refusal, or an "already handled" replay with `oldResponse`. */
+export const AlorOrderErrorSchema = z.object({
+  message: z.string().optional(),
+  oldResponse: z.object({ statusCode: z.number().int(), body: OldResponseBodySchema }).optional(),
+});

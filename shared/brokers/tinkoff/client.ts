@@ -1,0 +1,135 @@
+import type { Dispatcher } from 'undici';
+import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
+import { type BrokerEndpoint, endpoint, parseJsonText, sendBrokerRequest } from '../../http/client.ts';
+import type { Deadline } from '../../http/deadline.ts';
+import type { TinkoffOrder } from '../../payload.ts';
+import { type OrderOutcome, refused } from '../outcome.ts';
+import { orderToPostOrderRequest, orderToV1LimitOrder } from './mapping.ts';
+import { ErrorResponseSchema, PostOrderResponseSchema, V1ResponseSchema } from './schemas.ts';
+
+export const INVALID_TOKEN_MESSAGE = 'Неверный торговый токен';
+export const POST_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder';
+export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
+
+/** Catalogue codes (tinvest-v2-api_errors.json) the contract treats specially. */
+const TOKEN_INVALID_CODE = '40003';
+const DUPLICATE_ORDER_CODE = '30057';
+const REFUSED_STATUSES = new Set(['EXECUTION_REPORT_STATUS_REJECTED', 'EXECUTION_REPORT_STATUS_CANCELLED']);
+
+export interface TinkoffLimitOrderCall {
+  readonly token: string;
+  readonly accountId: string;
+  readonly order: TinkoffOrder;
+  /** v2 `orderId`: T-Invest keeps it about a month and places no second order for it. */
+  readonly requestId: string;
+  readonly deadline: Deadline;
+  readonly dryRun: boolean;
+}
+
+export interface TinkoffClient {
+  placeLimitOrder(call: TinkoffLimitOrderCall): Promise<OrderOutcome>;
+}
+
+export interface TinkoffClientOptions {
+  readonly dispatcher: Dispatcher;
+  readonly apiUrl: string;
+}
+
+function isClientError(statusCode: number): boolean {
+  return statusCode >= 400 && statusCode < 500 && statusCode !== 408 && statusCode !== 429;
+}
+
+/** API v2 REST gateway: `OrdersService/PostOrder`. */
+export class TinkoffV2Client implements TinkoffClient {
+  readonly #dispatcher: Dispatcher;
+  readonly #endpoint: BrokerEndpoint;
+
+  constructor(options: TinkoffClientOptions) {
+    this.#dispatcher = options.dispatcher;
+    this.#endpoint = endpoint(options.apiUrl, POST_ORDER_PATH);
+  }
+
+  async placeLimitOrder(call: TinkoffLimitOrderCall): Promise<OrderOutcome> {
+    const body = JSON.stringify(orderToPostOrderRequest(call.order, call.accountId, call.requestId));
+    if (call.dryRun) return { status: 'dry-run' };
+    const response = await sendBrokerRequest(this.#dispatcher, {
+      endpoint: this.#endpoint,
+      headers: { authorization: `Bearer ${call.token}` },
+      body,
+      deadline: call.deadline,
+      idempotent: true,
+    });
+    return postOrderResponseToOutcome(response.statusCode, response.text);
+  }
+}
+
+export function postOrderResponseToOutcome(statusCode: number, text: string): OrderOutcome {
+  if (statusCode === 401) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  const json = parseJsonText(text);
+  if (statusCode === 200) {
+    const parsed = PostOrderResponseSchema.safeParse(json);
+    if (!parsed.success)
+      throw new BrokerUnavailableError('PostOrder answer is not the documented JSON', { retriable: false });
+    const { executionReportStatus, orderId, message } = parsed.data;
+    return REFUSED_STATUSES.has(executionReportStatus)
+      ? refused(message)
+      : { status: 'placed', orderId, replayed: false };
+  }
+  if (!isClientError(statusCode))
+    throw new BrokerUnavailableError(`PostOrder HTTP ${statusCode}`, { retriable: false });
+  if (text.trim() === '') return refused(undefined);
+  const parsed = ErrorResponseSchema.safeParse(json);
+  if (!parsed.success)
+    throw new BrokerUnavailableError(`PostOrder HTTP ${statusCode} without JSON`, { retriable: false });
+  const { description, message } = parsed.data;
+  if (description === TOKEN_INVALID_CODE) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  // The same orderId was placed before: this is that order, not a new one.
+  if (description === DUPLICATE_ORDER_CODE) return { status: 'placed', replayed: true };
+  return refused(message);
+}
+
+/** The retired v1 API (`/openapi/orders/limit-order`), for v1-compatible endpoints. It has no idempotency key. */
+export class TinkoffV1Client implements TinkoffClient {
+  readonly #dispatcher: Dispatcher;
+  readonly #endpoint: BrokerEndpoint;
+
+  constructor(options: TinkoffClientOptions) {
+    this.#dispatcher = options.dispatcher;
+    this.#endpoint = endpoint(options.apiUrl, V1_LIMIT_ORDER_PATH);
+  }
+
+  async placeLimitOrder(call: TinkoffLimitOrderCall): Promise<OrderOutcome> {
+    const body = JSON.stringify(orderToV1LimitOrder(call.order));
+    if (call.dryRun) return { status: 'dry-run' };
+    const query = new URLSearchParams({ figi: call.order.figi, brokerAccountId: call.accountId }).toString();
+    const response = await sendBrokerRequest(this.#dispatcher, {
+      endpoint: this.#endpoint,
+      query,
+      headers: { authorization: `Bearer ${call.token}` },
+      body,
+      deadline: call.deadline,
+      // v1 has no idempotency key: only a request that never left is resent.
+      idempotent: false,
+    });
+    return v1ResponseToOutcome(response.statusCode, response.text);
+  }
+}
+
+export function v1ResponseToOutcome(statusCode: number, text: string): OrderOutcome {
+  if (statusCode === 401) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  const parsed = V1ResponseSchema.safeParse(parseJsonText(text));
+  if (!parsed.success) throw new BrokerUnavailableError(`v1 HTTP ${statusCode} without JSON`, { retriable: false });
+  const { status, payload } = parsed.data;
+  // v1 answers business errors as HTTP 500 with `status: "Error"`: a refusal, not an outage.
+  if (status.toLowerCase() === 'error') return refused(payload?.message);
+  if (statusCode !== 200 || status.toLowerCase() !== 'ok' || payload === undefined) {
+    throw new BrokerUnavailableError(`v1 HTTP ${statusCode}`, { retriable: false });
+  }
+  return payload.status?.toLowerCase() === 'rejected'
+    ? refused(payload.message)
+    : { status: 'placed', orderId: payload.orderId, replayed: false };
+}
+
+export function createTinkoffClient(api: 'v1' | 'v2', options: TinkoffClientOptions): TinkoffClient {
+  return api === 'v1' ? new TinkoffV1Client(options) : new TinkoffV2Client(options);
+}

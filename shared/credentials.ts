@@ -1,0 +1,45 @@
+import type { ValueSource } from './config.ts';
+import { NotConfiguredError } from './errors.ts';
+import type { SecretStore } from './secrets.ts';
+
+/** A broker's two stored values: its credential (a secret) and the account it trades on (a parameter). */
+export interface BrokerCredentialSources {
+  readonly credential: ValueSource;
+  readonly account: ValueSource;
+}
+
+/** The contract's 404 texts, per broker. */
+export interface NotConfiguredMessages {
+  readonly credential: string;
+  readonly account: string;
+}
+
+export interface BrokerCredentials {
+  readonly credential: string;
+  readonly account: string;
+}
+
+function settledValue(result: PromiseSettledResult<string | undefined>, message: string): string {
+  if (result.status === 'rejected') throw result.reason;
+  if (result.value === undefined) throw new NotConfiguredError(message);
+  return result.value;
+}
+
+/**
+ * Both values are read at once (one store round trip of latency, not two), but judged in the contract's
+ * order: a missing credential answers before a missing account, whatever happened to the account read.
+ */
+export async function readBrokerCredentials(
+  store: SecretStore,
+  sources: BrokerCredentialSources,
+  messages: NotConfiguredMessages,
+): Promise<BrokerCredentials> {
+  const [credential, account] = await Promise.allSettled([
+    store.readSecret(sources.credential),
+    store.readParameter(sources.account),
+  ]);
+  return {
+    credential: settledValue(credential, messages.credential),
+    account: settledValue(account, messages.account),
+  };
+}

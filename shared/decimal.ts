@@ -1,0 +1,58 @@
+/**
+ * Exact decimal handling for prices: a price travels as a canonical decimal string ("12.3"), never through
+ * a float multiply, so T-Invest's Quotation gets exactly the digits the trader sent.
+ */
+
+/** Quotation.nano holds 9 fractional digits; more cannot be sent exactly. */
+export const MAX_FRACTION_DIGITS = 9;
+/** Far above any exchange price. */
+export const MAX_INTEGER_DIGITS = 12;
+/** A decimal of at most 15 significant digits survives a round trip through a double: Alor's price is a JSON number. */
+export const MAX_SIGNIFICANT_DIGITS = 15;
+
+const DECIMAL_LITERAL = /^(\d*)(?:\.(\d*))?(?:e([+-]?\d{1,4}))?$/i;
+
+/**
+ * Canonical form of a non-negative decimal literal (`"012.50"` → `"12.5"`, `"1e-7"` → `"0.0000001"`),
+ * or undefined when it is not one or does not fit the limits above.
+ */
+export function toCanonicalDecimal(literal: string): string | undefined {
+  const match = DECIMAL_LITERAL.exec(literal.trim());
+  if (!match) return undefined;
+  const [, integerPart = '', fractionPart = '', exponentText] = match;
+  if (integerPart === '' && fractionPart === '') return undefined;
+  const exponent = exponentText === undefined ? 0 : Number(exponentText);
+  // Move the decimal point `exponent` places through the digit string.
+  const digits = `${integerPart}${fractionPart}`;
+  const pointAt = integerPart.length + exponent;
+  const padded = pointAt < 0 ? '0'.repeat(-pointAt) + digits : digits.padEnd(pointAt, '0');
+  const splitAt = Math.max(pointAt, 0);
+  const whole = padded.slice(0, splitAt).replace(/^0+/, '') || '0';
+  const fraction = padded.slice(splitAt).replace(/0+$/, '');
+  if (whole.length > MAX_INTEGER_DIGITS || fraction.length > MAX_FRACTION_DIGITS) return undefined;
+  if (`${whole}${fraction}`.replace(/^0+/, '').length > MAX_SIGNIFICANT_DIGITS) return undefined;
+  return fraction === '' ? whole : `${whole}.${fraction}`;
+}
+
+/** Canonical decimal of a JS number, exact to its shortest round-trip representation. */
+export function numberToCanonicalDecimal(value: number): string | undefined {
+  if (!Number.isFinite(value) || value < 0) return undefined;
+  return toCanonicalDecimal(String(value));
+}
+
+export function isZeroDecimal(decimal: string): boolean {
+  return /^0(?:\.0*)?$/.test(decimal);
+}
+
+export interface Quotation {
+  /** int64 as a string, per the T-Invest REST gateway. */
+  readonly units: string;
+  /** int32, 0..999 999 999 for a positive price. */
+  readonly nano: number;
+}
+
+/** `"12.3"` → `{ units: "12", nano: 300000000 }`, by string arithmetic only. */
+export function decimalToQuotation(decimal: string): Quotation {
+  const [whole = '0', fraction = ''] = decimal.split('.');
+  return { units: whole, nano: Number(fraction.padEnd(MAX_FRACTION_DIGITS, '0')) };
+}

@@ -1,0 +1,100 @@
+/**
+ * Errors that carry their own answer. Anything else that reaches the handler wrapper is answered
+ * 500 `Внутренняя ошибка`, with only its name and code logged (see shared/http/handler.ts).
+ */
+export abstract class HttpError extends Error {
+  abstract readonly statusCode: number;
+  /** Stable machine-readable code for logs and tests. */
+  abstract readonly code: string;
+  /** Text the caller sees, byte for byte. Never holds a secret or an upstream internal. */
+  readonly publicMessage: string;
+
+  constructor(publicMessage: string, options?: ErrorOptions) {
+    super(publicMessage, options);
+    this.name = new.target.name;
+    this.publicMessage = publicMessage;
+  }
+}
+
+export const INVALID_ORDER_MESSAGE = 'Некорректные данные в заявке';
+
+export class InvalidPayloadError extends HttpError {
+  readonly statusCode = 400;
+  readonly code = 'INVALID_PAYLOAD';
+  /** Field paths and reasons only, never input values. */
+  readonly issues: readonly string[];
+
+  constructor(issues: readonly string[]) {
+    super(INVALID_ORDER_MESSAGE);
+    this.issues = issues;
+  }
+}
+
+export class UnauthorizedError extends HttpError {
+  readonly statusCode = 401;
+  readonly code = 'UNAUTHORIZED';
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super('Unauthorized');
+    this.reason = reason;
+  }
+}
+
+/** A broker credential or account id is absent or empty in the store (the 404 rows of the contract). */
+export class NotConfiguredError extends HttpError {
+  readonly statusCode = 404;
+  readonly code = 'NOT_CONFIGURED';
+}
+
+/** The broker rejected our credential: Alor's refresh token (403) or T-Invest's token (400). */
+export class BrokerCredentialRejectedError extends HttpError {
+  readonly code = 'CREDENTIAL_REJECTED';
+  readonly statusCode: number;
+
+  constructor(statusCode: 400 | 403, publicMessage: string) {
+    super(publicMessage);
+    this.statusCode = statusCode;
+  }
+}
+
+/** Unreachable, reset, 5xx, 429, or an answer that is not the documented JSON. */
+export class BrokerUnavailableError extends HttpError {
+  readonly statusCode = 502;
+  readonly code = 'BROKER_UNAVAILABLE';
+  /** Safe for logs: a status code or an error class name, never a URL or body. */
+  readonly detail: string;
+  /** True when the broker cannot have acted on the request, so sending it again is safe. */
+  readonly retriable: boolean;
+
+  constructor(detail: string, options: { retriable: boolean; cause?: unknown }) {
+    super('Брокер недоступен', { cause: options.cause });
+    this.detail = detail;
+    this.retriable = options.retriable;
+  }
+}
+
+export class BrokerTimeoutError extends HttpError {
+  readonly statusCode = 504;
+  readonly code = 'BROKER_TIMEOUT';
+  readonly detail: string;
+
+  constructor(detail: string, options?: ErrorOptions) {
+    super('Брокер не ответил вовремя', options);
+    this.detail = detail;
+  }
+}
+
+export const INTERNAL_ERROR_MESSAGE = 'Внутренняя ошибка';
+
+/** Narrows `unknown` from a catch clause without `as Error`. */
+export function isError(value: unknown): value is Error {
+  return value instanceof Error;
+}
+
+/** Name and code of an error, for logs: never its message, which may quote a URL, a header or a body. */
+export function describeError(error: unknown): { name: string; code?: string } {
+  if (!isError(error)) return { name: typeof error };
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? { name: error.name, code } : { name: error.name };
+}

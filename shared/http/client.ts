@@ -1,0 +1,148 @@
+import { Agent, type Dispatcher } from 'undici';
+import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '../errors.ts';
+import type { Deadline } from './deadline.ts';
+
+/**
+ * The one way to talk to a broker: a deadline on every call, the body always consumed, a size cap on it,
+ * and transport failures turned into typed upstream errors that never quote a URL (it may hold a token).
+ */
+
+/** The documented answers are a few hundred bytes; anything far bigger is not one of them. */
+export const MAX_BROKER_BODY_BYTES = 1024 * 1024;
+/** A retry is only worth starting with this much of the deadline left. */
+const MIN_RETRY_BUDGET_MS = 100;
+/** Undici's timers only back up the deadline's own signal. */
+const UNDICI_TIMEOUT_SLACK_MS = 1000;
+
+/** One keep-alive pool per container, shared by every invocation: a warm order opens no new connection. */
+export function createBrokerAgent(): Agent {
+  return new Agent({
+    keepAliveTimeout: 60_000,
+    keepAliveMaxTimeout: 10 * 60_000,
+    connections: 16,
+    connect: { timeout: 2000 },
+  });
+}
+
+let sharedAgent: Agent | undefined;
+export function brokerAgent(): Agent {
+  sharedAgent ??= createBrokerAgent();
+  return sharedAgent;
+}
+
+export interface BrokerEndpoint {
+  readonly origin: string;
+  readonly path: string;
+}
+
+/** `https://host/rest` + `/Service/Method` → origin and full path, computed once per client. */
+export function endpoint(baseUrl: string, path: string): BrokerEndpoint {
+  const url = new URL(baseUrl);
+  return { origin: url.origin, path: `${url.pathname.replace(/\/+$/, '')}${path}` };
+}
+
+export interface BrokerRequest {
+  readonly endpoint: BrokerEndpoint;
+  /** Appended to the endpoint path, already encoded. */
+  readonly query?: string;
+  readonly method?: 'POST' | 'GET';
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly deadline: Deadline;
+  /** The broker deduplicates this request (an idempotency key, or no side effect): a reset or 5xx may be resent. */
+  readonly idempotent: boolean;
+}
+
+export interface BrokerResponse {
+  readonly statusCode: number;
+  readonly text: string;
+}
+
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const RETRIABLE_STATUSES = new Set([502, 503, 504]);
+
+function transportError(error: unknown, deadline: Deadline): Error {
+  if (error instanceof BrokerUnavailableError || error instanceof BrokerTimeoutError) return error;
+  const { name, code } = describeError(error);
+  if (deadline.signal.aborted || name === 'TimeoutError' || name === 'AbortError' || TIMEOUT_CODES.has(code ?? '')) {
+    return new BrokerTimeoutError(code ?? name, { cause: error });
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || NOT_SENT_CODES.has(code ?? '')) {
+    return new BrokerUnavailableError(code ?? name, { retriable: true, cause: error });
+  }
+  return new BrokerUnavailableError(code ?? name, { retriable: false, cause: error });
+}
+
+async function readCappedText(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).byteLength;
+    if (size > MAX_BROKER_BODY_BYTES) {
+      body.destroy();
+      throw new BrokerUnavailableError('body too large', { retriable: false });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function sendOnce(dispatcher: Dispatcher, request: BrokerRequest): Promise<BrokerResponse> {
+  const { deadline } = request;
+  const remaining = deadline.remainingMs();
+  if (remaining <= 0) throw new BrokerTimeoutError('deadline passed before sending');
+  try {
+    const response = await dispatcher.request({
+      origin: request.endpoint.origin,
+      path: request.query === undefined ? request.endpoint.path : `${request.endpoint.path}?${request.query}`,
+      method: request.method ?? 'POST',
+      headers:
+        request.body === undefined ? request.headers : { 'content-type': 'application/json', ...request.headers },
+      body: request.body,
+      signal: deadline.signal,
+      headersTimeout: remaining + UNDICI_TIMEOUT_SLACK_MS,
+      bodyTimeout: remaining + UNDICI_TIMEOUT_SLACK_MS,
+    });
+    const declaredLength = Number(response.headers['content-length']);
+    if (declaredLength > MAX_BROKER_BODY_BYTES) {
+      response.body.destroy();
+      throw new BrokerUnavailableError('body too large', { retriable: false });
+    }
+    return { statusCode: response.statusCode, text: await readCappedText(response.body) };
+  } catch (error) {
+    throw transportError(error, deadline);
+  }
+}
+
+function mayResend(error: unknown, request: BrokerRequest): boolean {
+  if (!(error instanceof BrokerUnavailableError)) return false;
+  // A reset may come after the broker read the request: resent only when the broker deduplicates it.
+  return error.retriable || (request.idempotent && RESET_CODES.has(error.detail));
+}
+
+/**
+ * Sends a broker request. A failure that cannot place an order twice is retried once, the same request
+ * (so the same idempotency key), while the deadline allows: nothing was sent; or, for an idempotent
+ * request, a reset or a 502/503/504 from a proxy in front of the broker. A timeout is never re-sent.
+ */
+export async function sendBrokerRequest(dispatcher: Dispatcher, request: BrokerRequest): Promise<BrokerResponse> {
+  try {
+    const response = await sendOnce(dispatcher, request);
+    const resend = request.idempotent && RETRIABLE_STATUSES.has(response.statusCode);
+    if (!resend || request.deadline.remainingMs() < MIN_RETRY_BUDGET_MS) return response;
+  } catch (error) {
+    if (!mayResend(error, request) || request.deadline.remainingMs() < MIN_RETRY_BUDGET_MS) throw error;
+  }
+  return sendOnce(dispatcher, request);
+}
+
+/** Parses a broker's JSON text; `undefined` when it is not JSON (HTML error pages, truncated bodies). */
+export function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

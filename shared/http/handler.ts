@@ -1,0 +1,142 @@
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { checkWebhookSecret, parseAcceptedSecrets } from '../auth/secret.ts';
+import type { OrderOutcome } from '../brokers/outcome.ts';
+import type { CommonConfig } from '../config.ts';
+import {
+  BrokerTimeoutError,
+  BrokerUnavailableError,
+  describeError,
+  HttpError,
+  INTERNAL_ERROR_MESSAGE,
+  InvalidPayloadError,
+  UnauthorizedError,
+} from '../errors.ts';
+import { type LogFields, logger } from '../logging.ts';
+import { IdempotencyKeySchema, parseWebhookBody } from '../payload.ts';
+import type { SecretStore } from '../secrets.ts';
+import { createDeadline, type Deadline } from './deadline.ts';
+import { toWebhookRequest } from './event.ts';
+import { OK_BODY, textResponse, type WebhookResponse } from './response.ts';
+
+/**
+ * The policy every broker handler shares, in the order of the contract's rows: authenticate (401) before
+ * anything else, answer `check`, validate (400), then let the broker part read its credentials (404) and
+ * place the order. Errors become answers here and only here; each invocation logs one JSON line.
+ */
+
+export interface OrderRequest<TOrder> {
+  readonly order: TOrder;
+  /** The caller's key, from the `Idempotency-Key` header or the body's `id`. */
+  readonly idempotencyKey: string | undefined;
+  readonly deadline: Deadline;
+}
+
+export interface WebhookHandlerOptions<TOrder extends { idempotencyKey?: string | undefined }> {
+  readonly broker: 'alor' | 'tinkoff';
+  readonly config: CommonConfig;
+  readonly store: SecretStore;
+  readonly orderSchema: z.ZodType<TOrder>;
+  readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderOutcome>;
+  /** What the invocation's log line says of the order: nothing secret, in the broker's own terms. */
+  readonly describeOrder: (order: TOrder) => LogFields;
+}
+
+export type WebhookHandler = (
+  event: APIGatewayProxyEventV2,
+  context?: Pick<Context, 'awsRequestId'>,
+) => Promise<WebhookResponse>;
+
+function outcomeToAnswer(outcome: OrderOutcome): { response: WebhookResponse; fields: LogFields } {
+  switch (outcome.status) {
+    case 'placed':
+      return {
+        response: textResponse(200, OK_BODY),
+        fields: { outcome: 'placed', brokerOrderId: outcome.orderId, replayed: outcome.replayed },
+      };
+    case 'dry-run':
+      return { response: textResponse(200, OK_BODY), fields: { outcome: 'dry-run' } };
+    case 'refused':
+      return { response: textResponse(400, outcome.message), fields: { outcome: 'refused' } };
+  }
+}
+
+/** Safe, specific log fields for a known error: reasons and codes, never values. */
+function errorFields(error: HttpError): LogFields {
+  if (error instanceof UnauthorizedError) return { outcome: 'unauthorized', reason: error.reason };
+  if (error instanceof InvalidPayloadError) return { outcome: 'invalid', issues: error.issues };
+  if (error instanceof BrokerUnavailableError || error instanceof BrokerTimeoutError) {
+    return { outcome: error.code.toLowerCase(), upstream: error.detail };
+  }
+  return { outcome: error.code.toLowerCase() };
+}
+
+export function createWebhookHandler<TOrder extends { idempotencyKey?: string | undefined }>(
+  options: WebhookHandlerOptions<TOrder>,
+): WebhookHandler {
+  const { broker, config, store, orderSchema, placeOrder, describeOrder } = options;
+  const log = logger.child({ broker });
+
+  const answer = async (event: APIGatewayProxyEventV2): Promise<{ response: WebhookResponse; fields: LogFields }> => {
+    const request = toWebhookRequest(event);
+    const accepted = parseAcceptedSecrets(await store.readSecret(config.webhookSecret));
+    const auth = checkWebhookSecret(
+      {
+        header: request.webhookSecretHeader,
+        query: request.secretQuery,
+        signature: request.signatureHeader,
+        rawBody: request.rawBody,
+      },
+      accepted,
+    );
+    if (!auth.ok) throw new UnauthorizedError(auth.reason);
+
+    const parsed = parseWebhookBody(request.rawBody, orderSchema);
+    if (!parsed.success) throw new InvalidPayloadError(parsed.issues);
+    if (parsed.data.kind === 'check') {
+      return { response: textResponse(200, OK_BODY), fields: { outcome: 'check', auth: auth.method } };
+    }
+    const headerKey = request.idempotencyKeyHeader;
+    if (headerKey !== undefined && !IdempotencyKeySchema.safeParse(headerKey).success) {
+      throw new InvalidPayloadError(['Idempotency-Key: must be 1-64 printable characters']);
+    }
+    const { order } = parsed.data;
+    const outcome = await placeOrder({
+      order,
+      idempotencyKey: headerKey ?? order.idempotencyKey,
+      deadline: createDeadline(config.brokerTimeoutMs),
+    });
+    const result = outcomeToAnswer(outcome);
+    return {
+      response: result.response,
+      fields: { ...result.fields, order: describeOrder(order), auth: auth.method, dryRun: config.dryRun },
+    };
+  };
+
+  return async (event, context) => {
+    const startedAt = performance.now();
+    const requestId = event.requestContext?.requestId ?? context?.awsRequestId;
+    let response: WebhookResponse;
+    let fields: LogFields;
+    try {
+      ({ response, fields } = await answer(event));
+    } catch (error) {
+      if (error instanceof HttpError) {
+        response = textResponse(error.statusCode, error.publicMessage);
+        fields = errorFields(error);
+      } else {
+        // Only the name and code: an SDK or library message may quote a secret id, a URL or a body.
+        response = textResponse(500, INTERNAL_ERROR_MESSAGE);
+        fields = { outcome: 'error', error: describeError(error) };
+      }
+    }
+    const level = response.statusCode >= 500 ? 'error' : 'info';
+    log[level]('webhook answered', {
+      requestId,
+      status: response.statusCode,
+      latencyMs: Math.round((performance.now() - startedAt) * 100) / 100,
+      ...fields,
+    });
+    return response;
+  };
+}

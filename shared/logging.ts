@@ -1,0 +1,62 @@
+/**
+ * One structured logger: a JSON object per line on stdout, which CloudWatch Logs Insights reads as fields.
+ * Every line passes through `redact`, so a secret value read from the store can never be printed,
+ * whichever code path tries (defence in depth: no code is meant to log one in the first place).
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+
+const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const REDACTED = '[redacted]';
+/** Shortest value worth redacting: shorter ones would blank out ordinary words. */
+const MIN_REDACTED_LENGTH = 6;
+const CREDENTIAL_IN_URL = /([?&](?:token|secret|access_token)=)[^&\s"]*/gi;
+const BEARER = /(bearer\s+)[^\s"]+/gi;
+
+const secretValues = new Set<string>();
+
+/** Remember a value read from the secret store, so that no log line ever holds it. */
+export function registerSecret(value: string): void {
+  if (value.length >= MIN_REDACTED_LENGTH) secretValues.add(value);
+}
+
+export function redact(text: string): string {
+  let result = text.replace(CREDENTIAL_IN_URL, `$1${REDACTED}`).replace(BEARER, `$1${REDACTED}`);
+  for (const value of secretValues) {
+    if (result.includes(value)) result = result.split(value).join(REDACTED);
+  }
+  return result;
+}
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  child(fields: LogFields): Logger;
+}
+
+export function parseLogLevel(value: string | undefined): LogLevel {
+  return value !== undefined && value in LEVEL_RANK ? (value as LogLevel) : 'info';
+}
+
+export function createLogger(
+  level: LogLevel = parseLogLevel(process.env.LOG_LEVEL?.toLowerCase()),
+  bound: LogFields = {},
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): Logger {
+  const emit = (lineLevel: LogLevel, message: string, fields?: LogFields) => {
+    if (LEVEL_RANK[lineLevel] < LEVEL_RANK[level]) return;
+    const entry = { level: lineLevel, time: new Date().toISOString(), message, ...bound, ...fields };
+    write(redact(JSON.stringify(entry)));
+  };
+  return {
+    debug: (message, fields) => emit('debug', message, fields),
+    info: (message, fields) => emit('info', message, fields),
+    warn: (message, fields) => emit('warn', message, fields),
+    error: (message, fields) => emit('error', message, fields),
+    child: (fields) => createLogger(level, { ...bound, ...fields }, write),
+  };
+}
+
+export const logger = createLogger();

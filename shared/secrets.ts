@@ -1,0 +1,136 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { ValueSource } from './config.ts';
+import { describeError } from './errors.ts';
+import { logger, registerSecret } from './logging.ts';
+
+/**
+ * Reads secrets (Secrets Manager) and identifiers (SSM Parameter Store) once per container and keeps them
+ * for a while: a rotated value is picked up within the TTL. An absent or empty value is `undefined`
+ * (the contract's 404 rows); any other store failure throws (500), unless an older value can still serve.
+ */
+
+export interface StoreClients {
+  readonly secretsManager: Pick<SecretsManagerClient, 'send'>;
+  readonly ssm: Pick<SSMClient, 'send'>;
+}
+
+export interface SecretStoreOptions {
+  readonly ttlMs: number;
+  /** Created on first use, so a container that never reads the store never builds the SDK clients. */
+  readonly clients?: () => StoreClients;
+  readonly now?: () => number;
+}
+
+/** Absent values are re-read sooner, so a secret set after a 404 works without waiting for the full TTL. */
+const MAX_ABSENT_TTL_MS = 30_000;
+/** Store calls happen inside a webhook's 3 s budget: fail fast rather than retry at length. */
+const STORE_CLIENT_CONFIG = { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 } };
+
+export function createStoreClients(): StoreClients {
+  return {
+    secretsManager: new SecretsManagerClient(STORE_CLIENT_CONFIG),
+    ssm: new SSMClient(STORE_CLIENT_CONFIG),
+  };
+}
+
+interface CacheEntry {
+  readonly value: string | undefined;
+  readonly expiresAt: number;
+}
+
+const ABSENT_ERRORS = new Set(['ResourceNotFoundException', 'ParameterNotFound']);
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+export class SecretStore {
+  readonly #ttlMs: number;
+  readonly #createClients: () => StoreClients;
+  readonly #now: () => number;
+  #clients: StoreClients | undefined;
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #inFlight = new Map<string, Promise<string | undefined>>();
+
+  constructor(options: SecretStoreOptions) {
+    this.#ttlMs = options.ttlMs;
+    this.#createClients = options.clients ?? createStoreClients;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** A secret value: registered with the logger so that no log line can ever print it. */
+  async readSecret(source: ValueSource): Promise<string | undefined> {
+    const value = await this.#read(source);
+    if (value !== undefined) {
+      registerSecret(value);
+      for (const line of value.split(/\r?\n/)) registerSecret(line.trim());
+    }
+    return value;
+  }
+
+  /** An identifier such as a portfolio or account id: not secret, so not redacted from logs. */
+  readParameter(source: ValueSource): Promise<string | undefined> {
+    return this.#read(source);
+  }
+
+  async #read(source: ValueSource): Promise<string | undefined> {
+    switch (source.kind) {
+      case 'unset':
+        return undefined;
+      case 'plain':
+        return emptyToUndefined(source.value);
+      case 'secret':
+        return this.#cached(`secret:${source.id}`, () => this.#fetchSecret(source.id));
+      case 'parameter':
+        return this.#cached(`parameter:${source.name}`, () => this.#fetchParameter(source.name));
+    }
+  }
+
+  async #cached(key: string, fetch: () => Promise<string | undefined>): Promise<string | undefined> {
+    const entry = this.#cache.get(key);
+    if (entry !== undefined && entry.expiresAt > this.#now()) return entry.value;
+    const pending = this.#inFlight.get(key);
+    if (pending !== undefined) return pending;
+    const refresh = fetch()
+      .then((value) => {
+        const ttl = value === undefined ? Math.min(this.#ttlMs, MAX_ABSENT_TTL_MS) : this.#ttlMs;
+        this.#cache.set(key, { value, expiresAt: this.#now() + ttl });
+        return value;
+      })
+      .catch((error: unknown) => {
+        if (entry?.value === undefined) throw error;
+        // The store is briefly unreachable but we know a value: keep serving it rather than fail orders.
+        logger.warn('secret store read failed, serving the cached value', { key, error: describeError(error) });
+        return entry.value;
+      })
+      .finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, refresh);
+    return refresh;
+  }
+
+  #storeClients(): StoreClients {
+    this.#clients ??= this.#createClients();
+    return this.#clients;
+  }
+
+  async #fetchSecret(secretId: string): Promise<string | undefined> {
+    try {
+      const output = await this.#storeClients().secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }));
+      return emptyToUndefined(output.SecretString);
+    } catch (error) {
+      if (ABSENT_ERRORS.has(describeError(error).name)) return undefined;
+      throw error;
+    }
+  }
+
+  async #fetchParameter(name: string): Promise<string | undefined> {
+    try {
+      const output = await this.#storeClients().ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+      return emptyToUndefined(output.Parameter?.Value);
+    } catch (error) {
+      if (ABSENT_ERRORS.has(describeError(error).name)) return undefined;
+      throw error;
+    }
+  }
+}
