@@ -1,0 +1,7 @@
+/**
+ * CDK app entry (`cdk.json` → `npx tsx infra/app.ts`). Synthesizes offline: with no `account`/`region` in context
+ * the stack is environment-agnostic and needs no AWS credentials.
+ */
+import { createWebhooksApp } from './webhooks-app.ts';
+
+createWebhooksApp();

@@ -1,0 +1,190 @@
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type CfnLogGroup, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { cdkBundlingOptions } from './bundling.ts';
+import { API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS } from './config.ts';
+
+/** Root of the repository: where `package.json` and `package-lock.json` live. */
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface BrokerFunctionProps {
+  /** Absolute path of the handler module; it must export `handler` (API Gateway HTTP API, payload 2.0). */
+  readonly entry: string;
+
+  /**
+   * Environment variables of the function: settings and the NAMES/ARNs of secrets and parameters, never a secret
+   * value. `NODE_OPTIONS=--enable-source-maps` is added by the construct.
+   */
+  readonly environment: Readonly<Record<string, string>>;
+
+  /**
+   * Secrets the function may read with `secretsmanager:GetSecretValue`: exact secret ARNs, or, for a secret
+   * imported by name, its ARN followed by `-??????` (Secrets Manager appends six random characters to the name).
+   */
+  readonly readableSecretArns: readonly string[];
+
+  /**
+   * SSM parameters the function may read with `ssm:GetParameter`, as exact parameter ARNs.
+   * @default - none
+   */
+  readonly readableParameterArns?: readonly string[];
+
+  /**
+   * Memory in MB. CPU is allotted in proportion, so more memory also means a faster cold start.
+   * @default 512
+   */
+  readonly memorySize?: number;
+
+  /**
+   * Function timeout; must be below API Gateway's 30 s integration timeout so the caller gets the function's answer.
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Retention of the function's log group.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+
+  /**
+   * Bundle the AWS SDK v3 into the asset (`true`) or leave `@aws-sdk/*` and `@smithy/*` external and use the copy
+   * the Lambda runtime ships (`false`).
+   * @default true
+   */
+  readonly bundleAwsSdk?: boolean;
+
+  /**
+   * Description of the function.
+   * @default - no description
+   */
+  readonly description?: string;
+}
+
+/**
+ * One broker webhook function with all project defaults: Node.js 22 on arm64, ESM bundle (minified, with source
+ * maps), an explicit log group with a retention period, and an execution role that may do exactly three things:
+ * write to its own log group, read the listed secrets, read the listed parameters.
+ *
+ * The role is built here instead of letting Lambda attach the managed `AWSLambdaBasicExecutionRole` (which may
+ * create and write any log group in the account).
+ */
+export class BrokerFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: BrokerFunctionProps) {
+    super(scope, id);
+
+    const memorySize = props.memorySize ?? 512;
+    const timeout = props.timeout ?? Duration.seconds(10);
+    validate(this.node.path, props, memorySize, timeout);
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      // Logs are diagnostics of a stack that can be removed and redeployed at will; they go with it.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // Lambda names its log streams at run time (`2025/01/31/[$LATEST]…`), so the stream part is the one
+    // unavoidable wildcard; the log group itself is exact.
+    const logStreams = Stack.of(this).formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `${this.logGroup.logGroupName}:log-stream:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    const statements = [
+      new PolicyStatement({
+        sid: 'WriteOwnLogs',
+        effect: Effect.ALLOW,
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logStreams],
+      }),
+      new PolicyStatement({
+        sid: 'ReadOwnSecrets',
+        effect: Effect.ALLOW,
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [...props.readableSecretArns],
+      }),
+    ];
+    if (props.readableParameterArns !== undefined && props.readableParameterArns.length > 0) {
+      statements.push(
+        new PolicyStatement({
+          sid: 'ReadOwnParameters',
+          effect: Effect.ALLOW,
+          actions: ['ssm:GetParameter'],
+          resources: [...props.readableParameterArns],
+        }),
+      );
+    }
+
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${this.node.path}: own logs, own secrets and parameters, nothing else`,
+      inlinePolicies: { LeastPrivilege: new PolicyDocument({ statements }) },
+    });
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagArnPattern(Stack.of(this), this.logGroup)}]`,
+      reason:
+        "Lambda creates its log streams with names chosen at run time, so only the stream part of the ARN is a wildcard; the log group is this function's own, exact group, and the actions are only CreateLogStream and PutLogEvents.",
+    });
+
+    const bundleAwsSdk = props.bundleAwsSdk ?? true;
+    this.function = new NodejsFunction(this, 'Handler', {
+      entry: props.entry,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize,
+      timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      // X-Ray would need xray:PutTraceSegments on "*"; the access log and function logs carry the request id instead.
+      tracing: Tracing.DISABLED,
+      description: props.description,
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      bundling: cdkBundlingOptions({ bundleAwsSdk }),
+    });
+  }
+}
+
+/**
+ * The log-stream ARN as cdk-nag spells it in a finding id: pseudo parameters as `<AWS::Region>` (or their value when
+ * the stack's environment is known), references as `<LogicalId>`.
+ */
+function nagArnPattern(stack: Stack, logGroup: LogGroup): string {
+  const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+  const logGroupId = stack.getLogicalId(logGroup.node.defaultChild as CfnLogGroup);
+  return `arn:${shown(stack.partition, 'Partition')}:logs:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}:log-group:<${logGroupId}>:log-stream:*`;
+}
+
+function validate(path: string, props: BrokerFunctionProps, memorySize: number, timeout: Duration): void {
+  if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
+    throw new Error(`${path}: memorySize must be an integer from 128 to 10240 MB; got ${memorySize}`);
+  }
+  if (timeout.toSeconds() >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS) {
+    throw new Error(
+      `${path}: timeout must be below the API Gateway integration timeout of ${API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS} s; got ${timeout.toSeconds()} s`,
+    );
+  }
+  if (props.readableSecretArns.length === 0) {
+    throw new Error(`${path}: readableSecretArns must name at least the webhook secret`);
+  }
+  const resources = [...props.readableSecretArns, ...(props.readableParameterArns ?? [])];
+  const wildcard = resources.find((arn) => arn.includes('*'));
+  if (wildcard !== undefined) {
+    throw new Error(`${path}: secret and parameter ARNs must be exact, without "*"; got "${wildcard}"`);
+  }
+  if ('NODE_OPTIONS' in props.environment) {
+    throw new Error(`${path}: NODE_OPTIONS is set by the construct`);
+  }
+}

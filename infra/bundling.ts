@@ -1,0 +1,73 @@
+/**
+ * The one definition of how a broker function is bundled with esbuild.
+ *
+ * Used by the CDK construct (`infra/broker-function.ts`, through {@link cdkBundlingOptions}), by the bundle check
+ * (`tests/infra/bundle.test.ts`) and by any build script (through {@link esbuildOptions}), so what is tested is what
+ * is deployed. Keep the two functions below in step: each option appears in both.
+ */
+
+import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { BuildOptions } from 'esbuild';
+
+/** esbuild target; matches the Lambda runtime (`nodejs22.x`). */
+export const BUNDLE_TARGET = 'node22';
+
+/** Prefer packages' ESM builds (the AWS SDK v3 ships one), which tree-shake better. */
+export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
+
+/**
+ * CommonJS code inside an ESM bundle (undici, parts of the AWS SDK) calls `require()` for Node built-ins, which
+ * does not exist in an ES module. esbuild's shim falls back to a global `require` when there is one, so define it.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __pppCreateRequire } from 'node:module'; const require = __pppCreateRequire(import.meta.url);";
+
+/** What "leave the AWS SDK external" means: both the SDK clients and the Smithy runtime they are built on. */
+export const AWS_SDK_EXTERNALS = ['@aws-sdk/*', '@smithy/*'];
+
+/** Name of the handler file in the asset; CDK writes `index.mjs` for ESM output. */
+export const BUNDLE_FILE_NAME = 'index.mjs';
+
+export interface BundleSettings {
+  /**
+   * `true`: the AWS SDK v3 is bundled into the asset. `false`: it is left external and the copy shipped by the
+   * Lambda runtime is used (smaller asset, but the SDK version is whatever the runtime has).
+   */
+  readonly bundleAwsSdk: boolean;
+}
+
+/** Bundling options for `NodejsFunction`. */
+export function cdkBundlingOptions({ bundleAwsSdk }: BundleSettings): BundlingOptions {
+  return {
+    format: OutputFormat.ESM,
+    target: BUNDLE_TARGET,
+    mainFields: BUNDLE_MAIN_FIELDS,
+    banner: ESM_REQUIRE_BANNER,
+    minify: true,
+    keepNames: true,
+    sourceMap: true,
+    sourcesContent: false,
+    bundleAwsSDK: bundleAwsSdk,
+    externalModules: bundleAwsSdk ? [] : [...AWS_SDK_EXTERNALS],
+  };
+}
+
+/** The same options for esbuild's JS API, to bundle `entry` into `outfile` outside CDK. */
+export function esbuildOptions(entry: string, outfile: string, { bundleAwsSdk }: BundleSettings): BuildOptions {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: BUNDLE_TARGET,
+    mainFields: BUNDLE_MAIN_FIELDS,
+    banner: { js: ESM_REQUIRE_BANNER },
+    minify: true,
+    keepNames: true,
+    sourcemap: true,
+    sourcesContent: false,
+    external: bundleAwsSdk ? [] : [...AWS_SDK_EXTERNALS],
+    logLevel: 'warning',
+  };
+}

@@ -1,0 +1,277 @@
+/**
+ * Deployment configuration of the webhook stack, read from CDK context (`cdk.json` "context", or `-c key=value`).
+ *
+ * This module is the single source of the names of the secrets and parameters the stack uses: the CDK app
+ * (`infra/app.ts`) and the secrets script (`scripts/secrets.ts`) both call {@link readConfig}, so they cannot
+ * disagree. It deliberately imports nothing from aws-cdk-lib so the script stays light.
+ *
+ * Only identifiers and non-secret settings live here. Secret VALUES are never read from context: they are put into
+ * Secrets Manager with `npm run secrets -- set <name>`.
+ */
+
+/** Exchanges Alor accepts for a limit order (`ALOR_EXCHANGE`). */
+export const ALOR_EXCHANGES = ['SPBX', 'MOEX'] as const;
+export type AlorExchange = (typeof ALOR_EXCHANGES)[number];
+
+/** T-Invest API generations the Tinkoff function can talk to (`TINKOFF_API`). */
+export const TINKOFF_APIS = ['v2', 'v1'] as const;
+export type TinkoffApi = (typeof TINKOFF_APIS)[number];
+
+/** Retention periods CloudWatch Logs accepts (the values of CDK's `RetentionDays`), in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** API Gateway stops waiting for an integration after 30 s; the function must give up before that. */
+export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 30;
+
+/** The context keys this app reads, with their defaults (also written out in `cdk.json` and the README). */
+export const CONTEXT_DEFAULTS = {
+  /** CloudFormation stack name. */
+  stackName: 'PppWebhooks',
+  /** Prefix of every secret and parameter name the stack creates (`<prefix>/webhook-secret`, `/<prefix>/alor/portfolio`, …). */
+  resourcePrefix: 'ppp-webhooks',
+  /** `ALOR_EXCHANGE`. */
+  alorExchange: 'SPBX' as AlorExchange,
+  /** `TINKOFF_API`. */
+  tinkoffApi: 'v2' as TinkoffApi,
+  /** `BROKER_TIMEOUT_MS`: deadline for all broker calls of one request (TradingView gives a webhook 3 s). */
+  brokerTimeoutMs: 2500,
+  /** `DRY_RUN`: validate, authenticate, read secrets, build the broker request, but send no order. */
+  dryRun: false,
+  /** Lambda memory in MB (CPU scales with it, which shortens cold starts). */
+  memorySize: 512,
+  /** Lambda timeout in seconds; must stay below API Gateway's 30 s integration timeout. */
+  timeoutSeconds: 10,
+  /** Stage throttling: steady-state requests per second, across both routes. */
+  throttlingRateLimit: 10,
+  /** Stage throttling: burst size. */
+  throttlingBurstLimit: 20,
+  /** Retention of the function and access log groups, in days. */
+  logRetentionDays: 30,
+  /** Bundle the AWS SDK v3 into each function (true) or use the copy the Lambda runtime ships (false). */
+  bundleAwsSdk: true,
+} as const;
+
+/** How the stack gets hold of one Secrets Manager secret. */
+export interface SecretRef {
+  /** The secret's name (what `npm run secrets` writes to). */
+  readonly name: string;
+  /** `true`: the stack creates and owns the secret. `false`: it already exists and is only referenced by name. */
+  readonly created: boolean;
+}
+
+/** How the stack gets hold of one SSM parameter. */
+export interface ParameterRef {
+  /** The parameter's name, starting with `/`. */
+  readonly name: string;
+  /**
+   * The value from context, when given: the stack then creates the parameter with it. When absent the stack only
+   * references the parameter by name (SSM `String` parameters cannot be empty) and `npm run secrets -- set` creates it.
+   */
+  readonly value: string | undefined;
+}
+
+export interface WebhooksConfig {
+  readonly stackName: string;
+  /** Target account/region from context; both absent → an environment-agnostic stack (synth needs no credentials). */
+  readonly env: { readonly account?: string; readonly region?: string };
+  readonly webhookSecret: SecretRef;
+  readonly alorRefreshToken: SecretRef;
+  readonly tinkoffToken: SecretRef;
+  readonly alorPortfolio: ParameterRef;
+  readonly tinkoffAccountId: ParameterRef;
+  readonly alorExchange: AlorExchange;
+  readonly alorOauthUrl: string | undefined;
+  readonly alorApiUrl: string | undefined;
+  readonly tinkoffApi: TinkoffApi;
+  readonly tinkoffApiUrl: string | undefined;
+  readonly brokerTimeoutMs: number;
+  readonly dryRun: boolean;
+  readonly memorySize: number;
+  readonly timeoutSeconds: number;
+  readonly throttlingRateLimit: number;
+  readonly throttlingBurstLimit: number;
+  readonly logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
+  readonly bundleAwsSdk: boolean;
+}
+
+/**
+ * Context keys a user might reach for to pass a secret value. They are refused, never read: secret values go into
+ * Secrets Manager with the command shown.
+ */
+export const SECRET_VALUE_KEYS: Readonly<Record<string, string>> = {
+  webhookSecret: 'npm run secrets -- set webhook-secret',
+  alorRefreshToken: 'npm run secrets -- set alor-refresh-token',
+  tinkoffToken: 'npm run secrets -- set tinkoff-token',
+};
+
+/** Reads one context value; `undefined` when the key is not set. */
+export type ContextReader = (key: string) => unknown;
+
+/** A context value that cannot be used. The message names the key and says what is expected. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The secret and parameter names the stack uses by default, derived from the prefix. */
+export function defaultResourceNames(prefix: string) {
+  return {
+    webhookSecret: `${prefix}/webhook-secret`,
+    alorRefreshToken: `${prefix}/alor/refresh-token`,
+    tinkoffToken: `${prefix}/tinkoff/token`,
+    alorPortfolio: `/${prefix}/alor/portfolio`,
+    tinkoffAccountId: `/${prefix}/tinkoff/account-id`,
+  } as const;
+}
+
+/**
+ * Builds the typed configuration from context, applying {@link CONTEXT_DEFAULTS}.
+ *
+ * Context given on the command line (`-c key=value`) arrives as a string, so numbers and booleans are accepted
+ * both as JSON values and as their string spelling.
+ *
+ * @throws ConfigError when a value is present but unusable.
+ */
+export function readConfig(get: ContextReader): WebhooksConfig {
+  for (const [key, command] of Object.entries(SECRET_VALUE_KEYS)) {
+    if (get(key) !== undefined) {
+      throw new ConfigError(
+        `Context "${key}" would put a secret value into cdk.json/cdk.context.json and the cloud assembly; remove it and run \`${command}\` instead`,
+      );
+    }
+  }
+  const resourcePrefix = optionalString(get, 'resourcePrefix') ?? CONTEXT_DEFAULTS.resourcePrefix;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(resourcePrefix)) {
+    throw new ConfigError(
+      `Context "resourcePrefix" must start with a letter or digit and contain only letters, digits, "_", "." and "-"; got "${resourcePrefix}"`,
+    );
+  }
+  const names = defaultResourceNames(resourcePrefix);
+
+  const timeoutSeconds = integer(
+    get,
+    'timeoutSeconds',
+    CONTEXT_DEFAULTS.timeoutSeconds,
+    1,
+    API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS - 1,
+  );
+  const brokerTimeoutMs = integer(get, 'brokerTimeoutMs', CONTEXT_DEFAULTS.brokerTimeoutMs, 100, 60_000);
+  if (brokerTimeoutMs >= timeoutSeconds * 1000) {
+    throw new ConfigError(
+      `Context "brokerTimeoutMs" (${brokerTimeoutMs}) must be below the function timeout "timeoutSeconds" (${timeoutSeconds} s)`,
+    );
+  }
+  const throttlingRateLimit = integer(get, 'throttlingRateLimit', CONTEXT_DEFAULTS.throttlingRateLimit, 1, 10_000);
+  const throttlingBurstLimit = integer(get, 'throttlingBurstLimit', CONTEXT_DEFAULTS.throttlingBurstLimit, 1, 5_000);
+
+  const account = optionalString(get, 'account');
+  if (account !== undefined && !/^\d{12}$/.test(account)) {
+    throw new ConfigError(`Context "account" must be a 12-digit AWS account id; got "${account}"`);
+  }
+  const region = optionalString(get, 'region');
+
+  return {
+    stackName: optionalString(get, 'stackName') ?? CONTEXT_DEFAULTS.stackName,
+    env: { ...(account === undefined ? {} : { account }), ...(region === undefined ? {} : { region }) },
+    webhookSecret: secretRef(get, 'webhookSecretName', names.webhookSecret),
+    alorRefreshToken: secretRef(get, 'alorRefreshTokenSecretName', names.alorRefreshToken),
+    tinkoffToken: secretRef(get, 'tinkoffTokenSecretName', names.tinkoffToken),
+    alorPortfolio: parameterRef(get, 'alorPortfolioParameterName', 'alorPortfolio', names.alorPortfolio),
+    tinkoffAccountId: parameterRef(get, 'tinkoffAccountIdParameterName', 'tinkoffAccountId', names.tinkoffAccountId),
+    alorExchange: oneOf(get, 'alorExchange', ALOR_EXCHANGES, CONTEXT_DEFAULTS.alorExchange),
+    alorOauthUrl: httpsUrl(get, 'alorOauthUrl'),
+    alorApiUrl: httpsUrl(get, 'alorApiUrl'),
+    tinkoffApi: oneOf(get, 'tinkoffApi', TINKOFF_APIS, CONTEXT_DEFAULTS.tinkoffApi),
+    tinkoffApiUrl: httpsUrl(get, 'tinkoffApiUrl'),
+    brokerTimeoutMs,
+    dryRun: boolean(get, 'dryRun', CONTEXT_DEFAULTS.dryRun),
+    memorySize: integer(get, 'memorySize', CONTEXT_DEFAULTS.memorySize, 128, 10_240),
+    timeoutSeconds,
+    throttlingRateLimit,
+    throttlingBurstLimit,
+    logRetentionDays: oneOf(get, 'logRetentionDays', LOG_RETENTION_DAYS, CONTEXT_DEFAULTS.logRetentionDays, Number),
+    bundleAwsSdk: boolean(get, 'bundleAwsSdk', CONTEXT_DEFAULTS.bundleAwsSdk),
+  };
+}
+
+function optionalString(get: ContextReader, key: string): string | undefined {
+  const value = get(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string')
+    throw new ConfigError(`Context "${key}" must be a string; got ${JSON.stringify(value)}`);
+  return value.trim();
+}
+
+function integer(get: ContextReader, key: string, fallback: number, min: number, max: number): number {
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const value = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`Context "${key}" must be an integer from ${min} to ${max}; got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function boolean(get: ContextReader, key: string, fallback: boolean): boolean {
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new ConfigError(`Context "${key}" must be true or false; got ${JSON.stringify(raw)}`);
+}
+
+function oneOf<T extends string | number>(
+  get: ContextReader,
+  key: string,
+  allowed: readonly T[],
+  fallback: T,
+  parse: (raw: string) => unknown = (raw) => raw,
+): T {
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const value = typeof raw === 'string' ? parse(raw.trim()) : raw;
+  const match = allowed.find((candidate) => candidate === value);
+  if (match === undefined) {
+    throw new ConfigError(`Context "${key}" must be one of ${allowed.join(', ')}; got ${JSON.stringify(raw)}`);
+  }
+  return match;
+}
+
+function httpsUrl(get: ContextReader, key: string): string | undefined {
+  const value = optionalString(get, key);
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  // Credentials in a URL would end up in the template as plain text.
+  if (url === undefined || url.protocol !== 'https:' || url.username !== '' || url.password !== '') {
+    throw new ConfigError(`Context "${key}" must be an https:// URL without credentials; got "${value}"`);
+  }
+  return value;
+}
+
+function secretRef(get: ContextReader, nameKey: string, defaultName: string): SecretRef {
+  const name = optionalString(get, nameKey);
+  if (name !== undefined && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(name)) {
+    throw new ConfigError(
+      `Context "${nameKey}" must be a Secrets Manager secret name (letters, digits, /_+=.@-); got "${name}"`,
+    );
+  }
+  return name === undefined ? { name: defaultName, created: true } : { name, created: false };
+}
+
+function parameterRef(get: ContextReader, nameKey: string, valueKey: string, defaultName: string): ParameterRef {
+  const name = optionalString(get, nameKey) ?? defaultName;
+  if (!/^\/[A-Za-z0-9_.\-/]{1,1010}$/.test(name)) {
+    throw new ConfigError(`Context "${nameKey}" must be an SSM parameter name starting with "/"; got "${name}"`);
+  }
+  const value = optionalString(get, valueKey);
+  if (value !== undefined && /\s/.test(value)) {
+    throw new ConfigError(`Context "${valueKey}" must not contain whitespace`);
+  }
+  return { name, value };
+}

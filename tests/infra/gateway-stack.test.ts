@@ -1,0 +1,379 @@
+import { Token } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { ACCESS_LOG_FIELDS } from '../../infra/gateway-stack.ts';
+import { logicalId, synth } from './synth.ts';
+
+/** `arn:${Partition}:<service>:${Region}:${AccountId}:<rest>` as CloudFormation renders it. */
+const arn = (service: string, ...rest: unknown[]) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      `:${service}:`,
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      ...rest,
+    ],
+  ],
+});
+
+const ALOR_ENV_NAMES = [
+  'ALOR_EXCHANGE',
+  'ALOR_PORTFOLIO_PARAMETER',
+  'ALOR_REFRESH_TOKEN_SECRET_ID',
+  'BROKER_TIMEOUT_MS',
+  'DRY_RUN',
+  'NODE_OPTIONS',
+  'WEBHOOK_SECRET_ID',
+];
+const TINKOFF_ENV_NAMES = [
+  'BROKER_TIMEOUT_MS',
+  'DRY_RUN',
+  'NODE_OPTIONS',
+  'TINKOFF_ACCOUNT_ID_PARAMETER',
+  'TINKOFF_API',
+  'TINKOFF_TOKEN_SECRET_ID',
+  'WEBHOOK_SECRET_ID',
+];
+
+function functionProps(built: ReturnType<typeof synth>, broker: 'alor' | 'tinkoff') {
+  const id = logicalId(built.stack, built.stack[broker].function);
+  const resource = built.template.toJSON().Resources[id];
+  expect(resource?.Type).toBe('AWS::Lambda::Function');
+  return resource.Properties;
+}
+
+function rolePolicies(built: ReturnType<typeof synth>, broker: 'alor' | 'tinkoff') {
+  const id = logicalId(built.stack, built.stack[broker].role);
+  const resource = built.template.toJSON().Resources[id];
+  expect(resource?.Type).toBe('AWS::IAM::Role');
+  return resource.Properties;
+}
+
+describe('GatewayStack with the defaults of cdk.json', () => {
+  const built = synth();
+  const { template, stack } = built;
+
+  it('runs one Node.js 22 arm64 function per broker with 512 MB and a 10 s timeout', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    for (const broker of ['alor', 'tinkoff'] as const) {
+      expect(functionProps(built, broker)).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: 512,
+        Timeout: 10,
+      });
+    }
+  });
+
+  it('gives each function its own log group with 30-day retention, and the stage an access-log group', () => {
+    template.resourceCountIs('AWS::Logs::LogGroup', 3);
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    for (const broker of ['alor', 'tinkoff'] as const) {
+      expect(functionProps(built, broker).LoggingConfig).toEqual({
+        LogGroup: { Ref: logicalId(stack, stack[broker].logGroup) },
+      });
+    }
+  });
+
+  it('exposes exactly POST /alor and POST /tinkoff on one HTTP API, as Lambda proxy integrations with payload 2.0', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (route) => route.Properties.RouteKey,
+    );
+    expect(routeKeys.sort()).toEqual(['POST /alor', 'POST /tinkoff']);
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
+    template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+    });
+    for (const [broker, path] of [
+      ['alor', '/alor'],
+      ['tinkoff', '/tinkoff'],
+    ] as const) {
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        FunctionName: { 'Fn::GetAtt': [logicalId(stack, stack[broker].function), 'Arn'] },
+        Principal: 'apigateway.amazonaws.com',
+        SourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([`/*/*${path}`])] }),
+      });
+    }
+  });
+
+  it('throttles the $default stage at 10 requests/s with a burst of 20', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+    });
+  });
+
+  it('writes JSON access logs with the path and route but never the query string, headers or body', () => {
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    const settings = stage?.Properties.AccessLogSettings;
+    expect(settings.DestinationArn).toEqual({
+      'Fn::GetAtt': [logicalId(stack, stack.node.findChild('AccessLogs')), 'Arn'],
+    });
+
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    expect(format).toEqual(ACCESS_LOG_FIELDS);
+    expect(format).toMatchObject({
+      path: '$context.path',
+      routeKey: '$context.routeKey',
+      requestId: '$context.requestId',
+    });
+    expect(settings.Format).not.toMatch(/requestOverride|querystring|rawQueryString|queryString|header|body|\$input/i);
+    expect(stage?.Properties.DefaultRouteSettings?.DataTraceEnabled).toBeUndefined();
+  });
+
+  it('passes each function only its own broker variables plus the webhook secret id', () => {
+    expect(Object.keys(functionProps(built, 'alor').Environment.Variables).sort()).toEqual(ALOR_ENV_NAMES);
+    expect(Object.keys(functionProps(built, 'tinkoff').Environment.Variables).sort()).toEqual(TINKOFF_ENV_NAMES);
+  });
+
+  it('sets the documented defaults and passes secrets by ARN and parameters by name', () => {
+    expect(functionProps(built, 'alor').Environment.Variables).toEqual({
+      WEBHOOK_SECRET_ID: { Ref: logicalId(stack, stack.node.findChild('WebhookSecret')) },
+      ALOR_REFRESH_TOKEN_SECRET_ID: { Ref: 'AlorRefreshToken' },
+      ALOR_PORTFOLIO_PARAMETER: '/ppp-webhooks/alor/portfolio',
+      ALOR_EXCHANGE: 'SPBX',
+      BROKER_TIMEOUT_MS: '2500',
+      DRY_RUN: 'false',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    expect(functionProps(built, 'tinkoff').Environment.Variables).toEqual({
+      WEBHOOK_SECRET_ID: { Ref: logicalId(stack, stack.node.findChild('WebhookSecret')) },
+      TINKOFF_TOKEN_SECRET_ID: { Ref: 'TinkoffToken' },
+      TINKOFF_ACCOUNT_ID_PARAMETER: '/ppp-webhooks/tinkoff/account-id',
+      TINKOFF_API: 'v2',
+      BROKER_TIMEOUT_MS: '2500',
+      DRY_RUN: 'false',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('creates the broker token secrets without any value and the webhook secret with a generated one', () => {
+    const webhookSecretId = logicalId(stack, stack.node.findChild('WebhookSecret'));
+    const secrets = template.findResources('AWS::SecretsManager::Secret');
+    expect(Object.keys(secrets).sort()).toEqual(['AlorRefreshToken', 'TinkoffToken', webhookSecretId].sort());
+    expect(secrets.AlorRefreshToken?.Properties).toEqual({
+      Name: 'ppp-webhooks/alor/refresh-token',
+      Description: 'Alor Open API refresh token',
+    });
+    expect(secrets.TinkoffToken?.Properties).toEqual({
+      Name: 'ppp-webhooks/tinkoff/token',
+      Description: 'T-Invest API trading token',
+    });
+    expect(secrets[webhookSecretId]?.Properties).toEqual({
+      Name: 'ppp-webhooks/webhook-secret',
+      Description: 'Shared secret(s) of the PPP webhooks, one per line',
+      GenerateSecretString: { PasswordLength: 40, ExcludePunctuation: true, IncludeSpace: false },
+    });
+  });
+
+  it('creates no SSM parameter when context gives no portfolio or account id (the secrets script creates them)', () => {
+    template.resourceCountIs('AWS::SSM::Parameter', 0);
+  });
+
+  it('grants the Alor role exactly its own log streams, two secrets and one parameter', () => {
+    const logGroup = logicalId(stack, stack.alor.logGroup);
+    const webhookSecret = logicalId(stack, stack.node.findChild('WebhookSecret'));
+    expect(rolePolicies(built, 'alor')).toMatchObject({ Policies: expect.any(Array) });
+    expect(rolePolicies(built, 'alor').ManagedPolicyArns).toBeUndefined();
+    expect(rolePolicies(built, 'alor').Policies).toEqual([
+      {
+        PolicyName: 'LeastPrivilege',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'WriteOwnLogs',
+              Effect: 'Allow',
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              Resource: arn('logs', ':log-group:', { Ref: logGroup }, ':log-stream:*'),
+            },
+            {
+              Sid: 'ReadOwnSecrets',
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: [{ Ref: 'AlorRefreshToken' }, { Ref: webhookSecret }],
+            },
+            {
+              Sid: 'ReadOwnParameters',
+              Effect: 'Allow',
+              Action: 'ssm:GetParameter',
+              Resource: arn('ssm', ':parameter/ppp-webhooks/alor/portfolio'),
+            },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('grants the Tinkoff role exactly its own log streams, two secrets and one parameter', () => {
+    const logGroup = logicalId(stack, stack.tinkoff.logGroup);
+    const webhookSecret = logicalId(stack, stack.node.findChild('WebhookSecret'));
+    expect(rolePolicies(built, 'tinkoff').ManagedPolicyArns).toBeUndefined();
+    expect(rolePolicies(built, 'tinkoff').Policies).toEqual([
+      {
+        PolicyName: 'LeastPrivilege',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'WriteOwnLogs',
+              Effect: 'Allow',
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              Resource: arn('logs', ':log-group:', { Ref: logGroup }, ':log-stream:*'),
+            },
+            {
+              Sid: 'ReadOwnSecrets',
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: [{ Ref: 'TinkoffToken' }, { Ref: webhookSecret }],
+            },
+            {
+              Sid: 'ReadOwnParameters',
+              Effect: 'Allow',
+              Action: 'ssm:GetParameter',
+              Resource: arn('ssm', ':parameter/ppp-webhooks/tinkoff/account-id'),
+            },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('has no IAM principal other than the two execution roles, and no separate or managed policies', () => {
+    template.resourceCountIs('AWS::IAM::Role', 2);
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+    template.resourceCountIs('AWS::IAM::User', 0);
+    template.allResourcesProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+      },
+    });
+  });
+
+  it('outputs the two webhook URLs and the name of the webhook secret', () => {
+    const api = logicalId(stack, stack.api);
+    const url = (path: string) => ({
+      'Fn::Join': [
+        '',
+        ['https://', { Ref: api }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, path],
+      ],
+    });
+    template.hasOutput('AlorWebhookUrl', { Value: url('/alor') });
+    template.hasOutput('TinkoffWebhookUrl', { Value: url('/tinkoff') });
+    template.hasOutput('WebhookSecretName', { Value: 'ppp-webhooks/webhook-secret' });
+  });
+});
+
+describe('GatewayStack configured through context', () => {
+  it('imports existing secrets by name, passing the name and granting the name followed by "-??????"', () => {
+    const built = synth({
+      webhookSecretName: 'shared/webhook',
+      alorRefreshTokenSecretName: 'brokers/alor',
+      tinkoffTokenSecretName: 'brokers/tinkoff',
+    });
+    built.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+
+    const alor = functionProps(built, 'alor').Environment.Variables;
+    expect(alor).toMatchObject({ WEBHOOK_SECRET_ID: 'shared/webhook', ALOR_REFRESH_TOKEN_SECRET_ID: 'brokers/alor' });
+    const tinkoff = functionProps(built, 'tinkoff').Environment.Variables;
+    expect(tinkoff).toMatchObject({ WEBHOOK_SECRET_ID: 'shared/webhook', TINKOFF_TOKEN_SECRET_ID: 'brokers/tinkoff' });
+
+    const statement = (broker: 'alor' | 'tinkoff') =>
+      rolePolicies(built, broker).Policies[0].PolicyDocument.Statement.find(
+        (s: { Sid: string }) => s.Sid === 'ReadOwnSecrets',
+      );
+    expect(statement('alor').Resource).toEqual([
+      arn('secretsmanager', ':secret:brokers/alor-??????'),
+      arn('secretsmanager', ':secret:shared/webhook-??????'),
+    ]);
+    expect(statement('tinkoff').Resource).toEqual([
+      arn('secretsmanager', ':secret:brokers/tinkoff-??????'),
+      arn('secretsmanager', ':secret:shared/webhook-??????'),
+    ]);
+  });
+
+  it('creates the portfolio and account parameters as String parameters when context gives their values', () => {
+    const { template } = synth({ alorPortfolio: 'D71111', tinkoffAccountId: '2000123456' });
+    template.resourceCountIs('AWS::SSM::Parameter', 2);
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/ppp-webhooks/alor/portfolio',
+      Type: 'String',
+      Value: 'D71111',
+    });
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/ppp-webhooks/tinkoff/account-id',
+      Type: 'String',
+      Value: '2000123456',
+    });
+  });
+
+  it('derives every secret and parameter name from resourcePrefix', () => {
+    const built = synth({ resourcePrefix: 'paper' });
+    const names = Object.values(built.template.findResources('AWS::SecretsManager::Secret'))
+      .map((secret) => secret.Properties.Name)
+      .sort();
+    expect(names).toEqual(['paper/alor/refresh-token', 'paper/tinkoff/token', 'paper/webhook-secret']);
+    expect(functionProps(built, 'alor').Environment.Variables.ALOR_PORTFOLIO_PARAMETER).toBe('/paper/alor/portfolio');
+    expect(functionProps(built, 'tinkoff').Environment.Variables.TINKOFF_ACCOUNT_ID_PARAMETER).toBe(
+      '/paper/tinkoff/account-id',
+    );
+  });
+
+  it('passes broker settings, the optional URLs and function sizing from context', () => {
+    const built = synth({
+      alorExchange: 'MOEX',
+      alorOauthUrl: 'https://oauthdev.alor.ru',
+      alorApiUrl: 'https://apidev.alor.ru',
+      tinkoffApi: 'v1',
+      tinkoffApiUrl: 'https://sandbox-invest-public-api.tbank.ru/rest',
+      brokerTimeoutMs: '2000',
+      dryRun: 'true',
+      memorySize: 1024,
+      timeoutSeconds: 15,
+      throttlingRateLimit: 2,
+      throttlingBurstLimit: 4,
+      logRetentionDays: 7,
+    });
+    expect(functionProps(built, 'alor')).toMatchObject({
+      MemorySize: 1024,
+      Timeout: 15,
+      Environment: {
+        Variables: {
+          ALOR_EXCHANGE: 'MOEX',
+          ALOR_OAUTH_URL: 'https://oauthdev.alor.ru',
+          ALOR_API_URL: 'https://apidev.alor.ru',
+          BROKER_TIMEOUT_MS: '2000',
+          DRY_RUN: 'true',
+        },
+      },
+    });
+    expect(functionProps(built, 'tinkoff').Environment.Variables).toMatchObject({
+      TINKOFF_API: 'v1',
+      TINKOFF_API_URL: 'https://sandbox-invest-public-api.tbank.ru/rest',
+    });
+    expect(Object.keys(functionProps(built, 'tinkoff').Environment.Variables)).not.toContain('ALOR_API_URL');
+    built.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 4 },
+    });
+    built.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+  });
+
+  it('is environment-agnostic unless context names an account and region', () => {
+    const agnostic = synth().stack;
+    expect([Token.isUnresolved(agnostic.account), Token.isUnresolved(agnostic.region)]).toEqual([true, true]);
+    const pinned = synth({ account: '123456789012', region: 'eu-central-1' });
+    expect([pinned.stack.account, pinned.stack.region]).toEqual(['123456789012', 'eu-central-1']);
+  });
+});
