@@ -1,0 +1,168 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, startPaperServer } from './server.ts';
+
+/**
+ * A paper Alor: `POST /refresh?token=` (oauth host) and the limit-order command (api host) on one loopback
+ * server, checked field by field against ../shared/broker-specs/alor-WarpOpenAPIv2.yml. It keeps a book of
+ * accepted orders, answers a repeated `X-REQID` from its first answer, and refuses what Alor would.
+ * Its schemas are its own, written from the spec, so the client's mistakes are not mirrored here.
+ */
+
+export const ALOR_LIMIT_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/limit';
+const ALREADY_HANDLED = 'Request with such X-ALOR-REQID was already handled. We return the response to that request.';
+
+export interface AlorPaperOptions {
+  /** Refresh token → the portfolios it may trade. */
+  readonly accounts: Readonly<Record<string, readonly string[]>>;
+  /** Tradeable symbols per exchange; any symbol when absent. */
+  readonly instruments?: Readonly<Record<'MOEX' | 'SPBX', readonly string[]>>;
+  /** Lifetime of issued JWTs. */
+  readonly accessTokenTtlSeconds?: number;
+  /** Send `oldResponse.body` as a JSON string, as some Alor gateways do. */
+  readonly replayBodyAsString?: boolean;
+  readonly port?: number;
+}
+
+export interface AlorPaperOrder {
+  readonly orderNumber: string;
+  readonly requestId: string;
+  readonly portfolio: string;
+  readonly symbol: string;
+  readonly exchange: 'MOEX' | 'SPBX';
+  readonly side: 'buy' | 'sell';
+  readonly quantity: number;
+  readonly price: number;
+  readonly placedAt: string;
+}
+
+export interface AlorPaperBroker extends PaperServer {
+  readonly orders: readonly AlorPaperOrder[];
+  /** Issued access tokens stop working now, as when Alor revokes them early. */
+  revokeAccessTokens(): void;
+}
+
+/** `OrdersActionsLimitTVPost`: the documented fields, nothing else. */
+const LimitOrderBodySchema = z.strictObject({
+  side: z.enum(['buy', 'sell']),
+  quantity: z.number().int().min(-2_147_483_648).max(2_147_483_647),
+  price: z.number(),
+  instrument: z.strictObject({
+    symbol: z.string().min(1),
+    exchange: z.enum(['MOEX', 'SPBX']),
+    instrumentGroup: z.string().optional(),
+  }),
+  comment: z.string().optional(),
+  user: z.strictObject({ portfolio: z.string().min(1) }),
+  timeInForce: z.string().optional(),
+  allowMargin: z.boolean().optional(),
+  icebergFixed: z.number().int().optional(),
+  icebergVariance: z.number().optional(),
+});
+
+const JWT_SECRET = randomUUID();
+
+function issueJwt(ttlSeconds: number, generation: number): string {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const header = encode({ alg: 'HS256', typ: 'JWT' });
+  const payload = encode({
+    gen: generation,
+    jti: randomUUID(),
+    exp: Math.floor(Date.now() / 1000) + ttlSeconds,
+  });
+  const signature = createHmac('sha256', JWT_SECRET).update(`${header}.${payload}`).digest('base64url');
+  return `${header}.${payload}.${signature}`;
+}
+
+export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<AlorPaperBroker> {
+  const ttlSeconds = options.accessTokenTtlSeconds ?? 1800;
+  const orders: AlorPaperOrder[] = [];
+  /** JWT → the portfolios it may trade; revocation bumps the generation. */
+  const accessTokens = new Map<string, { portfolios: readonly string[]; expiresAt: number; generation: number }>();
+  const firstAnswers = new Map<string, JsonAnswer>();
+  let generation = 0;
+  let orderSequence = 4_090_000_000;
+
+  const refresh = (request: BrokerRequest): JsonAnswer => {
+    const token = request.url.searchParams.get('token') ?? '';
+    const portfolios = options.accounts[token];
+    if (portfolios === undefined) return { status: 403 };
+    const jwt = issueJwt(ttlSeconds, generation);
+    accessTokens.set(jwt, { portfolios, expiresAt: Date.now() + ttlSeconds * 1000, generation });
+    return { status: 200, body: { AccessToken: jwt } };
+  };
+
+  const placeLimitOrder = (request: BrokerRequest): JsonAnswer => {
+    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const session = bearer === undefined ? undefined : accessTokens.get(bearer);
+    if (session === undefined || session.expiresAt <= Date.now() || session.generation !== generation) {
+      return { status: 401 };
+    }
+    const requestId = request.headers['x-reqid'];
+    if (typeof requestId !== 'string' || requestId === '') {
+      return { status: 400, body: { message: 'X-REQID header is required' } };
+    }
+    const legacyId = request.headers['x-alor-reqid'];
+    if (legacyId !== undefined && legacyId !== requestId) {
+      return { status: 400, body: { message: 'X-REQID and X-ALOR-REQID differ' } };
+    }
+    if (!String(request.headers['content-type']).startsWith('application/json')) {
+      return { status: 400, body: { message: 'Content-Type must be application/json' } };
+    }
+    const first = firstAnswers.get(requestId);
+    if (first !== undefined) {
+      const body = options.replayBodyAsString ? JSON.stringify(first.body) : first.body;
+      return { status: 400, body: { message: ALREADY_HANDLED, oldResponse: { statusCode: first.status, body } } };
+    }
+    const answer = decideLimitOrder(request, session.portfolios);
+    firstAnswers.set(requestId, answer);
+    if (answer.status === 200) {
+      const body = LimitOrderBodySchema.parse(request.json);
+      orders.push({
+        orderNumber: (answer.body as { orderNumber: string }).orderNumber,
+        requestId,
+        portfolio: body.user.portfolio,
+        symbol: body.instrument.symbol,
+        exchange: body.instrument.exchange,
+        side: body.side,
+        quantity: body.quantity,
+        price: body.price,
+        placedAt: new Date().toISOString(),
+      });
+    }
+    return answer;
+  };
+
+  const decideLimitOrder = (request: BrokerRequest, portfolios: readonly string[]): JsonAnswer => {
+    const parsed = LimitOrderBodySchema.safeParse(request.json);
+    if (!parsed.success)
+      return { status: 400, body: { message: `Invalid request body: ${parsed.error.issues[0]?.path.join('.')}` } };
+    const order = parsed.data;
+    if (!portfolios.includes(order.user.portfolio)) {
+      return { status: 403, body: { message: `Portfolio ${order.user.portfolio} is not available for this token` } };
+    }
+    if (order.quantity <= 0) return { status: 400, body: { message: 'Количество должно быть больше нуля' } };
+    if (order.price <= 0) return { status: 400, body: { message: 'Цена должна быть больше нуля' } };
+    const symbols = options.instruments?.[order.instrument.exchange];
+    if (symbols !== undefined && !symbols.includes(order.instrument.symbol)) {
+      return {
+        status: 400,
+        body: { message: `Инструмент ${order.instrument.symbol} не найден на ${order.instrument.exchange}` },
+      };
+    }
+    orderSequence += 1;
+    return { status: 200, body: { message: 'success', orderNumber: String(orderSequence) } };
+  };
+
+  const routes: Route[] = [
+    { name: 'refresh', method: 'POST', path: '/refresh', handle: refresh },
+    { name: 'order', method: 'POST', path: ALOR_LIMIT_PATH, handle: placeLimitOrder },
+  ];
+  const server = await startPaperServer(routes, options.port);
+  return Object.assign(server, {
+    orders,
+    revokeAccessTokens: () => {
+      generation += 1;
+    },
+  });
+}

@@ -1,0 +1,193 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * The HTTP side of a paper broker: a loopback server that counts what it receives (requests, new TCP
+ * connections, time spent answering) and can be told to misbehave the way real networks and brokers do.
+ */
+
+/** Ways to misbehave, each for one matching request. */
+export type Fault =
+  | { readonly kind: 'hang-before-headers' }
+  | { readonly kind: 'hang-mid-body' }
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'delay'; readonly ms: number }
+  | { readonly kind: 'status'; readonly status: number; readonly body?: string; readonly contentType?: string }
+  | { readonly kind: 'huge-body'; readonly bytes: number };
+
+export interface FaultRule {
+  /** Which route it applies to (the route names each broker defines), or any. */
+  readonly route?: string;
+  readonly fault: Fault;
+  /** How many matching requests it applies to before it is used up. */
+  times: number;
+}
+
+export interface ServerStats {
+  requests: number;
+  connections: number;
+  readonly byRoute: Record<string, number>;
+  /** Total time the broker spent on requests, from the request's end to the answer's end (ms). */
+  busyMs: number;
+}
+
+export interface JsonAnswer {
+  readonly status: number;
+  readonly body?: unknown;
+}
+
+export interface BrokerRequest {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: IncomingMessage['headers'];
+  readonly rawBody: string;
+  /** `undefined` when the body is not JSON. */
+  readonly json: unknown;
+}
+
+export interface Route {
+  readonly name: string;
+  readonly method: 'POST' | 'GET';
+  readonly path: string;
+  readonly handle: (request: BrokerRequest) => JsonAnswer;
+}
+
+export interface PaperServer {
+  readonly url: string;
+  readonly stats: ServerStats;
+  injectFault(rule: { route?: string; fault: Fault; times?: number }): void;
+  clearFaults(): void;
+  resetStats(): void;
+  close(): Promise<void>;
+}
+
+/** Hung requests are released when the server closes, so nothing outlives a test. */
+const MAX_HANG_MS = 60_000;
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function sendJson(response: ServerResponse, answer: JsonAnswer): void {
+  const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
+  response.writeHead(answer.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+export async function startPaperServer(routes: readonly Route[], port = 0): Promise<PaperServer> {
+  const stats: ServerStats = { requests: 0, connections: 0, byRoute: {}, busyMs: 0 };
+  let faults: FaultRule[] = [];
+  const sockets = new Set<Socket>();
+  const hangs = new Set<NodeJS.Timeout>();
+
+  const hang = (response: ServerResponse) => {
+    const timer = setTimeout(() => response.destroy(), MAX_HANG_MS);
+    hangs.add(timer);
+    response.on('close', () => {
+      clearTimeout(timer);
+      hangs.delete(timer);
+    });
+  };
+
+  const takeFault = (route: string): Fault | undefined => {
+    const rule = faults.find((candidate) => candidate.route === undefined || candidate.route === route);
+    if (rule === undefined) return undefined;
+    rule.times -= 1;
+    if (rule.times <= 0) faults = faults.filter((candidate) => candidate !== rule);
+    return rule.fault;
+  };
+
+  const server: Server = createServer(async (request, response) => {
+    const rawBody = await readBody(request);
+    const startedAt = performance.now();
+    stats.requests += 1;
+    const url = new URL(request.url ?? '/', 'http://paper.local');
+    const route = routes.find((candidate) => candidate.method === request.method && candidate.path === url.pathname);
+    const routeName = route?.name ?? 'unknown';
+    stats.byRoute[routeName] = (stats.byRoute[routeName] ?? 0) + 1;
+    response.on('finish', () => {
+      stats.busyMs += performance.now() - startedAt;
+    });
+
+    const fault = takeFault(routeName);
+    if (fault?.kind === 'hang-before-headers') return hang(response);
+    if (fault?.kind === 'reset') return request.socket.resetAndDestroy();
+    if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (fault?.kind === 'status') {
+      response.writeHead(fault.status, { 'content-type': fault.contentType ?? 'application/json' });
+      return response.end(fault.body ?? '');
+    }
+    if (fault?.kind === 'huge-body') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      return response.end(`{"message":"${'x'.repeat(fault.bytes)}"}`);
+    }
+    if (route === undefined) return sendJson(response, { status: 404, body: { message: 'Not Found' } });
+
+    const answer = route.handle({
+      method: request.method ?? 'GET',
+      url,
+      headers: request.headers,
+      rawBody,
+      json: parseJson(rawBody),
+    });
+    if (fault?.kind === 'hang-mid-body') {
+      const text = JSON.stringify(answer.body ?? {});
+      response.writeHead(answer.status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      });
+      response.write(text.slice(0, Math.floor(text.length / 2)));
+      return hang(response);
+    }
+    sendJson(response, answer);
+  });
+  server.on('connection', (socket) => {
+    stats.connections += 1;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const { port: boundPort } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${boundPort}`,
+    stats,
+    injectFault: ({ route, fault, times = 1 }) => {
+      faults.push(route === undefined ? { fault, times } : { route, fault, times });
+    },
+    clearFaults: () => {
+      faults = [];
+    },
+    resetStats: () => {
+      Object.assign(stats, { requests: 0, connections: 0, busyMs: 0 });
+      for (const key of Object.keys(stats.byRoute)) delete stats.byRoute[key];
+    },
+    close: async () => {
+      for (const timer of hangs) clearTimeout(timer);
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
