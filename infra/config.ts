@@ -156,7 +156,7 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     1,
     API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS - 1,
   );
-  const brokerTimeoutMs = integer(get, 'brokerTimeoutMs', CONTEXT_DEFAULTS.brokerTimeoutMs, 100, 60_000);
+  const brokerTimeoutMs = integer(get, 'brokerTimeoutMs', CONTEXT_DEFAULTS.brokerTimeoutMs, 100, 25_000);
   if (brokerTimeoutMs >= timeoutSeconds * 1000) {
     throw new ConfigError(
       `Context "brokerTimeoutMs" (${brokerTimeoutMs}) must be below the function timeout "timeoutSeconds" (${timeoutSeconds} s)`,

@@ -3,7 +3,7 @@
  * plus per-test overrides, with esbuild bundling skipped so a synth takes well under a second.
  */
 import { readFileSync } from 'node:fs';
-import type { CfnElement, Stack } from 'aws-cdk-lib';
+import type { AppProps, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { createWebhooksApp, type WebhooksApp } from '../../infra/webhooks-app.ts';
@@ -20,8 +20,9 @@ export interface Synthesized extends WebhooksApp {
 }
 
 /** Builds the app with `cdk.json` context and `overrides`, without bundling, and returns its template. */
-export function synth(overrides: Record<string, unknown> = {}): Synthesized {
+export function synth(overrides: Record<string, unknown> = {}, appProps: Omit<AppProps, 'context'> = {}): Synthesized {
   const built = createWebhooksApp({
+    ...appProps,
     context: { ...CDK_JSON_CONTEXT, ...overrides, 'aws:cdk:bundling-stacks': [] },
   });
   return { ...built, template: Template.fromStack(built.stack) };

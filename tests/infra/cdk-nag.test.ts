@@ -1,0 +1,74 @@
+import { Validations } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { synth } from './synth.ts';
+
+/** Runs the AwsSolutions pack over the whole app and returns the unacknowledged findings. */
+function nagFindings(app: ReturnType<typeof synth>['app']) {
+  const report = new AwsSolutionsChecks(app).validateScope(app);
+  return report.violations.map((violation) => ({
+    rule: violation.ruleName,
+    resources: violation.violatingResources.map((resource) => resource.constructPath),
+  }));
+}
+
+/** Every acknowledgement in the app: construct path → rule id → reason. */
+function acknowledgements(app: ReturnType<typeof synth>['app']) {
+  const found: { path: string; rule: string; reason: string }[] = [];
+  for (const construct of app.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [rule, reason] of Object.entries(entry.data as Record<string, string>)) {
+        found.push({ path: construct.node.path, rule: rule.replace(/^Annotation::/, ''), reason });
+      }
+    }
+  }
+  return found;
+}
+
+describe('cdk-nag AwsSolutions checks', () => {
+  it('report no unacknowledged finding for the default configuration', () => {
+    expect(nagFindings(synth().app)).toEqual([]);
+  });
+
+  it('report no unacknowledged finding with imported secrets, created parameters and a pinned environment', () => {
+    const { app } = synth({
+      webhookSecretName: 'shared/webhook',
+      alorRefreshTokenSecretName: 'brokers/alor',
+      tinkoffTokenSecretName: 'brokers/tinkoff',
+      alorPortfolio: 'D71111',
+      tinkoffAccountId: '2000123456',
+      account: '123456789012',
+      region: 'eu-central-1',
+    });
+    expect(nagFindings(app)).toEqual([]);
+  });
+
+  it('fail the synth on a finding nobody acknowledged (the checks are live, not decorative)', () => {
+    const built = synth();
+    new Secret(built.stack, 'Unreviewed');
+    expect(nagFindings(built.app)).toEqual([
+      { rule: 'AwsSolutions-SMG4', resources: ['Webhooks/Unreviewed/Resource'] },
+    ]);
+    expect(() => built.app.synth({ force: true })).toThrow(/AwsSolutions-SMG4/);
+  });
+
+  it('accept exactly the reviewed findings, each with a written reason', () => {
+    const found = acknowledgements(synth().app);
+    expect(found.map(({ path, rule }) => `${path} ${rule}`).sort()).toEqual(
+      [
+        'Webhooks/AlorFunction/Handler AwsSolutions-L1',
+        'Webhooks/AlorFunction/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<AlorFunctionLogsA856ADB5>:log-stream:*]',
+        'Webhooks/AlorRefreshToken AwsSolutions-SMG4',
+        'Webhooks/Api/POST--alor AwsSolutions-APIG4',
+        'Webhooks/Api/POST--tinkoff AwsSolutions-APIG4',
+        'Webhooks/TinkoffFunction/Handler AwsSolutions-L1',
+        'Webhooks/TinkoffFunction/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<TinkoffFunctionLogs00485439>:log-stream:*]',
+        'Webhooks/TinkoffToken AwsSolutions-SMG4',
+        'Webhooks/WebhookSecret AwsSolutions-SMG4',
+      ].sort(),
+    );
+    for (const { reason } of found) expect(reason.length).toBeGreaterThan(80);
+  });
+});

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { CONTEXT_DEFAULTS, ConfigError, readConfig, type WebhooksConfig } from '../../infra/config.ts';
+import { CDK_JSON_CONTEXT } from './synth.ts';
+
+const fromContext = (context: Record<string, unknown>) => readConfig((key) => context[key]);
+
+describe('readConfig', () => {
+  it('applies the documented defaults when context is empty', () => {
+    expect(fromContext({})).toEqual({
+      stackName: 'PppWebhooks',
+      env: {},
+      webhookSecret: { name: 'ppp-webhooks/webhook-secret', created: true },
+      alorRefreshToken: { name: 'ppp-webhooks/alor/refresh-token', created: true },
+      tinkoffToken: { name: 'ppp-webhooks/tinkoff/token', created: true },
+      alorPortfolio: { name: '/ppp-webhooks/alor/portfolio', value: undefined },
+      tinkoffAccountId: { name: '/ppp-webhooks/tinkoff/account-id', value: undefined },
+      alorExchange: 'SPBX',
+      alorOauthUrl: undefined,
+      alorApiUrl: undefined,
+      tinkoffApi: 'v2',
+      tinkoffApiUrl: undefined,
+      brokerTimeoutMs: 2500,
+      dryRun: false,
+      memorySize: 512,
+      timeoutSeconds: 10,
+      throttlingRateLimit: 10,
+      throttlingBurstLimit: 20,
+      logRetentionDays: 30,
+      bundleAwsSdk: true,
+    } satisfies WebhooksConfig);
+  });
+
+  it('finds in cdk.json exactly the documented defaults, so the file and the code cannot drift apart', () => {
+    const fromCdkJson = Object.fromEntries(Object.keys(CONTEXT_DEFAULTS).map((key) => [key, CDK_JSON_CONTEXT[key]]));
+    expect(fromCdkJson).toEqual(CONTEXT_DEFAULTS);
+  });
+
+  it('accepts numbers and booleans spelled as strings, as `cdk -c key=value` passes them', () => {
+    const config = fromContext({
+      brokerTimeoutMs: '2000',
+      dryRun: 'true',
+      logRetentionDays: '7',
+      bundleAwsSdk: 'false',
+    });
+    expect(config).toMatchObject({ brokerTimeoutMs: 2000, dryRun: true, logRetentionDays: 7, bundleAwsSdk: false });
+  });
+
+  it('imports a secret instead of creating it when context names it', () => {
+    expect(fromContext({ tinkoffTokenSecretName: 'my/tinkoff' }).tinkoffToken).toEqual({
+      name: 'my/tinkoff',
+      created: false,
+    });
+  });
+
+  it.each([
+    [{ alorExchange: 'NYSE' }, 'Context "alorExchange" must be one of SPBX, MOEX; got "NYSE"'],
+    [{ tinkoffApi: 'v3' }, 'Context "tinkoffApi" must be one of v2, v1; got "v3"'],
+    [
+      { logRetentionDays: 31 },
+      'Context "logRetentionDays" must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653; got 31',
+    ],
+    [{ timeoutSeconds: 30 }, 'Context "timeoutSeconds" must be an integer from 1 to 29; got 30'],
+    [{ memorySize: '1.5' }, 'Context "memorySize" must be an integer from 128 to 10240; got "1.5"'],
+    [
+      { brokerTimeoutMs: 5000, timeoutSeconds: 5 },
+      'Context "brokerTimeoutMs" (5000) must be below the function timeout "timeoutSeconds" (5 s)',
+    ],
+    [{ dryRun: 'yes' }, 'Context "dryRun" must be true or false; got "yes"'],
+    [
+      { alorApiUrl: 'http://apidev.alor.ru' },
+      'Context "alorApiUrl" must be an https:// URL without credentials; got "http://apidev.alor.ru"',
+    ],
+    [{ account: '1234' }, 'Context "account" must be a 12-digit AWS account id; got "1234"'],
+    [
+      { resourcePrefix: 'a b' },
+      'Context "resourcePrefix" must start with a letter or digit and contain only letters, digits, "_", "." and "-"; got "a b"',
+    ],
+    [
+      { alorPortfolioParameterName: 'no-slash' },
+      'Context "alorPortfolioParameterName" must be an SSM parameter name starting with "/"; got "no-slash"',
+    ],
+  ])('rejects %j with an exact message', (context, message) => {
+    expect(() => fromContext(context)).toThrow(new ConfigError(message));
+  });
+
+  it.each([
+    ['webhookSecret', 'npm run secrets -- set webhook-secret'],
+    ['alorRefreshToken', 'npm run secrets -- set alor-refresh-token'],
+    ['tinkoffToken', 'npm run secrets -- set tinkoff-token'],
+  ])('refuses a secret value under context "%s" and points to `%s`, without echoing the value', (key, command) => {
+    const attempt = () => fromContext({ [key]: 'sk-live-value' });
+    expect(attempt).toThrow(
+      new ConfigError(
+        `Context "${key}" would put a secret value into cdk.json/cdk.context.json and the cloud assembly; remove it and run \`${command}\` instead`,
+      ),
+    );
+    expect(attempt).not.toThrow(/sk-live-value/);
+  });
+});
