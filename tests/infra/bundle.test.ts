@@ -1,0 +1,161 @@
+/**
+ * Bundles both functions once with exactly the esbuild options the CDK construct uses (`infra/bundling.ts`), then
+ * loads each bundle in a fresh Node process, as Lambda would, and sends it a `check: true` request.
+ *
+ * The infra template tests skip bundling; this is the test that the deployed artefact itself loads and answers.
+ * The bundles go to `tests/artifacts/` (git-ignored) so that a bundle with the AWS SDK left external still resolves
+ * it from the project's node_modules, as the Lambda runtime would from its own copy.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build, type Metafile } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLE_FILE_NAME, esbuildOptions } from '../../infra/bundling.ts';
+import { createWebhooksApp } from '../../infra/webhooks-app.ts';
+import { CDK_JSON_CONTEXT, logicalId } from './synth.ts';
+
+const ROOT = new URL('../../', import.meta.url);
+const OUT = new URL('tests/artifacts/infra-bundle/', ROOT);
+const SECRET = 'bundle-check-secret-7c1d';
+const BROKERS = ['alor', 'tinkoff'] as const;
+const VARIANTS = [
+  { name: 'AWS SDK bundled', bundleAwsSdk: true },
+  { name: 'AWS SDK external', bundleAwsSdk: false },
+] as const;
+
+type Broker = (typeof BROKERS)[number];
+
+const bundlePath = (broker: Broker, bundleAwsSdk: boolean) =>
+  fileURLToPath(new URL(`${bundleAwsSdk ? 'sdk-bundled' : 'sdk-external'}/${broker}/${BUNDLE_FILE_NAME}`, OUT));
+
+/** An API Gateway HTTP API (payload 2.0) event for `POST /<broker>`. */
+function checkEvent(broker: Broker, headers: Record<string, string>) {
+  const body = JSON.stringify({ check: true });
+  return {
+    version: '2.0',
+    routeKey: `POST /${broker}`,
+    rawPath: `/${broker}`,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abcdef1234',
+      domainName: 'abcdef1234.execute-api.eu-central-1.amazonaws.com',
+      domainPrefix: 'abcdef1234',
+      http: {
+        method: 'POST',
+        path: `/${broker}`,
+        protocol: 'HTTP/1.1',
+        sourceIp: '203.0.113.7',
+        userAgent: 'bundle-check',
+      },
+      requestId: 'bundle-check-request',
+      routeKey: `POST /${broker}`,
+      stage: '$default',
+      time: '01/Jan/2026:00:00:00 +0000',
+      timeEpoch: 1767225600000,
+    },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+/** Imports the bundle in a new Node process with only `env` set, calls `handler(event)` and returns its answer. */
+async function invoke(file: string, event: unknown): Promise<{ statusCode: number; body: string }> {
+  const script = `
+    const { handler } = await import(${JSON.stringify(new URL(`file://${file}`).href)});
+    const context = { awsRequestId: 'bundle-check', functionName: 'bundle-check', getRemainingTimeInMillis: () => 10000 };
+    const answer = await handler(JSON.parse(process.env.EVENT), context);
+    process.stderr.write('\\n@@ANSWER@@' + JSON.stringify(answer));
+  `;
+  const { stderr } = await promisify(execFile)(
+    process.execPath,
+    ['--enable-source-maps', '--input-type=module', '--eval', script],
+    {
+      // Nothing from the developer's shell: no AWS credentials, no broker settings. The plain WEBHOOK_SECRET is the
+      // local-run form of WEBHOOK_SECRET_ID, so the check needs no AWS call.
+      env: {
+        PATH: process.env.PATH ?? '',
+        WEBHOOK_SECRET: SECRET,
+        EVENT: JSON.stringify(event),
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+      cwd: fileURLToPath(OUT),
+      timeout: 20_000,
+    },
+  );
+  const answer = stderr.split('@@ANSWER@@')[1];
+  if (answer === undefined) throw new Error(`No answer from ${file}: ${stderr}`);
+  return JSON.parse(answer);
+}
+
+describe.each(VARIANTS)('bundled functions ($name)', ({ bundleAwsSdk }) => {
+  const metafiles = new Map<Broker, Metafile>();
+
+  beforeAll(async () => {
+    for (const broker of BROKERS) {
+      const outfile = bundlePath(broker, bundleAwsSdk);
+      rmSync(new URL('.', `file://${outfile}`), { recursive: true, force: true });
+      mkdirSync(new URL('.', `file://${outfile}`), { recursive: true });
+      const entry = fileURLToPath(new URL(`functions/${broker}/handler.ts`, ROOT));
+      const result = await build({ ...esbuildOptions(entry, outfile, { bundleAwsSdk }), metafile: true });
+      metafiles.set(broker, result.metafile);
+    }
+  });
+
+  it.each(BROKERS)('%s: loads and answers a check request with the right secret 200 "200 OK"', async (broker) => {
+    const answer = await invoke(bundlePath(broker, bundleAwsSdk), checkEvent(broker, { 'x-webhook-secret': SECRET }));
+    expect(answer).toMatchObject({ statusCode: 200, body: '200 OK' });
+  });
+
+  it.each(BROKERS)('%s: answers a check request without the secret 401 "Unauthorized"', async (broker) => {
+    const answer = await invoke(bundlePath(broker, bundleAwsSdk), checkEvent(broker, {}));
+    expect(answer).toMatchObject({ statusCode: 401, body: 'Unauthorized' });
+  });
+
+  it.each(BROKERS)('%s: is one ES module with a linked source map', (broker) => {
+    const file = bundlePath(broker, bundleAwsSdk);
+    expect(file.endsWith('.mjs')).toBe(true);
+    expect(existsSync(`${file}.map`)).toBe(true);
+  });
+
+  it.each(BROKERS)(`%s: ${bundleAwsSdk ? 'contains' : 'leaves out'} the AWS SDK`, (broker) => {
+    const inputs = Object.keys(metafiles.get(broker)?.inputs ?? {});
+    const sdkInputs = inputs.filter((input) => input.includes('node_modules/@aws-sdk/'));
+    if (bundleAwsSdk) expect(sdkInputs.length).toBeGreaterThan(0);
+    else expect(sdkInputs).toEqual([]);
+  });
+});
+
+describe('CDK bundling', () => {
+  it('produces, for both functions, the same code as esbuildOptions (so this check tests what is deployed)', async () => {
+    // The bundled-SDK variant is the default of cdk.json; build it fresh here rather than rely on test order.
+    const reference = new Map<Broker, string>();
+    for (const broker of BROKERS) {
+      const dir = mkdtempSync(join(tmpdir(), 'ppp-esbuild-'));
+      const outfile = join(dir, BUNDLE_FILE_NAME);
+      const entry = fileURLToPath(new URL(`functions/${broker}/handler.ts`, ROOT));
+      await build(esbuildOptions(entry, outfile, { bundleAwsSdk: true }));
+      reference.set(broker, readFileSync(outfile, 'utf8'));
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    const outdir = mkdtempSync(join(tmpdir(), 'ppp-cdk-out-'));
+    const { app, stack } = createWebhooksApp({ outdir, context: { ...CDK_JSON_CONTEXT, bundleAwsSdk: true } });
+    const assembly = app.synth();
+    const resources = assembly.getStackByName(stack.stackName).template.Resources;
+    const withoutMapUrl = (code: string) => code.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '');
+    for (const broker of BROKERS) {
+      // The asset directory is named after the asset hash, which is also the S3 key of the code.
+      const s3Key: string = resources[logicalId(stack, stack[broker].function)].Properties.Code.S3Key;
+      const assetPath = `asset.${s3Key.replace(/\.zip$/, '')}`;
+      const deployed = readFileSync(join(outdir, assetPath, BUNDLE_FILE_NAME), 'utf8');
+      expect(withoutMapUrl(deployed), broker).toBe(withoutMapUrl(reference.get(broker) ?? ''));
+    }
+    rmSync(outdir, { recursive: true, force: true });
+  });
+});
