@@ -159,6 +159,18 @@ export class GatewayStack extends Stack {
       description: 'Webhook URL for T-Invest: POST here with header x-webhook-secret (or ?secret=)',
       value: `${stage.url}tinkoff`,
     });
+    new CfnOutput(this, 'AlorLogGroup', {
+      description: 'Logs of the Alor function: aws logs tail <name> --follow',
+      value: this.alor.logGroup.logGroupName,
+    });
+    new CfnOutput(this, 'TinkoffLogGroup', {
+      description: 'Logs of the T-Invest function: aws logs tail <name> --follow',
+      value: this.tinkoff.logGroup.logGroupName,
+    });
+    new CfnOutput(this, 'AccessLogGroup', {
+      description: 'API access logs (no query strings, headers or bodies)',
+      value: accessLogs.logGroupName,
+    });
     new CfnOutput(this, 'WebhookSecretName', {
       description:
         'Secrets Manager secret holding the webhook secret(s); read it with `npm run secrets -- get webhook-secret`',

@@ -262,7 +262,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
     });
   });
 
-  it('outputs the two webhook URLs and the name of the webhook secret', () => {
+  it('outputs the two webhook URLs, the name of the webhook secret and the log groups', () => {
     const api = logicalId(stack, stack.api);
     const url = (path: string) => ({
       'Fn::Join': [
@@ -273,6 +273,17 @@ describe('GatewayStack with the defaults of cdk.json', () => {
     template.hasOutput('AlorWebhookUrl', { Value: url('/alor') });
     template.hasOutput('TinkoffWebhookUrl', { Value: url('/tinkoff') });
     template.hasOutput('WebhookSecretName', { Value: 'ppp-webhooks/webhook-secret' });
+    template.hasOutput('AlorLogGroup', { Value: { Ref: logicalId(stack, stack.alor.logGroup) } });
+    template.hasOutput('TinkoffLogGroup', { Value: { Ref: logicalId(stack, stack.tinkoff.logGroup) } });
+    template.hasOutput('AccessLogGroup', { Value: { Ref: logicalId(stack, stack.node.findChild('AccessLogs')) } });
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([
+      'AccessLogGroup',
+      'AlorLogGroup',
+      'AlorWebhookUrl',
+      'TinkoffLogGroup',
+      'TinkoffWebhookUrl',
+      'WebhookSecretName',
+    ]);
   });
 });
 
