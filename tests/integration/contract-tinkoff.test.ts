@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { apiGatewayEvent } from '../helpers/events.ts';
+import { type Env, importHandler, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from '../helpers/handlers.ts';
+import { allOutput, logLines } from '../helpers/logs.ts';
+
+/**
+ * CONTRACT.md, Tinkoff column: one case per row, through the exported `handler`, against the paper
+ * T-Invest on 127.0.0.1 (API v2, and v1 behind TINKOFF_API=v1), with the exact status and body.
+ */
+
+const VALID_ORDER = { t: 'BRK B', p: 12.3, v: '2', d: 'SELL', f: 'BBG000DWG505' };
+const AUTH = { 'x-webhook-secret': TEST_WEBHOOK_SECRET };
+
+let paper: PaperBrokers;
+let env: Env;
+
+beforeAll(async () => {
+  paper = await startPaperBrokers();
+});
+afterAll(async () => {
+  await paper.close();
+});
+beforeEach(() => {
+  paper.tinkoff.clearFaults();
+  paper.tinkoff.resetStats();
+  env = tinkoffPaperEnv(paper);
+});
+
+function signal(body: unknown, headers: Record<string, string> = AUTH) {
+  return apiGatewayEvent({ route: 'POST /tinkoff', body: JSON.stringify(body), headers });
+}
+
+async function answer(event: ReturnType<typeof signal>, overrides: Env = {}) {
+  const handler = await importHandler('tinkoff', { ...env, ...overrides });
+  const response = await handler(event);
+  return { status: response.statusCode, body: response.body, headers: response.headers };
+}
+
+const rejectedReport = (message: string) =>
+  JSON.stringify({ orderId: '1', executionReportStatus: 'EXECUTION_REPORT_STATUS_REJECTED', message });
+
+describe('T-Invest webhook: the contract table', () => {
+  it('answers check: true with 200 "200 OK" and calls no broker', async () => {
+    const result = await answer(signal({ check: true }));
+
+    expect(result).toMatchObject({ status: 200, body: '200 OK' });
+    expect(result.headers).toMatchObject({ 'content-type': 'text/plain; charset=utf-8' });
+    expect(paper.tinkoff.stats.requests).toBe(0);
+  });
+
+  it.each([
+    ['missing f', { t: 'SBER', p: 1, v: 1, d: 'buy' }],
+    ['missing t', { p: 1, v: 1, d: 'buy', f: 'BBG004730N88' }],
+    ['price zero', { t: 'SBER', p: '0', v: 1, d: 'buy', f: 'BBG004730N88' }],
+    ['v of "abc"', { t: 'SBER', p: 1, v: 'abc', d: 'buy', f: 'BBG004730N88' }],
+    ['a side other than buy or sell (the original sold)', { t: 'SBER', p: 1, v: 1, d: 'short', f: 'BBG004730N88' }],
+  ])('answers %s with 400 "Некорректные данные в заявке"', async (_case, body) => {
+    const result = await answer(signal(body));
+
+    expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
+    expect(paper.tinkoff.stats.requests).toBe(0);
+  });
+
+  it('answers a missing trading token with 404 "Не задан торговый токен"', async () => {
+    const result = await answer(signal(VALID_ORDER), { TINKOFF_TOKEN: '' });
+
+    expect(result).toMatchObject({ status: 404, body: 'Не задан торговый токен' });
+    expect(paper.tinkoff.stats.requests).toBe(0);
+  });
+
+  it('answers a missing account with 404 "Не задан номер счёта"', async () => {
+    const result = await answer(signal(VALID_ORDER), { TINKOFF_ACCOUNT_ID: '' });
+
+    expect(result).toMatchObject({ status: 404, body: 'Не задан номер счёта' });
+  });
+
+  it('answers a missing token before a missing account', async () => {
+    const result = await answer(signal(VALID_ORDER), { TINKOFF_TOKEN: '', TINKOFF_ACCOUNT_ID: '' });
+
+    expect(result).toMatchObject({ status: 404, body: 'Не задан торговый токен' });
+  });
+
+  it('answers a rejected token (HTTP 401, description 40003) with 400 "Неверный торговый токен"', async () => {
+    const result = await answer(signal(VALID_ORDER), { TINKOFF_TOKEN: 't.not-a-real-token' });
+
+    expect(result).toMatchObject({ status: 400, body: 'Неверный торговый токен' });
+  });
+
+  it('places an accepted order on API v2 with the exact price and answers 200 "200 OK"', async () => {
+    const before = paper.tinkoff.orders.length;
+
+    const result = await answer(signal(VALID_ORDER));
+
+    expect(result).toMatchObject({ status: 200, body: '200 OK' });
+    expect(paper.tinkoff.orders.slice(before)).toEqual([
+      expect.objectContaining({
+        api: 'v2',
+        accountId: PAPER_TINKOFF.accountId,
+        instrumentId: 'BBG000DWG505',
+        direction: 'sell',
+        lots: 2,
+        price: '12.3',
+        orderRequestId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+      }),
+    ]);
+  });
+
+  it('passes an error of the broker on as 400 with its message', async () => {
+    const result = await answer(signal({ ...VALID_ORDER, f: 'BBG000000000' }));
+
+    expect(result).toMatchObject({ status: 400, body: 'Instrument not found' });
+  });
+
+  it('answers a REJECTED execution report with 400 and its message', async () => {
+    paper.tinkoff.injectFault({
+      route: 'order',
+      fault: { kind: 'status', status: 200, body: rejectedReport('Недостаточно средств') },
+    });
+
+    expect(await answer(signal(VALID_ORDER))).toMatchObject({ status: 400, body: 'Недостаточно средств' });
+  });
+
+  it('answers a REJECTED execution report without a message with 400 "Запрос не выполнен"', async () => {
+    paper.tinkoff.injectFault({ route: 'order', fault: { kind: 'status', status: 200, body: rejectedReport('') } });
+
+    expect(await answer(signal(VALID_ORDER))).toMatchObject({ status: 400, body: 'Запрос не выполнен' });
+  });
+});
+
+describe('T-Invest webhook: shared secret', () => {
+  it('answers a wrong secret with 401 "Unauthorized" and reads no broker setting', async () => {
+    const result = await answer(signal(VALID_ORDER, { 'x-webhook-secret': 'nope' }));
+
+    expect(result).toMatchObject({ status: 401, body: 'Unauthorized' });
+    expect(paper.tinkoff.stats.requests).toBe(0);
+  });
+});
+
+describe('T-Invest webhook: idempotency', () => {
+  it('places one order for a signal resent with the same Idempotency-Key', async () => {
+    const handler = await importHandler('tinkoff', env);
+    const before = paper.tinkoff.orders.length;
+    const headers = { ...AUTH, 'idempotency-key': 'alert-7' };
+
+    const first = await handler(signal(VALID_ORDER, headers));
+    const second = await handler(signal(VALID_ORDER, headers));
+
+    expect([first.statusCode, second.statusCode]).toEqual([200, 200]);
+    expect(paper.tinkoff.orders.length - before).toBe(1);
+  });
+});
+
+describe('T-Invest webhook: API v1 behind TINKOFF_API=v1', () => {
+  it('places the order on the v1 limit-order endpoint', async () => {
+    const before = paper.tinkoff.orders.length;
+
+    const result = await answer(signal(VALID_ORDER), { TINKOFF_API: 'v1', TINKOFF_API_URL: paper.tinkoff.url });
+
+    expect(result).toMatchObject({ status: 200, body: '200 OK' });
+    expect(paper.tinkoff.orders.slice(before)).toEqual([
+      expect.objectContaining({ api: 'v1', instrumentId: 'BBG000DWG505', direction: 'sell', lots: 2, price: '12.3' }),
+    ]);
+  });
+
+  it('answers a v1 error with 400 and its message', async () => {
+    const result = await answer(signal({ ...VALID_ORDER, f: 'BBG000000000' }), {
+      TINKOFF_API: 'v1',
+      TINKOFF_API_URL: paper.tinkoff.url,
+    });
+
+    expect(result).toMatchObject({ status: 400, body: 'Instrument not found' });
+  });
+
+  it('answers a rejected v1 token with 400 "Неверный торговый токен"', async () => {
+    const result = await answer(signal(VALID_ORDER), {
+      TINKOFF_API: 'v1',
+      TINKOFF_API_URL: paper.tinkoff.url,
+      TINKOFF_TOKEN: 't.not-a-real-token',
+    });
+
+    expect(result).toMatchObject({ status: 400, body: 'Неверный торговый токен' });
+  });
+});
+
+describe('T-Invest webhook: broker failures, dry run and logs', () => {
+  it('answers a 503 from the broker with 502 "Брокер недоступен"', async () => {
+    paper.tinkoff.injectFault({
+      route: 'order',
+      fault: { kind: 'status', status: 503, body: '<html>down</html>' },
+      times: 2,
+    });
+
+    expect(await answer(signal(VALID_ORDER))).toMatchObject({ status: 502, body: 'Брокер недоступен' });
+  });
+
+  it('answers a broker that does not answer in time with 504 "Брокер не ответил вовремя"', async () => {
+    paper.tinkoff.injectFault({ route: 'order', fault: { kind: 'hang-before-headers' } });
+
+    expect(await answer(signal(VALID_ORDER), { BROKER_TIMEOUT_MS: '300' })).toMatchObject({
+      status: 504,
+      body: 'Брокер не ответил вовремя',
+    });
+  });
+
+  it('builds the order but sends nothing in dry run', async () => {
+    const before = paper.tinkoff.orders.length;
+
+    const result = await answer(signal(VALID_ORDER), { DRY_RUN: 'true' });
+
+    expect(result).toMatchObject({ status: 200, body: '200 OK' });
+    expect(paper.tinkoff.stats.requests).toBe(0);
+    expect(paper.tinkoff.orders.length).toBe(before);
+    expect(logLines().at(-1)).toMatchObject({ broker: 'tinkoff', outcome: 'dry-run' });
+  });
+
+  it('logs one line with the order id and no token', async () => {
+    await answer(signal(VALID_ORDER));
+
+    expect(logLines()).toEqual([
+      expect.objectContaining({
+        broker: 'tinkoff',
+        outcome: 'placed',
+        status: 200,
+        brokerOrderId: paper.tinkoff.orders.at(-1)?.orderId,
+      }),
+    ]);
+    expect(allOutput()).not.toContain(PAPER_TINKOFF.token);
+    expect(allOutput()).not.toContain(TEST_WEBHOOK_SECRET);
+  });
+});
