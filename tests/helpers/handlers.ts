@@ -1,6 +1,6 @@
 import { vi } from 'vitest';
-import type { WebhookHandler } from '#shared/http/handler.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
+import type { WebhookHandler } from '#shared/http/handler.ts';
 
 /** The webhook secret of the tests: an obvious fake. */
 export const TEST_WEBHOOK_SECRET = 'test-webhook-secret-0001';
