@@ -16,6 +16,7 @@ import { build, type Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_FILE_NAME, esbuildOptions } from '../../infra/bundling.ts';
 import { createWebhooksApp } from '../../infra/webhooks-app.ts';
+import { type ApiGatewayEventOptions, apiGatewayEvent } from '../helpers/events.ts';
 import { CDK_JSON_CONTEXT, logicalId } from './synth.ts';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -32,37 +33,9 @@ type Broker = (typeof BROKERS)[number];
 const bundlePath = (broker: Broker, bundleAwsSdk: boolean) =>
   fileURLToPath(new URL(`${bundleAwsSdk ? 'sdk-bundled' : 'sdk-external'}/${broker}/${BUNDLE_FILE_NAME}`, OUT));
 
-/** An API Gateway HTTP API (payload 2.0) event for `POST /<broker>`. */
-function checkEvent(broker: Broker, headers: Record<string, string>) {
-  const body = JSON.stringify({ check: true });
-  return {
-    version: '2.0',
-    routeKey: `POST /${broker}`,
-    rawPath: `/${broker}`,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abcdef1234',
-      domainName: 'abcdef1234.execute-api.eu-central-1.amazonaws.com',
-      domainPrefix: 'abcdef1234',
-      http: {
-        method: 'POST',
-        path: `/${broker}`,
-        protocol: 'HTTP/1.1',
-        sourceIp: '203.0.113.7',
-        userAgent: 'bundle-check',
-      },
-      requestId: 'bundle-check-request',
-      routeKey: `POST /${broker}`,
-      stage: '$default',
-      time: '01/Jan/2026:00:00:00 +0000',
-      timeEpoch: 1767225600000,
-    },
-    body,
-    isBase64Encoded: false,
-  };
-}
+/** The API Gateway HTTP API (payload 2.0) event of a `check: true` call to `POST /<broker>`. */
+const checkEvent = (broker: Broker, auth: Pick<ApiGatewayEventOptions, 'headers' | 'query'>) =>
+  apiGatewayEvent({ route: `POST /${broker}`, body: JSON.stringify({ check: true }), ...auth });
 
 /** Imports the bundle in a new Node process with only `env` set, calls `handler(event)` and returns its answer. */
 async function invoke(file: string, event: unknown): Promise<{ statusCode: number; body: string }> {
@@ -108,7 +81,15 @@ describe.each(VARIANTS)('bundled functions ($name)', ({ bundleAwsSdk }) => {
   });
 
   it.each(BROKERS)('%s: loads and answers a check request with the right secret 200 "200 OK"', async (broker) => {
-    const answer = await invoke(bundlePath(broker, bundleAwsSdk), checkEvent(broker, { 'x-webhook-secret': SECRET }));
+    const answer = await invoke(
+      bundlePath(broker, bundleAwsSdk),
+      checkEvent(broker, { headers: { 'x-webhook-secret': SECRET } }),
+    );
+    expect(answer).toMatchObject({ statusCode: 200, body: '200 OK' });
+  });
+
+  it.each(BROKERS)('%s: accepts the secret as ?secret= too, as Realm-era widgets send it', async (broker) => {
+    const answer = await invoke(bundlePath(broker, bundleAwsSdk), checkEvent(broker, { query: { secret: SECRET } }));
     expect(answer).toMatchObject({ statusCode: 200, body: '200 OK' });
   });
 
