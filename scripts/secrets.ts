@@ -14,7 +14,6 @@
  * Credentials and region come from the usual AWS SDK chain (AWS_PROFILE, AWS_REGION, ~/.aws/config …).
  */
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import {
   GetSecretValueCommand,
@@ -24,6 +23,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, type SSMClient, SSMClient as SSMClientClass } from '@aws-sdk/client-ssm';
 import { readConfig, type WebhooksConfig } from '../infra/config.ts';
+import { loadContext, parseArgs, UsageError } from './context.ts';
 
 export const SECRET_NAMES = ['webhook-secret', 'alor-refresh-token', 'tinkoff-token'] as const;
 export const PARAMETER_NAMES = ['alor-portfolio', 'tinkoff-account-id'] as const;
@@ -46,10 +46,6 @@ export interface Io {
   readonly out: (text: string) => void;
   /** Messages for the human: stderr. Never receives a value. */
   readonly err: (text: string) => void;
-}
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 export function generateWebhookSecret(): string {
@@ -85,31 +81,6 @@ function parameterRef(config: WebhooksConfig, name: ParameterName) {
 
 const isSecretName = (name: string): name is SecretName => (SECRET_NAMES as readonly string[]).includes(name);
 const isParameterName = (name: string): name is ParameterName => (PARAMETER_NAMES as readonly string[]).includes(name);
-
-/** Splits `-c key=value` / `--context key=value` pairs off the arguments. */
-export function parseArgs(argv: readonly string[]): { positional: string[]; context: Record<string, string> } {
-  const positional: string[] = [];
-  const context: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    if (arg === '-c' || arg === '--context') {
-      const pair = argv[i + 1] ?? '';
-      const eq = pair.indexOf('=');
-      if (eq <= 0) throw new UsageError(`${arg} needs key=value`);
-      context[pair.slice(0, eq)] = pair.slice(eq + 1);
-      i += 1;
-    } else {
-      positional.push(arg);
-    }
-  }
-  return { positional, context };
-}
-
-/** The context `cdk synth` would use: `cdk.json`, then `-c` overrides. */
-export function loadContext(cdkJsonPath: URL, overrides: Record<string, string>): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> };
-  return { ...(cdkJson.context ?? {}), ...overrides };
-}
 
 function usage(): string {
   return [

@@ -8,7 +8,8 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../infra/config.ts';
-import { GENERATED_SECRET_LENGTH, type Io, parseArgs, run, UsageError } from '../../scripts/secrets.ts';
+import { parseArgs, UsageError } from '../../scripts/context.ts';
+import { GENERATED_SECRET_LENGTH, type Io, run } from '../../scripts/secrets.ts';
 import { CDK_JSON_CONTEXT, synth } from './synth.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);
