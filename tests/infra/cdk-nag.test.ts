@@ -1,4 +1,5 @@
 import { Validations } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +31,12 @@ function acknowledgements(app: ReturnType<typeof synth>['app']) {
 describe('cdk-nag AwsSolutions checks', () => {
   it('report no unacknowledged finding for the default configuration', () => {
     expect(nagFindings(synth().app)).toEqual([]);
+  });
+
+  it('leave no CDK error or warning annotation on the stack either', () => {
+    const annotations = Annotations.fromStack(synth().stack);
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
   });
 
   it('report no unacknowledged finding with imported secrets, created parameters and a pinned environment', () => {
