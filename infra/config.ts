@@ -22,6 +22,12 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
+/**
+ * Length of a generated webhook secret (by the stack at creation, and by `npm run secrets -- rotate`). Letters and
+ * digits only, so it can go into `?secret=` unescaped: about 238 bits.
+ */
+export const WEBHOOK_SECRET_LENGTH = 40;
+
 /** API Gateway stops waiting for an integration after 30 s; the function must give up before that. */
 export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 30;
 

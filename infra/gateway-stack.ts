@@ -8,7 +8,7 @@ import { CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { BrokerFunction } from './broker-function.ts';
-import type { ParameterRef, SecretRef, WebhooksConfig } from './config.ts';
+import { type ParameterRef, type SecretRef, WEBHOOK_SECRET_LENGTH, type WebhooksConfig } from './config.ts';
 
 const entry = (broker: string) => fileURLToPath(new URL(`../functions/${broker}/handler.ts`, import.meta.url));
 
@@ -195,7 +195,7 @@ export class GatewayStack extends Stack {
       const secret = new Secret(this, id, {
         secretName: ref.name,
         description,
-        generateSecretString: { passwordLength: 40, excludePunctuation: true, includeSpace: false },
+        generateSecretString: { passwordLength: WEBHOOK_SECRET_LENGTH, excludePunctuation: true, includeSpace: false },
         removalPolicy: RemovalPolicy.DESTROY,
       });
       return { envValue: secret.secretArn, policyArn: secret.secretArn };

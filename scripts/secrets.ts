@@ -22,7 +22,7 @@ import {
   SecretsManagerClient as SecretsManagerClientClass,
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, type SSMClient, SSMClient as SSMClientClass } from '@aws-sdk/client-ssm';
-import { readConfig, type WebhooksConfig } from '../infra/config.ts';
+import { readConfig, WEBHOOK_SECRET_LENGTH, type WebhooksConfig } from '../infra/config.ts';
 import { loadContext, parseArgs, UsageError } from './context.ts';
 
 export const SECRET_NAMES = ['webhook-secret', 'alor-refresh-token', 'tinkoff-token'] as const;
@@ -30,8 +30,8 @@ export const PARAMETER_NAMES = ['alor-portfolio', 'tinkoff-account-id'] as const
 type SecretName = (typeof SECRET_NAMES)[number];
 type ParameterName = (typeof PARAMETER_NAMES)[number];
 
-/** Length of a generated webhook secret: alphanumeric, so it can go into `?secret=` as is (~238 bits). */
-export const GENERATED_SECRET_LENGTH = 40;
+/** Same length and alphabet as the secret the stack generates at creation. */
+export const GENERATED_SECRET_LENGTH = WEBHOOK_SECRET_LENGTH;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 export interface Clients {
