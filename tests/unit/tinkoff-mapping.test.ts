@@ -1,0 +1,337 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { OrderOutcome } from '#shared/brokers/outcome.ts';
+import {
+  INVALID_TOKEN_MESSAGE,
+  POST_ORDER_PATH,
+  postOrderResponseToOutcome,
+  V1_LIMIT_ORDER_PATH,
+  v1ResponseToOutcome,
+} from '#shared/brokers/tinkoff/client.ts';
+import {
+  orderToPostOrderRequest,
+  orderToV1LimitOrder,
+  tickerToTinkoffTicker,
+} from '#shared/brokers/tinkoff/mapping.ts';
+import { PostOrderRequestSchema, V1LimitOrderRequestSchema } from '#shared/brokers/tinkoff/schemas.ts';
+import { toCanonicalDecimal } from '#shared/decimal.ts';
+import { BrokerCredentialRejectedError, BrokerUnavailableError } from '#shared/errors.ts';
+import { brokerRequestId } from '#shared/idempotency.ts';
+import { type TinkoffOrder, TinkoffOrderSchema } from '#shared/payload.ts';
+import { checkedSchema, specViolations } from './broker-spec.ts';
+
+const FIGI = 'BBG000B9XRY4';
+const ACCOUNT = '2000123456';
+const ORDER_ID = '0b7c2f4e-6a1d-5e3b-8c9f-1a2b3c4d5e6f';
+const ORDER: TinkoffOrder = {
+  ticker: 'BRK B',
+  price: '12.3',
+  lots: 5,
+  side: 'buy',
+  figi: FIGI,
+  idempotencyKey: undefined,
+};
+const HTML = '<!DOCTYPE html><html><body>Service Unavailable</body></html>';
+
+function thrown(act: () => unknown): unknown {
+  try {
+    act();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
+
+function expectUnavailable(act: () => unknown, body?: string): void {
+  const error = thrown(act);
+  expect(error).toBeInstanceOf(BrokerUnavailableError);
+  expect(error).toMatchObject({ statusCode: 502, publicMessage: 'Брокер недоступен', retriable: false });
+  if (body !== undefined) expect((error as BrokerUnavailableError).detail).not.toContain(body);
+}
+
+function expectBadToken(act: () => unknown): void {
+  const error = thrown(act);
+  expect(error).toBeInstanceOf(BrokerCredentialRejectedError);
+  expect(error).toMatchObject({ statusCode: 400, publicMessage: 'Неверный торговый токен' });
+}
+
+describe('tickerToTinkoffTicker', () => {
+  it.each([
+    ['BRK B', 'BRK.B'],
+    ['SBER', 'SBER'],
+    ['A B C', 'A.B C'],
+  ])('turns %j into %j (the first space only)', (ticker, expected) => {
+    expect(tickerToTinkoffTicker(ticker)).toBe(expected);
+  });
+});
+
+describe('orderToPostOrderRequest', () => {
+  it('builds the v1PostOrderRequest body with an exact Quotation', () => {
+    expect(orderToPostOrderRequest(ORDER, ACCOUNT, ORDER_ID)).toEqual({
+      instrumentId: FIGI,
+      quantity: '5',
+      price: { units: '12', nano: 300_000_000 },
+      direction: 'ORDER_DIRECTION_BUY',
+      accountId: ACCOUNT,
+      orderType: 'ORDER_TYPE_LIMIT',
+      orderId: ORDER_ID,
+    });
+  });
+
+  it('maps sell to ORDER_DIRECTION_SELL', () => {
+    expect(orderToPostOrderRequest({ ...ORDER, side: 'sell' }, ACCOUNT, ORDER_ID).direction).toBe(
+      'ORDER_DIRECTION_SELL',
+    );
+  });
+
+  it.each([
+    ['4.35', { units: '4', nano: 350_000_000 }],
+    ['0.000000001', { units: '0', nano: 1 }],
+    ['999999999999', { units: '999999999999', nano: 0 }],
+    ['0.1', { units: '0', nano: 100_000_000 }],
+    ['123456.123456789', { units: '123456', nano: 123_456_789 }],
+  ])('sends the price %s as %j', (price, quotation) => {
+    expect(orderToPostOrderRequest({ ...ORDER, price }, ACCOUNT, ORDER_ID).price).toEqual(quotation);
+  });
+
+  it('targets the documented PostOrder path', () => {
+    expect(POST_ORDER_PATH).toBe('/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder');
+  });
+
+  const parsedOrder = fc
+    .record({
+      t: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._@+\- ]{0,49}$/),
+      whole: fc.integer({ min: 0, max: 999_999 }),
+      fraction: fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 9 }),
+      v: fc.integer({ min: 1, max: 2_147_483_647 }),
+      d: fc.constantFrom('buy', 'sell'),
+      f: fc.stringMatching(/^[A-Za-z0-9-]{1,64}$/),
+    })
+    .map(({ t, whole, fraction, v, d, f }) =>
+      TinkoffOrderSchema.safeParse({ t, p: fraction === '' ? `${whole}` : `${whole}.${fraction}`, v, d, f }),
+    )
+    .filter((result) => result.success)
+    .map((result) => result.data as TinkoffOrder);
+
+  it('builds a body that the wire schema and the official spec accept, with the exact price, for any order', () => {
+    fc.assert(
+      fc.property(parsedOrder, fc.option(fc.string({ minLength: 1, maxLength: 64 })), (order, key) => {
+        const orderId = brokerRequestId('tinkoff', ACCOUNT, key ?? undefined);
+        const onTheWire: unknown = JSON.parse(JSON.stringify(orderToPostOrderRequest(order, ACCOUNT, orderId)));
+        const { price } = onTheWire as { price: { units: string; nano: number } };
+
+        expect(PostOrderRequestSchema.safeParse(onTheWire).success).toBe(true);
+        expect(specViolations(onTheWire, checkedSchema('tinvestPostOrderRequest'))).toEqual([]);
+        expect(orderId.length).toBeLessThanOrEqual(36);
+        // units + nano/1e9, by string arithmetic, is the trader's decimal exactly.
+        expect(price.nano).toBeGreaterThanOrEqual(0);
+        expect(price.nano).toBeLessThan(1_000_000_000);
+        expect(toCanonicalDecimal(`${price.units}.${String(price.nano).padStart(9, '0')}`)).toBe(order.price);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('orderToV1LimitOrder', () => {
+  it('builds the v1 LimitOrderRequest body', () => {
+    expect(orderToV1LimitOrder(ORDER)).toEqual({ lots: 5, operation: 'Buy', price: 12.3 });
+    expect(orderToV1LimitOrder({ ...ORDER, side: 'sell' }).operation).toBe('Sell');
+  });
+
+  it('conforms to the wire schema and the official v1 spec', () => {
+    const onTheWire: unknown = JSON.parse(JSON.stringify(orderToV1LimitOrder(ORDER)));
+
+    expect(V1LimitOrderRequestSchema.safeParse(onTheWire).success).toBe(true);
+    expect(specViolations(onTheWire, checkedSchema('tinkoffV1LimitOrderRequest'))).toEqual([]);
+  });
+
+  it('targets the v1 limit-order path', () => {
+    expect(V1_LIMIT_ORDER_PATH).toBe('/openapi/orders/limit-order');
+  });
+});
+
+describe('postOrderResponseToOutcome', () => {
+  const answer = (fields: Record<string, unknown>) => JSON.stringify({ orderId: 'R123456', ...fields });
+
+  it.each(['EXECUTION_REPORT_STATUS_NEW', 'EXECUTION_REPORT_STATUS_FILL', 'EXECUTION_REPORT_STATUS_PARTIALLYFILL'])(
+    'places the order on 200 with %s',
+    (executionReportStatus) => {
+      expect(postOrderResponseToOutcome(200, answer({ executionReportStatus }))).toEqual({
+        status: 'placed',
+        orderId: 'R123456',
+        replayed: false,
+      } satisfies OrderOutcome);
+    },
+  );
+
+  it('checks the documented success answer against the spec', () => {
+    const success = JSON.parse(answer({ executionReportStatus: 'EXECUTION_REPORT_STATUS_NEW', lotsRequested: '5' }));
+
+    expect(specViolations(success, checkedSchema('tinvestPostOrderResponse'))).toEqual([]);
+  });
+
+  it.each(['EXECUTION_REPORT_STATUS_REJECTED', 'EXECUTION_REPORT_STATUS_CANCELLED'])(
+    'refuses with the message on 200 %s',
+    (executionReportStatus) => {
+      expect(
+        postOrderResponseToOutcome(200, answer({ executionReportStatus, message: 'Недостаточно средств' })),
+      ).toEqual({
+        status: 'refused',
+        message: 'Недостаточно средств',
+      });
+    },
+  );
+
+  it.each([
+    ['no message', {}],
+    ['an empty message', { message: '' }],
+    ['a blank message', { message: '   ' }],
+  ])('refuses with "Запрос не выполнен" on 200 REJECTED with %s', (_case, fields) => {
+    expect(
+      postOrderResponseToOutcome(200, answer({ executionReportStatus: 'EXECUTION_REPORT_STATUS_REJECTED', ...fields })),
+    ).toEqual({
+      status: 'refused',
+      message: 'Запрос не выполнен',
+    });
+  });
+
+  it.each([
+    ['HTML', HTML],
+    ['empty', ''],
+    ['JSON without executionReportStatus', '{"orderId":"1"}'],
+  ])('treats a 200 that is %s as the broker unavailable', (_case, text) => {
+    expectUnavailable(() => postOrderResponseToOutcome(200, text));
+  });
+
+  it.each([
+    [
+      '401 with the catalogue body',
+      401,
+      '{"code":16,"message":"Authentication token is missing or invalid","description":"40003"}',
+    ],
+    ['401 without a body', 401, ''],
+    ['401 with HTML', 401, HTML],
+    ['description 40003 as a string', 400, '{"code":16,"message":"x","description":"40003"}'],
+    ['description 40003 as a number', 400, '{"code":16,"message":"x","description":40003}'],
+    ['description 40003 on a 403', 403, '{"code":7,"description":"40003"}'],
+  ])('treats %s as a bad trading token (400)', (_case, status, text) => {
+    expectBadToken(() => postOrderResponseToOutcome(status, text));
+  });
+
+  it('exports the contract text of the bad-token row', () => {
+    expect(INVALID_TOKEN_MESSAGE).toBe('Неверный торговый токен');
+  });
+
+  it.each([
+    ['a string', '"30057"'],
+    ['a number', '30057'],
+  ])('answers a duplicate orderId (30057 as %s) as the order already placed', (_case, description) => {
+    const text = `{"code":3,"message":"The order is a duplicate, but the order report was not found","description":${description}}`;
+
+    expect(postOrderResponseToOutcome(400, text)).toEqual({ status: 'placed', replayed: true });
+  });
+
+  it('refuses with the broker’s message on another 4xx error', () => {
+    const text = '{"code":3,"message":"Not enough balance","description":"30042"}';
+
+    expect(postOrderResponseToOutcome(400, text)).toEqual({ status: 'refused', message: 'Not enough balance' });
+  });
+
+  it.each([
+    ['an error without message', '{"code":3,"description":"30079"}'],
+    ['an empty body', ''],
+    ['a blank body', '  \n'],
+    ['an empty JSON object', '{}'],
+  ])('refuses with "Запрос не выполнен" on 400 with %s', (_case, text) => {
+    expect(postOrderResponseToOutcome(400, text)).toEqual({ status: 'refused', message: 'Запрос не выполнен' });
+  });
+
+  it.each([
+    ['400 HTML', 400, HTML],
+    ['400 JSON of the wrong shape', 400, '{"message":42}'],
+    ['408', 408, ''],
+    ['429', 429, '{"code":8,"message":"limit","description":"80002"}'],
+    ['500', 500, '{"code":13,"message":"internal","description":"70001"}'],
+    ['502 HTML', 502, HTML],
+    ['503', 503, ''],
+    ['304', 304, ''],
+  ])('treats %s as the broker unavailable, without quoting the body', (_case, status, text) => {
+    expectUnavailable(() => postOrderResponseToOutcome(status, text), text || undefined);
+  });
+});
+
+describe('v1ResponseToOutcome', () => {
+  const ok = (payload: Record<string, unknown>) =>
+    JSON.stringify({ trackingId: 'abc', status: 'Ok', payload: { orderId: '1234', operation: 'Buy', ...payload } });
+
+  it('places the order on status Ok', () => {
+    expect(v1ResponseToOutcome(200, ok({ status: 'New', requestedLots: 5, executedLots: 0 }))).toEqual({
+      status: 'placed',
+      orderId: '1234',
+      replayed: false,
+    });
+  });
+
+  it('checks the documented v1 answers against the spec', () => {
+    expect(
+      specViolations(
+        JSON.parse(ok({ status: 'New', requestedLots: 5, executedLots: 0 })),
+        checkedSchema('tinkoffV1LimitOrderResponse'),
+      ),
+    ).toEqual([]);
+    expect(
+      specViolations(
+        { trackingId: 't', status: 'Error', payload: { message: 'Недостаточно средств', code: 'NOT_ENOUGH_BALANCE' } },
+        checkedSchema('tinkoffV1Error'),
+      ),
+    ).toEqual([]);
+  });
+
+  it('accepts the status in any case', () => {
+    expect(v1ResponseToOutcome(200, JSON.stringify({ status: 'OK', payload: { status: 'new' } }))).toMatchObject({
+      status: 'placed',
+    });
+  });
+
+  it.each([
+    ['with its message', { status: 'Rejected', message: 'Недостаточно средств' }, 'Недостаточно средств'],
+    ['in lower case', { status: 'rejected', message: 'Нет торгов' }, 'Нет торгов'],
+    ['without a message', { status: 'Rejected' }, 'Запрос не выполнен'],
+  ])('refuses a Rejected order %s', (_case, payload, message) => {
+    expect(v1ResponseToOutcome(200, ok(payload))).toEqual({ status: 'refused', message });
+  });
+
+  it.each([
+    [500, 'Недостаточно средств'],
+    [400, 'Instrument not found'],
+    [200, 'Заявка не принята'],
+  ])('refuses a status Error answer (HTTP %i) with its message', (status, message) => {
+    const text = JSON.stringify({ trackingId: 't', status: 'Error', payload: { message, code: 'X' } });
+
+    expect(v1ResponseToOutcome(status, text)).toEqual({ status: 'refused', message });
+  });
+
+  it('refuses a status Error answer without a message with "Запрос не выполнен"', () => {
+    expect(v1ResponseToOutcome(500, '{"trackingId":"t","status":"Error","payload":{}}')).toEqual({
+      status: 'refused',
+      message: 'Запрос не выполнен',
+    });
+  });
+
+  it('treats 401 as a bad trading token (400), whatever the body', () => {
+    expectBadToken(() => v1ResponseToOutcome(401, ''));
+    expectBadToken(() => v1ResponseToOutcome(401, HTML));
+  });
+
+  it.each([
+    ['HTML', 200, HTML],
+    ['empty', 200, ''],
+    ['Ok without payload', 200, '{"status":"Ok"}'],
+    ['an unknown status', 200, '{"status":"Maybe","payload":{}}'],
+    ['Ok on a 500', 500, '{"status":"Ok","payload":{"status":"New"}}'],
+    ['a 502 page', 502, HTML],
+  ])('treats %s as the broker unavailable', (_case, status, text) => {
+    expectUnavailable(() => v1ResponseToOutcome(status, text), text || undefined);
+  });
+});
