@@ -38,6 +38,8 @@ export interface AlorPaperOrder {
 
 export interface AlorPaperBroker extends PaperServer {
   readonly orders: readonly AlorPaperOrder[];
+  /** Every access token (JWT) issued, oldest first: lets a test look for them where they must not be. */
+  readonly issuedAccessTokens: readonly string[];
   /** Issued access tokens stop working now, as when Alor revokes them early. */
   revokeAccessTokens(): void;
 }
@@ -80,6 +82,7 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
   /** JWT → the portfolios it may trade; revocation bumps the generation. */
   const accessTokens = new Map<string, { portfolios: readonly string[]; expiresAt: number; generation: number }>();
   const firstAnswers = new Map<string, JsonAnswer>();
+  const issuedAccessTokens: string[] = [];
   let generation = 0;
   let orderSequence = 4_090_000_000;
 
@@ -88,6 +91,7 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
     const portfolios = options.accounts[token];
     if (portfolios === undefined) return { status: 403 };
     const jwt = issueJwt(ttlSeconds, generation);
+    issuedAccessTokens.push(jwt);
     accessTokens.set(jwt, { portfolios, expiresAt: Date.now() + ttlSeconds * 1000, generation });
     return { status: 200, body: { AccessToken: jwt } };
   };
@@ -161,6 +165,7 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
   const server = await startPaperServer(routes, options.port);
   return Object.assign(server, {
     orders,
+    issuedAccessTokens,
     revokeAccessTokens: () => {
       generation += 1;
     },

@@ -31,6 +31,13 @@ export interface ServerStats {
   busyMs: number;
 }
 
+/** One request as the broker received it, before any fault: what a test checks ids and retries against. */
+export interface ReceivedRequest {
+  readonly route: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly rawBody: string;
+}
+
 export interface JsonAnswer {
   readonly status: number;
   readonly body?: unknown;
@@ -55,6 +62,8 @@ export interface Route {
 export interface PaperServer {
   readonly url: string;
   readonly stats: ServerStats;
+  /** Every request received (the latest {@link MAX_RECEIVED_KEPT}), faulted ones included; cleared by `resetStats`. */
+  readonly received: readonly ReceivedRequest[];
   injectFault(rule: { route?: string; fault: Fault; times?: number }): void;
   clearFaults(): void;
   resetStats(): void;
@@ -64,6 +73,7 @@ export interface PaperServer {
 /** Hung requests are released when the server closes, so nothing outlives a test. */
 const MAX_HANG_MS = 60_000;
 const MAX_REQUEST_BYTES = 64 * 1024;
+const MAX_RECEIVED_KEPT = 10_000;
 
 function parseJson(text: string): unknown {
   try {
@@ -98,6 +108,7 @@ function sendJson(response: ServerResponse, answer: JsonAnswer): void {
 export async function startPaperServer(routes: readonly Route[], port = 0): Promise<PaperServer> {
   const stats: ServerStats = { requests: 0, connections: 0, byRoute: {}, busyMs: 0 };
   let faults: FaultRule[] = [];
+  const received: ReceivedRequest[] = [];
   const sockets = new Set<Socket>();
   const hangs = new Set<NodeJS.Timeout>();
 
@@ -126,6 +137,8 @@ export async function startPaperServer(routes: readonly Route[], port = 0): Prom
     const route = routes.find((candidate) => candidate.method === request.method && candidate.path === url.pathname);
     const routeName = route?.name ?? 'unknown';
     stats.byRoute[routeName] = (stats.byRoute[routeName] ?? 0) + 1;
+    if (received.length >= MAX_RECEIVED_KEPT) received.shift();
+    received.push({ route: routeName, headers: request.headers, rawBody });
     response.on('finish', () => {
       stats.busyMs += performance.now() - startedAt;
     });
@@ -174,6 +187,7 @@ export async function startPaperServer(routes: readonly Route[], port = 0): Prom
   return {
     url: `http://127.0.0.1:${boundPort}`,
     stats,
+    received,
     injectFault: ({ route, fault, times = 1 }) => {
       faults.push(route === undefined ? { fault, times } : { route, fault, times });
     },
@@ -183,6 +197,7 @@ export async function startPaperServer(routes: readonly Route[], port = 0): Prom
     resetStats: () => {
       Object.assign(stats, { requests: 0, connections: 0, busyMs: 0 });
       for (const key of Object.keys(stats.byRoute)) delete stats.byRoute[key];
+      received.length = 0;
     },
     close: async () => {
       for (const timer of hangs) clearTimeout(timer);
