@@ -39,10 +39,19 @@ function isClientError(statusCode: number): boolean {
   return statusCode >= 400 && statusCode < 500 && statusCode !== 408 && statusCode !== 429;
 }
 
+/** How many first outcomes a container remembers for answering 30057 duplicates. */
+const REMEMBERED_OUTCOMES = 1000;
+
 /** API v2 REST gateway: `OrdersService/PostOrder`. */
 export class TinkoffV2Client implements TinkoffClient {
   readonly #dispatcher: Dispatcher;
   readonly #endpoint: BrokerEndpoint;
+  /**
+   * orderId → the first outcome seen for it. A 30057 duplicate carries no report, so on its own it cannot say
+   * whether the first call was placed or refused; a resend that reaches the same container is answered as the
+   * first call was. Elsewhere it counts as placed: the broker confirms an order request with this id exists.
+   */
+  readonly #firstOutcomes = new Map<string, OrderOutcome>();
 
   constructor(options: TinkoffClientOptions) {
     this.#dispatcher = options.dispatcher;
@@ -59,7 +68,14 @@ export class TinkoffV2Client implements TinkoffClient {
       deadline: call.deadline,
       idempotent: true,
     });
-    return postOrderResponseToOutcome(response.statusCode, response.text);
+    const outcome = postOrderResponseToOutcome(response.statusCode, response.text);
+    if (outcome.status === 'placed' && outcome.replayed) return this.#firstOutcomes.get(call.requestId) ?? outcome;
+    if (this.#firstOutcomes.size >= REMEMBERED_OUTCOMES) {
+      const oldest = this.#firstOutcomes.keys().next();
+      if (oldest.done !== true) this.#firstOutcomes.delete(oldest.value);
+    }
+    this.#firstOutcomes.set(call.requestId, outcome);
+    return outcome;
   }
 }
 
