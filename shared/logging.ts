@@ -17,7 +17,11 @@ const secretValues = new Set<string>();
 
 /** Remember a value read from the secret store, so that no log line ever holds it. */
 export function registerSecret(value: string): void {
-  if (value.length >= MIN_REDACTED_LENGTH) secretValues.add(value);
+  if (value.length < MIN_REDACTED_LENGTH) return;
+  secretValues.add(value);
+  // Lines are redacted after JSON.stringify: a value with a quote, backslash or control character appears escaped.
+  const escaped = JSON.stringify(value).slice(1, -1);
+  if (escaped !== value) secretValues.add(escaped);
 }
 
 export function redact(text: string): string {
@@ -37,7 +41,7 @@ export interface Logger {
 }
 
 export function parseLogLevel(value: string | undefined): LogLevel {
-  return value !== undefined && value in LEVEL_RANK ? (value as LogLevel) : 'info';
+  return value !== undefined && Object.hasOwn(LEVEL_RANK, value) ? (value as LogLevel) : 'info';
 }
 
 export function createLogger(

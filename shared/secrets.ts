@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { parseAcceptedSecrets } from './auth/secret.ts';
 import type { ValueSource } from './config.ts';
 import { describeError } from './errors.ts';
 import { logger, registerSecret } from './logging.ts';
@@ -24,6 +25,8 @@ export interface SecretStoreOptions {
 
 /** Absent values are re-read sooner, so a secret set after a 404 works without waiting for the full TTL. */
 const MAX_ABSENT_TTL_MS = 30_000;
+/** After a failed re-read, the cached value is served this long before the store is asked again. */
+const STALE_RETRY_MS = 30_000;
 /** Store calls happen inside a webhook's 3 s budget: fail fast rather than retry at length. */
 const STORE_CLIENT_CONFIG = { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 } };
 
@@ -64,7 +67,8 @@ export class SecretStore {
     const value = await this.#read(source);
     if (value !== undefined) {
       registerSecret(value);
-      for (const line of value.split(/\r?\n/)) registerSecret(line.trim());
+      // Each value of a multi-value secret too: one per line, or the strings of a JSON array.
+      for (const part of parseAcceptedSecrets(value)) registerSecret(part);
     }
     return value;
   }
@@ -100,7 +104,9 @@ export class SecretStore {
       })
       .catch((error: unknown) => {
         if (entry?.value === undefined) throw error;
-        // The store is briefly unreachable but we know a value: keep serving it rather than fail orders.
+        // The store is briefly unreachable but we know a value: keep serving it rather than fail orders, and
+        // do not make every invocation of the outage wait for a failing store call before it can use it.
+        this.#cache.set(key, { value: entry.value, expiresAt: this.#now() + Math.min(this.#ttlMs, STALE_RETRY_MS) });
         logger.warn('secret store read failed, serving the cached value', { key, error: describeError(error) });
         return entry.value;
       })
