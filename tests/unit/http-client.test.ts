@@ -1,0 +1,344 @@
+import { MockAgent } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '#shared/errors.ts';
+import {
+  type BrokerRequest,
+  endpoint,
+  MAX_BROKER_BODY_BYTES,
+  parseJsonText,
+  sendBrokerRequest,
+} from '#shared/http/client.ts';
+import { createDeadline, type Deadline } from '#shared/http/deadline.ts';
+
+const ORIGIN = 'https://api.broker.test';
+const PATH = '/rest/Orders/PostOrder';
+const QUERY_SECRET = 'Qsecret-refresh-token-77';
+const BODY = '{"orderId":"0b7c2f4e-6a1d-5e3b-8c9f-1a2b3c4d5e6f"}';
+
+let agent: MockAgent;
+
+beforeEach(() => {
+  agent = new MockAgent({ enableCallHistory: true });
+  agent.disableNetConnect();
+});
+
+afterEach(async () => {
+  agent.assertNoPendingInterceptors();
+  await agent.close();
+});
+
+/** A deadline whose remaining time the test sets; its signal never fires on its own. */
+function manualDeadline(remainingMs = 2000) {
+  const controller = new AbortController();
+  const deadline = { signal: controller.signal, remainingMs: () => remainingMs } satisfies Deadline;
+  return { deadline, setRemaining: (ms: number) => (remainingMs = ms) };
+}
+
+function request(overrides: Partial<BrokerRequest> = {}): BrokerRequest {
+  return {
+    endpoint: { origin: ORIGIN, path: PATH },
+    headers: { authorization: 'Bearer t.token', 'x-reqid': 'req-1' },
+    body: BODY,
+    deadline: manualDeadline().deadline,
+    idempotent: true,
+    ...overrides,
+  };
+}
+
+function pool() {
+  return agent.get(ORIGIN);
+}
+
+function intercept(query?: Record<string, string>) {
+  return pool().intercept({ path: PATH, method: 'POST', ...(query === undefined ? {} : { query }) });
+}
+
+function calls() {
+  return agent.getCallHistory()?.calls() ?? [];
+}
+
+function networkError(code: string, message = `connect ${code} 10.0.0.1:443 ${ORIGIN}${PATH}?token=${QUERY_SECRET}`) {
+  return Object.assign(new Error(message), { code });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Nothing a caller or a log could see of the error names the URL or its query. */
+function expectNoUrl(error: unknown): void {
+  const visible = [
+    String(error),
+    (error as Error).message,
+    (error as Error).stack ?? '',
+    JSON.stringify(error),
+    JSON.stringify(describeError(error)),
+    (error as { detail?: string }).detail ?? '',
+    (error as { publicMessage?: string }).publicMessage ?? '',
+  ].join('\n');
+  expect(visible).not.toContain(QUERY_SECRET);
+  expect(visible).not.toContain('api.broker.test');
+  expect(visible).not.toContain(PATH);
+}
+
+describe('endpoint', () => {
+  it('joins a base URL with a path, keeping the base path and dropping its trailing slash', () => {
+    expect(endpoint('https://invest.test/rest/', '/Svc/Method')).toEqual({
+      origin: 'https://invest.test',
+      path: '/rest/Svc/Method',
+    });
+    expect(endpoint('http://127.0.0.1:8080', '/refresh')).toEqual({
+      origin: 'http://127.0.0.1:8080',
+      path: '/refresh',
+    });
+  });
+});
+
+describe('parseJsonText', () => {
+  it('parses JSON and returns undefined for anything else', () => {
+    expect(parseJsonText('{"a":1}')).toEqual({ a: 1 });
+    expect(parseJsonText('<html>')).toBeUndefined();
+    expect(parseJsonText('')).toBeUndefined();
+  });
+});
+
+describe('sendBrokerRequest', () => {
+  it('sends a POST with a JSON content type, the headers, the body and the query, and returns status and text', async () => {
+    pool()
+      .intercept({
+        path: `${PATH}?token=${QUERY_SECRET}`,
+        method: 'POST',
+        body: BODY,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer t.token', 'x-reqid': 'req-1' },
+      })
+      .reply(200, '{"message":"success"}');
+
+    const response = await sendBrokerRequest(agent, request({ query: `token=${QUERY_SECRET}` }));
+
+    expect(response).toEqual({ statusCode: 200, text: '{"message":"success"}' });
+  });
+
+  it('returns a 4xx answer as is, without a retry', async () => {
+    intercept().reply(400, '{"message":"refused"}');
+
+    expect(await sendBrokerRequest(agent, request())).toEqual({ statusCode: 400, text: '{"message":"refused"}' });
+    expect(calls()).toHaveLength(1);
+  });
+
+  describe('retries', () => {
+    it.each([502, 503, 504])('resends an idempotent request once after a %i, the same request', async (status) => {
+      intercept().reply(status, 'Bad gateway');
+      intercept().reply(200, '{"ok":true}');
+
+      const response = await sendBrokerRequest(agent, request());
+
+      expect(response).toEqual({ statusCode: 200, text: '{"ok":true}' });
+      const [first, second] = calls();
+      expect(second?.body).toBe(first?.body);
+      expect(second?.headers).toEqual(first?.headers);
+      expect(calls()).toHaveLength(2);
+    });
+
+    it('resends only once: a second 503 is returned', async () => {
+      intercept().reply(503, 'one').times(2);
+
+      expect(await sendBrokerRequest(agent, request())).toEqual({ statusCode: 503, text: 'one' });
+      expect(calls()).toHaveLength(2);
+    });
+
+    it.each([500, 429])('does not resend after a %i', async (status) => {
+      intercept().reply(status, 'no');
+
+      expect((await sendBrokerRequest(agent, request())).statusCode).toBe(status);
+      expect(calls()).toHaveLength(1);
+    });
+
+    it('does not resend a non-idempotent request after a 502', async () => {
+      intercept().reply(502, 'Bad gateway');
+
+      expect(await sendBrokerRequest(agent, request({ idempotent: false }))).toEqual({
+        statusCode: 502,
+        text: 'Bad gateway',
+      });
+      expect(calls()).toHaveLength(1);
+    });
+
+    it.each(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])('resends an idempotent request after %s', async (code) => {
+      intercept().replyWithError(networkError(code));
+      intercept().reply(200, 'ok');
+
+      expect(await sendBrokerRequest(agent, request())).toEqual({ statusCode: 200, text: 'ok' });
+      expect(calls()).toHaveLength(2);
+    });
+
+    it('does not resend a non-idempotent request after a reset: the broker may have acted on it', async () => {
+      intercept().replyWithError(networkError('ECONNRESET'));
+
+      const error = await rejection(sendBrokerRequest(agent, request({ idempotent: false })));
+
+      expect(error).toBeInstanceOf(BrokerUnavailableError);
+      expect(error).toMatchObject({ statusCode: 502, detail: 'ECONNRESET', retriable: false });
+      expect(calls()).toHaveLength(1);
+    });
+
+    it.each(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT'])(
+      'resends even a non-idempotent request after %s: it was never sent',
+      async (code) => {
+        intercept().replyWithError(networkError(code));
+        intercept().reply(200, 'ok');
+
+        expect(await sendBrokerRequest(agent, request({ idempotent: false }))).toEqual({ statusCode: 200, text: 'ok' });
+        expect(calls()).toHaveLength(2);
+      },
+    );
+
+    it('gives up after one resend of a request that was never sent', async () => {
+      intercept().replyWithError(networkError('ECONNREFUSED')).times(2);
+
+      const error = await rejection(sendBrokerRequest(agent, request({ idempotent: false })));
+
+      expect(error).toMatchObject({ statusCode: 502, detail: 'ECONNREFUSED', retriable: true });
+      expect(calls()).toHaveLength(2);
+    });
+
+    it('does not resend after a 502 when less than 100 ms of the deadline is left', async () => {
+      const { deadline, setRemaining } = manualDeadline(2000);
+      intercept().reply(() => {
+        setRemaining(99);
+        return { statusCode: 502, data: 'Bad gateway' };
+      });
+
+      expect((await sendBrokerRequest(agent, request({ deadline }))).statusCode).toBe(502);
+      expect(calls()).toHaveLength(1);
+    });
+
+    it('does not resend a refused connection when less than 100 ms of the deadline is left', async () => {
+      // 2000 ms when the request is sent, 99 ms once it has failed.
+      const remaining = [2000, 99];
+      const deadline = { signal: new AbortController().signal, remainingMs: () => remaining.shift() ?? 99 };
+      intercept().replyWithError(networkError('ECONNREFUSED'));
+
+      const error = await rejection(sendBrokerRequest(agent, request({ deadline, idempotent: false })));
+
+      expect(error).toBeInstanceOf(BrokerUnavailableError);
+      expect(calls()).toHaveLength(1);
+    });
+
+    it('resends with exactly 100 ms left', async () => {
+      const { deadline, setRemaining } = manualDeadline(2000);
+      intercept().reply(() => {
+        setRemaining(100);
+        return { statusCode: 504, data: '' };
+      });
+      intercept().reply(200, 'ok');
+
+      expect((await sendBrokerRequest(agent, request({ deadline }))).statusCode).toBe(200);
+    });
+  });
+
+  describe('the deadline', () => {
+    it('answers BrokerTimeoutError when the broker does not answer in time, and does not resend', async () => {
+      intercept().reply(200, 'late').delay(2000);
+
+      const error = await rejection(sendBrokerRequest(agent, request({ deadline: createDeadline(50) })));
+
+      expect(error).toBeInstanceOf(BrokerTimeoutError);
+      expect(error).toMatchObject({ statusCode: 504, publicMessage: 'Брокер не ответил вовремя' });
+      expect(calls()).toHaveLength(1);
+    });
+
+    it.each(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])(
+      'answers BrokerTimeoutError on undici’s %s, without a resend',
+      async (code) => {
+        intercept().replyWithError(networkError(code));
+
+        const error = await rejection(sendBrokerRequest(agent, request()));
+
+        expect(error).toBeInstanceOf(BrokerTimeoutError);
+        expect(error).toMatchObject({ detail: code });
+        expect(calls()).toHaveLength(1);
+      },
+    );
+
+    it('sends nothing once the deadline has passed', async () => {
+      const error = await rejection(sendBrokerRequest(agent, request({ deadline: manualDeadline(0).deadline })));
+
+      expect(error).toBeInstanceOf(BrokerTimeoutError);
+      expect(error).toMatchObject({ detail: 'deadline passed before sending' });
+      expect(calls()).toHaveLength(0);
+    });
+  });
+
+  describe('the body cap', () => {
+    it('accepts a body of exactly 1 MiB', async () => {
+      intercept().reply(200, Buffer.alloc(MAX_BROKER_BODY_BYTES, 0x61));
+
+      expect((await sendBrokerRequest(agent, request())).text).toHaveLength(1024 * 1024);
+    });
+
+    it('refuses a body over 1 MiB as the broker unavailable, without a resend', async () => {
+      intercept().reply(200, Buffer.alloc(MAX_BROKER_BODY_BYTES + 1, 0x61));
+
+      const error = await rejection(sendBrokerRequest(agent, request()));
+
+      expect(error).toBeInstanceOf(BrokerUnavailableError);
+      expect(error).toMatchObject({ statusCode: 502, detail: 'body too large', retriable: false });
+      expect(calls()).toHaveLength(1);
+    });
+
+    it('refuses a declared content-length over 1 MiB before reading the body', async () => {
+      intercept().reply(200, 'small', { headers: { 'content-length': String(MAX_BROKER_BODY_BYTES + 1) } });
+
+      const error = await rejection(sendBrokerRequest(agent, request()));
+
+      expect(error).toMatchObject({ detail: 'body too large' });
+    });
+  });
+
+  describe('errors never name the URL', () => {
+    it.each([
+      ['a reset', 'ECONNRESET', false],
+      ['a refused connection', 'ECONNREFUSED', true],
+      ['a DNS failure', 'ENOTFOUND', true],
+      ['an unknown failure', 'EWHATEVER', false],
+    ])('%s', async (_case, code, retried) => {
+      intercept({ token: QUERY_SECRET })
+        .replyWithError(networkError(code))
+        .times(retried ? 2 : 1);
+
+      const error = await rejection(
+        sendBrokerRequest(agent, request({ query: `token=${QUERY_SECRET}`, idempotent: false })),
+      );
+
+      expect(error).toBeInstanceOf(BrokerUnavailableError);
+      expectNoUrl(error);
+    });
+
+    it('on a request no route matches (undici quotes the path in its own message)', async () => {
+      pool().intercept({ path: '/other', method: 'POST' }).reply(200, 'x');
+
+      const error = await rejection(sendBrokerRequest(agent, request({ query: `token=${QUERY_SECRET}` })));
+
+      expect(error).toBeInstanceOf(BrokerUnavailableError);
+      expectNoUrl(error);
+      // Leave the unused route satisfied for assertNoPendingInterceptors.
+      await sendBrokerRequest(agent, request({ endpoint: { origin: ORIGIN, path: '/other' } }));
+    });
+
+    it('on a timeout', async () => {
+      intercept({ token: QUERY_SECRET }).reply(200, 'late').delay(2000);
+
+      const error = await rejection(
+        sendBrokerRequest(agent, request({ query: `token=${QUERY_SECRET}`, deadline: createDeadline(20) })),
+      );
+
+      expect(error).toBeInstanceOf(BrokerTimeoutError);
+      expectNoUrl(error);
+    });
+  });
+});
