@@ -1,0 +1,206 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for the two AWS stores the functions read: Secrets Manager `GetSecretValue` and SSM
+ * Parameter Store `GetParameter`, spoken in the AWS JSON 1.1 protocol the real SDK v3 clients use. It is a
+ * loopback `node:http` server with an in-memory map and a request log, for tests and local runs: point the
+ * SDK at it with `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_SSM` (see `env()`).
+ *
+ * It checks no signature: any credentials do. It never logs a value.
+ */
+
+export const GET_SECRET_VALUE = 'secretsmanager.GetSecretValue';
+export const GET_PARAMETER = 'AmazonSSM.GetParameter';
+export type StoreTarget = typeof GET_SECRET_VALUE | typeof GET_PARAMETER;
+
+/** One request as the store received it: which operation, for which secret id or parameter name. */
+export interface StoreRequest {
+  /** The `X-Amz-Target` header, e.g. `secretsmanager.GetSecretValue`. */
+  readonly target: string;
+  /** `SecretId` or `Name` from the body; empty when absent. */
+  readonly id: string;
+}
+
+export interface FakeAwsStoreOptions {
+  /** Initial secrets, by name (a `SecretId` may also be the ARN the fake reports for it). */
+  readonly secrets?: Readonly<Record<string, string>>;
+  /** Initial parameters, by name. */
+  readonly parameters?: Readonly<Record<string, string>>;
+  /** @default 'eu-central-1' */
+  readonly region?: string;
+}
+
+export interface FakeAwsStore {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly region: string;
+  /** Every request received, in order (at most the latest 10 000). */
+  readonly requests: readonly StoreRequest[];
+  /** Sets a secret's `SecretString` (`''` is stored as is); `undefined` deletes it (`ResourceNotFoundException`). */
+  setSecret(name: string, value: string | undefined): void;
+  /** Sets a parameter's value; `undefined` deletes it (`ParameterNotFound`). */
+  setParameter(name: string, value: string | undefined): void;
+  /** How many requests matched the target and, if given, the secret id / parameter name. */
+  count(target?: StoreTarget, id?: string): number;
+  /** Answer every request with HTTP 500 `InternalServiceError` (or `undefined` to behave again). */
+  failWith(type: string | undefined): void;
+  resetRequests(): void;
+  /** The environment that points the AWS SDK v3 at this store, with dummy credentials. */
+  env(): Record<string, string>;
+  close(): Promise<void>;
+}
+
+const MAX_REQUEST_BYTES = 64 * 1024;
+const MAX_REQUESTS_KEPT = 10_000;
+const ACCOUNT = '000000000000';
+const JSON_11 = 'application/x-amz-json-1.1';
+
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+function error(type: string, message: string, status = 400): Answer {
+  return { status, body: { __type: type, message } };
+}
+
+async function readBody(request: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).byteLength;
+    if (size > MAX_REQUEST_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function field(body: unknown, name: string): string {
+  const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof value === 'string' ? value : '';
+}
+
+export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Promise<FakeAwsStore> {
+  const region = options.region ?? 'eu-central-1';
+  const secrets = new Map(Object.entries(options.secrets ?? {}));
+  const parameters = new Map(Object.entries(options.parameters ?? {}));
+  const requests: StoreRequest[] = [];
+  let failure: string | undefined;
+
+  const secretArn = (name: string) => `arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:${name}-AbCdEf`;
+  /** A SecretId is a name or the ARN this fake reports for it. */
+  const secretName = (secretId: string) => {
+    const arn = /^arn:aws:secretsmanager:[^:]+:\d+:secret:(.+)-[A-Za-z0-9]{6}$/.exec(secretId);
+    return arn?.[1] ?? secretId;
+  };
+
+  const getSecretValue = (secretId: string): Answer => {
+    const name = secretName(secretId);
+    const value = secrets.get(name);
+    if (value === undefined)
+      return error('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    return {
+      status: 200,
+      body: {
+        ARN: secretArn(name),
+        Name: name,
+        SecretString: value,
+        VersionId: '00000000-0000-4000-8000-000000000001',
+        VersionStages: ['AWSCURRENT'],
+        CreatedDate: 1_738_664_130,
+      },
+    };
+  };
+
+  const getParameter = (name: string, withDecryption: boolean): Answer => {
+    const value = parameters.get(name);
+    if (value === undefined) return error('ParameterNotFound', '');
+    return {
+      status: 200,
+      body: {
+        Parameter: {
+          Name: name,
+          Type: withDecryption ? 'SecureString' : 'String',
+          Value: value,
+          Version: 1,
+          ARN: `arn:aws:ssm:${region}:${ACCOUNT}:parameter/${name.replace(/^\//, '')}`,
+          DataType: 'text',
+          LastModifiedDate: 1_738_664_130,
+        },
+      },
+    };
+  };
+
+  const answer = async (request: IncomingMessage): Promise<Answer> => {
+    const target = String(request.headers['x-amz-target'] ?? '');
+    const text = await readBody(request);
+    if (text === undefined) return error('SerializationException', 'request too large');
+    let body: unknown;
+    try {
+      body = text === '' ? {} : JSON.parse(text);
+    } catch {
+      return error('SerializationException', 'request body is not JSON');
+    }
+    const id = target === GET_SECRET_VALUE ? field(body, 'SecretId') : field(body, 'Name');
+    if (requests.length >= MAX_REQUESTS_KEPT) requests.shift();
+    requests.push({ target, id });
+    if (request.method !== 'POST') return error('UnknownOperationException', 'POST only');
+    if (failure !== undefined) return error(failure, 'injected failure', 500);
+    if (target === GET_SECRET_VALUE) return getSecretValue(id);
+    if (target === GET_PARAMETER) {
+      return getParameter(id, (body as { WithDecryption?: unknown }).WithDecryption === true);
+    }
+    return error('UnknownOperationException', 'only GetSecretValue and GetParameter are served');
+  };
+
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    answer(request)
+      .catch(() => error('InternalServiceError', 'fake store failure', 500))
+      .then(({ status, body }) => {
+        const type = typeof body.__type === 'string' ? { 'x-amzn-errortype': body.__type } : {};
+        response.writeHead(status, {
+          'content-type': JSON_11,
+          'x-amzn-requestid': '00000000-0000-4000-8000-000000000000',
+          ...type,
+        });
+        response.end(JSON.stringify(body));
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    region,
+    requests,
+    setSecret: (name, value) => (value === undefined ? secrets.delete(name) : secrets.set(name, value)),
+    setParameter: (name, value) => (value === undefined ? parameters.delete(name) : parameters.set(name, value)),
+    count: (target, id) =>
+      requests.filter(
+        (request) => (target === undefined || request.target === target) && (id === undefined || request.id === id),
+      ).length,
+    failWith: (type) => {
+      failure = type;
+    },
+    resetRequests: () => {
+      requests.length = 0;
+    },
+    env: () => ({
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
+      AWS_ENDPOINT_URL_SSM: url,
+    }),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((closeError) => (closeError ? reject(closeError) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
