@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decimalToQuotation, toCanonicalDecimal } from '#shared/decimal.ts';
+import { decimalToQuotation, isZeroDecimal, numberToCanonicalDecimal, toCanonicalDecimal } from '#shared/decimal.ts';
 
 describe('toCanonicalDecimal', () => {
   it.each([
@@ -29,5 +30,51 @@ describe('decimalToQuotation', () => {
   it('keeps nine fraction digits without a float multiply', () => {
     expect(decimalToQuotation('0.000000001')).toEqual({ units: '0', nano: 1 });
     expect(decimalToQuotation('4.35')).toEqual({ units: '4', nano: 350_000_000 });
+  });
+});
+
+describe('numberToCanonicalDecimal', () => {
+  it.each([
+    [12.3, '12.3'],
+    [1e-7, '0.0000001'],
+    [150, '150'],
+    [-0, '0'],
+    [123456.123456789, '123456.123456789'],
+  ])('turns %d into %j', (value, expected) => {
+    expect(numberToCanonicalDecimal(value)).toBe(expected);
+  });
+
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, -1, 1e21, 0.1 + 0.2, 2 ** 53 + 2])('refuses %d', (value) => {
+    expect(numberToCanonicalDecimal(value)).toBeUndefined();
+  });
+});
+
+describe('isZeroDecimal', () => {
+  it.each([
+    ['0', true],
+    ['0.0', true],
+    ['0.000000001', false],
+    ['10', false],
+  ])('says %j is zero: %s', (decimal, zero) => {
+    expect(isZeroDecimal(decimal)).toBe(zero);
+  });
+});
+
+describe('decimalToQuotation and toCanonicalDecimal', () => {
+  it('round-trip every canonical decimal exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 999_999 }),
+        fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 9 }),
+        (whole, digits) => {
+          const decimal = toCanonicalDecimal(`${whole}.${digits}`);
+          if (decimal === undefined) throw new Error(`${whole}.${digits} should be canonical`);
+          const { units, nano } = decimalToQuotation(decimal);
+
+          expect(toCanonicalDecimal(`${units}.${String(nano).padStart(9, '0')}`)).toBe(decimal);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
