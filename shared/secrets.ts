@@ -37,6 +37,15 @@ export function createStoreClients(): StoreClients {
   };
 }
 
+/** How long a function's init waits for {@link SecretStore.prefetch}: well inside Lambda's 10 s init limit. */
+export const INIT_PREFETCH_MAX_WAIT_MS = 1500;
+
+/** What {@link SecretStore.prefetch} reads: secrets are registered for redaction as any secret read is. */
+export interface PrefetchValues {
+  readonly secrets?: readonly ValueSource[];
+  readonly parameters?: readonly ValueSource[];
+}
+
 interface CacheEntry {
   readonly value: string | undefined;
   readonly expiresAt: number;
@@ -76,6 +85,27 @@ export class SecretStore {
   /** An identifier such as a portfolio or account id: not secret, so not redacted from logs. */
   readParameter(source: ValueSource): Promise<string | undefined> {
     return this.#read(source);
+  }
+
+  /**
+   * Reads values into the cache ahead of the invocations that need them: meant for a function's init phase (module
+   * scope), so they are read with Lambda's init-time CPU and the first invocation pays no store round trip for them.
+   * Never throws: a failed read caches nothing and the invocation that needs the value reads it again, answering as
+   * it would have without the prefetch. Resolves when every read has settled, or after `maxWaitMs`; a read still
+   * running then is joined (not repeated) by the first invocation that needs it.
+   */
+  async prefetch(values: PrefetchValues, maxWaitMs: number): Promise<void> {
+    const reads = Promise.allSettled([
+      ...(values.secrets ?? []).map((source) => this.readSecret(source)),
+      ...(values.parameters ?? []).map((source) => this.readParameter(source)),
+    ]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, maxWaitMs);
+      timer.unref();
+    });
+    await Promise.race([reads, timeout]);
+    clearTimeout(timer);
   }
 
   async #read(source: ValueSource): Promise<string | undefined> {
