@@ -12,6 +12,7 @@ export default defineConfig({
         test: { name: 'integration', include: ['tests/integration/**/*.test.ts'], testTimeout: 30_000 },
       },
       { extends: true, test: { name: 'infra', include: ['tests/infra/**/*.test.ts'], testTimeout: 120_000 } },
+      { extends: true, test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], testTimeout: 60_000 } },
     ],
   },
 });

@@ -1,0 +1,133 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+
+/**
+ * The console's record of recent webhook calls: what was sent (with nothing secret) and what was answered.
+ * Secrets are removed by name (the `secret` query parameter, the secret and signature headers, cookies and
+ * authorization) and, as a second line of defence, by value: any known secret found anywhere in the text is
+ * replaced, so a secret pasted into a body or another header does not show either.
+ */
+
+export const HIDDEN = '[hidden]';
+/** Bodies are shown up to this many characters. */
+export const MAX_SHOWN_BODY_CHARS = 2000;
+/** Header names whose values are never shown. */
+const SECRET_HEADERS = /secret|signature|token|auth|cookie|api-key|password/i;
+/** Headers that say nothing about the call: left out of the console. */
+const NOISE_HEADERS = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'origin',
+  'referer',
+  'x-forwarded-for',
+  'x-forwarded-port',
+  'x-forwarded-proto',
+  'x-amzn-trace-id',
+]);
+
+export interface CallRecord {
+  readonly id: number;
+  readonly time: string;
+  readonly broker: string;
+  readonly method: string;
+  /** Path and query, the `secret` value hidden. */
+  readonly target: string;
+  /** How the caller presented the secret (`header`, `query`, `signature`), not whether it was right. */
+  readonly auth: readonly string[];
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body as text, shortened; `base64` when API Gateway delivered it base64-encoded. */
+  readonly body: string;
+  readonly bodyEncoding: 'text' | 'base64';
+  readonly status: number;
+  readonly answer: string;
+  readonly latencyMs: number;
+}
+
+export type CallInput = Omit<CallRecord, 'id' | 'time' | 'target' | 'auth' | 'headers' | 'body' | 'bodyEncoding'> & {
+  readonly event: APIGatewayProxyEventV2;
+  readonly receivedAt: Date;
+};
+
+function hideValues(text: string, secrets: readonly string[]): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret !== '' && result.includes(secret)) result = result.split(secret).join(HIDDEN);
+  }
+  return result;
+}
+
+function shorten(text: string): string {
+  return text.length <= MAX_SHOWN_BODY_CHARS ? text : `${text.slice(0, MAX_SHOWN_BODY_CHARS)}… (${text.length} chars)`;
+}
+
+/** `rawPath?query` with the values of `secret` (any case) hidden. */
+export function safeTarget(event: APIGatewayProxyEventV2): string {
+  if (event.rawQueryString === '') return event.rawPath;
+  const parts = event.rawQueryString.split('&').map((part) => {
+    const name = part.split('=')[0] ?? '';
+    let decoded = name;
+    try {
+      decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+    } catch {
+      // A malformed escape: compare the raw name.
+    }
+    return /secret|token|signature/i.test(decoded) ? `${name}=${HIDDEN}` : part;
+  });
+  return `${event.rawPath}?${parts.join('&')}`;
+}
+
+export class CallLog {
+  readonly #records: CallRecord[] = [];
+  readonly #limit: number;
+  readonly #secrets: () => readonly string[];
+  #sequence = 0;
+
+  /** `secrets` lists the values to hide wherever they appear; it is read on every record. */
+  constructor(options: { limit?: number; secrets: () => readonly string[] }) {
+    this.#limit = options.limit ?? 100;
+    this.#secrets = options.secrets;
+  }
+
+  record(input: CallInput): CallRecord {
+    const { event } = input;
+    const secrets = this.#secrets();
+    const headers: Record<string, string> = {};
+    const auth: string[] = [];
+    for (const [name, value] of Object.entries(event.headers)) {
+      if (value === undefined || NOISE_HEADERS.has(name) || name.startsWith('sec-')) continue;
+      headers[name] = SECRET_HEADERS.test(name) ? HIDDEN : hideValues(value, secrets);
+    }
+    if (event.headers['x-webhook-secret'] !== undefined) auth.push('header');
+    if (event.queryStringParameters?.secret !== undefined) auth.push('query');
+    if (event.headers['x-hook-signature'] !== undefined) auth.push('signature');
+
+    const raw = event.body ?? '';
+    const decoded = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+    this.#sequence += 1;
+    const record: CallRecord = {
+      id: this.#sequence,
+      time: input.receivedAt.toISOString(),
+      broker: input.broker,
+      method: input.method,
+      target: hideValues(safeTarget(event), secrets),
+      auth,
+      headers,
+      body: shorten(hideValues(decoded, secrets)),
+      bodyEncoding: event.isBase64Encoded ? 'base64' : 'text',
+      status: input.status,
+      answer: shorten(hideValues(input.answer, secrets)),
+      latencyMs: input.latencyMs,
+    };
+    this.#records.push(record);
+    if (this.#records.length > this.#limit) this.#records.splice(0, this.#records.length - this.#limit);
+    return record;
+  }
+
+  /** Newest first. */
+  list(): CallRecord[] {
+    return [...this.#records].reverse();
+  }
+}

@@ -1,0 +1,221 @@
+// The local console: polls GET /api/state for the recent webhook calls and the paper order books, and sends
+// test signals through the real webhook routes (POST /alor, POST /tinkoff) with the session's webhook secret.
+// Everything is rendered with textContent: payloads are whatever callers sent, never markup.
+
+const POLL_MS = 1000;
+const EXAMPLES = {
+  alor: { SPBX: { t: 'AAPL', p: '150.5', v: '1' }, MOEX: { t: 'SBER', p: '250.5', v: '1' } },
+  tinkoff: { t: 'SBER', p: '250.5', v: '1', f: 'BBG004730N88' },
+};
+
+/** @type {{ secret: string, brokers: Record<string, { mode: string, webhookUrl: string, brokerUrl: string, instruments: unknown }>, alorExchange: string } | undefined} */
+let session;
+
+const $ = (selector) => document.querySelector(selector);
+
+function cell(text, className) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function row(cells) {
+  const tr = document.createElement('tr');
+  tr.append(...cells);
+  return tr;
+}
+
+function emptyRow(columns, text) {
+  const td = cell(text, 'empty');
+  td.colSpan = columns;
+  return row([td]);
+}
+
+function clock(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleTimeString([], { hour12: false });
+}
+
+function statusClass(status) {
+  return `status-${String(status)[0]}`;
+}
+
+function renderEndpoints() {
+  const list = $('#endpoints');
+  list.replaceChildren();
+  for (const [broker, setup] of Object.entries(session.brokers)) {
+    const dt = document.createElement('dt');
+    dt.textContent = broker === 'alor' ? 'Alor' : 'T-Invest';
+    const dd = document.createElement('dd');
+    const url = document.createElement('code');
+    url.textContent = `POST ${setup.webhookUrl}`;
+    const badge = document.createElement('span');
+    badge.className = setup.mode === 'paper' ? 'badge' : 'badge real';
+    badge.textContent = setup.mode === 'paper' ? 'paper broker' : `REAL broker: ${setup.brokerUrl}`;
+    dd.append(url, ' ', badge);
+    list.append(dt, dd);
+  }
+}
+
+function fillDatalists() {
+  const tickers = new Set();
+  const figis = new Set();
+  const alor = session.brokers.alor.instruments;
+  if (alor) for (const symbols of Object.values(alor)) for (const symbol of symbols) tickers.add(symbol);
+  const tinkoff = session.brokers.tinkoff.instruments;
+  if (tinkoff) {
+    for (const [figi, ticker] of Object.entries(tinkoff)) {
+      figis.add(figi);
+      tickers.add(ticker);
+    }
+  }
+  const options = (values) =>
+    [...values].map((value) => {
+      const option = document.createElement('option');
+      option.value = value;
+      return option;
+    });
+  $('#tickers').replaceChildren(...options(tickers));
+  $('#figis').replaceChildren(...options(figis));
+}
+
+function applyExample(broker) {
+  const form = $('#signal-form');
+  const example = broker === 'alor' ? EXAMPLES.alor[session?.alorExchange ?? 'SPBX'] : EXAMPLES.tinkoff;
+  for (const name of ['t', 'p', 'v', 'f']) form.elements[name].value = example[name] ?? '';
+  form.querySelector('.figi').hidden = broker !== 'tinkoff';
+}
+
+function renderCalls(calls) {
+  const body = $('#call-rows');
+  if (calls.length === 0)
+    return body.replaceChildren(emptyRow(6, 'No calls yet: send a signal or use the curl lines.'));
+  body.replaceChildren(
+    ...calls.map((call) => {
+      const headers = Object.entries(call.headers).map(([name, value]) => `${name}: ${value}`);
+      const auth = call.auth.length > 0 ? `secret via ${call.auth.join(', ')}` : 'no secret presented';
+      const request = cell(`${call.method} ${call.target}`, 'wrap');
+      const details = document.createElement('div');
+      details.className = 'muted details';
+      details.textContent = [auth, ...headers].join('\n');
+      request.append(details);
+      const tr = row([
+        cell(clock(call.time)),
+        cell(call.broker),
+        request,
+        cell(call.body + (call.bodyEncoding === 'base64' ? '\n(delivered base64-encoded)' : ''), 'wrap'),
+        cell(`${call.status} ${call.answer}`, `wrap ${statusClass(call.status)}`),
+        cell(`${call.latencyMs} ms`),
+      ]);
+      tr.dataset.callId = String(call.id);
+      return tr;
+    }),
+  );
+}
+
+function renderBook(target, orders, columns, toCells) {
+  const body = $(target);
+  if (orders === null) return body.replaceChildren(emptyRow(columns, 'Real broker: its orders are at the broker.'));
+  if (orders.length === 0) return body.replaceChildren(emptyRow(columns, 'No orders yet.'));
+  body.replaceChildren(...[...orders].reverse().map((order) => row(toCells(order))));
+}
+
+function renderBooks(books) {
+  renderBook('#alor-orders', books.alor, 9, (order) => [
+    cell(clock(order.placedAt)),
+    cell(order.orderNumber),
+    cell(order.portfolio),
+    cell(order.symbol),
+    cell(order.exchange),
+    cell(order.side),
+    cell(String(order.quantity)),
+    cell(String(order.price)),
+    cell(order.requestId, 'wrap'),
+  ]);
+  renderBook('#tinkoff-orders', books.tinkoff, 8, (order) => [
+    cell(clock(order.placedAt)),
+    cell(order.orderId),
+    cell(order.accountId),
+    cell(order.instrumentId),
+    cell(order.direction),
+    cell(String(order.lots)),
+    cell(order.price),
+    cell(order.orderRequestId ?? '', 'wrap'),
+  ]);
+}
+
+async function refresh() {
+  try {
+    const response = await fetch('/api/state', { cache: 'no-store' });
+    if (!response.ok) throw new Error(String(response.status));
+    const state = await response.json();
+    renderCalls(state.calls);
+    renderBooks(state.books);
+    $('#status').textContent = `updated ${new Date().toLocaleTimeString([], { hour12: false })}`;
+  } catch {
+    $('#status').textContent = 'the dev server is not answering (is npm start running?)';
+  }
+}
+
+/** Numbers where the field holds one, the text as typed otherwise (so invalid input can be tried too). */
+function numeric(value) {
+  return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
+}
+
+async function sendSignal(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const data = new FormData(form);
+  const broker = String(data.get('broker'));
+  const signal = {
+    t: String(data.get('t')),
+    p: numeric(String(data.get('p'))),
+    v: numeric(String(data.get('v'))),
+    d: String(data.get('d')),
+  };
+  if (broker === 'tinkoff') signal.f = String(data.get('f'));
+  const id = String(data.get('id') ?? '').trim();
+  if (id !== '') signal.id = id;
+
+  const button = form.querySelector('button');
+  const result = $('#send-result');
+  button.disabled = true;
+  result.className = 'result';
+  result.textContent = `sending to /${broker}…`;
+  const startedAt = performance.now();
+  try {
+    const response = await fetch(`/${broker}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-secret': session.secret },
+      body: JSON.stringify(signal),
+    });
+    const text = await response.text();
+    const ms = Math.round(performance.now() - startedAt);
+    result.className = `result ${statusClass(response.status)}`;
+    result.textContent = `${broker}: ${response.status} ${text} (${ms} ms)`;
+  } catch {
+    result.className = 'result status-5';
+    result.textContent = `${broker}: the dev server is not answering`;
+  } finally {
+    button.disabled = false;
+  }
+  await refresh();
+}
+
+async function start() {
+  const response = await fetch('/api/session', { cache: 'no-store' });
+  session = await response.json();
+  renderEndpoints();
+  fillDatalists();
+  const form = $('#signal-form');
+  form.elements.broker.addEventListener('change', () => applyExample(form.elements.broker.value));
+  form.addEventListener('submit', sendSignal);
+  applyExample(form.elements.broker.value);
+  await refresh();
+  setInterval(refresh, POLL_MS);
+}
+
+start().catch(() => {
+  $('#status').textContent = 'the dev server is not answering (is npm start running?)';
+});

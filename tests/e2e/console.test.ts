@@ -1,0 +1,103 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DevServerProcess, spawnDevServer } from './dev-server-process.ts';
+
+/**
+ * The console page in a real browser: Debian's chromium driven by playwright-core opens `npm start`'s console,
+ * sends a signal with the form (through the real webhook route, with the secret the page got from the server),
+ * and sees the order in the paper book and the call in the log, with the secret shown nowhere.
+ * CI installs chromium when it is missing (.ci/run); without it this test fails rather than skips.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+const STEP_TIMEOUT_MS = 10_000;
+
+describe('console page (chromium)', () => {
+  let server: DevServerProcess | undefined;
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
+    // No WEBHOOK_SECRET: the server generates one, and the page must get it from the server to send signals.
+    server = await spawnDevServer();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      timeout: 30_000,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    if (server !== undefined) await server.stop('SIGINT').catch(() => server?.child.kill('SIGKILL'));
+  }, 20_000);
+
+  it('sends a signal with the form and shows the order in the paper book and the call in the log', async () => {
+    if (server === undefined || browser === undefined) throw new Error('not started');
+    const secret = /webhook secret\s+(\S+)/.exec(server.output())?.[1];
+    expect(secret).toMatch(/^[A-Za-z0-9]{40}$/);
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    // Loopback only: anything else the page tries to load fails the test.
+    const outside: string[] = [];
+    page.on('request', (request) => {
+      const { protocol, hostname } = new URL(request.url());
+      if (protocol !== 'data:' && hostname !== '127.0.0.1') outside.push(request.url());
+    });
+
+    await page.goto(`${server.url}/`);
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: STEP_TIMEOUT_MS }).toMatch(/updated/);
+    await expect.poll(() => page.getByTestId('endpoints').textContent()).toContain(server.alor);
+
+    // T-Invest: choose the broker, the example fills in SBER / BBG004730N88; change the price and side.
+    await page.getByTestId('broker').selectOption('tinkoff');
+    expect(await page.getByTestId('f').inputValue()).toBe('BBG004730N88');
+    await page.getByTestId('p').fill('251.25');
+    await page.getByTestId('v').fill('3');
+    await page.getByTestId('d').selectOption('sell');
+    await page.getByTestId('id').fill('console-e2e-1');
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('send-result').textContent()).toMatch(/^tinkoff: 200 200 OK/);
+
+    const tinkoffBook = page.getByTestId('tinkoff-book').locator('tbody tr');
+    await expect.poll(() => tinkoffBook.count()).toBe(1);
+    const order = await tinkoffBook.first().textContent();
+    expect(order).toContain('BBG004730N88');
+    expect(order).toContain('251.25');
+    expect(order).toContain('sell');
+
+    // Alor, with the example (AAPL on SPBX).
+    await page.getByTestId('broker').selectOption('alor');
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('send-result').textContent()).toMatch(/^alor: 200 200 OK/);
+    await expect.poll(() => page.getByTestId('alor-book').locator('tbody').textContent()).toContain('AAPL');
+
+    // Both calls are in the log, answered 200, and the secret is nowhere on the page.
+    const calls = page.getByTestId('calls').locator('tbody tr');
+    await expect.poll(() => calls.count()).toBe(2);
+    expect(await calls.first().textContent()).toContain('200 200 OK');
+    expect(await calls.first().textContent()).toContain('x-webhook-secret: [hidden]');
+    expect(await page.content()).not.toContain(secret);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}console.png`, fullPage: true });
+    expect(pageErrors).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.close();
+  });
+});
