@@ -11,6 +11,8 @@ export type Fault =
   | { readonly kind: 'hang-before-headers' }
   | { readonly kind: 'hang-mid-body' }
   | { readonly kind: 'reset' }
+  /** The broker acts on the request, sends the headers and half the body, then resets the connection. */
+  | { readonly kind: 'reset-mid-body' }
   | { readonly kind: 'delay'; readonly ms: number }
   | { readonly kind: 'status'; readonly status: number; readonly body?: string; readonly contentType?: string }
   | { readonly kind: 'huge-body'; readonly bytes: number };
@@ -164,14 +166,17 @@ export async function startPaperServer(routes: readonly Route[], port = 0): Prom
       rawBody,
       json: parseJson(rawBody),
     });
-    if (fault?.kind === 'hang-mid-body') {
+    if (fault?.kind === 'hang-mid-body' || fault?.kind === 'reset-mid-body') {
       const text = JSON.stringify(answer.body ?? {});
       response.writeHead(answer.status, {
         'content-type': 'application/json',
         'content-length': Buffer.byteLength(text),
       });
-      response.write(text.slice(0, Math.floor(text.length / 2)));
-      return hang(response);
+      const resetAfterWrite = fault.kind === 'reset-mid-body';
+      response.write(text.slice(0, Math.floor(text.length / 2)), () => {
+        if (resetAfterWrite) request.socket.resetAndDestroy();
+      });
+      return resetAfterWrite ? undefined : hang(response);
     }
     sendJson(response, answer);
   });

@@ -83,6 +83,16 @@ const ORDER_FAULTS: readonly FaultCase[] = [
     orders: 0,
   },
   { name: 'one connection reset', fault: { kind: 'reset' }, times: 1, answer: OK, orderCalls: 2, orders: 1 },
+  // The broker placed it, then the connection broke mid-answer: the resend carries the same id and is answered
+  // from the first call (Alor "already handled", T-Invest the first report), so still one order.
+  {
+    name: 'a reset mid-body, after the broker acted',
+    fault: { kind: 'reset-mid-body' },
+    times: 1,
+    answer: OK,
+    orderCalls: 2,
+    orders: 1,
+  },
   {
     name: 'a reset on the resend too',
     fault: { kind: 'reset' },

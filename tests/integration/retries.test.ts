@@ -162,6 +162,18 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook: internal retries', (bro
     expect(ordersWithRequestId(broker, paper, ids[0] ?? '')).toBe(1);
   });
 
+  it('resends after a reset mid-answer with the same id, and the broker places no second order', async () => {
+    const handler = paperHandler(broker, paper);
+    paper[broker].injectFault({ route: 'order', fault: { kind: 'reset-mid-body' } });
+
+    const response = await handler(orderSignal(broker));
+
+    expect(answerOf(response)).toMatchObject(OK);
+    const ids = receivedOrderIds(broker, paper);
+    expect(ids).toEqual([ids[0], ids[0]]);
+    expect(ordersWithRequestId(broker, paper, ids[0] ?? '')).toBe(1);
+  });
+
   it('makes a new request id for each keyless invocation', async () => {
     const handler = paperHandler(broker, paper);
 
@@ -222,16 +234,19 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook: internal retries', (bro
 
 describe('tinkoff webhook on API v1 (no idempotency key at the broker)', () => {
   it.each([
-    ['a reset', { kind: 'reset' }],
-    ['a 502', { kind: 'status', status: 502, body: '' }],
-  ] as const)('does not resend an order after %s: it may have been placed', async (_name, fault) => {
+    ['a reset', { kind: 'reset' }, 0],
+    ['a reset mid-body', { kind: 'reset-mid-body' }, 1],
+    ['a 502', { kind: 'status', status: 502, body: '' }, 0],
+  ] as const)('does not resend an order after %s: it may have been placed', async (_name, fault, placed) => {
     const handler = paperHandler('tinkoff', paper, { TINKOFF_API: 'v1', TINKOFF_API_URL: paper.tinkoff.url });
+    const booked = paper.tinkoff.orders.length;
     paper.tinkoff.injectFault({ route: 'v1-order', fault });
 
     const response = await handler(orderSignal('tinkoff'));
 
     expect(answerOf(response)).toMatchObject({ statusCode: 502, body: 'Брокер недоступен' });
     expect(paper.tinkoff.stats.byRoute['v1-order']).toBe(1);
+    expect(paper.tinkoff.orders.length - booked).toBe(placed);
   });
 });
 
