@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { BUNDLE_FILE_NAME, esbuildOptions } from '../infra/bundling.ts';
+
+/**
+ * Builds each function twice with the deployed esbuild options (`infra/bundling.ts`, the same the CDK construct and
+ * `npm run build` use): once with the AWS SDK bundled, once with it external (the Lambda Node.js 22 runtime ships
+ * SDK v3; locally node resolves `@aws-sdk/*` from `node_modules`). Output goes to `dist/bench/`, git-ignored.
+ */
+
+export const BROKERS = ['alor', 'tinkoff'] as const;
+export type Broker = (typeof BROKERS)[number];
+
+export const SDK_VARIANTS = ['sdkBundled', 'sdkExternal'] as const;
+export type SdkVariant = (typeof SDK_VARIANTS)[number];
+
+export interface BundleFigures {
+  /** Path of the built `index.mjs`. */
+  readonly file: string;
+  /** Size of the minified JavaScript file (source map not counted: it is not loaded without `--enable-source-maps`). */
+  readonly minifiedBytes: number;
+  /** The same file gzip-compressed (zlib default level), roughly what the deployment zip holds. */
+  readonly gzipBytes: number;
+}
+
+const root = new URL('../', import.meta.url);
+
+export async function buildBundle(broker: Broker, variant: SdkVariant): Promise<BundleFigures> {
+  const entry = fileURLToPath(new URL(`functions/${broker}/handler.ts`, root));
+  const file = fileURLToPath(new URL(`dist/bench/${variant}/${broker}/${BUNDLE_FILE_NAME}`, root));
+  await build(esbuildOptions(entry, file, { bundleAwsSdk: variant === 'sdkBundled' }));
+  const bytes = readFileSync(file);
+  return { file, minifiedBytes: bytes.byteLength, gzipBytes: gzipSync(bytes).byteLength };
+}
+
+export async function buildAllBundles(): Promise<Record<SdkVariant, Record<Broker, BundleFigures>>> {
+  const result = {} as Record<SdkVariant, Record<Broker, BundleFigures>>;
+  for (const variant of SDK_VARIANTS) {
+    const perBroker = {} as Record<Broker, BundleFigures>;
+    for (const broker of BROKERS) perBroker[broker] = await buildBundle(broker, variant);
+    result[variant] = perBroker;
+  }
+  return result;
+}

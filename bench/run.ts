@@ -1,0 +1,259 @@
+/**
+ * `npm run bench`: how fast the two functions are, measured against the paper brokers and the fake AWS store on
+ * 127.0.0.1. Prints a table and writes the same figures to `bench/results.json` (git-ignored) under stable keys, so
+ * a script can compare runs. A benchmark, not a test: it asserts only that the functions answered correctly.
+ *
+ * Every loop is bounded in count and in time; the whole run takes a minute or two on a 2-core machine.
+ * Options (environment): BENCH_WARM_ORDERS (1000), BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10).
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startFakeAwsStore } from '#local/aws-store.ts';
+import { PAPER_ALOR, PAPER_TINKOFF, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { BROKERS, type Broker, type BundleFigures, buildAllBundles, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
+import { type ColdFigures, type ColdRun, coldRun, summarizeCold } from './cold-start.ts';
+import { round } from './stats.ts';
+import { importBundledHandler, measureWarm, type WarmFigures } from './warm.ts';
+
+const positiveInt = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+};
+
+const WARM_ORDERS = positiveInt('BENCH_WARM_ORDERS', 1000);
+const LATENCY_INVOCATIONS = positiveInt('BENCH_LATENCY_INVOCATIONS', 2000);
+const COLD_RUNS = positiveInt('BENCH_COLD_RUNS', 10);
+/** The variant the warm figures are taken on: the one `cdk deploy` uses by default (warm code is the same in both). */
+const WARM_VARIANT: SdkVariant = 'sdkBundled';
+const MAX_PHASE_MS = 60_000;
+
+/** Targets of issue 7, on this 2-core machine. */
+const TARGETS = {
+  brokerRequestsPerOrder: 1,
+  newConnectionsPerOrder: 0,
+  overheadP50Ms: 0.3,
+  overheadP99Ms: 2,
+  coldStartMs: 150,
+  bundleMinifiedBytes: 1_000_000,
+};
+
+const WEBHOOK_SECRET = 'bench-webhook-secret-0001';
+const STORE = {
+  webhookSecret: 'ppp-webhooks/webhook-secret',
+  alorRefreshToken: 'ppp-webhooks/alor-refresh-token',
+  alorPortfolio: '/ppp-webhooks/alor/portfolio',
+  tinkoffToken: 'ppp-webhooks/tinkoff-token',
+  tinkoffAccountId: '/ppp-webhooks/tinkoff/account-id',
+};
+
+// The functions log one JSON line per invocation on stdout; the benchmark keeps stdout for its table. The lines are
+// still built (that cost is part of the handler), only not written.
+const writeStdout = process.stdout.write.bind(process.stdout);
+const say = (line = '') => writeStdout(`${line}\n`);
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+  typeof chunk === 'string' && chunk.startsWith('{"level"')
+    ? true
+    : writeStdout(chunk, ...rest)) as typeof process.stdout.write;
+
+// This machine runs Node 20 (Lambda runs 22): the SDK's notice about that says nothing about the figures.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (!warning.message.startsWith('NodeVersionSupportWarning')) process.stderr.write(`${warning.stack}\n`);
+});
+
+const startedAt = performance.now();
+const loadBefore = loadavg();
+
+say('Building bundles with infra/bundling.ts (SDK bundled and SDK external)…');
+const bundles = await buildAllBundles();
+
+const paper = await startPaperBrokers();
+const store = await startFakeAwsStore({
+  secrets: {
+    [STORE.webhookSecret]: WEBHOOK_SECRET,
+    [STORE.alorRefreshToken]: PAPER_ALOR.refreshToken,
+    [STORE.tinkoffToken]: PAPER_TINKOFF.token,
+  },
+  parameters: { [STORE.alorPortfolio]: PAPER_ALOR.portfolio, [STORE.tinkoffAccountId]: PAPER_TINKOFF.accountId },
+});
+
+/** What the CDK stack sets, pointed at the local brokers and store. */
+const functionEnv: Record<string, string> = {
+  ...store.env(),
+  WEBHOOK_SECRET_ID: STORE.webhookSecret,
+  ALOR_REFRESH_TOKEN_SECRET_ID: STORE.alorRefreshToken,
+  ALOR_PORTFOLIO_PARAMETER: STORE.alorPortfolio,
+  ALOR_OAUTH_URL: paper.alor.url,
+  ALOR_API_URL: paper.alor.url,
+  TINKOFF_TOKEN_SECRET_ID: STORE.tinkoffToken,
+  TINKOFF_ACCOUNT_ID_PARAMETER: STORE.tinkoffAccountId,
+  TINKOFF_API_URL: paper.tinkoff.v2Url,
+  BENCH_WEBHOOK_SECRET: WEBHOOK_SECRET,
+};
+
+const warm = {} as Record<Broker, WarmFigures>;
+const cold = {} as Record<Broker, Record<SdkVariant, ColdFigures>>;
+try {
+  // Warm: both bundled functions in this process, configured as deployed, one after the other.
+  for (const name of Object.keys(process.env)) {
+    if (/^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|DRY_RUN|SECRETS_|LOG_LEVEL|AWS_)/.test(name)) delete process.env[name];
+  }
+  Object.assign(process.env, functionEnv);
+  for (const broker of BROKERS) {
+    say(`Warm ${broker}: ${WARM_ORDERS} orders for counts, ${LATENCY_INVOCATIONS} timed invocations…`);
+    const handler = await importBundledHandler(bundles[WARM_VARIANT][broker].file);
+    warm[broker] = await measureWarm(broker, handler, paper, WEBHOOK_SECRET, {
+      countOrders: WARM_ORDERS,
+      latencyInvocations: LATENCY_INVOCATIONS,
+      maxPhaseMs: MAX_PHASE_MS,
+      warmupOrders: 100,
+    });
+  }
+
+  // Cold: fresh processes, bundles interleaved run by run.
+  say(`Cold starts: ${COLD_RUNS} fresh node processes per bundle…`);
+  const runs = new Map<string, ColdRun[]>();
+  const coldDeadline = performance.now() + 5 * MAX_PHASE_MS;
+  for (let i = 0; i < COLD_RUNS && performance.now() < coldDeadline; i += 1) {
+    for (const variant of SDK_VARIANTS) {
+      for (const broker of BROKERS) {
+        const key = `${variant}/${broker}`;
+        const run = await coldRun(bundles[variant][broker].file, broker, functionEnv);
+        runs.set(key, [...(runs.get(key) ?? []), run]);
+      }
+    }
+  }
+  for (const broker of BROKERS) {
+    cold[broker] = {} as Record<SdkVariant, ColdFigures>;
+    for (const variant of SDK_VARIANTS) cold[broker][variant] = summarizeCold(runs.get(`${variant}/${broker}`) ?? []);
+  }
+} finally {
+  await paper.close();
+  await store.close();
+}
+
+const sizes = (figures: BundleFigures) => ({ minifiedBytes: figures.minifiedBytes, gzipBytes: figures.gzipBytes });
+const perBroker = Object.fromEntries(
+  BROKERS.map((broker) => [
+    broker,
+    {
+      warm: warm[broker],
+      cold: cold[broker],
+      bundle: Object.fromEntries(SDK_VARIANTS.map((variant) => [variant, sizes(bundles[variant][broker])])),
+    },
+  ]),
+) as Record<
+  Broker,
+  { warm: WarmFigures; cold: Record<SdkVariant, ColdFigures>; bundle: Record<SdkVariant, ReturnType<typeof sizes>> }
+>;
+
+const checks: Record<string, { value: number; target: string; met: boolean }> = {};
+for (const broker of BROKERS) {
+  const figures = perBroker[broker];
+  const check = (key: string, value: number, target: string, met: boolean) => {
+    checks[`${broker}.${key}`] = { value, target, met };
+  };
+  check(
+    'brokerRequestsPerOrder',
+    figures.warm.brokerRequestsPerOrder,
+    '= 1',
+    figures.warm.brokerRequestsPerOrder === TARGETS.brokerRequestsPerOrder,
+  );
+  check(
+    'newConnectionsPerOrder',
+    figures.warm.newConnectionsPerOrder,
+    '= 0',
+    figures.warm.newConnectionsPerOrder === TARGETS.newConnectionsPerOrder,
+  );
+  const overhead = figures.warm.overheadAboveFloorMs;
+  check('overheadAboveFloorP50Ms', overhead.p50, '< 0.3', overhead.p50 < TARGETS.overheadP50Ms);
+  check('overheadAboveFloorP99Ms', overhead.p99, '< 2', overhead.p99 < TARGETS.overheadP99Ms);
+  for (const variant of SDK_VARIANTS) {
+    const coldStart = figures.cold[variant].coldStartMs;
+    check(`${variant}.coldStartMs`, coldStart, '< 150', coldStart < TARGETS.coldStartMs);
+    const bytes = figures.bundle[variant].minifiedBytes;
+    check(`${variant}.bundleMinifiedBytes`, bytes, '< 1000000', bytes < TARGETS.bundleMinifiedBytes);
+  }
+}
+
+const results = {
+  schemaVersion: 1,
+  generatedAt: new Date().toISOString(),
+  machine: {
+    node: process.version,
+    cpus: cpus().length,
+    loadAverage1mBefore: round(loadBefore[0] ?? 0, 2),
+    loadAverage1mAfter: round(loadavg()[0] ?? 0, 2),
+  },
+  settings: {
+    warmOrders: WARM_ORDERS,
+    latencyInvocations: LATENCY_INVOCATIONS,
+    coldRuns: COLD_RUNS,
+    warmVariant: WARM_VARIANT,
+  },
+  brokers: perBroker,
+  targets: checks,
+  durationS: round((performance.now() - startedAt) / 1000, 1),
+};
+writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), `${JSON.stringify(results, null, 2)}\n`);
+
+// The table.
+const ms = (value: number) => value.toFixed(3);
+const pair = (a: string, b: string) => `${a} / ${b}`;
+const kb = (bytes: number) => `${(bytes / 1000).toFixed(0)} kB`;
+const rows: [string, (broker: Broker) => string, string][] = [
+  ['warm: broker requests per order', (b) => perBroker[b].warm.brokerRequestsPerOrder.toFixed(3), '1.0'],
+  ['warm: new connections per order', (b) => perBroker[b].warm.newConnectionsPerOrder.toFixed(3), '0'],
+  [
+    'first order: requests / new connections',
+    (b) =>
+      pair(String(perBroker[b].warm.firstOrder.brokerRequests), String(perBroker[b].warm.firstOrder.newConnections)),
+    '',
+  ],
+  ['handler latency p50 / p99 (ms)', (b) => pair(ms(warm[b].handlerMs.p50), ms(warm[b].handlerMs.p99)), ''],
+  ['  minus time in broker p50 / p99', (b) => pair(ms(warm[b].handlerNetMs.p50), ms(warm[b].handlerNetMs.p99)), ''],
+  ['bare undici request − broker p50 / p99', (b) => pair(ms(warm[b].floorNetMs.p50), ms(warm[b].floorNetMs.p99)), ''],
+  [
+    'overhead above floor p50 / p99 (ms)',
+    (b) => pair(ms(warm[b].overheadAboveFloorMs.p50), ms(warm[b].overheadAboveFloorMs.p99)),
+    '< 0.3 / < 2',
+  ],
+];
+for (const variant of SDK_VARIANTS) {
+  const label = variant === 'sdkBundled' ? 'SDK bundled' : 'SDK external';
+  rows.push(
+    [`cold start, ${label}: import + check (ms)`, (b) => cold[b][variant].coldStartMs.toFixed(1), '< 150'],
+    [
+      `  import / first check / first order`,
+      (b) =>
+        [cold[b][variant].importMs, cold[b][variant].firstCheckMs, cold[b][variant].firstOrderMs]
+          .map((value) => value.toFixed(1))
+          .join(' / '),
+      '',
+    ],
+    [`  peak RSS (MB)`, (b) => cold[b][variant].peakRssMb.toFixed(1), ''],
+    [
+      `bundle, ${label}: minified / gzip`,
+      (b) => pair(kb(perBroker[b].bundle[variant].minifiedBytes), kb(perBroker[b].bundle[variant].gzipBytes)),
+      '< 1000 kB',
+    ],
+  );
+}
+const widths = [46, 24, 24, 12];
+const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 10)).join(' ');
+say();
+say(line(['', 'alor', 'tinkoff', 'target']));
+for (const [label, value, target] of rows) say(line([label, value('alor'), value('tinkoff'), target]));
+say();
+const missed = Object.entries(checks).filter(([, check]) => !check.met);
+say(
+  missed.length === 0
+    ? 'All targets met.'
+    : `Targets not met: ${missed.map(([key, check]) => `${key} = ${check.value} (${check.target})`).join('; ')}`,
+);
+say(
+  `Load average ${results.machine.loadAverage1mBefore} → ${results.machine.loadAverage1mAfter} on ${results.machine.cpus} CPUs; ` +
+    `${results.durationS} s. Figures in bench/results.json.`,
+);
+process.exit(0);
