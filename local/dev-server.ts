@@ -35,6 +35,8 @@ export const READY_PREFIX = 'PPP_DEV_SERVER_READY ';
 /** Bodies bigger than this are refused before any function runs (API Gateway's own limit is 10 MB). */
 const MAX_REQUEST_BYTES = 1024 * 1024;
 const CALL_LOG_SIZE = 100;
+/** Orders per paper book sent to the console. */
+const BOOK_SHOWN = 200;
 const SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** As long as the deployed stack's generated secret. */
 const GENERATED_SECRET_LENGTH = 40;
@@ -285,8 +287,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const state = () => ({
     calls: calls.list(),
     books: {
-      alor: modes.alor === 'paper' ? (paper?.alor.orders ?? []) : null,
-      tinkoff: modes.tinkoff === 'paper' ? (paper?.tinkoff.orders ?? []) : null,
+      // The latest orders, oldest first; the paper brokers keep them all.
+      alor: modes.alor === 'paper' ? (paper?.alor.orders.slice(-BOOK_SHOWN) ?? []) : null,
+      tinkoff: modes.tinkoff === 'paper' ? (paper?.tinkoff.orders.slice(-BOOK_SHOWN) ?? []) : null,
     },
   });
 
