@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Alor wire formats, per ../shared/broker-specs/alor-WarpOpenAPIv2.yml. */
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * T-Invest wire formats: API v2 REST gateway (../shared/broker-specs/tinvest-v2-openapi.yaml) and the retired
