@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { checkWebhookSecret, parseAcceptedSecrets } from '../auth/secret.ts';
 import type { OrderOutcome } from '../brokers/outcome.ts';
@@ -40,6 +41,14 @@ export interface WebhookHandlerOptions<TOrder extends { idempotencyKey?: string 
   readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderOutcome>;
   /** What the invocation's log line says of the order: nothing secret, in the broker's own terms. */
   readonly describeOrder: (order: TOrder) => LogFields;
+}
+
+/** What a broker handler takes from outside: tests inject a store or an undici `MockAgent`. */
+export interface BrokerHandlerDeps {
+  /** @default a store over the real AWS SDK clients, with the configured TTL */
+  readonly store?: SecretStore;
+  /** @default the container's one keep-alive agent, `brokerAgent()` of shared/http/client.ts */
+  readonly dispatcher?: Dispatcher;
 }
 
 export type WebhookHandler = (
