@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { RUNTIME_NODE_OPTIONS } from '../infra/bundling.ts';
 import type { Broker } from './bundles.ts';
 import { median, round } from './stats.ts';
 
@@ -49,7 +50,8 @@ export function coldRun(bundle: string, broker: Broker, env: Record<string, stri
       INHERITED.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
     );
     const child = spawn(process.execPath, [CHILD, bundle, broker], {
-      env: { ...base, ...env },
+      // As deployed: the function's NODE_OPTIONS (source maps) are part of its cold start.
+      env: { ...base, ...env, NODE_OPTIONS: RUNTIME_NODE_OPTIONS },
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       timeout: RUN_TIMEOUT_MS,
     });

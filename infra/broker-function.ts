@@ -5,7 +5,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type CfnLogGroup, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { cdkBundlingOptions } from './bundling.ts';
+import { cdkBundlingOptions, RUNTIME_NODE_OPTIONS } from './bundling.ts';
 import { API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS } from './config.ts';
 
 /** Root of the repository: where `package.json` and `package-lock.json` live. */
@@ -151,7 +151,7 @@ export class BrokerFunction extends Construct {
       // X-Ray would need xray:PutTraceSegments on "*"; the access log and function logs carry the request id instead.
       tracing: Tracing.DISABLED,
       description: props.description,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: { ...props.environment, NODE_OPTIONS: RUNTIME_NODE_OPTIONS },
       bundling: cdkBundlingOptions({ bundleAwsSdk }),
     });
   }
