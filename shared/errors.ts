@@ -88,7 +88,7 @@ export class BrokerTimeoutError extends HttpError {
 export const INTERNAL_ERROR_MESSAGE = 'Внутренняя ошибка';
 
 /** Narrows `unknown` from a catch clause without `as Error`. */
-export function isError(value: unknown): value is Error {
+function isError(value: unknown): value is Error {
   return value instanceof Error;
 }
 

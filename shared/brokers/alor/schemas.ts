@@ -4,7 +4,6 @@ import * as z from 'zod';
 
 /** `POST /refresh` → `{ AccessToken }`. */
 export const AlorRefreshResponseSchema = z.object({ AccessToken: z.string().min(1) });
-export type AlorRefreshResponse = z.infer<typeof AlorRefreshResponseSchema>;
 
 /** The JWT payload fields we rely on; `exp` is seconds since the epoch. */
 export const JwtClaimsSchema = z.object({ exp: z.number().finite() });
