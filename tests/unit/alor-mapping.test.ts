@@ -10,35 +10,15 @@ import { orderToAlorLimitOrder, tickerToAlorSymbol } from '#shared/brokers/alor/
 import { AlorLimitOrderRequestSchema } from '#shared/brokers/alor/schemas.ts';
 import type { OrderOutcome } from '#shared/brokers/outcome.ts';
 import { toCanonicalDecimal } from '#shared/decimal.ts';
-import { BrokerCredentialRejectedError, BrokerUnavailableError } from '#shared/errors.ts';
 import { type AlorOrder, AlorOrderSchema } from '#shared/payload.ts';
+import { expectCredentialRejected, expectUnavailable } from '../helpers/broker-errors.ts';
 import { checkedSchema, specViolations } from './broker-spec.ts';
 
 const ORDER: AlorOrder = { ticker: 'BRK.B', price: '300.5', lots: 2, side: 'buy', idempotencyKey: undefined };
 const HTML = '<html><body><h1>502 Bad Gateway</h1></body></html>';
 
-function thrown(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
-
-function expectUnavailable(act: () => unknown, body?: string): BrokerUnavailableError {
-  const error = thrown(act);
-  expect(error).toBeInstanceOf(BrokerUnavailableError);
-  const unavailable = error as BrokerUnavailableError;
-  expect(unavailable).toMatchObject({ statusCode: 502, publicMessage: 'Брокер недоступен', retriable: false });
-  if (body !== undefined) expect(unavailable.detail).not.toContain(body);
-  return unavailable;
-}
-
 function expectRefreshRejected(act: () => unknown): void {
-  const error = thrown(act);
-  expect(error).toBeInstanceOf(BrokerCredentialRejectedError);
-  expect(error).toMatchObject({ statusCode: 403, publicMessage: 'Refresh-токен неверный, заблокирован либо истёк' });
+  expectCredentialRejected(act, 403, 'Refresh-токен неверный, заблокирован либо истёк');
 }
 
 describe('tickerToAlorSymbol', () => {

@@ -15,9 +15,9 @@ import {
 } from '#shared/brokers/tinkoff/mapping.ts';
 import { PostOrderRequestSchema, V1LimitOrderRequestSchema } from '#shared/brokers/tinkoff/schemas.ts';
 import { toCanonicalDecimal } from '#shared/decimal.ts';
-import { BrokerCredentialRejectedError, BrokerUnavailableError } from '#shared/errors.ts';
 import { brokerRequestId } from '#shared/idempotency.ts';
 import { type TinkoffOrder, TinkoffOrderSchema } from '#shared/payload.ts';
+import { expectCredentialRejected, expectUnavailable } from '../helpers/broker-errors.ts';
 import { checkedSchema, specViolations } from './broker-spec.ts';
 
 const FIGI = 'BBG000B9XRY4';
@@ -33,26 +33,8 @@ const ORDER: TinkoffOrder = {
 };
 const HTML = '<!DOCTYPE html><html><body>Service Unavailable</body></html>';
 
-function thrown(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
-
-function expectUnavailable(act: () => unknown, body?: string): void {
-  const error = thrown(act);
-  expect(error).toBeInstanceOf(BrokerUnavailableError);
-  expect(error).toMatchObject({ statusCode: 502, publicMessage: 'Брокер недоступен', retriable: false });
-  if (body !== undefined) expect((error as BrokerUnavailableError).detail).not.toContain(body);
-}
-
 function expectBadToken(act: () => unknown): void {
-  const error = thrown(act);
-  expect(error).toBeInstanceOf(BrokerCredentialRejectedError);
-  expect(error).toMatchObject({ statusCode: 400, publicMessage: 'Неверный торговый токен' });
+  expectCredentialRejected(act, 400, 'Неверный торговый токен');
 }
 
 describe('tickerToTinkoffTicker', () => {
