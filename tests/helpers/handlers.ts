@@ -1,6 +1,8 @@
-import { vi } from 'vitest';
-import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
+import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
 import type { WebhookHandler } from '#shared/http/handler.ts';
+import { apiGatewayEvent } from './events.ts';
 
 /** The webhook secret of the tests: an obvious fake. */
 export const TEST_WEBHOOK_SECRET = 'test-webhook-secret-0001';
@@ -41,4 +43,47 @@ export async function importHandler(broker: 'alor' | 'tinkoff', env: Env): Promi
   const module =
     broker === 'alor' ? await import('#functions/alor/handler.ts') : await import('#functions/tinkoff/handler.ts');
   return module.handler;
+}
+
+/** The shape of one contract case's result: exactly what the caller sees. */
+export interface ContractAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Record<string, string | number | boolean> | undefined;
+}
+
+/**
+ * One broker's contract suite: paper brokers for the file (fresh faults and counters per test), a signal
+ * builder that signs with the test secret, and `answer()`, which runs a signal through a cold `handler`
+ * with the paper settings plus `overrides`.
+ */
+export function contractHarness(broker: 'alor' | 'tinkoff') {
+  const state: { paper?: PaperBrokers } = {};
+  const paper = (): PaperBrokers => {
+    if (state.paper === undefined) throw new Error('contractHarness: used outside its tests');
+    return state.paper;
+  };
+  const paperEnv = (): Env => (broker === 'alor' ? alorPaperEnv(paper()) : tinkoffPaperEnv(paper()));
+
+  beforeAll(async () => {
+    state.paper = await startPaperBrokers();
+  });
+  afterAll(async () => {
+    await state.paper?.close();
+  });
+  beforeEach(() => {
+    paper()[broker].clearFaults();
+    paper()[broker].resetStats();
+  });
+
+  const signal = (body: unknown, headers: Record<string, string> = { 'x-webhook-secret': TEST_WEBHOOK_SECRET }) =>
+    apiGatewayEvent({ route: `POST /${broker}`, body: JSON.stringify(body), headers });
+
+  const answer = async (event: APIGatewayProxyEventV2, overrides: Env = {}): Promise<ContractAnswer> => {
+    const handler = await importHandler(broker, { ...paperEnv(), ...overrides });
+    const response = await handler(event);
+    return { status: response.statusCode, body: response.body, headers: response.headers };
+  };
+
+  return { paper, paperEnv, signal, answer };
 }

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PAPER_ALOR, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { describe, expect, it } from 'vitest';
+import { PAPER_ALOR } from '#local/paper-broker/index.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
-import { alorPaperEnv, type Env, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/handlers.ts';
+import { contractHarness, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/handlers.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 
 /**
@@ -13,30 +13,8 @@ import { allOutput, logLines } from '../helpers/logs.ts';
 const VALID_ORDER = { t: 'BRK.B', p: '300.5', v: 2, d: 'Buy' };
 const AUTH = { 'x-webhook-secret': TEST_WEBHOOK_SECRET };
 
-let paper: PaperBrokers;
-let env: Env;
-
-beforeAll(async () => {
-  paper = await startPaperBrokers();
-});
-afterAll(async () => {
-  await paper.close();
-});
-beforeEach(() => {
-  paper.alor.clearFaults();
-  paper.alor.resetStats();
-  env = alorPaperEnv(paper);
-});
-
-function signal(body: unknown, headers: Record<string, string> = AUTH) {
-  return apiGatewayEvent({ route: 'POST /alor', body: JSON.stringify(body), headers });
-}
-
-async function answer(event: ReturnType<typeof signal>, overrides: Env = {}) {
-  const handler = await importHandler('alor', { ...env, ...overrides });
-  const response = await handler(event);
-  return { status: response.statusCode, body: response.body, headers: response.headers };
-}
+const contract = contractHarness('alor');
+const { signal, answer } = contract;
 
 describe('Alor webhook: the contract table', () => {
   it('answers check: true with 200 "200 OK" and calls no broker', async () => {
@@ -44,7 +22,7 @@ describe('Alor webhook: the contract table', () => {
 
     expect(result).toMatchObject({ status: 200, body: '200 OK' });
     expect(result.headers).toMatchObject({ 'content-type': 'text/plain; charset=utf-8' });
-    expect(paper.alor.stats.requests).toBe(0);
+    expect(contract.paper().alor.stats.requests).toBe(0);
   });
 
   it.each([
@@ -60,7 +38,7 @@ describe('Alor webhook: the contract table', () => {
     const result = await answer(signal(body));
 
     expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
-    expect(paper.alor.stats.requests).toBe(0);
+    expect(contract.paper().alor.stats.requests).toBe(0);
   });
 
   it('answers a body that is not JSON with 400', async () => {
@@ -73,31 +51,31 @@ describe('Alor webhook: the contract table', () => {
     const result = await answer(signal(VALID_ORDER), { ALOR_REFRESH_TOKEN: '' });
 
     expect(result).toMatchObject({ status: 404, body: 'Не задан refresh-токен Alor Open API' });
-    expect(paper.alor.stats.requests).toBe(0);
+    expect(contract.paper().alor.stats.requests).toBe(0);
   });
 
   it('answers a missing portfolio with 404 "Не задан портфель ФР Alor"', async () => {
     const result = await answer(signal(VALID_ORDER), { ALOR_PORTFOLIO: '' });
 
     expect(result).toMatchObject({ status: 404, body: 'Не задан портфель ФР Alor' });
-    expect(paper.alor.stats.requests).toBe(0);
+    expect(contract.paper().alor.stats.requests).toBe(0);
   });
 
   it('answers a rejected refresh token with 403 "Refresh-токен неверный, заблокирован либо истёк"', async () => {
     const result = await answer(signal(VALID_ORDER), { ALOR_REFRESH_TOKEN: 'revoked-refresh-token' });
 
     expect(result).toMatchObject({ status: 403, body: 'Refresh-токен неверный, заблокирован либо истёк' });
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1 });
-    expect(paper.alor.orders).toHaveLength(0);
+    expect(contract.paper().alor.stats.byRoute).toEqual({ refresh: 1 });
+    expect(contract.paper().alor.orders).toHaveLength(0);
   });
 
   it('places an accepted order and answers 200 "200 OK"', async () => {
-    const before = paper.alor.orders.length;
+    const before = contract.paper().alor.orders.length;
 
     const result = await answer(signal(VALID_ORDER));
 
     expect(result).toMatchObject({ status: 200, body: '200 OK' });
-    expect(paper.alor.orders.slice(before)).toEqual([
+    expect(contract.paper().alor.orders.slice(before)).toEqual([
       expect.objectContaining({
         portfolio: PAPER_ALOR.portfolio,
         symbol: 'BRK B',
@@ -203,7 +181,7 @@ describe('Alor webhook: request forms', () => {
     const result = await answer(signal(body), { ALOR_EXCHANGE: 'MOEX' });
 
     expect(result).toMatchObject({ status: 200, body: '200 OK' });
-    expect(paper.alor.orders.at(-1)).toMatchObject({
+    expect(contract.paper().alor.orders.at(-1)).toMatchObject({
       symbol: 'SBER',
       exchange: 'MOEX',
       side: 'sell',
@@ -215,37 +193,37 @@ describe('Alor webhook: request forms', () => {
 
 describe('Alor webhook: access token and idempotency', () => {
   it('refreshes once for two orders in one warm container', async () => {
-    const handler = await importHandler('alor', env);
+    const handler = await importHandler('alor', contract.paperEnv());
 
     await handler(signal(VALID_ORDER));
     await handler(signal(VALID_ORDER));
 
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, order: 2 });
+    expect(contract.paper().alor.stats.byRoute).toEqual({ refresh: 1, order: 2 });
   });
 
   it('refreshes once more and resends with the same X-REQID when the cached token is revoked', async () => {
-    const handler = await importHandler('alor', env);
+    const handler = await importHandler('alor', contract.paperEnv());
     await handler(signal(VALID_ORDER));
-    paper.alor.revokeAccessTokens();
-    const before = paper.alor.orders.length;
+    contract.paper().alor.revokeAccessTokens();
+    const before = contract.paper().alor.orders.length;
 
     const result = await handler(signal(VALID_ORDER));
 
     expect(result).toMatchObject({ statusCode: 200, body: '200 OK' });
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 2, order: 3 });
-    expect(paper.alor.orders.length - before).toBe(1);
+    expect(contract.paper().alor.stats.byRoute).toEqual({ refresh: 2, order: 3 });
+    expect(contract.paper().alor.orders.length - before).toBe(1);
   });
 
   it('answers a resent signal with the same key from the first answer and places one order', async () => {
-    const handler = await importHandler('alor', env);
-    const before = paper.alor.orders.length;
+    const handler = await importHandler('alor', contract.paperEnv());
+    const before = contract.paper().alor.orders.length;
 
     const first = await handler(signal({ ...VALID_ORDER, id: 'alert-42' }));
     const second = await handler(signal({ ...VALID_ORDER, id: 'alert-42' }));
 
     expect([first.statusCode, second.statusCode]).toEqual([200, 200]);
     expect(second.body).toBe(first.body);
-    expect(paper.alor.orders.length - before).toBe(1);
+    expect(contract.paper().alor.orders.length - before).toBe(1);
   });
 });
 
@@ -260,7 +238,7 @@ describe('Alor webhook: broker failures', () => {
   });
 
   it('answers a broker that does not answer in time with 504 "Брокер не ответил вовремя"', async () => {
-    paper.alor.injectFault({ route: 'order', fault: { kind: 'hang-before-headers' } });
+    contract.paper().alor.injectFault({ route: 'order', fault: { kind: 'hang-before-headers' } });
 
     const result = await answer(signal(VALID_ORDER), { BROKER_TIMEOUT_MS: '300' });
 
@@ -283,13 +261,13 @@ describe('Alor webhook: broker failures', () => {
 
 describe('Alor webhook: dry run and logs', () => {
   it('runs everything up to the order call in dry run, answers 200 and places nothing', async () => {
-    const before = paper.alor.orders.length;
+    const before = contract.paper().alor.orders.length;
 
     const result = await answer(signal(VALID_ORDER), { DRY_RUN: 'true' });
 
     expect(result).toMatchObject({ status: 200, body: '200 OK' });
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1 });
-    expect(paper.alor.orders.length).toBe(before);
+    expect(contract.paper().alor.stats.byRoute).toEqual({ refresh: 1 });
+    expect(contract.paper().alor.orders.length).toBe(before);
     expect(logLines().at(-1)).toMatchObject({ broker: 'alor', outcome: 'dry-run', dryRun: true });
   });
 
@@ -303,7 +281,7 @@ describe('Alor webhook: dry run and logs', () => {
       outcome: 'placed',
       status: 200,
       latencyMs: expect.any(Number),
-      brokerOrderId: paper.alor.orders.at(-1)?.orderNumber,
+      brokerOrderId: contract.paper().alor.orders.at(-1)?.orderNumber,
     });
     const output = allOutput();
     expect(output).not.toContain(TEST_WEBHOOK_SECRET);

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
-import { apiGatewayEvent } from '../helpers/events.ts';
-import { type Env, importHandler, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from '../helpers/handlers.ts';
+import { describe, expect, it } from 'vitest';
+import { PAPER_TINKOFF } from '#local/paper-broker/index.ts';
+import { contractHarness, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/handlers.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 
 /**
@@ -12,30 +11,8 @@ import { allOutput, logLines } from '../helpers/logs.ts';
 const VALID_ORDER = { t: 'BRK B', p: 12.3, v: '2', d: 'SELL', f: 'BBG000DWG505' };
 const AUTH = { 'x-webhook-secret': TEST_WEBHOOK_SECRET };
 
-let paper: PaperBrokers;
-let env: Env;
-
-beforeAll(async () => {
-  paper = await startPaperBrokers();
-});
-afterAll(async () => {
-  await paper.close();
-});
-beforeEach(() => {
-  paper.tinkoff.clearFaults();
-  paper.tinkoff.resetStats();
-  env = tinkoffPaperEnv(paper);
-});
-
-function signal(body: unknown, headers: Record<string, string> = AUTH) {
-  return apiGatewayEvent({ route: 'POST /tinkoff', body: JSON.stringify(body), headers });
-}
-
-async function answer(event: ReturnType<typeof signal>, overrides: Env = {}) {
-  const handler = await importHandler('tinkoff', { ...env, ...overrides });
-  const response = await handler(event);
-  return { status: response.statusCode, body: response.body, headers: response.headers };
-}
+const contract = contractHarness('tinkoff');
+const { signal, answer } = contract;
 
 const rejectedReport = (message: string) =>
   JSON.stringify({ orderId: '1', executionReportStatus: 'EXECUTION_REPORT_STATUS_REJECTED', message });
@@ -46,7 +23,7 @@ describe('T-Invest webhook: the contract table', () => {
 
     expect(result).toMatchObject({ status: 200, body: '200 OK' });
     expect(result.headers).toMatchObject({ 'content-type': 'text/plain; charset=utf-8' });
-    expect(paper.tinkoff.stats.requests).toBe(0);
+    expect(contract.paper().tinkoff.stats.requests).toBe(0);
   });
 
   it.each([
@@ -59,14 +36,14 @@ describe('T-Invest webhook: the contract table', () => {
     const result = await answer(signal(body));
 
     expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
-    expect(paper.tinkoff.stats.requests).toBe(0);
+    expect(contract.paper().tinkoff.stats.requests).toBe(0);
   });
 
   it('answers a missing trading token with 404 "Не задан торговый токен"', async () => {
     const result = await answer(signal(VALID_ORDER), { TINKOFF_TOKEN: '' });
 
     expect(result).toMatchObject({ status: 404, body: 'Не задан торговый токен' });
-    expect(paper.tinkoff.stats.requests).toBe(0);
+    expect(contract.paper().tinkoff.stats.requests).toBe(0);
   });
 
   it('answers a missing account with 404 "Не задан номер счёта"', async () => {
@@ -88,12 +65,12 @@ describe('T-Invest webhook: the contract table', () => {
   });
 
   it('places an accepted order on API v2 with the exact price and answers 200 "200 OK"', async () => {
-    const before = paper.tinkoff.orders.length;
+    const before = contract.paper().tinkoff.orders.length;
 
     const result = await answer(signal(VALID_ORDER));
 
     expect(result).toMatchObject({ status: 200, body: '200 OK' });
-    expect(paper.tinkoff.orders.slice(before)).toEqual([
+    expect(contract.paper().tinkoff.orders.slice(before)).toEqual([
       expect.objectContaining({
         api: 'v2',
         accountId: PAPER_TINKOFF.accountId,
@@ -113,7 +90,7 @@ describe('T-Invest webhook: the contract table', () => {
   });
 
   it('answers a REJECTED execution report with 400 and its message', async () => {
-    paper.tinkoff.injectFault({
+    contract.paper().tinkoff.injectFault({
       route: 'order',
       fault: { kind: 'status', status: 200, body: rejectedReport('Недостаточно средств') },
     });
@@ -122,7 +99,9 @@ describe('T-Invest webhook: the contract table', () => {
   });
 
   it('answers a REJECTED execution report without a message with 400 "Запрос не выполнен"', async () => {
-    paper.tinkoff.injectFault({ route: 'order', fault: { kind: 'status', status: 200, body: rejectedReport('') } });
+    contract
+      .paper()
+      .tinkoff.injectFault({ route: 'order', fault: { kind: 'status', status: 200, body: rejectedReport('') } });
 
     expect(await answer(signal(VALID_ORDER))).toMatchObject({ status: 400, body: 'Запрос не выполнен' });
   });
@@ -133,32 +112,35 @@ describe('T-Invest webhook: shared secret', () => {
     const result = await answer(signal(VALID_ORDER, { 'x-webhook-secret': 'nope' }));
 
     expect(result).toMatchObject({ status: 401, body: 'Unauthorized' });
-    expect(paper.tinkoff.stats.requests).toBe(0);
+    expect(contract.paper().tinkoff.stats.requests).toBe(0);
   });
 });
 
 describe('T-Invest webhook: idempotency', () => {
   it('places one order for a signal resent with the same Idempotency-Key', async () => {
-    const handler = await importHandler('tinkoff', env);
-    const before = paper.tinkoff.orders.length;
+    const handler = await importHandler('tinkoff', contract.paperEnv());
+    const before = contract.paper().tinkoff.orders.length;
     const headers = { ...AUTH, 'idempotency-key': 'alert-7' };
 
     const first = await handler(signal(VALID_ORDER, headers));
     const second = await handler(signal(VALID_ORDER, headers));
 
     expect([first.statusCode, second.statusCode]).toEqual([200, 200]);
-    expect(paper.tinkoff.orders.length - before).toBe(1);
+    expect(contract.paper().tinkoff.orders.length - before).toBe(1);
   });
 });
 
 describe('T-Invest webhook: API v1 behind TINKOFF_API=v1', () => {
   it('places the order on the v1 limit-order endpoint', async () => {
-    const before = paper.tinkoff.orders.length;
+    const before = contract.paper().tinkoff.orders.length;
 
-    const result = await answer(signal(VALID_ORDER), { TINKOFF_API: 'v1', TINKOFF_API_URL: paper.tinkoff.url });
+    const result = await answer(signal(VALID_ORDER), {
+      TINKOFF_API: 'v1',
+      TINKOFF_API_URL: contract.paper().tinkoff.url,
+    });
 
     expect(result).toMatchObject({ status: 200, body: '200 OK' });
-    expect(paper.tinkoff.orders.slice(before)).toEqual([
+    expect(contract.paper().tinkoff.orders.slice(before)).toEqual([
       expect.objectContaining({ api: 'v1', instrumentId: 'BBG000DWG505', direction: 'sell', lots: 2, price: '12.3' }),
     ]);
   });
@@ -166,7 +148,7 @@ describe('T-Invest webhook: API v1 behind TINKOFF_API=v1', () => {
   it('answers a v1 error with 400 and its message', async () => {
     const result = await answer(signal({ ...VALID_ORDER, f: 'BBG000000000' }), {
       TINKOFF_API: 'v1',
-      TINKOFF_API_URL: paper.tinkoff.url,
+      TINKOFF_API_URL: contract.paper().tinkoff.url,
     });
 
     expect(result).toMatchObject({ status: 400, body: 'Instrument not found' });
@@ -175,7 +157,7 @@ describe('T-Invest webhook: API v1 behind TINKOFF_API=v1', () => {
   it('answers a rejected v1 token with 400 "Неверный торговый токен"', async () => {
     const result = await answer(signal(VALID_ORDER), {
       TINKOFF_API: 'v1',
-      TINKOFF_API_URL: paper.tinkoff.url,
+      TINKOFF_API_URL: contract.paper().tinkoff.url,
       TINKOFF_TOKEN: 't.not-a-real-token',
     });
 
@@ -185,7 +167,7 @@ describe('T-Invest webhook: API v1 behind TINKOFF_API=v1', () => {
 
 describe('T-Invest webhook: broker failures, dry run and logs', () => {
   it('answers a 503 from the broker with 502 "Брокер недоступен"', async () => {
-    paper.tinkoff.injectFault({
+    contract.paper().tinkoff.injectFault({
       route: 'order',
       fault: { kind: 'status', status: 503, body: '<html>down</html>' },
       times: 2,
@@ -195,7 +177,7 @@ describe('T-Invest webhook: broker failures, dry run and logs', () => {
   });
 
   it('answers a broker that does not answer in time with 504 "Брокер не ответил вовремя"', async () => {
-    paper.tinkoff.injectFault({ route: 'order', fault: { kind: 'hang-before-headers' } });
+    contract.paper().tinkoff.injectFault({ route: 'order', fault: { kind: 'hang-before-headers' } });
 
     expect(await answer(signal(VALID_ORDER), { BROKER_TIMEOUT_MS: '300' })).toMatchObject({
       status: 504,
@@ -204,13 +186,13 @@ describe('T-Invest webhook: broker failures, dry run and logs', () => {
   });
 
   it('builds the order but sends nothing in dry run', async () => {
-    const before = paper.tinkoff.orders.length;
+    const before = contract.paper().tinkoff.orders.length;
 
     const result = await answer(signal(VALID_ORDER), { DRY_RUN: 'true' });
 
     expect(result).toMatchObject({ status: 200, body: '200 OK' });
-    expect(paper.tinkoff.stats.requests).toBe(0);
-    expect(paper.tinkoff.orders.length).toBe(before);
+    expect(contract.paper().tinkoff.stats.requests).toBe(0);
+    expect(contract.paper().tinkoff.orders.length).toBe(before);
     expect(logLines().at(-1)).toMatchObject({ broker: 'tinkoff', outcome: 'dry-run' });
   });
 
@@ -222,7 +204,7 @@ describe('T-Invest webhook: broker failures, dry run and logs', () => {
         broker: 'tinkoff',
         outcome: 'placed',
         status: 200,
-        brokerOrderId: paper.tinkoff.orders.at(-1)?.orderId,
+        brokerOrderId: contract.paper().tinkoff.orders.at(-1)?.orderId,
       }),
     ]);
     expect(allOutput()).not.toContain(PAPER_TINKOFF.token);
