@@ -2,8 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 
 /**
  * The broker-side idempotency key of an order: Alor's `X-REQID`, T-Invest's `orderId`. With a caller's key
- * it is a name-based UUID of (function, account, key), so a resent signal maps to the same broker request
+ * it is a name-based UUID of (function, account, key, order), so a resent signal maps to the same broker request
  * and places no second order; without one, a fresh random UUID per invocation, reused for any retry.
+ * The order is part of the name: a key reused for a different order (another side, instrument, quantity or
+ * price) must not be answered "200 OK" from the broker's replay of the first order while nothing is placed.
  */
 
 /** Fixed namespace of this project's name-based UUIDs (RFC 9562 §5.5, UUIDv5). */
@@ -17,7 +19,13 @@ export function nameBasedUuid(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export function brokerRequestId(broker: string, account: string, idempotencyKey: string | undefined): string {
+/** `order`: what the broker is asked to do, as plain JSON data (the wire body's instrument, side, lots, price). */
+export function brokerRequestId(
+  broker: string,
+  account: string,
+  idempotencyKey: string | undefined,
+  order: unknown,
+): string {
   if (idempotencyKey === undefined) return randomUUID();
-  return nameBasedUuid(JSON.stringify([broker, account, idempotencyKey]));
+  return nameBasedUuid(JSON.stringify([broker, account, idempotencyKey, order]));
 }

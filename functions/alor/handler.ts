@@ -37,10 +37,11 @@ export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = 
     }),
     placeOrder: async ({ order, idempotencyKey, deadline }) => {
       const { credential, account } = await readBrokerCredentials(store, sources, NOT_CONFIGURED);
+      const limitOrder = orderToAlorLimitOrder(order, account, config.exchange);
       return alor.placeLimitOrder({
         refreshToken: credential,
-        order: orderToAlorLimitOrder(order, account, config.exchange),
-        requestId: brokerRequestId('alor', account, idempotencyKey),
+        order: limitOrder,
+        requestId: brokerRequestId('alor', account, idempotencyKey, limitOrder),
         deadline,
         dryRun: config.dryRun,
       });

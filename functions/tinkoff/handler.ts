@@ -36,11 +36,12 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
     }),
     placeOrder: async ({ order, idempotencyKey, deadline }) => {
       const { credential, account } = await readBrokerCredentials(store, sources, NOT_CONFIGURED);
+      const { figi, side, lots, price } = order;
       return tinkoff.placeLimitOrder({
         token: credential,
         accountId: account,
         order,
-        requestId: brokerRequestId('tinkoff', account, idempotencyKey),
+        requestId: brokerRequestId('tinkoff', account, idempotencyKey, { figi, side, lots, price }),
         deadline,
         dryRun: config.dryRun,
       });

@@ -2,9 +2,11 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createAlorHandler } from '#functions/alor/handler.ts';
 import { createTinkoffHandler } from '#functions/tinkoff/handler.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
+import { orderToAlorLimitOrder } from '#shared/brokers/alor/mapping.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import type { WebhookHandler } from '#shared/http/handler.ts';
 import { brokerRequestId } from '#shared/idempotency.ts';
+import { AlorOrderSchema, TinkoffOrderSchema } from '#shared/payload.ts';
 import { apiGatewayEvent } from './events.ts';
 import { alorPaperEnv, type Env, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from './handlers.ts';
 
@@ -74,11 +76,14 @@ export async function timedAnswer(handler: WebhookHandler, event: APIGatewayProx
   return { status: response.statusCode, body: response.body, elapsedMs: performance.now() - startedAt };
 }
 
-/** The broker-side id (Alor `X-REQID`, T-Invest `orderId`) the handler must derive from a caller's key. */
-export function expectedRequestId(broker: Broker, key: string): string {
-  return broker === 'alor'
-    ? brokerRequestId('alor', PAPER_ALOR.portfolio, key)
-    : brokerRequestId('tinkoff', PAPER_TINKOFF.accountId, key);
+/** The broker-side id (Alor `X-REQID`, T-Invest `orderId`) the handler must derive from a caller's key and order. */
+export function expectedRequestId(broker: Broker, key: string, body: Record<string, unknown> = ORDERS[broker]): string {
+  if (broker === 'alor') {
+    const order = orderToAlorLimitOrder(AlorOrderSchema.parse(body), PAPER_ALOR.portfolio, 'SPBX');
+    return brokerRequestId('alor', PAPER_ALOR.portfolio, key, order);
+  }
+  const { figi, side, lots, price } = TinkoffOrderSchema.parse(body);
+  return brokerRequestId('tinkoff', PAPER_TINKOFF.accountId, key, { figi, side, lots, price });
 }
 
 /** Orders in the paper book placed under this broker request id. */

@@ -6,6 +6,7 @@ import {
   type Broker,
   expectedRequestId,
   maxOrdersPerKey,
+  ORDERS,
   orderSignal,
   ordersWithRequestId,
   paperHandler,
@@ -118,6 +119,21 @@ describe.each([
     expect(ordersWithRequestId(broker, brokers(), expectedRequestId(broker, second))).toBe(1);
   });
 
+  it('places the other order when a key is reused for an order of the other side, not a replay of the first', async () => {
+    const handler = paperHandler(broker, brokers());
+    const key = uniqueKey('reused');
+    const other = { ...ORDERS[broker], d: ORDERS[broker].d === 'buy' ? 'sell' : 'buy' };
+    const before = brokers()[broker].orders.length;
+
+    const first = answerOf(await handler(orderSignal(broker, { headerKey: key })));
+    const second = answerOf(await handler(orderSignal(broker, { headerKey: key, body: other })));
+
+    expect([first, second]).toMatchObject([OK, OK]);
+    expect(brokers()[broker].orders.length - before).toBe(2);
+    expect(ordersWithRequestId(broker, brokers(), expectedRequestId(broker, key))).toBe(1);
+    expect(ordersWithRequestId(broker, brokers(), expectedRequestId(broker, key, other))).toBe(1);
+  });
+
   it('answers a refused order the same way every time its key is resent', async () => {
     const handler = paperHandler(broker, brokers());
     const key = uniqueKey('refused');
@@ -131,7 +147,7 @@ describe.each([
 
     expect(answers[0]?.statusCode).toBe(400);
     expect(answers).toEqual(Array(3).fill(answers[0]));
-    expect(ordersWithRequestId(broker, brokers(), expectedRequestId(broker, key))).toBe(0);
+    expect(ordersWithRequestId(broker, brokers(), expectedRequestId(broker, key, unknown))).toBe(0);
   });
 
   it('answers a signal resent after a 504 from the order the late first call placed', async () => {

@@ -98,7 +98,7 @@ describe('orderToPostOrderRequest', () => {
   it('builds a body that the wire schema and the official spec accept, with the exact price, for any order', () => {
     fc.assert(
       fc.property(parsedOrder, fc.option(fc.string({ minLength: 1, maxLength: 64 })), (order, key) => {
-        const orderId = brokerRequestId('tinkoff', ACCOUNT, key ?? undefined);
+        const orderId = brokerRequestId('tinkoff', ACCOUNT, key ?? undefined, order);
         const onTheWire: unknown = JSON.parse(JSON.stringify(orderToPostOrderRequest(order, ACCOUNT, orderId)));
         const { price } = onTheWire as { price: { units: string; nano: number } };
 
