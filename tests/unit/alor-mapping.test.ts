@@ -238,10 +238,15 @@ describe('orderResponseToOutcome', () => {
   });
 
   it.each([
+    ['400', 400],
+    ['403', 403],
+    ['404', 404],
+  ])('answers %s without a body as a refusal without a message ("Запрос не выполнен")', (_case, status) => {
+    expect(orderResponseToOutcome(status, '')).toEqual({ status: 'refused', message: 'Запрос не выполнен' });
+  });
+
+  it.each([
     ['400 HTML', 400, HTML],
-    ['400 empty', 400, ''],
-    ['403 without a body', 403, ''],
-    ['404 without a body', 404, ''],
     ['429', 429, '{"message":"Too many requests"}'],
     ['500', 500, '{"message":"Internal error"}'],
     ['502 HTML', 502, HTML],

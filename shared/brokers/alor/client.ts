@@ -112,6 +112,8 @@ export function orderResponseToOutcome(statusCode: number, text: string): OrderO
   }
   if (statusCode === 401) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
   if (statusCode >= 400 && statusCode < 500 && statusCode !== 429) {
+    // The spec documents 403 and 404 without a body: a refusal without a message, not an outage.
+    if (text.trim() === '') return refused(undefined);
     const parsed = AlorOrderErrorSchema.safeParse(json);
     if (!parsed.success)
       throw new BrokerUnavailableError(`order HTTP ${statusCode} without JSON`, { retriable: false });
