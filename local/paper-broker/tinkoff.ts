@@ -11,6 +11,7 @@ import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, star
 
 export const TINKOFF_V2_PREFIX = '/rest';
 export const POST_ORDER_PATH = `${TINKOFF_V2_PREFIX}/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder`;
+export const GET_ORDER_STATE_PATH = `${TINKOFF_V2_PREFIX}/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrderState`;
 export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
 
 export interface TinkoffPaperOptions {
@@ -56,6 +57,14 @@ const PostOrderBodySchema = z.strictObject({
   timeInForce: z.string().optional(),
   priceType: z.string().optional(),
   confirmMarginTrade: z.boolean().optional(),
+});
+
+/** `v1GetOrderStateRequest`. */
+const GetOrderStateBodySchema = z.strictObject({
+  accountId: z.string().min(1),
+  orderId: z.string().min(1),
+  priceType: z.string().optional(),
+  orderIdType: z.enum(['ORDER_ID_TYPE_UNSPECIFIED', 'ORDER_ID_TYPE_EXCHANGE', 'ORDER_ID_TYPE_REQUEST']).optional(),
 });
 
 /** `LimitOrderRequest` (v1). */
@@ -187,8 +196,41 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     };
   };
 
+  /** Looks an order up by the exchange's id, or by the caller's `orderId` with `ORDER_ID_TYPE_REQUEST`. */
+  const getOrderState = (request: BrokerRequest): JsonAnswer => {
+    const accounts = accountsOf(request);
+    if (accounts === undefined) return error(401, 16, 40003, 'Authentication token is missing or invalid');
+    const parsed = GetOrderStateBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    const { accountId, orderId, orderIdType } = parsed.data;
+    if (!accounts.includes(accountId)) return error(404, 5, 50004, 'Account not found');
+    const byRequestId = orderIdType === 'ORDER_ID_TYPE_REQUEST';
+    const order = orders.find(
+      (candidate) =>
+        candidate.api === 'v2' &&
+        candidate.accountId === accountId &&
+        (byRequestId ? candidate.orderRequestId === orderId : candidate.orderId === orderId),
+    );
+    if (order === undefined) return error(404, 5, 50005, 'Order not found');
+    return {
+      status: 200,
+      body: {
+        orderId: order.orderId,
+        orderRequestId: order.orderRequestId,
+        executionReportStatus: 'EXECUTION_REPORT_STATUS_NEW',
+        lotsRequested: String(order.lots),
+        lotsExecuted: '0',
+        figi: order.instrumentId,
+        direction: order.direction === 'buy' ? 'ORDER_DIRECTION_BUY' : 'ORDER_DIRECTION_SELL',
+        orderType: 'ORDER_TYPE_LIMIT',
+        orderDate: order.placedAt,
+      },
+    };
+  };
+
   const routes: Route[] = [
     { name: 'order', method: 'POST', path: POST_ORDER_PATH, handle: postOrder },
+    { name: 'order-state', method: 'POST', path: GET_ORDER_STATE_PATH, handle: getOrderState },
     { name: 'v1-order', method: 'POST', path: V1_LIMIT_ORDER_PATH, handle: v1LimitOrder },
   ];
   const server = await startPaperServer(routes, options.port);

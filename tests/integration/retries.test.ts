@@ -282,3 +282,36 @@ describe('alor webhook: a revoked access token', () => {
     expect(ordersWithRequestId('alor', paper, ids[0] ?? '')).toBe(1);
   });
 });
+
+describe('tinkoff webhook, a 30057 duplicate that reaches another container', () => {
+  it('asks GetOrderState and answers 200 "200 OK" for the order the first container placed', async () => {
+    const key = uniqueKey('state-placed');
+    const first = answerOf(await paperHandler('tinkoff', paperDuplicates)(orderSignal('tinkoff', { headerKey: key })));
+
+    const resent = answerOf(await paperHandler('tinkoff', paperDuplicates)(orderSignal('tinkoff', { headerKey: key })));
+
+    expect([first, resent]).toMatchObject([OK, OK]);
+    expect(ordersWithRequestId('tinkoff', paperDuplicates, expectedRequestId('tinkoff', key))).toBe(1);
+    expect(paperDuplicates.tinkoff.stats.byRoute).toEqual({ order: 2, 'order-state': 1 });
+  });
+
+  it('answers 502 "Брокер недоступен", never "200 OK", when the broker has no order for the key', async () => {
+    const key = uniqueKey('state-missing');
+    const unknown = { t: 'X', p: '1', v: 1, d: 'buy', f: 'BBG000000000' };
+    const first = answerOf(
+      await paperHandler('tinkoff', paperDuplicates)(orderSignal('tinkoff', { headerKey: key, body: unknown })),
+    );
+
+    const resent = answerOf(
+      await paperHandler('tinkoff', paperDuplicates)(orderSignal('tinkoff', { headerKey: key, body: unknown })),
+    );
+
+    expect(first).toMatchObject({ statusCode: 400, body: 'Instrument not found' });
+    expect(resent).toMatchObject({ statusCode: 502, body: 'Брокер недоступен' });
+    expect(
+      paperDuplicates.tinkoff.orders.filter(
+        (order) => order.orderRequestId === expectedRequestId('tinkoff', key, unknown),
+      ),
+    ).toEqual([]);
+  });
+});

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { OrderOutcome } from '#shared/brokers/outcome.ts';
 import {
   INVALID_TOKEN_MESSAGE,
+  orderStateResponseToOutcome,
   POST_ORDER_PATH,
   postOrderResponseToOutcome,
   V1_LIMIT_ORDER_PATH,
@@ -130,6 +131,39 @@ describe('orderToV1LimitOrder', () => {
 
   it('targets the v1 limit-order path', () => {
     expect(V1_LIMIT_ORDER_PATH).toBe('/openapi/orders/limit-order');
+  });
+});
+
+describe('orderStateResponseToOutcome (what became of a 30057 duplicate)', () => {
+  it('answers a live order as placed', () => {
+    const state = JSON.stringify({ orderId: '777', executionReportStatus: 'EXECUTION_REPORT_STATUS_NEW' });
+
+    expect(orderStateResponseToOutcome(200, state)).toEqual({ status: 'placed', orderId: '777', replayed: true });
+  });
+
+  it.each(['EXECUTION_REPORT_STATUS_REJECTED', 'EXECUTION_REPORT_STATUS_CANCELLED'])(
+    'answers %s as a refusal without a message',
+    (executionReportStatus) => {
+      const state = JSON.stringify({ orderId: '777', executionReportStatus });
+
+      expect(orderStateResponseToOutcome(200, state)).toEqual({ status: 'refused', message: 'Запрос не выполнен' });
+    },
+  );
+
+  it.each([
+    ['order not found (50005)', 404, JSON.stringify({ code: 5, message: 'Order not found', description: 50005 })],
+    ['a 500', 500, ''],
+    ['HTML', 200, HTML],
+    ['a 200 without a status', 200, '{}'],
+  ])('answers %s as the broker unavailable, never as placed', (_case, status, text) => {
+    expectUnavailable(() => orderStateResponseToOutcome(status, text), text || undefined);
+  });
+
+  it('answers a rejected token as "Неверный торговый токен"', () => {
+    expectBadToken(() => orderStateResponseToOutcome(401, ''));
+    expectBadToken(() =>
+      orderStateResponseToOutcome(400, JSON.stringify({ code: 16, message: 'bad token', description: 40003 })),
+    );
   });
 });
 

@@ -5,15 +5,23 @@ import type { Deadline } from '../../http/deadline.ts';
 import type { TinkoffOrder } from '../../payload.ts';
 import { type OrderOutcome, refused } from '../outcome.ts';
 import { orderToPostOrderRequest, orderToV1LimitOrder } from './mapping.ts';
-import { ErrorResponseSchema, PostOrderResponseSchema, V1ResponseSchema } from './schemas.ts';
+import {
+  ErrorResponseSchema,
+  type GetOrderStateRequest,
+  OrderStateSchema,
+  PostOrderResponseSchema,
+  V1ResponseSchema,
+} from './schemas.ts';
 
 export const INVALID_TOKEN_MESSAGE = 'Неверный торговый токен';
 export const POST_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder';
+export const GET_ORDER_STATE_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrderState';
 export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
 
 /** Catalogue codes (tinvest-v2-api_errors.json) the contract treats specially. */
 const TOKEN_INVALID_CODE = '40003';
 const DUPLICATE_ORDER_CODE = '30057';
+const ORDER_NOT_FOUND_CODE = '50005';
 const REFUSED_STATUSES = new Set(['EXECUTION_REPORT_STATUS_REJECTED', 'EXECUTION_REPORT_STATUS_CANCELLED']);
 
 export interface TinkoffLimitOrderCall {
@@ -46,16 +54,18 @@ const REMEMBERED_OUTCOMES = 1000;
 export class TinkoffV2Client implements TinkoffClient {
   readonly #dispatcher: Dispatcher;
   readonly #endpoint: BrokerEndpoint;
+  readonly #stateEndpoint: BrokerEndpoint;
   /**
    * orderId → the first outcome seen for it. A 30057 duplicate carries no report, so on its own it cannot say
-   * whether the first call was placed or refused; a resend that reaches the same container is answered as the
-   * first call was. Elsewhere it counts as placed: the broker confirms an order request with this id exists.
+   * whether the first call was placed or refused: a resend that reaches the same container is answered as the
+   * first call was (with its exact text); elsewhere the order's state is asked of the broker.
    */
   readonly #firstOutcomes = new Map<string, OrderOutcome>();
 
   constructor(options: TinkoffClientOptions) {
     this.#dispatcher = options.dispatcher;
     this.#endpoint = endpoint(options.apiUrl, POST_ORDER_PATH);
+    this.#stateEndpoint = endpoint(options.apiUrl, GET_ORDER_STATE_PATH);
   }
 
   async placeLimitOrder(call: TinkoffLimitOrderCall): Promise<OrderOutcome> {
@@ -69,7 +79,9 @@ export class TinkoffV2Client implements TinkoffClient {
       idempotent: true,
     });
     const outcome = postOrderResponseToOutcome(response.statusCode, response.text);
-    if (outcome.status === 'placed' && outcome.replayed) return this.#firstOutcomes.get(call.requestId) ?? outcome;
+    if (outcome.status === 'placed' && outcome.replayed) {
+      return this.#firstOutcomes.get(call.requestId) ?? (await this.#orderStateOf(call));
+    }
     if (this.#firstOutcomes.size >= REMEMBERED_OUTCOMES) {
       const oldest = this.#firstOutcomes.keys().next();
       if (oldest.done !== true) this.#firstOutcomes.delete(oldest.value);
@@ -77,6 +89,47 @@ export class TinkoffV2Client implements TinkoffClient {
     this.#firstOutcomes.set(call.requestId, outcome);
     return outcome;
   }
+
+  /** `GetOrderState` by our idempotency key: what became of the order a 30057 duplicate refers to. */
+  async #orderStateOf(call: TinkoffLimitOrderCall): Promise<OrderOutcome> {
+    const request: GetOrderStateRequest = {
+      accountId: call.accountId,
+      orderId: call.requestId,
+      orderIdType: 'ORDER_ID_TYPE_REQUEST',
+    };
+    const response = await sendBrokerRequest(this.#dispatcher, {
+      endpoint: this.#stateEndpoint,
+      headers: { authorization: `Bearer ${call.token}` },
+      body: JSON.stringify(request),
+      deadline: call.deadline,
+      idempotent: true,
+    });
+    return orderStateResponseToOutcome(response.statusCode, response.text);
+  }
+}
+
+/**
+ * The outcome of a duplicate from its order state. No state means the outcome cannot be known (the first request
+ * may have been refused, or still be on its way): 502, never a "200 OK" for an order that may not exist, and never
+ * a refusal for one that may.
+ */
+export function orderStateResponseToOutcome(statusCode: number, text: string): OrderOutcome {
+  if (statusCode === 401) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  const json = parseJsonText(text);
+  if (statusCode === 200) {
+    const parsed = OrderStateSchema.safeParse(json);
+    if (!parsed.success)
+      throw new BrokerUnavailableError('GetOrderState answer is not the documented JSON', { retriable: false });
+    return REFUSED_STATUSES.has(parsed.data.executionReportStatus)
+      ? refused(undefined)
+      : { status: 'placed', orderId: parsed.data.orderId, replayed: true };
+  }
+  const error = ErrorResponseSchema.safeParse(json);
+  if (error.success && error.data.description === TOKEN_INVALID_CODE) {
+    throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  }
+  const detail = error.success && error.data.description === ORDER_NOT_FOUND_CODE ? 'not found' : `HTTP ${statusCode}`;
+  throw new BrokerUnavailableError(`duplicate order, state ${detail}`, { retriable: false });
 }
 
 export function postOrderResponseToOutcome(statusCode: number, text: string): OrderOutcome {
@@ -99,7 +152,7 @@ export function postOrderResponseToOutcome(statusCode: number, text: string): Or
     throw new BrokerUnavailableError(`PostOrder HTTP ${statusCode} without JSON`, { retriable: false });
   const { description, message } = parsed.data;
   if (description === TOKEN_INVALID_CODE) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
-  // The same orderId was placed before: this is that order, not a new one.
+  // The same orderId was sent before: not a new order; what became of it is looked up by the client.
   if (description === DUPLICATE_ORDER_CODE) return { status: 'placed', replayed: true };
   return refused(message);
 }

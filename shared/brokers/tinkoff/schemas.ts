@@ -29,6 +29,20 @@ export const PostOrderResponseSchema = z.object({
   message: z.string().optional(),
 });
 
+/** `v1GetOrderStateRequest`: the order is looked up by our idempotency key. */
+export const GetOrderStateRequestSchema = z.strictObject({
+  accountId: z.string().min(1),
+  orderId: z.uuid(),
+  orderIdType: z.literal('ORDER_ID_TYPE_REQUEST'),
+});
+export type GetOrderStateRequest = z.infer<typeof GetOrderStateRequestSchema>;
+
+/** `contractv1OrderState`, the fields we read. */
+export const OrderStateSchema = z.object({
+  orderId: z.string().optional(),
+  executionReportStatus: z.string(),
+});
+
 /** `ErrorResponse`: `description` is the catalogue code (tinvest-v2-api_errors.json), a number or a numeric string. */
 export const ErrorResponseSchema = z.object({
   code: z.number().int().optional(),
