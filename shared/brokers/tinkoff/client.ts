@@ -71,13 +71,7 @@ export class TinkoffV2Client implements TinkoffClient {
   async placeLimitOrder(call: TinkoffLimitOrderCall): Promise<OrderOutcome> {
     const body = JSON.stringify(orderToPostOrderRequest(call.order, call.accountId, call.requestId));
     if (call.dryRun) return { status: 'dry-run' };
-    const response = await sendBrokerRequest(this.#dispatcher, {
-      endpoint: this.#endpoint,
-      headers: { authorization: `Bearer ${call.token}` },
-      body,
-      deadline: call.deadline,
-      idempotent: true,
-    });
+    const response = await this.#post(this.#endpoint, body, call);
     const outcome = postOrderResponseToOutcome(response.statusCode, response.text);
     if (outcome.status === 'placed' && outcome.replayed) {
       return this.#firstOutcomes.get(call.requestId) ?? (await this.#orderStateOf(call));
@@ -97,14 +91,19 @@ export class TinkoffV2Client implements TinkoffClient {
       orderId: call.requestId,
       orderIdType: 'ORDER_ID_TYPE_REQUEST',
     };
-    const response = await sendBrokerRequest(this.#dispatcher, {
-      endpoint: this.#stateEndpoint,
+    const response = await this.#post(this.#stateEndpoint, JSON.stringify(request), call);
+    return orderStateResponseToOutcome(response.statusCode, response.text);
+  }
+
+  /** Both v2 calls: the trading token, the request's deadline, and safe to resend (keyed by our orderId, or a read). */
+  #post(target: BrokerEndpoint, body: string, call: TinkoffLimitOrderCall) {
+    return sendBrokerRequest(this.#dispatcher, {
+      endpoint: target,
       headers: { authorization: `Bearer ${call.token}` },
-      body: JSON.stringify(request),
+      body,
       deadline: call.deadline,
       idempotent: true,
     });
-    return orderStateResponseToOutcome(response.statusCode, response.text);
   }
 }
 
