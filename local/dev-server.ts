@@ -16,7 +16,7 @@ import {
 } from '#local/paper-broker/index.ts';
 import { parseAcceptedSecrets } from '#shared/auth/secret.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
-import type { WebhookHandler } from '#shared/http/handler.ts';
+import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 
 /**
  * `npm start`: the two webhook functions on this machine, behind a local stand-in for API Gateway, trading on the

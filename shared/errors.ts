@@ -1,6 +1,6 @@
 /**
  * Errors that carry their own answer. Anything else that reaches the handler wrapper is answered
- * 500 `Внутренняя ошибка`, with only its name and code logged (see shared/http/handler.ts).
+ * 500 `Внутренняя ошибка`, with only its name and code logged (see shared/http/inbound/webhook-handler.ts).
  */
 export abstract class HttpError extends Error {
   abstract readonly statusCode: number;

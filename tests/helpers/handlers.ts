@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
-import type { WebhookHandler } from '#shared/http/handler.ts';
+import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { apiGatewayEvent } from './events.ts';
 
 /** The webhook secret of the tests: an obvious fake. */

@@ -1,11 +1,12 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createAlorHandler } from '#functions/alor/handler.ts';
-import { createTinkoffHandler } from '#functions/tinkoff/handler.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
-import { orderToAlorLimitOrder } from '#shared/brokers/alor/mapping.ts';
+import { createAlorHandler } from '#shared/brokers/alor/index.ts';
+import { orderToAlorTerms } from '#shared/brokers/alor/mapping.ts';
+import { brokerRequestId } from '#shared/brokers/request-id.ts';
+import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
+import { orderToTinkoffTerms } from '#shared/brokers/tinkoff/mapping.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
-import type { WebhookHandler } from '#shared/http/handler.ts';
-import { brokerRequestId } from '#shared/idempotency.ts';
+import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { AlorOrderSchema, TinkoffOrderSchema } from '#shared/payload.ts';
 import { apiGatewayEvent } from './events.ts';
 import { alorPaperEnv, type Env, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from './handlers.ts';
@@ -78,12 +79,9 @@ export async function timedAnswer(handler: WebhookHandler, event: APIGatewayProx
 
 /** The broker-side id (Alor `X-REQID`, T-Invest `orderId`) the handler must derive from a caller's key and order. */
 export function expectedRequestId(broker: Broker, key: string, body: Record<string, unknown> = ORDERS[broker]): string {
-  if (broker === 'alor') {
-    const order = orderToAlorLimitOrder(AlorOrderSchema.parse(body), PAPER_ALOR.portfolio, 'SPBX');
-    return brokerRequestId('alor', PAPER_ALOR.portfolio, key, order);
-  }
-  const { figi, side, lots, price } = TinkoffOrderSchema.parse(body);
-  return brokerRequestId('tinkoff', PAPER_TINKOFF.accountId, key, { figi, side, lots, price });
+  return broker === 'alor'
+    ? brokerRequestId('alor', PAPER_ALOR.portfolio, key, orderToAlorTerms(AlorOrderSchema.parse(body), 'SPBX'))
+    : brokerRequestId('tinkoff', PAPER_TINKOFF.accountId, key, orderToTinkoffTerms(TinkoffOrderSchema.parse(body)));
 }
 
 /** Orders in the paper book placed under this broker request id. */

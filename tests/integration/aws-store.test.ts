@@ -1,9 +1,9 @@
 import { createServer } from 'node:net';
 import { MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createAlorHandler } from '#functions/alor/handler.ts';
-import { createTinkoffHandler } from '#functions/tinkoff/handler.ts';
 import { type FakeAwsStore, GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
+import { createAlorHandler } from '#shared/brokers/alor/index.ts';
+import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';

@@ -2,12 +2,12 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { MockAgent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAlorHandler } from '#functions/alor/handler.ts';
-import { createTinkoffHandler } from '#functions/tinkoff/handler.ts';
 import { LIMIT_ORDER_PATH } from '#shared/brokers/alor/client.ts';
+import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { POST_ORDER_PATH } from '#shared/brokers/tinkoff/client.ts';
+import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
-import type { WebhookHandler } from '#shared/http/handler.ts';
+import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 
 /**

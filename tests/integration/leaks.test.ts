@@ -1,8 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createAlorHandler } from '#functions/alor/handler.ts';
-import { createTinkoffHandler } from '#functions/tinkoff/handler.ts';
 import {
   type Fault,
   PAPER_ALOR,
@@ -12,11 +10,13 @@ import {
   startPaperBrokers,
 } from '#local/paper-broker/index.ts';
 import { AlorClient } from '#shared/brokers/alor/client.ts';
+import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { TinkoffV2Client } from '#shared/brokers/tinkoff/client.ts';
+import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
-import { createBrokerAgent } from '#shared/http/client.ts';
-import { createDeadline } from '#shared/http/deadline.ts';
-import type { WebhookHandler } from '#shared/http/handler.ts';
+import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
+import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createDeadline } from '#shared/http/outbound/deadline.ts';
 import { SecretStore, type StoreClients } from '#shared/secrets.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { allOutput } from '../helpers/logs.ts';
@@ -392,14 +392,9 @@ describe('errors thrown below the handler', () => {
 
     const error = await client
       .placeLimitOrder({
-        refreshToken: CANARY.alorRefresh,
-        order: {
-          side: 'buy',
-          quantity: 1,
-          price: 1,
-          instrument: { symbol: 'AAPL', exchange: 'SPBX' },
-          user: { portfolio: PAPER_ALOR.portfolio },
-        },
+        credential: CANARY.alorRefresh,
+        account: PAPER_ALOR.portfolio,
+        terms: { symbol: 'AAPL', exchange: 'SPBX', side: 'buy', lots: 1, price: '1' },
         requestId: '0b0e5a4c-3d2f-5a1b-8c7d-6e5f4a3b2c1d',
         deadline: createDeadline(400),
         dryRun: false,
@@ -421,9 +416,9 @@ describe('errors thrown below the handler', () => {
 
       const error = await client
         .placeLimitOrder({
-          token: CANARY.tinkoffToken,
-          accountId: PAPER_TINKOFF.accountId,
-          order: { ticker: 'SBER', price: '1', lots: 1, side: 'buy', figi: 'BBG004730N88', idempotencyKey: undefined },
+          credential: CANARY.tinkoffToken,
+          account: PAPER_TINKOFF.accountId,
+          terms: { figi: 'BBG004730N88', side: 'buy', lots: 1, price: '1' },
           requestId: '0b0e5a4c-3d2f-5a1b-8c7d-6e5f4a3b2c1e',
           deadline: createDeadline(400),
           dryRun: false,

@@ -154,7 +154,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s init phase', (broker) => {
   });
 });
 
-describe('undici modules imported directly by shared/http/client.ts', () => {
+describe('undici modules imported directly by shared/http/outbound/client.ts', () => {
   it('are the Agent and request method undici exports', () => {
     expect(UndiciAgent).toBe(Agent);
     expect(undiciRequest).toBe(Dispatcher.prototype.request);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
-import type { WebhookResponse } from '#shared/http/response.ts';
+import type { WebhookResponse } from '#shared/http/inbound/response.ts';
 import {
   BROKER_TIMEOUT_MS,
   type Broker,

@@ -1,12 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LIMIT_ORDER_PATH } from '#shared/brokers/alor/client.ts';
 import {
-  LIMIT_ORDER_PATH,
   orderResponseToOutcome,
+  orderToAlorTerms,
   REFRESH_REJECTED_MESSAGE,
   refreshResponseToAccessToken,
-} from '#shared/brokers/alor/client.ts';
-import { orderToAlorLimitOrder, tickerToAlorSymbol } from '#shared/brokers/alor/mapping.ts';
+  termsToAlorLimitOrder,
+  tickerToAlorSymbol,
+} from '#shared/brokers/alor/mapping.ts';
 import { AlorLimitOrderRequestSchema } from '#shared/brokers/alor/schemas.ts';
 import type { OrderOutcome } from '#shared/brokers/outcome.ts';
 import { toCanonicalDecimal } from '#shared/decimal.ts';
@@ -32,9 +34,9 @@ describe('tickerToAlorSymbol', () => {
   });
 });
 
-describe('orderToAlorLimitOrder', () => {
+describe('termsToAlorLimitOrder', () => {
   it('builds the OrdersActionsLimitTVPost body', () => {
-    expect(orderToAlorLimitOrder(ORDER, 'D71111', 'SPBX')).toEqual({
+    expect(termsToAlorLimitOrder(orderToAlorTerms(ORDER, 'SPBX'), 'D71111')).toEqual({
       side: 'buy',
       quantity: 2,
       price: 300.5,
@@ -44,14 +46,16 @@ describe('orderToAlorLimitOrder', () => {
   });
 
   it('uses the configured exchange', () => {
-    expect(orderToAlorLimitOrder({ ...ORDER, side: 'sell' }, 'D71111', 'MOEX')).toMatchObject({
+    expect(termsToAlorLimitOrder(orderToAlorTerms({ ...ORDER, side: 'sell' }, 'MOEX'), 'D71111')).toMatchObject({
       side: 'sell',
       instrument: { exchange: 'MOEX' },
     });
   });
 
   it('sends the price as a JSON number, never a string', () => {
-    const json = JSON.stringify(orderToAlorLimitOrder({ ...ORDER, price: '0.0000001' }, 'D71111', 'SPBX'));
+    const json = JSON.stringify(
+      termsToAlorLimitOrder(orderToAlorTerms({ ...ORDER, price: '0.0000001' }, 'SPBX'), 'D71111'),
+    );
 
     expect(json).toContain('"price":1e-7');
     expect(json).toContain('"quantity":2');
@@ -83,7 +87,7 @@ describe('orderToAlorLimitOrder', () => {
         fc.constantFrom('SPBX', 'MOEX'),
         fc.stringMatching(/^[A-Z0-9]{1,12}$/),
         (order, exchange, portfolio) => {
-          const body = orderToAlorLimitOrder(order, portfolio, exchange);
+          const body = termsToAlorLimitOrder(orderToAlorTerms(order, exchange), portfolio);
           const onTheWire: unknown = JSON.parse(JSON.stringify(body));
 
           expect(AlorLimitOrderRequestSchema.safeParse(onTheWire).success).toBe(true);

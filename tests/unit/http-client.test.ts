@@ -7,8 +7,8 @@ import {
   MAX_BROKER_BODY_BYTES,
   parseJsonText,
   sendBrokerRequest,
-} from '#shared/http/client.ts';
-import { createDeadline, type Deadline } from '#shared/http/deadline.ts';
+} from '#shared/http/outbound/client.ts';
+import { createDeadline, type Deadline } from '#shared/http/outbound/deadline.ts';
 
 const ORIGIN = 'https://api.broker.test';
 const PATH = '/rest/Orders/PostOrder';

@@ -1,22 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { OrderOutcome } from '#shared/brokers/outcome.ts';
+import { brokerRequestId } from '#shared/brokers/request-id.ts';
+import { POST_ORDER_PATH, V1_LIMIT_ORDER_PATH } from '#shared/brokers/tinkoff/client.ts';
 import {
   INVALID_TOKEN_MESSAGE,
   orderStateResponseToOutcome,
-  POST_ORDER_PATH,
-  postOrderResponseToOutcome,
-  V1_LIMIT_ORDER_PATH,
-  v1ResponseToOutcome,
-} from '#shared/brokers/tinkoff/client.ts';
-import {
   orderToPostOrderRequest,
   orderToV1LimitOrder,
+  postOrderResponseToOutcome,
   tickerToTinkoffTicker,
+  v1ResponseToOutcome,
 } from '#shared/brokers/tinkoff/mapping.ts';
 import { PostOrderRequestSchema, V1LimitOrderRequestSchema } from '#shared/brokers/tinkoff/schemas.ts';
 import { toCanonicalDecimal } from '#shared/decimal.ts';
-import { brokerRequestId } from '#shared/idempotency.ts';
 import { type TinkoffOrder, TinkoffOrderSchema } from '#shared/payload.ts';
 import { expectCredentialRejected, expectUnavailable } from '../helpers/broker-errors.ts';
 import { checkedSchema, specViolations } from './broker-spec.ts';
@@ -242,10 +239,10 @@ describe('postOrderResponseToOutcome', () => {
   it.each([
     ['a string', '"30057"'],
     ['a number', '30057'],
-  ])('answers a duplicate orderId (30057 as %s) as the order already placed', (_case, description) => {
+  ])('reads a duplicate orderId (30057 as %s) as its own result, for the client to look up', (_case, description) => {
     const text = `{"code":3,"message":"The order is a duplicate, but the order report was not found","description":${description}}`;
 
-    expect(postOrderResponseToOutcome(400, text)).toEqual({ status: 'placed', replayed: true });
+    expect(postOrderResponseToOutcome(400, text)).toEqual({ status: 'duplicate' });
   });
 
   it('refuses with the broker’s message on another 4xx error', () => {

@@ -5,7 +5,7 @@ import undiciRequest from 'undici/lib/api/api-request.js';
 // exactly what the index exports (`Agent`, and `request`, which it copies onto `Dispatcher.prototype`);
 // tests/integration/performance-invariants.test.ts fails if an undici upgrade moves or changes them.
 import UndiciAgent from 'undici/lib/dispatcher/agent.js';
-import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '../errors.ts';
+import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '../../errors.ts';
 import type { Deadline } from './deadline.ts';
 
 /**

@@ -1,9 +1,8 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { checkWebhookSecret, parseAcceptedSecrets } from '../auth/secret.ts';
-import type { OrderOutcome } from '../brokers/outcome.ts';
-import type { CommonConfig } from '../config.ts';
+import { checkWebhookSecret, parseAcceptedSecrets } from '../../auth/secret.ts';
+import type { OrderOutcome } from '../../brokers/outcome.ts';
+import type { CommonConfig } from '../../config.ts';
 import {
   BrokerTimeoutError,
   BrokerUnavailableError,
@@ -12,11 +11,11 @@ import {
   INTERNAL_ERROR_MESSAGE,
   InvalidPayloadError,
   UnauthorizedError,
-} from '../errors.ts';
-import { type LogFields, logger } from '../logging.ts';
-import { IdempotencyKeySchema, parseWebhookBody } from '../payload.ts';
-import type { SecretStore } from '../secrets.ts';
-import { createDeadline, type Deadline } from './deadline.ts';
+} from '../../errors.ts';
+import { type LogFields, logger } from '../../logging.ts';
+import { IdempotencyKeySchema, parseWebhookBody } from '../../payload.ts';
+import type { SecretStore } from '../../secrets.ts';
+import { createDeadline, type Deadline } from '../outbound/deadline.ts';
 import { toWebhookRequest } from './event.ts';
 import { OK_BODY, textResponse, type WebhookResponse } from './response.ts';
 
@@ -41,14 +40,6 @@ export interface WebhookHandlerOptions<TOrder extends { idempotencyKey?: string 
   readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderOutcome>;
   /** What the invocation's log line says of the order: nothing secret, in the broker's own terms. */
   readonly describeOrder: (order: TOrder) => LogFields;
-}
-
-/** What a broker handler takes from outside: tests inject a store or an undici `MockAgent`. */
-export interface BrokerHandlerDeps {
-  /** @default a store over the real AWS SDK clients, with the configured TTL */
-  readonly store?: SecretStore;
-  /** @default the container's one keep-alive agent, `brokerAgent()` of shared/http/client.ts */
-  readonly dispatcher?: Dispatcher;
 }
 
 export type WebhookHandler = (

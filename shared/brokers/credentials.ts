@@ -1,6 +1,6 @@
-import type { ValueSource } from './config.ts';
-import { NotConfiguredError } from './errors.ts';
-import type { SecretStore } from './secrets.ts';
+import type { ValueSource } from '../config.ts';
+import { NotConfiguredError } from '../errors.ts';
+import type { SecretStore } from '../secrets.ts';
 
 /** A broker's two stored values: its credential (a secret) and the account it trades on (a parameter). */
 export interface BrokerCredentialSources {

@@ -1,0 +1,26 @@
+import type { TinkoffConfig } from '../../config.ts';
+import type { WebhookHandler } from '../../http/inbound/webhook-handler.ts';
+import { TinkoffOrderSchema } from '../../payload.ts';
+import { type BrokerHandlerDeps, createBrokerHandler } from '../broker-handler.ts';
+import { TinkoffV1Client, TinkoffV2Client } from './client.ts';
+import { orderToTinkoffTerms } from './mapping.ts';
+
+/**
+ * T-Invest webhook: a limit order on API v2 (`PostOrder`), or on v1 with `TINKOFF_API=v1`. Importing this module
+ * runs nothing.
+ */
+export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerDeps = {}): WebhookHandler {
+  const Client = config.api === 'v1' ? TinkoffV1Client : TinkoffV2Client;
+  return createBrokerHandler(
+    {
+      broker: 'tinkoff',
+      orderSchema: TinkoffOrderSchema,
+      stored: { credential: config.token, account: config.accountId },
+      notConfigured: { credential: 'Не задан торговый токен', account: 'Не задан номер счёта' },
+      orderTerms: orderToTinkoffTerms,
+      createClient: (dispatcher) => new Client({ dispatcher, apiUrl: config.apiUrl }),
+    },
+    config,
+    deps,
+  );
+}
