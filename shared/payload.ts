@@ -89,21 +89,55 @@ export type ParseResult<T> = { success: true; data: T } | { success: false; issu
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Deepest nesting of `[`/`{` outside strings; linear, and runs before JSON.parse sees the text. */
-function jsonDepth(text: string): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
+type JsonTextProblem = 'nested too deeply' | 'repeated key';
+
+/** A key as JSON reads it, so `"d"` and `"\u0064"` are the same key. */
+function decodeKey(rawKey: string): string {
+  try {
+    return JSON.parse(`"${rawKey}"`) as string;
+  } catch {
+    return rawKey;
+  }
+}
+
+/**
+ * One linear pass over the text before JSON.parse sees it: nesting beyond the limit, or a key repeated within one
+ * object. JSON.parse keeps the last of repeated keys, so a side or a price must never depend on that accident.
+ */
+function findJsonTextProblem(text: string): JsonTextProblem | undefined {
+  const keysOfOpenObjects: (Set<string> | undefined)[] = [];
+  let expectKey = false;
   for (let index = 0; index < text.length; index++) {
     const char = text[index];
-    if (inString) {
-      if (char === '\\') index++;
-      else if (char === '"') inString = false;
-    } else if (char === '"') inString = true;
-    else if (char === '{' || char === '[') deepest = Math.max(deepest, ++depth);
-    else if (char === '}' || char === ']') depth--;
+    if (char === '"') {
+      const start = index + 1;
+      let escaped = false;
+      for (index = start; index < text.length && text[index] !== '"'; index++) {
+        if (text[index] === '\\') {
+          escaped = true;
+          index++;
+        }
+      }
+      const keys = keysOfOpenObjects.at(-1);
+      if (expectKey && keys !== undefined) {
+        const rawKey = text.slice(start, index);
+        const key = escaped ? decodeKey(rawKey) : rawKey;
+        if (keys.has(key)) return 'repeated key';
+        keys.add(key);
+      }
+      expectKey = false;
+    } else if (char === '{' || char === '[') {
+      keysOfOpenObjects.push(char === '{' ? new Set() : undefined);
+      if (keysOfOpenObjects.length > MAX_JSON_DEPTH) return 'nested too deeply';
+      expectKey = char === '{';
+    } else if (char === '}' || char === ']') {
+      keysOfOpenObjects.pop();
+      expectKey = false;
+    } else if (char === ',') {
+      expectKey = keysOfOpenObjects.at(-1) !== undefined;
+    }
   }
-  return deepest;
+  return undefined;
 }
 
 /** Decodes and parses the raw body bytes into a JSON value, or explains why it is not acceptable. */
@@ -116,7 +150,8 @@ export function decodeJsonBody(rawBody: Uint8Array): ParseResult<unknown> {
   } catch {
     return { success: false, issues: ['body: not UTF-8'] };
   }
-  if (jsonDepth(text) > MAX_JSON_DEPTH) return { success: false, issues: ['body: nested too deeply'] };
+  const textProblem = findJsonTextProblem(text);
+  if (textProblem !== undefined) return { success: false, issues: [`body: ${textProblem}`] };
   let forbiddenKey: string | undefined;
   try {
     const value: unknown = JSON.parse(text, (key, nested: unknown) => {
@@ -134,9 +169,19 @@ function isCheck(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { check?: unknown }).check === true;
 }
 
-/** Field paths and reasons, never the values themselves: a payload may hold anything. */
+const MAX_REPORTED_ISSUES = 8;
+const MAX_ISSUE_LENGTH = 100;
+
+/**
+ * Field paths and reasons, never the values themselves: a payload may hold anything. Unknown key names are
+ * the caller's text, so they are counted, not quoted; and the whole report is bounded for the log line.
+ */
 function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  return error.issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => {
+    const reason = issue.code === 'unrecognized_keys' ? `${issue.keys.length} unrecognized key(s)` : issue.message;
+    const line = `${issue.path.join('.') || 'body'}: ${reason}`;
+    return line.length > MAX_ISSUE_LENGTH ? `${line.slice(0, MAX_ISSUE_LENGTH - 1)}…` : line;
+  });
 }
 
 export function parseWebhookBody<TOrder>(

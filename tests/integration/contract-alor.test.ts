@@ -41,6 +41,14 @@ describe('Alor webhook: the contract table', () => {
     expect(contract.paper().alor.stats.requests).toBe(0);
   });
 
+  it('answers a body that repeats a key with 400 and places no order, whichever value came last', async () => {
+    const body = '{"t":"AAPL","p":1,"v":1,"d":"buy","\\u0064":"sell"}';
+    const event = apiGatewayEvent({ route: 'POST /alor', body, headers: { 'x-webhook-secret': TEST_WEBHOOK_SECRET } });
+
+    expect(await answer(event)).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
+    expect(contract.paper().alor.stats.requests).toBe(0);
+  });
+
   it('answers a body that is not JSON with 400', async () => {
     const event = apiGatewayEvent({ route: 'POST /alor', body: 't=SBER&p=1', headers: AUTH });
 
@@ -269,6 +277,18 @@ describe('Alor webhook: dry run and logs', () => {
     expect(contract.paper().alor.stats.byRoute).toEqual({ refresh: 1 });
     expect(contract.paper().alor.orders.length).toBe(before);
     expect(logLines().at(-1)).toMatchObject({ broker: 'alor', outcome: 'dry-run', dryRun: true });
+  });
+
+  it('logs an invalid payload as schema paths and reasons, bounded, without the key names the caller chose', async () => {
+    const keyName = 'caller-chosen-'.repeat(1_000);
+    const body = `{"t":"SBER","p":{"$numberInt":"1","${keyName}":1},"v":1,"d":"buy"}`;
+    const event = apiGatewayEvent({ route: 'POST /alor', body, headers: AUTH });
+
+    expect(await answer(event)).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
+    const [line] = logLines();
+    expect(line).toMatchObject({ outcome: 'invalid', issues: ['p: 1 unrecognized key(s)'] });
+    expect(allOutput()).not.toContain('caller-chosen');
+    expect(JSON.stringify(line).length).toBeLessThan(2_048);
   });
 
   it('logs one JSON line per invocation with outcome, status, latency and order id, and no secret', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PAPER_TINKOFF } from '#local/paper-broker/index.ts';
+import { apiGatewayEvent } from '../helpers/events.ts';
 import { contractHarness, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/handlers.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 
@@ -36,6 +37,18 @@ describe('T-Invest webhook: the contract table', () => {
     const result = await answer(signal(body));
 
     expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
+    expect(contract.paper().tinkoff.stats.requests).toBe(0);
+  });
+
+  it('answers a body that repeats a key with 400 and places no order, whichever value came last', async () => {
+    const body = '{"t":"AAPL","p":1,"v":1,"d":"buy","\\u0064":"sell","f":"BBG000B9XRY4"}';
+    const event = apiGatewayEvent({
+      route: 'POST /tinkoff',
+      body,
+      headers: { 'x-webhook-secret': TEST_WEBHOOK_SECRET },
+    });
+
+    expect(await answer(event)).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
     expect(contract.paper().tinkoff.stats.requests).toBe(0);
   });
 

@@ -118,6 +118,29 @@ describe('decodeJsonBody', () => {
     expect(decodeJsonBody(bytes(text))).toEqual({ success: false, issues: [`body: forbidden key ${key}`] });
   });
 
+  it.each([
+    ['the side twice, the last one a sell', '{"t":"AAPL","p":1,"v":1,"d":"buy","d":"sell"}'],
+    ['the ticker twice', '{"t":"AAPL","t":"SBER","p":1,"v":1,"d":"buy"}'],
+    ['the side spelled with an escape', '{"t":"AAPL","p":1,"v":1,"d":"buy","\\u0064":"sell"}'],
+    ['both spellings escaped differently', '{"\\u0076":1,"\\u0056":2,"v":3}'],
+    ['a key inside an EJSON wrapper', '{"p":{"$numberInt":"1","$numberInt":"2"}}'],
+    ['a key inside an object inside an array', '[{"a":1},{"b":1,"b":1}]'],
+    ['check twice', '{"check":true,"check":false}'],
+    ['a key after a nested object', '{"v":1,"x":{"v":1},"v":2}'],
+    ['an empty key twice', '{"":1,"":2}'],
+  ])('refuses a key repeated in one object: %s', (_case, text) => {
+    expect(decodeJsonBody(bytes(text))).toEqual({ success: false, issues: ['body: repeated key'] });
+  });
+
+  it.each([
+    ['the same key in sibling objects', '{"x":{"a":1},"y":{"a":1},"a":1}'],
+    ['a key name as a string value', '{"t":"d","d":"buy","x":["d","d"]}'],
+    ['keys that differ only in case', '{"d":"buy","D":"sell"}'],
+    ['an escaped quote inside a key', '{"a\\"b":1,"a":2,"b":3}'],
+  ])('accepts keys that are not repeated within one object: %s', (_case, text) => {
+    expect(decodeJsonBody(bytes(text)).success).toBe(true);
+  });
+
   it('leaves Object.prototype untouched by a __proto__ body', () => {
     decodeJsonBody(bytes('{"__proto__":{"polluted":true}}'));
 
@@ -345,6 +368,23 @@ describe('parseWebhookBody: the order fields', () => {
 
     expect(issues.length).toBeGreaterThanOrEqual(4);
     expect(issues.join('\n')).not.toContain('9f8e7d6c5b4a');
+  });
+
+  it('bounds what it reports of caller-chosen key names: reasons and paths only', () => {
+    const keyName = 'k'.repeat(15_000);
+    const issues = issuesOf(alor(`{"t":"SBER","p":{"$numberInt":"1","${keyName}":1},"v":1,"d":"buy"}`));
+
+    expect(issues.join('\n')).not.toContain('kkkkkkkkkk');
+    expect(issues.join('\n').length).toBeLessThanOrEqual(1024);
+  });
+
+  it('bounds the number and length of the reasons it reports', () => {
+    const manyWrappers = Object.fromEntries(
+      Array.from({ length: 200 }, (_, index) => [`x${index}`.padEnd(60, 'y'), { $numberInt: 1 }]),
+    );
+    const issues = issuesOf(alor({ t: 'S'.repeat(60), p: { a: 1, b: 2 }, v: [], d: {}, ...manyWrappers }));
+
+    expect(issues.join('\n').length).toBeLessThanOrEqual(1024);
   });
 
   it('strips unknown keys (policy: the widget may add fields), even on Alor where f is not needed', () => {
