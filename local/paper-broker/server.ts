@@ -31,6 +31,8 @@ export interface ServerStats {
   readonly byRoute: Record<string, number>;
   /** Total time the broker spent on requests, from the request's end to the answer's end (ms). */
   busyMs: number;
+  /** Requests whose exchange is over: answered, or abandoned by the client. Equal to `requests` when nothing is open. */
+  settled: number;
 }
 
 /** One request as the broker received it, before any fault: what a test checks ids and retries against. */
@@ -108,7 +110,7 @@ function sendJson(response: ServerResponse, answer: JsonAnswer): void {
 }
 
 export async function startPaperServer(routes: readonly Route[], port = 0): Promise<PaperServer> {
-  const stats: ServerStats = { requests: 0, connections: 0, byRoute: {}, busyMs: 0 };
+  const stats: ServerStats = { requests: 0, connections: 0, byRoute: {}, busyMs: 0, settled: 0 };
   let faults: FaultRule[] = [];
   const received: ReceivedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -143,6 +145,9 @@ export async function startPaperServer(routes: readonly Route[], port = 0): Prom
     received.push({ route: routeName, headers: request.headers, rawBody });
     response.on('finish', () => {
       stats.busyMs += performance.now() - startedAt;
+    });
+    response.on('close', () => {
+      stats.settled += 1;
     });
 
     const fault = takeFault(routeName);
@@ -200,7 +205,7 @@ export async function startPaperServer(routes: readonly Route[], port = 0): Prom
       faults = [];
     },
     resetStats: () => {
-      Object.assign(stats, { requests: 0, connections: 0, busyMs: 0 });
+      Object.assign(stats, { requests: 0, connections: 0, busyMs: 0, settled: 0 });
       for (const key of Object.keys(stats.byRoute)) delete stats.byRoute[key];
       received.length = 0;
     },

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { vi } from 'vitest';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { orderToAlorTerms } from '#shared/brokers/alor/mapping.ts';
@@ -119,6 +120,16 @@ export function uniqueKey(label: string): string {
   return `${label}-${process.pid}-${keySequence}`;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Resolves once the broker has seen every exchange end, answered or abandoned by the client: after that, a count of
+ * requests can only grow by a new request, so "never resent" is read at a defined point rather than after a guess.
+ */
+export function allExchangesSettled(paper: PaperBrokers, broker: Broker): Promise<void> {
+  const { stats } = paper[broker];
+  return vi.waitFor(
+    () => {
+      if (stats.settled < stats.requests) throw new Error(`${stats.requests - stats.settled} exchange(s) still open`);
+    },
+    { timeout: 5_000, interval: 5 },
+  );
 }

@@ -5,6 +5,7 @@ import { type FakeAwsStore, GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore }
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
+import { SecretStore } from '#shared/secrets.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 
@@ -82,8 +83,8 @@ function alorHandler(env: Record<string, string> = {}) {
   return createAlorHandler(loadAlorConfig({ ...ALOR_ENV, ...env }), { dispatcher: agent });
 }
 
-function tinkoffHandler(env: Record<string, string> = {}) {
-  return createTinkoffHandler(loadTinkoffConfig({ ...TINKOFF_ENV, ...env }), { dispatcher: agent });
+function tinkoffHandler(env: Record<string, string> = {}, store?: SecretStore) {
+  return createTinkoffHandler(loadTinkoffConfig({ ...TINKOFF_ENV, ...env }), { dispatcher: agent, store });
 }
 
 function signal(route: 'POST /alor' | 'POST /tinkoff', body: unknown = ORDER, secret = WEBHOOK_SECRET) {
@@ -297,9 +298,10 @@ describe('store failures', () => {
   });
 
   it('keeps serving cached values when the store fails after the TTL', async () => {
-    const handler = tinkoffHandler({ SECRETS_CACHE_TTL_MS: '1' });
+    let now = 0;
+    const handler = tinkoffHandler({}, new SecretStore({ ttlMs: 1, now: () => now }));
     await handler(signal('POST /tinkoff'));
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    now += 2;
     store.failWith('InternalServiceError');
 
     const response = await handler(signal('POST /tinkoff'));

@@ -1,8 +1,9 @@
 import { createServer } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Fault, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
 import {
   ANSWER_BOUND_MS,
+  allExchangesSettled,
   BROKER_TIMEOUT_MS,
   type Broker,
   expectedRequestId,
@@ -11,7 +12,6 @@ import {
   ordersWithRequestId,
   paperHandler,
   receivedOrderIds,
-  sleep,
   timedAnswer,
   uniqueKey,
 } from '../helpers/resilience.ts';
@@ -205,7 +205,11 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook: broker faults on the or
     paper[broker].injectFault({ route: 'order', fault: { kind: 'delay', ms: BROKER_TIMEOUT_MS + 100 } });
 
     const result = await timedAnswer(handler, orderSignal(broker, { headerKey: key }));
-    await sleep(300);
+    await vi.waitFor(() => expect(ordersWithRequestId(broker, paper, expectedRequestId(broker, key))).toBe(1), {
+      timeout: 5_000,
+      interval: 5,
+    });
+    await allExchangesSettled(paper, broker);
 
     expect({ status: result.status, body: result.body }).toEqual(TIMED_OUT);
     expect(result.elapsedMs).toBeLessThanOrEqual(ANSWER_BOUND_MS);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
 import type { WebhookResponse } from '#shared/http/inbound/response.ts';
 import {
+  allExchangesSettled,
   BROKER_TIMEOUT_MS,
   type Broker,
   expectedRequestId,
@@ -11,7 +12,6 @@ import {
   ordersWithRequestId,
   paperHandler,
   receivedOrderIds,
-  sleep,
   uniqueKey,
 } from '../helpers/resilience.ts';
 
@@ -221,7 +221,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook: internal retries', (bro
     paper[broker].injectFault({ route: 'order', fault });
 
     const response = await handler(orderSignal(broker, { headerKey: uniqueKey('no-resend') }));
-    await sleep(200);
+    await allExchangesSettled(paper, broker);
 
     expect(answerOf(response)).toMatchObject({ statusCode: 504, body: 'Брокер не ответил вовремя' });
     expect(paper[broker].stats.byRoute.order).toBe(1);
