@@ -114,35 +114,35 @@ function renderCalls(calls) {
   );
 }
 
-function renderBook(target, orders, columns, toCells) {
-  const body = $(target);
-  if (orders === null) return body.replaceChildren(emptyRow(columns, 'Real broker: its orders are at the broker.'));
-  if (orders.length === 0) return body.replaceChildren(emptyRow(columns, 'No orders yet.'));
-  body.replaceChildren(...[...orders].reverse().map((order) => row(toCells(order))));
+/** The order book columns of each paper broker: the order's field names in the order of the table's header. */
+const BOOK_COLUMNS = {
+  alor: ['placedAt', 'orderNumber', 'portfolio', 'symbol', 'exchange', 'side', 'quantity', 'price', 'requestId'],
+  tinkoff: ['placedAt', 'orderId', 'accountId', 'instrumentId', 'direction', 'lots', 'price', 'orderRequestId'],
+};
+
+function bookCell(order, field, isLast) {
+  const value = order[field];
+  if (field === 'placedAt') return cell(clock(value));
+  return cell(value === undefined ? '' : String(value), isLast ? 'wrap' : undefined);
+}
+
+function renderBook(broker, orders) {
+  const body = $(`#${broker}-orders`);
+  const columns = BOOK_COLUMNS[broker];
+  if (orders === null) {
+    return body.replaceChildren(emptyRow(columns.length, 'Real broker: its orders are at the broker.'));
+  }
+  if (orders.length === 0) return body.replaceChildren(emptyRow(columns.length, 'No orders yet.'));
+  body.replaceChildren(
+    ...[...orders]
+      .reverse()
+      .map((order) => row(columns.map((field, index) => bookCell(order, field, index === columns.length - 1)))),
+  );
 }
 
 function renderBooks(books) {
-  renderBook('#alor-orders', books.alor, 9, (order) => [
-    cell(clock(order.placedAt)),
-    cell(order.orderNumber),
-    cell(order.portfolio),
-    cell(order.symbol),
-    cell(order.exchange),
-    cell(order.side),
-    cell(String(order.quantity)),
-    cell(String(order.price)),
-    cell(order.requestId, 'wrap'),
-  ]);
-  renderBook('#tinkoff-orders', books.tinkoff, 8, (order) => [
-    cell(clock(order.placedAt)),
-    cell(order.orderId),
-    cell(order.accountId),
-    cell(order.instrumentId),
-    cell(order.direction),
-    cell(String(order.lots)),
-    cell(order.price),
-    cell(order.orderRequestId ?? '', 'wrap'),
-  ]);
+  renderBook('alor', books.alor);
+  renderBook('tinkoff', books.tinkoff);
 }
 
 async function refresh() {

@@ -180,12 +180,15 @@ describe('GatewayStack with the defaults of cdk.json', () => {
     template.resourceCountIs('AWS::SSM::Parameter', 0);
   });
 
-  it('grants the Alor role exactly its own log streams, two secrets and one parameter', () => {
-    const logGroup = logicalId(stack, stack.alor.logGroup);
+  it.each([
+    { broker: 'alor', role: 'Alor', token: 'AlorRefreshToken', parameter: 'ppp-webhooks/alor/portfolio' },
+    { broker: 'tinkoff', role: 'Tinkoff', token: 'TinkoffToken', parameter: 'ppp-webhooks/tinkoff/account-id' },
+  ] as const)('grants the $role role exactly its own log streams, two secrets and one parameter', (row) => {
+    const logGroup = logicalId(stack, stack[row.broker].logGroup);
     const webhookSecret = logicalId(stack, stack.node.findChild('WebhookSecret'));
-    expect(rolePolicies(built, 'alor')).toMatchObject({ Policies: expect.any(Array) });
-    expect(rolePolicies(built, 'alor').ManagedPolicyArns).toBeUndefined();
-    expect(rolePolicies(built, 'alor').Policies).toEqual([
+    expect(rolePolicies(built, row.broker)).toMatchObject({ Policies: expect.any(Array) });
+    expect(rolePolicies(built, row.broker).ManagedPolicyArns).toBeUndefined();
+    expect(rolePolicies(built, row.broker).Policies).toEqual([
       {
         PolicyName: 'LeastPrivilege',
         PolicyDocument: {
@@ -201,47 +204,13 @@ describe('GatewayStack with the defaults of cdk.json', () => {
               Sid: 'ReadOwnSecrets',
               Effect: 'Allow',
               Action: 'secretsmanager:GetSecretValue',
-              Resource: [{ Ref: 'AlorRefreshToken' }, { Ref: webhookSecret }],
+              Resource: [{ Ref: row.token }, { Ref: webhookSecret }],
             },
             {
               Sid: 'ReadOwnParameters',
               Effect: 'Allow',
               Action: 'ssm:GetParameter',
-              Resource: arn('ssm', ':parameter/ppp-webhooks/alor/portfolio'),
-            },
-          ],
-        },
-      },
-    ]);
-  });
-
-  it('grants the Tinkoff role exactly its own log streams, two secrets and one parameter', () => {
-    const logGroup = logicalId(stack, stack.tinkoff.logGroup);
-    const webhookSecret = logicalId(stack, stack.node.findChild('WebhookSecret'));
-    expect(rolePolicies(built, 'tinkoff').ManagedPolicyArns).toBeUndefined();
-    expect(rolePolicies(built, 'tinkoff').Policies).toEqual([
-      {
-        PolicyName: 'LeastPrivilege',
-        PolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Sid: 'WriteOwnLogs',
-              Effect: 'Allow',
-              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-              Resource: arn('logs', ':log-group:', { Ref: logGroup }, ':log-stream:*'),
-            },
-            {
-              Sid: 'ReadOwnSecrets',
-              Effect: 'Allow',
-              Action: 'secretsmanager:GetSecretValue',
-              Resource: [{ Ref: 'TinkoffToken' }, { Ref: webhookSecret }],
-            },
-            {
-              Sid: 'ReadOwnParameters',
-              Effect: 'Allow',
-              Action: 'ssm:GetParameter',
-              Resource: arn('ssm', ':parameter/ppp-webhooks/tinkoff/account-id'),
+              Resource: arn('ssm', `:parameter/${row.parameter}`),
             },
           ],
         },

@@ -45,30 +45,23 @@ async function fireAtOnce(handler: ReturnType<typeof paperHandler>, broker: 'alo
 }
 
 describe('alor webhook: 50 signals at once in one container', () => {
-  it('makes one refresh call for a cold cache', async () => {
-    const handler = paperHandler('alor', paper, RELAXED);
-    const booked = paper.alor.orders.length;
+  it.each([
+    ['for a cold cache', () => paper, false],
+    ['when the cached token is past its refresh point', () => shortLived, true],
+  ] as const)('makes one refresh call %s', async (_when, brokers, warmFirst) => {
+    const handler = paperHandler('alor', brokers(), RELAXED);
+    if (warmFirst) {
+      await handler(orderSignal('alor'));
+      brokers().alor.resetStats();
+    }
+    const booked = brokers().alor.orders.length;
 
     const answers = await fireAtOnce(handler);
 
     expect(answers).toEqual(Array(SIGNALS).fill('200 200 OK'));
-    expect(paper.alor.stats.byRoute.refresh).toBe(1);
-    expect(paper.alor.stats.byRoute.order).toBe(SIGNALS);
-    expect(paper.alor.orders.length - booked).toBe(SIGNALS);
-  });
-
-  it('makes one refresh call when the cached token is past its refresh point', async () => {
-    const handler = paperHandler('alor', shortLived, RELAXED);
-    await handler(orderSignal('alor'));
-    shortLived.alor.resetStats();
-    const booked = shortLived.alor.orders.length;
-
-    const answers = await fireAtOnce(handler);
-
-    expect(answers).toEqual(Array(SIGNALS).fill('200 200 OK'));
-    expect(shortLived.alor.stats.byRoute.refresh).toBe(1);
-    expect(shortLived.alor.stats.byRoute.order).toBe(SIGNALS);
-    expect(shortLived.alor.orders.length - booked).toBe(SIGNALS);
+    expect(brokers().alor.stats.byRoute.refresh).toBe(1);
+    expect(brokers().alor.stats.byRoute.order).toBe(SIGNALS);
+    expect(brokers().alor.orders.length - booked).toBe(SIGNALS);
   });
 
   it('makes one refresh call when the cached token was revoked and every order gets a 401', async () => {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +11,7 @@ import {
 } from '#local/paper-broker/index.ts';
 import { AlorClient } from '#shared/brokers/alor/client.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
+import type { BrokerOrderCall } from '#shared/brokers/broker-handler.ts';
 import { TinkoffV2Client } from '#shared/brokers/tinkoff/client.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
@@ -138,6 +139,19 @@ function errorText(error: unknown, depth = 0): string {
     return typeof value === 'object' ? safeJson(value) : String(value);
   });
   return [error.name, error.message, error.stack, ...own, errorText(error.cause, depth + 1)].join('\n');
+}
+
+/** An order call through a broker client whose broker is made to fail; a fresh request id for each. */
+function failingOrderCall<TTerms>(credential: string, account: string, terms: TTerms): BrokerOrderCall<TTerms> {
+  return { credential, account, terms, requestId: randomUUID(), deadline: createDeadline(400), dryRun: false };
+}
+
+/** What a call rejected with, or undefined when it resolved. */
+function rejectionOf(pending: Promise<unknown>): Promise<unknown> {
+  return pending.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
 }
 
 function safeJson(value: unknown): string {
@@ -390,19 +404,17 @@ describe('errors thrown below the handler', () => {
     });
     paper.alor.injectFault({ route, fault, times: 2 });
 
-    const error = await client
-      .placeLimitOrder({
-        credential: CANARY.alorRefresh,
-        account: PAPER_ALOR.portfolio,
-        terms: { symbol: 'AAPL', exchange: 'SPBX', side: 'buy', lots: 1, price: '1' },
-        requestId: '0b0e5a4c-3d2f-5a1b-8c7d-6e5f4a3b2c1d',
-        deadline: createDeadline(400),
-        dryRun: false,
-      })
-      .then(
-        () => undefined,
-        (thrown: unknown) => thrown,
-      );
+    const error = await rejectionOf(
+      client.placeLimitOrder(
+        failingOrderCall(CANARY.alorRefresh, PAPER_ALOR.portfolio, {
+          symbol: 'AAPL',
+          exchange: 'SPBX',
+          side: 'buy',
+          lots: 1,
+          price: '1',
+        }),
+      ),
+    );
 
     expect(error).toBeInstanceOf(Error);
     seen.push(errorText(error));
@@ -414,19 +426,16 @@ describe('errors thrown below the handler', () => {
       const client = new TinkoffV2Client({ dispatcher: createBrokerAgent(), apiUrl: paper.tinkoff.v2Url });
       paper.tinkoff.injectFault({ route, fault, times: 2 });
 
-      const error = await client
-        .placeLimitOrder({
-          credential: CANARY.tinkoffToken,
-          account: PAPER_TINKOFF.accountId,
-          terms: { figi: 'BBG004730N88', side: 'buy', lots: 1, price: '1' },
-          requestId: '0b0e5a4c-3d2f-5a1b-8c7d-6e5f4a3b2c1e',
-          deadline: createDeadline(400),
-          dryRun: false,
-        })
-        .then(
-          () => undefined,
-          (thrown: unknown) => thrown,
-        );
+      const error = await rejectionOf(
+        client.placeLimitOrder(
+          failingOrderCall(CANARY.tinkoffToken, PAPER_TINKOFF.accountId, {
+            figi: 'BBG004730N88',
+            side: 'buy',
+            lots: 1,
+            price: '1',
+          }),
+        ),
+      );
 
       expect(error).toBeInstanceOf(Error);
       seen.push(errorText(error));

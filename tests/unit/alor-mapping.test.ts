@@ -14,6 +14,7 @@ import type { OrderOutcome } from '#shared/brokers/outcome.ts';
 import { toCanonicalDecimal } from '#shared/decimal.ts';
 import { type AlorOrder, AlorOrderSchema } from '#shared/payload.ts';
 import { expectCredentialRejected, expectUnavailable } from '../helpers/broker-errors.ts';
+import { parsedOrders } from '../helpers/orders.ts';
 import { checkedSchema, specViolations } from './broker-spec.ts';
 
 const ORDER: AlorOrder = { ticker: 'BRK.B', price: '300.5', lots: 2, side: 'buy', idempotencyKey: undefined };
@@ -65,20 +66,7 @@ describe('termsToAlorLimitOrder', () => {
     expect(LIMIT_ORDER_PATH).toBe('/commandapi/warptrans/TRADE/v2/client/orders/actions/limit');
   });
 
-  /** Orders as the payload schema produces them, over the whole accepted range. */
-  const parsedOrder = fc
-    .record({
-      t: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._@+\- ]{0,49}$/),
-      whole: fc.integer({ min: 0, max: 999_999 }),
-      fraction: fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 9 }),
-      v: fc.integer({ min: 1, max: 2_147_483_647 }),
-      d: fc.constantFrom('buy', 'sell'),
-    })
-    .map(({ t, whole, fraction, v, d }) =>
-      AlorOrderSchema.safeParse({ t, p: fraction === '' ? `${whole}` : `${whole}.${fraction}`, v, d }),
-    )
-    .filter((result) => result.success)
-    .map((result) => result.data as AlorOrder);
+  const parsedOrder = parsedOrders(AlorOrderSchema);
 
   it('builds a body that the wire schema and the official spec accept, with the exact price, for any order', () => {
     fc.assert(

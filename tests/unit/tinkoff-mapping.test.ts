@@ -16,6 +16,7 @@ import { PostOrderRequestSchema, V1LimitOrderRequestSchema } from '#shared/broke
 import { toCanonicalDecimal } from '#shared/decimal.ts';
 import { type TinkoffOrder, TinkoffOrderSchema } from '#shared/payload.ts';
 import { expectCredentialRejected, expectUnavailable } from '../helpers/broker-errors.ts';
+import { parsedOrders } from '../helpers/orders.ts';
 import { checkedSchema, specViolations } from './broker-spec.ts';
 
 const FIGI = 'BBG000B9XRY4';
@@ -78,20 +79,7 @@ describe('orderToPostOrderRequest', () => {
     expect(POST_ORDER_PATH).toBe('/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder');
   });
 
-  const parsedOrder = fc
-    .record({
-      t: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._@+\- ]{0,49}$/),
-      whole: fc.integer({ min: 0, max: 999_999 }),
-      fraction: fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 9 }),
-      v: fc.integer({ min: 1, max: 2_147_483_647 }),
-      d: fc.constantFrom('buy', 'sell'),
-      f: fc.stringMatching(/^[A-Za-z0-9-]{1,64}$/),
-    })
-    .map(({ t, whole, fraction, v, d, f }) =>
-      TinkoffOrderSchema.safeParse({ t, p: fraction === '' ? `${whole}` : `${whole}.${fraction}`, v, d, f }),
-    )
-    .filter((result) => result.success)
-    .map((result) => result.data as TinkoffOrder);
+  const parsedOrder = parsedOrders(TinkoffOrderSchema, fc.stringMatching(/^[A-Za-z0-9-]{1,64}$/));
 
   it('builds a body that the wire schema and the official spec accept, with the exact price, for any order', () => {
     fc.assert(
