@@ -31,7 +31,7 @@ const WARMUP = positiveInt('BENCH_WARMUP', 1000);
 const WARM_VARIANT: SdkVariant = 'sdkBundled';
 const MAX_PHASE_MS = 60_000;
 
-/** Targets of issue 7, on this 2-core machine. */
+/** The targets of the README.md#performance table, on a 2-core machine. */
 const TARGETS = {
   brokerRequestsPerOrder: 1,
   newConnectionsPerOrder: 0,
