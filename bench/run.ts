@@ -3,9 +3,9 @@
  * 127.0.0.1. Prints a table and writes the same figures to `bench/results.json` (git-ignored) under stable keys, so
  * a script can compare runs. A benchmark, not a test: it asserts only that the functions answered correctly.
  *
- * Every loop is bounded in count and in time; the whole run takes a minute or two on a 2-core machine.
- * Options (environment): BENCH_WARM_ORDERS (1000), BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10),
- * BENCH_WARMUP (1000).
+ * Every loop is bounded in count and in time (60 s per warm phase, 5 minutes for the cold starts); the last line
+ * printed says how long the run took (`durationS` in the JSON). Options (environment): BENCH_WARM_ORDERS (1000),
+ * BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10), BENCH_WARMUP (1000).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -31,7 +31,7 @@ const WARMUP = positiveInt('BENCH_WARMUP', 1000);
 const WARM_VARIANT: SdkVariant = 'sdkBundled';
 const MAX_PHASE_MS = 60_000;
 
-/** Targets of issue 7, on this 2-core machine. */
+/** The targets of the README.md#performance table, on a 2-core machine. */
 const TARGETS = {
   brokerRequestsPerOrder: 1,
   newConnectionsPerOrder: 0,

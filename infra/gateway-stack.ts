@@ -231,7 +231,7 @@ export class GatewayStack extends Stack {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
-          'No rotation function can rotate these values: broker tokens are issued by the brokers, and the webhook secret must change together with the widget configuration. Rotation is manual and without downtime (the webhook secret may hold several values, one per line; README "Rotating the webhook secret"); broker tokens are replaced with `npm run secrets -- set`.',
+          'No rotation function can rotate these values: broker tokens are issued by the brokers, and the webhook secret must change together with the widget configuration. Rotation is manual and without downtime (the webhook secret may hold several values, one per line; README.md#rotate-the-webhook-secret-without-downtime); broker tokens are replaced with `npm run secrets -- set`.',
       });
     }
     for (const fn of [this.alor, this.tinkoff]) {

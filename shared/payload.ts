@@ -54,7 +54,7 @@ export const SideSchema = z
 /** A FIGI (`BBG000B9XRY4`) or a T-Invest instrument_uid (a UUID). */
 export const InstrumentIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a FIGI or an instrument uid');
 
-/** Caller's idempotency key (issue: no doubled orders): at most 64 printable ASCII characters. */
+/** Caller's idempotency key (docs/contract.md#idempotency): at most 64 printable ASCII characters. */
 export const IdempotencyKeySchema = z.string().regex(/^[\x20-\x7e]{1,64}$/, 'must be 1-64 printable characters');
 
 const OrderFields = {

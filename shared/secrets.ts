@@ -175,9 +175,9 @@ export class SecretStore {
  * The store of a function's container, filled during init (module scope, once per container): the webhook secret and
  * the broker account (an SSM parameter, not a secret) are read in parallel, so the first invocation pays no store round
  * trip for them: a `check` answers from the cache, and the first order reads only the broker token. The broker token is
- * deliberately NOT read here: on a 401 no secret but the webhook secret may be read from the store (CONTRACT.md), and a
- * container's first call may well be unauthenticated. Bounded by {@link INIT_PREFETCH_MAX_WAIT_MS}, so a slow store
- * cannot stall init. Measured by `npm run bench`.
+ * deliberately NOT read here: on a 401 no secret but the webhook secret may be read from the store
+ * (docs/contract.md#order-of-checks), and a container's first call may well be unauthenticated. Bounded by
+ * {@link INIT_PREFETCH_MAX_WAIT_MS}, so a slow store cannot stall init. Measured by `npm run bench`.
  */
 export async function initSecretStore(config: CommonConfig, account: ValueSource): Promise<SecretStore> {
   const store = new SecretStore({ ttlMs: config.secretsCacheTtlMs });

@@ -4,7 +4,7 @@ import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, star
 
 /**
  * A paper Alor: `POST /refresh?token=` (oauth host) and the limit-order command (api host) on one loopback
- * server, checked field by field against ../shared/broker-specs/alor-WarpOpenAPIv2.yml. It keeps a book of
+ * server, checked field by field against docs/broker-specs/alor-WarpOpenAPIv2.yml. It keeps a book of
  * accepted orders, answers a repeated `X-REQID` from its first answer, and refuses what Alor would.
  * Its schemas are its own, written from the spec, so the client's mistakes are not mirrored here.
  */

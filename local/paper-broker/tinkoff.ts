@@ -4,7 +4,7 @@ import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, star
 
 /**
  * A paper T-Invest: API v2 REST `OrdersService/PostOrder` under `/rest`, and the retired v1
- * `/openapi/orders/limit-order`, checked against ../shared/broker-specs/tinvest-v2-openapi.yaml and
+ * `/openapi/orders/limit-order`, checked against docs/broker-specs/tinvest-v2-openapi.yaml and
  * tinkoff-openapi-v1-swagger.yaml. Errors carry the catalogue codes of tinvest-v2-api_errors.json.
  * A repeated `orderId` places no second order and gets the first answer again.
  */

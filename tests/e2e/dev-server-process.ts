@@ -34,7 +34,8 @@ export async function spawnDevServer(
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !INHERITED_SETTINGS.test(name)) childEnv[name] = value;
   }
-  Object.assign(childEnv, { ENV_FILE: 'none', PORT: '0', ...env });
+  // TSX_DISABLE_CACHE: tsx would otherwise keep its compile cache in the OS temp dir after the test.
+  Object.assign(childEnv, { ENV_FILE: 'none', PORT: '0', TSX_DISABLE_CACHE: '1', ...env });
 
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/dev-server.ts'], {
     cwd: ROOT,

@@ -21,7 +21,7 @@ export type Broker = 'alor' | 'tinkoff';
 
 /** `BROKER_TIMEOUT_MS` of these suites: short, so a hung broker costs well under a second. */
 export const BROKER_TIMEOUT_MS = 700;
-/** Issue 6: every answer, whatever the broker does, within `BROKER_TIMEOUT_MS` + 200 ms. */
+/** Every answer, whatever the broker does, within `BROKER_TIMEOUT_MS` + 200 ms (docs/contract.md#deadline-and-retries). */
 export const ANSWER_BOUND_MS = BROKER_TIMEOUT_MS + 200;
 
 export const ORDERS = {

@@ -1,4 +1,5 @@
-import { beforeEach, vi } from 'vitest';
+import { afterAll, beforeEach, vi } from 'vitest';
+import { removeTempDirs } from './temp-dirs.ts';
 
 /**
  * Every test starts quiet: the service's JSON log lines (process.stdout) and console output are captured
@@ -10,3 +11,6 @@ beforeEach(() => {
     vi.spyOn(console, method).mockImplementation(() => undefined);
   }
 });
+
+/** Temporary directories made with `createTempDir` go once the test file is done. */
+afterAll(removeTempDirs);

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { BrokerFunction, type BrokerFunctionProps } from '../../infra/broker-function.ts';
+import { createTempDir } from '../helpers/temp-dirs.ts';
 
 const props: BrokerFunctionProps = {
   entry: fileURLToPath(new URL('../../functions/alor/handler.ts', import.meta.url)),
@@ -10,7 +11,10 @@ const props: BrokerFunctionProps = {
 };
 
 function build(overrides: Partial<BrokerFunctionProps>) {
-  const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Test');
+  const stack = new Stack(
+    new App({ outdir: createTempDir('ppp-cdk-out-'), context: { 'aws:cdk:bundling-stacks': [] } }),
+    'Test',
+  );
   return () => new BrokerFunction(stack, 'Fn', { ...props, ...overrides });
 }
 

@@ -7,8 +7,7 @@
  * it from the project's node_modules, as the Lambda runtime would from its own copy.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -17,6 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_FILE_NAME, esbuildOptions } from '../../infra/bundling.ts';
 import { createWebhooksApp } from '../../infra/webhooks-app.ts';
 import { type ApiGatewayEventOptions, apiGatewayEvent } from '../helpers/events.ts';
+import { createTempDir } from '../helpers/temp-dirs.ts';
 import { CDK_JSON_CONTEXT, logicalId } from './synth.ts';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -117,15 +117,13 @@ describe('CDK bundling', () => {
     // The bundled-SDK variant is the default of cdk.json; build it fresh here rather than rely on test order.
     const reference = new Map<Broker, string>();
     for (const broker of BROKERS) {
-      const dir = mkdtempSync(join(tmpdir(), 'ppp-esbuild-'));
-      const outfile = join(dir, BUNDLE_FILE_NAME);
+      const outfile = join(createTempDir('ppp-esbuild-'), BUNDLE_FILE_NAME);
       const entry = fileURLToPath(new URL(`functions/${broker}/handler.ts`, ROOT));
       await build(esbuildOptions(entry, outfile, { bundleAwsSdk: true }));
       reference.set(broker, readFileSync(outfile, 'utf8'));
-      rmSync(dir, { recursive: true, force: true });
     }
 
-    const outdir = mkdtempSync(join(tmpdir(), 'ppp-cdk-out-'));
+    const outdir = createTempDir('ppp-cdk-out-');
     const { app, stack } = createWebhooksApp({ outdir, context: { ...CDK_JSON_CONTEXT, bundleAwsSdk: true } });
     const assembly = app.synth();
     const resources = assembly.getStackByName(stack.stackName).template.Resources;
@@ -137,6 +135,5 @@ describe('CDK bundling', () => {
       const deployed = readFileSync(join(outdir, assetPath, BUNDLE_FILE_NAME), 'utf8');
       expect(withoutMapUrl(deployed), broker).toBe(withoutMapUrl(reference.get(broker) ?? ''));
     }
-    rmSync(outdir, { recursive: true, force: true });
   });
 });

@@ -1,7 +1,7 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { createTempDir } from '../helpers/temp-dirs.ts';
 import { synth } from './synth.ts';
 
 /** Values shaped like the real things, so that a leak anywhere would be found by a plain text search. */
@@ -19,15 +19,9 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('secret values', () => {
-  const outdirs: string[] = [];
-  afterEach(() => {
-    for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
-
   it('never reach the template or any file of the cloud assembly, even when present in the shell and in context', () => {
     for (const [name, value] of Object.entries(SENTINELS)) vi.stubEnv(name, value);
-    const outdir = mkdtempSync(join(tmpdir(), 'ppp-cdk-out-'));
-    outdirs.push(outdir);
+    const outdir = createTempDir('ppp-cdk-out-');
 
     // Unknown context keys are ignored by the app; the known secret-value keys are refused (config.test.ts).
     const { app, template } = synth({ ...SENTINELS }, { outdir });

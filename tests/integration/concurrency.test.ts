@@ -4,7 +4,7 @@ import { EXPIRY_MARGIN_MS } from '#shared/brokers/alor/access-token.ts';
 import { maxOrdersPerKey, orderSignal, paperHandler, uniqueKey } from '../helpers/resilience.ts';
 
 /**
- * Issue 6, concurrency: 50 invocations at once in one container (one handler instance, one token cache)
+ * Concurrency (docs/contract.md#deadline-and-retries, the Alor token): 50 invocations at once in one container (one handler instance, one token cache)
  * while the cache holds no usable Alor access token → exactly one refresh call, 50 orders.
  *
  * Three ways the cache can be without a usable token, all of which must end in one refresh:

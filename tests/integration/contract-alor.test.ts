@@ -6,8 +6,8 @@ import { contractHarness, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/
 import { allOutput, logLines } from '../helpers/logs.ts';
 
 /**
- * CONTRACT.md, Alor column: one case per row, through the exported `handler`, against the paper Alor
- * on 127.0.0.1, with the exact status and body.
+ * docs/contract.md#answers, Alor column: one case per row, through the exported `handler`, against the paper Alor
+ * on 127.0.0.1, with the exact status and body. Each test name starts with the anchor in docs/contract.md it pins.
  */
 
 const VALID_ORDER = { t: 'BRK.B', p: '300.5', v: 2, d: 'Buy' };
@@ -17,7 +17,7 @@ const contract = contractHarness('alor');
 const { signal, answer } = contract;
 
 describe('Alor webhook: the contract table', () => {
-  it('answers check: true with 200 "200 OK" and calls no broker', async () => {
+  it('check: answers check: true with 200 "200 OK" and calls no broker', async () => {
     const result = await answer(signal({ check: true }));
 
     expect(result).toMatchObject({ status: 200, body: '200 OK' });
@@ -34,14 +34,14 @@ describe('Alor webhook: the contract table', () => {
     ['fractional v', { t: 'SBER', p: 1, v: 1.5, d: 'buy' }],
     ['unknown side', { t: 'SBER', p: 1, v: 1, d: 'hold' }],
     ['missing d', { t: 'SBER', p: 1, v: 1 }],
-  ])('answers %s with 400 "Некорректные данные в заявке"', async (_case, body) => {
+  ])('bad-payload: answers %s with 400 "Некорректные данные в заявке"', async (_case, body) => {
     const result = await answer(signal(body));
 
     expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
     expect(contract.paper().alor.stats.requests).toBe(0);
   });
 
-  it('answers a body that repeats a key with 400 and places no order, whichever value came last', async () => {
+  it('bad-payload: answers a body that repeats a key with 400 and places no order, whichever value came last', async () => {
     const body = '{"t":"AAPL","p":1,"v":1,"d":"buy","\\u0064":"sell"}';
     const event = apiGatewayEvent({ route: 'POST /alor', body, headers: { 'x-webhook-secret': TEST_WEBHOOK_SECRET } });
 
@@ -49,27 +49,27 @@ describe('Alor webhook: the contract table', () => {
     expect(contract.paper().alor.stats.requests).toBe(0);
   });
 
-  it('answers a body that is not JSON with 400', async () => {
+  it('bad-payload: answers a body that is not JSON with 400', async () => {
     const event = apiGatewayEvent({ route: 'POST /alor', body: 't=SBER&p=1', headers: AUTH });
 
     expect(await answer(event)).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
   });
 
-  it('answers a missing refresh token with 404 "Не задан refresh-токен Alor Open API"', async () => {
+  it('no-credential: answers a missing refresh token with 404 "Не задан refresh-токен Alor Open API"', async () => {
     const result = await answer(signal(VALID_ORDER), { ALOR_REFRESH_TOKEN: '' });
 
     expect(result).toMatchObject({ status: 404, body: 'Не задан refresh-токен Alor Open API' });
     expect(contract.paper().alor.stats.requests).toBe(0);
   });
 
-  it('answers a missing portfolio with 404 "Не задан портфель ФР Alor"', async () => {
+  it('no-account: answers a missing portfolio with 404 "Не задан портфель ФР Alor"', async () => {
     const result = await answer(signal(VALID_ORDER), { ALOR_PORTFOLIO: '' });
 
     expect(result).toMatchObject({ status: 404, body: 'Не задан портфель ФР Alor' });
     expect(contract.paper().alor.stats.requests).toBe(0);
   });
 
-  it('answers a rejected refresh token with 403 "Refresh-токен неверный, заблокирован либо истёк"', async () => {
+  it('credential-rejected: answers a rejected refresh token with 403 "Refresh-токен неверный, заблокирован либо истёк"', async () => {
     const result = await answer(signal(VALID_ORDER), { ALOR_REFRESH_TOKEN: 'revoked-refresh-token' });
 
     expect(result).toMatchObject({ status: 403, body: 'Refresh-токен неверный, заблокирован либо истёк' });
@@ -77,7 +77,7 @@ describe('Alor webhook: the contract table', () => {
     expect(contract.paper().alor.orders).toHaveLength(0);
   });
 
-  it('places an accepted order and answers 200 "200 OK"', async () => {
+  it('placed: places an accepted order and answers 200 "200 OK"', async () => {
     const before = contract.paper().alor.orders.length;
 
     const result = await answer(signal(VALID_ORDER));
@@ -95,7 +95,7 @@ describe('Alor webhook: the contract table', () => {
     ]);
   });
 
-  it('passes the refusal of the broker on as 400 with its message', async () => {
+  it('refused: passes the refusal of the broker on as 400 with its message', async () => {
     const result = await answer(signal({ ...VALID_ORDER, t: 'NOPE' }));
 
     expect(result).toMatchObject({ status: 400, body: 'Инструмент NOPE не найден на SPBX' });
@@ -103,19 +103,19 @@ describe('Alor webhook: the contract table', () => {
 });
 
 describe('Alor webhook: checks run in the order of the rows', () => {
-  it('answers a bad payload before looking for the refresh token', async () => {
+  it('order-of-checks: answers a bad payload before looking for the refresh token', async () => {
     const result = await answer(signal({ t: 'SBER' }), { ALOR_REFRESH_TOKEN: '', ALOR_PORTFOLIO: '' });
 
     expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
   });
 
-  it('answers a missing token before a missing portfolio', async () => {
+  it('order-of-checks: answers a missing token before a missing portfolio', async () => {
     const result = await answer(signal(VALID_ORDER), { ALOR_REFRESH_TOKEN: '', ALOR_PORTFOLIO: '' });
 
     expect(result).toMatchObject({ status: 404, body: 'Не задан refresh-токен Alor Open API' });
   });
 
-  it('answers check: true without any broker setting', async () => {
+  it('order-of-checks: answers check: true without any broker setting', async () => {
     const result = await answer(signal({ check: true }), { ALOR_REFRESH_TOKEN: '', ALOR_PORTFOLIO: '' });
 
     expect(result).toMatchObject({ status: 200, body: '200 OK' });
@@ -127,19 +127,19 @@ describe('Alor webhook: shared secret', () => {
     ['no secret at all', {}],
     ['a wrong header', { 'x-webhook-secret': 'wrong-secret' }],
     ['a wrong signature', { 'x-hook-signature': `sha256=${'0'.repeat(64)}` }],
-  ])('answers %s with 401 "Unauthorized", check included', async (_case, headers) => {
+  ])('unauthorized: answers %s with 401 "Unauthorized", check included', async (_case, headers) => {
     const result = await answer(signal({ check: true }, headers));
 
     expect(result).toMatchObject({ status: 401, body: 'Unauthorized' });
   });
 
-  it('answers every call with 401 when no webhook secret is configured', async () => {
+  it('unauthorized: answers every call with 401 when no webhook secret is configured', async () => {
     const result = await answer(signal({ check: true }, { 'x-webhook-secret': '' }), { WEBHOOK_SECRET: '' });
 
     expect(result).toMatchObject({ status: 401, body: 'Unauthorized' });
   });
 
-  it('accepts the Realm-style ?secret= query parameter', async () => {
+  it('authentication: accepts the Realm-style ?secret= query parameter', async () => {
     const event = apiGatewayEvent({
       route: 'POST /alor',
       body: JSON.stringify({ check: true }),
@@ -149,7 +149,7 @@ describe('Alor webhook: shared secret', () => {
     expect(await answer(event)).toMatchObject({ status: 200, body: '200 OK' });
   });
 
-  it('accepts an HMAC-SHA256 signature of the raw body', async () => {
+  it('authentication: accepts an HMAC-SHA256 signature of the raw body', async () => {
     const body = JSON.stringify(VALID_ORDER);
     const signature = createHmac('sha256', TEST_WEBHOOK_SECRET).update(body).digest('hex');
     const event = apiGatewayEvent({
@@ -161,7 +161,7 @@ describe('Alor webhook: shared secret', () => {
     expect(await answer(event)).toMatchObject({ status: 200, body: '200 OK' });
   });
 
-  it('accepts either value of a secret being rotated', async () => {
+  it('authentication: accepts either value of a secret being rotated', async () => {
     const rotating = { WEBHOOK_SECRET: `old-secret-value\n${TEST_WEBHOOK_SECRET}` };
 
     expect(await answer(signal({ check: true }, { 'x-webhook-secret': 'old-secret-value' }), rotating)).toMatchObject({
@@ -172,7 +172,7 @@ describe('Alor webhook: shared secret', () => {
 });
 
 describe('Alor webhook: request forms', () => {
-  it('accepts a base64-encoded body as API Gateway delivers some', async () => {
+  it('request: accepts a base64-encoded body as API Gateway delivers some', async () => {
     const event = apiGatewayEvent({
       route: 'POST /alor',
       body: JSON.stringify(VALID_ORDER),
@@ -183,7 +183,7 @@ describe('Alor webhook: request forms', () => {
     expect(await answer(event)).toMatchObject({ status: 200, body: '200 OK' });
   });
 
-  it('accepts EJSON number wrappers as the original EJSON.parse did', async () => {
+  it('request: accepts EJSON number wrappers as the original EJSON.parse did', async () => {
     const body = { t: 'SBER', p: { $numberDouble: '310.25' }, v: { $numberInt: '3' }, d: 'sell' };
 
     const result = await answer(signal(body), { ALOR_EXCHANGE: 'MOEX' });
@@ -200,7 +200,7 @@ describe('Alor webhook: request forms', () => {
 });
 
 describe('Alor webhook: access token and idempotency', () => {
-  it('refreshes once for two orders in one warm container', async () => {
+  it('deadline-and-retries: refreshes once for two orders in one warm container', async () => {
     const handler = await importHandler('alor', contract.paperEnv());
 
     await handler(signal(VALID_ORDER));
@@ -209,7 +209,7 @@ describe('Alor webhook: access token and idempotency', () => {
     expect(contract.paper().alor.stats.byRoute).toEqual({ refresh: 1, order: 2 });
   });
 
-  it('refreshes once more and resends with the same X-REQID when the cached token is revoked', async () => {
+  it('deadline-and-retries: refreshes once more and resends with the same X-REQID when the cached token is revoked', async () => {
     const handler = await importHandler('alor', contract.paperEnv());
     await handler(signal(VALID_ORDER));
     contract.paper().alor.revokeAccessTokens();
@@ -222,7 +222,7 @@ describe('Alor webhook: access token and idempotency', () => {
     expect(contract.paper().alor.orders.length - before).toBe(1);
   });
 
-  it('answers a resent signal with the same key from the first answer and places one order', async () => {
+  it('idempotency: answers a resent signal with the same key from the first answer and places one order', async () => {
     const handler = await importHandler('alor', contract.paperEnv());
     const before = contract.paper().alor.orders.length;
 
@@ -236,7 +236,7 @@ describe('Alor webhook: access token and idempotency', () => {
 });
 
 describe('Alor webhook: broker failures', () => {
-  it('answers an unreachable broker with 502 "Брокер недоступен"', async () => {
+  it('broker-unavailable: answers an unreachable broker with 502 "Брокер недоступен"', async () => {
     const result = await answer(signal(VALID_ORDER), {
       ALOR_OAUTH_URL: 'http://127.0.0.1:9',
       ALOR_API_URL: 'http://127.0.0.1:9',
@@ -245,7 +245,7 @@ describe('Alor webhook: broker failures', () => {
     expect(result).toMatchObject({ status: 502, body: 'Брокер недоступен' });
   });
 
-  it('answers a broker that does not answer in time with 504 "Брокер не ответил вовремя"', async () => {
+  it('broker-timeout: answers a broker that does not answer in time with 504 "Брокер не ответил вовремя"', async () => {
     contract.paper().alor.injectFault({ route: 'order', fault: { kind: 'hang-before-headers' } });
 
     const result = await answer(signal(VALID_ORDER), { BROKER_TIMEOUT_MS: '300' });
@@ -253,7 +253,7 @@ describe('Alor webhook: broker failures', () => {
     expect(result).toMatchObject({ status: 504, body: 'Брокер не ответил вовремя' });
   });
 
-  it('answers an unexpected failure with 500 "Внутренняя ошибка" and no internals', async () => {
+  it('internal-error: answers an unexpected failure with 500 "Внутренняя ошибка" and no internals', async () => {
     const result = await answer(signal({ check: true }), {
       WEBHOOK_SECRET: '',
       WEBHOOK_SECRET_ID: 'ppp-webhooks/webhook-secret',
@@ -268,7 +268,7 @@ describe('Alor webhook: broker failures', () => {
 });
 
 describe('Alor webhook: dry run and logs', () => {
-  it('runs everything up to the order call in dry run, answers 200 and places nothing', async () => {
+  it('dry-run: runs everything up to the order call in dry run, answers 200 and places nothing', async () => {
     const before = contract.paper().alor.orders.length;
 
     const result = await answer(signal(VALID_ORDER), { DRY_RUN: 'true' });
@@ -279,7 +279,7 @@ describe('Alor webhook: dry run and logs', () => {
     expect(logLines().at(-1)).toMatchObject({ broker: 'alor', outcome: 'dry-run', dryRun: true });
   });
 
-  it('logs an invalid payload as schema paths and reasons, bounded, without the key names the caller chose', async () => {
+  it('logs-and-secrets: logs an invalid payload as schema paths and reasons, bounded, without the key names the caller chose', async () => {
     const keyName = 'caller-chosen-'.repeat(1_000);
     const body = `{"t":"SBER","p":{"$numberInt":"1","${keyName}":1},"v":1,"d":"buy"}`;
     const event = apiGatewayEvent({ route: 'POST /alor', body, headers: AUTH });
@@ -291,7 +291,7 @@ describe('Alor webhook: dry run and logs', () => {
     expect(JSON.stringify(line).length).toBeLessThan(2_048);
   });
 
-  it('logs one JSON line per invocation with outcome, status, latency and order id, and no secret', async () => {
+  it('logs-and-secrets: logs one JSON line per invocation with outcome, status, latency and order id, and no secret', async () => {
     await answer(signal(VALID_ORDER));
 
     const lines = logLines();

@@ -5,8 +5,9 @@ import { contractHarness, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/
 import { allOutput, logLines } from '../helpers/logs.ts';
 
 /**
- * CONTRACT.md, Tinkoff column: one case per row, through the exported `handler`, against the paper
- * T-Invest on 127.0.0.1 (API v2, and v1 behind TINKOFF_API=v1), with the exact status and body.
+ * docs/contract.md#answers, T-Invest column: one case per row, through the exported `handler`, against the paper
+ * T-Invest on 127.0.0.1 (API v2, and v1 behind TINKOFF_API=v1), with the exact status and body. Each test name
+ * starts with the anchor in docs/contract.md it pins.
  */
 
 const VALID_ORDER = { t: 'BRK B', p: 12.3, v: '2', d: 'SELL', f: 'BBG000DWG505' };
@@ -19,7 +20,7 @@ const rejectedReport = (message: string) =>
   JSON.stringify({ orderId: '1', executionReportStatus: 'EXECUTION_REPORT_STATUS_REJECTED', message });
 
 describe('T-Invest webhook: the contract table', () => {
-  it('answers check: true with 200 "200 OK" and calls no broker', async () => {
+  it('check: answers check: true with 200 "200 OK" and calls no broker', async () => {
     const result = await answer(signal({ check: true }));
 
     expect(result).toMatchObject({ status: 200, body: '200 OK' });
@@ -33,14 +34,14 @@ describe('T-Invest webhook: the contract table', () => {
     ['price zero', { t: 'SBER', p: '0', v: 1, d: 'buy', f: 'BBG004730N88' }],
     ['v of "abc"', { t: 'SBER', p: 1, v: 'abc', d: 'buy', f: 'BBG004730N88' }],
     ['a side other than buy or sell (the original sold)', { t: 'SBER', p: 1, v: 1, d: 'short', f: 'BBG004730N88' }],
-  ])('answers %s with 400 "Некорректные данные в заявке"', async (_case, body) => {
+  ])('bad-payload: answers %s with 400 "Некорректные данные в заявке"', async (_case, body) => {
     const result = await answer(signal(body));
 
     expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
     expect(contract.paper().tinkoff.stats.requests).toBe(0);
   });
 
-  it('answers a body that repeats a key with 400 and places no order, whichever value came last', async () => {
+  it('bad-payload: answers a body that repeats a key with 400 and places no order, whichever value came last', async () => {
     const body = '{"t":"AAPL","p":1,"v":1,"d":"buy","\\u0064":"sell","f":"BBG000B9XRY4"}';
     const event = apiGatewayEvent({
       route: 'POST /tinkoff',
@@ -52,32 +53,32 @@ describe('T-Invest webhook: the contract table', () => {
     expect(contract.paper().tinkoff.stats.requests).toBe(0);
   });
 
-  it('answers a missing trading token with 404 "Не задан торговый токен"', async () => {
+  it('no-credential: answers a missing trading token with 404 "Не задан торговый токен"', async () => {
     const result = await answer(signal(VALID_ORDER), { TINKOFF_TOKEN: '' });
 
     expect(result).toMatchObject({ status: 404, body: 'Не задан торговый токен' });
     expect(contract.paper().tinkoff.stats.requests).toBe(0);
   });
 
-  it('answers a missing account with 404 "Не задан номер счёта"', async () => {
+  it('no-account: answers a missing account with 404 "Не задан номер счёта"', async () => {
     const result = await answer(signal(VALID_ORDER), { TINKOFF_ACCOUNT_ID: '' });
 
     expect(result).toMatchObject({ status: 404, body: 'Не задан номер счёта' });
   });
 
-  it('answers a missing token before a missing account', async () => {
+  it('order-of-checks: answers a missing token before a missing account', async () => {
     const result = await answer(signal(VALID_ORDER), { TINKOFF_TOKEN: '', TINKOFF_ACCOUNT_ID: '' });
 
     expect(result).toMatchObject({ status: 404, body: 'Не задан торговый токен' });
   });
 
-  it('answers a rejected token (HTTP 401, description 40003) with 400 "Неверный торговый токен"', async () => {
+  it('credential-rejected: answers a rejected token (HTTP 401, description 40003) with 400 "Неверный торговый токен"', async () => {
     const result = await answer(signal(VALID_ORDER), { TINKOFF_TOKEN: 't.not-a-real-token' });
 
     expect(result).toMatchObject({ status: 400, body: 'Неверный торговый токен' });
   });
 
-  it('places an accepted order on API v2 with the exact price and answers 200 "200 OK"', async () => {
+  it('placed: places an accepted order on API v2 with the exact price and answers 200 "200 OK"', async () => {
     const before = contract.paper().tinkoff.orders.length;
 
     const result = await answer(signal(VALID_ORDER));
@@ -96,13 +97,13 @@ describe('T-Invest webhook: the contract table', () => {
     ]);
   });
 
-  it('passes an error of the broker on as 400 with its message', async () => {
+  it('refused: passes an error of the broker on as 400 with its message', async () => {
     const result = await answer(signal({ ...VALID_ORDER, f: 'BBG000000000' }));
 
     expect(result).toMatchObject({ status: 400, body: 'Instrument not found' });
   });
 
-  it('answers a REJECTED execution report with 400 and its message', async () => {
+  it('refused: answers a REJECTED execution report with 400 and its message', async () => {
     contract.paper().tinkoff.injectFault({
       route: 'order',
       fault: { kind: 'status', status: 200, body: rejectedReport('Недостаточно средств') },
@@ -111,7 +112,7 @@ describe('T-Invest webhook: the contract table', () => {
     expect(await answer(signal(VALID_ORDER))).toMatchObject({ status: 400, body: 'Недостаточно средств' });
   });
 
-  it('answers a REJECTED execution report without a message with 400 "Запрос не выполнен"', async () => {
+  it('refused: answers a REJECTED execution report without a message with 400 "Запрос не выполнен"', async () => {
     contract
       .paper()
       .tinkoff.injectFault({ route: 'order', fault: { kind: 'status', status: 200, body: rejectedReport('') } });
@@ -121,7 +122,7 @@ describe('T-Invest webhook: the contract table', () => {
 });
 
 describe('T-Invest webhook: shared secret', () => {
-  it('answers a wrong secret with 401 "Unauthorized" and reads no broker setting', async () => {
+  it('unauthorized: answers a wrong secret with 401 "Unauthorized" and reads no broker setting', async () => {
     const result = await answer(signal(VALID_ORDER, { 'x-webhook-secret': 'nope' }));
 
     expect(result).toMatchObject({ status: 401, body: 'Unauthorized' });
@@ -130,7 +131,7 @@ describe('T-Invest webhook: shared secret', () => {
 });
 
 describe('T-Invest webhook: idempotency', () => {
-  it('places one order for a signal resent with the same Idempotency-Key', async () => {
+  it('idempotency: places one order for a signal resent with the same Idempotency-Key', async () => {
     const handler = await importHandler('tinkoff', contract.paperEnv());
     const before = contract.paper().tinkoff.orders.length;
     const headers = { ...AUTH, 'idempotency-key': 'alert-7' };
@@ -144,7 +145,7 @@ describe('T-Invest webhook: idempotency', () => {
 });
 
 describe('T-Invest webhook: API v1 behind TINKOFF_API=v1', () => {
-  it('places the order on the v1 limit-order endpoint', async () => {
+  it('placed: places the order on the v1 limit-order endpoint', async () => {
     const before = contract.paper().tinkoff.orders.length;
 
     const result = await answer(signal(VALID_ORDER), {
@@ -158,7 +159,7 @@ describe('T-Invest webhook: API v1 behind TINKOFF_API=v1', () => {
     ]);
   });
 
-  it('answers a v1 error with 400 and its message', async () => {
+  it('refused: answers a v1 error with 400 and its message', async () => {
     const result = await answer(signal({ ...VALID_ORDER, f: 'BBG000000000' }), {
       TINKOFF_API: 'v1',
       TINKOFF_API_URL: contract.paper().tinkoff.url,
@@ -167,7 +168,7 @@ describe('T-Invest webhook: API v1 behind TINKOFF_API=v1', () => {
     expect(result).toMatchObject({ status: 400, body: 'Instrument not found' });
   });
 
-  it('answers a rejected v1 token with 400 "Неверный торговый токен"', async () => {
+  it('credential-rejected: answers a rejected v1 token with 400 "Неверный торговый токен"', async () => {
     const result = await answer(signal(VALID_ORDER), {
       TINKOFF_API: 'v1',
       TINKOFF_API_URL: contract.paper().tinkoff.url,
@@ -179,7 +180,7 @@ describe('T-Invest webhook: API v1 behind TINKOFF_API=v1', () => {
 });
 
 describe('T-Invest webhook: broker failures, dry run and logs', () => {
-  it('answers a 503 from the broker with 502 "Брокер недоступен"', async () => {
+  it('broker-unavailable: answers a 503 from the broker with 502 "Брокер недоступен"', async () => {
     contract.paper().tinkoff.injectFault({
       route: 'order',
       fault: { kind: 'status', status: 503, body: '<html>down</html>' },
@@ -189,7 +190,7 @@ describe('T-Invest webhook: broker failures, dry run and logs', () => {
     expect(await answer(signal(VALID_ORDER))).toMatchObject({ status: 502, body: 'Брокер недоступен' });
   });
 
-  it('answers a broker that does not answer in time with 504 "Брокер не ответил вовремя"', async () => {
+  it('broker-timeout: answers a broker that does not answer in time with 504 "Брокер не ответил вовремя"', async () => {
     contract.paper().tinkoff.injectFault({ route: 'order', fault: { kind: 'hang-before-headers' } });
 
     expect(await answer(signal(VALID_ORDER), { BROKER_TIMEOUT_MS: '300' })).toMatchObject({
@@ -198,7 +199,7 @@ describe('T-Invest webhook: broker failures, dry run and logs', () => {
     });
   });
 
-  it('builds the order but sends nothing in dry run', async () => {
+  it('dry-run: builds the order but sends nothing in dry run', async () => {
     const before = contract.paper().tinkoff.orders.length;
 
     const result = await answer(signal(VALID_ORDER), { DRY_RUN: 'true' });
@@ -209,7 +210,7 @@ describe('T-Invest webhook: broker failures, dry run and logs', () => {
     expect(logLines().at(-1)).toMatchObject({ broker: 'tinkoff', outcome: 'dry-run' });
   });
 
-  it('logs one line with the order id and no token', async () => {
+  it('logs-and-secrets: logs one line with the order id and no token', async () => {
     await answer(signal(VALID_ORDER));
 
     expect(logLines()).toEqual([

@@ -17,11 +17,11 @@ import {
 } from '../helpers/resilience.ts';
 
 /**
- * Issue 6, fault injection: whatever the paper broker does (hang, reset, 5xx, 429, HTML, broken or huge JSON,
+ * Fault injection (docs/contract.md#deadline-and-retries): whatever the paper broker does (hang, reset, 5xx, 429, HTML, broken or huge JSON,
  * a slow token refresh), the handler gives the contract's answer within BROKER_TIMEOUT_MS + 200 ms, and the
  * book holds at most one order per key.
  *
- * The answers pinned here, from CONTRACT.md and the issue's retry rules:
+ * The answers pinned here, from the rows docs/contract.md#broker-timeout and docs/contract.md#broker-unavailable:
  * - no answer by the deadline (hung before headers or mid-body, or too slow) → 504 `Брокер не ответил вовремя`,
  *   never re-sent: the broker may have acted on it, and resending the same key later is the caller's safe move;
  * - a reset, or a 502/503/504 from a gateway, is resent once with the same request id: one such fault is
@@ -325,7 +325,8 @@ const REFRESH_FAULTS: readonly (Omit<FaultCase, 'orderCalls' | 'orders'> & { ref
       refreshCalls: 1,
       orders: 0,
     },
-    // CONTRACT.md: a JSON answer without AccessToken is how the original recognised a rejected refresh token.
+    // docs/contract.md#credential-rejected: a JSON answer without AccessToken is how the original recognised a rejected
+    // refresh token.
     {
       name: 'a refresh answer without AccessToken',
       fault: { kind: 'status', status: 200, body: '{"token":"x"}' },

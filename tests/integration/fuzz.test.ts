@@ -11,13 +11,13 @@ import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 
 /**
- * Issue 6, hostile input: property-based, bounded (well over 10,000 generated bodies and headers in all), against
+ * Hostile input (docs/contract.md#limits): property-based, bounded (well over 10,000 generated bodies and headers in all), against
  * both handlers with an undici MockAgent standing in for the brokers, so every broker call is counted.
  *
  * - never a 500, whatever arrives;
  * - without the right secret: 401 and no broker call;
  * - an order call only for a payload an independent oracle finds plausible (the oracle states necessary
- *   conditions from CONTRACT.md and the issue, written without the service's schemas), and the order sent says
+ *   conditions from docs/contract.md#request, written without the service's schemas), and the order sent says
  *   what the signal said;
  * - every order the generators build by the rules is placed, exactly once.
  */

@@ -24,7 +24,7 @@ import { allOutput } from '../helpers/logs.ts';
 import { type Broker, ORDERS } from '../helpers/resilience.ts';
 
 /**
- * Issue 6, secrets: every secret and token is a unique canary; every scenario we can produce runs; all log output
+ * Secrets (docs/contract.md#logs-and-secrets): every secret and token is a unique canary; every scenario we can produce runs; all log output
  * (stdout and console), every answer and every error thrown is searched → no canary, no access token the paper
  * Alor issued, no `Authorization` value and no query string appears anywhere.
  *

@@ -16,7 +16,7 @@ import {
 } from '../helpers/resilience.ts';
 
 /**
- * Issue 6, idempotency and retries: one key is one order and one answer, however often the signal comes;
+ * Idempotency and retries (docs/contract.md#idempotency, docs/contract.md#deadline-and-retries): one key is one order and one answer, however often the signal comes;
  * without a key, an internal resend reuses the invocation's own request id; only what cannot double an
  * order is ever resent. The broker's own duplicate answers (Alor "already handled", T-Invest 30057) count
  * as the first outcome.

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * Reads one schema out of the official broker specs in ../shared/broker-specs/ (OpenAPI YAML) and checks a
- * JSON value against it: property names, required fields, types, formats and enums. The project has no YAML
- * dependency, so this reads the small, regular subset of YAML those schema blocks use (block maps, block
- * lists, quoted and plain scalars, block scalars, full-line comments); `$ref`s and `allOf` are resolved.
+ * Reads one schema out of the official broker specs (OpenAPI YAML; the committed snapshot in docs/broker-specs/,
+ * an extract of the components read here) and checks a JSON value against it: property names, required fields,
+ * types, formats and enums. The project has no YAML dependency, so this reads the small, regular subset of YAML
+ * those schema blocks use (block maps, block lists, quoted and plain scalars, block scalars, full-line comments);
+ * `$ref`s and `allOf` are resolved.
  */
 
 export type SpecFile = 'alor-WarpOpenAPIv2.yml' | 'tinvest-v2-openapi.yaml' | 'tinkoff-openapi-v1-swagger.yaml';
 
-export const SPEC_DIR = new URL('../../../shared/broker-specs/', import.meta.url);
+export const SPEC_DIR = new URL('../../docs/broker-specs/', import.meta.url);
 
 type Yaml = string | Yaml[] | { [key: string]: Yaml };
 
@@ -218,10 +219,16 @@ export const CHECKED_SCHEMAS = {
 
 export type CheckedSchema = keyof typeof CHECKED_SCHEMAS;
 
+/** Components broker-spec.test.ts reads to show the YAML reader at work; the snapshot keeps them too. */
+export const PARSER_SAMPLES = {
+  blockListAndQuotedScalars: ['tinvest-v2-openapi.yaml', 'v1OrderDirection'],
+  blockScalar: ['alor-WarpOpenAPIv2.yml', 'field_SideCommon'],
+} as const satisfies Record<string, readonly [SpecFile, string]>;
+
 /**
- * The checked schemas as resolved from the specs, committed beside this file: the specs live outside the
- * repository (../shared/broker-specs/), so a fresh clone checks against this copy, and
- * broker-spec.test.ts proves the copy equal to the specs wherever they are present.
+ * The checked schemas as resolved from the spec snapshot, committed beside this file as plain JSON that a reviewer
+ * can read; broker-spec.test.ts proves it equal to what the snapshot resolves to. `npm run spec-snapshot` rewrites
+ * both from the full spec files.
  */
 export const SNAPSHOT_FILE = new URL('broker-spec-schemas.json', import.meta.url);
 
@@ -237,4 +244,17 @@ export function resolveCheckedSchemas(): Record<CheckedSchema, SpecSchema> {
   return Object.fromEntries(
     Object.entries(CHECKED_SCHEMAS).map(([key, [file, name]]) => [key, specSchema(file, name)]),
   ) as Record<CheckedSchema, SpecSchema>;
+}
+
+export interface CatalogueEntry {
+  readonly message: string;
+  /** The gRPC status. */
+  readonly type: string;
+  readonly description: string;
+}
+
+/** One code of T-Invest's error catalogue (the snapshot keeps the codes the code and the paper broker use). */
+export function catalogueEntry(code: string): CatalogueEntry | undefined {
+  const catalogue = JSON.parse(readFileSync(new URL('tinvest-v2-api_errors.json', SPEC_DIR), 'utf8'));
+  return (catalogue as Record<string, CatalogueEntry>)[code];
 }

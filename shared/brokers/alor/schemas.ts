@@ -1,6 +1,6 @@
 import * as z from 'zod';
 
-/** Alor wire formats, per ../shared/broker-specs/alor-WarpOpenAPIv2.yml. */
+/** Alor wire formats, per docs/broker-specs/alor-WarpOpenAPIv2.yml. */
 
 /** `POST /refresh` → `{ AccessToken }`. */
 export const AlorRefreshResponseSchema = z.object({ AccessToken: z.string().min(1) });

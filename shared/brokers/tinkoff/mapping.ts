@@ -16,7 +16,7 @@ import {
 
 export const INVALID_TOKEN_MESSAGE = 'Неверный торговый токен';
 
-/** Catalogue codes (tinvest-v2-api_errors.json) the contract treats specially. */
+/** Catalogue codes (docs/broker-specs/tinvest-v2-api_errors.json) the contract treats specially. */
 const TOKEN_INVALID_CODE = '40003';
 const DUPLICATE_ORDER_CODE = '30057';
 const ORDER_NOT_FOUND_CODE = '50005';

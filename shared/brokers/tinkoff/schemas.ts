@@ -1,8 +1,8 @@
 import * as z from 'zod';
 
 /**
- * T-Invest wire formats: API v2 REST gateway (../shared/broker-specs/tinvest-v2-openapi.yaml) and the retired
- * v1 REST API (tinkoff-openapi-v1-swagger.yaml).
+ * T-Invest wire formats: API v2 REST gateway (docs/broker-specs/tinvest-v2-openapi.yaml) and the retired
+ * v1 REST API (docs/broker-specs/tinkoff-openapi-v1-swagger.yaml).
  */
 
 export const QuotationSchema = z.strictObject({
@@ -43,7 +43,7 @@ export const OrderStateSchema = z.object({
   executionReportStatus: z.string(),
 });
 
-/** `ErrorResponse`: `description` is the catalogue code (tinvest-v2-api_errors.json), a number or a numeric string. */
+/** `ErrorResponse`: `description` is the catalogue code (docs/broker-specs/tinvest-v2-api_errors.json), a number or a numeric string. */
 export const ErrorResponseSchema = z.object({
   code: z.number().int().optional(),
   message: z.string().optional(),
