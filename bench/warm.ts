@@ -5,8 +5,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { Client } from 'undici';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
 import type { PaperServer } from '#local/paper-broker/server.ts';
+import type { Broker } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
-import type { Broker } from './bundles.ts';
 import { round, type Spread, spread } from './stats.ts';
 
 /**

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -15,7 +14,9 @@ import {
   startPaperBrokers,
 } from '#local/paper-broker/index.ts';
 import { parseAcceptedSecrets } from '#shared/auth/secret.ts';
+import { generateWebhookSecret } from '#shared/auth/webhook-secrets.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
+import { BROKERS, type Broker, ENV, isProductionBrokerUrl, LOCAL_ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 
 /**
@@ -37,12 +38,6 @@ const MAX_REQUEST_BYTES = 1024 * 1024;
 const CALL_LOG_SIZE = 100;
 /** Orders per paper book sent to the console. */
 const BOOK_SHOWN = 200;
-const SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-/** As long as the deployed stack's generated secret. */
-const GENERATED_SECRET_LENGTH = 40;
-
-type Broker = 'alor' | 'tinkoff';
-const BROKERS: readonly Broker[] = ['alor', 'tinkoff'];
 export type BrokerMode = 'paper' | 'real';
 
 export interface BrokerSetup {
@@ -70,12 +65,6 @@ export interface DevServerOptions {
   readonly port?: number;
 }
 
-function generateSecret(): string {
-  let value = '';
-  for (let i = 0; i < GENERATED_SECRET_LENGTH; i += 1) value += SECRET_ALPHABET[randomInt(SECRET_ALPHABET.length)];
-  return value;
-}
-
 function isSet(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
 }
@@ -83,36 +72,38 @@ function isSet(value: string | undefined): value is string {
 export function parsePort(value: string | undefined): number {
   if (!isSet(value)) return DEFAULT_PORT;
   const port = Number(value);
-  if (!/^\d+$/.test(value.trim()) || port > 65_535) throw new Error(`PORT must be a port number (0-65535)`);
+  if (!/^\d+$/.test(value.trim()) || port > 65_535)
+    throw new Error(`${LOCAL_ENV.port} must be a port number (0-65535)`);
   return port;
 }
 
 /** A broker is real when its token is configured (as a value or a Secrets Manager id), paper otherwise. */
 export function brokerModes(env: NodeJS.ProcessEnv): Record<Broker, BrokerMode> {
   return {
-    alor: isSet(env.ALOR_REFRESH_TOKEN) || isSet(env.ALOR_REFRESH_TOKEN_SECRET_ID) ? 'real' : 'paper',
-    tinkoff: isSet(env.TINKOFF_TOKEN) || isSet(env.TINKOFF_TOKEN_SECRET_ID) ? 'real' : 'paper',
+    alor: isSet(env[ENV.alorRefreshToken]) || isSet(env[ENV.alorRefreshTokenSecretId]) ? 'real' : 'paper',
+    tinkoff: isSet(env[ENV.tinkoffToken]) || isSet(env[ENV.tinkoffTokenSecretId]) ? 'real' : 'paper',
   };
 }
 
 /** Points a paper broker's settings at the local paper broker, replacing whatever partial settings were there. */
 function usePaperSettings(env: NodeJS.ProcessEnv, broker: Broker, paper: PaperBrokers): string {
   if (broker === 'alor') {
-    delete env.ALOR_REFRESH_TOKEN_SECRET_ID;
-    delete env.ALOR_PORTFOLIO_PARAMETER;
-    env.ALOR_REFRESH_TOKEN = PAPER_ALOR.refreshToken;
-    env.ALOR_PORTFOLIO = PAPER_ALOR.portfolio;
-    env.ALOR_OAUTH_URL = paper.alor.url;
-    env.ALOR_API_URL = paper.alor.url;
+    delete env[ENV.alorRefreshTokenSecretId];
+    delete env[ENV.alorPortfolioParameter];
+    env[ENV.alorRefreshToken] = PAPER_ALOR.refreshToken;
+    env[ENV.alorPortfolio] = PAPER_ALOR.portfolio;
+    env[ENV.alorOauthUrl] = paper.alor.url;
+    env[ENV.alorApiUrl] = paper.alor.url;
     return paper.alor.url;
   }
-  delete env.TINKOFF_TOKEN_SECRET_ID;
-  delete env.TINKOFF_ACCOUNT_ID_PARAMETER;
-  env.TINKOFF_TOKEN = PAPER_TINKOFF.token;
-  env.TINKOFF_ACCOUNT_ID = PAPER_TINKOFF.accountId;
+  delete env[ENV.tinkoffTokenSecretId];
+  delete env[ENV.tinkoffAccountIdParameter];
+  env[ENV.tinkoffToken] = PAPER_TINKOFF.token;
+  env[ENV.tinkoffAccountId] = PAPER_TINKOFF.accountId;
   // The paper T-Invest serves v2 under /rest and the retired v1 at its root.
-  env.TINKOFF_API_URL = env.TINKOFF_API === 'v1' ? paper.tinkoff.url : paper.tinkoff.v2Url;
-  return env.TINKOFF_API_URL;
+  const url = env[ENV.tinkoffApi] === 'v1' ? paper.tinkoff.url : paper.tinkoff.v2Url;
+  env[ENV.tinkoffApiUrl] = url;
+  return url;
 }
 
 /** The broker URLs a real broker's function will call, with the functions' own defaults. */
@@ -124,26 +115,17 @@ function realBrokerUrls(env: NodeJS.ProcessEnv, broker: Broker): string[] {
   return [loadTinkoffConfig(env).apiUrl];
 }
 
-/** The brokers' production hosts (their test hosts are apidev/oauthdev.alor.ru and sandbox-invest-public-api). */
-const PRODUCTION_HOSTS = new Set([
-  'api.alor.ru',
-  'oauth.alor.ru',
-  'invest-public-api.tbank.ru',
-  'invest-public-api.tinkoff.ru',
-  'api-invest.tinkoff.ru',
-]);
-
 /** Real-broker notes: production hosts trade real money, and a missing account is answered 404 by the function. */
 function realBrokerNotes(env: NodeJS.ProcessEnv, broker: Broker, urls: readonly string[]): string[] {
   const notes: string[] = [];
-  const production = urls.filter((url) => PRODUCTION_HOSTS.has(new URL(url).hostname));
+  const production = urls.filter(isProductionBrokerUrl);
   if (production.length > 0) {
     notes.push(`${broker}: ${production.join(' and ')}: the PRODUCTION broker: orders are real and use real money`);
   }
   const accountSet =
     broker === 'alor'
-      ? isSet(env.ALOR_PORTFOLIO) || isSet(env.ALOR_PORTFOLIO_PARAMETER)
-      : isSet(env.TINKOFF_ACCOUNT_ID) || isSet(env.TINKOFF_ACCOUNT_ID_PARAMETER);
+      ? isSet(env[ENV.alorPortfolio]) || isSet(env[ENV.alorPortfolioParameter])
+      : isSet(env[ENV.tinkoffAccountId]) || isSet(env[ENV.tinkoffAccountIdParameter]);
   if (!accountSet) notes.push(`${broker}: the token is set but the account is not: orders are answered 404`);
   return notes;
 }
@@ -199,17 +181,17 @@ const CONSOLE_HEADERS = {
 /** Starts the paper brokers (where needed), the webhook routes and the console. One per process. */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const env = options.env ?? process.env;
-  const port = options.port ?? parsePort(env.PORT);
+  const port = options.port ?? parsePort(env[LOCAL_ENV.port]);
   const notes: string[] = [];
 
   // The console has to know the webhook secret to send test signals, so the local run takes it as a value.
-  if (isSet(env.WEBHOOK_SECRET_ID)) {
-    notes.push('WEBHOOK_SECRET_ID is ignored by the local run: it uses WEBHOOK_SECRET (or a generated one)');
-    delete env.WEBHOOK_SECRET_ID;
+  if (isSet(env[ENV.webhookSecretId])) {
+    notes.push(`${ENV.webhookSecretId} is ignored by the local run: it uses ${ENV.webhookSecret} (or a generated one)`);
+    delete env[ENV.webhookSecretId];
   }
-  const secretGenerated = !isSet(env.WEBHOOK_SECRET);
-  if (secretGenerated) env.WEBHOOK_SECRET = generateSecret();
-  const acceptedSecrets = parseAcceptedSecrets(env.WEBHOOK_SECRET);
+  const secretGenerated = !isSet(env[ENV.webhookSecret]);
+  if (secretGenerated) env[ENV.webhookSecret] = generateWebhookSecret();
+  const acceptedSecrets = parseAcceptedSecrets(env[ENV.webhookSecret]);
   const secret = acceptedSecrets[0] ?? '';
 
   const modes = brokerModes(env);
@@ -224,7 +206,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     if (modes[broker] === 'paper' && paper !== undefined) brokerUrls[broker] = usePaperSettings(env, broker, paper);
   }
   // Never shown in the console, wherever they turn up.
-  const hiddenValues = [...acceptedSecrets, env.ALOR_REFRESH_TOKEN, env.TINKOFF_TOKEN].filter(isSet);
+  const hiddenValues = [...acceptedSecrets, env[ENV.alorRefreshToken], env[ENV.tinkoffToken]].filter(isSet);
 
   // The environment is ready: load the functions as Lambda does, module-scope config and all.
   let handlers: Record<Broker, WebhookHandler>;
@@ -239,6 +221,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     throw error;
   }
 
+  const alorExchange = loadAlorConfig(env).exchange;
   const calls = new CallLog({ limit: CALL_LOG_SIZE, secrets: () => hiddenValues });
   const sockets = new Set<Socket>();
   let boundPort = port;
@@ -307,7 +290,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         },
       ]),
     ),
-    alorExchange: env.ALOR_EXCHANGE === 'MOEX' ? 'MOEX' : 'SPBX',
+    alorExchange,
   });
 
   const serveConsole = async (path: string, response: ServerResponse): Promise<void> => {
@@ -428,7 +411,7 @@ function banner(server: DevServer, alorExchange: string): string {
     `  console          ${server.url}/`,
     `  Alor webhook     ${server.brokers.alor.webhookUrl}      (${describe('alor')})`,
     `  T-Invest webhook ${server.brokers.tinkoff.webhookUrl}   (${describe('tinkoff')})`,
-    `  webhook secret   ${server.secret}${server.secretGenerated ? '   (generated for this run; set WEBHOOK_SECRET in .env to keep one)' : ''}`,
+    `  webhook secret   ${server.secret}${server.secretGenerated ? `   (generated for this run; set ${ENV.webhookSecret} in .env to keep one)` : ''}`,
     ...server.notes.map((note) => `  NOTE: ${note}`),
     '',
     'Try it:',
@@ -440,7 +423,7 @@ function banner(server: DevServer, alorExchange: string): string {
 }
 
 async function main(): Promise<void> {
-  const envFile = process.env.ENV_FILE ?? fileURLToPath(new URL('../.env', import.meta.url));
+  const envFile = process.env[LOCAL_ENV.envFile] ?? fileURLToPath(new URL('../.env', import.meta.url));
   const loaded = envFile === 'none' || envFile === '' ? undefined : loadEnvFile(envFile);
 
   let server: DevServer;
@@ -453,12 +436,12 @@ async function main(): Promise<void> {
       name === 'ConfigError'
         ? message
         : code === 'EADDRINUSE'
-          ? 'the port is in use (set PORT)'
+          ? `the port is in use (set ${LOCAL_ENV.port})`
           : `${name} ${code ?? ''}`;
     process.stderr.write(`npm start failed: ${text}\n`);
     process.exit(1);
   }
-  const alorExchange = process.env.ALOR_EXCHANGE === 'MOEX' ? 'MOEX' : 'SPBX';
+  const alorExchange = loadAlorConfig().exchange;
   if (loaded !== undefined) process.stdout.write(`read ${loaded.length} setting(s) from ${envFile}\n`);
   process.stdout.write(banner(server, alorExchange));
   process.stdout.write(

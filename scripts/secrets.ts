@@ -13,7 +13,6 @@
  * out of shell history; they are read from a prompt that does not echo, or from stdin when it is not a terminal.
  * Credentials and region come from the usual AWS SDK chain (AWS_PROFILE, AWS_REGION, ~/.aws/config …).
  */
-import { randomInt } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import {
   GetSecretValueCommand,
@@ -22,17 +21,13 @@ import {
   SecretsManagerClient as SecretsManagerClientClass,
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, type SSMClient, SSMClient as SSMClientClass } from '@aws-sdk/client-ssm';
-import { readConfig, WEBHOOK_SECRET_LENGTH, type WebhooksConfig } from '../infra/config.ts';
+import { generateWebhookSecret } from '#shared/auth/webhook-secrets.ts';
+import { STORED_PARAMETERS as PARAMETER_NAMES, STORED_SECRETS as SECRET_NAMES } from '#shared/facts.ts';
+import { readConfig, type WebhooksConfig } from '../infra/config.ts';
 import { loadContext, parseArgs, UsageError } from './context.ts';
 
-export const SECRET_NAMES = ['webhook-secret', 'alor-refresh-token', 'tinkoff-token'] as const;
-export const PARAMETER_NAMES = ['alor-portfolio', 'tinkoff-account-id'] as const;
 type SecretName = (typeof SECRET_NAMES)[number];
 type ParameterName = (typeof PARAMETER_NAMES)[number];
-
-/** Same length and alphabet as the secret the stack generates at creation. */
-export const GENERATED_SECRET_LENGTH = WEBHOOK_SECRET_LENGTH;
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 export interface Clients {
   readonly secretsManager: Pick<SecretsManagerClient, 'send'>;
@@ -46,12 +41,6 @@ export interface Io {
   readonly out: (text: string) => void;
   /** Messages for the human: stderr. Never receives a value. */
   readonly err: (text: string) => void;
-}
-
-export function generateWebhookSecret(): string {
-  let value = '';
-  for (let i = 0; i < GENERATED_SECRET_LENGTH; i += 1) value += ALPHABET[randomInt(ALPHABET.length)];
-  return value;
 }
 
 /** The values a webhook secret holds: one per line, blank lines ignored. */

@@ -7,9 +7,10 @@ import {
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { WEBHOOK_SECRET_LENGTH as GENERATED_SECRET_LENGTH } from '#shared/facts.ts';
 import { readConfig } from '../../infra/config.ts';
 import { parseArgs, UsageError } from '../../scripts/context.ts';
-import { GENERATED_SECRET_LENGTH, type Io, run } from '../../scripts/secrets.ts';
+import { type Io, run } from '../../scripts/secrets.ts';
 import { CDK_JSON_CONTEXT, synth } from './synth.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);

@@ -12,6 +12,7 @@ import {
   InvalidPayloadError,
   UnauthorizedError,
 } from '../../errors.ts';
+import type { Broker } from '../../facts.ts';
 import { type LogFields, logger } from '../../logging.ts';
 import { IdempotencyKeySchema, parseWebhookBody } from '../../payload.ts';
 import type { SecretStore } from '../../secrets.ts';
@@ -33,7 +34,7 @@ export interface OrderRequest<TOrder> {
 }
 
 export interface WebhookHandlerOptions<TOrder extends { idempotencyKey?: string | undefined }> {
-  readonly broker: 'alor' | 'tinkoff';
+  readonly broker: Broker;
   readonly config: CommonConfig;
   readonly store: SecretStore;
   readonly orderSchema: z.ZodType<TOrder>;
