@@ -9,6 +9,7 @@
  * Secrets Manager with `npm run secrets -- set <name>`.
  */
 
+import { ConfigError } from '../shared/config-error.ts';
 import {
   ALOR_EXCHANGES,
   type AlorExchange,
@@ -116,11 +117,6 @@ function setCommand(name: (typeof STORED_SECRETS)[number]): string {
 
 /** Reads one context value; `undefined` when the key is not set. */
 export type ContextReader = (key: string) => unknown;
-
-/** A context value that cannot be used. The message names the key and says what is expected. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
 
 /**
  * Builds the typed configuration from context, applying {@link CONTEXT_DEFAULTS}.

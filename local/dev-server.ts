@@ -16,6 +16,7 @@ import {
 import { parseAcceptedSecrets } from '#shared/auth/secret.ts';
 import { generateWebhookSecret } from '#shared/auth/webhook-secrets.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
+import { ConfigError } from '#shared/config-error.ts';
 import { BROKERS, type Broker, ENV, isProductionBrokerUrl, LOCAL_ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 
@@ -72,8 +73,9 @@ function isSet(value: string | undefined): value is string {
 export function parsePort(value: string | undefined): number {
   if (!isSet(value)) return DEFAULT_PORT;
   const port = Number(value);
-  if (!/^\d+$/.test(value.trim()) || port > 65_535)
-    throw new Error(`${LOCAL_ENV.port} must be a port number (0-65535)`);
+  if (!/^\d+$/.test(value.trim()) || port > 65_535) {
+    throw new ConfigError(`${LOCAL_ENV.port} must be a port number (0-65535)`);
+  }
   return port;
 }
 
@@ -430,11 +432,11 @@ async function main(): Promise<void> {
   try {
     server = await startDevServer();
   } catch (error) {
-    const { name, message, code } = error as NodeJS.ErrnoException;
     // Configuration errors name the variable, never its value; other errors are reported by name and code only.
+    const { name, code } = error as NodeJS.ErrnoException;
     const text =
-      name === 'ConfigError'
-        ? message
+      error instanceof ConfigError
+        ? error.message
         : code === 'EADDRINUSE'
           ? `the port is in use (set ${LOCAL_ENV.port})`
           : `${name} ${code ?? ''}`;

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { ConfigError } from './config-error.ts';
 import {
   ALOR_DEFAULT_API_URL,
   ALOR_DEFAULT_OAUTH_URL,
@@ -26,13 +27,6 @@ export type ValueSource =
   | { readonly kind: 'parameter'; readonly name: string }
   | { readonly kind: 'plain'; readonly value: string }
   | { readonly kind: 'unset' };
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
 
 const optionalText = z
   .string()

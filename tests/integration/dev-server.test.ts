@@ -168,6 +168,15 @@ describe('npm start (local/dev-server.ts as a child process)', () => {
   });
 });
 
+describe('npm start with a setting it cannot use', () => {
+  it.each([
+    [{ ALOR_EXCHANGE: 'NYSE' }, 'npm start failed: Invalid configuration: ALOR_EXCHANGE:'],
+    [{ PORT: 'eighty' }, 'npm start failed: PORT must be a port number (0-65535)'],
+  ])('with %j exits before it is ready, naming the setting', async (env, message) => {
+    await expect(spawnDevServer(env)).rejects.toThrow(message);
+  });
+});
+
 describe('toApiGatewayEvent', () => {
   const request = {
     method: 'POST',
