@@ -13,8 +13,7 @@ import {
   type PaperBrokers,
   startPaperBrokers,
 } from '#local/paper-broker/index.ts';
-import { parseAcceptedSecrets } from '#shared/auth/secret.ts';
-import { generateWebhookSecret } from '#shared/auth/webhook-secrets.ts';
+import { generateWebhookSecret, noAcceptedSecretWarning, parseAcceptedSecrets } from '#shared/auth/webhook-secrets.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { ConfigError } from '#shared/config-error.ts';
 import { BROKERS, type Broker, ENV, isProductionBrokerUrl, LOCAL_ENV } from '#shared/facts.ts';
@@ -56,6 +55,8 @@ export interface DevServer {
   readonly secretGenerated: boolean;
   readonly brokers: Readonly<Record<Broker, BrokerSetup>>;
   readonly notes: readonly string[];
+  /** Settings that make the run fail closed: shown in the banner and on stderr. */
+  readonly warnings: readonly string[];
   close(): Promise<void>;
 }
 
@@ -194,6 +195,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const secretGenerated = !isSet(env[ENV.webhookSecret]);
   if (secretGenerated) env[ENV.webhookSecret] = generateWebhookSecret();
   const acceptedSecrets = parseAcceptedSecrets(env[ENV.webhookSecret]);
+  const warnings = acceptedSecrets.length === 0 ? [noAcceptedSecretWarning(ENV.webhookSecret)] : [];
   const secret = acceptedSecrets[0] ?? '';
 
   const modes = brokerModes(env);
@@ -351,6 +353,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     secret,
     secretGenerated,
     notes,
+    warnings,
     brokers: Object.fromEntries(
       BROKERS.map((broker) => [
         broker,
@@ -414,6 +417,7 @@ function banner(server: DevServer, alorExchange: string): string {
     `  Alor webhook     ${server.brokers.alor.webhookUrl}      (${describe('alor')})`,
     `  T-Invest webhook ${server.brokers.tinkoff.webhookUrl}   (${describe('tinkoff')})`,
     `  webhook secret   ${server.secret}${server.secretGenerated ? `   (generated for this run; set ${ENV.webhookSecret} in .env to keep one)` : ''}`,
+    ...server.warnings.map((warning) => `  ${warning}`),
     ...server.notes.map((note) => `  NOTE: ${note}`),
     '',
     'Try it:',
@@ -445,6 +449,7 @@ async function main(): Promise<void> {
   }
   const alorExchange = loadAlorConfig().exchange;
   if (loaded !== undefined) process.stdout.write(`read ${loaded.length} setting(s) from ${envFile}\n`);
+  for (const warning of server.warnings) process.stderr.write(`${warning}\n`);
   process.stdout.write(banner(server, alorExchange));
   process.stdout.write(
     `${READY_PREFIX}${JSON.stringify({

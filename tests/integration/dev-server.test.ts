@@ -168,6 +168,30 @@ describe('npm start (local/dev-server.ts as a child process)', () => {
   });
 });
 
+describe('npm start with a webhook secret that holds no value', () => {
+  it.each([
+    ['an empty JSON array', '[]'],
+    ['a JSON array of blank strings', '["", " "]'],
+  ])(
+    'with %s warns loudly, naming the setting but not its value, and answers every call 401',
+    async (_case, secret) => {
+      const server = await spawnDevServer({ WEBHOOK_SECRET: secret });
+      try {
+        const warning =
+          'WARNING: WEBHOOK_SECRET holds no webhook secret (it is empty, or a list without a value): every call is answered 401 Unauthorized';
+        expect(server.output()).toContain(warning);
+        expect(server.output()).not.toContain(secret);
+        expect(await post(server.alor, '{"check":true}', { ...JSON_HEADERS, 'x-webhook-secret': secret })).toEqual({
+          status: 401,
+          text: 'Unauthorized',
+        });
+      } finally {
+        await server.stop();
+      }
+    },
+  );
+});
+
 describe('npm start with a setting it cannot use', () => {
   it.each([
     [{ ALOR_EXCHANGE: 'NYSE' }, 'npm start failed: Invalid configuration: ALOR_EXCHANGE:'],

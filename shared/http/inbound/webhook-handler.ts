@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { checkWebhookSecret, parseAcceptedSecrets } from '../../auth/secret.ts';
+import { checkWebhookSecret } from '../../auth/secret.ts';
+import { parseAcceptedSecrets } from '../../auth/webhook-secrets.ts';
 import type { OrderOutcome } from '../../brokers/outcome.ts';
 import type { CommonConfig } from '../../config.ts';
 import {
