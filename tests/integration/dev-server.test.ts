@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromApiGatewayResult, toApiGatewayEvent } from '#local/api-gateway-event.ts';
 import { CallLog, HIDDEN } from '#local/call-log.ts';
 import { parseEnvFile } from '#local/env-file.ts';
+import { API_GATEWAY_MAX_PAYLOAD_BYTES } from '#shared/facts.ts';
 import { type DevServerProcess, post, spawnDevServer } from '../e2e/dev-server-process.ts';
 
 /**
@@ -14,6 +15,10 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 const AUTH = { ...JSON_HEADERS, 'x-webhook-secret': SECRET };
 const ALOR_ORDER = { t: 'AAPL', p: 150.5, v: 2, d: 'buy' };
 const TINKOFF_ORDER = { t: 'SBER', p: '250.1', v: 1, d: 'sell', f: 'BBG004730N88' };
+const MIB = 1024 * 1024;
+const UNAUTHORIZED = { status: 401, text: 'Unauthorized' };
+/** API Gateway's own answer to a payload over its 10 MB quota, before any function runs. */
+const TOO_LARGE = { status: 413, text: '{"message":"Request Entity Too Large"}' };
 
 interface State {
   calls: { broker: string; target: string; status: number; answer: string; headers: Record<string, string> }[];
@@ -77,6 +82,18 @@ describe('npm start (local/dev-server.ts as a child process)', () => {
     });
     expect((await getState(running())).state.books.alor).toHaveLength(before);
   });
+
+  it.each([
+    ['2 MiB without a secret', 2 * MIB, JSON_HEADERS, UNAUTHORIZED],
+    ['exactly 10 MiB without a secret', API_GATEWAY_MAX_PAYLOAD_BYTES, JSON_HEADERS, UNAUTHORIZED],
+    ['10 MiB + 1 byte without a secret', API_GATEWAY_MAX_PAYLOAD_BYTES + 1, JSON_HEADERS, TOO_LARGE],
+    ['10 MiB + 1 byte with the secret', API_GATEWAY_MAX_PAYLOAD_BYTES + 1, AUTH, TOO_LARGE],
+  ])(
+    "answers a body of %s: 413 over the gateway's 10 MiB quota, otherwise the contract's order (401 first)",
+    async (_case, bytes, headers, expected) => {
+      expect(await post(running().alor, 'x'.repeat(bytes), headers)).toEqual(expected);
+    },
+  );
 
   it('places a valid Alor signal in the paper book and answers 200 "200 OK"', async () => {
     expect(await post(running().alor, JSON.stringify(ALOR_ORDER), AUTH)).toEqual({ status: 200, text: '200 OK' });
