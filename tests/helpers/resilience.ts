@@ -6,7 +6,7 @@ import { brokerRequestId } from '#shared/brokers/request-id.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { orderToTinkoffTerms } from '#shared/brokers/tinkoff/mapping.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
-import { type Broker, ENV } from '#shared/facts.ts';
+import { type Broker, DEFAULT_ALOR_EXCHANGE, ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { AlorOrderSchema, TinkoffOrderSchema } from '#shared/payload.ts';
 import { apiGatewayEvent } from './events.ts';
@@ -79,7 +79,12 @@ export async function timedAnswer(handler: WebhookHandler, event: APIGatewayProx
 /** The broker-side id (Alor `X-REQID`, T-Invest `orderId`) the handler must derive from a caller's key and order. */
 export function expectedRequestId(broker: Broker, key: string, body: Record<string, unknown> = ORDERS[broker]): string {
   return broker === 'alor'
-    ? brokerRequestId('alor', PAPER_ALOR.portfolio, key, orderToAlorTerms(AlorOrderSchema.parse(body), 'SPBX'))
+    ? brokerRequestId(
+        'alor',
+        PAPER_ALOR.portfolio,
+        key,
+        orderToAlorTerms(AlorOrderSchema.parse(body), DEFAULT_ALOR_EXCHANGE),
+      )
     : brokerRequestId('tinkoff', PAPER_TINKOFF.accountId, key, orderToTinkoffTerms(TinkoffOrderSchema.parse(body)));
 }
 
