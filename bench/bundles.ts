@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { BROKERS, type Broker } from '#shared/facts.ts';
 import { BUNDLE_FILE_NAME, esbuildOptions } from '../infra/bundling.ts';
 
 /**
@@ -9,9 +10,6 @@ import { BUNDLE_FILE_NAME, esbuildOptions } from '../infra/bundling.ts';
  * `npm run build` use): once with the AWS SDK bundled, once with it external (the Lambda Node.js 22 runtime ships
  * SDK v3; locally node resolves `@aws-sdk/*` from `node_modules`). Output goes to `dist/bench/`, git-ignored.
  */
-
-export const BROKERS = ['alor', 'tinkoff'] as const;
-export type Broker = (typeof BROKERS)[number];
 
 export const SDK_VARIANTS = ['sdkBundled', 'sdkExternal'] as const;
 export type SdkVariant = (typeof SDK_VARIANTS)[number];

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Broker } from '#shared/facts.ts';
 import { RUNTIME_NODE_OPTIONS } from '../infra/bundling.ts';
-import type { Broker } from './bundles.ts';
 import { median, round } from './stats.ts';
 
 /**

@@ -12,7 +12,15 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startFakeAwsStore } from '#local/aws-store.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, startPaperBrokers } from '#local/paper-broker/index.ts';
-import { BROKERS, type Broker, type BundleFigures, buildAllBundles, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
+import {
+  BROKERS,
+  type Broker,
+  DEFAULT_RESOURCE_PREFIX,
+  ENV,
+  FUNCTION_SETTING_NAME,
+  storeNames,
+} from '#shared/facts.ts';
+import { type BundleFigures, buildAllBundles, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
 import { type ColdFigures, type ColdRun, coldRun, summarizeCold } from './cold-start.ts';
 import { round } from './stats.ts';
 import { importBundledHandler, measureWarm, type WarmFigures } from './warm.ts';
@@ -42,13 +50,8 @@ const TARGETS = {
 };
 
 const WEBHOOK_SECRET = 'bench-webhook-secret-0001';
-const STORE = {
-  webhookSecret: 'ppp-webhooks/webhook-secret',
-  alorRefreshToken: 'ppp-webhooks/alor-refresh-token',
-  alorPortfolio: '/ppp-webhooks/alor/portfolio',
-  tinkoffToken: 'ppp-webhooks/tinkoff-token',
-  tinkoffAccountId: '/ppp-webhooks/tinkoff/account-id',
-};
+/** The stack's default names. */
+const STORE = storeNames(DEFAULT_RESOURCE_PREFIX);
 
 // The functions log one JSON line per invocation on stdout; the benchmark keeps stdout for its table. The lines are
 // still built (that cost is part of the handler), only not written.
@@ -84,14 +87,14 @@ const store = await startFakeAwsStore({
 /** What the CDK stack sets, pointed at the local brokers and store. */
 const functionEnv: Record<string, string> = {
   ...store.env(),
-  WEBHOOK_SECRET_ID: STORE.webhookSecret,
-  ALOR_REFRESH_TOKEN_SECRET_ID: STORE.alorRefreshToken,
-  ALOR_PORTFOLIO_PARAMETER: STORE.alorPortfolio,
-  ALOR_OAUTH_URL: paper.alor.url,
-  ALOR_API_URL: paper.alor.url,
-  TINKOFF_TOKEN_SECRET_ID: STORE.tinkoffToken,
-  TINKOFF_ACCOUNT_ID_PARAMETER: STORE.tinkoffAccountId,
-  TINKOFF_API_URL: paper.tinkoff.v2Url,
+  [ENV.webhookSecretId]: STORE.webhookSecret,
+  [ENV.alorRefreshTokenSecretId]: STORE.alorRefreshToken,
+  [ENV.alorPortfolioParameter]: STORE.alorPortfolio,
+  [ENV.alorOauthUrl]: paper.alor.url,
+  [ENV.alorApiUrl]: paper.alor.url,
+  [ENV.tinkoffTokenSecretId]: STORE.tinkoffToken,
+  [ENV.tinkoffAccountIdParameter]: STORE.tinkoffAccountId,
+  [ENV.tinkoffApiUrl]: paper.tinkoff.v2Url,
   BENCH_WEBHOOK_SECRET: WEBHOOK_SECRET,
 };
 
@@ -100,7 +103,7 @@ const cold = {} as Record<Broker, Record<SdkVariant, ColdFigures>>;
 try {
   // Warm: both bundled functions in this process, configured as deployed, one after the other.
   for (const name of Object.keys(process.env)) {
-    if (/^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|DRY_RUN|SECRETS_|LOG_LEVEL|AWS_)/.test(name)) delete process.env[name];
+    if (FUNCTION_SETTING_NAME.test(name) || name.startsWith('AWS_')) delete process.env[name];
   }
   Object.assign(process.env, functionEnv);
   for (const broker of BROKERS) {

@@ -5,8 +5,10 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { Client } from 'undici';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
 import type { PaperServer } from '#local/paper-broker/server.ts';
+import { LIMIT_ORDER_PATH } from '#shared/brokers/alor/client.ts';
+import { POST_ORDER_PATH } from '#shared/brokers/tinkoff/client.ts';
+import { type Broker, DEFAULT_ALOR_EXCHANGE } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
-import type { Broker } from './bundles.ts';
 import { round, type Spread, spread } from './stats.ts';
 
 /**
@@ -90,7 +92,7 @@ async function bareRequestFor(
 ): Promise<{ server: PaperServer; send: BareRequest }> {
   if (broker === 'tinkoff') {
     const url = new URL(paper.tinkoff.v2Url);
-    const path = `${url.pathname}/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder`;
+    const path = `${url.pathname}${POST_ORDER_PATH}`;
     return {
       server: paper.tinkoff,
       send: async (client) => {
@@ -124,7 +126,7 @@ async function bareRequestFor(
     send: async (client) => {
       const id = randomUUID();
       const response = await client.request({
-        path: '/commandapi/warptrans/TRADE/v2/client/orders/actions/limit',
+        path: LIMIT_ORDER_PATH,
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -133,7 +135,7 @@ async function bareRequestFor(
           'x-alor-reqid': id,
         },
         body: JSON.stringify({
-          instrument: { symbol: 'AAPL', exchange: 'SPBX' },
+          instrument: { symbol: 'AAPL', exchange: DEFAULT_ALOR_EXCHANGE },
           quantity: 1,
           side: 'buy',
           price: 190.5,

@@ -5,8 +5,8 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type CfnLogGroup, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS } from '../shared/facts.ts';
 import { cdkBundlingOptions, RUNTIME_NODE_OPTIONS } from './bundling.ts';
-import { API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS } from './config.ts';
 
 /** Root of the repository: where `package.json` and `package-lock.json` live. */
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));

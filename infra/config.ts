@@ -9,40 +9,39 @@
  * Secrets Manager with `npm run secrets -- set <name>`.
  */
 
-/** Exchanges Alor accepts for a limit order (`ALOR_EXCHANGE`). */
-export const ALOR_EXCHANGES = ['SPBX', 'MOEX'] as const;
-export type AlorExchange = (typeof ALOR_EXCHANGES)[number];
-
-/** T-Invest API generations the Tinkoff function can talk to (`TINKOFF_API`). */
-export const TINKOFF_APIS = ['v2', 'v1'] as const;
-export type TinkoffApi = (typeof TINKOFF_APIS)[number];
+import { ConfigError } from '../shared/config-error.ts';
+import {
+  ALOR_EXCHANGES,
+  type AlorExchange,
+  API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS,
+  DEFAULT_ALOR_EXCHANGE,
+  DEFAULT_BROKER_TIMEOUT_MS,
+  DEFAULT_RESOURCE_PREFIX,
+  DEFAULT_TINKOFF_API,
+  MAX_BROKER_TIMEOUT_MS,
+  type STORED_SECRETS,
+  storeNames,
+  TINKOFF_APIS,
+  type TinkoffApi,
+} from '../shared/facts.ts';
 
 /** Retention periods CloudWatch Logs accepts (the values of CDK's `RetentionDays`), in days. */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/**
- * Length of a generated webhook secret (by the stack at creation, and by `npm run secrets -- rotate`). Letters and
- * digits only, so it can go into `?secret=` unescaped: about 238 bits.
- */
-export const WEBHOOK_SECRET_LENGTH = 40;
-
-/** API Gateway stops waiting for an integration after 30 s; the function must give up before that. */
-export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 30;
-
 /** The context keys this app reads, with their defaults (also written out in `cdk.json` and the README). */
 export const CONTEXT_DEFAULTS = {
   /** CloudFormation stack name. */
   stackName: 'PppWebhooks',
   /** Prefix of every secret and parameter name the stack creates (`<prefix>/webhook-secret`, `/<prefix>/alor/portfolio`, …). */
-  resourcePrefix: 'ppp-webhooks',
+  resourcePrefix: DEFAULT_RESOURCE_PREFIX,
   /** `ALOR_EXCHANGE`. */
-  alorExchange: 'SPBX' as AlorExchange,
+  alorExchange: DEFAULT_ALOR_EXCHANGE,
   /** `TINKOFF_API`. */
-  tinkoffApi: 'v2' as TinkoffApi,
+  tinkoffApi: DEFAULT_TINKOFF_API,
   /** `BROKER_TIMEOUT_MS`: deadline for all broker calls of one request (TradingView gives a webhook 3 s). */
-  brokerTimeoutMs: 2500,
+  brokerTimeoutMs: DEFAULT_BROKER_TIMEOUT_MS,
   /** `DRY_RUN`: validate, authenticate, read secrets, build the broker request, but send no order. */
   dryRun: false,
   /** Lambda memory in MB (CPU scales with it, which shortens cold starts). */
@@ -107,29 +106,17 @@ export interface WebhooksConfig {
  * Secrets Manager with the command shown.
  */
 export const SECRET_VALUE_KEYS: Readonly<Record<string, string>> = {
-  webhookSecret: 'npm run secrets -- set webhook-secret',
-  alorRefreshToken: 'npm run secrets -- set alor-refresh-token',
-  tinkoffToken: 'npm run secrets -- set tinkoff-token',
+  webhookSecret: setCommand('webhook-secret'),
+  alorRefreshToken: setCommand('alor-refresh-token'),
+  tinkoffToken: setCommand('tinkoff-token'),
 };
+
+function setCommand(name: (typeof STORED_SECRETS)[number]): string {
+  return `npm run secrets -- set ${name}`;
+}
 
 /** Reads one context value; `undefined` when the key is not set. */
 export type ContextReader = (key: string) => unknown;
-
-/** A context value that cannot be used. The message names the key and says what is expected. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
-/** The secret and parameter names the stack uses by default, derived from the prefix. */
-export function defaultResourceNames(prefix: string) {
-  return {
-    webhookSecret: `${prefix}/webhook-secret`,
-    alorRefreshToken: `${prefix}/alor/refresh-token`,
-    tinkoffToken: `${prefix}/tinkoff/token`,
-    alorPortfolio: `/${prefix}/alor/portfolio`,
-    tinkoffAccountId: `/${prefix}/tinkoff/account-id`,
-  } as const;
-}
 
 /**
  * Builds the typed configuration from context, applying {@link CONTEXT_DEFAULTS}.
@@ -153,7 +140,7 @@ export function readConfig(get: ContextReader): WebhooksConfig {
       `Context "resourcePrefix" must start with a letter or digit and contain only letters, digits, "_", "." and "-"; got "${resourcePrefix}"`,
     );
   }
-  const names = defaultResourceNames(resourcePrefix);
+  const names = storeNames(resourcePrefix);
 
   const timeoutSeconds = integer(
     get,
@@ -162,7 +149,7 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     1,
     API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS - 1,
   );
-  const brokerTimeoutMs = integer(get, 'brokerTimeoutMs', CONTEXT_DEFAULTS.brokerTimeoutMs, 100, 25_000);
+  const brokerTimeoutMs = integer(get, 'brokerTimeoutMs', CONTEXT_DEFAULTS.brokerTimeoutMs, 100, MAX_BROKER_TIMEOUT_MS);
   if (brokerTimeoutMs >= timeoutSeconds * 1000) {
     throw new ConfigError(
       `Context "brokerTimeoutMs" (${brokerTimeoutMs}) must be below the function timeout "timeoutSeconds" (${timeoutSeconds} s)`,

@@ -7,10 +7,11 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
+import { type Broker, ENV, WEBHOOK_SECRET_LENGTH } from '../shared/facts.ts';
 import { BrokerFunction } from './broker-function.ts';
-import { type ParameterRef, type SecretRef, WEBHOOK_SECRET_LENGTH, type WebhooksConfig } from './config.ts';
+import type { ParameterRef, SecretRef, WebhooksConfig } from './config.ts';
 
-const entry = (broker: string) => fileURLToPath(new URL(`../functions/${broker}/handler.ts`, import.meta.url));
+const entry = (broker: Broker) => fileURLToPath(new URL(`../functions/${broker}/handler.ts`, import.meta.url));
 
 /**
  * The access-log line of the API stage, one JSON object per request.
@@ -82,9 +83,9 @@ export class GatewayStack extends Stack {
       bundleAwsSdk: config.bundleAwsSdk,
     };
     const shared = {
-      WEBHOOK_SECRET_ID: webhookSecret.envValue,
-      BROKER_TIMEOUT_MS: String(config.brokerTimeoutMs),
-      DRY_RUN: String(config.dryRun),
+      [ENV.webhookSecretId]: webhookSecret.envValue,
+      [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs),
+      [ENV.dryRun]: String(config.dryRun),
     };
 
     this.alor = new BrokerFunction(this, 'AlorFunction', {
@@ -93,11 +94,11 @@ export class GatewayStack extends Stack {
       description: 'PPP webhook: limit orders at Alor',
       environment: {
         ...shared,
-        ALOR_REFRESH_TOKEN_SECRET_ID: alorToken.envValue,
-        ALOR_PORTFOLIO_PARAMETER: config.alorPortfolio.name,
-        ALOR_EXCHANGE: config.alorExchange,
-        ...optional('ALOR_OAUTH_URL', config.alorOauthUrl),
-        ...optional('ALOR_API_URL', config.alorApiUrl),
+        [ENV.alorRefreshTokenSecretId]: alorToken.envValue,
+        [ENV.alorPortfolioParameter]: config.alorPortfolio.name,
+        [ENV.alorExchange]: config.alorExchange,
+        ...optional(ENV.alorOauthUrl, config.alorOauthUrl),
+        ...optional(ENV.alorApiUrl, config.alorApiUrl),
       },
       readableSecretArns: [webhookSecret.policyArn, alorToken.policyArn],
       readableParameterArns: [alorPortfolio],
@@ -109,10 +110,10 @@ export class GatewayStack extends Stack {
       description: 'PPP webhook: limit orders at T-Invest',
       environment: {
         ...shared,
-        TINKOFF_TOKEN_SECRET_ID: tinkoffToken.envValue,
-        TINKOFF_ACCOUNT_ID_PARAMETER: config.tinkoffAccountId.name,
-        TINKOFF_API: config.tinkoffApi,
-        ...optional('TINKOFF_API_URL', config.tinkoffApiUrl),
+        [ENV.tinkoffTokenSecretId]: tinkoffToken.envValue,
+        [ENV.tinkoffAccountIdParameter]: config.tinkoffAccountId.name,
+        [ENV.tinkoffApi]: config.tinkoffApi,
+        ...optional(ENV.tinkoffApiUrl, config.tinkoffApiUrl),
       },
       readableSecretArns: [webhookSecret.policyArn, tinkoffToken.policyArn],
       readableParameterArns: [tinkoffAccountId],

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readRequestBody } from './http-body.ts';
 
 /**
  * A local stand-in for the two AWS stores the functions read: Secrets Manager `GetSecretValue` and SSM
@@ -65,17 +66,6 @@ function error(type: string, message: string, status = 400): Answer {
   return { status, body: { __type: type, message } };
 }
 
-async function readBody(request: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).byteLength;
-    if (size > MAX_REQUEST_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function field(body: unknown, name: string): string {
   const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
   return typeof value === 'string' ? value : '';
@@ -134,8 +124,9 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
 
   const answer = async (request: IncomingMessage): Promise<Answer> => {
     const target = String(request.headers['x-amz-target'] ?? '');
-    const text = await readBody(request);
-    if (text === undefined) return error('SerializationException', 'request too large');
+    const raw = await readRequestBody(request, MAX_REQUEST_BYTES);
+    if (raw.tooLarge) return error('SerializationException', 'request too large');
+    const text = raw.bytes.toString('utf8');
     let body: unknown;
     try {
       body = text === '' ? {} : JSON.parse(text);
@@ -159,10 +150,13 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
       .catch(() => error('InternalServiceError', 'fake store failure', 500))
       .then(({ status, body }) => {
         const type = typeof body.__type === 'string' ? { 'x-amzn-errortype': body.__type } : {};
+        // A body left unread (too large) means the connection cannot carry another request.
+        const close = request.complete ? {} : { connection: 'close' };
         response.writeHead(status, {
           'content-type': JSON_11,
           'x-amzn-requestid': '00000000-0000-4000-8000-000000000000',
           ...type,
+          ...close,
         });
         response.end(JSON.stringify(body));
       });

@@ -6,6 +6,7 @@
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { BROKERS } from '#shared/facts.ts';
 import { BUNDLE_FILE_NAME, esbuildOptions } from '../infra/bundling.ts';
 import { readConfig } from '../infra/config.ts';
 import { loadContext, parseArgs } from './context.ts';
@@ -16,7 +17,7 @@ const ctx = loadContext(new URL('cdk.json', root), context);
 const { bundleAwsSdk } = readConfig((key) => ctx[key]);
 
 rmSync(new URL('dist/', root), { recursive: true, force: true });
-for (const broker of ['alor', 'tinkoff']) {
+for (const broker of BROKERS) {
   const entry = fileURLToPath(new URL(`functions/${broker}/handler.ts`, root));
   const outfile = fileURLToPath(new URL(`dist/${broker}/${BUNDLE_FILE_NAME}`, root));
   const { metafile } = await build({ ...esbuildOptions(entry, outfile, { bundleAwsSdk }), metafile: true });

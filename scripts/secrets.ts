@@ -13,7 +13,6 @@
  * out of shell history; they are read from a prompt that does not echo, or from stdin when it is not a terminal.
  * Credentials and region come from the usual AWS SDK chain (AWS_PROFILE, AWS_REGION, ~/.aws/config …).
  */
-import { randomInt } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import {
   GetSecretValueCommand,
@@ -22,17 +21,18 @@ import {
   SecretsManagerClient as SecretsManagerClientClass,
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, type SSMClient, SSMClient as SSMClientClass } from '@aws-sdk/client-ssm';
-import { readConfig, WEBHOOK_SECRET_LENGTH, type WebhooksConfig } from '../infra/config.ts';
+import {
+  formatAcceptedSecrets,
+  generateWebhookSecret,
+  noAcceptedSecretWarning,
+  parseAcceptedSecrets,
+} from '#shared/auth/webhook-secrets.ts';
+import { STORED_PARAMETERS as PARAMETER_NAMES, STORED_SECRETS as SECRET_NAMES } from '#shared/facts.ts';
+import { readConfig, type WebhooksConfig } from '../infra/config.ts';
 import { loadContext, parseArgs, UsageError } from './context.ts';
 
-export const SECRET_NAMES = ['webhook-secret', 'alor-refresh-token', 'tinkoff-token'] as const;
-export const PARAMETER_NAMES = ['alor-portfolio', 'tinkoff-account-id'] as const;
 type SecretName = (typeof SECRET_NAMES)[number];
 type ParameterName = (typeof PARAMETER_NAMES)[number];
-
-/** Same length and alphabet as the secret the stack generates at creation. */
-export const GENERATED_SECRET_LENGTH = WEBHOOK_SECRET_LENGTH;
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 export interface Clients {
   readonly secretsManager: Pick<SecretsManagerClient, 'send'>;
@@ -48,14 +48,8 @@ export interface Io {
   readonly err: (text: string) => void;
 }
 
-export function generateWebhookSecret(): string {
-  let value = '';
-  for (let i = 0; i < GENERATED_SECRET_LENGTH; i += 1) value += ALPHABET[randomInt(ALPHABET.length)];
-  return value;
-}
-
-/** The values a webhook secret holds: one per line, blank lines ignored. */
-export function splitSecretValues(text: string): string[] {
+/** A broker token or parameter as typed or piped: its non-blank lines (one is expected). */
+function nonBlankLines(text: string): string[] {
   return text
     .split(/\r?\n/)
     .map((line) => line.trim())
@@ -93,13 +87,13 @@ function usage(): string {
   ].join('\n');
 }
 
-/** The current webhook secret values; none when the secret was never given a value. */
+/** The current webhook secret values, read as the functions read them; none when the secret was never given a value. */
 async function readWebhookSecret(config: WebhooksConfig, clients: Clients): Promise<string[]> {
   try {
     const output = await clients.secretsManager.send(
       new GetSecretValueCommand({ SecretId: config.webhookSecret.name }),
     );
-    return splitSecretValues(output.SecretString ?? '');
+    return parseAcceptedSecrets(output.SecretString);
   } catch (error) {
     // A secret created without a value has no version yet: GetSecretValue says ResourceNotFoundException.
     if (error instanceof Error && error.name === 'ResourceNotFoundException') return [];
@@ -109,7 +103,7 @@ async function readWebhookSecret(config: WebhooksConfig, clients: Clients): Prom
 
 async function putWebhookSecret(config: WebhooksConfig, clients: Clients, values: readonly string[]): Promise<void> {
   await clients.secretsManager.send(
-    new PutSecretValueCommand({ SecretId: config.webhookSecret.name, SecretString: values.join('\n') }),
+    new PutSecretValueCommand({ SecretId: config.webhookSecret.name, SecretString: formatAcceptedSecrets(values) }),
   );
 }
 
@@ -142,7 +136,7 @@ export async function run(
 
   if (command === 'set' && isSecretName(name)) {
     const raw = await io.readValue(`${name}: `);
-    const values = splitSecretValues(raw);
+    const values = name === 'webhook-secret' ? parseAcceptedSecrets(raw) : nonBlankLines(raw);
     if (values.length === 0) throw new UsageError(`No value given for ${name}; nothing was changed`);
     if (name !== 'webhook-secret' && values.length > 1) {
       throw new UsageError(`${name} is a single value, but ${values.length} lines were given; nothing was changed`);
@@ -168,7 +162,7 @@ export async function run(
         `${ref.name} is created by the stack from context "${contextKey}"; change it in cdk.json and run npm run deploy`,
       );
     }
-    const values = splitSecretValues(await io.readValue(`${name}: `));
+    const values = nonBlankLines(await io.readValue(`${name}: `));
     if (values.length !== 1 || /\s/.test(values[0] ?? '')) {
       throw new UsageError(`${name} must be one value without spaces; nothing was changed`);
     }
@@ -190,7 +184,7 @@ export async function run(
   if (command === 'get') {
     const values = await readWebhookSecret(config, clients());
     if (values.length === 0) {
-      io.err(`${config.webhookSecret.name} holds no value: every call is answered 401 until one is set`);
+      io.err(noAcceptedSecretWarning(config.webhookSecret.name));
       return 1;
     }
     for (const value of values) io.out(value);
@@ -199,18 +193,23 @@ export async function run(
 
   if (command === 'rotate') {
     const current = await readWebhookSecret(config, clients());
+    if (current.length === 0) io.err(noAcceptedSecretWarning(config.webhookSecret.name));
     const fresh = generateWebhookSecret();
     await putWebhookSecret(config, clients(), [fresh, ...current]);
     io.out(fresh);
     io.err(
-      `Added a new webhook secret in front of ${current.length} current one(s); both work now. Put the new one into the widget, then run: npm run secrets -- prune webhook-secret`,
+      current.length === 0
+        ? 'Stored a new webhook secret; the functions accept it within minutes (values are cached). Put it into the widget.'
+        : `Added a new webhook secret in front of ${current.length} current one(s); both work now. Put the new one into the widget, then run: npm run secrets -- prune webhook-secret`,
     );
     return 0;
   }
 
   if (command === 'prune') {
     const [newest, ...older] = await readWebhookSecret(config, clients());
-    if (newest === undefined) throw new UsageError('The webhook secret holds no value; nothing was changed');
+    if (newest === undefined) {
+      throw new UsageError(`${noAcceptedSecretWarning(config.webhookSecret.name)}; nothing was changed`);
+    }
     await putWebhookSecret(config, clients(), [newest]);
     io.err(`Kept the newest webhook secret, removed ${older.length} older one(s).`);
     return 0;

@@ -1,4 +1,20 @@
 import * as z from 'zod';
+import { ConfigError } from './config-error.ts';
+import {
+  ALOR_DEFAULT_API_URL,
+  ALOR_DEFAULT_OAUTH_URL,
+  ALOR_EXCHANGES,
+  type AlorExchange,
+  DEFAULT_ALOR_EXCHANGE,
+  DEFAULT_BROKER_TIMEOUT_MS,
+  DEFAULT_SECRETS_TTL_MS,
+  DEFAULT_TINKOFF_API,
+  ENV,
+  MAX_BROKER_TIMEOUT_MS,
+  TINKOFF_APIS,
+  TINKOFF_DEFAULT_API_URL,
+  type TinkoffApi,
+} from './facts.ts';
 
 /**
  * Configuration is parsed once per container from the environment, into a typed object that handlers
@@ -11,13 +27,6 @@ export type ValueSource =
   | { readonly kind: 'parameter'; readonly name: string }
   | { readonly kind: 'plain'; readonly value: string }
   | { readonly kind: 'unset' };
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
 
 const optionalText = z
   .string()
@@ -55,42 +64,37 @@ function source(
   return { kind: 'unset' };
 }
 
-/** TradingView gives a webhook 3 s; the broker calls of one request get this much of it. */
-export const DEFAULT_BROKER_TIMEOUT_MS = 2500;
-/** A rotated secret is picked up within this time. */
-export const DEFAULT_SECRETS_TTL_MS = 5 * 60_000;
-
 const CommonEnvSchema = z.object({
-  WEBHOOK_SECRET_ID: optionalText,
-  WEBHOOK_SECRET: optionalText,
-  BROKER_TIMEOUT_MS: positiveIntegerMs(DEFAULT_BROKER_TIMEOUT_MS, 25_000),
-  SECRETS_CACHE_TTL_MS: positiveIntegerMs(DEFAULT_SECRETS_TTL_MS, 60 * 60_000),
-  DRY_RUN: booleanFlag,
+  [ENV.webhookSecretId]: optionalText,
+  [ENV.webhookSecret]: optionalText,
+  [ENV.brokerTimeoutMs]: positiveIntegerMs(DEFAULT_BROKER_TIMEOUT_MS, MAX_BROKER_TIMEOUT_MS),
+  [ENV.secretsCacheTtlMs]: positiveIntegerMs(DEFAULT_SECRETS_TTL_MS, 60 * 60_000),
+  [ENV.dryRun]: booleanFlag,
 });
 
 const AlorEnvSchema = CommonEnvSchema.extend({
-  ALOR_REFRESH_TOKEN_SECRET_ID: optionalText,
-  ALOR_REFRESH_TOKEN: optionalText,
-  ALOR_PORTFOLIO_PARAMETER: optionalText,
-  ALOR_PORTFOLIO: optionalText,
-  ALOR_EXCHANGE: z
-    .enum(['SPBX', 'MOEX', ''])
+  [ENV.alorRefreshTokenSecretId]: optionalText,
+  [ENV.alorRefreshToken]: optionalText,
+  [ENV.alorPortfolioParameter]: optionalText,
+  [ENV.alorPortfolio]: optionalText,
+  [ENV.alorExchange]: z
+    .enum([...ALOR_EXCHANGES, ''])
     .optional()
-    .transform((value) => (value === 'MOEX' ? 'MOEX' : 'SPBX')),
-  ALOR_OAUTH_URL: baseUrl,
-  ALOR_API_URL: baseUrl,
+    .transform((value) => value || DEFAULT_ALOR_EXCHANGE),
+  [ENV.alorOauthUrl]: baseUrl,
+  [ENV.alorApiUrl]: baseUrl,
 });
 
 const TinkoffEnvSchema = CommonEnvSchema.extend({
-  TINKOFF_TOKEN_SECRET_ID: optionalText,
-  TINKOFF_TOKEN: optionalText,
-  TINKOFF_ACCOUNT_ID_PARAMETER: optionalText,
-  TINKOFF_ACCOUNT_ID: optionalText,
-  TINKOFF_API: z
-    .enum(['v2', 'v1', ''])
+  [ENV.tinkoffTokenSecretId]: optionalText,
+  [ENV.tinkoffToken]: optionalText,
+  [ENV.tinkoffAccountIdParameter]: optionalText,
+  [ENV.tinkoffAccountId]: optionalText,
+  [ENV.tinkoffApi]: z
+    .enum([...TINKOFF_APIS, ''])
     .optional()
-    .transform((value) => (value === 'v1' ? 'v1' : 'v2')),
-  TINKOFF_API_URL: baseUrl,
+    .transform((value) => value || DEFAULT_TINKOFF_API),
+  [ENV.tinkoffApiUrl]: baseUrl,
 });
 
 export interface CommonConfig {
@@ -104,7 +108,7 @@ export interface AlorConfig extends CommonConfig {
   readonly broker: 'alor';
   readonly refreshToken: ValueSource;
   readonly portfolio: ValueSource;
-  readonly exchange: 'SPBX' | 'MOEX';
+  readonly exchange: AlorExchange;
   readonly oauthUrl: string;
   readonly apiUrl: string;
 }
@@ -113,16 +117,9 @@ export interface TinkoffConfig extends CommonConfig {
   readonly broker: 'tinkoff';
   readonly token: ValueSource;
   readonly accountId: ValueSource;
-  readonly api: 'v2' | 'v1';
+  readonly api: TinkoffApi;
   readonly apiUrl: string;
 }
-
-export const ALOR_DEFAULT_OAUTH_URL = 'https://oauth.alor.ru';
-export const ALOR_DEFAULT_API_URL = 'https://api.alor.ru';
-export const TINKOFF_DEFAULT_API_URL = {
-  v2: 'https://invest-public-api.tbank.ru/rest',
-  v1: 'https://api-invest.tinkoff.ru',
-};
 
 type Env = Record<string, string | undefined>;
 
@@ -136,10 +133,10 @@ function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
 
 function commonConfig(env: z.output<typeof CommonEnvSchema>): CommonConfig {
   return {
-    webhookSecret: source(env.WEBHOOK_SECRET_ID, env.WEBHOOK_SECRET, 'secret'),
-    brokerTimeoutMs: env.BROKER_TIMEOUT_MS,
-    secretsCacheTtlMs: env.SECRETS_CACHE_TTL_MS,
-    dryRun: env.DRY_RUN,
+    webhookSecret: source(env[ENV.webhookSecretId], env[ENV.webhookSecret], 'secret'),
+    brokerTimeoutMs: env[ENV.brokerTimeoutMs],
+    secretsCacheTtlMs: env[ENV.secretsCacheTtlMs],
+    dryRun: env[ENV.dryRun],
   };
 }
 
@@ -148,11 +145,11 @@ export function loadAlorConfig(env: Env = process.env): AlorConfig {
   return {
     broker: 'alor',
     ...commonConfig(parsed),
-    refreshToken: source(parsed.ALOR_REFRESH_TOKEN_SECRET_ID, parsed.ALOR_REFRESH_TOKEN, 'secret'),
-    portfolio: source(parsed.ALOR_PORTFOLIO_PARAMETER, parsed.ALOR_PORTFOLIO, 'parameter'),
-    exchange: parsed.ALOR_EXCHANGE,
-    oauthUrl: parsed.ALOR_OAUTH_URL ?? ALOR_DEFAULT_OAUTH_URL,
-    apiUrl: parsed.ALOR_API_URL ?? ALOR_DEFAULT_API_URL,
+    refreshToken: source(parsed[ENV.alorRefreshTokenSecretId], parsed[ENV.alorRefreshToken], 'secret'),
+    portfolio: source(parsed[ENV.alorPortfolioParameter], parsed[ENV.alorPortfolio], 'parameter'),
+    exchange: parsed[ENV.alorExchange],
+    oauthUrl: parsed[ENV.alorOauthUrl] ?? ALOR_DEFAULT_OAUTH_URL,
+    apiUrl: parsed[ENV.alorApiUrl] ?? ALOR_DEFAULT_API_URL,
   };
 }
 
@@ -161,9 +158,9 @@ export function loadTinkoffConfig(env: Env = process.env): TinkoffConfig {
   return {
     broker: 'tinkoff',
     ...commonConfig(parsed),
-    token: source(parsed.TINKOFF_TOKEN_SECRET_ID, parsed.TINKOFF_TOKEN, 'secret'),
-    accountId: source(parsed.TINKOFF_ACCOUNT_ID_PARAMETER, parsed.TINKOFF_ACCOUNT_ID, 'parameter'),
-    api: parsed.TINKOFF_API,
-    apiUrl: parsed.TINKOFF_API_URL ?? TINKOFF_DEFAULT_API_URL[parsed.TINKOFF_API],
+    token: source(parsed[ENV.tinkoffTokenSecretId], parsed[ENV.tinkoffToken], 'secret'),
+    accountId: source(parsed[ENV.tinkoffAccountIdParameter], parsed[ENV.tinkoffAccountId], 'parameter'),
+    api: parsed[ENV.tinkoffApi],
+    apiUrl: parsed[ENV.tinkoffApiUrl] ?? TINKOFF_DEFAULT_API_URL[parsed[ENV.tinkoffApi]],
   };
 }

@@ -1,3 +1,5 @@
+import { ENV } from './facts.ts';
+
 /**
  * One structured logger: a JSON object per line on stdout, which CloudWatch Logs Insights reads as fields.
  * Every line passes through `redact`, so a secret value read from the store can never be printed,
@@ -45,7 +47,7 @@ export function parseLogLevel(value: string | undefined): LogLevel {
 }
 
 export function createLogger(
-  level: LogLevel = parseLogLevel(process.env.LOG_LEVEL?.toLowerCase()),
+  level: LogLevel = parseLogLevel(process.env[ENV.logLevel]?.toLowerCase()),
   bound: LogFields = {},
   write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
 ): Logger {

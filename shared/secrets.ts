@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { parseAcceptedSecrets } from './auth/secret.ts';
+import { parseAcceptedSecrets } from './auth/webhook-secrets.ts';
 import type { CommonConfig, ValueSource } from './config.ts';
 import { describeError } from './errors.ts';
 import { logger, registerSecret } from './logging.ts';

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { readRequestBody } from '../http-body.ts';
 
 /**
  * The HTTP side of a paper broker: a loopback server that counts what it receives (requests, new TCP
@@ -87,19 +88,6 @@ function parseJson(text: string): unknown {
   }
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
 function sendJson(response: ServerResponse, answer: JsonAnswer): void {
   const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
   response.writeHead(answer.status, {
@@ -134,7 +122,13 @@ export async function startPaperServer(routes: readonly Route[], port = 0): Prom
   };
 
   const server: Server = createServer(async (request, response) => {
-    const rawBody = await readBody(request);
+    const body = await readRequestBody(request, MAX_REQUEST_BYTES);
+    if (body.tooLarge) {
+      // The rest of the body is left unread: the connection cannot carry another request.
+      response.setHeader('connection', 'close');
+      return sendJson(response, { status: 413, body: { message: 'Request Entity Too Large' } });
+    }
+    const rawBody = body.bytes.toString('utf8');
     const startedAt = performance.now();
     stats.requests += 1;
     const url = new URL(request.url ?? '/', 'http://paper.local');

@@ -19,29 +19,6 @@ export type SecretCheck = { ok: true; method: 'header' | 'query' | 'signature' }
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 
-/**
- * The stored secret may hold several accepted values, one per line or as a JSON array of strings,
- * so it can be rotated without downtime. Empty values are dropped: an empty secret accepts nothing.
- */
-export function parseAcceptedSecrets(stored: string | undefined): string[] {
-  if (stored === undefined) return [];
-  const trimmed = stored.trim();
-  if (trimmed.startsWith('[')) {
-    try {
-      const values: unknown = JSON.parse(trimmed);
-      if (Array.isArray(values)) {
-        return values.filter((value): value is string => typeof value === 'string' && value.trim() !== '');
-      }
-    } catch {
-      // Not JSON after all: fall through to one value per line.
-    }
-  }
-  return trimmed
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '');
-}
-
 /** Digests first, so every comparison is between equal-length buffers and the length of the secret leaks nothing. */
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();

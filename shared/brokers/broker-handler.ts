@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { CommonConfig } from '../config.ts';
+import type { Broker } from '../facts.ts';
 import { createWebhookHandler, type WebhookHandler } from '../http/inbound/webhook-handler.ts';
 import { brokerAgent } from '../http/outbound/client.ts';
 import type { Deadline } from '../http/outbound/deadline.ts';
@@ -35,7 +36,7 @@ export interface BrokerClient<TTerms> {
 }
 
 export interface BrokerRecipe<TOrder extends { idempotencyKey?: string | undefined }, TTerms extends LogFields> {
-  readonly broker: 'alor' | 'tinkoff';
+  readonly broker: Broker;
   readonly orderSchema: z.ZodType<TOrder>;
   /** Where the broker credential (a secret) and the account (a parameter) are stored. */
   readonly stored: BrokerCredentialSources;

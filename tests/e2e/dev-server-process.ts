@@ -1,6 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { READY_PREFIX } from '#local/dev-server.ts';
+import { type Broker, FUNCTION_SETTING_NAME, LOCAL_ENV } from '#shared/facts.ts';
 
 /**
  * `npm start` as a child process, for the tests that drive it over HTTP: `node --import tsx local/dev-server.ts`
@@ -9,13 +10,15 @@ import { READY_PREFIX } from '#local/dev-server.ts';
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const INHERITED_SETTINGS = /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|DRY_RUN$|SECRETS_|AWS_|PORT$|ENV_FILE$|LOG_LEVEL$)/;
+/** The functions' settings, the AWS SDK's and the local run's own. */
+const isInheritedSetting = (name: string) =>
+  FUNCTION_SETTING_NAME.test(name) || name.startsWith('AWS_') || Object.values<string>(LOCAL_ENV).includes(name);
 
 export interface ReadyInfo {
   readonly url: string;
   readonly alor: string;
   readonly tinkoff: string;
-  readonly modes: Readonly<Record<'alor' | 'tinkoff', 'paper' | 'real'>>;
+  readonly modes: Readonly<Record<Broker, 'paper' | 'real'>>;
 }
 
 export interface DevServerProcess extends ReadyInfo {
@@ -32,10 +35,10 @@ export async function spawnDevServer(
 ): Promise<DevServerProcess> {
   const childEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !INHERITED_SETTINGS.test(name)) childEnv[name] = value;
+    if (value !== undefined && !isInheritedSetting(name)) childEnv[name] = value;
   }
   // TSX_DISABLE_CACHE: tsx would otherwise keep its compile cache in the OS temp dir after the test.
-  Object.assign(childEnv, { ENV_FILE: 'none', PORT: '0', TSX_DISABLE_CACHE: '1', ...env });
+  Object.assign(childEnv, { [LOCAL_ENV.envFile]: 'none', [LOCAL_ENV.port]: '0', TSX_DISABLE_CACHE: '1', ...env });
 
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/dev-server.ts'], {
     cwd: ROOT,

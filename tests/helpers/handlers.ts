@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { type Broker, ENV, FUNCTION_SETTING_NAME } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { apiGatewayEvent } from './events.ts';
 
@@ -12,21 +13,21 @@ export type Env = Record<string, string>;
 /** Alor settings that trade on the paper Alor. */
 export function alorPaperEnv(paper: PaperBrokers): Env {
   return {
-    WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-    ALOR_REFRESH_TOKEN: PAPER_ALOR.refreshToken,
-    ALOR_PORTFOLIO: PAPER_ALOR.portfolio,
-    ALOR_OAUTH_URL: paper.alor.url,
-    ALOR_API_URL: paper.alor.url,
+    [ENV.webhookSecret]: TEST_WEBHOOK_SECRET,
+    [ENV.alorRefreshToken]: PAPER_ALOR.refreshToken,
+    [ENV.alorPortfolio]: PAPER_ALOR.portfolio,
+    [ENV.alorOauthUrl]: paper.alor.url,
+    [ENV.alorApiUrl]: paper.alor.url,
   };
 }
 
 /** T-Invest settings that trade on the paper T-Invest (API v2). */
 export function tinkoffPaperEnv(paper: PaperBrokers): Env {
   return {
-    WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-    TINKOFF_TOKEN: PAPER_TINKOFF.token,
-    TINKOFF_ACCOUNT_ID: PAPER_TINKOFF.accountId,
-    TINKOFF_API_URL: paper.tinkoff.v2Url,
+    [ENV.webhookSecret]: TEST_WEBHOOK_SECRET,
+    [ENV.tinkoffToken]: PAPER_TINKOFF.token,
+    [ENV.tinkoffAccountId]: PAPER_TINKOFF.accountId,
+    [ENV.tinkoffApiUrl]: paper.tinkoff.v2Url,
   };
 }
 
@@ -34,9 +35,9 @@ export function tinkoffPaperEnv(paper: PaperBrokers): Env {
  * The exported `handler` of a function, as Lambda loads it: a fresh module graph (a cold container)
  * that reads exactly `env` at import. Variables not in `env` are cleared, so the host's shell cannot leak in.
  */
-export async function importHandler(broker: 'alor' | 'tinkoff', env: Env): Promise<WebhookHandler> {
+export async function importHandler(broker: Broker, env: Env): Promise<WebhookHandler> {
   for (const name of Object.keys(process.env)) {
-    if (/^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|DRY_RUN|SECRETS_)/.test(name)) vi.stubEnv(name, undefined);
+    if (FUNCTION_SETTING_NAME.test(name)) vi.stubEnv(name, undefined);
   }
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   vi.resetModules();
@@ -57,7 +58,7 @@ export interface ContractAnswer {
  * builder that signs with the test secret, and `answer()`, which runs a signal through a cold `handler`
  * with the paper settings plus `overrides`.
  */
-export function contractHarness(broker: 'alor' | 'tinkoff') {
+export function contractHarness(broker: Broker) {
   const state: { paper?: PaperBrokers } = {};
   const paper = (): PaperBrokers => {
     if (state.paper === undefined) throw new Error('contractHarness: used outside its tests');

@@ -7,6 +7,7 @@ import { brokerRequestId } from '#shared/brokers/request-id.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { orderToTinkoffTerms } from '#shared/brokers/tinkoff/mapping.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
+import { type Broker, DEFAULT_ALOR_EXCHANGE, ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { AlorOrderSchema, TinkoffOrderSchema } from '#shared/payload.ts';
 import { apiGatewayEvent } from './events.ts';
@@ -16,8 +17,6 @@ import { alorPaperEnv, type Env, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from './
  * Shared pieces of the resilience suites (faults, retries, concurrency, leaks): handlers built the way a
  * container builds them, on the paper brokers, with a short broker deadline so hung calls end quickly.
  */
-
-export type Broker = 'alor' | 'tinkoff';
 
 /** `BROKER_TIMEOUT_MS` of these suites: short, so a hung broker costs well under a second. */
 export const BROKER_TIMEOUT_MS = 700;
@@ -31,7 +30,7 @@ export const ORDERS = {
 
 export function paperEnv(broker: Broker, paper: PaperBrokers, overrides: Env = {}): Env {
   const base = broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper);
-  return { ...base, BROKER_TIMEOUT_MS: String(BROKER_TIMEOUT_MS), ...overrides };
+  return { ...base, [ENV.brokerTimeoutMs]: String(BROKER_TIMEOUT_MS), ...overrides };
 }
 
 /** A fresh handler instance: one container, with its own secret store and token cache. */
@@ -81,7 +80,12 @@ export async function timedAnswer(handler: WebhookHandler, event: APIGatewayProx
 /** The broker-side id (Alor `X-REQID`, T-Invest `orderId`) the handler must derive from a caller's key and order. */
 export function expectedRequestId(broker: Broker, key: string, body: Record<string, unknown> = ORDERS[broker]): string {
   return broker === 'alor'
-    ? brokerRequestId('alor', PAPER_ALOR.portfolio, key, orderToAlorTerms(AlorOrderSchema.parse(body), 'SPBX'))
+    ? brokerRequestId(
+        'alor',
+        PAPER_ALOR.portfolio,
+        key,
+        orderToAlorTerms(AlorOrderSchema.parse(body), DEFAULT_ALOR_EXCHANGE),
+      )
     : brokerRequestId('tinkoff', PAPER_TINKOFF.accountId, key, orderToTinkoffTerms(TinkoffOrderSchema.parse(body)));
 }
 

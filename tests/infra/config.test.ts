@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CONTEXT_DEFAULTS, ConfigError, readConfig, type WebhooksConfig } from '../../infra/config.ts';
+import { ConfigError } from '#shared/config-error.ts';
+import { CONTEXT_DEFAULTS, readConfig, type WebhooksConfig } from '../../infra/config.ts';
 import { CDK_JSON_CONTEXT } from './synth.ts';
 
 const fromContext = (context: Record<string, unknown>) => readConfig((key) => context[key]);

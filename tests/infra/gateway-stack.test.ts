@@ -1,6 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import type { Broker } from '#shared/facts.ts';
 import { ACCESS_LOG_FIELDS } from '../../infra/gateway-stack.ts';
 import { logicalId, synth } from './synth.ts';
 
@@ -39,14 +40,14 @@ const TINKOFF_ENV_NAMES = [
   'WEBHOOK_SECRET_ID',
 ];
 
-function functionProps(built: ReturnType<typeof synth>, broker: 'alor' | 'tinkoff') {
+function functionProps(built: ReturnType<typeof synth>, broker: Broker) {
   const id = logicalId(built.stack, built.stack[broker].function);
   const resource = built.template.toJSON().Resources[id];
   expect(resource?.Type).toBe('AWS::Lambda::Function');
   return resource.Properties;
 }
 
-function rolePolicies(built: ReturnType<typeof synth>, broker: 'alor' | 'tinkoff') {
+function rolePolicies(built: ReturnType<typeof synth>, broker: Broker) {
   const id = logicalId(built.stack, built.stack[broker].role);
   const resource = built.template.toJSON().Resources[id];
   expect(resource?.Type).toBe('AWS::IAM::Role');
@@ -270,7 +271,7 @@ describe('GatewayStack configured through context', () => {
     const tinkoff = functionProps(built, 'tinkoff').Environment.Variables;
     expect(tinkoff).toMatchObject({ WEBHOOK_SECRET_ID: 'shared/webhook', TINKOFF_TOKEN_SECRET_ID: 'brokers/tinkoff' });
 
-    const statement = (broker: 'alor' | 'tinkoff') =>
+    const statement = (broker: Broker) =>
       rolePolicies(built, broker).Policies[0].PolicyDocument.Statement.find(
         (s: { Sid: string }) => s.Sid === 'ReadOwnSecrets',
       );

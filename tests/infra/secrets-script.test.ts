@@ -7,9 +7,10 @@ import {
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { WEBHOOK_SECRET_LENGTH as GENERATED_SECRET_LENGTH } from '#shared/facts.ts';
 import { readConfig } from '../../infra/config.ts';
 import { parseArgs, UsageError } from '../../scripts/context.ts';
-import { GENERATED_SECRET_LENGTH, type Io, run } from '../../scripts/secrets.ts';
+import { type Io, run } from '../../scripts/secrets.ts';
 import { CDK_JSON_CONTEXT, synth } from './synth.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);
@@ -161,6 +162,46 @@ describe('scripts/secrets.ts', () => {
       SecretString: fresh,
     });
   });
+
+  it.each([
+    ['one per line', 'old-one\nolder-one'],
+    ['as a JSON array, as the functions also accept it', '["old-one", "older-one"]'],
+  ])('rotates a webhook secret stored %s, keeping every current value behind the new one', async (_form, stored) => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: stored });
+    const { io, out, err } = harness();
+    await run(['rotate', 'webhook-secret'], config(), io, clients);
+    expect(secretsManager.commandCalls(PutSecretValueCommand)[0]?.args[0].input.SecretString).toBe(
+      `${out[0]}\nold-one\nolder-one`,
+    );
+    expect(err.join('\n')).toContain('in front of 2 current one(s)');
+  });
+
+  it('prints each value of a webhook secret stored as a JSON array', async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '["aaa", "bbb"]' });
+    const { io, out } = harness();
+    await expect(run(['get', 'webhook-secret'], config(), io, clients)).resolves.toBe(0);
+    expect(out).toEqual(['aaa', 'bbb']);
+  });
+
+  it.each([
+    ['an empty JSON array', '[]'],
+    ['a JSON array of blank strings', '["", "  "]'],
+  ])(
+    'says loudly, naming the secret but not its value, that a webhook secret holding %s accepts no call',
+    async (_case, stored) => {
+      const warning =
+        'WARNING: ppp-webhooks/webhook-secret holds no webhook secret (it is empty, or a list without a value): every call is answered 401 Unauthorized';
+      secretsManager.on(GetSecretValueCommand).resolves({ SecretString: stored });
+      const get = harness();
+      await expect(run(['get', 'webhook-secret'], config(), get.io, clients)).resolves.toBe(1);
+      expect({ out: get.out, err: get.err }).toEqual({ out: [], err: [warning] });
+
+      const rotate = harness();
+      await run(['rotate', 'webhook-secret'], config(), rotate.io, clients);
+      expect(rotate.err[0]).toBe(warning);
+      expect(secretsManager.commandCalls(PutSecretValueCommand)[0]?.args[0].input.SecretString).toBe(rotate.out[0]);
+    },
+  );
 
   it('rotates a webhook secret that has no value yet into one with a single value', async () => {
     secretsManager

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
 import { EXPIRY_MARGIN_MS } from '#shared/brokers/alor/access-token.ts';
+import type { Broker } from '#shared/facts.ts';
 import { maxOrdersPerKey, orderSignal, paperHandler, uniqueKey } from '../helpers/resilience.ts';
 
 /**
@@ -38,7 +39,7 @@ beforeEach(() => {
   }
 });
 
-async function fireAtOnce(handler: ReturnType<typeof paperHandler>, broker: 'alor' | 'tinkoff' = 'alor') {
+async function fireAtOnce(handler: ReturnType<typeof paperHandler>, broker: Broker = 'alor') {
   const events = Array.from({ length: SIGNALS }, () => orderSignal(broker, { headerKey: uniqueKey('burst') }));
   const responses = await Promise.all(events.map((event) => handler(event)));
   return responses.map((response) => `${response.statusCode} ${response.body}`);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromApiGatewayResult, toApiGatewayEvent } from '#local/api-gateway-event.ts';
 import { CallLog, HIDDEN } from '#local/call-log.ts';
 import { parseEnvFile } from '#local/env-file.ts';
+import { API_GATEWAY_MAX_PAYLOAD_BYTES } from '#shared/facts.ts';
 import { type DevServerProcess, post, spawnDevServer } from '../e2e/dev-server-process.ts';
 
 /**
@@ -14,6 +15,10 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 const AUTH = { ...JSON_HEADERS, 'x-webhook-secret': SECRET };
 const ALOR_ORDER = { t: 'AAPL', p: 150.5, v: 2, d: 'buy' };
 const TINKOFF_ORDER = { t: 'SBER', p: '250.1', v: 1, d: 'sell', f: 'BBG004730N88' };
+const MIB = 1024 * 1024;
+const UNAUTHORIZED = { status: 401, text: 'Unauthorized' };
+/** API Gateway's own answer to a payload over its 10 MB quota, before any function runs. */
+const TOO_LARGE = { status: 413, text: '{"message":"Request Entity Too Large"}' };
 
 interface State {
   calls: { broker: string; target: string; status: number; answer: string; headers: Record<string, string> }[];
@@ -77,6 +82,18 @@ describe('npm start (local/dev-server.ts as a child process)', () => {
     });
     expect((await getState(running())).state.books.alor).toHaveLength(before);
   });
+
+  it.each([
+    ['2 MiB without a secret', 2 * MIB, JSON_HEADERS, UNAUTHORIZED],
+    ['exactly 10 MiB without a secret', API_GATEWAY_MAX_PAYLOAD_BYTES, JSON_HEADERS, UNAUTHORIZED],
+    ['10 MiB + 1 byte without a secret', API_GATEWAY_MAX_PAYLOAD_BYTES + 1, JSON_HEADERS, TOO_LARGE],
+    ['10 MiB + 1 byte with the secret', API_GATEWAY_MAX_PAYLOAD_BYTES + 1, AUTH, TOO_LARGE],
+  ])(
+    "answers a body of %s: 413 over the gateway's 10 MiB quota, otherwise the contract's order (401 first)",
+    async (_case, bytes, headers, expected) => {
+      expect(await post(running().alor, 'x'.repeat(bytes), headers)).toEqual(expected);
+    },
+  );
 
   it('places a valid Alor signal in the paper book and answers 200 "200 OK"', async () => {
     expect(await post(running().alor, JSON.stringify(ALOR_ORDER), AUTH)).toEqual({ status: 200, text: '200 OK' });
@@ -165,6 +182,39 @@ describe('npm start (local/dev-server.ts as a child process)', () => {
   it('stops cleanly on SIGTERM', async () => {
     expect(await running().stop('SIGTERM')).toBe(0);
     expect(running().output()).toContain('SIGTERM: stopping');
+  });
+});
+
+describe('npm start with a webhook secret that holds no value', () => {
+  it.each([
+    ['an empty JSON array', '[]'],
+    ['a JSON array of blank strings', '["", " "]'],
+  ])(
+    'with %s warns loudly, naming the setting but not its value, and answers every call 401',
+    async (_case, secret) => {
+      const server = await spawnDevServer({ WEBHOOK_SECRET: secret });
+      try {
+        const warning =
+          'WARNING: WEBHOOK_SECRET holds no webhook secret (it is empty, or a list without a value): every call is answered 401 Unauthorized';
+        expect(server.output()).toContain(warning);
+        expect(server.output()).not.toContain(secret);
+        expect(await post(server.alor, '{"check":true}', { ...JSON_HEADERS, 'x-webhook-secret': secret })).toEqual({
+          status: 401,
+          text: 'Unauthorized',
+        });
+      } finally {
+        await server.stop();
+      }
+    },
+  );
+});
+
+describe('npm start with a setting it cannot use', () => {
+  it.each([
+    [{ ALOR_EXCHANGE: 'NYSE' }, 'npm start failed: Invalid configuration: ALOR_EXCHANGE:'],
+    [{ PORT: 'eighty' }, 'npm start failed: PORT must be a port number (0-65535)'],
+  ])('with %j exits before it is ready, naming the setting', async (env, message) => {
+    await expect(spawnDevServer(env)).rejects.toThrow(message);
   });
 });
 

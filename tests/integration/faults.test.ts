@@ -1,11 +1,11 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Fault, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import type { Broker } from '#shared/facts.ts';
 import {
   ANSWER_BOUND_MS,
   allExchangesSettled,
   BROKER_TIMEOUT_MS,
-  type Broker,
   expectedRequestId,
   maxOrdersPerKey,
   orderSignal,

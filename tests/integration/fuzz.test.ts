@@ -7,6 +7,7 @@ import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { POST_ORDER_PATH } from '#shared/brokers/tinkoff/client.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
+import type { Broker } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 
@@ -28,7 +29,6 @@ const INVALID = 'Некорректные данные в заявке';
 const MAX_LOTS = 2_147_483_647;
 const RUNS = { rules: 1200, hostile: 2500, anything: 1500 };
 
-type Broker = 'alor' | 'tinkoff';
 interface Sent {
   readonly path: string;
   readonly body: string;

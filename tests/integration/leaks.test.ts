@@ -15,13 +15,14 @@ import type { BrokerOrderCall } from '#shared/brokers/broker-handler.ts';
 import { TinkoffV2Client } from '#shared/brokers/tinkoff/client.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
+import type { Broker } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';
 import { createDeadline } from '#shared/http/outbound/deadline.ts';
 import { SecretStore, type StoreClients } from '#shared/secrets.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { allOutput } from '../helpers/logs.ts';
-import { type Broker, ORDERS } from '../helpers/resilience.ts';
+import { ORDERS } from '../helpers/resilience.ts';
 
 /**
  * Secrets (docs/contract.md#logs-and-secrets): every secret and token is a unique canary; every scenario we can produce runs; all log output

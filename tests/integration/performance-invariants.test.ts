@@ -4,6 +4,7 @@ import UndiciAgent from 'undici/lib/dispatcher/agent.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type FakeAwsStore, GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import type { Broker } from '#shared/facts.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { importHandler } from '../helpers/handlers.ts';
 
@@ -57,7 +58,7 @@ beforeEach(() => {
 });
 
 /** A cold container of the function, configured as deployed: every value from the (fake) store. */
-function coldContainer(broker: 'alor' | 'tinkoff') {
+function coldContainer(broker: Broker) {
   const common = { ...store.env(), WEBHOOK_SECRET_ID: IDS.webhookSecret };
   return importHandler(
     broker,
@@ -78,7 +79,7 @@ function coldContainer(broker: 'alor' | 'tinkoff') {
   );
 }
 
-function signal(broker: 'alor' | 'tinkoff', body: unknown, secret = WEBHOOK_SECRET) {
+function signal(broker: Broker, body: unknown, secret = WEBHOOK_SECRET) {
   return apiGatewayEvent({
     route: `POST /${broker}`,
     body: JSON.stringify(body),

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import type { Broker } from '#shared/facts.ts';
 import type { WebhookResponse } from '#shared/http/inbound/response.ts';
 import {
   allExchangesSettled,
   BROKER_TIMEOUT_MS,
-  type Broker,
   expectedRequestId,
   maxOrdersPerKey,
   ORDERS,

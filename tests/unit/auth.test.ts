@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkWebhookSecret, parseAcceptedSecrets, type SecretCredentials } from '#shared/auth/secret.ts';
+import { checkWebhookSecret, type SecretCredentials } from '#shared/auth/secret.ts';
+import { parseAcceptedSecrets } from '#shared/auth/webhook-secrets.ts';
 
 const SECRET = 'JP-webhook-secret-0001';
 const NEXT_SECRET = 'JP-webhook-secret-0002';

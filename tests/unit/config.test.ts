@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type AlorConfig, ConfigError, loadAlorConfig, loadTinkoffConfig, type TinkoffConfig } from '#shared/config.ts';
+import { type AlorConfig, loadAlorConfig, loadTinkoffConfig, type TinkoffConfig } from '#shared/config.ts';
+import { ConfigError } from '#shared/config-error.ts';
 
 /** Looks like a T-Invest token: a value that must never be echoed by a configuration error. */
 const TOKEN_LIKE = 't.Zx9QeRTsecretTOKENvalue_abc123';

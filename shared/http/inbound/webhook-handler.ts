@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { checkWebhookSecret, parseAcceptedSecrets } from '../../auth/secret.ts';
+import { checkWebhookSecret } from '../../auth/secret.ts';
+import { parseAcceptedSecrets } from '../../auth/webhook-secrets.ts';
 import type { OrderOutcome } from '../../brokers/outcome.ts';
 import type { CommonConfig } from '../../config.ts';
 import {
@@ -12,6 +13,7 @@ import {
   InvalidPayloadError,
   UnauthorizedError,
 } from '../../errors.ts';
+import type { Broker } from '../../facts.ts';
 import { type LogFields, logger } from '../../logging.ts';
 import { IdempotencyKeySchema, parseWebhookBody } from '../../payload.ts';
 import type { SecretStore } from '../../secrets.ts';
@@ -33,7 +35,7 @@ export interface OrderRequest<TOrder> {
 }
 
 export interface WebhookHandlerOptions<TOrder extends { idempotencyKey?: string | undefined }> {
-  readonly broker: 'alor' | 'tinkoff';
+  readonly broker: Broker;
   readonly config: CommonConfig;
   readonly store: SecretStore;
   readonly orderSchema: z.ZodType<TOrder>;

@@ -1,0 +1,173 @@
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import { fromApiGatewayResult, type GatewayAnswer, toApiGatewayEvent } from '#local/api-gateway-event.ts';
+import type { CallLog } from '#local/call-log.ts';
+import { readRequestBody } from '#local/http-body.ts';
+import { PAPER_INSTRUMENTS } from '#local/paper-broker/index.ts';
+import { type AlorExchange, API_GATEWAY_MAX_PAYLOAD_BYTES, BROKERS, type Broker } from '#shared/facts.ts';
+import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
+import type { LocalEnvironment } from './environment.ts';
+
+/**
+ * What the local server answers: `POST /alor` and `POST /tinkoff` as API Gateway would (an HTTP API payload 2.0
+ * event to the function's exported handler, the gateway's own answers where no function answers), and the console
+ * page with its API, to this machine only.
+ */
+
+/** Orders per paper book sent to the console. */
+const BOOK_SHOWN = 200;
+
+/** API Gateway's own answers when no function answers. */
+const NOT_FOUND = { message: 'Not Found' };
+const TOO_LARGE = { message: 'Request Entity Too Large' };
+const INTERNAL = { message: 'Internal Server Error' };
+
+const CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
+const CONSOLE_FILES: Readonly<Record<string, { file: string; type: string }>> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
+  '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+};
+const CONSOLE_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+};
+
+export interface RoutesOptions {
+  readonly handlers: Readonly<Record<Broker, WebhookHandler>>;
+  readonly environment: LocalEnvironment;
+  readonly alorExchange: AlorExchange;
+  readonly calls: CallLog;
+  /** The address the server listens on, for events whose caller address is unknown. */
+  readonly host: string;
+  /** The `Host` values this machine's own pages send: the console answers to these only. */
+  readonly localHosts: () => ReadonlySet<string>;
+}
+
+export type Routes = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
+
+function send(response: ServerResponse, answer: GatewayAnswer): void {
+  response.writeHead(answer.statusCode, { ...answer.headers, 'content-length': answer.body.byteLength });
+  response.end(answer.body);
+}
+
+function sendJson(
+  response: ServerResponse,
+  statusCode: number,
+  value: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  send(response, {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+    body: Buffer.from(JSON.stringify(value), 'utf8'),
+  });
+}
+
+export function createRoutes(options: RoutesOptions): Routes {
+  const { handlers, environment, alorExchange, calls, host, localHosts } = options;
+  const { modes, brokerUrls, paper } = environment;
+
+  const invoke = async (broker: Broker, request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const receivedAt = new Date();
+    const startedAt = performance.now();
+    const body = await readRequestBody(request, API_GATEWAY_MAX_PAYLOAD_BYTES);
+    // As the gateway does, before any function runs; the rest of the body is left unread, so the connection closes.
+    if (body.tooLarge) return sendJson(response, 413, TOO_LARGE, { connection: 'close' });
+    const event = toApiGatewayEvent({
+      method: request.method ?? 'POST',
+      url: request.url ?? '/',
+      headers: request.headersDistinct,
+      body: body.bytes,
+      routeKey: `POST /${broker}`,
+      sourceIp: request.socket.remoteAddress?.replace(/^::ffff:/, '') ?? host,
+      protocol: `HTTP/${request.httpVersion}`,
+      receivedAt,
+    });
+    let answer: GatewayAnswer;
+    try {
+      const result: APIGatewayProxyResultV2 = await handlers[broker](event);
+      answer = fromApiGatewayResult(result);
+    } catch {
+      // As API Gateway answers a function error; the function logged its own line.
+      answer = fromApiGatewayResult({
+        statusCode: 500,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(INTERNAL),
+      });
+    }
+    const latencyMs = Math.round((performance.now() - startedAt) * 10) / 10;
+    calls.record({
+      event,
+      receivedAt,
+      broker,
+      method: request.method ?? 'POST',
+      status: answer.statusCode,
+      answer: answer.body.toString('utf8'),
+      latencyMs,
+    });
+    send(response, answer);
+  };
+
+  const state = () => ({
+    calls: calls.list(),
+    books: {
+      // The latest orders, oldest first; the paper brokers keep them all.
+      alor: modes.alor === 'paper' ? (paper?.alor.orders.slice(-BOOK_SHOWN) ?? []) : null,
+      tinkoff: modes.tinkoff === 'paper' ? (paper?.tinkoff.orders.slice(-BOOK_SHOWN) ?? []) : null,
+    },
+  });
+
+  const session = (url: string) => ({
+    // Only for this page on this machine: it sends test signals through the real webhook routes.
+    secret: environment.secret,
+    brokers: Object.fromEntries(
+      BROKERS.map((broker) => [
+        broker,
+        {
+          mode: modes[broker],
+          webhookUrl: `${url}/${broker}`,
+          brokerUrl: brokerUrls[broker],
+          instruments: modes[broker] === 'paper' ? PAPER_INSTRUMENTS[broker] : null,
+        },
+      ]),
+    ),
+    alorExchange,
+  });
+
+  const serveConsole = async (path: string, response: ServerResponse): Promise<void> => {
+    const entry = CONSOLE_FILES[path];
+    if (entry === undefined) return sendJson(response, 404, NOT_FOUND);
+    const content = await readFile(`${CONSOLE_DIR}${entry.file}`);
+    send(response, { statusCode: 200, headers: { 'content-type': entry.type, ...CONSOLE_HEADERS }, body: content });
+  };
+
+  return async (request, response) => {
+    try {
+      const path = (request.url ?? '/').split('?')[0] ?? '/';
+      const webhook = BROKERS.find((broker) => path === `/${broker}`);
+      if (webhook !== undefined) {
+        if (request.method === 'POST') return await invoke(webhook, request, response);
+        request.resume();
+        return sendJson(response, 404, NOT_FOUND);
+      }
+      request.resume();
+      // The console and its API answer only to this machine's names: a page elsewhere that rebinds its own
+      // DNS name to 127.0.0.1 would send its own Host header and get nothing.
+      if (!localHosts().has(request.headers.host ?? '')) return sendJson(response, 403, { message: 'Forbidden' });
+      if (request.method !== 'GET') return sendJson(response, 404, NOT_FOUND);
+      if (path === '/api/state') return sendJson(response, 200, state());
+      if (path === '/api/session') return sendJson(response, 200, session(`http://${request.headers.host}`));
+      return await serveConsole(path, response);
+    } catch {
+      if (!response.headersSent) sendJson(response, 500, INTERNAL);
+      else response.destroy();
+    }
+  };
+}

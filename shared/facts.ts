@@ -1,0 +1,115 @@
+/**
+ * Facts that the functions, the CDK app, the scripts, the bench, the local run and the tests must agree on: the
+ * brokers, the environment variable names, the defaults, the names of the stored secrets and parameters.
+ *
+ * Constants and pure functions only: importing this module runs nothing and imports nothing, so a Lambda bundle keeps
+ * only what it uses, and the infra code and scripts use it without pulling in the functions or the AWS SDK.
+ */
+
+export const BROKERS = ['alor', 'tinkoff'] as const;
+export type Broker = (typeof BROKERS)[number];
+
+/** Exchanges Alor accepts for a limit order (`ALOR_EXCHANGE`). */
+export const ALOR_EXCHANGES = ['SPBX', 'MOEX'] as const;
+export type AlorExchange = (typeof ALOR_EXCHANGES)[number];
+export const DEFAULT_ALOR_EXCHANGE: AlorExchange = 'SPBX';
+
+/** T-Invest API generations the T-Invest function can talk to (`TINKOFF_API`). */
+export const TINKOFF_APIS = ['v2', 'v1'] as const;
+export type TinkoffApi = (typeof TINKOFF_APIS)[number];
+export const DEFAULT_TINKOFF_API: TinkoffApi = 'v2';
+
+/**
+ * The environment variables the functions read. The deployed stack sets the `_ID`/`_PARAMETER` references; local
+ * runs and tests set the plain values instead.
+ */
+export const ENV = {
+  webhookSecretId: 'WEBHOOK_SECRET_ID',
+  webhookSecret: 'WEBHOOK_SECRET',
+  brokerTimeoutMs: 'BROKER_TIMEOUT_MS',
+  secretsCacheTtlMs: 'SECRETS_CACHE_TTL_MS',
+  dryRun: 'DRY_RUN',
+  logLevel: 'LOG_LEVEL',
+  alorRefreshTokenSecretId: 'ALOR_REFRESH_TOKEN_SECRET_ID',
+  alorRefreshToken: 'ALOR_REFRESH_TOKEN',
+  alorPortfolioParameter: 'ALOR_PORTFOLIO_PARAMETER',
+  alorPortfolio: 'ALOR_PORTFOLIO',
+  alorExchange: 'ALOR_EXCHANGE',
+  alorOauthUrl: 'ALOR_OAUTH_URL',
+  alorApiUrl: 'ALOR_API_URL',
+  tinkoffTokenSecretId: 'TINKOFF_TOKEN_SECRET_ID',
+  tinkoffToken: 'TINKOFF_TOKEN',
+  tinkoffAccountIdParameter: 'TINKOFF_ACCOUNT_ID_PARAMETER',
+  tinkoffAccountId: 'TINKOFF_ACCOUNT_ID',
+  tinkoffApi: 'TINKOFF_API',
+  tinkoffApiUrl: 'TINKOFF_API_URL',
+} as const;
+
+/**
+ * Every name in {@link ENV}, and any other name with one of their prefixes: what a run that must not inherit the
+ * host's settings (a test's cold container, a benchmark, a child dev server) clears first.
+ */
+export const FUNCTION_SETTING_NAME = /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$)/;
+
+/** The environment variables only the local run (`npm start`) reads. */
+export const LOCAL_ENV = {
+  port: 'PORT',
+  envFile: 'ENV_FILE',
+} as const;
+
+/** TradingView gives a webhook 3 s; the broker calls of one request get this much of it (`BROKER_TIMEOUT_MS`). */
+export const DEFAULT_BROKER_TIMEOUT_MS = 2500;
+/** The largest `BROKER_TIMEOUT_MS`: API Gateway gives up on the function at 30 s. */
+export const MAX_BROKER_TIMEOUT_MS = 25_000;
+/** A rotated secret is picked up within this time (`SECRETS_CACHE_TTL_MS`). */
+export const DEFAULT_SECRETS_TTL_MS = 5 * 60_000;
+
+/** The brokers' production endpoints, used when no URL is configured. */
+export const ALOR_DEFAULT_OAUTH_URL = 'https://oauth.alor.ru';
+export const ALOR_DEFAULT_API_URL = 'https://api.alor.ru';
+export const TINKOFF_DEFAULT_API_URL: Readonly<Record<TinkoffApi, string>> = {
+  v2: 'https://invest-public-api.tbank.ru/rest',
+  v1: 'https://api-invest.tinkoff.ru',
+};
+/**
+ * Whether orders sent to `url` trade real money: a host of the defaults above, or T-Invest's former v2 host. (The
+ * test hosts are apidev/oauthdev.alor.ru and sandbox-invest-public-api.)
+ */
+export function isProductionBrokerUrl(url: string): boolean {
+  const productionUrls = [ALOR_DEFAULT_API_URL, ALOR_DEFAULT_OAUTH_URL, ...Object.values(TINKOFF_DEFAULT_API_URL)];
+  const hosts = [...productionUrls.map((production) => new URL(production).hostname), 'invest-public-api.tinkoff.ru'];
+  return hosts.includes(new URL(url).hostname);
+}
+
+/**
+ * Length of a generated webhook secret (by the stack at creation, by `npm run secrets -- rotate` and by `npm start`).
+ * Letters and digits only, so it can go into `?secret=` unescaped: about 238 bits.
+ */
+export const WEBHOOK_SECRET_LENGTH = 40;
+export const WEBHOOK_SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** The values `npm run secrets` stores, by the names it knows them by: secrets, then parameters. */
+export const STORED_SECRETS = ['webhook-secret', 'alor-refresh-token', 'tinkoff-token'] as const;
+export const STORED_PARAMETERS = ['alor-portfolio', 'tinkoff-account-id'] as const;
+
+/** Prefix of every secret and parameter name the stack creates (CDK context `resourcePrefix`). */
+export const DEFAULT_RESOURCE_PREFIX = 'ppp-webhooks';
+
+/** The secret and parameter names the stack uses by default, derived from the prefix. */
+export function storeNames(prefix: string) {
+  return {
+    webhookSecret: `${prefix}/webhook-secret`,
+    alorRefreshToken: `${prefix}/alor/refresh-token`,
+    tinkoffToken: `${prefix}/tinkoff/token`,
+    alorPortfolio: `/${prefix}/alor/portfolio`,
+    tinkoffAccountId: `/${prefix}/tinkoff/account-id`,
+  } as const;
+}
+
+/** API Gateway stops waiting for an integration after 30 s; the function must give up before that. */
+export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 30;
+/**
+ * API Gateway HTTP API quota "Maximum payload size": 10 MB. A bigger request is answered 413 by the gateway, before
+ * any function runs.
+ */
+export const API_GATEWAY_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
