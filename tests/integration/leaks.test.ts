@@ -11,7 +11,7 @@ import {
 } from '#local/paper-broker/index.ts';
 import { AlorClient } from '#shared/brokers/alor/client.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
-import type { BrokerOrderCall } from '#shared/brokers/broker-handler.ts';
+import type { BrokerClient, BrokerOrderCall } from '#shared/brokers/broker-handler.ts';
 import { TinkoffV2Client } from '#shared/brokers/tinkoff/client.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
@@ -147,12 +147,14 @@ function failingOrderCall<TTerms>(credential: string, account: string, terms: TT
   return { credential, account, terms, requestId: randomUUID(), deadline: createDeadline(400), dryRun: false };
 }
 
-/** What a call rejected with, or undefined when it resolved. */
-function rejectionOf(pending: Promise<unknown>): Promise<unknown> {
-  return pending.then(
+/** Places the call, which must fail, and keeps the error's full text for the no-token check. */
+async function recordFailure<TTerms>(client: BrokerClient<TTerms>, call: BrokerOrderCall<TTerms>): Promise<void> {
+  const error = await client.placeLimitOrder(call).then(
     () => undefined,
     (thrown: unknown) => thrown,
   );
+  expect(error).toBeInstanceOf(Error);
+  seen.push(errorText(error));
 }
 
 function safeJson(value: unknown): string {
@@ -405,20 +407,16 @@ describe('errors thrown below the handler', () => {
     });
     paper.alor.injectFault({ route, fault, times: 2 });
 
-    const error = await rejectionOf(
-      client.placeLimitOrder(
-        failingOrderCall(CANARY.alorRefresh, PAPER_ALOR.portfolio, {
-          symbol: 'AAPL',
-          exchange: 'SPBX',
-          side: 'buy',
-          lots: 1,
-          price: '1',
-        }),
-      ),
+    await recordFailure(
+      client,
+      failingOrderCall(CANARY.alorRefresh, PAPER_ALOR.portfolio, {
+        symbol: 'AAPL',
+        exchange: 'SPBX',
+        side: 'buy',
+        lots: 1,
+        price: '1',
+      }),
     );
-
-    expect(error).toBeInstanceOf(Error);
-    seen.push(errorText(error));
   });
 
   it.each(faults.filter(([route]) => route === 'order'))(
@@ -427,19 +425,15 @@ describe('errors thrown below the handler', () => {
       const client = new TinkoffV2Client({ dispatcher: createBrokerAgent(), apiUrl: paper.tinkoff.v2Url });
       paper.tinkoff.injectFault({ route, fault, times: 2 });
 
-      const error = await rejectionOf(
-        client.placeLimitOrder(
-          failingOrderCall(CANARY.tinkoffToken, PAPER_TINKOFF.accountId, {
-            figi: 'BBG004730N88',
-            side: 'buy',
-            lots: 1,
-            price: '1',
-          }),
-        ),
+      await recordFailure(
+        client,
+        failingOrderCall(CANARY.tinkoffToken, PAPER_TINKOFF.accountId, {
+          figi: 'BBG004730N88',
+          side: 'buy',
+          lots: 1,
+          price: '1',
+        }),
       );
-
-      expect(error).toBeInstanceOf(Error);
-      seen.push(errorText(error));
     },
   );
 
