@@ -16,9 +16,18 @@ import {
   API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS,
   DEFAULT_ALOR_EXCHANGE,
   DEFAULT_BROKER_TIMEOUT_MS,
+  DEFAULT_FOLLOW_UP_DELAY_SECONDS,
+  DEFAULT_NOTIFY_KINDS,
+  DEFAULT_NOTIFY_LANGUAGE,
   DEFAULT_RESOURCE_PREFIX,
   DEFAULT_TINKOFF_API,
   MAX_BROKER_TIMEOUT_MS,
+  MAX_FOLLOW_UP_DELAY_SECONDS,
+  NOTIFY_KINDS,
+  NOTIFY_LANGUAGES,
+  type NotifyKind,
+  type NotifyLanguage,
+  parseNotifyKinds,
   type STORED_SECRETS,
   storeNames,
   TINKOFF_APIS,
@@ -109,6 +118,7 @@ export const SECRET_VALUE_KEYS: Readonly<Record<string, string>> = {
   webhookSecret: setCommand('webhook-secret'),
   alorRefreshToken: setCommand('alor-refresh-token'),
   tinkoffToken: setCommand('tinkoff-token'),
+  telegramBotToken: setCommand('telegram-bot-token'),
 };
 
 function setCommand(name: (typeof STORED_SECRETS)[number]): string {
@@ -134,13 +144,7 @@ export function readConfig(get: ContextReader): WebhooksConfig {
       );
     }
   }
-  const resourcePrefix = optionalString(get, 'resourcePrefix') ?? CONTEXT_DEFAULTS.resourcePrefix;
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(resourcePrefix)) {
-    throw new ConfigError(
-      `Context "resourcePrefix" must start with a letter or digit and contain only letters, digits, "_", "." and "-"; got "${resourcePrefix}"`,
-    );
-  }
-  const names = storeNames(resourcePrefix);
+  const names = resourceNames(get);
 
   const timeoutSeconds = integer(
     get,
@@ -185,6 +189,65 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     throttlingBurstLimit,
     logRetentionDays: oneOf(get, 'logRetentionDays', LOG_RETENTION_DAYS, CONTEXT_DEFAULTS.logRetentionDays, Number),
     bundleAwsSdk: boolean(get, 'bundleAwsSdk', CONTEXT_DEFAULTS.bundleAwsSdk),
+  };
+}
+
+/** The names of the stored secrets and parameters, from context `resourcePrefix`. */
+function resourceNames(get: ContextReader): ReturnType<typeof storeNames> {
+  const resourcePrefix = optionalString(get, 'resourcePrefix') ?? CONTEXT_DEFAULTS.resourcePrefix;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(resourcePrefix)) {
+    throw new ConfigError(
+      `Context "resourcePrefix" must start with a letter or digit and contain only letters, digits, "_", "." and "-"; got "${resourcePrefix}"`,
+    );
+  }
+  return storeNames(resourcePrefix);
+}
+
+/** The context keys of the Telegram messages (README.md#telegram-messages), with their defaults. */
+export const NOTIFY_CONTEXT_DEFAULTS = {
+  /** `NOTIFY_LANGUAGE`: `ru` or `en`. */
+  notifyLanguage: DEFAULT_NOTIFY_LANGUAGE,
+  /** `NOTIFY_KINDS`: what the trader hears about, a comma list. */
+  notifyKinds: DEFAULT_NOTIFY_KINDS.join(','),
+  /** `FOLLOW_UP_DELAY_SECONDS`: how long after placing an order it is looked up at the broker. */
+  followUpDelaySeconds: DEFAULT_FOLLOW_UP_DELAY_SECONDS,
+} as const;
+
+/** The notifier's part of the deployment: where the bot token and chat id are stored, and the message settings. */
+export interface NotifyConfig {
+  readonly telegramBotToken: SecretRef;
+  readonly telegramChatId: ParameterRef;
+  readonly language: NotifyLanguage;
+  readonly kinds: readonly NotifyKind[];
+  readonly followUpDelaySeconds: number;
+}
+
+/**
+ * The notifier's configuration from context, beside {@link readConfig} (same prefix, same rules).
+ *
+ * @throws ConfigError when a value is present but unusable.
+ */
+export function readNotifyConfig(get: ContextReader): NotifyConfig {
+  const names = resourceNames(get);
+  const kindsText = optionalString(get, 'notifyKinds') ?? NOTIFY_CONTEXT_DEFAULTS.notifyKinds;
+  const kinds = parseNotifyKinds(kindsText);
+  if (kinds === undefined) {
+    throw new ConfigError(
+      `Context "notifyKinds" must be a comma list of ${NOTIFY_KINDS.join(', ')}; got "${kindsText}"`,
+    );
+  }
+  return {
+    telegramBotToken: secretRef(get, 'telegramBotTokenSecretName', names.telegramBotToken),
+    telegramChatId: parameterRef(get, 'telegramChatIdParameterName', 'telegramChatId', names.telegramChatId),
+    language: oneOf(get, 'notifyLanguage', NOTIFY_LANGUAGES, NOTIFY_CONTEXT_DEFAULTS.notifyLanguage),
+    kinds,
+    followUpDelaySeconds: integer(
+      get,
+      'followUpDelaySeconds',
+      NOTIFY_CONTEXT_DEFAULTS.followUpDelaySeconds,
+      0,
+      MAX_FOLLOW_UP_DELAY_SECONDS,
+    ),
   };
 }
 

@@ -7,7 +7,8 @@
  *   npm run -s secrets -- rotate webhook-secret   add a new random webhook secret, keep the old one(s); print the new one
  *   npm run secrets -- prune webhook-secret       keep only the newest webhook secret
  *
- * <name> is one of: webhook-secret, alor-refresh-token, tinkoff-token, alor-portfolio, tinkoff-account-id.
+ * <name> is one of: webhook-secret, alor-refresh-token, tinkoff-token, telegram-bot-token, alor-portfolio,
+ * tinkoff-account-id, telegram-chat-id.
  * Names of the secrets/parameters come from the same configuration as the stack (`infra/config.ts`, reading
  * `cdk.json` context, plus any `-c key=value` given here). Values are never taken from the command line, so they stay
  * out of shell history; they are read from a prompt that does not echo, or from stdin when it is not a terminal.
@@ -28,7 +29,7 @@ import {
   parseAcceptedSecrets,
 } from '#shared/auth/webhook-secrets.ts';
 import { STORED_PARAMETERS as PARAMETER_NAMES, STORED_SECRETS as SECRET_NAMES } from '#shared/facts.ts';
-import { readConfig, type WebhooksConfig } from '../infra/config.ts';
+import { type NotifyConfig, readConfig, readNotifyConfig, type WebhooksConfig } from '../infra/config.ts';
 import { loadContext, parseArgs, UsageError } from './context.ts';
 
 type SecretName = (typeof SECRET_NAMES)[number];
@@ -56,7 +57,10 @@ function nonBlankLines(text: string): string[] {
     .filter((line) => line !== '');
 }
 
-function secretId(config: WebhooksConfig, name: SecretName): string {
+/** Where the stack keeps each value: the webhook and broker part, and the notifier's (README.md#telegram-messages). */
+type StoreConfig = WebhooksConfig & Pick<NotifyConfig, 'telegramBotToken' | 'telegramChatId'>;
+
+function secretId(config: StoreConfig, name: SecretName): string {
   switch (name) {
     case 'webhook-secret':
       return config.webhookSecret.name;
@@ -64,13 +68,20 @@ function secretId(config: WebhooksConfig, name: SecretName): string {
       return config.alorRefreshToken.name;
     case 'tinkoff-token':
       return config.tinkoffToken.name;
+    case 'telegram-bot-token':
+      return config.telegramBotToken.name;
   }
 }
 
-function parameterRef(config: WebhooksConfig, name: ParameterName) {
-  return name === 'alor-portfolio'
-    ? { ref: config.alorPortfolio, contextKey: 'alorPortfolio' }
-    : { ref: config.tinkoffAccountId, contextKey: 'tinkoffAccountId' };
+function parameterRef(config: StoreConfig, name: ParameterName) {
+  switch (name) {
+    case 'alor-portfolio':
+      return { ref: config.alorPortfolio, contextKey: 'alorPortfolio' };
+    case 'tinkoff-account-id':
+      return { ref: config.tinkoffAccountId, contextKey: 'tinkoffAccountId' };
+    case 'telegram-chat-id':
+      return { ref: config.telegramChatId, contextKey: 'telegramChatId' };
+  }
 }
 
 const isSecretName = (name: string): name is SecretName => (SECRET_NAMES as readonly string[]).includes(name);
@@ -110,10 +121,12 @@ async function putWebhookSecret(config: WebhooksConfig, clients: Clients, values
 /** Runs one command. Returns the process exit code. */
 export async function run(
   positional: readonly string[],
-  config: WebhooksConfig,
+  webhooks: WebhooksConfig,
   io: Io,
   clients: () => Clients,
+  notify: Pick<NotifyConfig, 'telegramBotToken' | 'telegramChatId'> = readNotifyConfig(() => undefined),
 ): Promise<number> {
+  const config: StoreConfig = { ...webhooks, ...notify };
   const [command, name, ...rest] = positional;
   if (rest.length > 0) {
     throw new UsageError(
@@ -256,6 +269,7 @@ async function main(): Promise<void> {
     const { positional, context } = parseArgs(process.argv.slice(2));
     const ctx = loadContext(new URL('../cdk.json', import.meta.url), context);
     const config = readConfig((key) => ctx[key]);
+    const notify = readNotifyConfig((key) => ctx[key]);
     const region = config.env.region;
     let clients: Clients | undefined;
     process.exitCode = await run(
@@ -273,6 +287,7 @@ async function main(): Promise<void> {
         };
         return clients;
       },
+      notify,
     );
   } catch (error) {
     // AWS errors carry a name and a message about the request, never the value we sent.

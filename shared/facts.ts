@@ -46,10 +46,31 @@ export const ENV = {
 } as const;
 
 /**
+ * The environment variables of the notifier and the follow-up functions (README.md#telegram-messages). The follow-up
+ * functions read their broker's settings from {@link ENV}; the webhook functions read none of these.
+ */
+export const NOTIFY_ENV = {
+  telegramBotTokenSecretId: 'TELEGRAM_BOT_TOKEN_SECRET_ID',
+  telegramBotToken: 'TELEGRAM_BOT_TOKEN',
+  telegramChatIdParameter: 'TELEGRAM_CHAT_ID_PARAMETER',
+  telegramChatId: 'TELEGRAM_CHAT_ID',
+  telegramApiUrl: 'TELEGRAM_API_URL',
+  language: 'NOTIFY_LANGUAGE',
+  kinds: 'NOTIFY_KINDS',
+  followUpDelaySeconds: 'FOLLOW_UP_DELAY_SECONDS',
+  tableName: 'NOTIFY_TABLE_NAME',
+  queueUrl: 'NOTIFY_QUEUE_URL',
+  deadLetterQueueUrl: 'NOTIFY_DEAD_LETTER_QUEUE_URL',
+  alorFollowUpQueueUrl: 'ALOR_FOLLOW_UP_QUEUE_URL',
+  tinkoffFollowUpQueueUrl: 'TINKOFF_FOLLOW_UP_QUEUE_URL',
+} as const;
+
+/**
  * Every name in {@link ENV}, and any other name with one of their prefixes: what a run that must not inherit the
  * host's settings (a test's cold container, a benchmark, a child dev server) clears first.
  */
-export const FUNCTION_SETTING_NAME = /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$)/;
+export const FUNCTION_SETTING_NAME =
+  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|TELEGRAM_|NOTIFY_|FOLLOW_UP_)/;
 
 /** The environment variables only the local run (`npm start`) reads. */
 export const LOCAL_ENV = {
@@ -89,8 +110,8 @@ export const WEBHOOK_SECRET_LENGTH = 40;
 export const WEBHOOK_SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** The values `npm run secrets` stores, by the names it knows them by: secrets, then parameters. */
-export const STORED_SECRETS = ['webhook-secret', 'alor-refresh-token', 'tinkoff-token'] as const;
-export const STORED_PARAMETERS = ['alor-portfolio', 'tinkoff-account-id'] as const;
+export const STORED_SECRETS = ['webhook-secret', 'alor-refresh-token', 'tinkoff-token', 'telegram-bot-token'] as const;
+export const STORED_PARAMETERS = ['alor-portfolio', 'tinkoff-account-id', 'telegram-chat-id'] as const;
 
 /** Prefix of every secret and parameter name the stack creates (CDK context `resourcePrefix`). */
 export const DEFAULT_RESOURCE_PREFIX = 'ppp-webhooks';
@@ -103,6 +124,8 @@ export function storeNames(prefix: string) {
     tinkoffToken: `${prefix}/tinkoff/token`,
     alorPortfolio: `/${prefix}/alor/portfolio`,
     tinkoffAccountId: `/${prefix}/tinkoff/account-id`,
+    telegramBotToken: `${prefix}/telegram/bot-token`,
+    telegramChatId: `/${prefix}/telegram/chat-id`,
   } as const;
 }
 
@@ -113,3 +136,54 @@ export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 30;
  * any function runs.
  */
 export const API_GATEWAY_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+/** Telegram's Bot API; `TELEGRAM_API_URL` points the notifier elsewhere (the fake Telegram of the tests and `npm start`). */
+export const DEFAULT_TELEGRAM_API_URL = 'https://api.telegram.org';
+/** Telegram's limit on a message's text, counted after entity parsing. */
+export const TELEGRAM_MAX_MESSAGE_CHARS = 4096;
+
+/** What the trader hears about (`NOTIFY_KINDS`, a comma list); README.md#telegram-messages says what each is. */
+export const NOTIFY_KINDS = [
+  'placed',
+  'dry-run',
+  'refused',
+  'invalid',
+  'failed',
+  'not-configured',
+  'unauthorized',
+  'follow-up',
+  'check',
+] as const;
+export type NotifyKind = (typeof NOTIFY_KINDS)[number];
+/** Everything but `check`: a health ping (the bot's `/setpppwebhook`, a monitor) is no news to the trader. */
+export const DEFAULT_NOTIFY_KINDS: readonly NotifyKind[] = NOTIFY_KINDS.filter((kind) => kind !== 'check');
+
+/**
+ * `NOTIFY_KINDS` read as the notifier and the CDK app read it: names separated by commas (spaces allowed); `all` is
+ * every kind, an empty list none. `undefined` when a name is not a kind.
+ */
+export function parseNotifyKinds(text: string): NotifyKind[] | undefined {
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.length === 1 && names[0] === 'all') return [...NOTIFY_KINDS];
+  const kinds = NOTIFY_KINDS.filter((kind) => names.includes(kind));
+  return kinds.length === new Set(names).size ? kinds : undefined;
+}
+
+/** Languages of the messages (`NOTIFY_LANGUAGE`). */
+export const NOTIFY_LANGUAGES = ['ru', 'en'] as const;
+export type NotifyLanguage = (typeof NOTIFY_LANGUAGES)[number];
+export const DEFAULT_NOTIFY_LANGUAGE: NotifyLanguage = 'ru';
+
+/** A placed order is looked up at its broker this long after it was placed (`FOLLOW_UP_DELAY_SECONDS`). */
+export const DEFAULT_FOLLOW_UP_DELAY_SECONDS = 10;
+/** SQS's longest message delay. */
+export const MAX_FOLLOW_UP_DELAY_SECONDS = 900;
+/** Unauthorized calls are told at most once per function per this window, with their count. */
+export const UNAUTHORIZED_WINDOW_SECONDS = 600;
+
+/** The `message` of the log lines the notifier reads: the webhook's one line per invocation, and the follow-up's. */
+export const WEBHOOK_LOG_MESSAGE = 'webhook answered';
+export const FOLLOW_UP_LOG_MESSAGE = 'order followed up';
