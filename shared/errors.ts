@@ -45,6 +45,13 @@ export class UnauthorizedError extends HttpError {
 export class NotConfiguredError extends HttpError {
   readonly statusCode = 404;
   readonly code = 'NOT_CONFIGURED';
+  /** Which of the two is missing, for the log line (and the message that tells what to set). */
+  readonly missing: 'credential' | 'account';
+
+  constructor(publicMessage: string, missing: 'credential' | 'account') {
+    super(publicMessage);
+    this.missing = missing;
+  }
 }
 
 /** The broker rejected our credential: Alor's refresh token (403) or T-Invest's token (400). */

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { CommonConfig } from '../config.ts';
 import type { Broker } from '../facts.ts';
-import { createWebhookHandler, type WebhookHandler } from '../http/inbound/webhook-handler.ts';
+import { createWebhookHandler, type WebhookHandler, type WebhookOrder } from '../http/inbound/webhook-handler.ts';
 import { brokerAgent } from '../http/outbound/client.ts';
 import type { Deadline } from '../http/outbound/deadline.ts';
 import type { LogFields } from '../logging.ts';
@@ -35,7 +35,7 @@ export interface BrokerClient<TTerms> {
   placeLimitOrder(call: BrokerOrderCall<TTerms>): Promise<OrderOutcome>;
 }
 
-export interface BrokerRecipe<TOrder extends { idempotencyKey?: string | undefined }, TTerms extends LogFields> {
+export interface BrokerRecipe<TOrder extends WebhookOrder, TTerms extends LogFields> {
   readonly broker: Broker;
   readonly orderSchema: z.ZodType<TOrder>;
   /** Where the broker credential (a secret) and the account (a parameter) are stored. */
@@ -58,7 +58,7 @@ export interface BrokerHandlerDeps {
   readonly dispatcher?: Dispatcher;
 }
 
-export function createBrokerHandler<TOrder extends { idempotencyKey?: string | undefined }, TTerms extends LogFields>(
+export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends LogFields>(
   recipe: BrokerRecipe<TOrder, TTerms>,
   config: CommonConfig,
   deps: BrokerHandlerDeps,

@@ -19,9 +19,13 @@ export interface BrokerCredentials {
   readonly account: string;
 }
 
-function settledValue(result: PromiseSettledResult<string | undefined>, message: string): string {
+function settledValue(
+  result: PromiseSettledResult<string | undefined>,
+  message: string,
+  missing: NotConfiguredError['missing'],
+): string {
   if (result.status === 'rejected') throw result.reason;
-  if (result.value === undefined) throw new NotConfiguredError(message);
+  if (result.value === undefined) throw new NotConfiguredError(message, missing);
   return result.value;
 }
 
@@ -39,7 +43,7 @@ export async function readBrokerCredentials(
     store.readParameter(sources.account),
   ]);
   return {
-    credential: settledValue(credential, messages.credential),
-    account: settledValue(account, messages.account),
+    credential: settledValue(credential, messages.credential, 'credential'),
+    account: settledValue(account, messages.account, 'account'),
   };
 }

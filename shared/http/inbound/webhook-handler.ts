@@ -11,6 +11,7 @@ import {
   HttpError,
   INTERNAL_ERROR_MESSAGE,
   InvalidPayloadError,
+  NotConfiguredError,
   UnauthorizedError,
 } from '../../errors.ts';
 import type { Broker } from '../../facts.ts';
@@ -34,7 +35,13 @@ export interface OrderRequest<TOrder> {
   readonly deadline: Deadline;
 }
 
-export interface WebhookHandlerOptions<TOrder extends { idempotencyKey?: string | undefined }> {
+/** The order fields the handler reads itself: the caller's key, and the ticker the log line names the order by. */
+export interface WebhookOrder {
+  readonly idempotencyKey?: string | undefined;
+  readonly ticker: string;
+}
+
+export interface WebhookHandlerOptions<TOrder extends WebhookOrder> {
   readonly broker: Broker;
   readonly config: CommonConfig;
   readonly store: SecretStore;
@@ -49,6 +56,9 @@ export type WebhookHandler = (
   context?: Pick<Context, 'awsRequestId'>,
 ) => Promise<WebhookResponse>;
 
+/** A broker's refusal text is logged for the notifier's message, up to this length. */
+const MAX_LOGGED_REASON_CHARS = 500;
+
 function outcomeToAnswer(outcome: OrderOutcome): { response: WebhookResponse; fields: LogFields } {
   switch (outcome.status) {
     case 'placed':
@@ -59,7 +69,10 @@ function outcomeToAnswer(outcome: OrderOutcome): { response: WebhookResponse; fi
     case 'dry-run':
       return { response: textResponse(200, OK_BODY), fields: { outcome: 'dry-run' } };
     case 'refused':
-      return { response: textResponse(400, outcome.message), fields: { outcome: 'refused' } };
+      return {
+        response: textResponse(400, outcome.message),
+        fields: { outcome: 'refused', reason: outcome.message.slice(0, MAX_LOGGED_REASON_CHARS) },
+      };
   }
 }
 
@@ -67,19 +80,27 @@ function outcomeToAnswer(outcome: OrderOutcome): { response: WebhookResponse; fi
 function errorFields(error: HttpError): LogFields {
   if (error instanceof UnauthorizedError) return { outcome: 'unauthorized', reason: error.reason };
   if (error instanceof InvalidPayloadError) return { outcome: 'invalid', issues: error.issues };
+  if (error instanceof NotConfiguredError) return { outcome: 'not_configured', missing: error.missing };
   if (error instanceof BrokerUnavailableError || error instanceof BrokerTimeoutError) {
     return { outcome: error.code.toLowerCase(), upstream: error.detail };
   }
   return { outcome: error.code.toLowerCase() };
 }
 
-export function createWebhookHandler<TOrder extends { idempotencyKey?: string | undefined }>(
+export function createWebhookHandler<TOrder extends WebhookOrder>(
   options: WebhookHandlerOptions<TOrder>,
 ): WebhookHandler {
   const { broker, config, store, orderSchema, placeOrder, describeOrder } = options;
   const log = logger.child({ broker });
 
-  const answer = async (event: APIGatewayProxyEventV2): Promise<{ response: WebhookResponse; fields: LogFields }> => {
+  /**
+   * `described` receives the order once the payload is valid, so that the line of a failure after it (404, 502, 504,
+   * 500) still says which order it was.
+   */
+  const answer = async (
+    event: APIGatewayProxyEventV2,
+    described: { order?: LogFields },
+  ): Promise<{ response: WebhookResponse; fields: LogFields }> => {
     const request = toWebhookRequest(event);
     const accepted = parseAcceptedSecrets(await store.readSecret(config.webhookSecret));
     const auth = checkWebhookSecret(
@@ -103,6 +124,7 @@ export function createWebhookHandler<TOrder extends { idempotencyKey?: string | 
       throw new InvalidPayloadError(['Idempotency-Key: must be 1-64 printable characters']);
     }
     const { order } = parsed.data;
+    described.order = { order: describeOrder(order), ticker: order.ticker };
     const outcome = await placeOrder({
       order,
       idempotencyKey: headerKey ?? order.idempotencyKey,
@@ -111,7 +133,7 @@ export function createWebhookHandler<TOrder extends { idempotencyKey?: string | 
     const result = outcomeToAnswer(outcome);
     return {
       response: result.response,
-      fields: { ...result.fields, order: describeOrder(order), auth: auth.method, dryRun: config.dryRun },
+      fields: { ...result.fields, ...described.order, auth: auth.method, dryRun: config.dryRun },
     };
   };
 
@@ -120,16 +142,17 @@ export function createWebhookHandler<TOrder extends { idempotencyKey?: string | 
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId;
     let response: WebhookResponse;
     let fields: LogFields;
+    const described: { order?: LogFields } = {};
     try {
-      ({ response, fields } = await answer(event));
+      ({ response, fields } = await answer(event, described));
     } catch (error) {
       if (error instanceof HttpError) {
         response = textResponse(error.statusCode, error.publicMessage);
-        fields = errorFields(error);
+        fields = { ...errorFields(error), ...described.order };
       } else {
         // Only the name and code: an SDK or library message may quote a secret id, a URL or a body.
         response = textResponse(500, INTERNAL_ERROR_MESSAGE);
-        fields = { outcome: 'error', error: describeError(error) };
+        fields = { outcome: 'error', error: describeError(error), ...described.order };
       }
     }
     const level = response.statusCode >= 500 ? 'error' : 'info';

@@ -1,0 +1,186 @@
+import * as z from 'zod';
+import { BROKERS, FOLLOW_UP_LOG_MESSAGE, WEBHOOK_LOG_MESSAGE } from '../facts.ts';
+
+/**
+ * What the notifier reads of a log line: the webhook's one line per invocation (shared/http/inbound/webhook-handler.ts)
+ * and the follow-up's one line per lookup (shared/follow-up/handler.ts), as events to tell the trader about. A line
+ * that is neither, or not the shape expected, is no event: the notifier never fails on a log line.
+ */
+
+const OrderSchema = z.object({
+  symbol: z.string().optional(),
+  exchange: z.string().optional(),
+  figi: z.string().optional(),
+  side: z.enum(['buy', 'sell']),
+  lots: z.number(),
+  price: z.string(),
+});
+export type OrderSummary = z.infer<typeof OrderSchema> & { readonly ticker?: string | undefined };
+
+const CommonSchema = z.object({
+  broker: z.enum(BROKERS),
+  /** API Gateway's request id of the webhook call: what the messages are deduplicated by. */
+  requestId: z.string().min(1),
+  time: z.string(),
+  order: OrderSchema.optional(),
+  ticker: z.string().optional(),
+});
+
+const WebhookLineSchema = CommonSchema.extend({
+  message: z.literal(WEBHOOK_LOG_MESSAGE),
+  status: z.number().int(),
+  latencyMs: z.number(),
+  outcome: z.string(),
+  brokerOrderId: z.string().optional(),
+  replayed: z.boolean().optional(),
+  reason: z.string().optional(),
+  issues: z.array(z.string()).optional(),
+  upstream: z.string().optional(),
+  missing: z.enum(['credential', 'account']).optional(),
+  error: z.object({ name: z.string(), code: z.string().optional() }).optional(),
+});
+
+/** What a follow-up found; `unreachable`: the broker could not be asked, `not-found`: it does not know the order. */
+export const FOLLOW_UP_RESULTS = [
+  'filled',
+  'partly-filled',
+  'working',
+  'rejected',
+  'canceled',
+  'not-found',
+  'unreachable',
+] as const;
+export type FollowUpResult = (typeof FOLLOW_UP_RESULTS)[number];
+
+const FollowUpLineSchema = CommonSchema.extend({
+  message: z.literal(FOLLOW_UP_LOG_MESSAGE),
+  brokerOrderId: z.string(),
+  result: z.enum(FOLLOW_UP_RESULTS),
+  lots: z.number().optional(),
+  filledLots: z.number().optional(),
+  reason: z.string().optional(),
+  upstream: z.string().optional(),
+  delaySeconds: z.number().optional(),
+});
+export type FollowUpLine = z.infer<typeof FollowUpLineSchema>;
+
+type Common = {
+  readonly broker: (typeof BROKERS)[number];
+  readonly requestId: string;
+  readonly time: string;
+  readonly order: OrderSummary | undefined;
+};
+
+/** Why a call failed, as the message explains it: the answer's status and what to check. */
+export type FailureCause = 'credential-rejected' | 'broker-unavailable' | 'broker-timeout' | 'internal-error';
+
+export type NotifyEvent = Common &
+  (
+    | {
+        readonly kind: 'placed';
+        readonly brokerOrderId: string | undefined;
+        readonly replayed: boolean;
+        readonly latencyMs: number;
+      }
+    | { readonly kind: 'dry-run'; readonly latencyMs: number }
+    | { readonly kind: 'refused'; readonly reason: string }
+    | { readonly kind: 'invalid'; readonly issues: readonly string[] }
+    | {
+        readonly kind: 'failed';
+        readonly status: number;
+        readonly cause: FailureCause;
+        /** A status or an error code, never a text from outside. */
+        readonly detail: string | undefined;
+      }
+    | { readonly kind: 'not-configured'; readonly missing: 'credential' | 'account' | undefined }
+    | { readonly kind: 'unauthorized' }
+    | { readonly kind: 'check' }
+    | {
+        readonly kind: 'follow-up';
+        readonly brokerOrderId: string;
+        readonly result: FollowUpResult;
+        readonly lots: number | undefined;
+        readonly filledLots: number | undefined;
+        readonly reason: string | undefined;
+        readonly detail: string | undefined;
+        readonly delaySeconds: number | undefined;
+      }
+  );
+
+const FAILURE_CAUSES: Readonly<Record<string, FailureCause>> = {
+  credential_rejected: 'credential-rejected',
+  broker_unavailable: 'broker-unavailable',
+  broker_timeout: 'broker-timeout',
+  error: 'internal-error',
+};
+
+function common(line: z.infer<typeof CommonSchema>): Common {
+  return {
+    broker: line.broker,
+    requestId: line.requestId,
+    time: line.time,
+    order: line.order === undefined ? undefined : { ...line.order, ticker: line.ticker },
+  };
+}
+
+function webhookEvent(line: z.infer<typeof WebhookLineSchema>): NotifyEvent | undefined {
+  const base = common(line);
+  switch (line.outcome) {
+    case 'placed':
+      return {
+        ...base,
+        kind: 'placed',
+        brokerOrderId: line.brokerOrderId,
+        replayed: line.replayed === true,
+        latencyMs: line.latencyMs,
+      };
+    case 'dry-run':
+      return { ...base, kind: 'dry-run', latencyMs: line.latencyMs };
+    case 'refused':
+      return { ...base, kind: 'refused', reason: line.reason ?? '' };
+    case 'invalid':
+      return { ...base, kind: 'invalid', issues: line.issues ?? [] };
+    case 'not_configured':
+      return { ...base, kind: 'not-configured', missing: line.missing };
+    case 'unauthorized':
+      return { ...base, kind: 'unauthorized' };
+    case 'check':
+      return { ...base, kind: 'check' };
+  }
+  const cause = FAILURE_CAUSES[line.outcome];
+  if (cause === undefined) return undefined;
+  const detail = line.upstream ?? (line.error === undefined ? undefined : (line.error.code ?? line.error.name));
+  return { ...base, kind: 'failed', status: line.status, cause, detail };
+}
+
+function followUpEvent(line: FollowUpLine): NotifyEvent {
+  return {
+    ...common(line),
+    kind: 'follow-up',
+    brokerOrderId: line.brokerOrderId,
+    result: line.result,
+    lots: line.lots,
+    filledLots: line.filledLots,
+    reason: line.reason,
+    detail: line.upstream,
+    delaySeconds: line.delaySeconds,
+  };
+}
+
+const LineSchema = z.discriminatedUnion('message', [WebhookLineSchema, FollowUpLineSchema]);
+
+/** One log line as an event, or `undefined` when it is not a line the notifier reads. */
+export function logLineToEvent(text: string): NotifyEvent | undefined {
+  // Lambda may put a prefix before the JSON (console.log's `time\trequestId\tINFO\t`); our lines are bare JSON.
+  const start = text.indexOf('{');
+  if (start === -1) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text.slice(start));
+  } catch {
+    return undefined;
+  }
+  const parsed = LineSchema.safeParse(json);
+  if (!parsed.success) return undefined;
+  return parsed.data.message === WEBHOOK_LOG_MESSAGE ? webhookEvent(parsed.data) : followUpEvent(parsed.data);
+}

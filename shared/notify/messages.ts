@@ -1,0 +1,312 @@
+import type { Broker, NotifyLanguage } from '../facts.ts';
+import type { FailureCause, FollowUpResult, NotifyEvent, OrderSummary } from './events.ts';
+import { escapeHtml } from './html.ts';
+
+/**
+ * The messages the trader reads, in Russian (default) or English: Telegram HTML, every value that comes from a caller
+ * or a broker escaped and bounded. What to check is said with the command that fixes it, never with a secret.
+ */
+
+/** A broker's text (a refusal reason) is shown up to this length; the rest of the message stays readable. */
+const MAX_QUOTED_CHARS = 1000;
+/** At most this many payload problems are listed. */
+const MAX_ISSUES = 5;
+
+/** Unauthorized calls to one function within one window: told once, with their count. */
+export interface UnauthorizedSummary {
+  readonly broker: Broker;
+  readonly count: number;
+  /** ISO times of the window. */
+  readonly from: string;
+  readonly to: string;
+}
+
+const BROKER_NAMES: Readonly<Record<Broker, string>> = { alor: 'Alor', tinkoff: 'T-Invest' };
+
+/** The `npm run secrets -- set` name of what a 404 says is missing. */
+const SETTINGS: Readonly<Record<Broker, Record<'credential' | 'account', string>>> = {
+  alor: { credential: 'alor-refresh-token', account: 'alor-portfolio' },
+  tinkoff: { credential: 'tinkoff-token', account: 'tinkoff-account-id' },
+};
+
+interface Texts {
+  side: Record<'buy' | 'sell', string>;
+  lots: (count: number) => string;
+  placed: string;
+  brokerOrder: (id: string) => string;
+  answeredIn: (ms: number) => string;
+  replayed: string;
+  dryRun: string;
+  dryRunNote: string;
+  refused: string;
+  reason: string;
+  noReason: string;
+  invalid: string;
+  invalidNote: string;
+  failed: Record<FailureCause, string>;
+  failedNote: Record<FailureCause, (broker: Broker, detail: string) => string>;
+  notConfigured: string;
+  missing: Record<'credential' | 'account', string>;
+  setIt: (name: string) => string;
+  unauthorized: (count: number) => string;
+  unauthorizedNote: (from: string, to: string) => string;
+  check: string;
+  followUp: Record<FollowUpResult, string>;
+  filledOf: (filled: number, lots: number) => string;
+  afterSeconds: (seconds: number) => string;
+  unreachableNote: string;
+  test: string;
+}
+
+const RU: Texts = {
+  side: { buy: 'Покупка', sell: 'Продажа' },
+  lots: (count) => `${count} ${russianPlural(count, ['лот', 'лота', 'лотов'])}`,
+  placed: 'Заявка выставлена',
+  brokerOrder: (id) => `заявка брокера № ${id}`,
+  answeredIn: (ms) => `ответ за ${ms} мс`,
+  replayed: 'Повтор сигнала: брокер вернул первую заявку, вторая не выставлялась.',
+  dryRun: 'Проверка без заявки (DRY_RUN)',
+  dryRunNote: 'Всё проверено, заявка брокеру не отправлялась.',
+  refused: 'Брокер отклонил заявку',
+  reason: 'Причина',
+  noReason: 'брокер не сообщил причину',
+  invalid: 'Сигнал отклонён: некорректные данные (400)',
+  invalidNote: 'Заявка не выставлена. Проверьте поля сигнала в виджете:',
+  failed: {
+    'credential-rejected': 'Брокер не принял токен',
+    'broker-unavailable': 'Брокер недоступен (502)',
+    'broker-timeout': 'Брокер не ответил вовремя (504)',
+    'internal-error': 'Внутренняя ошибка (500)',
+  },
+  failedNote: {
+    'credential-rejected': (broker) =>
+      `Заявка не выставлена. Выпустите новый токен у брокера и сохраните его: ${code(`npm run secrets -- set ${SETTINGS[broker].credential}`)}`,
+    'broker-unavailable': (_broker, detail) =>
+      `Заявка, скорее всего, не выставлена (${escapeHtml(detail)}). Проверьте терминал брокера, прежде чем повторять сигнал.`,
+    'broker-timeout': () => 'Заявка могла быть выставлена: проверьте терминал брокера, прежде чем повторять сигнал.',
+    'internal-error': (_broker, detail) =>
+      `Проверьте журнал функции (${escapeHtml(detail)}) и терминал брокера, прежде чем повторять сигнал.`,
+  },
+  notConfigured: 'Не настроено (404)',
+  missing: { credential: 'Не задан токен брокера.', account: 'Не задан счёт (портфель).' },
+  setIt: (name) => `Задайте его: ${code(`npm run secrets -- set ${name}`)}`,
+  unauthorized: (count) => `Вызовы без верного секрета: ${count}`,
+  unauthorizedNote: (from, to) =>
+    `С ${from} по ${to} (UTC). Если это вы — проверьте секрет в виджете; если нет — кто-то подбирает ссылку.`,
+  check: 'Проверка связи (check): 200 OK',
+  followUp: {
+    filled: 'Заявка исполнена',
+    'partly-filled': 'Заявка исполнена частично',
+    working: 'Заявка ещё не исполнена',
+    rejected: 'Заявка отклонена после приёма',
+    canceled: 'Заявка снята',
+    'not-found': 'Брокер не нашёл заявку',
+    unreachable: 'Не удалось проверить заявку',
+  },
+  filledOf: (filled, lots) => `исполнено ${filled} из ${lots}`,
+  afterSeconds: (seconds) => `через ${seconds} с после выставления`,
+  unreachableNote: 'Брокер не ответил на запрос о заявке: проверьте её в терминале брокера.',
+  test: 'Проверочное сообщение: уведомления настроены.',
+};
+
+const EN: Texts = {
+  side: { buy: 'Buy', sell: 'Sell' },
+  lots: (count) => `${count} ${count === 1 ? 'lot' : 'lots'}`,
+  placed: 'Order placed',
+  brokerOrder: (id) => `broker order № ${id}`,
+  answeredIn: (ms) => `answered in ${ms} ms`,
+  replayed: 'Resent signal: the broker returned the first order, no second one was placed.',
+  dryRun: 'Dry run, no order (DRY_RUN)',
+  dryRunNote: 'Everything checked; no order was sent to the broker.',
+  refused: 'The broker refused the order',
+  reason: 'Reason',
+  noReason: 'the broker gave no reason',
+  invalid: 'Signal refused: invalid data (400)',
+  invalidNote: 'No order was placed. Check the fields of the signal in the widget:',
+  failed: {
+    'credential-rejected': 'The broker refused the token',
+    'broker-unavailable': 'Broker unavailable (502)',
+    'broker-timeout': 'The broker did not answer in time (504)',
+    'internal-error': 'Internal error (500)',
+  },
+  failedNote: {
+    'credential-rejected': (broker) =>
+      `No order was placed. Issue a new token at the broker and store it: ${code(`npm run secrets -- set ${SETTINGS[broker].credential}`)}`,
+    'broker-unavailable': (_broker, detail) =>
+      `Most likely no order was placed (${escapeHtml(detail)}). Check the broker's terminal before resending the signal.`,
+    'broker-timeout': () => "The order may have been placed: check the broker's terminal before resending the signal.",
+    'internal-error': (_broker, detail) =>
+      `Check the function's log (${escapeHtml(detail)}) and the broker's terminal before resending the signal.`,
+  },
+  notConfigured: 'Not configured (404)',
+  missing: { credential: 'The broker token is not set.', account: 'The account (portfolio) is not set.' },
+  setIt: (name) => `Set it: ${code(`npm run secrets -- set ${name}`)}`,
+  unauthorized: (count) => `Calls without the right secret: ${count}`,
+  unauthorizedNote: (from, to) =>
+    `From ${from} to ${to} (UTC). If it was you, check the secret in the widget; if not, someone is probing the URL.`,
+  check: 'Health check (check): 200 OK',
+  followUp: {
+    filled: 'Order filled',
+    'partly-filled': 'Order partly filled',
+    working: 'Order not filled yet',
+    rejected: 'Order rejected after acceptance',
+    canceled: 'Order cancelled',
+    'not-found': 'The broker does not know the order',
+    unreachable: 'Could not check the order',
+  },
+  filledOf: (filled, lots) => `${filled} of ${lots} filled`,
+  afterSeconds: (seconds) => `${seconds} s after it was placed`,
+  unreachableNote: "The broker did not answer the order lookup: check the order in the broker's terminal.",
+  test: 'Test message: the notifications are set up.',
+};
+
+const TEXTS: Readonly<Record<NotifyLanguage, Texts>> = { ru: RU, en: EN };
+
+const ICONS = {
+  placed: '✅',
+  'dry-run': '🧪',
+  refused: '⛔',
+  invalid: '⚠️',
+  failed: '❌',
+  'not-configured': '⚙️',
+  unauthorized: '🚫',
+  check: '🔔',
+  filled: '✅',
+  'partly-filled': '🌓',
+  working: '⏳',
+  rejected: '⛔',
+  canceled: '🚫',
+  'not-found': '❓',
+  unreachable: '❓',
+  test: '🔔',
+} as const;
+
+function russianPlural(count: number, [one, few, many]: readonly [string, string, string]): string {
+  const tens = count % 100;
+  const units = count % 10;
+  if (tens >= 11 && tens <= 14) return many;
+  if (units === 1) return one;
+  return units >= 2 && units <= 4 ? few : many;
+}
+
+function code(text: string): string {
+  return `<code>${escapeHtml(text)}</code>`;
+}
+
+function quote(text: string): string {
+  return escapeHtml(text.length > MAX_QUOTED_CHARS ? `${text.slice(0, MAX_QUOTED_CHARS)}…` : text);
+}
+
+function title(icon: string, text: string, broker: Broker): string {
+  return `${icon} <b>${escapeHtml(text)}</b> · ${BROKER_NAMES[broker]}`;
+}
+
+function instrument(order: OrderSummary): string {
+  if (order.symbol !== undefined) {
+    return order.exchange === undefined ? order.symbol : `${order.symbol} (${order.exchange})`;
+  }
+  const figi = order.figi ?? '';
+  return order.ticker === undefined ? figi : `${order.ticker} (${figi})`;
+}
+
+/** `Покупка SBER (BBG004730N88) · 1 лот · 250.5`, or nothing when the line named no order. */
+function orderLine(order: OrderSummary | undefined, t: Texts): string[] {
+  if (order === undefined) return [];
+  return [escapeHtml(`${t.side[order.side]} ${instrument(order)} · ${t.lots(order.lots)} · ${order.price}`)];
+}
+
+/** An event told on its own: every kind but `unauthorized`, which is told in aggregate ({@link unauthorizedMessage}). */
+export type SingleEvent = Exclude<NotifyEvent, { kind: 'unauthorized' }>;
+
+/** The message for one event, as Telegram HTML. */
+export function eventToMessage(event: SingleEvent, language: NotifyLanguage): string {
+  const t = TEXTS[language];
+  const { broker } = event;
+  const lines: string[] = [];
+  switch (event.kind) {
+    case 'placed': {
+      lines.push(title(ICONS.placed, t.placed, broker), ...orderLine(event.order, t));
+      const facts = [
+        ...(event.brokerOrderId === undefined ? [] : [t.brokerOrder(event.brokerOrderId)]),
+        t.answeredIn(Math.round(event.latencyMs)),
+      ];
+      lines.push(escapeHtml(facts.join(' · ')));
+      if (event.replayed) lines.push(escapeHtml(t.replayed));
+      break;
+    }
+    case 'dry-run':
+      lines.push(title(ICONS['dry-run'], t.dryRun, broker), ...orderLine(event.order, t), escapeHtml(t.dryRunNote));
+      break;
+    case 'refused':
+      lines.push(
+        title(ICONS.refused, t.refused, broker),
+        ...orderLine(event.order, t),
+        `${escapeHtml(t.reason)}: <i>${event.reason.trim() === '' ? escapeHtml(t.noReason) : quote(event.reason)}</i>`,
+      );
+      break;
+    case 'invalid':
+      lines.push(
+        title(ICONS.invalid, t.invalid, broker),
+        escapeHtml(t.invalidNote),
+        ...event.issues.slice(0, MAX_ISSUES).map((issue) => `• ${quote(issue)}`),
+      );
+      break;
+    case 'failed':
+      lines.push(
+        title(ICONS.failed, t.failed[event.cause], broker),
+        ...orderLine(event.order, t),
+        t.failedNote[event.cause](broker, event.detail ?? `HTTP ${event.status}`),
+      );
+      break;
+    case 'not-configured':
+      lines.push(title(ICONS['not-configured'], t.notConfigured, broker));
+      if (event.missing !== undefined) {
+        lines.push(`${escapeHtml(t.missing[event.missing])} ${t.setIt(SETTINGS[broker][event.missing])}`);
+      }
+      break;
+    case 'check':
+      lines.push(title(ICONS.check, t.check, broker));
+      break;
+    case 'follow-up':
+      lines.push(...followUpLines(event, t));
+      break;
+  }
+  return lines.join('\n');
+}
+
+function followUpLines(event: Extract<NotifyEvent, { kind: 'follow-up' }>, t: Texts): string[] {
+  const lines = [title(ICONS[event.result], t.followUp[event.result], event.broker), ...orderLine(event.order, t)];
+  const facts = [t.brokerOrder(event.brokerOrderId)];
+  if (event.filledLots !== undefined && event.lots !== undefined) facts.push(t.filledOf(event.filledLots, event.lots));
+  if (event.delaySeconds !== undefined) facts.push(t.afterSeconds(event.delaySeconds));
+  lines.push(escapeHtml(facts.join(' · ')));
+  if (event.result === 'rejected') {
+    lines.push(
+      `${escapeHtml(t.reason)}: <i>${event.reason === undefined ? escapeHtml(t.noReason) : quote(event.reason)}</i>`,
+    );
+  }
+  if (event.result === 'unreachable') {
+    const detail = event.detail === undefined ? '' : ` (${event.detail})`;
+    lines.push(escapeHtml(`${t.unreachableNote}${detail}`));
+  }
+  return lines;
+}
+
+/** `10:00:01` of an ISO time. */
+function clock(iso: string): string {
+  return iso.slice(11, 19);
+}
+
+/** One message for the unauthorized calls of a window. */
+export function unauthorizedMessage(summary: UnauthorizedSummary, language: NotifyLanguage): string {
+  const t = TEXTS[language];
+  return [
+    title(ICONS.unauthorized, t.unauthorized(summary.count), summary.broker),
+    escapeHtml(t.unauthorizedNote(clock(summary.from), clock(summary.to))),
+  ].join('\n');
+}
+
+/** `npm run notify -- test`. */
+export function testMessage(language: NotifyLanguage): string {
+  return `${ICONS.test} <b>ppp-webhooks</b>\n${escapeHtml(TEXTS[language].test)}`;
+}

@@ -1,0 +1,278 @@
+import { describe, expect, it } from 'vitest';
+import { parseTelegramHtml } from '#local/fake-telegram.ts';
+import type { NotifyLanguage } from '#shared/facts.ts';
+import { logLineToEvent, type NotifyEvent } from '#shared/notify/events.ts';
+import { eventToMessage, type SingleEvent, testMessage, unauthorizedMessage } from '#shared/notify/messages.ts';
+
+/** What the chat shows: the message's text once Telegram has parsed its HTML (which must parse). */
+function shown(html: string): string {
+  const parsed = parseTelegramHtml(html);
+  if (!parsed.ok) throw new Error(parsed.description);
+  return parsed.text;
+}
+
+const base = { requestId: 'req-1', time: '2025-01-31T10:00:01.000Z' } as const;
+const alorOrder = { symbol: 'AAPL', exchange: 'SPBX', side: 'buy', lots: 1, price: '150.5' } as const;
+const tinkoffOrder = { figi: 'BBG004730N88', ticker: 'SBER', side: 'sell', lots: 3, price: '250.5' } as const;
+
+const cases: [string, NotifyLanguage, SingleEvent, string][] = [
+  [
+    'placed',
+    'ru',
+    {
+      ...base,
+      broker: 'alor',
+      order: alorOrder,
+      kind: 'placed',
+      brokerOrderId: '4090000001',
+      replayed: false,
+      latencyMs: 12.4,
+    },
+    '✅ Заявка выставлена · Alor\nПокупка AAPL (SPBX) · 1 лот · 150.5\nзаявка брокера № 4090000001 · ответ за 12 мс',
+  ],
+  [
+    'placed, replayed',
+    'en',
+    {
+      ...base,
+      broker: 'tinkoff',
+      order: tinkoffOrder,
+      kind: 'placed',
+      brokerOrderId: '77',
+      replayed: true,
+      latencyMs: 8,
+    },
+    '✅ Order placed · T-Invest\nSell SBER (BBG004730N88) · 3 lots · 250.5\nbroker order № 77 · answered in 8 ms\n' +
+      'Resent signal: the broker returned the first order, no second one was placed.',
+  ],
+  [
+    'dry-run',
+    'ru',
+    { ...base, broker: 'alor', order: alorOrder, kind: 'dry-run', latencyMs: 3 },
+    '🧪 Проверка без заявки (DRY_RUN) · Alor\nПокупка AAPL (SPBX) · 1 лот · 150.5\nВсё проверено, заявка брокеру не отправлялась.',
+  ],
+  [
+    'refused, with markup in the reason',
+    'ru',
+    {
+      ...base,
+      broker: 'tinkoff',
+      order: tinkoffOrder,
+      kind: 'refused',
+      reason: 'Недостаточно <b>средств</b> & лимита',
+    },
+    '⛔ Брокер отклонил заявку · T-Invest\nПродажа SBER (BBG004730N88) · 3 лота · 250.5\nПричина: Недостаточно <b>средств</b> & лимита',
+  ],
+  [
+    'invalid',
+    'en',
+    { ...base, broker: 'alor', order: undefined, kind: 'invalid', issues: ['p: must be a finite number above zero'] },
+    '⚠️ Signal refused: invalid data (400) · Alor\nNo order was placed. Check the fields of the signal in the widget:\n' +
+      '• p: must be a finite number above zero',
+  ],
+  [
+    'failed, 504',
+    'ru',
+    {
+      ...base,
+      broker: 'alor',
+      order: alorOrder,
+      kind: 'failed',
+      status: 504,
+      cause: 'broker-timeout',
+      detail: 'UND_ERR_HEADERS_TIMEOUT',
+    },
+    '❌ Брокер не ответил вовремя (504) · Alor\nПокупка AAPL (SPBX) · 1 лот · 150.5\n' +
+      'Заявка могла быть выставлена: проверьте терминал брокера, прежде чем повторять сигнал.',
+  ],
+  [
+    'failed, 502',
+    'en',
+    {
+      ...base,
+      broker: 'tinkoff',
+      order: tinkoffOrder,
+      kind: 'failed',
+      status: 502,
+      cause: 'broker-unavailable',
+      detail: 'PostOrder HTTP 503',
+    },
+    '❌ Broker unavailable (502) · T-Invest\nSell SBER (BBG004730N88) · 3 lots · 250.5\n' +
+      "Most likely no order was placed (PostOrder HTTP 503). Check the broker's terminal before resending the signal.",
+  ],
+  [
+    'failed, credential rejected',
+    'ru',
+    {
+      ...base,
+      broker: 'alor',
+      order: alorOrder,
+      kind: 'failed',
+      status: 403,
+      cause: 'credential-rejected',
+      detail: undefined,
+    },
+    '❌ Брокер не принял токен · Alor\nПокупка AAPL (SPBX) · 1 лот · 150.5\n' +
+      'Заявка не выставлена. Выпустите новый токен у брокера и сохраните его: npm run secrets -- set alor-refresh-token',
+  ],
+  [
+    'failed, 500',
+    'ru',
+    {
+      ...base,
+      broker: 'tinkoff',
+      order: undefined,
+      kind: 'failed',
+      status: 500,
+      cause: 'internal-error',
+      detail: 'ThrottlingException',
+    },
+    '❌ Внутренняя ошибка (500) · T-Invest\nПроверьте журнал функции (ThrottlingException) и терминал брокера, прежде чем повторять сигнал.',
+  ],
+  [
+    'not configured',
+    'ru',
+    { ...base, broker: 'tinkoff', order: tinkoffOrder, kind: 'not-configured', missing: 'account' },
+    '⚙️ Не настроено (404) · T-Invest\nНе задан счёт (портфель). Задайте его: npm run secrets -- set tinkoff-account-id',
+  ],
+  [
+    'check',
+    'en',
+    { ...base, broker: 'alor', order: undefined, kind: 'check' },
+    '🔔 Health check (check): 200 OK · Alor',
+  ],
+];
+
+const followUp = (result: Extract<NotifyEvent, { kind: 'follow-up' }>['result'], extra: object = {}): SingleEvent => ({
+  ...base,
+  broker: 'tinkoff',
+  order: tinkoffOrder,
+  kind: 'follow-up',
+  brokerOrderId: '77',
+  result,
+  lots: 3,
+  filledLots: result === 'filled' ? 3 : result === 'partly-filled' ? 1 : 0,
+  reason: undefined,
+  detail: undefined,
+  delaySeconds: 10,
+  ...extra,
+});
+
+const followUps: [string, SingleEvent, string][] = [
+  ['filled', followUp('filled'), '✅ Заявка исполнена'],
+  ['partly filled', followUp('partly-filled'), '🌓 Заявка исполнена частично'],
+  ['working', followUp('working'), '⏳ Заявка ещё не исполнена'],
+  ['canceled', followUp('canceled'), '🚫 Заявка снята'],
+];
+
+describe('eventToMessage', () => {
+  it.each(cases)('tells %s (%s)', (_case, language, event, text) => {
+    expect(shown(eventToMessage(event, language))).toBe(text);
+  });
+
+  it.each(followUps)('tells a follow-up: %s', (_case, event, heading) => {
+    const [title, order, facts] = shown(eventToMessage(event, 'ru')).split('\n');
+    expect(title).toBe(`${heading} · T-Invest`);
+    expect(order).toBe('Продажа SBER (BBG004730N88) · 3 лота · 250.5');
+    expect(facts).toMatch(/^заявка брокера № 77 · исполнено \d из 3 · через 10 с после выставления$/);
+  });
+
+  it('tells a rejection after acceptance with its reason, or that the broker gave none', () => {
+    expect(
+      shown(eventToMessage(followUp('rejected', { reason: 'Risk <limit>' }), 'en'))
+        .split('\n')
+        .at(-1),
+    ).toBe('Reason: Risk <limit>');
+    expect(
+      shown(eventToMessage(followUp('rejected'), 'ru'))
+        .split('\n')
+        .at(-1),
+    ).toBe('Причина: брокер не сообщил причину');
+  });
+
+  it('tells a follow-up that could not reach the broker', () => {
+    const text = shown(
+      eventToMessage(followUp('unreachable', { detail: 'ECONNREFUSED', filledLots: undefined }), 'en'),
+    );
+    expect(text.split('\n').at(-1)).toBe(
+      "The broker did not answer the order lookup: check the order in the broker's terminal. (ECONNREFUSED)",
+    );
+  });
+
+  it('quotes a broker reason of any length within the message limit', () => {
+    const event = cases[3]?.[2] as SingleEvent;
+    const text = shown(eventToMessage({ ...event, kind: 'refused', reason: 'x'.repeat(10_000) } as SingleEvent, 'ru'));
+    expect(text.length).toBeLessThan(1200);
+  });
+});
+
+describe('unauthorizedMessage and testMessage', () => {
+  it('tells the count of a window with its times', () => {
+    const html = unauthorizedMessage(
+      { broker: 'alor', count: 20, from: '2025-01-31T10:00:01.000Z', to: '2025-01-31T10:10:01.000Z' },
+      'ru',
+    );
+    expect(shown(html)).toBe(
+      '🚫 Вызовы без верного секрета: 20 · Alor\n' +
+        'С 10:00:01 по 10:10:01 (UTC). Если это вы — проверьте секрет в виджете; если нет — кто-то подбирает ссылку.',
+    );
+  });
+
+  it('has a test message in both languages', () => {
+    expect(shown(testMessage('en'))).toBe('🔔 ppp-webhooks\nTest message: the notifications are set up.');
+    expect(shown(testMessage('ru'))).toContain('Проверочное сообщение');
+  });
+});
+
+describe('logLineToEvent', () => {
+  const line = {
+    level: 'info',
+    time: '2025-01-31T10:00:01.000Z',
+    message: 'webhook answered',
+    broker: 'tinkoff',
+    requestId: 'req-9',
+    status: 200,
+    latencyMs: 9.5,
+    outcome: 'placed',
+    brokerOrderId: '77',
+    replayed: false,
+    order: { figi: 'BBG004730N88', side: 'buy', lots: 1, price: '250.5' },
+    ticker: 'SBER',
+  };
+
+  it('reads a webhook line, also behind the prefix console.log would add', () => {
+    const event = {
+      kind: 'placed',
+      broker: 'tinkoff',
+      requestId: 'req-9',
+      brokerOrderId: '77',
+      order: { ...line.order, ticker: 'SBER' },
+    };
+    expect(logLineToEvent(JSON.stringify(line))).toMatchObject(event);
+    expect(logLineToEvent(`2025-01-31T10:00:01.000Z\treq-9\tINFO\t${JSON.stringify(line)}`)).toMatchObject(event);
+  });
+
+  it.each([
+    ['a Lambda platform line', 'START RequestId: 1 Version: $LATEST'],
+    ['another log line', JSON.stringify({ ...line, message: 'secret store read failed, serving the cached value' })],
+    ['a line without a request id', JSON.stringify({ ...line, requestId: undefined })],
+    ['an unknown outcome', JSON.stringify({ ...line, outcome: 'something-new' })],
+    ['broken JSON', '{"message":"webhook answered",'],
+  ])('ignores %s', (_case, text) => {
+    expect(logLineToEvent(text)).toBeUndefined();
+  });
+
+  it.each([
+    ['broker_timeout', 504, { upstream: 'UND_ERR_HEADERS_TIMEOUT' }, 'broker-timeout', 'UND_ERR_HEADERS_TIMEOUT'],
+    ['broker_unavailable', 502, { upstream: 'order HTTP 503' }, 'broker-unavailable', 'order HTTP 503'],
+    ['credential_rejected', 403, {}, 'credential-rejected', undefined],
+    ['error', 500, { error: { name: 'Error', code: 'EACCES' } }, 'internal-error', 'EACCES'],
+  ])('reads the failure %s', (outcome, status, extra, cause, detail) => {
+    expect(logLineToEvent(JSON.stringify({ ...line, outcome, status, ...extra }))).toMatchObject({
+      kind: 'failed',
+      status,
+      cause,
+      detail,
+    });
+  });
+});
