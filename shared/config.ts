@@ -54,7 +54,7 @@ const positiveIntegerMs = (fallback: number, max: number) =>
     .or(z.literal('').transform(() => undefined))
     .transform((value) => value ?? fallback);
 
-function source(
+export function source(
   storeRef: string | undefined,
   plainValue: string | undefined,
   kind: 'secret' | 'parameter',
@@ -123,7 +123,7 @@ export interface TinkoffConfig extends CommonConfig {
 
 type Env = Record<string, string | undefined>;
 
-function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
+export function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   // Name the variable and the rule, never the value: a misplaced token must not reach the log.

@@ -7,6 +7,7 @@ import { BROKERS, FOLLOW_UP_LOG_MESSAGE, WEBHOOK_LOG_MESSAGE } from '../facts.ts
  * that is neither, or not the shape expected, is no event: the notifier never fails on a log line.
  */
 
+/** The order as the log line names it: the broker's terms (Alor's symbol and exchange, or T-Invest's FIGI). */
 const OrderSchema = z.object({
   symbol: z.string().optional(),
   exchange: z.string().optional(),
@@ -15,7 +16,9 @@ const OrderSchema = z.object({
   lots: z.number(),
   price: z.string(),
 });
-export type OrderSummary = z.infer<typeof OrderSchema> & { readonly ticker?: string | undefined };
+/** The order as the messages name it: the broker's terms and the caller's ticker. */
+export const OrderSummarySchema = OrderSchema.extend({ ticker: z.string().optional() });
+export type OrderSummary = z.infer<typeof OrderSummarySchema>;
 
 const CommonSchema = z.object({
   broker: z.enum(BROKERS),

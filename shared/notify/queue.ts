@@ -1,0 +1,61 @@
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import * as z from 'zod';
+import { BROKERS } from '../facts.ts';
+import { OrderSummarySchema } from './events.ts';
+
+/**
+ * The messages the notifier puts on queues, and the one way it sends them. Deployed, a queue is SQS (a delay of up to
+ * 15 minutes per message); `npm start` and the tests deliver them in the process.
+ */
+
+export interface MessageQueue {
+  send(body: QueueMessage, delaySeconds: number): Promise<void>;
+}
+
+/** A placed order to look up at its broker: what the follow-up function reads from its queue. */
+export const FollowUpRequestSchema = z.object({
+  type: z.literal('follow-up'),
+  broker: z.enum(BROKERS),
+  /** The webhook call's request id: the follow-up's log line carries it, so its message is deduplicated by it. */
+  requestId: z.string().min(1),
+  brokerOrderId: z.string().min(1),
+  order: OrderSummarySchema.optional(),
+  delaySeconds: z.number().int().nonnegative(),
+});
+export type FollowUpRequest = z.infer<typeof FollowUpRequestSchema>;
+
+/** The end of an unauthorized-calls window: its count is told then (the notifier's own queue). */
+export const WindowFlushSchema = z.object({
+  type: z.literal('unauthorized-flush'),
+  broker: z.enum(BROKERS),
+  windowStart: z.number().int(),
+});
+export type WindowFlush = z.infer<typeof WindowFlushSchema>;
+
+/** A message Telegram did not take after the retries: kept on the dead-letter queue, with why. */
+export const UndeliveredSchema = z.object({
+  type: z.literal('undelivered'),
+  key: z.string(),
+  reason: z.string(),
+  html: z.string(),
+});
+export type Undelivered = z.infer<typeof UndeliveredSchema>;
+
+export type QueueMessage = FollowUpRequest | WindowFlush | Undelivered;
+
+/** An SQS queue by URL. */
+export class SqsQueue implements MessageQueue {
+  readonly #client: Pick<SQSClient, 'send'>;
+  readonly #url: string;
+
+  constructor(client: Pick<SQSClient, 'send'>, url: string) {
+    this.#client = client;
+    this.#url = url;
+  }
+
+  async send(body: QueueMessage, delaySeconds: number): Promise<void> {
+    await this.#client.send(
+      new SendMessageCommand({ QueueUrl: this.#url, MessageBody: JSON.stringify(body), DelaySeconds: delaySeconds }),
+    );
+  }
+}

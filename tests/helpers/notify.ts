@@ -1,0 +1,124 @@
+import { gzipSync } from 'node:zlib';
+import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { FAKE_TELEGRAM, type FakeTelegram, startFakeTelegram } from '#local/fake-telegram.ts';
+import { NOTIFY_ENV } from '#shared/facts.ts';
+import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { loadNotifierConfig } from '#shared/notify/config.ts';
+import { createNotifier, type Notifier } from '#shared/notify/notifier.ts';
+import { MemoryNotifyStore } from '#shared/notify/notify-store.ts';
+import type { MessageQueue, QueueMessage } from '#shared/notify/queue.ts';
+import { TelegramClient } from '#shared/notify/telegram.ts';
+import { SecretStore } from '#shared/secrets.ts';
+import { logLines } from './logs.ts';
+
+/** A queue that keeps what is sent to it, for a test to read or deliver; it can be made to fail. */
+export class RecordingQueue implements MessageQueue {
+  readonly sent: { body: QueueMessage; delaySeconds: number }[] = [];
+  failing = false;
+
+  async send(body: QueueMessage, delaySeconds: number): Promise<void> {
+    if (this.failing) throw Object.assign(new Error('queue unavailable'), { name: 'ServiceUnavailable' });
+    this.sent.push({ body, delaySeconds });
+  }
+}
+
+/** One CloudWatch Logs subscription delivery of `lines`, encoded as CloudWatch encodes it (gzip, base64). */
+export function cloudWatchLogsEvent(
+  lines: readonly string[],
+  logGroup = '/aws/lambda/PppWebhooks-Alor',
+): CloudWatchLogsEvent {
+  const data: CloudWatchLogsDecodedData = {
+    owner: '000000000000',
+    logGroup,
+    logStream: '2025/01/31/[$LATEST]0123456789abcdef',
+    subscriptionFilters: ['notifier'],
+    messageType: 'DATA_MESSAGE',
+    logEvents: lines.map((message, index) => ({ id: String(index), timestamp: Date.now(), message })),
+  };
+  return { awslogs: { data: gzipSync(JSON.stringify(data)).toString('base64') } };
+}
+
+/** The JSON lines written to stdout during the current test, as text. */
+export function logLineTexts(): string[] {
+  return logLines().map((line) => JSON.stringify(line));
+}
+
+export interface NotifierUnderTest {
+  readonly notifier: Notifier;
+  readonly queues: {
+    readonly alor: RecordingQueue;
+    readonly tinkoff: RecordingQueue;
+    readonly own: RecordingQueue;
+    readonly deadLetters: RecordingQueue;
+  };
+  /** What the Telegram client was asked to wait before retries (no real waiting). */
+  readonly waits: number[];
+  /** The notifier's clock: a fixed start, moved by `advance`. */
+  advance(ms: number): void;
+}
+
+/**
+ * The fake Telegram for a test file (reset before each test), and `build()`: the notifier as the function builds it,
+ * with the in-memory store, recording queues, an injected clock and a sleep that returns at once. `env` overrides the
+ * notifier's settings (the bot token and chat id default to the fake's).
+ */
+export function notifierHarness() {
+  const state: { telegram?: FakeTelegram } = {};
+  const telegram = (): FakeTelegram => {
+    if (state.telegram === undefined) throw new Error('notifierHarness: used outside its tests');
+    return state.telegram;
+  };
+  beforeAll(async () => {
+    state.telegram = await startFakeTelegram();
+  });
+  afterAll(async () => {
+    await state.telegram?.close();
+  });
+  beforeEach(() => {
+    telegram().reset();
+  });
+
+  const build = (env: Record<string, string> = {}): NotifierUnderTest => {
+    const waits: number[] = [];
+    let clock = Date.parse('2025-01-31T10:00:00.000Z');
+    const queues = {
+      alor: new RecordingQueue(),
+      tinkoff: new RecordingQueue(),
+      own: new RecordingQueue(),
+      deadLetters: new RecordingQueue(),
+    };
+    const config = loadNotifierConfig({
+      [NOTIFY_ENV.telegramBotToken]: FAKE_TELEGRAM.botToken,
+      [NOTIFY_ENV.telegramChatId]: FAKE_TELEGRAM.chatId,
+      [NOTIFY_ENV.telegramApiUrl]: telegram().url,
+      ...env,
+    });
+    const notifier = createNotifier({
+      config,
+      secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs }),
+      telegram: new TelegramClient({
+        dispatcher: createBrokerAgent(),
+        apiUrl: config.apiUrl,
+        sleep: async (ms) => {
+          waits.push(ms);
+        },
+      }),
+      store: new MemoryNotifyStore(),
+      followUpQueues: { alor: queues.alor, tinkoff: queues.tinkoff },
+      queue: queues.own,
+      deadLetters: queues.deadLetters,
+      now: () => clock,
+    });
+    return {
+      notifier,
+      queues,
+      waits,
+      advance: (ms) => {
+        clock += ms;
+      },
+    };
+  };
+
+  return { telegram, build };
+}
