@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import * as z from 'zod';
+import { nextOrderState, type OrderStateChange, type PaperOrderStatus } from './order-state.ts';
 import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, startPaperServer } from './server.ts';
 
 /**
@@ -10,6 +11,8 @@ import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, star
  */
 
 export const ALOR_LIMIT_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/limit';
+/** `MdV2ClientsExchangePortfolioOrdersOrderIdGet`: one order of a portfolio. */
+const ORDER_LOOKUP_PATH = /^\/md\/v2\/Clients\/([^/]+)\/([^/]+)\/orders\/([^/]+)$/;
 const ALREADY_HANDLED = 'Request with such X-ALOR-REQID was already handled. We return the response to that request.';
 
 export interface AlorPaperOptions {
@@ -34,10 +37,15 @@ export interface AlorPaperOrder {
   readonly quantity: number;
   readonly price: number;
   readonly placedAt: string;
+  /** Working when placed; changed by {@link AlorPaperBroker.setOrderState}. */
+  status: PaperOrderStatus;
+  filledQuantity: number;
 }
 
 export interface AlorPaperBroker extends PaperServer {
   readonly orders: readonly AlorPaperOrder[];
+  /** Fills, partly fills, rejects or cancels an order by its number; an error text when it cannot. */
+  setOrderState(orderNumber: string, change: OrderStateChange): string | undefined;
   /** Every access token (JWT) issued, oldest first: lets a test look for them where they must not be. */
   readonly issuedAccessTokens: readonly string[];
   /** Issued access tokens stop working now, as when Alor revokes them early. */
@@ -97,11 +105,8 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
   };
 
   const placeLimitOrder = (request: BrokerRequest): JsonAnswer => {
-    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    const session = bearer === undefined ? undefined : accessTokens.get(bearer);
-    if (session === undefined || session.expiresAt <= Date.now() || session.generation !== generation) {
-      return { status: 401 };
-    }
+    const session = sessionOf(request);
+    if (session === undefined) return { status: 401 };
     const requestId = request.headers['x-reqid'];
     if (typeof requestId !== 'string' || requestId === '') {
       return { status: 400, body: { message: 'X-REQID header is required' } };
@@ -132,9 +137,63 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
         quantity: body.quantity,
         price: body.price,
         placedAt: new Date().toISOString(),
+        status: 'working',
+        filledQuantity: 0,
       });
     }
     return answer;
+  };
+
+  /** The session of a request's bearer JWT, while it is valid. */
+  const sessionOf = (request: BrokerRequest) => {
+    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const session = bearer === undefined ? undefined : accessTokens.get(bearer);
+    return session === undefined || session.expiresAt <= Date.now() || session.generation !== generation
+      ? undefined
+      : session;
+  };
+
+  /** `GET /md/v2/Clients/{exchange}/{portfolio}/orders/{orderId}` in the `Simple` format (`response_Order_Simple`). */
+  const lookUpOrder = (request: BrokerRequest): JsonAnswer => {
+    const session = sessionOf(request);
+    if (session === undefined) return { status: 401 };
+    const [exchange, portfolio, orderId] = (ORDER_LOOKUP_PATH.exec(request.url.pathname) ?? [])
+      .slice(1)
+      .map(decodeURIComponent);
+    if (portfolio === undefined || !session.portfolios.includes(portfolio)) return { status: 403 };
+    const order = orders.find(
+      (candidate) =>
+        candidate.orderNumber === orderId && candidate.exchange === exchange && candidate.portfolio === portfolio,
+    );
+    if (order === undefined) return { status: 404 };
+    const filled = order.filledQuantity;
+    return {
+      status: 200,
+      body: {
+        id: order.orderNumber,
+        symbol: order.symbol,
+        brokerSymbol: `${order.exchange}:${order.symbol}`,
+        portfolio: order.portfolio,
+        exchange: order.exchange,
+        type: 'limit',
+        side: order.side,
+        // Alor has no partly filled status: a working order with fills.
+        status: order.status === 'partly-filled' ? 'working' : order.status,
+        transTime: order.placedAt,
+        updateTime: new Date().toISOString(),
+        qtyUnits: order.quantity,
+        qtyBatch: order.quantity,
+        qty: order.quantity,
+        filledQtyUnits: filled,
+        filledQtyBatch: filled,
+        filled,
+        price: order.price,
+        existing: true,
+        timeInForce: 'oneday',
+        iceberg: null,
+        volume: order.price * order.quantity,
+      },
+    };
   };
 
   const decideLimitOrder = (request: BrokerRequest, portfolios: readonly string[]): JsonAnswer => {
@@ -161,6 +220,7 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
   const routes: Route[] = [
     { name: 'refresh', method: 'POST', path: '/refresh', handle: refresh },
     { name: 'order', method: 'POST', path: ALOR_LIMIT_PATH, handle: placeLimitOrder },
+    { name: 'order-lookup', method: 'GET', path: ORDER_LOOKUP_PATH, handle: lookUpOrder },
   ];
   const server = await startPaperServer(routes, options.port);
   return Object.assign(server, {
@@ -168,6 +228,15 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
     issuedAccessTokens,
     revokeAccessTokens: () => {
       generation += 1;
+    },
+    setOrderState: (orderNumber: string, change: OrderStateChange) => {
+      const order = orders.find((candidate) => candidate.orderNumber === orderNumber);
+      if (order === undefined) return `no order ${orderNumber}`;
+      const next = nextOrderState(order.quantity, change);
+      if (!next.ok) return next.reason;
+      order.status = next.state.status;
+      order.filledQuantity = next.state.filledLots;
+      return undefined;
     },
   });
 }

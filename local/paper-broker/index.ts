@@ -2,6 +2,8 @@ import { type AlorPaperBroker, type AlorPaperOptions, startAlorPaperBroker } fro
 import { startTinkoffPaperBroker, type TinkoffPaperBroker, type TinkoffPaperOptions } from './tinkoff.ts';
 
 export type { AlorPaperBroker, AlorPaperOrder } from './alor.ts';
+export type { OrderStateChange, PaperOrderStatus } from './order-state.ts';
+export { PAPER_ORDER_STATUSES } from './order-state.ts';
 export type { Fault } from './server.ts';
 export type { TinkoffPaperBroker, TinkoffPaperOrder } from './tinkoff.ts';
 export { startAlorPaperBroker, startTinkoffPaperBroker };

@@ -60,7 +60,8 @@ export interface BrokerRequest {
 export interface Route {
   readonly name: string;
   readonly method: 'POST' | 'GET';
-  readonly path: string;
+  /** The exact path, or a pattern for paths with parameters in them. */
+  readonly path: string | RegExp;
   readonly handle: (request: BrokerRequest) => JsonAnswer;
 }
 
@@ -132,7 +133,11 @@ export async function startPaperServer(routes: readonly Route[], port = 0): Prom
     const startedAt = performance.now();
     stats.requests += 1;
     const url = new URL(request.url ?? '/', 'http://paper.local');
-    const route = routes.find((candidate) => candidate.method === request.method && candidate.path === url.pathname);
+    const route = routes.find(
+      (candidate) =>
+        candidate.method === request.method &&
+        (typeof candidate.path === 'string' ? candidate.path === url.pathname : candidate.path.test(url.pathname)),
+    );
     const routeName = route?.name ?? 'unknown';
     stats.byRoute[routeName] = (stats.byRoute[routeName] ?? 0) + 1;
     if (received.length >= MAX_RECEIVED_KEPT) received.shift();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
+import { nextOrderState, type OrderStateChange, type PaperOrderStatus } from './order-state.ts';
 import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, startPaperServer } from './server.ts';
 
 /**
@@ -35,10 +36,24 @@ export interface TinkoffPaperOrder {
   /** The exact price received, as a decimal string. */
   readonly price: string;
   readonly placedAt: string;
+  /** Working when placed; changed by {@link TinkoffPaperBroker.setOrderState}. */
+  status: PaperOrderStatus;
+  lotsExecuted: number;
 }
+
+/** `executionReportStatus` of each paper state. */
+const REPORT_STATUSES: Readonly<Record<PaperOrderStatus, string>> = {
+  working: 'EXECUTION_REPORT_STATUS_NEW',
+  'partly-filled': 'EXECUTION_REPORT_STATUS_PARTIALLYFILL',
+  filled: 'EXECUTION_REPORT_STATUS_FILL',
+  rejected: 'EXECUTION_REPORT_STATUS_REJECTED',
+  canceled: 'EXECUTION_REPORT_STATUS_CANCELLED',
+};
 
 export interface TinkoffPaperBroker extends PaperServer {
   readonly orders: readonly TinkoffPaperOrder[];
+  /** Fills, partly fills, rejects or cancels an order by its id; an error text when it cannot. */
+  setOrderState(orderId: string, change: OrderStateChange): string | undefined;
   /** Base URL for `TINKOFF_API_URL` with `TINKOFF_API=v2`; the server's own URL serves v1. */
   readonly v2Url: string;
 }
@@ -134,6 +149,8 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
       lots,
       price,
       placedAt: new Date().toISOString(),
+      status: 'working',
+      lotsExecuted: 0,
     });
     return {
       status: 200,
@@ -179,6 +196,8 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
       lots: parsed.data.lots,
       price: String(parsed.data.price),
       placedAt: new Date().toISOString(),
+      status: 'working',
+      lotsExecuted: 0,
     });
     return {
       status: 200,
@@ -217,9 +236,9 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
       body: {
         orderId: order.orderId,
         orderRequestId: order.orderRequestId,
-        executionReportStatus: 'EXECUTION_REPORT_STATUS_NEW',
+        executionReportStatus: REPORT_STATUSES[order.status],
         lotsRequested: String(order.lots),
-        lotsExecuted: '0',
+        lotsExecuted: String(order.lotsExecuted),
         figi: order.instrumentId,
         direction: order.direction === 'buy' ? 'ORDER_DIRECTION_BUY' : 'ORDER_DIRECTION_SELL',
         orderType: 'ORDER_TYPE_LIMIT',
@@ -234,5 +253,17 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     { name: 'v1-order', method: 'POST', path: V1_LIMIT_ORDER_PATH, handle: v1LimitOrder },
   ];
   const server = await startPaperServer(routes, options.port);
-  return Object.assign(server, { orders, v2Url: `${server.url}${TINKOFF_V2_PREFIX}` });
+  return Object.assign(server, {
+    orders,
+    v2Url: `${server.url}${TINKOFF_V2_PREFIX}`,
+    setOrderState: (orderId: string, change: OrderStateChange) => {
+      const order = orders.find((candidate) => candidate.orderId === orderId);
+      if (order === undefined) return `no order ${orderId}`;
+      const next = nextOrderState(order.lots, change);
+      if (!next.ok) return next.reason;
+      order.status = next.state.status;
+      order.lotsExecuted = next.state.filledLots;
+      return undefined;
+    },
+  });
 }

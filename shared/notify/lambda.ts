@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { BROKERS, type Broker } from '../facts.ts';
-import { createBrokerAgent } from '../http/outbound/client.ts';
+import { createBrokerAgent, parseJsonText } from '../http/outbound/client.ts';
 import { logger } from '../logging.ts';
 import { SecretStore } from '../secrets.ts';
 import type { NotifierConfig, NotifierResources } from './config.ts';
@@ -32,7 +32,7 @@ export function cloudWatchLogLines(event: CloudWatchLogsEvent): string[] {
 async function handleQueue(notifier: Notifier, event: SQSEvent): Promise<SQSBatchResponse> {
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
-    const flush = WindowFlushSchema.safeParse(JSON.parse(record.body));
+    const flush = WindowFlushSchema.safeParse(parseJsonText(record.body));
     if (!flush.success) {
       logger.warn('notifier dropped a queue message it does not know', { messageId: record.messageId });
       continue;

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import type { FollowUpHandler } from '#shared/brokers/follow-up-handler.ts';
 import { type Broker, ENV, FUNCTION_SETTING_NAME } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { apiGatewayEvent } from './events.ts';
@@ -36,14 +37,29 @@ export function tinkoffPaperEnv(paper: PaperBrokers): Env {
  * that reads exactly `env` at import. Variables not in `env` are cleared, so the host's shell cannot leak in.
  */
 export async function importHandler(broker: Broker, env: Env): Promise<WebhookHandler> {
+  stubFunctionEnv(env);
+  const module =
+    broker === 'alor' ? await import('#functions/alor/handler.ts') : await import('#functions/tinkoff/handler.ts');
+  return module.handler;
+}
+
+/** The exported `handler` of a broker's follow-up function, as {@link importHandler} loads a webhook's. */
+export async function importFollowUpHandler(broker: Broker, env: Env): Promise<FollowUpHandler> {
+  stubFunctionEnv(env);
+  const module =
+    broker === 'alor'
+      ? await import('#functions/alor-follow-up/handler.ts')
+      : await import('#functions/tinkoff-follow-up/handler.ts');
+  return module.handler;
+}
+
+/** Exactly `env` for the next import of a function, in a fresh module graph. */
+function stubFunctionEnv(env: Env): void {
   for (const name of Object.keys(process.env)) {
     if (FUNCTION_SETTING_NAME.test(name)) vi.stubEnv(name, undefined);
   }
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   vi.resetModules();
-  const module =
-    broker === 'alor' ? await import('#functions/alor/handler.ts') : await import('#functions/tinkoff/handler.ts');
-  return module.handler;
 }
 
 /** The shape of one contract case's result: exactly what the caller sees. */

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
+import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { FAKE_TELEGRAM, type FakeTelegram, startFakeTelegram } from '#local/fake-telegram.ts';
 import { NOTIFY_ENV } from '#shared/facts.ts';
@@ -37,6 +37,28 @@ export function cloudWatchLogsEvent(
     logEvents: lines.map((message, index) => ({ id: String(index), timestamp: Date.now(), message })),
   };
   return { awslogs: { data: gzipSync(JSON.stringify(data)).toString('base64') } };
+}
+
+/** An SQS delivery of queue messages, as Lambda hands it to a function. */
+export function sqsEvent(bodies: readonly QueueMessage[]): SQSEvent {
+  return {
+    Records: bodies.map((body, index) => ({
+      messageId: `message-${index}`,
+      receiptHandle: `receipt-${index}`,
+      body: JSON.stringify(body),
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'AROAEXAMPLE',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-central-1:000000000000:follow-up',
+      awsRegion: 'eu-central-1',
+    })),
+  };
 }
 
 /** The JSON lines written to stdout during the current test, as text. */

@@ -67,7 +67,9 @@ describe('notifier: one message per outcome, through the real handlers', () => {
       await deliver(under);
 
       const orderId = broker === 'alor' ? paper.alor.orders.at(-1)?.orderNumber : paper.tinkoff.orders.at(-1)?.orderId;
-      expect(texts()).toEqual([expect.stringMatching(new RegExp(`^${escapeRegExp(text)}${orderId} · ответ за \\d+ мс$`))]);
+      expect(texts()).toEqual([
+        expect.stringMatching(new RegExp(`^${escapeRegExp(text)}${orderId} · ответ за \\d+ мс$`)),
+      ]);
       expect(under.queues[broker].sent).toEqual([
         {
           delaySeconds: 10,

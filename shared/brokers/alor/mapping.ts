@@ -1,11 +1,13 @@
 import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import type { AlorOrder } from '../../payload.ts';
+import { type OrderState, orderState } from '../order-state.ts';
 import { type OrderOutcome, refused } from '../outcome.ts';
 import {
   type AlorLimitOrderRequest,
   AlorOrderErrorSchema,
   AlorOrderResponseSchema,
+  AlorOrderStateSchema,
   AlorRefreshResponseSchema,
 } from './schemas.ts';
 
@@ -86,4 +88,16 @@ export function orderResponseToOutcome(statusCode: number, text: string): OrderO
     return refused(message);
   }
   throw new BrokerUnavailableError(`order HTTP ${statusCode}`, { retriable: false });
+}
+
+/** The answer of the order lookup a follow-up makes: the order's state, or that Alor does not know it (404). */
+export function orderLookupResponseToState(statusCode: number, text: string): OrderState {
+  if (statusCode === 401) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  if (statusCode === 404) return { status: 'not-found' };
+  if (statusCode !== 200) throw new BrokerUnavailableError(`order lookup HTTP ${statusCode}`, { retriable: false });
+  const parsed = AlorOrderStateSchema.safeParse(parseJsonText(text));
+  if (!parsed.success) {
+    throw new BrokerUnavailableError('order lookup answer is not the documented JSON', { retriable: false });
+  }
+  return orderState(parsed.data.status, parsed.data.qty, parsed.data.filled);
 }

@@ -44,3 +44,14 @@ export const AlorOrderErrorSchema = z.object({
   message: z.string().optional(),
   oldResponse: z.object({ statusCode: z.number().int(), body: OldResponseBodySchema }).optional(),
 });
+
+/**
+ * `GET /md/v2/Clients/{exchange}/{portfolio}/orders/{orderId}` (`response_Order_Simple`), the fields we read: the
+ * status, and lots asked for and filled (`qty`/`filled`, in lots).
+ */
+export const AlorOrderStateSchema = z.object({
+  id: OrderNumberSchema.optional(),
+  status: z.enum(['working', 'filled', 'canceled', 'rejected']),
+  qty: z.number().optional(),
+  filled: z.number().optional(),
+});

@@ -1,8 +1,11 @@
 import type { Dispatcher } from 'undici';
 import { type BrokerEndpoint, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
+import type { Deadline } from '../../http/outbound/deadline.ts';
 import type { BrokerClient, BrokerOrderCall } from '../broker-handler.ts';
+import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import {
+  orderLookupResponseToState,
   orderStateResponseToOutcome,
   orderToPostOrderRequest,
   orderToV1LimitOrder,
@@ -22,6 +25,14 @@ export type TinkoffClient = BrokerClient<TinkoffOrderTerms>;
 export interface TinkoffClientOptions {
   readonly dispatcher: Dispatcher;
   readonly apiUrl: string;
+}
+
+/** A follow-up's lookup of one order it placed, by the broker's order id: never a change to it. */
+export interface TinkoffOrderLookup {
+  readonly credential: string;
+  readonly account: string;
+  readonly orderId: string;
+  readonly deadline: Deadline;
 }
 
 /** How many first outcomes a container remembers for answering 30057 duplicates. */
@@ -72,8 +83,19 @@ export class TinkoffV2Client implements TinkoffClient {
     return orderStateResponseToOutcome(response.statusCode, response.text);
   }
 
+  /** `GetOrderState` by the broker's order id: what a follow-up reads. */
+  async lookUpOrder(lookup: TinkoffOrderLookup): Promise<OrderState> {
+    const request: GetOrderStateRequest = {
+      accountId: lookup.account,
+      orderId: lookup.orderId,
+      orderIdType: 'ORDER_ID_TYPE_EXCHANGE',
+    };
+    const response = await this.#post(this.#stateEndpoint, JSON.stringify(request), lookup);
+    return orderLookupResponseToState(response.statusCode, response.text);
+  }
+
   /** Both v2 calls: the trading token, the request's deadline, and safe to resend (keyed by our orderId, or a read). */
-  #post(target: BrokerEndpoint, body: string, call: TinkoffOrderCall) {
+  #post(target: BrokerEndpoint, body: string, call: Pick<TinkoffOrderCall, 'credential' | 'deadline'>) {
     return sendBrokerRequest(this.#dispatcher, {
       endpoint: target,
       headers: { authorization: `Bearer ${call.credential}` },

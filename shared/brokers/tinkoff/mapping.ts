@@ -2,6 +2,7 @@ import { decimalToQuotation } from '../../decimal.ts';
 import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import type { TinkoffOrder } from '../../payload.ts';
+import { type OrderState, orderState } from '../order-state.ts';
 import { type OrderOutcome, refused } from '../outcome.ts';
 import {
   ErrorResponseSchema,
@@ -107,6 +108,35 @@ export function orderStateResponseToOutcome(statusCode: number, text: string): O
   }
   const detail = error.success && error.data.description === ORDER_NOT_FOUND_CODE ? 'not found' : `HTTP ${statusCode}`;
   throw new BrokerUnavailableError(`duplicate order, state ${detail}`, { retriable: false });
+}
+
+/** `executionReportStatus` in a follow-up's terms; `_UNSPECIFIED` (or a new status) is read as still working. */
+const FOLLOW_UP_STATUSES: Readonly<Record<string, 'filled' | 'working' | 'rejected' | 'canceled'>> = {
+  EXECUTION_REPORT_STATUS_FILL: 'filled',
+  EXECUTION_REPORT_STATUS_PARTIALLYFILL: 'working',
+  EXECUTION_REPORT_STATUS_NEW: 'working',
+  EXECUTION_REPORT_STATUS_REJECTED: 'rejected',
+  EXECUTION_REPORT_STATUS_CANCELLED: 'canceled',
+};
+
+/** The answer of a follow-up's `GetOrderState`: the order's state, or that T-Invest does not know it (50005). */
+export function orderLookupResponseToState(statusCode: number, text: string): OrderState {
+  if (statusCode === 401) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  const json = parseJsonText(text);
+  if (statusCode === 200) {
+    const parsed = OrderStateSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new BrokerUnavailableError('GetOrderState answer is not the documented JSON', { retriable: false });
+    }
+    const { executionReportStatus, lotsRequested, lotsExecuted } = parsed.data;
+    return orderState(FOLLOW_UP_STATUSES[executionReportStatus] ?? 'working', lotsRequested, lotsExecuted);
+  }
+  const error = ErrorResponseSchema.safeParse(json);
+  if (error.success && error.data.description === TOKEN_INVALID_CODE) {
+    throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  }
+  if (error.success && error.data.description === ORDER_NOT_FOUND_CODE) return { status: 'not-found' };
+  throw new BrokerUnavailableError(`GetOrderState HTTP ${statusCode}`, { retriable: false });
 }
 
 export function v1ResponseToOutcome(statusCode: number, text: string): OrderOutcome {

@@ -29,18 +29,26 @@ export const PostOrderResponseSchema = z.object({
   message: z.string().optional(),
 });
 
-/** `v1GetOrderStateRequest`: the order is looked up by our idempotency key. */
-export const GetOrderStateRequestSchema = z.strictObject({
-  accountId: z.string().min(1),
-  orderId: z.uuid(),
-  orderIdType: z.literal('ORDER_ID_TYPE_REQUEST'),
-});
+/**
+ * `v1GetOrderStateRequest`: the order a duplicate refers to is looked up by our idempotency key (a UUID); a follow-up
+ * looks its order up by the broker's id (`ORDER_ID_TYPE_EXCHANGE`).
+ */
+export const GetOrderStateRequestSchema = z.discriminatedUnion('orderIdType', [
+  z.strictObject({ accountId: z.string().min(1), orderId: z.uuid(), orderIdType: z.literal('ORDER_ID_TYPE_REQUEST') }),
+  z.strictObject({
+    accountId: z.string().min(1),
+    orderId: z.string().min(1),
+    orderIdType: z.literal('ORDER_ID_TYPE_EXCHANGE'),
+  }),
+]);
 export type GetOrderStateRequest = z.infer<typeof GetOrderStateRequestSchema>;
 
-/** `contractv1OrderState`, the fields we read. */
+/** `contractv1OrderState`, the fields we read; the lot counts are int64, so strings. */
 export const OrderStateSchema = z.object({
   orderId: z.string().optional(),
   executionReportStatus: z.string(),
+  lotsRequested: z.string().regex(/^\d+$/).transform(Number).optional(),
+  lotsExecuted: z.string().regex(/^\d+$/).transform(Number).optional(),
 });
 
 /** `ErrorResponse`: `description` is the catalogue code (docs/broker-specs/tinvest-v2-api_errors.json), a number or a numeric string. */

@@ -1,0 +1,28 @@
+import type { TinkoffConfig } from '../../config.ts';
+import { BrokerUnavailableError } from '../../errors.ts';
+import { brokerAgent } from '../../http/outbound/client.ts';
+import { SecretStore } from '../../secrets.ts';
+import type { BrokerHandlerDeps } from '../broker-handler.ts';
+import { createFollowUpHandler, type FollowUpHandler } from '../follow-up-handler.ts';
+import { TinkoffV2Client } from './client.ts';
+
+/**
+ * T-Invest's follow-up: `OrdersService/GetOrderState` by the broker's order id, with the token and account the webhook
+ * uses. The retired v1 API has no such call: there a follow-up says it could not check. Importing this module runs
+ * nothing.
+ */
+export function createTinkoffFollowUpHandler(config: TinkoffConfig, deps: BrokerHandlerDeps = {}): FollowUpHandler {
+  const client = new TinkoffV2Client({ dispatcher: deps.dispatcher ?? brokerAgent(), apiUrl: config.apiUrl });
+  return createFollowUpHandler(
+    {
+      broker: 'tinkoff',
+      stored: { credential: config.token, account: config.accountId },
+      lookUp: async ({ credential, account, request, deadline }) => {
+        if (config.api === 'v1') throw new BrokerUnavailableError('API v1 has no order lookup', { retriable: false });
+        return client.lookUpOrder({ credential, account, orderId: request.brokerOrderId, deadline });
+      },
+    },
+    config,
+    deps.store ?? new SecretStore({ ttlMs: config.secretsCacheTtlMs }),
+  );
+}
