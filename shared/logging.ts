@@ -34,6 +34,19 @@ export function redact(text: string): string {
   return result;
 }
 
+type LogListener = (line: string) => void;
+const listeners = new Set<LogListener>();
+
+/**
+ * Also hands every line written from now on (already redacted) to `listener`, until the returned function is called.
+ * For the local run: `npm start` feeds the in-process functions' lines to the same notifier a log subscription feeds
+ * on AWS. Nothing deployed registers one.
+ */
+export function addLogListener(listener: LogListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;
@@ -54,7 +67,9 @@ export function createLogger(
   const emit = (lineLevel: LogLevel, message: string, fields?: LogFields) => {
     if (LEVEL_RANK[lineLevel] < LEVEL_RANK[level]) return;
     const entry = { level: lineLevel, time: new Date().toISOString(), message, ...bound, ...fields };
-    write(redact(JSON.stringify(entry)));
+    const line = redact(JSON.stringify(entry));
+    write(line);
+    for (const listener of listeners) listener(line);
   };
   return {
     debug: (message, fields) => emit('debug', message, fields),

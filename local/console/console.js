@@ -1,6 +1,7 @@
-// The local console: polls GET /api/state for the recent webhook calls and the paper order books, and sends
-// test signals through the real webhook routes (POST /alor, POST /tinkoff) with the session's webhook secret.
-// Everything is rendered with textContent: payloads are whatever callers sent, never markup.
+// The local console: polls GET /api/state for the recent webhook calls, the paper order books and the Telegram
+// messages, sends test signals through the real webhook routes (POST /alor, POST /tinkoff) with the session's webhook
+// secret, and moves paper orders on (POST /api/paper/<broker>/orders/<id>: filled, partly filled, rejected).
+// Everything is rendered with textContent: payloads and messages are whatever callers and brokers sent, never markup.
 
 const POLL_MS = 1000;
 const EXAMPLES = {
@@ -119,6 +120,18 @@ const BOOK_COLUMNS = {
   alor: ['placedAt', 'orderNumber', 'portfolio', 'symbol', 'exchange', 'side', 'quantity', 'price', 'requestId'],
   tinkoff: ['placedAt', 'orderId', 'accountId', 'instrumentId', 'direction', 'lots', 'price', 'orderRequestId'],
 };
+/** Per broker: the order's id, its lots and its filled lots. */
+const BOOK_FIELDS = {
+  alor: { id: 'orderNumber', lots: 'quantity', filled: 'filledQuantity' },
+  tinkoff: { id: 'orderId', lots: 'lots', filled: 'lotsExecuted' },
+};
+/** What the buttons of a working order do. */
+const ORDER_ACTIONS = [
+  ['fill', 'filled'],
+  ['partly', 'partly-filled'],
+  ['reject', 'rejected'],
+  ['cancel', 'canceled'],
+];
 
 function bookCell(order, field, isLast) {
   const value = order[field];
@@ -126,17 +139,82 @@ function bookCell(order, field, isLast) {
   return cell(value === undefined ? '' : String(value), isLast ? 'wrap' : undefined);
 }
 
+function stateCell(broker, order) {
+  const fields = BOOK_FIELDS[broker];
+  const filled = order[fields.filled] ?? 0;
+  return cell(filled > 0 ? `${order.status} (${filled}/${order[fields.lots]})` : String(order.status ?? ''));
+}
+
+function actionsCell(broker, order) {
+  const td = document.createElement('td');
+  if (order.status !== 'working' && order.status !== 'partly-filled') return td;
+  for (const [label, status] of ORDER_ACTIONS) {
+    if (status === 'partly-filled' && order[BOOK_FIELDS[broker].lots] < 2) continue;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'small';
+    button.textContent = label;
+    button.dataset.testid = `${status}-${order[BOOK_FIELDS[broker].id]}`;
+    button.addEventListener('click', () => changeOrderState(broker, order[BOOK_FIELDS[broker].id], status));
+    td.append(button);
+  }
+  return td;
+}
+
+async function changeOrderState(broker, orderId, status) {
+  const response = await fetch(`/api/paper/${broker}/orders/${encodeURIComponent(orderId)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ status }),
+  });
+  if (!response.ok) $('#status').textContent = `order ${orderId}: ${(await response.json()).message}`;
+  await refresh();
+}
+
 function renderBook(broker, orders) {
   const body = $(`#${broker}-orders`);
   const columns = BOOK_COLUMNS[broker];
+  const width = columns.length + 2;
   if (orders === null) {
-    return body.replaceChildren(emptyRow(columns.length, 'Real broker: its orders are at the broker.'));
+    return body.replaceChildren(emptyRow(width, 'Real broker: its orders are at the broker.'));
   }
-  if (orders.length === 0) return body.replaceChildren(emptyRow(columns.length, 'No orders yet.'));
+  if (orders.length === 0) return body.replaceChildren(emptyRow(width, 'No orders yet.'));
   body.replaceChildren(
     ...[...orders]
       .reverse()
-      .map((order) => row(columns.map((field, index) => bookCell(order, field, index === columns.length - 1)))),
+      .map((order) =>
+        row([
+          ...columns.map((field, index) => bookCell(order, field, index === columns.length - 1)),
+          stateCell(broker, order),
+          actionsCell(broker, order),
+        ]),
+      ),
+  );
+}
+
+function renderMessages(messages) {
+  const list = $('#message-list');
+  if (messages.length === 0) {
+    const item = document.createElement('li');
+    item.className = 'empty';
+    item.textContent = 'No messages yet.';
+    return list.replaceChildren(item);
+  }
+  list.replaceChildren(
+    ...messages.map((message) => {
+      const item = document.createElement('li');
+      item.className = message.delivered ? 'message' : 'message undelivered';
+      const meta = document.createElement('div');
+      meta.className = 'muted';
+      meta.textContent = message.delivered
+        ? clock(message.time)
+        : `${clock(message.time)} · not delivered (${message.reason}): dead-letter queue`;
+      const text = document.createElement('div');
+      text.className = 'message-text';
+      text.textContent = message.text;
+      item.append(meta, text);
+      return item;
+    }),
   );
 }
 
@@ -152,6 +230,7 @@ async function refresh() {
     const state = await response.json();
     renderCalls(state.calls);
     renderBooks(state.books);
+    renderMessages(state.messages ?? []);
     $('#status').textContent = `updated ${new Date().toLocaleTimeString([], { hour12: false })}`;
   } catch {
     $('#status').textContent = 'the dev server is not answering (is npm start running?)';

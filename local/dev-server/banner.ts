@@ -48,6 +48,11 @@ export function banner(server: DevServer): string {
     `  Alor webhook     ${server.brokers.alor.webhookUrl}      (${describe('alor')})`,
     `  T-Invest webhook ${server.brokers.tinkoff.webhookUrl}   (${describe('tinkoff')})`,
     `  webhook secret   ${server.secret}${generated}`,
+    `  Telegram         ${
+      server.telegram.mode === 'fake'
+        ? `fake Telegram at ${server.telegram.apiUrl} (messages in the console)`
+        : 'REAL bot from .env (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID): messages go to your chat'
+    }`,
     ...server.warnings.map((warning) => `  ${warning}`),
     ...server.notes.map((note) => `  NOTE: ${note}`),
     '',

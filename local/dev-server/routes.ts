@@ -5,10 +5,11 @@ import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { fromApiGatewayResult, type GatewayAnswer, toApiGatewayEvent } from '#local/api-gateway-event.ts';
 import type { CallLog } from '#local/call-log.ts';
 import { readRequestBody } from '#local/http-body.ts';
-import { PAPER_INSTRUMENTS } from '#local/paper-broker/index.ts';
+import { PAPER_INSTRUMENTS, PAPER_ORDER_STATUSES, type PaperOrderStatus } from '#local/paper-broker/index.ts';
 import { type AlorExchange, API_GATEWAY_MAX_PAYLOAD_BYTES, BROKERS, type Broker } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import type { LocalEnvironment } from './environment.ts';
+import type { LocalNotifications } from './notifications.ts';
 
 /**
  * What the local server answers: `POST /alor` and `POST /tinkoff` as API Gateway would (an HTTP API payload 2.0
@@ -18,6 +19,9 @@ import type { LocalEnvironment } from './environment.ts';
 
 /** Orders per paper book sent to the console. */
 const BOOK_SHOWN = 200;
+/** An order state change is a few dozen bytes. */
+const ORDER_STATE_MAX_BYTES = 1024;
+const ORDER_STATE_PATH = /^\/api\/paper\/(alor|tinkoff)\/orders\/([^/]{1,64})$/;
 
 /** API Gateway's own answers when no function answers. */
 const NOT_FOUND = { message: 'Not Found' };
@@ -44,6 +48,8 @@ export interface RoutesOptions {
   readonly environment: LocalEnvironment;
   readonly alorExchange: AlorExchange;
   readonly calls: CallLog;
+  /** The Telegram messages of the run, for the console. */
+  readonly notifications: Pick<LocalNotifications, 'messages'>;
   /** The address the server listens on, for events whose caller address is unknown. */
   readonly host: string;
   /** The `Host` values this machine's own pages send: the console answers to these only. */
@@ -71,7 +77,7 @@ function sendJson(
 }
 
 export function createRoutes(options: RoutesOptions): Routes {
-  const { handlers, environment, alorExchange, calls, host, localHosts } = options;
+  const { handlers, environment, alorExchange, calls, notifications, host, localHosts } = options;
   const { modes, brokerUrls, paper } = environment;
 
   const invoke = async (broker: Broker, request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -122,7 +128,39 @@ export function createRoutes(options: RoutesOptions): Routes {
       alor: modes.alor === 'paper' ? (paper?.alor.orders.slice(-BOOK_SHOWN) ?? []) : null,
       tinkoff: modes.tinkoff === 'paper' ? (paper?.tinkoff.orders.slice(-BOOK_SHOWN) ?? []) : null,
     },
+    messages: notifications.messages(),
   });
+
+  /**
+   * `POST /api/paper/<broker>/orders/<id>` with `{"status": …, "filledLots"?: …}`: the console's buttons fill, partly
+   * fill, reject or cancel a paper order. JSON only, so a form on another site cannot send it.
+   */
+  const changeOrderState = async (
+    broker: Broker,
+    orderId: string,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ) => {
+    const body = await readRequestBody(request, ORDER_STATE_MAX_BYTES);
+    if (modes[broker] !== 'paper' || paper === undefined) return sendJson(response, 404, NOT_FOUND);
+    if (body.tooLarge || !String(request.headers['content-type']).startsWith('application/json')) {
+      return sendJson(response, 400, { message: 'a small JSON body is expected' }, { connection: 'close' });
+    }
+    let change: { status?: unknown; filledLots?: unknown };
+    try {
+      change = JSON.parse(body.bytes.toString('utf8'));
+    } catch {
+      return sendJson(response, 400, { message: 'the body is not JSON' });
+    }
+    const status = PAPER_ORDER_STATUSES.find((candidate) => candidate === change.status);
+    if (status === undefined)
+      return sendJson(response, 400, { message: `status: one of ${PAPER_ORDER_STATUSES.join(', ')}` });
+    const filledLots = typeof change.filledLots === 'number' ? change.filledLots : undefined;
+    const problem = paper[broker].setOrderState(orderId, { status: status satisfies PaperOrderStatus, filledLots });
+    return problem === undefined
+      ? sendJson(response, 200, { ok: true })
+      : sendJson(response, 400, { message: problem });
+  };
 
   const session = (url: string) => ({
     // Only for this page on this machine: it sends test signals through the real webhook routes.
@@ -157,10 +195,15 @@ export function createRoutes(options: RoutesOptions): Routes {
         request.resume();
         return sendJson(response, 404, NOT_FOUND);
       }
-      request.resume();
+      const orderState = request.method === 'POST' ? ORDER_STATE_PATH.exec(path) : null;
       // The console and its API answer only to this machine's names: a page elsewhere that rebinds its own
       // DNS name to 127.0.0.1 would send its own Host header and get nothing.
+      if (orderState === null || !localHosts().has(request.headers.host ?? '')) request.resume();
       if (!localHosts().has(request.headers.host ?? '')) return sendJson(response, 403, { message: 'Forbidden' });
+      if (orderState !== null) {
+        const [, broker, orderId = ''] = orderState;
+        return await changeOrderState(broker as Broker, decodeURIComponent(orderId), request, response);
+      }
       if (request.method !== 'GET') return sendJson(response, 404, NOT_FOUND);
       if (path === '/api/state') return sendJson(response, 200, state());
       if (path === '/api/session') return sendJson(response, 200, session(`http://${request.headers.host}`));

@@ -5,6 +5,7 @@ import { loadAlorConfig } from '#shared/config.ts';
 import { type AlorExchange, BROKERS, type Broker, LOCAL_ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { type BrokerMode, parsePort, prepareEnvironment } from './environment.ts';
+import { type LocalNotifications, startLocalNotifications, type TelegramMode } from './notifications.ts';
 import { createRoutes } from './routes.ts';
 
 /**
@@ -34,6 +35,8 @@ export interface DevServer {
   readonly secretGenerated: boolean;
   readonly brokers: Readonly<Record<Broker, BrokerSetup>>;
   readonly alorExchange: AlorExchange;
+  /** Where the Telegram messages go: the fake Telegram on 127.0.0.1, or a real bot from `.env`. */
+  readonly telegram: { readonly mode: TelegramMode; readonly apiUrl: string };
   readonly notes: readonly string[];
   /** Settings that make every call fail closed: shown in the banner and on stderr. */
   readonly warnings: readonly string[];
@@ -66,12 +69,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 
   // The environment is ready: load the functions as Lambda does, module-scope config and all.
   let handlers: Record<Broker, WebhookHandler>;
+  let notifications: LocalNotifications;
   try {
     const [alor, tinkoff] = await Promise.all([
       import('#functions/alor/handler.ts'),
       import('#functions/tinkoff/handler.ts'),
     ]);
     handlers = { alor: alor.handler, tinkoff: tinkoff.handler };
+    notifications = await startLocalNotifications(env);
   } catch (error) {
     await paper?.close();
     throw error;
@@ -86,7 +91,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       handlers,
       environment,
       alorExchange,
-      calls: new CallLog({ limit: CALL_LOG_SIZE, secrets: () => environment.hiddenValues }),
+      notifications,
+      calls: new CallLog({
+        limit: CALL_LOG_SIZE,
+        secrets: () => [...environment.hiddenValues, ...notifications.hiddenValues],
+      }),
       host: HOST,
       localHosts: () => new Set([`${HOST}:${boundPort}`, `localhost:${boundPort}`]),
     }),
@@ -99,7 +108,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   try {
     await listen(server, port);
   } catch (error) {
-    await paper?.close();
+    await Promise.all([paper?.close(), notifications.close()]);
     throw error;
   }
   boundPort = (server.address() as AddressInfo).port;
@@ -114,6 +123,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     notes: environment.notes,
     warnings: environment.warnings,
     alorExchange,
+    telegram: { mode: notifications.mode, apiUrl: notifications.apiUrl },
     brokers: Object.fromEntries(
       BROKERS.map((broker) => [
         broker,
@@ -124,7 +134,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const socket of sockets) socket.destroy();
-        await Promise.all([closed, paper?.close()]);
+        await Promise.all([closed, paper?.close(), notifications.close()]);
       })();
       return closing;
     },

@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { FAKE_TELEGRAM, type FakeTelegram, startFakeTelegram } from '#local/fake-telegram.ts';
+import { toSqsEvent } from '#local/sqs-event.ts';
 import { NOTIFY_ENV } from '#shared/facts.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';
 import { loadNotifierConfig } from '#shared/notify/config.ts';
@@ -41,24 +42,7 @@ export function cloudWatchLogsEvent(
 
 /** An SQS delivery of queue messages, as Lambda hands it to a function. */
 export function sqsEvent(bodies: readonly QueueMessage[]): SQSEvent {
-  return {
-    Records: bodies.map((body, index) => ({
-      messageId: `message-${index}`,
-      receiptHandle: `receipt-${index}`,
-      body: JSON.stringify(body),
-      attributes: {
-        ApproximateReceiveCount: '1',
-        SentTimestamp: String(Date.now()),
-        SenderId: 'AROAEXAMPLE',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:eu-central-1:000000000000:follow-up',
-      awsRegion: 'eu-central-1',
-    })),
-  };
+  return toSqsEvent(bodies);
 }
 
 /** The JSON lines written to stdout during the current test, as text. */

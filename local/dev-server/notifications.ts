@@ -1,0 +1,158 @@
+import type { Agent } from 'undici';
+import { type FakeTelegram, parseTelegramHtml, startFakeTelegram } from '#local/fake-telegram.ts';
+import { toSqsEvent } from '#local/sqs-event.ts';
+import type { FollowUpHandler } from '#shared/brokers/follow-up-handler.ts';
+import {
+  BROKERS,
+  type Broker,
+  DEFAULT_TELEGRAM_API_URL,
+  FOLLOW_UP_LOG_MESSAGE,
+  NOTIFY_ENV,
+  WEBHOOK_LOG_MESSAGE,
+} from '#shared/facts.ts';
+import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { addLogListener } from '#shared/logging.ts';
+import { loadNotifierConfig } from '#shared/notify/config.ts';
+import { createNotifier } from '#shared/notify/notifier.ts';
+import { MemoryNotifyStore } from '#shared/notify/notify-store.ts';
+import type { MessageQueue, QueueMessage } from '#shared/notify/queue.ts';
+import { TelegramClient, type TelegramTarget } from '#shared/notify/telegram.ts';
+import { SecretStore } from '#shared/secrets.ts';
+
+/**
+ * The Telegram messages of `npm start`: the same notifier as on AWS, fed with the in-process functions' log lines
+ * (shared/logging.ts `addLogListener`) instead of a log subscription, its queues timers in this process, the follow-up
+ * functions imported and run here, and the fake Telegram on 127.0.0.1, unless `.env` gives a real bot's token and
+ * chat id. Every message sent is kept for the console, delivered or not.
+ */
+
+export type TelegramMode = 'fake' | 'real';
+
+/** A message as the console shows it. */
+export interface SentMessage {
+  readonly id: number;
+  readonly time: string;
+  /** What the chat shows (the HTML parsed), or the HTML when it does not parse. */
+  readonly text: string;
+  readonly delivered: boolean;
+  /** Why Telegram did not take it; it then went to the dead-letter queue. */
+  readonly reason?: string;
+}
+
+export interface LocalNotifications {
+  readonly mode: TelegramMode;
+  /** The fake Telegram's URL, or the Bot API's. */
+  readonly apiUrl: string;
+  /** The bot token, to hide wherever it would show; empty with the fake. */
+  readonly hiddenValues: readonly string[];
+  /** Newest first. */
+  messages(): SentMessage[];
+  close(): Promise<void>;
+}
+
+/** Messages kept for the console. */
+const KEPT = 100;
+
+function isSet(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}
+
+/** A queue whose messages are handed to `deliver` after their delay, in this process. */
+function timerQueue(deliver: (body: QueueMessage) => Promise<void>, timers: Set<NodeJS.Timeout>): MessageQueue {
+  return {
+    async send(body, delaySeconds) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        deliver(body).catch(report);
+      }, delaySeconds * 1000);
+      timers.add(timer);
+    },
+  };
+}
+
+function report(error: unknown): void {
+  const name = error instanceof Error ? error.name : typeof error;
+  process.stderr.write(`notifier: a message was not handled (${name})\n`);
+}
+
+/**
+ * Starts the local notifier. Call it once the functions' environment is prepared: it imports the follow-up functions,
+ * which read their broker's settings at import as the webhook functions do.
+ */
+export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<LocalNotifications> {
+  const real = isSet(env[NOTIFY_ENV.telegramBotToken]) && isSet(env[NOTIFY_ENV.telegramChatId]);
+  const fake: FakeTelegram | undefined = real ? undefined : await startFakeTelegram();
+  const config = loadNotifierConfig({
+    [NOTIFY_ENV.language]: env[NOTIFY_ENV.language],
+    [NOTIFY_ENV.kinds]: env[NOTIFY_ENV.kinds],
+    [NOTIFY_ENV.followUpDelaySeconds]: env[NOTIFY_ENV.followUpDelaySeconds],
+    [NOTIFY_ENV.telegramBotToken]: fake?.botToken ?? env[NOTIFY_ENV.telegramBotToken],
+    [NOTIFY_ENV.telegramChatId]: fake?.chatId ?? env[NOTIFY_ENV.telegramChatId],
+    [NOTIFY_ENV.telegramApiUrl]: fake?.url ?? env[NOTIFY_ENV.telegramApiUrl] ?? DEFAULT_TELEGRAM_API_URL,
+  });
+
+  const [alor, tinkoff] = await Promise.all([
+    import('#functions/alor-follow-up/handler.ts'),
+    import('#functions/tinkoff-follow-up/handler.ts'),
+  ]);
+  const followUps: Record<Broker, FollowUpHandler> = { alor: alor.handler, tinkoff: tinkoff.handler };
+
+  const sent: SentMessage[] = [];
+  let sequence = 0;
+  const agent: Agent = createBrokerAgent();
+  const client = new TelegramClient({ dispatcher: agent, apiUrl: config.apiUrl });
+  const telegram = {
+    sendMessage: async (target: TelegramTarget, html: string) => {
+      const result = await client.sendMessage(target, html);
+      const parsed = parseTelegramHtml(html);
+      sequence += 1;
+      sent.push({
+        id: sequence,
+        time: new Date().toISOString(),
+        text: parsed.ok ? parsed.text : html,
+        delivered: result.delivered,
+        ...(result.delivered ? {} : { reason: result.reason }),
+      });
+      if (sent.length > KEPT) sent.splice(0, sent.length - KEPT);
+      return result;
+    },
+  };
+
+  const timers = new Set<NodeJS.Timeout>();
+  const notifier = createNotifier({
+    config,
+    secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs }),
+    telegram,
+    store: new MemoryNotifyStore(),
+    followUpQueues: Object.fromEntries(
+      BROKERS.map((broker) => [broker, timerQueue((body) => followUps[broker](toSqsEvent([body])), timers)]),
+    ) as Record<Broker, MessageQueue>,
+    queue: timerQueue(async (body) => {
+      if (body.type === 'unauthorized-flush') await notifier.handleFlush(body);
+    }, timers),
+    // Undelivered messages are kept with their reason (above): the console is this run's dead-letter queue.
+    deadLetters: { send: async () => undefined },
+  });
+
+  const removeListener = addLogListener((line) => {
+    if (
+      !line.includes(`"message":"${WEBHOOK_LOG_MESSAGE}"`) &&
+      !line.includes(`"message":"${FOLLOW_UP_LOG_MESSAGE}"`)
+    ) {
+      return;
+    }
+    notifier.handleLogLines([line]).catch(report);
+  });
+
+  return {
+    mode: real ? 'real' : 'fake',
+    apiUrl: config.apiUrl,
+    hiddenValues: real ? [env[NOTIFY_ENV.telegramBotToken] ?? ''] : [],
+    messages: () => [...sent].reverse(),
+    close: async () => {
+      removeListener();
+      for (const timer of timers) clearTimeout(timer);
+      await Promise.all([fake?.close(), agent.close()]);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * Checks the Telegram messages end to end: sends a test message to the chat.
+ *
+ *   npm run notify -- test                 with TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID from .env (or the shell)
+ *   npm run notify -- test --deployed      with the bot token and chat id stored for the deployed stack
+ *                                          (`npm run secrets -- set telegram-bot-token` / `telegram-chat-id`)
+ *
+ * `-c key=value` works as for `npm run secrets` (the names come from `infra/config.ts`). `TELEGRAM_API_URL` points it
+ * at another Bot API (the tests' fake). The token is never printed.
+ */
+import { pathToFileURL } from 'node:url';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { readEnvFile } from '#local/dev-server/environment.ts';
+import type { ValueSource } from '#shared/config.ts';
+import { NOTIFY_ENV } from '#shared/facts.ts';
+import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { loadNotifierConfig } from '#shared/notify/config.ts';
+import { testMessage } from '#shared/notify/messages.ts';
+import { TelegramClient } from '#shared/notify/telegram.ts';
+import { SecretStore, type StoreClients } from '#shared/secrets.ts';
+import { readConfig, readNotifyConfig } from '../infra/config.ts';
+import { loadContext, parseArgs, UsageError } from './context.ts';
+
+export interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+const USAGE = 'usage: npm run notify -- test [--deployed] [-c key=value ...]';
+
+/** Runs one command. Returns the process exit code. */
+export async function run(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  io: Io,
+  /** The AWS clients for `--deployed`, in the stack's region when context names one. */
+  clients: (region: string | undefined) => StoreClients,
+): Promise<number> {
+  const { positional, context } = parseArgs(argv);
+  const deployed = positional.includes('--deployed');
+  const [command, ...rest] = positional.filter((arg) => arg !== '--deployed');
+  if (command !== 'test' || rest.length > 0) throw new UsageError(USAGE);
+
+  const local = loadNotifierConfig(env);
+  let botToken: ValueSource = local.botToken;
+  let chatId: ValueSource = local.chatId;
+  let language = local.language;
+  let region: string | undefined;
+  if (deployed) {
+    const ctx = loadContext(new URL('../cdk.json', import.meta.url), context);
+    const stack = readNotifyConfig((key) => ctx[key]);
+    region = readConfig((key) => ctx[key]).env.region;
+    botToken = { kind: 'secret', id: stack.telegramBotToken.name };
+    chatId = { kind: 'parameter', name: stack.telegramChatId.name };
+    language = stack.language;
+  }
+  const store = new SecretStore({ ttlMs: 1000, clients: () => clients(region) });
+  const [token, chat] = await Promise.all([store.readSecret(botToken), store.readParameter(chatId)]);
+  if (token === undefined || chat === undefined) {
+    io.err(
+      deployed
+        ? 'Telegram is not configured for the deployed stack: npm run secrets -- set telegram-bot-token, then set telegram-chat-id'
+        : `Telegram is not configured: put ${NOTIFY_ENV.telegramBotToken} and ${NOTIFY_ENV.telegramChatId} into .env, or use --deployed`,
+    );
+    return 2;
+  }
+
+  const agent = createBrokerAgent();
+  try {
+    const telegram = new TelegramClient({ dispatcher: agent, apiUrl: local.apiUrl });
+    const result = await telegram.sendMessage({ botToken: token, chatId: chat }, testMessage(language));
+    if (result.delivered) {
+      io.out(`Sent a test message to chat ${chat} (message ${result.messageId}).`);
+      return 0;
+    }
+    io.err(`Telegram did not take the test message: ${result.reason}`);
+    return 1;
+  } finally {
+    await agent.close();
+  }
+}
+
+async function main(): Promise<void> {
+  try {
+    readEnvFile(process.env);
+    process.exitCode = await run(
+      process.argv.slice(2),
+      process.env,
+      { out: (text) => process.stdout.write(`${text}\n`), err: (text) => process.stderr.write(`${text}\n`) },
+      (region) => {
+        const config = region === undefined ? {} : { region };
+        return { secretsManager: new SecretsManagerClient(config), ssm: new SSMClient(config) };
+      },
+    );
+  } catch (error) {
+    // AWS errors name the request, never a value; usage and configuration errors are for the user.
+    const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+    process.stderr.write(name === 'UsageError' || name === 'ConfigError' ? `${message}\n` : `${name}: ${message}\n`);
+    process.exitCode = name === 'UsageError' ? 2 : 1;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main();
+}
