@@ -4,6 +4,7 @@ import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type CfnLogGroup, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS } from '../shared/facts.ts';
 import { cdkBundlingOptions, RUNTIME_NODE_OPTIONS } from './bundling.ts';
@@ -63,12 +64,31 @@ export interface BrokerFunctionProps {
    * @default - no description
    */
   readonly description?: string;
+
+  /**
+   * Whether API Gateway calls the function, which caps its timeout below the 30 s integration timeout.
+   * @default true
+   */
+  readonly apiGateway?: boolean;
+
+  /**
+   * More that the role may do (queues, tables), each on exact resources.
+   * @default - none
+   */
+  readonly statements?: readonly PolicyStatement[];
+
+  /**
+   * Where an asynchronous invocation goes after Lambda's two retries failed.
+   * @default - none
+   */
+  readonly deadLetterQueue?: IQueue;
 }
 
 /**
- * One broker webhook function with all project defaults: Node.js 22 on arm64, ESM bundle (minified, with source
- * maps), an explicit log group with a retention period, and an execution role that may do exactly three things:
- * write to its own log group, read the listed secrets, read the listed parameters.
+ * One function of the project (a broker webhook, the notifier, a follow-up) with all project defaults: Node.js 22 on
+ * arm64, ESM bundle (minified, with source maps), an explicit log group with a retention period, and an execution role
+ * that may do exactly this: write to its own log group, read the listed secrets, read the listed parameters, and the
+ * listed statements (queues, a table) on exact resources.
  *
  * The role is built here instead of letting Lambda attach the managed `AWSLambdaBasicExecutionRole` (which may
  * create and write any log group in the account).
@@ -125,6 +145,7 @@ export class BrokerFunction extends Construct {
       );
     }
 
+    statements.push(...(props.statements ?? []));
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${this.node.path}: own logs, own secrets and parameters, nothing else`,
@@ -153,6 +174,12 @@ export class BrokerFunction extends Construct {
       description: props.description,
       environment: { ...props.environment, NODE_OPTIONS: RUNTIME_NODE_OPTIONS },
       bundling: cdkBundlingOptions({ bundleAwsSdk }),
+      ...(props.deadLetterQueue === undefined ? {} : { deadLetterQueue: props.deadLetterQueue, retryAttempts: 2 }),
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'The project targets the nodejs22.x runtime on purpose (it is what the functions are built, bundled and tested for: esbuild target node22). Moving to a newer runtime is a deliberate change of BrokerFunction and the bundling target, not a side effect.',
     });
   }
 }
@@ -171,7 +198,7 @@ function validate(path: string, props: BrokerFunctionProps, memorySize: number, 
   if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
     throw new Error(`${path}: memorySize must be an integer from 128 to 10240 MB; got ${memorySize}`);
   }
-  if (timeout.toSeconds() >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS) {
+  if ((props.apiGateway ?? true) && timeout.toSeconds() >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS) {
     throw new Error(
       `${path}: timeout must be below the API Gateway integration timeout of ${API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS} s; got ${timeout.toSeconds()} s`,
     );

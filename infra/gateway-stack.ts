@@ -1,15 +1,16 @@
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { type Broker, ENV, WEBHOOK_SECRET_LENGTH } from '../shared/facts.ts';
+import { type Broker, ENV } from '../shared/facts.ts';
 import { BrokerFunction } from './broker-function.ts';
-import type { ParameterRef, SecretRef, WebhooksConfig } from './config.ts';
+import type { NotifyConfig, WebhooksConfig } from './config.ts';
+import { type BrokerAccess, NotificationsStack } from './notifications-stack.ts';
+import { storedParameter, storedSecret } from './stored-values.ts';
 
 const entry = (broker: Broker) => fileURLToPath(new URL(`../functions/${broker}/handler.ts`, import.meta.url));
 
@@ -39,12 +40,7 @@ export const ACCESS_LOG_FIELDS = {
 
 export interface GatewayStackProps extends StackProps {
   readonly config: WebhooksConfig;
-}
-
-/** How a function finds one secret (env value) and what its role is granted on (policy resource). */
-interface SecretAccess {
-  readonly envValue: string;
-  readonly policyArn: string;
+  readonly notify: NotifyConfig;
 }
 
 /**
@@ -56,6 +52,7 @@ export class GatewayStack extends Stack {
   readonly api: HttpApi;
   readonly alor: BrokerFunction;
   readonly tinkoff: BrokerFunction;
+  readonly notifications: NotificationsStack;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
@@ -63,7 +60,8 @@ export class GatewayStack extends Stack {
 
     // The webhook secret gets a random value at creation: the user reads it with `npm run secrets -- get
     // webhook-secret` and pastes it into the widget. Alphanumeric only, so it can go into `?secret=` unescaped.
-    const webhookSecret = this.secret(
+    const webhookSecret = storedSecret(
+      this,
       'WebhookSecret',
       config.webhookSecret,
       'Shared secret(s) of the PPP webhooks, one per line',
@@ -71,10 +69,16 @@ export class GatewayStack extends Stack {
     );
     // Broker tokens are created WITHOUT a value: until `npm run secrets -- set` fills them, GetSecretValue fails
     // and the function answers its 404 "token not configured", rather than sending a placeholder to a broker.
-    const alorToken = this.secret('AlorRefreshToken', config.alorRefreshToken, 'Alor Open API refresh token', false);
-    const tinkoffToken = this.secret('TinkoffToken', config.tinkoffToken, 'T-Invest API trading token', false);
-    const alorPortfolio = this.parameter('AlorPortfolio', config.alorPortfolio, 'Alor portfolio, e.g. D71111');
-    const tinkoffAccountId = this.parameter('TinkoffAccountId', config.tinkoffAccountId, 'T-Invest account id');
+    const alorToken = storedSecret(
+      this,
+      'AlorRefreshToken',
+      config.alorRefreshToken,
+      'Alor Open API refresh token',
+      false,
+    );
+    const tinkoffToken = storedSecret(this, 'TinkoffToken', config.tinkoffToken, 'T-Invest API trading token', false);
+    const alorPortfolio = storedParameter(this, 'AlorPortfolio', config.alorPortfolio, 'Alor portfolio, e.g. D71111');
+    const tinkoffAccountId = storedParameter(this, 'TinkoffAccountId', config.tinkoffAccountId, 'T-Invest account id');
 
     const common = {
       memorySize: config.memorySize,
@@ -82,42 +86,47 @@ export class GatewayStack extends Stack {
       logRetention: config.logRetentionDays as RetentionDays,
       bundleAwsSdk: config.bundleAwsSdk,
     };
-    const shared = {
-      [ENV.webhookSecretId]: webhookSecret.envValue,
-      [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs),
-      [ENV.dryRun]: String(config.dryRun),
+    // What each broker's functions (its webhook, and its follow-up) read: its settings, token and account.
+    const brokers: Record<Broker, BrokerAccess> = {
+      alor: {
+        environment: {
+          [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs),
+          [ENV.alorRefreshTokenSecretId]: alorToken.envValue,
+          [ENV.alorPortfolioParameter]: config.alorPortfolio.name,
+          [ENV.alorExchange]: config.alorExchange,
+          ...optional(ENV.alorOauthUrl, config.alorOauthUrl),
+          ...optional(ENV.alorApiUrl, config.alorApiUrl),
+        },
+        secretArn: alorToken.policyArn,
+        parameterArn: alorPortfolio,
+      },
+      tinkoff: {
+        environment: {
+          [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs),
+          [ENV.tinkoffTokenSecretId]: tinkoffToken.envValue,
+          [ENV.tinkoffAccountIdParameter]: config.tinkoffAccountId.name,
+          [ENV.tinkoffApi]: config.tinkoffApi,
+          ...optional(ENV.tinkoffApiUrl, config.tinkoffApiUrl),
+        },
+        secretArn: tinkoffToken.policyArn,
+        parameterArn: tinkoffAccountId,
+      },
     };
-
-    this.alor = new BrokerFunction(this, 'AlorFunction', {
-      ...common,
-      entry: entry('alor'),
-      description: 'PPP webhook: limit orders at Alor',
-      environment: {
-        ...shared,
-        [ENV.alorRefreshTokenSecretId]: alorToken.envValue,
-        [ENV.alorPortfolioParameter]: config.alorPortfolio.name,
-        [ENV.alorExchange]: config.alorExchange,
-        ...optional(ENV.alorOauthUrl, config.alorOauthUrl),
-        ...optional(ENV.alorApiUrl, config.alorApiUrl),
-      },
-      readableSecretArns: [webhookSecret.policyArn, alorToken.policyArn],
-      readableParameterArns: [alorPortfolio],
-    });
-
-    this.tinkoff = new BrokerFunction(this, 'TinkoffFunction', {
-      ...common,
-      entry: entry('tinkoff'),
-      description: 'PPP webhook: limit orders at T-Invest',
-      environment: {
-        ...shared,
-        [ENV.tinkoffTokenSecretId]: tinkoffToken.envValue,
-        [ENV.tinkoffAccountIdParameter]: config.tinkoffAccountId.name,
-        [ENV.tinkoffApi]: config.tinkoffApi,
-        ...optional(ENV.tinkoffApiUrl, config.tinkoffApiUrl),
-      },
-      readableSecretArns: [webhookSecret.policyArn, tinkoffToken.policyArn],
-      readableParameterArns: [tinkoffAccountId],
-    });
+    const webhook = (broker: Broker, id: string, description: string) =>
+      new BrokerFunction(this, id, {
+        ...common,
+        entry: entry(broker),
+        description,
+        environment: {
+          [ENV.webhookSecretId]: webhookSecret.envValue,
+          [ENV.dryRun]: String(config.dryRun),
+          ...brokers[broker].environment,
+        },
+        readableSecretArns: [webhookSecret.policyArn, brokers[broker].secretArn],
+        readableParameterArns: [brokers[broker].parameterArn],
+      });
+    this.alor = webhook('alor', 'AlorFunction', 'PPP webhook: limit orders at Alor');
+    this.tinkoff = webhook('tinkoff', 'TinkoffFunction', 'PPP webhook: limit orders at T-Invest');
 
     this.api = new HttpApi(this, 'Api', {
       apiName: config.stackName,
@@ -179,41 +188,15 @@ export class GatewayStack extends Stack {
     });
 
     this.acknowledgeAcceptedFindings(routes);
-  }
 
-  /** Creates the secret, or references an existing one by name (the policy then needs the `-??????` suffix). */
-  private secret(id: string, ref: SecretRef, description: string, generateValue: boolean): SecretAccess {
-    if (!ref.created) {
-      const partialArn = this.formatArn({
-        service: 'secretsmanager',
-        resource: 'secret',
-        resourceName: ref.name,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      });
-      return { envValue: ref.name, policyArn: `${partialArn}-??????` };
-    }
-    if (generateValue) {
-      const secret = new Secret(this, id, {
-        secretName: ref.name,
-        description,
-        generateSecretString: { passwordLength: WEBHOOK_SECRET_LENGTH, excludePunctuation: true, includeSpace: false },
-        removalPolicy: RemovalPolicy.DESTROY,
-      });
-      return { envValue: secret.secretArn, policyArn: secret.secretArn };
-    }
-    // CfnSecret, because the Secret construct always adds a GenerateSecretString.
-    const secret = new CfnSecret(this, id, { name: ref.name, description });
-    secret.applyRemovalPolicy(RemovalPolicy.DESTROY);
-    return { envValue: secret.ref, policyArn: secret.ref };
-  }
-
-  /** Creates the parameter when context gives its value; otherwise only its exact ARN is used. */
-  private parameter(id: string, ref: ParameterRef, description: string): string {
-    if (ref.value !== undefined) {
-      const parameter = new StringParameter(this, id, { parameterName: ref.name, stringValue: ref.value, description });
-      parameter.applyRemovalPolicy(RemovalPolicy.DESTROY);
-    }
-    return this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: ref.name.slice(1) });
+    // The Telegram messages and order follow-ups: a nested stack of their own, so that the webhooks' resources
+    // (the answer path) stay as they were; deployed always, off until the bot token and chat id hold values.
+    this.notifications = new NotificationsStack(this, 'Notifications', {
+      config,
+      notify: props.notify,
+      brokers,
+      webhookLogGroups: { alor: this.alor.logGroup, tinkoff: this.tinkoff.logGroup },
+    });
   }
 
   /**
@@ -233,13 +216,6 @@ export class GatewayStack extends Stack {
         id: 'AwsSolutions-SMG4',
         reason:
           'No rotation function can rotate these values: broker tokens are issued by the brokers, and the webhook secret must change together with the widget configuration. Rotation is manual and without downtime (the webhook secret may hold several values, one per line; README.md#rotate-the-webhook-secret-without-downtime); broker tokens are replaced with `npm run secrets -- set`.',
-      });
-    }
-    for (const fn of [this.alor, this.tinkoff]) {
-      Validations.of(fn.function).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason:
-          'The project targets the nodejs22.x runtime on purpose (it is what the functions are built, bundled and tested for: esbuild target node22). Moving to a newer runtime is a deliberate change of BrokerFunction and the bundling target, not a side effect.',
       });
     }
   }

@@ -5,6 +5,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { WEBHOOK_SECRET_LENGTH as GENERATED_SECRET_LENGTH } from '#shared/facts.ts';
@@ -52,8 +53,9 @@ describe('scripts/secrets.ts', () => {
   });
 
   it('uses exactly the names the synthesized stack gives its secrets and parameters', async () => {
-    const { template } = synth();
-    const stackSecretNames = Object.values(template.findResources('AWS::SecretsManager::Secret'))
+    const { template, stack } = synth();
+    const stackSecretNames = [template, Template.fromStack(stack.notifications)]
+      .flatMap((stackTemplate) => Object.values(stackTemplate.findResources('AWS::SecretsManager::Secret')))
       .map((secret) => secret.Properties.Name)
       .sort();
     const { io, out } = harness();
@@ -68,6 +70,7 @@ describe('scripts/secrets.ts', () => {
     expect(listed.filter(([, kind]) => kind === 'SSM parameter').map(([, , name]) => name)).toEqual([
       '/ppp-webhooks/alor/portfolio',
       '/ppp-webhooks/tinkoff/account-id',
+      '/ppp-webhooks/telegram/chat-id',
     ]);
   });
 

@@ -1,0 +1,230 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it, vi } from 'vitest';
+import { ConfigError } from '#shared/config-error.ts';
+import type { Broker } from '#shared/facts.ts';
+import { logicalId, synth } from './synth.ts';
+
+/**
+ * The nested stack of the Telegram messages and order follow-ups: what each function may read and send, how the log
+ * lines reach the notifier, and that the webhooks' own resources do not change for it.
+ */
+
+type Statement = { Sid?: string; Action: string | string[]; Resource: unknown };
+
+function notifications(overrides: Record<string, unknown> = {}) {
+  const built = synth(overrides);
+  const nested = built.stack.notifications;
+  return { built, nested, template: Template.fromStack(nested) };
+}
+
+function resource(template: Template, id: string) {
+  const found = template.toJSON().Resources[id];
+  expect(found).toBeDefined();
+  return found;
+}
+
+function inlineStatements(template: Template, roleId: string): Statement[] {
+  return resource(template, roleId).Properties.Policies.flatMap(
+    (policy: { PolicyDocument: { Statement: Statement[] } }) => policy.PolicyDocument.Statement,
+  );
+}
+
+describe('NotificationsStack with the defaults of cdk.json', () => {
+  const { built, nested, template } = notifications();
+  const id = (construct: Parameters<typeof logicalId>[1]) => logicalId(nested, construct);
+
+  it('runs the notifier and one follow-up per broker, Node.js 22 on arm64, each with its own 30-day log group', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.allResourcesProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    expect(resource(template, id(nested.notifier.function)).Properties.Timeout).toBe(120);
+    for (const broker of ['alor', 'tinkoff'] as const) {
+      expect(resource(template, id(nested.followUps[broker].function)).Properties.Timeout).toBe(60);
+    }
+    template.resourceCountIs('AWS::Logs::LogGroup', 3);
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('gives the notifier the Telegram references and the queue and table names, never a value', () => {
+    const variables = resource(template, id(nested.notifier.function)).Properties.Environment.Variables;
+    expect(Object.keys(variables).sort()).toEqual([
+      'ALOR_FOLLOW_UP_QUEUE_URL',
+      'FOLLOW_UP_DELAY_SECONDS',
+      'NODE_OPTIONS',
+      'NOTIFY_DEAD_LETTER_QUEUE_URL',
+      'NOTIFY_KINDS',
+      'NOTIFY_LANGUAGE',
+      'NOTIFY_QUEUE_URL',
+      'NOTIFY_TABLE_NAME',
+      'TELEGRAM_BOT_TOKEN_SECRET_ID',
+      'TELEGRAM_CHAT_ID_PARAMETER',
+      'TINKOFF_FOLLOW_UP_QUEUE_URL',
+    ]);
+    expect(variables).toMatchObject({
+      TELEGRAM_BOT_TOKEN_SECRET_ID: { Ref: 'TelegramBotToken' },
+      TELEGRAM_CHAT_ID_PARAMETER: '/ppp-webhooks/telegram/chat-id',
+      NOTIFY_LANGUAGE: 'ru',
+      NOTIFY_KINDS: 'placed,dry-run,refused,invalid,failed,not-configured,unauthorized,follow-up',
+      FOLLOW_UP_DELAY_SECONDS: '10',
+    });
+  });
+
+  it.each([
+    ['alor', ['ALOR_EXCHANGE', 'ALOR_PORTFOLIO_PARAMETER', 'ALOR_REFRESH_TOKEN_SECRET_ID', 'BROKER_TIMEOUT_MS']],
+    ['tinkoff', ['BROKER_TIMEOUT_MS', 'TINKOFF_ACCOUNT_ID_PARAMETER', 'TINKOFF_API', 'TINKOFF_TOKEN_SECRET_ID']],
+  ] as const)(
+    'gives the %s follow-up only its broker settings: no webhook secret, no other broker',
+    (broker, names) => {
+      const variables = resource(template, id(nested.followUps[broker].function)).Properties.Environment.Variables;
+      expect(Object.keys(variables).sort()).toEqual([...names, 'NODE_OPTIONS'].sort());
+    },
+  );
+
+  it('lets the notifier read only the bot token and chat id, claim in its table and send to its queues', () => {
+    const statements = inlineStatements(template, id(nested.notifier.role));
+    const bySid = Object.fromEntries(statements.map((statement) => [statement.Sid, statement]));
+    expect(Object.keys(bySid).sort()).toEqual([
+      'ClaimEvents',
+      'ReadOwnParameters',
+      'ReadOwnSecrets',
+      'SendToQueues',
+      'WriteOwnLogs',
+    ]);
+    expect(bySid.ReadOwnSecrets).toMatchObject({
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: { Ref: 'TelegramBotToken' },
+    });
+    expect(JSON.stringify(bySid.ReadOwnParameters?.Resource)).toContain('parameter/ppp-webhooks/telegram/chat-id');
+    expect(bySid.ClaimEvents).toMatchObject({
+      Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      Resource: { 'Fn::GetAtt': [id(nested.table), 'Arn'] },
+    });
+    expect(bySid.SendToQueues?.Action).toBe('sqs:SendMessage');
+    expect(bySid.SendToQueues?.Resource).toHaveLength(4);
+  });
+
+  it.each(['alor', 'tinkoff'] as const)(
+    'lets the %s follow-up read only its own broker token and account',
+    (broker) => {
+      const statements = inlineStatements(template, id(nested.followUps[broker].role));
+      const text = JSON.stringify(statements);
+      const other: Broker = broker === 'alor' ? 'tinkoff' : 'alor';
+      expect(statements.map((statement) => statement.Sid).sort()).toEqual([
+        'ReadOwnParameters',
+        'ReadOwnSecrets',
+        'WriteOwnLogs',
+      ]);
+      expect(text).not.toContain(other === 'alor' ? 'alor/portfolio' : 'tinkoff/account-id');
+      expect(text).not.toMatch(/WebhookSecret|TelegramBotToken|telegram/);
+      expect(text).not.toContain('sqs:SendMessage');
+    },
+  );
+
+  it('subscribes the notifier to the webhook and follow-up log groups, for their one line per invocation only', () => {
+    template.resourceCountIs('AWS::Logs::SubscriptionFilter', 4);
+    template.allResourcesProperties('AWS::Logs::SubscriptionFilter', {
+      FilterPattern: '{ ($.message = "webhook answered") || ($.message = "order followed up") }',
+      DestinationArn: { 'Fn::GetAtt': [id(nested.notifier.function), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'logs.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [id(nested.notifier.function), 'Arn'] },
+    });
+    // The notifier's own log group feeds nothing back into it.
+    const groups = JSON.stringify(Object.values(template.findResources('AWS::Logs::SubscriptionFilter')));
+    expect(groups).not.toContain(id(nested.notifier.logGroup));
+  });
+
+  it('feeds each follow-up from its queue and the notifier from its own, with dead-letter queues and TLS-only, encrypted queues', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: id(nested.notifier.function) },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.resourceCountIs('AWS::SQS::QueuePolicy', 7);
+    const queues = Object.values(template.findResources('AWS::SQS::Queue'));
+    expect(queues.filter((queue) => queue.Properties.RedrivePolicy?.maxReceiveCount === 3)).toHaveLength(3);
+  });
+
+  it('sends the notifier’s failed asynchronous invocations, after two retries, to the dead-letter queue', () => {
+    const props = resource(template, id(nested.notifier.function)).Properties;
+    expect(props.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [id(nested.deadLetters), 'Arn'] } });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
+  });
+
+  it('keeps the claims in an on-demand table with a TTL attribute', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it('creates the bot token secret without a value, and the chat id parameter only from context', () => {
+    expect(resource(template, 'TelegramBotToken').Properties).toEqual({
+      Name: 'ppp-webhooks/telegram/bot-token',
+      Description: 'Telegram bot token',
+    });
+    template.resourceCountIs('AWS::SSM::Parameter', 0);
+    const withChat = notifications({ telegramChatId: '-1001234567890' }).template;
+    withChat.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/ppp-webhooks/telegram/chat-id',
+      Type: 'String',
+      Value: '-1001234567890',
+    });
+  });
+
+  it('is a nested stack of the webhooks stack, with no CDK error or warning annotation', () => {
+    expect(Object.keys(built.template.findResources('AWS::CloudFormation::Stack'))).toEqual([
+      expect.stringMatching(/^NotificationsNestedStack/),
+    ]);
+    const annotations = nested.node
+      .findAll()
+      .flatMap((construct) => construct.node.metadata)
+      .filter((entry) => entry.type === 'aws:cdk:error' || entry.type === 'aws:cdk:warning');
+    expect(annotations).toEqual([]);
+  });
+});
+
+describe('NotificationsStack configured through context', () => {
+  it('passes the language, kinds and follow-up delay', () => {
+    const { nested, template } = notifications({
+      notifyLanguage: 'en',
+      notifyKinds: 'refused,failed',
+      followUpDelaySeconds: '30',
+    });
+    const variables = resource(template, logicalId(nested, nested.notifier.function)).Properties.Environment.Variables;
+    expect(variables).toMatchObject({
+      NOTIFY_LANGUAGE: 'en',
+      NOTIFY_KINDS: 'refused,failed',
+      FOLLOW_UP_DELAY_SECONDS: '30',
+    });
+  });
+
+  it('imports an existing bot token secret by name, granting the name followed by "-??????"', () => {
+    const { nested, template } = notifications({ telegramBotTokenSecretName: 'mine/telegram' });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(JSON.stringify(inlineStatements(template, logicalId(nested, nested.notifier.role)))).toContain(
+      'secret:mine/telegram-??????',
+    );
+  });
+
+  it.each([
+    [{ notifyKinds: 'placed,fills' }, 'Context "notifyKinds" must be a comma list of'],
+    [{ notifyLanguage: 'de' }, 'Context "notifyLanguage" must be one of ru, en; got "de"'],
+    [{ followUpDelaySeconds: 901 }, 'Context "followUpDelaySeconds" must be an integer from 0 to 900; got 901'],
+    [{ telegramBotToken: '123:abc' }, 'npm run secrets -- set telegram-bot-token'],
+  ])('refuses %j', (context, message) => {
+    expect(() => synth(context)).toThrow(ConfigError);
+    expect(() => synth(context)).toThrow(message);
+  });
+
+  it('never puts a bot token from the shell into the template', () => {
+    vi.stubEnv('TELEGRAM_BOT_TOKEN', '123456789:SENTINEL-telegram-token-abcdefghijk');
+    const { built, template } = notifications();
+    for (const text of [JSON.stringify(template.toJSON()), JSON.stringify(built.template.toJSON())]) {
+      expect(text).not.toContain('SENTINEL-telegram');
+    }
+  });
+});
