@@ -5,12 +5,14 @@
  *
  * Every loop is bounded in count and in time (60 s per warm phase, 5 minutes for the cold starts); the last line
  * printed says how long the run took (`durationS` in the JSON). Options (environment): BENCH_WARM_ORDERS (1000),
- * BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10), BENCH_WARMUP (1000).
+ * BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10), BENCH_WARMUP (1000), BENCH_NOTIFY_INVOCATIONS (1000: calls
+ * per instance with Telegram messages off and on, bench/notify.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startFakeAwsStore } from '#local/aws-store.ts';
+import { startFakeTelegram } from '#local/fake-telegram.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, startPaperBrokers } from '#local/paper-broker/index.ts';
 import {
   BROKERS,
@@ -22,6 +24,7 @@ import {
 } from '#shared/facts.ts';
 import { type BundleFigures, buildAllBundles, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
 import { type ColdFigures, type ColdRun, coldRun, summarizeCold } from './cold-start.ts';
+import { createBenchNotifier, type LineTap, measureNotify, type NotifyFigures } from './notify.ts';
 import { round } from './stats.ts';
 import { importBundledHandler, measureWarm, type WarmFigures } from './warm.ts';
 
@@ -35,6 +38,8 @@ const LATENCY_INVOCATIONS = positiveInt('BENCH_LATENCY_INVOCATIONS', 2000);
 const COLD_RUNS = positiveInt('BENCH_COLD_RUNS', 10);
 /** Order + bare request pairs before anything is counted or timed, so the JIT has compiled the hot paths. */
 const WARMUP = positiveInt('BENCH_WARMUP', 1000);
+/** Calls per instance (messages off, messages on) in the notification phase. */
+const NOTIFY_INVOCATIONS = positiveInt('BENCH_NOTIFY_INVOCATIONS', 1000);
 /** The variant the warm figures are taken on: the one `cdk deploy` uses by default (warm code is the same in both). */
 const WARM_VARIANT: SdkVariant = 'sdkBundled';
 const MAX_PHASE_MS = 60_000;
@@ -54,13 +59,16 @@ const WEBHOOK_SECRET = 'bench-webhook-secret-0001';
 const STORE = storeNames(DEFAULT_RESOURCE_PREFIX);
 
 // The functions log one JSON line per invocation on stdout; the benchmark keeps stdout for its table. The lines are
-// still built (that cost is part of the handler), only not written.
+// still built (that cost is part of the handler), only not written; in the notification phase they go to the
+// notifier, as a log subscription would take them.
 const writeStdout = process.stdout.write.bind(process.stdout);
 const say = (line = '') => writeStdout(`${line}\n`);
-process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
-  typeof chunk === 'string' && chunk.startsWith('{"level"')
-    ? true
-    : writeStdout(chunk, ...rest)) as typeof process.stdout.write;
+const tap: LineTap = { feed: undefined };
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+  if (typeof chunk !== 'string' || !chunk.startsWith('{"level"')) return writeStdout(chunk, ...rest);
+  tap.feed?.(chunk.trimEnd());
+  return true;
+}) as typeof process.stdout.write;
 
 // This machine runs Node 20 (Lambda runs 22): the SDK's notice about that says nothing about the figures.
 process.removeAllListeners('warning');
@@ -75,6 +83,7 @@ say('Building bundles with infra/bundling.ts (SDK bundled and SDK external)…')
 const bundles = await buildAllBundles();
 
 const paper = await startPaperBrokers();
+const telegram = await startFakeTelegram();
 const store = await startFakeAwsStore({
   secrets: {
     [STORE.webhookSecret]: WEBHOOK_SECRET,
@@ -99,6 +108,7 @@ const functionEnv: Record<string, string> = {
 };
 
 const warm = {} as Record<Broker, WarmFigures>;
+const notify = {} as Record<Broker, NotifyFigures>;
 const cold = {} as Record<Broker, Record<SdkVariant, ColdFigures>>;
 try {
   // Warm: both bundled functions in this process, configured as deployed, one after the other.
@@ -115,6 +125,21 @@ try {
       maxPhaseMs: MAX_PHASE_MS,
       warmupOrders: WARMUP,
     });
+  }
+
+  // Telegram messages off and on, side by side: two fresh instances of the bundle, called alternately.
+  const notifier = createBenchNotifier(telegram);
+  for (const broker of BROKERS) {
+    say(`Messages off / on ${broker}: ${WARMUP} warm-up pairs, ${NOTIFY_INVOCATIONS} timed calls each…`);
+    notify[broker] = await measureNotify(
+      broker,
+      bundles[WARM_VARIANT][broker].file,
+      WEBHOOK_SECRET,
+      notifier,
+      telegram,
+      tap,
+      { invocations: NOTIFY_INVOCATIONS, warmupOrders: WARMUP, maxPhaseMs: MAX_PHASE_MS },
+    );
   }
 
   // Cold: fresh processes, bundles interleaved run by run.
@@ -137,6 +162,7 @@ try {
 } finally {
   await paper.close();
   await store.close();
+  await telegram.close();
 }
 
 const sizes = (figures: BundleFigures) => ({ minifiedBytes: figures.minifiedBytes, gzipBytes: figures.gzipBytes });
@@ -145,13 +171,19 @@ const perBroker = Object.fromEntries(
     broker,
     {
       warm: warm[broker],
+      notify: notify[broker],
       cold: cold[broker],
       bundle: Object.fromEntries(SDK_VARIANTS.map((variant) => [variant, sizes(bundles[variant][broker])])),
     },
   ]),
 ) as Record<
   Broker,
-  { warm: WarmFigures; cold: Record<SdkVariant, ColdFigures>; bundle: Record<SdkVariant, ReturnType<typeof sizes>> }
+  {
+    warm: WarmFigures;
+    notify: NotifyFigures;
+    cold: Record<SdkVariant, ColdFigures>;
+    bundle: Record<SdkVariant, ReturnType<typeof sizes>>;
+  }
 >;
 
 const checks: Record<string, { value: number; target: string; met: boolean }> = {};
@@ -197,6 +229,7 @@ const results = {
     latencyInvocations: LATENCY_INVOCATIONS,
     coldRuns: COLD_RUNS,
     warmup: WARMUP,
+    notifyInvocations: NOTIFY_INVOCATIONS,
     warmVariant: WARM_VARIANT,
   },
   brokers: perBroker,
@@ -226,6 +259,17 @@ const rows: [string, (broker: Broker) => string, string][] = [
     (b) => pair(ms(warm[b].overheadAboveFloorMs.p50), ms(warm[b].overheadAboveFloorMs.p99)),
     '< 0.3 / < 2',
   ],
+  [
+    'messages off: 1st order / p50 / p99 (ms)',
+    (b) => [notify[b].off.firstOrderMs, notify[b].off.warmMs.p50, notify[b].off.warmMs.p99].map(ms).join(' / '),
+    '',
+  ],
+  [
+    'messages on:  1st order / p50 / p99 (ms)',
+    (b) => [notify[b].on.firstOrderMs, notify[b].on.warmMs.p50, notify[b].on.warmMs.p99].map(ms).join(' / '),
+    'same',
+  ],
+  ['  messages sent / calls with messages on', (b) => pair(String(notify[b].messages), String(notify[b].onCalls)), ''],
 ];
 for (const variant of SDK_VARIANTS) {
   const label = variant === 'sdkBundled' ? 'SDK bundled' : 'SDK external';
