@@ -3,7 +3,7 @@ import { BROKERS, FOLLOW_UP_LOG_MESSAGE, WEBHOOK_LOG_MESSAGE } from '../facts.ts
 
 /**
  * What the notifier reads of a log line: the webhook's one line per invocation (shared/http/inbound/webhook-handler.ts)
- * and the follow-up's one line per lookup (shared/follow-up/handler.ts), as events to tell the trader about. A line
+ * and the follow-up's one line per lookup (shared/brokers/follow-up-handler.ts), as events to tell the trader about. A line
  * that is neither, or not the shape expected, is no event: the notifier never fails on a log line.
  */
 
