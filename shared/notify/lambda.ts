@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { BROKERS, type Broker } from '../facts.ts';
 import { createBrokerAgent, parseJsonText } from '../http/outbound/client.ts';
@@ -9,7 +9,7 @@ import { SecretStore } from '../secrets.ts';
 import type { NotifierConfig, NotifierResources } from './config.ts';
 import { createNotifier, type Notifier } from './notifier.ts';
 import { DynamoNotifyStore } from './notify-store.ts';
-import { type MessageQueue, SqsQueue, WindowFlushSchema } from './queue.ts';
+import { type MessageQueue, type QueueMessage, WindowFlushSchema } from './queue.ts';
 import { TelegramClient } from './telegram.ts';
 
 /**
@@ -26,6 +26,23 @@ export function cloudWatchLogLines(event: CloudWatchLogsEvent): string[] {
   ) as CloudWatchLogsDecodedData;
   if (data.messageType !== 'DATA_MESSAGE') return [];
   return data.logEvents.map((logEvent) => logEvent.message);
+}
+
+/** An SQS queue by URL. */
+export class SqsQueue implements MessageQueue {
+  readonly #client: Pick<SQSClient, 'send'>;
+  readonly #url: string;
+
+  constructor(client: Pick<SQSClient, 'send'>, url: string) {
+    this.#client = client;
+    this.#url = url;
+  }
+
+  async send(body: QueueMessage, delaySeconds: number): Promise<void> {
+    await this.#client.send(
+      new SendMessageCommand({ QueueUrl: this.#url, MessageBody: JSON.stringify(body), DelaySeconds: delaySeconds }),
+    );
+  }
 }
 
 /** The SQS records the notifier could not handle are reported, so only they come back. */

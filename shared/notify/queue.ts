@@ -1,11 +1,11 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 import { BROKERS } from '../facts.ts';
 import { OrderSummarySchema } from './events.ts';
 
 /**
  * The messages the notifier puts on queues, and the one way it sends them. Deployed, a queue is SQS (a delay of up to
- * 15 minutes per message); `npm start` and the tests deliver them in the process.
+ * 15 minutes per message, shared/notify/lambda.ts); `npm start` and the tests deliver them in the process. Schemas
+ * only: the follow-up functions read these without bundling an SQS client.
  */
 
 export interface MessageQueue {
@@ -42,20 +42,3 @@ export const UndeliveredSchema = z.object({
 export type Undelivered = z.infer<typeof UndeliveredSchema>;
 
 export type QueueMessage = FollowUpRequest | WindowFlush | Undelivered;
-
-/** An SQS queue by URL. */
-export class SqsQueue implements MessageQueue {
-  readonly #client: Pick<SQSClient, 'send'>;
-  readonly #url: string;
-
-  constructor(client: Pick<SQSClient, 'send'>, url: string) {
-    this.#client = client;
-    this.#url = url;
-  }
-
-  async send(body: QueueMessage, delaySeconds: number): Promise<void> {
-    await this.#client.send(
-      new SendMessageCommand({ QueueUrl: this.#url, MessageBody: JSON.stringify(body), DelaySeconds: delaySeconds }),
-    );
-  }
-}
