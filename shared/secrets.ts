@@ -38,7 +38,7 @@ export function createStoreClients(): StoreClients {
 }
 
 /** How long a function's init waits for {@link SecretStore.prefetch}: well inside Lambda's 10 s init limit. */
-const INIT_PREFETCH_MAX_WAIT_MS = 1500;
+export const INIT_PREFETCH_MAX_WAIT_MS = 1500;
 
 /** What {@link SecretStore.prefetch} reads: secrets are registered for redaction as any secret read is. */
 export interface PrefetchValues {

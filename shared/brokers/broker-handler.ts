@@ -1,12 +1,12 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { CommonConfig } from '../config.ts';
+import type { CommonConfig, ValueSource } from '../config.ts';
 import type { Broker } from '../facts.ts';
 import { createWebhookHandler, type WebhookHandler } from '../http/inbound/webhook-handler.ts';
-import { brokerAgent } from '../http/outbound/client.ts';
+import { brokerAgent, preconnect } from '../http/outbound/client.ts';
 import type { Deadline } from '../http/outbound/deadline.ts';
 import type { LogFields } from '../logging.ts';
-import { SecretStore } from '../secrets.ts';
+import { INIT_PREFETCH_MAX_WAIT_MS, initSecretStore, SecretStore } from '../secrets.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
 import type { OrderOutcome } from './outcome.ts';
 import { brokerRequestId } from './request-id.ts';
@@ -85,4 +85,21 @@ export function createBrokerHandler<TOrder extends { idempotencyKey?: string | u
       });
     },
   });
+}
+
+/**
+ * A container's init (the module scope of functions/<broker>/handler.ts), both halves in parallel and bounded: the
+ * store prefetch (webhook secret and account, never the broker token) and TCP+TLS to each broker origin (nothing
+ * sent). The first order then waits for neither a store read of those values nor a handshake.
+ */
+export async function initBrokerContainer(
+  config: CommonConfig,
+  account: ValueSource,
+  brokerOrigins: readonly string[],
+): Promise<BrokerHandlerDeps> {
+  const [store] = await Promise.all([
+    initSecretStore(config, account),
+    preconnect(brokerOrigins, INIT_PREFETCH_MAX_WAIT_MS),
+  ]);
+  return { store };
 }

@@ -1,7 +1,7 @@
 import type { AlorConfig } from '../../config.ts';
 import type { WebhookHandler } from '../../http/inbound/webhook-handler.ts';
 import { AlorOrderSchema } from '../../payload.ts';
-import { type BrokerHandlerDeps, createBrokerHandler } from '../broker-handler.ts';
+import { type BrokerHandlerDeps, createBrokerHandler, initBrokerContainer } from '../broker-handler.ts';
 import { AlorClient } from './client.ts';
 import { orderToAlorTerms } from './mapping.ts';
 
@@ -19,4 +19,9 @@ export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = 
     config,
     deps,
   );
+}
+
+/** Init of an Alor container: the store prefetch, and handshakes with both Alor hosts (OAuth and API). */
+export function initAlorContainer(config: AlorConfig): Promise<BrokerHandlerDeps> {
+  return initBrokerContainer(config, config.portfolio, [config.oauthUrl, config.apiUrl]);
 }

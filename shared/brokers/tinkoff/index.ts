@@ -1,7 +1,7 @@
 import type { TinkoffConfig } from '../../config.ts';
 import type { WebhookHandler } from '../../http/inbound/webhook-handler.ts';
 import { TinkoffOrderSchema } from '../../payload.ts';
-import { type BrokerHandlerDeps, createBrokerHandler } from '../broker-handler.ts';
+import { type BrokerHandlerDeps, createBrokerHandler, initBrokerContainer } from '../broker-handler.ts';
 import { TinkoffV1Client, TinkoffV2Client } from './client.ts';
 import { orderToTinkoffTerms } from './mapping.ts';
 
@@ -23,4 +23,9 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
     config,
     deps,
   );
+}
+
+/** Init of a T-Invest container: the store prefetch, and a handshake with the API host. */
+export function initTinkoffContainer(config: TinkoffConfig): Promise<BrokerHandlerDeps> {
+  return initBrokerContainer(config, config.accountId, [config.apiUrl]);
 }
