@@ -7,7 +7,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
-const [bundlePath, broker, warmOrdersText] = process.argv.slice(2);
+const [bundlePath, broker, warmOrdersText, mode] = process.argv.slice(2);
 const warmOrders = Number(warmOrdersText);
 const secret = process.env.BENCH_WEBHOOK_SECRET ?? '';
 const events = [];
@@ -57,8 +57,12 @@ const ORDERS = {
   tinkoff: { t: 'AAPL', p: '190.5', v: 1, d: 'buy', f: 'BBG000B9XRY4' },
 };
 
+const SCHEDULED = { version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
+
 const importStart = at();
 const { handler } = await import(pathToFileURL(bundlePath).href);
+// `keep-warm`: the container got a keep-warm invocation before the signal (the optional schedule's effect).
+if (mode === 'keep-warm') await handler(SCHEDULED);
 const imported = at();
 const first = await handler(event(ORDERS[broker]));
 const firstDone = at();

@@ -96,17 +96,21 @@ export async function startBrokerNetwork(paper: PaperBrokers, rttMs: number): Pr
   };
 }
 
+/** `cold`: the order right after the import; `keep-warm`: after a keep-warm invocation of the new container. */
+export type FirstOrderMode = 'cold' | 'keep-warm';
+
 export function firstOrderRun(
   bundle: string,
   broker: Broker,
   env: Record<string, string>,
   network: BrokerNetwork,
+  mode: FirstOrderMode = 'cold',
 ): Promise<FirstOrderRun> {
   return new Promise((resolve, reject) => {
     const base = Object.fromEntries(
       INHERITED.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
     );
-    const child = spawn(process.execPath, [CHILD, bundle, broker, String(WARM_ORDERS_PER_RUN)], {
+    const child = spawn(process.execPath, [CHILD, bundle, broker, String(WARM_ORDERS_PER_RUN), mode], {
       env: {
         ...base,
         ...env,

@@ -115,6 +115,7 @@ const warm = {} as Record<Broker, WarmFigures>;
 const cold = {} as Record<Broker, Record<SdkVariant, ColdFigures>>;
 let floorCold: ColdFigures | undefined;
 const overNetwork = {} as Record<Broker, FirstOrderFigures>;
+const overNetworkKeptWarm = {} as Record<Broker, FirstOrderFigures>;
 try {
   // Warm: both bundled functions in this process, configured as deployed, one after the other.
   for (const name of Object.keys(process.env)) {
@@ -156,15 +157,20 @@ try {
   say(`First order over a network: TLS, ${RTT_MS} ms round trip, ${NETWORK_RUNS} fresh node processes per function…`);
   const network = await startBrokerNetwork(paper, RTT_MS);
   try {
-    const networkRuns = new Map<Broker, Awaited<ReturnType<typeof firstOrderRun>>[]>();
+    const networkRuns = new Map<string, Awaited<ReturnType<typeof firstOrderRun>>[]>();
     const networkDeadline = performance.now() + 5 * MAX_PHASE_MS;
     for (let i = 0; i < NETWORK_RUNS && performance.now() < networkDeadline; i += 1) {
       for (const broker of BROKERS) {
-        const run = await firstOrderRun(bundles[WARM_VARIANT][broker].file, broker, functionEnv, network);
-        networkRuns.set(broker, [...(networkRuns.get(broker) ?? []), run]);
+        for (const mode of ['cold', 'keep-warm'] as const) {
+          const run = await firstOrderRun(bundles[WARM_VARIANT][broker].file, broker, functionEnv, network, mode);
+          networkRuns.set(`${mode}/${broker}`, [...(networkRuns.get(`${mode}/${broker}`) ?? []), run]);
+        }
       }
     }
-    for (const broker of BROKERS) overNetwork[broker] = summarizeFirstOrder(networkRuns.get(broker) ?? [], RTT_MS);
+    for (const broker of BROKERS) {
+      overNetwork[broker] = summarizeFirstOrder(networkRuns.get(`cold/${broker}`) ?? [], RTT_MS);
+      overNetworkKeptWarm[broker] = summarizeFirstOrder(networkRuns.get(`keep-warm/${broker}`) ?? [], RTT_MS);
+    }
   } finally {
     await network.close();
   }
@@ -181,6 +187,7 @@ const perBroker = Object.fromEntries(
       warm: warm[broker],
       cold: cold[broker],
       overNetwork: overNetwork[broker],
+      overNetworkKeptWarm: overNetworkKeptWarm[broker],
       bundle: Object.fromEntries(SDK_VARIANTS.map((variant) => [variant, sizes(bundles[variant][broker])])),
     },
   ]),
@@ -190,6 +197,7 @@ const perBroker = Object.fromEntries(
     warm: WarmFigures;
     cold: Record<SdkVariant, ColdFigures>;
     overNetwork: FirstOrderFigures;
+    overNetworkKeptWarm: FirstOrderFigures;
     bundle: Record<SdkVariant, ReturnType<typeof sizes>>;
   }
 >;
@@ -334,6 +342,11 @@ rows.push(
     '',
   ],
   [`  import, handshakes included (ms)`, (b) => network(b).importMs.toFixed(1), ''],
+  [
+    `  after a keep-warm invocation: ms / RTTs`,
+    (b) => pair(overNetworkKeptWarm[b].firstOrderMs.toFixed(1), overNetworkKeptWarm[b].firstOrderRtts.toFixed(2)),
+    '',
+  ],
   [
     `warm order over the link: ms / RTTs`,
     (b) => pair(network(b).warmOrderMs.toFixed(1), network(b).warmOrderRtts.toFixed(2)),

@@ -19,6 +19,7 @@ import {
   DEFAULT_RESOURCE_PREFIX,
   DEFAULT_TINKOFF_API,
   MAX_BROKER_TIMEOUT_MS,
+  MAX_KEEP_WARM_MINUTES,
   type STORED_SECRETS,
   storeNames,
   TINKOFF_APIS,
@@ -56,6 +57,11 @@ export const CONTEXT_DEFAULTS = {
   logRetentionDays: 30,
   /** Bundle the AWS SDK v3 into each function (true) or use the copy the Lambda runtime ships (false). */
   bundleAwsSdk: true,
+  /**
+   * Invoke each function every this many minutes from an EventBridge schedule (through IAM, never the public API),
+   * keeping its container, its broker connections and Alor's access token ready; 0 = off.
+   */
+  keepWarmMinutes: 0,
 } as const;
 
 /** How the stack gets hold of one Secrets Manager secret. */
@@ -99,6 +105,7 @@ export interface WebhooksConfig {
   readonly throttlingBurstLimit: number;
   readonly logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   readonly bundleAwsSdk: boolean;
+  readonly keepWarmMinutes: number;
 }
 
 /**
@@ -185,6 +192,7 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     throttlingBurstLimit,
     logRetentionDays: oneOf(get, 'logRetentionDays', LOG_RETENTION_DAYS, CONTEXT_DEFAULTS.logRetentionDays, Number),
     bundleAwsSdk: boolean(get, 'bundleAwsSdk', CONTEXT_DEFAULTS.bundleAwsSdk),
+    keepWarmMinutes: integer(get, 'keepWarmMinutes', CONTEXT_DEFAULTS.keepWarmMinutes, 0, MAX_KEEP_WARM_MINUTES),
   };
 }
 

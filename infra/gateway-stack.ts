@@ -3,6 +3,8 @@ import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, 
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
@@ -177,6 +179,16 @@ export class GatewayStack extends Stack {
         'Secrets Manager secret holding the webhook secret(s); read it with `npm run secrets -- get webhook-secret`',
       value: config.webhookSecret.name,
     });
+
+    if (config.keepWarmMinutes > 0) {
+      // EventBridge invokes the functions through their resource policy (events.amazonaws.com, this rule only);
+      // the public API is not involved. The function tells the schedule's event apart from a webhook call.
+      new Rule(this, 'KeepWarm', {
+        description: `Keeps the webhook functions ready: every ${config.keepWarmMinutes} minute(s)`,
+        schedule: Schedule.rate(Duration.minutes(config.keepWarmMinutes)),
+        targets: [this.alor.function, this.tinkoff.function].map((fn) => new LambdaFunction(fn, { retryAttempts: 0 })),
+      });
+    }
 
     this.acknowledgeAcceptedFindings(routes);
   }

@@ -106,6 +106,12 @@ export function storeNames(prefix: string) {
   } as const;
 }
 
+/**
+ * The longest keep-warm interval (CDK context `keepWarmMinutes`): what a keep-warm prepares (Alor's access token) is
+ * made to last this long, so it is still valid at the next turn.
+ */
+export const MAX_KEEP_WARM_MINUTES = 15;
+
 /** API Gateway stops waiting for an integration after 30 s; the function must give up before that. */
 export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 30;
 /**

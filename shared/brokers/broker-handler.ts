@@ -1,12 +1,15 @@
+import type { APIGatewayProxyEventV2, Context, ScheduledEvent } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { checkWebhookSecret } from '../auth/secret.ts';
 import type { CommonConfig, ValueSource } from '../config.ts';
-import type { Broker } from '../facts.ts';
-import { createWebhookHandler, type WebhookHandler } from '../http/inbound/webhook-handler.ts';
-import { brokerAgent, preconnect } from '../http/outbound/client.ts';
-import type { Deadline } from '../http/outbound/deadline.ts';
-import type { LogFields } from '../logging.ts';
+import { describeError } from '../errors.ts';
+import { type Broker, MAX_KEEP_WARM_MINUTES } from '../facts.ts';
+import { OK_BODY, textResponse, type WebhookResponse } from '../http/inbound/response.ts';
+import { createWebhookHandler } from '../http/inbound/webhook-handler.ts';
+import { brokerAgent, preconnect, reconnectIdleOrigins } from '../http/outbound/client.ts';
+import { createDeadline, type Deadline } from '../http/outbound/deadline.ts';
+import { type LogFields, logger } from '../logging.ts';
 import { parseWebhookBody } from '../payload.ts';
 import { INIT_PREFETCH_MAX_WAIT_MS, initSecretStore, SecretStore } from '../secrets.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
@@ -32,9 +35,19 @@ export interface BrokerOrderCall<TTerms> {
   readonly dryRun: boolean;
 }
 
+/** What a keep-warm invocation gives a broker client: the credential, and how long the container must stay ready. */
+export interface KeepWarmCall {
+  readonly credential: string;
+  readonly deadline: Deadline;
+  /** Until the next keep-warm: what the client prepares (Alor's access token) must stay valid this long. */
+  readonly validForMs: number;
+}
+
 /** Maps the order to the broker's wire format, sends it, and maps the answer to an outcome. */
 export interface BrokerClient<TTerms> {
   placeLimitOrder(call: BrokerOrderCall<TTerms>): Promise<OrderOutcome>;
+  /** Keep-warm work beyond open connections, if the broker has any (Alor: a fresh access token). */
+  keepWarm?(call: KeepWarmCall): Promise<void>;
 }
 
 export interface BrokerRecipe<TOrder extends { idempotencyKey?: string | undefined }, TTerms extends LogFields> {
@@ -50,6 +63,8 @@ export interface BrokerRecipe<TOrder extends { idempotencyKey?: string | undefin
    */
   readonly orderTerms: (order: TOrder) => TTerms;
   readonly createClient: (dispatcher: Dispatcher) => BrokerClient<TTerms>;
+  /** The broker origins the client calls: opened during init and kept open by keep-warm. */
+  readonly origins: readonly string[];
 }
 
 /** What a broker handler takes from outside: tests inject a store or an undici `MockAgent`. */
@@ -77,16 +92,33 @@ function warmUpOrderPath<TOrder extends { idempotencyKey?: string | undefined },
   }
 }
 
+/** What a keep-warm prepares must stay valid until the next one, at the longest interval the stack allows. */
+const KEEP_WARM_VALID_FOR_MS = MAX_KEEP_WARM_MINUTES * 60_000;
+
+/** An EventBridge schedule's event: only IAM can deliver one (API Gateway wraps whatever a caller sends). */
+function isKeepWarmEvent(event: unknown): event is ScheduledEvent {
+  const fields = event as Partial<ScheduledEvent> | null;
+  return fields?.source === 'aws.events' && fields['detail-type'] === 'Scheduled Event';
+}
+
+/** The function's entry: webhook calls through API Gateway, and the optional keep-warm schedule. */
+export type BrokerLambdaHandler = (
+  event: APIGatewayProxyEventV2 | ScheduledEvent,
+  context?: Pick<Context, 'awsRequestId'>,
+) => Promise<WebhookResponse>;
+
 export function createBrokerHandler<TOrder extends { idempotencyKey?: string | undefined }, TTerms extends LogFields>(
   recipe: BrokerRecipe<TOrder, TTerms>,
   config: CommonConfig,
   deps: BrokerHandlerDeps,
-): WebhookHandler {
+): BrokerLambdaHandler {
   const store = deps.store ?? new SecretStore({ ttlMs: config.secretsCacheTtlMs });
-  const client = recipe.createClient(deps.dispatcher ?? brokerAgent());
+  const dispatcher = deps.dispatcher ?? brokerAgent();
+  const client = recipe.createClient(dispatcher);
+  const log = logger.child({ broker: recipe.broker });
   warmUpOrderPath(recipe);
 
-  return createWebhookHandler({
+  const webhook = createWebhookHandler({
     broker: recipe.broker,
     config,
     store,
@@ -105,6 +137,31 @@ export function createBrokerHandler<TOrder extends { idempotencyKey?: string | u
       });
     },
   });
+
+  /**
+   * Keep-warm (an IAM-invoked schedule, never the public API): a connection open to each broker origin, and what
+   * the client prepares ahead (Alor's access token) valid until the next turn. It places nothing; a failure is
+   * logged and the next order simply does the work itself.
+   */
+  const keepWarm = async (): Promise<WebhookResponse> => {
+    const startedAt = performance.now();
+    const deadline = createDeadline(config.brokerTimeoutMs);
+    const prepareClient = async () => {
+      if (client.keepWarm === undefined) return;
+      const { credential } = await readBrokerCredentials(store, recipe.stored, recipe.notConfigured);
+      await client.keepWarm({ credential, deadline, validForMs: KEEP_WARM_VALID_FOR_MS });
+    };
+    const fields = { outcome: 'keep-warm' };
+    try {
+      await Promise.all([prepareClient(), reconnectIdleOrigins(dispatcher, recipe.origins, config.brokerTimeoutMs)]);
+      log.info('keep-warm', { ...fields, latencyMs: Math.round(performance.now() - startedAt) });
+    } catch (error) {
+      log.warn('keep-warm', { ...fields, error: describeError(error) });
+    }
+    return textResponse(200, OK_BODY);
+  };
+
+  return (event, context) => (isKeepWarmEvent(event) ? keepWarm() : webhook(event, context));
 }
 
 /**

@@ -28,6 +28,7 @@ describe('readConfig', () => {
       throttlingBurstLimit: 20,
       logRetentionDays: 30,
       bundleAwsSdk: true,
+      keepWarmMinutes: 0,
     } satisfies WebhooksConfig);
   });
 

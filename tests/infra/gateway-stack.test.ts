@@ -285,6 +285,35 @@ describe('GatewayStack configured through context', () => {
     ]);
   });
 
+  it('adds no schedule by default: keep-warm is off', () => {
+    synth().template.resourceCountIs('AWS::Events::Rule', 0);
+  });
+
+  it('invokes both functions on the keepWarmMinutes schedule through EventBridge, never through the API', () => {
+    const { stack, template } = synth({ keepWarmMinutes: 5 });
+    const ruleId = logicalId(stack, stack.node.findChild('KeepWarm'));
+    const functionArn = (fn: 'alor' | 'tinkoff') => ({
+      'Fn::GetAtt': [logicalId(stack, stack[fn].function), 'Arn'],
+    });
+
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({ Arn: functionArn('alor'), RetryPolicy: { MaximumRetryAttempts: 0 } }),
+        Match.objectLike({ Arn: functionArn('tinkoff'), RetryPolicy: { MaximumRetryAttempts: 0 } }),
+      ],
+    });
+    for (const fn of ['alor', 'tinkoff'] as const) {
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: functionArn(fn),
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+      });
+    }
+  });
+
   it('creates the portfolio and account parameters as String parameters when context gives their values', () => {
     const { template } = synth({ alorPortfolio: 'D71111', tinkoffAccountId: '2000123456' });
     template.resourceCountIs('AWS::SSM::Parameter', 2);

@@ -46,10 +46,13 @@ export class AccessTokenCache {
     return createHash('sha256').update(refreshToken).digest('base64url');
   }
 
-  async get(refreshToken: string, refresh: () => Promise<string>): Promise<AccessToken> {
+  /** `validForMs`: a cached token is used only if it stays usable that much longer (a keep-warm's next turn). */
+  async get(refreshToken: string, refresh: () => Promise<string>, validForMs = 0): Promise<AccessToken> {
     const key = this.#key(refreshToken);
     const cached = this.#tokens.get(key);
-    if (cached !== undefined && cached.refreshBefore > this.#now()) return { value: cached.value, fromCache: true };
+    if (cached !== undefined && cached.refreshBefore > this.#now() + validForMs) {
+      return { value: cached.value, fromCache: true };
+    }
     let pending = this.#refreshing.get(key);
     if (pending === undefined) {
       pending = refresh()

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { type BrokerEndpoint, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
-import type { BrokerClient, BrokerOrderCall } from '../broker-handler.ts';
+import type { BrokerClient, BrokerOrderCall, KeepWarmCall } from '../broker-handler.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import { AccessTokenCache } from './access-token.ts';
 import {
@@ -48,6 +48,15 @@ export class AlorClient implements BrokerClient<AlorOrderTerms> {
       response = await this.#sendOrder(body, fresh.value, call);
     }
     return orderResponseToOutcome(response.statusCode, response.text);
+  }
+
+  /** Keep-warm: refreshes the access token now when it would expire before `validForMs` has passed. */
+  async keepWarm(call: KeepWarmCall): Promise<void> {
+    await this.#tokens.get(
+      call.credential,
+      () => this.#refreshAccessToken(call.credential, call.deadline),
+      call.validForMs,
+    );
   }
 
   async #refreshAccessToken(refreshToken: string, deadline: Deadline): Promise<string> {

@@ -1,12 +1,21 @@
 import type { AlorConfig } from '../../config.ts';
-import type { WebhookHandler } from '../../http/inbound/webhook-handler.ts';
 import { AlorOrderSchema } from '../../payload.ts';
-import { type BrokerHandlerDeps, createBrokerHandler, initBrokerContainer } from '../broker-handler.ts';
+import {
+  type BrokerHandlerDeps,
+  type BrokerLambdaHandler,
+  createBrokerHandler,
+  initBrokerContainer,
+} from '../broker-handler.ts';
 import { AlorClient } from './client.ts';
 import { orderToAlorTerms } from './mapping.ts';
 
+/** Alor's two hosts: OAuth (the token refresh) and the API (the order). */
+function alorOrigins(config: AlorConfig): string[] {
+  return [config.oauthUrl, config.apiUrl];
+}
+
 /** Alor webhook: refresh token → access token (cached) → limit order. Importing this module runs nothing. */
-export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = {}): WebhookHandler {
+export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = {}): BrokerLambdaHandler {
   return createBrokerHandler(
     {
       broker: 'alor',
@@ -15,6 +24,7 @@ export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = 
       notConfigured: { credential: 'Не задан refresh-токен Alor Open API', account: 'Не задан портфель ФР Alor' },
       orderTerms: (order) => orderToAlorTerms(order, config.exchange),
       createClient: (dispatcher) => new AlorClient({ dispatcher, oauthUrl: config.oauthUrl, apiUrl: config.apiUrl }),
+      origins: alorOrigins(config),
     },
     config,
     deps,
@@ -23,5 +33,5 @@ export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = 
 
 /** Init of an Alor container: the store prefetch, and handshakes with both Alor hosts (OAuth and API). */
 export function initAlorContainer(config: AlorConfig): Promise<BrokerHandlerDeps> {
-  return initBrokerContainer(config, config.portfolio, [config.oauthUrl, config.apiUrl]);
+  return initBrokerContainer(config, config.portfolio, alorOrigins(config));
 }

@@ -1,7 +1,11 @@
 import type { TinkoffConfig } from '../../config.ts';
-import type { WebhookHandler } from '../../http/inbound/webhook-handler.ts';
 import { TinkoffOrderSchema } from '../../payload.ts';
-import { type BrokerHandlerDeps, createBrokerHandler, initBrokerContainer } from '../broker-handler.ts';
+import {
+  type BrokerHandlerDeps,
+  type BrokerLambdaHandler,
+  createBrokerHandler,
+  initBrokerContainer,
+} from '../broker-handler.ts';
 import { TinkoffV1Client, TinkoffV2Client } from './client.ts';
 import { orderToTinkoffTerms } from './mapping.ts';
 
@@ -9,7 +13,7 @@ import { orderToTinkoffTerms } from './mapping.ts';
  * T-Invest webhook: a limit order on API v2 (`PostOrder`), or on v1 with `TINKOFF_API=v1`. Importing this module
  * runs nothing.
  */
-export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerDeps = {}): WebhookHandler {
+export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerDeps = {}): BrokerLambdaHandler {
   const Client = config.api === 'v1' ? TinkoffV1Client : TinkoffV2Client;
   return createBrokerHandler(
     {
@@ -19,6 +23,7 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
       notConfigured: { credential: 'Не задан торговый токен', account: 'Не задан номер счёта' },
       orderTerms: orderToTinkoffTerms,
       createClient: (dispatcher) => new Client({ dispatcher, apiUrl: config.apiUrl }),
+      origins: [config.apiUrl],
     },
     config,
     deps,

@@ -57,8 +57,9 @@ export async function preconnect(origins: readonly string[], maxWaitMs: number):
   const opening = [...new Set(origins.map((origin) => new URL(origin).origin))].map((origin) => {
     const url = new URL(origin);
     const socket = new Promise<Socket | undefined>((resolve) => {
-      connectToBroker({ hostname: url.hostname, host: url.host, protocol: url.protocol, port: url.port }, (error, opened) =>
-        resolve(error === null ? (opened ?? undefined) : undefined),
+      connectToBroker(
+        { hostname: url.hostname, host: url.host, protocol: url.protocol, port: url.port },
+        (error, opened) => resolve(error === null ? (opened ?? undefined) : undefined),
       );
     });
     socketsOpenedAhead.set(originKey(url.protocol, url.host), socket);
@@ -71,6 +72,25 @@ export async function preconnect(origins: readonly string[], maxWaitMs: number):
   });
   await Promise.race([Promise.all(opening), timeout]);
   clearTimeout(timer);
+}
+
+/**
+ * Opens a connection ahead (as {@link preconnect}) to each origin the agent holds no open connection to: a keep-warm
+ * invocation's way of having one ready for the next order. A dispatcher that is not an agent (a test's mock) is left
+ * alone.
+ */
+export function reconnectIdleOrigins(
+  dispatcher: Dispatcher,
+  origins: readonly string[],
+  maxWaitMs: number,
+): Promise<void> {
+  if (!(dispatcher instanceof UndiciAgent)) return Promise.resolve();
+  const stats = dispatcher.stats as Record<string, { connected?: number | boolean } | undefined>;
+  const idle = origins.filter((origin) => {
+    const url = new URL(origin);
+    return !stats[url.origin]?.connected && !socketsOpenedAhead.has(originKey(url.protocol, url.host));
+  });
+  return preconnect(idle, maxWaitMs);
 }
 
 /**
