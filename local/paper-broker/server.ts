@@ -39,6 +39,8 @@ export interface ServerStats {
 /** One request as the broker received it, before any fault: what a test checks ids and retries against. */
 export interface ReceivedRequest {
   readonly route: string;
+  /** Path and query, as sent. */
+  readonly target: string;
   readonly headers: IncomingMessage['headers'];
   readonly rawBody: string;
 }
@@ -175,7 +177,7 @@ export async function startPaperServer(routes: readonly Route[], port = 0): Prom
     const routeName = route?.name ?? 'unknown';
     stats.byRoute[routeName] = (stats.byRoute[routeName] ?? 0) + 1;
     if (received.length >= MAX_RECEIVED_KEPT) received.shift();
-    received.push({ route: routeName, headers: request.headers, rawBody });
+    received.push({ route: routeName, target: request.url ?? '/', headers: request.headers, rawBody });
     response.on('finish', () => {
       stats.busyMs += performance.now() - startedAt;
     });
