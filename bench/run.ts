@@ -5,7 +5,7 @@
  *
  * Every loop is bounded in count and in time (60 s per warm phase, 5 minutes for the cold starts); the last line
  * printed says how long the run took (`durationS` in the JSON). Options (environment): BENCH_WARM_ORDERS (1000),
- * BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10), BENCH_WARMUP (1000).
+ * BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10), BENCH_WARMUP (1000), BENCH_PREFLIGHT_RUNS (5).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -22,6 +22,7 @@ import {
 } from '#shared/facts.ts';
 import { type BundleFigures, buildAllBundles, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
 import { type ColdFigures, type ColdRun, coldRun, summarizeCold } from './cold-start.ts';
+import { measurePreflight, type PreflightFigures } from './preflight.ts';
 import { round } from './stats.ts';
 import { importBundledHandler, measureWarm, type WarmFigures } from './warm.ts';
 
@@ -35,6 +36,8 @@ const LATENCY_INVOCATIONS = positiveInt('BENCH_LATENCY_INVOCATIONS', 2000);
 const COLD_RUNS = positiveInt('BENCH_COLD_RUNS', 10);
 /** Order + bare request pairs before anything is counted or timed, so the JIT has compiled the hot paths. */
 const WARMUP = positiveInt('BENCH_WARMUP', 1000);
+/** Full preflights of both brokers timed, as a process and in process. */
+const PREFLIGHT_RUNS = positiveInt('BENCH_PREFLIGHT_RUNS', 5);
 /** The variant the warm figures are taken on: the one `cdk deploy` uses by default (warm code is the same in both). */
 const WARM_VARIANT: SdkVariant = 'sdkBundled';
 const MAX_PHASE_MS = 60_000;
@@ -47,6 +50,8 @@ const TARGETS = {
   overheadP99Ms: 2,
   coldStartMs: 150,
   bundleMinifiedBytes: 1_000_000,
+  preflightProcessMs: 2000,
+  preflightRequestsPerBroker: 4,
 };
 
 const WEBHOOK_SECRET = 'bench-webhook-secret-0001';
@@ -100,6 +105,7 @@ const functionEnv: Record<string, string> = {
 
 const warm = {} as Record<Broker, WarmFigures>;
 const cold = {} as Record<Broker, Record<SdkVariant, ColdFigures>>;
+let preflight: PreflightFigures;
 try {
   // Warm: both bundled functions in this process, configured as deployed, one after the other.
   for (const name of Object.keys(process.env)) {
@@ -134,6 +140,9 @@ try {
     cold[broker] = {} as Record<SdkVariant, ColdFigures>;
     for (const variant of SDK_VARIANTS) cold[broker][variant] = summarizeCold(runs.get(`${variant}/${broker}`) ?? []);
   }
+
+  say(`Preflight: ${PREFLIGHT_RUNS} full preflights of both brokers, as npm run preflight and in process…`);
+  preflight = await measurePreflight(paper, PREFLIGHT_RUNS);
 } finally {
   await paper.close();
   await store.close();
@@ -183,6 +192,17 @@ for (const broker of BROKERS) {
   }
 }
 
+checks['preflight.processMs'] = {
+  value: preflight.processMs.median,
+  target: '< 2000',
+  met: preflight.processMs.median < TARGETS.preflightProcessMs,
+};
+checks['preflight.maxRequestsPerBroker'] = {
+  value: Math.max(preflight.requests.alor, preflight.requests.tinkoff),
+  target: '<= 4',
+  met: Math.max(preflight.requests.alor, preflight.requests.tinkoff) <= TARGETS.preflightRequestsPerBroker,
+};
+
 const results = {
   schemaVersion: 1,
   generatedAt: new Date().toISOString(),
@@ -198,8 +218,10 @@ const results = {
     coldRuns: COLD_RUNS,
     warmup: WARMUP,
     warmVariant: WARM_VARIANT,
+    preflightRuns: PREFLIGHT_RUNS,
   },
   brokers: perBroker,
+  preflight,
   targets: checks,
   durationS: round((performance.now() - startedAt) / 1000, 1),
 };
@@ -252,6 +274,22 @@ const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?
 say();
 say(line(['', 'alor', 'tinkoff', 'target']));
 for (const [label, value, target] of rows) say(line([label, value('alor'), value('tinkoff'), target]));
+say(
+  line([
+    'preflight, both brokers: process / checks (ms)',
+    `${preflight.processMs.median.toFixed(0)} / ${preflight.checksMs.toFixed(1)}`,
+    `max ${preflight.processMs.max.toFixed(0)}`,
+    '< 2000',
+  ]),
+);
+say(
+  line([
+    '  broker requests (alor, tinkoff)',
+    String(preflight.requests.alor),
+    String(preflight.requests.tinkoff),
+    '<= 4',
+  ]),
+);
 say();
 const missed = Object.entries(checks).filter(([, check]) => !check.met);
 say(

@@ -12,7 +12,7 @@
  * unreachable). The language follows LC_ALL / LANG (Russian when it starts with "ru") unless --lang says.
  */
 import { pathToFileURL } from 'node:url';
-import { readEnvFile } from '#local/dev-server/environment.ts';
+import { readEnvFile } from '#local/env-file.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { ConfigError } from '#shared/config-error.ts';
 import { BROKERS, type Broker, LOCAL_ENV } from '#shared/facts.ts';
@@ -23,9 +23,14 @@ import {
   type SettingsSource,
   showChecklist,
 } from '#shared/preflight/checklist.ts';
-import { type PreflightSettings, runPreflight } from '#shared/preflight/run.ts';
+import {
+  holdsPlainValuesOnly,
+  PLAIN_VALUES,
+  type PreflightSettings,
+  runPreflight,
+  type ValueReader,
+} from '#shared/preflight/run.ts';
 import { LANGS, type Lang, langFromLocale } from '#shared/preflight/texts.ts';
-import { createStoreClients, SecretStore } from '#shared/secrets.ts';
 import { functionEnvironment, readConfig } from '../infra/config.ts';
 import { loadContext, parseArgs, UsageError } from './context.ts';
 
@@ -79,36 +84,33 @@ export function parsePreflightArgs(argv: readonly string[]): PreflightArgs {
   };
 }
 
-interface Settings {
-  readonly settings: PreflightSettings;
-  readonly store: SecretStore;
-}
-
 /** A local run's settings, read exactly as `npm start` reads them: `.env` (or ENV_FILE), the shell winning. */
-function localSettings(env: NodeJS.ProcessEnv): Settings {
+function localSettings(env: NodeJS.ProcessEnv): PreflightSettings {
   readEnvFile(env);
-  const settings = { alor: loadAlorConfig(env), tinkoff: loadTinkoffConfig(env) };
-  return { settings, store: new SecretStore({ ttlMs: settings.alor.secretsCacheTtlMs }) };
+  return { alor: loadAlorConfig(env), tinkoff: loadTinkoffConfig(env) };
 }
 
 /** The deployed functions' settings: the environment the stack gives them, read from the same context. */
-function deployedSettings(context: Record<string, string>): Settings {
+function deployedSettings(context: Record<string, string>): { settings: PreflightSettings; region?: string } {
   const ctx = loadContext(new URL('../cdk.json', import.meta.url), context);
   const config = readConfig((key) => ctx[key]);
   const webhookSecret = config.webhookSecret.name;
-  const settings = {
-    alor: loadAlorConfig(
-      functionEnvironment(config, 'alor', { webhookSecret, credential: config.alorRefreshToken.name }),
-    ),
-    tinkoff: loadTinkoffConfig(
-      functionEnvironment(config, 'tinkoff', { webhookSecret, credential: config.tinkoffToken.name }),
-    ),
+  const env = (broker: 'alor' | 'tinkoff', credential: string) =>
+    functionEnvironment(config, broker, { webhookSecret, credential });
+  return {
+    settings: {
+      alor: loadAlorConfig(env('alor', config.alorRefreshToken.name)),
+      tinkoff: loadTinkoffConfig(env('tinkoff', config.tinkoffToken.name)),
+    },
+    ...(config.env.region === undefined ? {} : { region: config.env.region }),
   };
-  const store = new SecretStore({
-    ttlMs: settings.alor.secretsCacheTtlMs,
-    clients: () => createStoreClients(config.env.region),
-  });
-  return { settings, store };
+}
+
+/** The functions' own store when a value lives in Secrets Manager or SSM; loaded only then (it brings the AWS SDK). */
+async function valueReader(settings: PreflightSettings, region: string | undefined): Promise<ValueReader> {
+  if (holdsPlainValuesOnly(settings)) return PLAIN_VALUES;
+  const { createStoreClients, SecretStore } = await import('#shared/secrets.ts');
+  return new SecretStore({ ttlMs: settings.alor.secretsCacheTtlMs, clients: () => createStoreClients(region) });
 }
 
 export async function preflight(
@@ -116,9 +118,9 @@ export async function preflight(
   env: NodeJS.ProcessEnv,
 ): Promise<{ lists: BrokerChecklist[]; source: SettingsSource }> {
   const source: SettingsSource = args.deployed ? 'deployed' : 'local';
-  const { settings, store } = args.deployed ? deployedSettings(args.context) : localSettings(env);
+  const { settings, region } = args.deployed ? deployedSettings(args.context) : { settings: localSettings(env) };
   const lists = await runPreflight(settings, {
-    store,
+    store: await valueReader(settings, region),
     brokers: args.brokers,
     ticker: args.ticker,
     figi: args.figi,

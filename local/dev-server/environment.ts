@@ -1,5 +1,3 @@
-import { fileURLToPath } from 'node:url';
-import { loadEnvFile } from '#local/env-file.ts';
 import {
   PAPER_ALOR,
   PAPER_TINKOFF,
@@ -43,17 +41,6 @@ export interface LocalEnvironment {
 
 function isSet(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
-}
-
-/**
- * Reads `.env` (or the file `ENV_FILE` names; `none` reads nothing) into `env`, the shell's values winning. Returns
- * the file and the names it set, or `undefined` when there is no such file.
- */
-export function readEnvFile(env: NodeJS.ProcessEnv): { file: string; names: string[] } | undefined {
-  const file = env[LOCAL_ENV.envFile] ?? fileURLToPath(new URL('../../.env', import.meta.url));
-  if (file === 'none' || file === '') return undefined;
-  const names = loadEnvFile(file, env);
-  return names === undefined ? undefined : { file, names };
 }
 
 export function parsePort(value: string | undefined): number {

@@ -1,8 +1,8 @@
 import type { Dispatcher } from 'undici';
-import { ALOR_NOT_CONFIGURED } from '../brokers/alor/index.ts';
+import { ALOR_NOT_CONFIGURED } from '../brokers/alor/mapping.ts';
 import { alorPreflight } from '../brokers/alor/preflight.ts';
 import type { NotConfiguredMessages } from '../brokers/credentials.ts';
-import { TINKOFF_NOT_CONFIGURED } from '../brokers/tinkoff/index.ts';
+import { TINKOFF_NOT_CONFIGURED } from '../brokers/tinkoff/mapping.ts';
 import { otherTinkoffEnvironment, tinkoffPreflight } from '../brokers/tinkoff/preflight.ts';
 import type { AlorConfig, CommonConfig, TinkoffConfig, ValueSource } from '../config.ts';
 import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '../errors.ts';
@@ -24,8 +24,34 @@ export interface PreflightSettings {
   readonly tinkoff: TinkoffConfig;
 }
 
+/** What the preflight reads stored values with: the functions' own store, or {@link PLAIN_VALUES}. */
+export type ValueReader = Pick<SecretStore, 'readSecret' | 'readParameter'>;
+
+function plainValue(source: ValueSource): Promise<string | undefined> {
+  if (source.kind === 'plain') return Promise.resolve(source.value);
+  if (source.kind === 'unset') return Promise.resolve(undefined);
+  return Promise.reject(new Error('a value in Secrets Manager or SSM needs the store'));
+}
+
+/**
+ * The values a local run holds itself (`ALOR_REFRESH_TOKEN=…`; the config has already made a blank one unset): read
+ * without the store, so a local preflight loads no AWS SDK.
+ */
+export const PLAIN_VALUES: ValueReader = { readSecret: plainValue, readParameter: plainValue };
+
+/** Whether the settings read only values they hold themselves. */
+export function holdsPlainValuesOnly(settings: PreflightSettings): boolean {
+  const sources = [
+    settings.alor.refreshToken,
+    settings.alor.portfolio,
+    settings.tinkoff.token,
+    settings.tinkoff.accountId,
+  ];
+  return sources.every((source) => source.kind === 'plain' || source.kind === 'unset');
+}
+
 export interface PreflightOptions {
-  readonly store: SecretStore;
+  readonly store: ValueReader;
   /** @default a new keep-alive agent, closed when the preflight is done */
   readonly dispatcher?: Dispatcher;
   /** `--broker`: these only, and one that is not configured fails. @default every configured broker */
@@ -63,7 +89,7 @@ function sourceName(source: ValueSource): string {
 type StoredValues = { credential: string | undefined; account: string | undefined } | { unreadable: Check[] };
 
 /** Both values, read at once; a store that fails is reported by the name of what could not be read, never a value. */
-async function readStored(store: SecretStore, pair: StoredPair): Promise<StoredValues> {
+async function readStored(store: ValueReader, pair: StoredPair): Promise<StoredValues> {
   const [credential, account] = await Promise.allSettled([
     store.readSecret(pair.credential),
     store.readParameter(pair.account),

@@ -1,6 +1,7 @@
 import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import type { AlorOrder } from '../../payload.ts';
+import type { NotConfiguredMessages } from '../credentials.ts';
 import { type OrderOutcome, refused } from '../outcome.ts';
 import { jwtClaims } from './access-token.ts';
 import {
@@ -15,6 +16,12 @@ import {
 } from './schemas.ts';
 
 /** Pure translation between the webhook's order and Alor's wire format, both ways. */
+
+/** The contract's 404 texts (docs/contract.md#no-credential, docs/contract.md#no-account). */
+export const ALOR_NOT_CONFIGURED: NotConfiguredMessages = {
+  credential: 'Не задан refresh-токен Alor Open API',
+  account: 'Не задан портфель ФР Alor',
+};
 
 export const REFRESH_REJECTED_MESSAGE = 'Refresh-токен неверный, заблокирован либо истёк';
 

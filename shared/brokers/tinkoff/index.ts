@@ -2,15 +2,8 @@ import type { TinkoffConfig } from '../../config.ts';
 import type { WebhookHandler } from '../../http/inbound/webhook-handler.ts';
 import { TinkoffOrderSchema } from '../../payload.ts';
 import { type BrokerHandlerDeps, createBrokerHandler } from '../broker-handler.ts';
-import type { NotConfiguredMessages } from '../credentials.ts';
 import { TinkoffV1Client, TinkoffV2Client } from './client.ts';
-import { orderToTinkoffTerms } from './mapping.ts';
-
-/** The contract's 404 texts (docs/contract.md#no-credential, docs/contract.md#no-account). */
-export const TINKOFF_NOT_CONFIGURED: NotConfiguredMessages = {
-  credential: 'Не задан торговый токен',
-  account: 'Не задан номер счёта',
-};
+import { orderToTinkoffTerms, TINKOFF_NOT_CONFIGURED } from './mapping.ts';
 
 /**
  * T-Invest webhook: a limit order on API v2 (`PostOrder`), or on v1 with `TINKOFF_API=v1`. Importing this module

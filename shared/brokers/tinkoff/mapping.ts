@@ -2,6 +2,7 @@ import { decimalToQuotation } from '../../decimal.ts';
 import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import type { TinkoffOrder } from '../../payload.ts';
+import type { NotConfiguredMessages } from '../credentials.ts';
 import { type OrderOutcome, refused } from '../outcome.ts';
 import {
   type Account,
@@ -19,6 +20,12 @@ import {
 } from './schemas.ts';
 
 /** Pure translation between the webhook's order and T-Invest's wire formats (API v2 and v1), both ways. */
+
+/** The contract's 404 texts (docs/contract.md#no-credential, docs/contract.md#no-account). */
+export const TINKOFF_NOT_CONFIGURED: NotConfiguredMessages = {
+  credential: 'Не задан торговый токен',
+  account: 'Не задан номер счёта',
+};
 
 export const INVALID_TOKEN_MESSAGE = 'Неверный торговый токен';
 
