@@ -41,6 +41,7 @@ export interface PreflightArgs {
   readonly figi: string | undefined;
   readonly lang: Lang | undefined;
   readonly json: boolean;
+  readonly help: boolean;
   /** `-c key=value` pairs, for `--deployed`. */
   readonly context: Record<string, string>;
 }
@@ -54,7 +55,7 @@ export function parsePreflightArgs(argv: readonly string[]): PreflightArgs {
   const flags = new Set<string>();
   for (let i = 0; i < positional.length; i += 1) {
     const arg = positional[i] ?? '';
-    if (arg === '--deployed' || arg === '--json') {
+    if (arg === '--deployed' || arg === '--json' || arg === '--help') {
       flags.add(arg);
     } else if (['--broker', '--ticker', '--figi', '--lang'].includes(arg)) {
       const value = positional[i + 1];
@@ -80,6 +81,7 @@ export function parsePreflightArgs(argv: readonly string[]): PreflightArgs {
     figi: values['--figi'],
     lang: lang as Lang | undefined,
     json: flags.has('--json'),
+    help: flags.has('--help'),
     context,
   };
 }
@@ -134,6 +136,10 @@ async function main(): Promise<void> {
   try {
     const args = parsePreflightArgs(process.argv.slice(2));
     lang = args.lang ?? lang;
+    if (args.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
     const { lists, source } = await preflight(args, process.env);
     process.stdout.write(
       args.json

@@ -5,7 +5,7 @@ import type { NotConfiguredMessages } from '../brokers/credentials.ts';
 import { TINKOFF_NOT_CONFIGURED } from '../brokers/tinkoff/mapping.ts';
 import { otherTinkoffEnvironment, tinkoffPreflight } from '../brokers/tinkoff/preflight.ts';
 import type { AlorConfig, CommonConfig, TinkoffConfig, ValueSource } from '../config.ts';
-import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '../errors.ts';
+import { BrokerCredentialRejectedError, BrokerTimeoutError, BrokerUnavailableError, describeError } from '../errors.ts';
 import { BROKERS, type Broker } from '../facts.ts';
 import { createBrokerAgent } from '../http/outbound/client.ts';
 import { createDeadline } from '../http/outbound/deadline.ts';
@@ -115,11 +115,17 @@ function brokerUrl(broker: Broker, settings: PreflightSettings): string {
   return broker === 'alor' ? settings.alor.apiUrl : settings.tinkoff.apiUrl;
 }
 
-/** A broker that did not answer: the checks done so far stand, and what could not be checked says why. */
+/**
+ * A broker that did not answer as documented: the checks done so far stand, and what could not be checked says why.
+ * A refusal the broker's checks did not expect (a read call refusing a token its first call took) is one of those.
+ */
 function transportCheck(error: unknown, broker: Broker, config: CommonConfig, url: string): Check {
   if (error instanceof BrokerTimeoutError) return check('broker-timeout', { broker, ms: config.brokerTimeoutMs });
-  if (error instanceof BrokerUnavailableError) {
-    return check('broker-unreachable', { broker, detail: error.detail, url: new URL(url).origin });
+  const origin = new URL(url).origin;
+  if (error instanceof BrokerUnavailableError)
+    return check('broker-unreachable', { broker, detail: error.detail, url: origin });
+  if (error instanceof BrokerCredentialRejectedError) {
+    return check('broker-unreachable', { broker, detail: 'a read call refused the token', url: origin });
   }
   throw error;
 }

@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { MockAgent } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { otherTinkoffEnvironment } from '#shared/brokers/tinkoff/preflight.ts';
-import { brokerHostKind } from '#shared/facts.ts';
+import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
+import { brokerHostKind, TINKOFF_DEFAULT_API_URL, TINKOFF_SANDBOX_API_URL } from '#shared/facts.ts';
 import {
   type BrokerChecklist,
   CHECK_IDS,
@@ -10,6 +12,7 @@ import {
   renderChecklists,
   showCheck,
 } from '#shared/preflight/checklist.ts';
+import { PLAIN_VALUES, runPreflight } from '#shared/preflight/run.ts';
 import { LANGS, langFromLocale } from '#shared/preflight/texts.ts';
 
 /** Every parameter any text quotes, so a text that forgets one shows as an empty quote, not a crash. */
@@ -153,5 +156,85 @@ describe('broker hosts', () => {
     ],
   ])('tries a token T-Invest refuses at %s', (_case, apiUrl, sandboxUrl, other) => {
     expect(otherTinkoffEnvironment(apiUrl, sandboxUrl)).toEqual(other);
+  });
+});
+
+describe('runPreflight on T-Invest (a MockAgent for the broker)', () => {
+  const TOKEN = 't.unit-preflight-token';
+  const ACCOUNT = '2000000000';
+  const ACCOUNTS = `/rest/tinkoff.public.invest.api.contract.v1.UsersService/GetAccounts`;
+  const INSTRUMENT = `/rest/tinkoff.public.invest.api.contract.v1.InstrumentsService/GetInstrumentBy`;
+  const REFUSED = { code: 16, message: 'Authentication token is missing or invalid', description: 40003 };
+  const ACCOUNT_JSON = {
+    id: ACCOUNT,
+    name: 'Брокерский счёт',
+    status: 'ACCOUNT_STATUS_OPEN',
+    accessLevel: 'ACCOUNT_ACCESS_LEVEL_FULL_ACCESS',
+  };
+  let agent: MockAgent;
+
+  beforeEach(() => {
+    agent = new MockAgent();
+    agent.disableNetConnect();
+  });
+  afterEach(async () => {
+    agent.assertNoPendingInterceptors();
+    await agent.close();
+  });
+
+  const settings = (apiUrl: string) => ({
+    alor: loadAlorConfig({}),
+    tinkoff: loadTinkoffConfig({ TINKOFF_TOKEN: TOKEN, TINKOFF_ACCOUNT_ID: ACCOUNT, TINKOFF_API_URL: apiUrl }),
+  });
+  const ids = async (apiUrl: string, figi?: string) => {
+    const lists = await runPreflight(settings(apiUrl), { store: PLAIN_VALUES, dispatcher: agent, figi });
+    return { ids: lists.flatMap((list) => list.checks.map((item) => item.id)), code: exitCode(lists) };
+  };
+
+  it('says a production token on the sandbox host is one, asking production once', async () => {
+    agent
+      .get(new URL(TINKOFF_SANDBOX_API_URL).origin)
+      .intercept({ path: ACCOUNTS, method: 'POST' })
+      .reply(401, REFUSED);
+    agent
+      .get(new URL(TINKOFF_DEFAULT_API_URL.v2).origin)
+      .intercept({ path: ACCOUNTS, method: 'POST' })
+      .reply(200, { accounts: [ACCOUNT_JSON] });
+
+    expect(await ids(TINKOFF_SANDBOX_API_URL)).toEqual({
+      ids: ['tinkoff-host-sandbox', 'tinkoff-token-production'],
+      code: 1,
+    });
+  });
+
+  it('says only that the token is refused when the other environment refuses it too', async () => {
+    agent
+      .get(new URL(TINKOFF_DEFAULT_API_URL.v2).origin)
+      .intercept({ path: ACCOUNTS, method: 'POST' })
+      .reply(401, REFUSED);
+    agent
+      .get(new URL(TINKOFF_SANDBOX_API_URL).origin)
+      .intercept({ path: ACCOUNTS, method: 'POST' })
+      .reply(401, REFUSED);
+
+    expect((await ids(TINKOFF_DEFAULT_API_URL.v2)).ids).toEqual(['tinkoff-host-production', 'tinkoff-token-rejected']);
+  });
+
+  it('keeps the checks made when a later read call refuses the token, and cannot say more (exit 2)', async () => {
+    const broker = agent.get(new URL(TINKOFF_DEFAULT_API_URL.v2).origin);
+    broker.intercept({ path: ACCOUNTS, method: 'POST' }).reply(200, { accounts: [ACCOUNT_JSON] });
+    broker.intercept({ path: INSTRUMENT, method: 'POST' }).reply(401, REFUSED);
+
+    expect(await ids(TINKOFF_DEFAULT_API_URL.v2, 'BBG004730N88')).toEqual({
+      ids: [
+        'tinkoff-host-production',
+        'tinkoff-token-accepted',
+        'tinkoff-account-open',
+        'tinkoff-access-full',
+        'tinkoff-token-one-account',
+        'broker-unreachable',
+      ],
+      code: 2,
+    });
   });
 });
