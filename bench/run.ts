@@ -6,7 +6,7 @@
  * Every loop is bounded in count and in time (60 s per warm phase, 5 minutes for the cold starts); the last line
  * printed says how long the run took (`durationS` in the JSON). Options (environment): BENCH_WARM_ORDERS (1000),
  * BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10), BENCH_WARMUP (1000), BENCH_RTT_MS (50: the simulated round
- * trip to the brokers of the "first order over a network" phase), BENCH_NETWORK_RUNS (7).
+ * trip to the brokers of the "first order over a network" phase), BENCH_NETWORK_RUNS (7), BENCH_PREFLIGHT_RUNS (5).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -24,6 +24,7 @@ import {
 import { type BundleFigures, buildAllBundles, buildFloorBundle, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
 import { type ColdFigures, type ColdRun, coldRun, summarizeCold } from './cold-start.ts';
 import { type FirstOrderFigures, firstOrderRun, startBrokerNetwork, summarizeFirstOrder } from './first-order.ts';
+import { measurePreflight, type PreflightFigures } from './preflight.ts';
 import { round } from './stats.ts';
 import { importBundledHandler, measureWarm, type WarmFigures } from './warm.ts';
 
@@ -39,6 +40,8 @@ const RTT_MS = positiveInt('BENCH_RTT_MS', 50);
 const NETWORK_RUNS = positiveInt('BENCH_NETWORK_RUNS', 7);
 /** Order + bare request pairs before anything is counted or timed, so the JIT has compiled the hot paths. */
 const WARMUP = positiveInt('BENCH_WARMUP', 1000);
+/** Full preflights of both brokers timed, as a process and in process. */
+const PREFLIGHT_RUNS = positiveInt('BENCH_PREFLIGHT_RUNS', 5);
 /** The variant the warm figures are taken on: the one `cdk deploy` uses by default (warm code is the same in both). */
 const WARM_VARIANT: SdkVariant = 'sdkBundled';
 const MAX_PHASE_MS = 60_000;
@@ -57,6 +60,8 @@ const TARGETS = {
   firstOrderSlackMs: 25,
   /** A warm order over the same link: a bare request's round trip + this much (ms). */
   warmOrderSlackMs: 1,
+  preflightProcessMs: 2000,
+  preflightRequestsPerBroker: 4,
 };
 /** Round trips a first order needs at the least: Alor refresh + order, T-Invest the order. */
 const FIRST_ORDER_RTTS: Record<Broker, number> = { alor: 2, tinkoff: 1 };
@@ -116,6 +121,7 @@ const cold = {} as Record<Broker, Record<SdkVariant, ColdFigures>>;
 let floorCold: ColdFigures | undefined;
 const overNetwork = {} as Record<Broker, FirstOrderFigures>;
 const overNetworkKeptWarm = {} as Record<Broker, FirstOrderFigures>;
+let preflight: PreflightFigures;
 try {
   // Warm: both bundled functions in this process, configured as deployed, one after the other.
   for (const name of Object.keys(process.env)) {
@@ -174,6 +180,9 @@ try {
   } finally {
     await network.close();
   }
+
+  say(`Preflight: ${PREFLIGHT_RUNS} full preflights of both brokers, as npm run preflight and in process…`);
+  preflight = await measurePreflight(paper, PREFLIGHT_RUNS);
 } finally {
   await paper.close();
   await store.close();
@@ -247,6 +256,16 @@ for (const broker of BROKERS) {
     met: figures.warmOverheadMs < TARGETS.warmOrderSlackMs,
   };
 }
+checks['preflight.processMs'] = {
+  value: preflight.processMs.median,
+  target: '< 2000',
+  met: preflight.processMs.median < TARGETS.preflightProcessMs,
+};
+checks['preflight.maxRequestsPerBroker'] = {
+  value: Math.max(preflight.requests.alor, preflight.requests.tinkoff),
+  target: '<= 4',
+  met: Math.max(preflight.requests.alor, preflight.requests.tinkoff) <= TARGETS.preflightRequestsPerBroker,
+};
 
 const results = {
   schemaVersion: 1,
@@ -265,9 +284,11 @@ const results = {
     networkRuns: NETWORK_RUNS,
     warmup: WARMUP,
     warmVariant: WARM_VARIANT,
+    preflightRuns: PREFLIGHT_RUNS,
   },
   brokers: perBroker,
   floor: { cold: floorCold, bundle: sizes(floorBundle) },
+  preflight,
   targets: checks,
   durationS: round((performance.now() - startedAt) / 1000, 1),
 };
@@ -359,6 +380,22 @@ const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?
 say();
 say(line(['', 'alor', 'tinkoff', 'target']));
 for (const [label, value, target] of rows) say(line([label, value('alor'), value('tinkoff'), target]));
+say(
+  line([
+    'preflight, both brokers: process / checks (ms)',
+    `${preflight.processMs.median.toFixed(0)} / ${preflight.checksMs.toFixed(1)}`,
+    `max ${preflight.processMs.max.toFixed(0)}`,
+    '< 2000',
+  ]),
+);
+say(
+  line([
+    '  broker requests (alor, tinkoff)',
+    String(preflight.requests.alor),
+    String(preflight.requests.tinkoff),
+    '<= 4',
+  ]),
+);
 say();
 const missed = Object.entries(checks).filter(([, check]) => !check.met);
 say(

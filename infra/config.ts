@@ -14,10 +14,12 @@ import {
   ALOR_EXCHANGES,
   type AlorExchange,
   API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS,
+  type Broker,
   DEFAULT_ALOR_EXCHANGE,
   DEFAULT_BROKER_TIMEOUT_MS,
   DEFAULT_RESOURCE_PREFIX,
   DEFAULT_TINKOFF_API,
+  ENV,
   MAX_BROKER_TIMEOUT_MS,
   MAX_KEEP_WARM_MINUTES,
   type STORED_SECRETS,
@@ -275,4 +277,48 @@ function parameterRef(get: ContextReader, nameKey: string, valueKey: string, def
     throw new ConfigError(`Context "${valueKey}" must not contain whitespace`);
   }
   return { name, value };
+}
+
+/** How a function's environment names its secrets: by ARN in the stack, by name for `npm run preflight -- --deployed`. */
+export interface SecretIds {
+  readonly webhookSecret: string;
+  /** The broker's token: Alor's refresh token, T-Invest's trading token. */
+  readonly credential: string;
+}
+
+/**
+ * The environment the stack gives a broker's function: secret and parameter references and the settings from context,
+ * never a value. `npm run preflight -- --deployed` loads the same environment to check what the functions will use.
+ */
+export function functionEnvironment(
+  config: WebhooksConfig,
+  broker: Broker,
+  secrets: SecretIds,
+): Record<string, string> {
+  const shared = {
+    [ENV.webhookSecretId]: secrets.webhookSecret,
+    [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs),
+    [ENV.dryRun]: String(config.dryRun),
+  };
+  if (broker === 'alor') {
+    return {
+      ...shared,
+      [ENV.alorRefreshTokenSecretId]: secrets.credential,
+      [ENV.alorPortfolioParameter]: config.alorPortfolio.name,
+      [ENV.alorExchange]: config.alorExchange,
+      ...optional(ENV.alorOauthUrl, config.alorOauthUrl),
+      ...optional(ENV.alorApiUrl, config.alorApiUrl),
+    };
+  }
+  return {
+    ...shared,
+    [ENV.tinkoffTokenSecretId]: secrets.credential,
+    [ENV.tinkoffAccountIdParameter]: config.tinkoffAccountId.name,
+    [ENV.tinkoffApi]: config.tinkoffApi,
+    ...optional(ENV.tinkoffApiUrl, config.tinkoffApiUrl),
+  };
+}
+
+function optional(name: string, value: string | undefined): Record<string, string> {
+  return value === undefined ? {} : { [name]: value };
 }

@@ -9,9 +9,9 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { type Broker, ENV, WEBHOOK_SECRET_LENGTH } from '../shared/facts.ts';
+import { type Broker, WEBHOOK_SECRET_LENGTH } from '../shared/facts.ts';
 import { BrokerFunction } from './broker-function.ts';
-import type { ParameterRef, SecretRef, WebhooksConfig } from './config.ts';
+import { functionEnvironment, type ParameterRef, type SecretRef, type WebhooksConfig } from './config.ts';
 
 const entry = (broker: Broker) => fileURLToPath(new URL(`../functions/${broker}/handler.ts`, import.meta.url));
 
@@ -84,24 +84,14 @@ export class GatewayStack extends Stack {
       logRetention: config.logRetentionDays as RetentionDays,
       bundleAwsSdk: config.bundleAwsSdk,
     };
-    const shared = {
-      [ENV.webhookSecretId]: webhookSecret.envValue,
-      [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs),
-      [ENV.dryRun]: String(config.dryRun),
-    };
-
     this.alor = new BrokerFunction(this, 'AlorFunction', {
       ...common,
       entry: entry('alor'),
       description: 'PPP webhook: limit orders at Alor',
-      environment: {
-        ...shared,
-        [ENV.alorRefreshTokenSecretId]: alorToken.envValue,
-        [ENV.alorPortfolioParameter]: config.alorPortfolio.name,
-        [ENV.alorExchange]: config.alorExchange,
-        ...optional(ENV.alorOauthUrl, config.alorOauthUrl),
-        ...optional(ENV.alorApiUrl, config.alorApiUrl),
-      },
+      environment: functionEnvironment(config, 'alor', {
+        webhookSecret: webhookSecret.envValue,
+        credential: alorToken.envValue,
+      }),
       readableSecretArns: [webhookSecret.policyArn, alorToken.policyArn],
       readableParameterArns: [alorPortfolio],
     });
@@ -110,13 +100,10 @@ export class GatewayStack extends Stack {
       ...common,
       entry: entry('tinkoff'),
       description: 'PPP webhook: limit orders at T-Invest',
-      environment: {
-        ...shared,
-        [ENV.tinkoffTokenSecretId]: tinkoffToken.envValue,
-        [ENV.tinkoffAccountIdParameter]: config.tinkoffAccountId.name,
-        [ENV.tinkoffApi]: config.tinkoffApi,
-        ...optional(ENV.tinkoffApiUrl, config.tinkoffApiUrl),
-      },
+      environment: functionEnvironment(config, 'tinkoff', {
+        webhookSecret: webhookSecret.envValue,
+        credential: tinkoffToken.envValue,
+      }),
       readableSecretArns: [webhookSecret.policyArn, tinkoffToken.policyArn],
       readableParameterArns: [tinkoffAccountId],
     });
@@ -255,8 +242,4 @@ export class GatewayStack extends Stack {
       });
     }
   }
-}
-
-function optional(name: string, value: string | undefined): Record<string, string> {
-  return value === undefined ? {} : { [name]: value };
 }

@@ -51,10 +51,14 @@ export const ENV = {
  */
 export const FUNCTION_SETTING_NAME = /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$)/;
 
-/** The environment variables only the local run (`npm start`) reads. */
+/** The environment variables only the local tools read: `npm start`, and `npm run preflight` beside it. */
 export const LOCAL_ENV = {
   port: 'PORT',
   envFile: 'ENV_FILE',
+  /** `npm start`: the paper brokers' failure scenarios to start with, comma-separated (`read-only-token`, …). */
+  paperScenarios: 'PAPER_SCENARIOS',
+  /** `npm run preflight`: where to ask whether a token T-Invest rejected is a sandbox token. */
+  tinkoffSandboxApiUrl: 'PREFLIGHT_TINKOFF_SANDBOX_URL',
 } as const;
 
 /** TradingView gives a webhook 3 s; the broker calls of one request get this much of it (`BROKER_TIMEOUT_MS`). */
@@ -71,6 +75,17 @@ export const TINKOFF_DEFAULT_API_URL: Readonly<Record<TinkoffApi, string>> = {
   v2: 'https://invest-public-api.tbank.ru/rest',
   v1: 'https://api-invest.tinkoff.ru',
 };
+/** The brokers' test environments: Alor's test hosts, T-Invest's sandbox. */
+export const ALOR_TEST_OAUTH_URL = 'https://oauthdev.alor.ru';
+export const ALOR_TEST_API_URL = 'https://apidev.alor.ru';
+export const TINKOFF_SANDBOX_API_URL = 'https://sandbox-invest-public-api.tbank.ru/rest';
+
+/** Where a user issues (and revokes) a broker token: the pages the brokers' own docs name. */
+export const BROKER_TOKEN_PAGES: Readonly<Record<Broker, string>> = {
+  alor: 'https://alor.dev/open-api-tokens',
+  tinkoff: 'https://www.tbank.ru/invest/settings/',
+};
+
 /**
  * Whether orders sent to `url` trade real money: a host of the defaults above, or T-Invest's former v2 host. (The
  * test hosts are apidev/oauthdev.alor.ru and sandbox-invest-public-api.)
@@ -79,6 +94,20 @@ export function isProductionBrokerUrl(url: string): boolean {
   const productionUrls = [ALOR_DEFAULT_API_URL, ALOR_DEFAULT_OAUTH_URL, ...Object.values(TINKOFF_DEFAULT_API_URL)];
   const hosts = [...productionUrls.map((production) => new URL(production).hostname), 'invest-public-api.tinkoff.ru'];
   return hosts.includes(new URL(url).hostname);
+}
+
+/** Whether `url` is one of the brokers' test environments (Alor's test hosts, T-Invest's sandbox). */
+export function isTestBrokerUrl(url: string): boolean {
+  const hosts = [ALOR_TEST_OAUTH_URL, ALOR_TEST_API_URL, TINKOFF_SANDBOX_API_URL].map((test) => new URL(test).hostname);
+  return [...hosts, 'sandbox-invest-public-api.tinkoff.ru'].includes(new URL(url).hostname);
+}
+
+/** What a broker URL is, said plainly: real money, the broker's test environment, or neither (a paper broker, a proxy). */
+export type BrokerHostKind = 'production' | 'test' | 'other';
+
+export function brokerHostKind(url: string): BrokerHostKind {
+  if (isProductionBrokerUrl(url)) return 'production';
+  return isTestBrokerUrl(url) ? 'test' : 'other';
 }
 
 /**

@@ -1,6 +1,7 @@
-// The local console: polls GET /api/state for the recent webhook calls and the paper order books, and sends
-// test signals through the real webhook routes (POST /alor, POST /tinkoff) with the session's webhook secret.
-// Everything is rendered with textContent: payloads are whatever callers sent, never markup.
+// The local console: polls GET /api/state for the recent webhook calls and the paper order books, sends
+// test signals through the real webhook routes (POST /alor, POST /tinkoff) with the session's webhook secret, and
+// runs "Check setup" (GET /api/preflight) per function, with the paper brokers' failure scenarios
+// (POST /api/paper-scenario). Everything is rendered with textContent: payloads are whatever callers sent, never markup.
 
 const POLL_MS = 1000;
 const EXAMPLES = {
@@ -8,8 +9,11 @@ const EXAMPLES = {
   tinkoff: { t: 'SBER', p: '250.5', v: '1', f: 'BBG004730N88' },
 };
 
-/** @type {{ secret: string, brokers: Record<string, { mode: string, webhookUrl: string, brokerUrl: string, instruments: unknown }>, alorExchange: string } | undefined} */
+/** @type {{ secret: string, brokers: Record<string, { mode: string, webhookUrl: string, brokerUrl: string, instruments: unknown }>, alorExchange: string, scenarios: Record<string, { available: string[], current: string | null } | null> } | undefined} */
 let session;
+
+const LANG = navigator.language.toLowerCase().startsWith('ru') ? 'ru' : 'en';
+const BROKER_NAMES = { alor: 'Alor', tinkoff: 'T-Invest' };
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -203,10 +207,104 @@ async function sendSignal(event) {
   await refresh();
 }
 
+function renderChecklist(target, result) {
+  const title = document.createElement('p');
+  title.textContent = result.checklist.title;
+  const list = document.createElement('ul');
+  list.className = 'checklist';
+  for (const item of result.checklist.checks) {
+    const li = document.createElement('li');
+    li.className = `check-${item.status}`;
+    li.dataset.checkId = item.id;
+    const symbol = document.createElement('span');
+    symbol.className = 'symbol';
+    symbol.textContent = `${item.symbol} `;
+    li.append(symbol, item.text);
+    if (item.fix) {
+      const fix = document.createElement('span');
+      fix.className = 'fix';
+      fix.textContent = item.fix;
+      li.append(fix);
+    }
+    list.append(li);
+  }
+  target.replaceChildren(title, list);
+}
+
+async function checkSetup(broker, button, target) {
+  const form = $('#signal-form');
+  const query = new URLSearchParams({ broker, lang: LANG });
+  // The form's instrument is the one a signal to its broker would name.
+  if (form.elements.broker.value === broker) {
+    const ticker = form.elements.t.value.trim();
+    const figi = form.elements.f.value.trim();
+    if (ticker !== '') query.set('ticker', ticker);
+    if (broker === 'tinkoff' && figi !== '') query.set('figi', figi);
+  }
+  button.disabled = true;
+  target.textContent = 'checking…';
+  try {
+    const response = await fetch(`/api/preflight?${query}`, { cache: 'no-store' });
+    if (!response.ok) throw new Error(String(response.status));
+    renderChecklist(target, await response.json());
+  } catch {
+    target.textContent = 'the dev server is not answering';
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function switchScenario(broker, scenario) {
+  const response = await fetch('/api/paper-scenario', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ broker, scenario: scenario === '' ? null : scenario }),
+  });
+  if (response.ok) session.scenarios = await response.json();
+}
+
+function renderSetupChecks() {
+  const blocks = Object.keys(session.brokers).map((broker) => {
+    const block = document.createElement('div');
+    block.className = 'setup-check';
+    const controls = document.createElement('div');
+    controls.className = 'controls';
+    const name = document.createElement('strong');
+    name.textContent = BROKER_NAMES[broker] ?? broker;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'Check setup';
+    button.dataset.testid = `check-${broker}`;
+    const result = document.createElement('div');
+    result.dataset.testid = `checklist-${broker}`;
+    button.addEventListener('click', () => checkSetup(broker, button, result));
+    controls.append(name, button);
+    const scenarios = session.scenarios?.[broker];
+    if (scenarios) {
+      const select = document.createElement('select');
+      select.dataset.testid = `scenario-${broker}`;
+      select.setAttribute('aria-label', `${BROKER_NAMES[broker]} paper scenario`);
+      for (const value of ['', ...scenarios.available]) {
+        const option = document.createElement('option');
+        option.value = value;
+        option.textContent = value === '' ? 'paper broker: all well' : `paper broker: ${value}`;
+        option.selected = value === (scenarios.current ?? '');
+        select.append(option);
+      }
+      select.addEventListener('change', () => switchScenario(broker, select.value));
+      controls.append(select);
+    }
+    block.append(controls, result);
+    return block;
+  });
+  $('#setup-checks').replaceChildren(...blocks);
+}
+
 async function start() {
   const response = await fetch('/api/session', { cache: 'no-store' });
   session = await response.json();
   renderEndpoints();
+  renderSetupChecks();
   fillDatalists();
   const form = $('#signal-form');
   form.elements.broker.addEventListener('change', () => applyExample(form.elements.broker.value));

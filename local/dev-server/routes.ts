@@ -9,15 +9,19 @@ import { PAPER_INSTRUMENTS } from '#local/paper-broker/index.ts';
 import { type AlorExchange, API_GATEWAY_MAX_PAYLOAD_BYTES, BROKERS, type Broker } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import type { LocalEnvironment } from './environment.ts';
+import { ScenarioChangeSchema, type SetupCheck, SetupCheckQuerySchema } from './setup-check.ts';
 
 /**
  * What the local server answers: `POST /alor` and `POST /tinkoff` as API Gateway would (an HTTP API payload 2.0
  * event to the function's exported handler, the gateway's own answers where no function answers), and the console
- * page with its API, to this machine only.
+ * page with its API, to this machine only: its state, its session, "Check setup" (`GET /api/preflight`) and the
+ * paper brokers' failure scenarios (`POST /api/paper-scenario`).
  */
 
 /** Orders per paper book sent to the console. */
 const BOOK_SHOWN = 200;
+/** A scenario change is a few dozen bytes. */
+const MAX_SCENARIO_BODY_BYTES = 1024;
 
 /** API Gateway's own answers when no function answers. */
 const NOT_FOUND = { message: 'Not Found' };
@@ -48,6 +52,7 @@ export interface RoutesOptions {
   readonly host: string;
   /** The `Host` values this machine's own pages send: the console answers to these only. */
   readonly localHosts: () => ReadonlySet<string>;
+  readonly setupCheck: SetupCheck;
 }
 
 export type Routes = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
@@ -71,7 +76,7 @@ function sendJson(
 }
 
 export function createRoutes(options: RoutesOptions): Routes {
-  const { handlers, environment, alorExchange, calls, host, localHosts } = options;
+  const { handlers, environment, alorExchange, calls, host, localHosts, setupCheck } = options;
   const { modes, brokerUrls, paper } = environment;
 
   const invoke = async (broker: Broker, request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -139,7 +144,40 @@ export function createRoutes(options: RoutesOptions): Routes {
       ]),
     ),
     alorExchange,
+    scenarios: setupCheck.scenarios(),
   });
+
+  const checkSetup = async (url: URL, response: ServerResponse): Promise<void> => {
+    const query = SetupCheckQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+    if (!query.success) return sendJson(response, 400, { message: 'broker is alor or tinkoff; lang ru or en' });
+    sendJson(response, 200, await setupCheck.run(query.data));
+  };
+
+  /**
+   * Only this machine's page may switch a scenario: the body must be JSON (which a page elsewhere cannot send here
+   * without a CORS preflight this server never grants) and an `Origin`, when sent, must be the console's.
+   */
+  const changeScenario = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const origin = request.headers.origin;
+    const fromConsole = origin === undefined || localHosts().has(origin.replace(/^https?:\/\//, ''));
+    if (!fromConsole || !String(request.headers['content-type']).startsWith('application/json')) {
+      request.resume();
+      return sendJson(response, 403, { message: 'Forbidden' });
+    }
+    const body = await readRequestBody(request, MAX_SCENARIO_BODY_BYTES);
+    if (body.tooLarge) return sendJson(response, 413, TOO_LARGE, { connection: 'close' });
+    let change: ReturnType<typeof ScenarioChangeSchema.safeParse>;
+    try {
+      change = ScenarioChangeSchema.safeParse(JSON.parse(body.bytes.toString('utf8')));
+    } catch {
+      return sendJson(response, 400, { message: 'not JSON' });
+    }
+    if (!change.success) return sendJson(response, 400, { message: 'expected {"broker", "scenario"}' });
+    if (!setupCheck.setScenario(change.data)) {
+      return sendJson(response, 409, { message: 'no such scenario for this broker, or the broker is real here' });
+    }
+    sendJson(response, 200, setupCheck.scenarios());
+  };
 
   const serveConsole = async (path: string, response: ServerResponse): Promise<void> => {
     const entry = CONSOLE_FILES[path];
@@ -157,13 +195,19 @@ export function createRoutes(options: RoutesOptions): Routes {
         request.resume();
         return sendJson(response, 404, NOT_FOUND);
       }
-      request.resume();
       // The console and its API answer only to this machine's names: a page elsewhere that rebinds its own
       // DNS name to 127.0.0.1 would send its own Host header and get nothing.
-      if (!localHosts().has(request.headers.host ?? '')) return sendJson(response, 403, { message: 'Forbidden' });
+      if (!localHosts().has(request.headers.host ?? '')) {
+        request.resume();
+        return sendJson(response, 403, { message: 'Forbidden' });
+      }
+      if (request.method === 'POST' && path === '/api/paper-scenario') return await changeScenario(request, response);
+      request.resume();
       if (request.method !== 'GET') return sendJson(response, 404, NOT_FOUND);
       if (path === '/api/state') return sendJson(response, 200, state());
       if (path === '/api/session') return sendJson(response, 200, session(`http://${request.headers.host}`));
+      if (path === '/api/preflight')
+        return await checkSetup(new URL(request.url ?? '/', 'http://console.local'), response);
       return await serveConsole(path, response);
     } catch {
       if (!response.headersSent) sendJson(response, 500, INTERNAL);

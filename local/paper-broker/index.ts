@@ -1,9 +1,23 @@
-import { type AlorPaperBroker, type AlorPaperOptions, startAlorPaperBroker } from './alor.ts';
-import { startTinkoffPaperBroker, type TinkoffPaperBroker, type TinkoffPaperOptions } from './tinkoff.ts';
+import { ConfigError } from '#shared/config-error.ts';
+import type { Broker } from '#shared/facts.ts';
+import {
+  ALOR_PAPER_SCENARIOS,
+  type AlorPaperBroker,
+  type AlorPaperOptions,
+  type AlorPaperScenario,
+  startAlorPaperBroker,
+} from './alor.ts';
+import {
+  startTinkoffPaperBroker,
+  TINKOFF_PAPER_SCENARIOS,
+  type TinkoffPaperBroker,
+  type TinkoffPaperOptions,
+  type TinkoffPaperScenario,
+} from './tinkoff.ts';
 
-export type { AlorPaperBroker, AlorPaperOrder } from './alor.ts';
+export type { AlorPaperBroker, AlorPaperOrder, AlorPaperScenario } from './alor.ts';
 export type { Fault } from './server.ts';
-export type { TinkoffPaperBroker, TinkoffPaperOrder } from './tinkoff.ts';
+export type { TinkoffPaperBroker, TinkoffPaperOrder, TinkoffPaperScenario } from './tinkoff.ts';
 export { startAlorPaperBroker, startTinkoffPaperBroker };
 
 /** The paper accounts `npm start` and the tests trade on: obvious fakes, never real credentials. */
@@ -25,6 +39,43 @@ export const PAPER_INSTRUMENTS = {
   },
 } as const;
 
+/** Lot sizes as the exchanges have them: a signal's `v` is lots, so the preflight shows them. */
+export const PAPER_LOT_SIZES = {
+  alor: { SBER: 10, GAZP: 10 },
+  tinkoff: { BBG004730N88: 10, BBG004730RP0: 10 },
+} as const;
+
+/** Each broker's failure scenarios, by broker: the names `PAPER_SCENARIOS` and the console switch. */
+export const PAPER_SCENARIOS = { alor: ALOR_PAPER_SCENARIOS, tinkoff: TINKOFF_PAPER_SCENARIOS } as const;
+
+export interface PaperScenarios {
+  readonly alor?: AlorPaperScenario | undefined;
+  readonly tinkoff?: TinkoffPaperScenario | undefined;
+}
+
+/** The broker a scenario name belongs to (the names are unique across brokers), or undefined for an unknown name. */
+export function scenarioBroker(name: string): Broker | undefined {
+  if ((ALOR_PAPER_SCENARIOS as readonly string[]).includes(name)) return 'alor';
+  return (TINKOFF_PAPER_SCENARIOS as readonly string[]).includes(name) ? 'tinkoff' : undefined;
+}
+
+/** `PAPER_SCENARIOS=read-only-token,revoked-refresh-token`: at most one per broker. */
+export function parsePaperScenarios(setting: string | undefined, name: string): PaperScenarios {
+  const scenarios: { alor?: AlorPaperScenario; tinkoff?: TinkoffPaperScenario } = {};
+  for (const scenario of (setting ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')) {
+    const broker = scenarioBroker(scenario);
+    if (broker === undefined || scenarios[broker] !== undefined) {
+      const known = [...ALOR_PAPER_SCENARIOS, ...TINKOFF_PAPER_SCENARIOS].join(', ');
+      throw new ConfigError(`${name} takes at most one scenario per broker, of: ${known}`);
+    }
+    Object.assign(scenarios, { [broker]: scenario });
+  }
+  return scenarios;
+}
+
 export interface PaperBrokers {
   readonly alor: AlorPaperBroker;
   readonly tinkoff: TinkoffPaperBroker;
@@ -34,6 +85,7 @@ export interface PaperBrokers {
 export interface PaperBrokersOptions {
   readonly alor?: Partial<AlorPaperOptions>;
   readonly tinkoff?: Partial<TinkoffPaperOptions>;
+  readonly scenarios?: PaperScenarios;
 }
 
 /** Both paper brokers with the paper accounts and instrument lists; options override either. */
@@ -42,11 +94,15 @@ export async function startPaperBrokers(options: PaperBrokersOptions = {}): Prom
     startAlorPaperBroker({
       accounts: { [PAPER_ALOR.refreshToken]: [PAPER_ALOR.portfolio] },
       instruments: PAPER_INSTRUMENTS.alor,
+      lotSizes: PAPER_LOT_SIZES.alor,
+      scenario: options.scenarios?.alor,
       ...options.alor,
     }),
     startTinkoffPaperBroker({
       accounts: { [PAPER_TINKOFF.token]: [PAPER_TINKOFF.accountId] },
       instruments: PAPER_INSTRUMENTS.tinkoff,
+      lots: PAPER_LOT_SIZES.tinkoff,
+      scenario: options.scenarios?.tinkoff,
       ...options.tinkoff,
     }),
   ]);

@@ -3,24 +3,56 @@ import * as z from 'zod';
 import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, startPaperServer } from './server.ts';
 
 /**
- * A paper T-Invest: API v2 REST `OrdersService/PostOrder` under `/rest`, and the retired v1
- * `/openapi/orders/limit-order`, checked against docs/broker-specs/tinvest-v2-openapi.yaml and
- * tinkoff-openapi-v1-swagger.yaml. Errors carry the catalogue codes of tinvest-v2-api_errors.json.
- * A repeated `orderId` places no second order and gets the first answer again.
+ * A paper T-Invest: API v2 REST under `/rest` (`OrdersService/PostOrder` and `GetOrderState`, and the preflight's
+ * read calls `UsersService/GetAccounts`, `UsersService/GetInfo`, `InstrumentsService/GetInstrumentBy`), the same
+ * under `/sandbox/rest` as its sandbox, and the retired v1 `/openapi/orders/limit-order`, checked against
+ * docs/broker-specs/tinvest-v2-openapi.yaml and tinkoff-openapi-v1-swagger.yaml. Errors carry the catalogue codes of
+ * tinvest-v2-api_errors.json. A repeated `orderId` places no second order and gets the first answer again. A scenario
+ * makes it fail the way a misconfigured token or account does, for the preflight to find.
  */
 
 export const TINKOFF_V2_PREFIX = '/rest';
-export const POST_ORDER_PATH = `${TINKOFF_V2_PREFIX}/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder`;
-export const GET_ORDER_STATE_PATH = `${TINKOFF_V2_PREFIX}/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrderState`;
+/** The paper sandbox: a token of one environment is refused by the other (40003), as T-Invest does. */
+export const TINKOFF_SANDBOX_PREFIX = '/sandbox/rest';
+const SERVICES = '/tinkoff.public.invest.api.contract.v1';
+export const POST_ORDER_PATH = `${TINKOFF_V2_PREFIX}${SERVICES}.OrdersService/PostOrder`;
+export const GET_ORDER_STATE_PATH = `${TINKOFF_V2_PREFIX}${SERVICES}.OrdersService/GetOrderState`;
 export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
+
+/** Ways a T-Invest setup goes wrong, each one switchable on a paper broker. */
+export const TINKOFF_PAPER_SCENARIOS = [
+  /** The token may read but not trade: its accounts are `_READ_ONLY`, an order gets 40002. */
+  'read-only-token',
+  /** The token reaches another account than the configured one: an order for it gets 50004. */
+  'wrong-account',
+  /** The account is closed: an order gets 30081. */
+  'closed-account',
+  /** The token reaches a second account besides the configured one. */
+  'several-accounts',
+  /** The token is a sandbox token: `/rest` refuses it (40003), `/sandbox/rest` takes it. */
+  'sandbox-token',
+  /** No instrument may be traded through the API (`apiTradeAvailableFlag: false`): an order gets 30052. */
+  'instrument-not-tradable',
+] as const;
+export type TinkoffPaperScenario = (typeof TINKOFF_PAPER_SCENARIOS)[number];
+
+type Environment = 'production' | 'sandbox';
+
+/** The account `wrong-account` puts in place of the token's, and the one `several-accounts` adds. */
+const OTHER_ACCOUNT_ID = '2000000099';
+const SECOND_ACCOUNT_ID = '2000000001';
+const OPENED_AT = '2024-01-15T07:00:00Z';
 
 export interface TinkoffPaperOptions {
   /** Trading token → the account ids it may trade. */
   readonly accounts: Readonly<Record<string, readonly string[]>>;
   /** Known instruments: FIGI or instrument uid → ticker; any instrument when absent. */
   readonly instruments?: Readonly<Record<string, string>>;
+  /** Lot size per FIGI or uid; 1 when absent. */
+  readonly lots?: Readonly<Record<string, number>>;
   /** Answer a repeated orderId with error 30057 instead of the first report. */
   readonly duplicateAsError?: boolean;
+  readonly scenario?: TinkoffPaperScenario | undefined;
   readonly port?: number;
 }
 
@@ -41,6 +73,10 @@ export interface TinkoffPaperBroker extends PaperServer {
   readonly orders: readonly TinkoffPaperOrder[];
   /** Base URL for `TINKOFF_API_URL` with `TINKOFF_API=v2`; the server's own URL serves v1. */
   readonly v2Url: string;
+  /** Base URL of the paper sandbox. */
+  readonly sandboxUrl: string;
+  /** Switches a failure scenario on (or all off, with undefined) for the requests that follow. */
+  setScenario(scenario: TinkoffPaperScenario | undefined): void;
 }
 
 const Int64String = z.string().regex(/^-?\d{1,19}$/);
@@ -67,6 +103,35 @@ const GetOrderStateBodySchema = z.strictObject({
   orderIdType: z.enum(['ORDER_ID_TYPE_UNSPECIFIED', 'ORDER_ID_TYPE_EXCHANGE', 'ORDER_ID_TYPE_REQUEST']).optional(),
 });
 
+/** `v1GetAccountsRequest`. */
+const GetAccountsBodySchema = z.strictObject({
+  status: z
+    .enum([
+      'ACCOUNT_STATUS_UNSPECIFIED',
+      'ACCOUNT_STATUS_NEW',
+      'ACCOUNT_STATUS_OPEN',
+      'ACCOUNT_STATUS_CLOSED',
+      'ACCOUNT_STATUS_ALL',
+    ])
+    .optional(),
+});
+
+/** `v1GetInfoRequest`: no fields. */
+const GetInfoBodySchema = z.strictObject({});
+
+/** `v1InstrumentRequest`: `classCode` is required with a ticker. */
+const InstrumentBodySchema = z.strictObject({
+  idType: z.enum([
+    'INSTRUMENT_ID_UNSPECIFIED',
+    'INSTRUMENT_ID_TYPE_FIGI',
+    'INSTRUMENT_ID_TYPE_TICKER',
+    'INSTRUMENT_ID_TYPE_UID',
+    'INSTRUMENT_ID_TYPE_POSITION_UID',
+  ]),
+  classCode: z.string().optional(),
+  id: z.string().min(1),
+});
+
 /** `LimitOrderRequest` (v1). */
 const V1BodySchema = z.strictObject({
   lots: z.number().int().min(1).max(2_147_483_647),
@@ -83,22 +148,53 @@ function quotationToDecimal(units: string, nano: number): string {
   return fraction === '' ? units : `${units}.${fraction}`;
 }
 
+const UNAUTHENTICATED = error(401, 16, 40003, 'Authentication token is missing or invalid');
+
 export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Promise<TinkoffPaperBroker> {
   const orders: TinkoffPaperOrder[] = [];
   const firstAnswers = new Map<string, JsonAnswer>();
+  let scenario = options.scenario;
 
-  const accountsOf = (request: BrokerRequest): readonly string[] | undefined => {
+  /** The account ids the request's token reaches in this environment; undefined when the token is not one of its. */
+  const accountsOf = (
+    request: BrokerRequest,
+    environment: Environment = 'production',
+  ): readonly string[] | undefined => {
     const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    return bearer === undefined ? undefined : options.accounts[bearer];
+    const accounts = bearer === undefined ? undefined : options.accounts[bearer];
+    if (accounts === undefined || (environment === 'sandbox') !== (scenario === 'sandbox-token')) return undefined;
+    if (scenario === 'wrong-account') return [OTHER_ACCOUNT_ID];
+    return scenario === 'several-accounts' ? [...accounts, SECOND_ACCOUNT_ID] : accounts;
   };
 
-  const postOrder = (request: BrokerRequest): JsonAnswer => {
-    const accounts = accountsOf(request);
-    if (accounts === undefined) return error(401, 16, 40003, 'Authentication token is missing or invalid');
+  /** `v1Account` as the token sees it: its access level is the token's, not the account's. */
+  const accountRecord = (id: string, index: number) => ({
+    id,
+    type: index === 0 ? 'ACCOUNT_TYPE_TINKOFF' : 'ACCOUNT_TYPE_TINKOFF_IIS',
+    name: index === 0 ? 'Брокерский счёт' : 'ИИС',
+    status: scenario === 'closed-account' ? 'ACCOUNT_STATUS_CLOSED' : 'ACCOUNT_STATUS_OPEN',
+    openedDate: OPENED_AT,
+    ...(scenario === 'closed-account' ? { closedDate: '2025-06-30T07:00:00Z' } : {}),
+    accessLevel: scenario === 'read-only-token' ? 'ACCOUNT_ACCESS_LEVEL_READ_ONLY' : 'ACCOUNT_ACCESS_LEVEL_FULL_ACCESS',
+  });
+
+  /** What an order for a known account meets first under a scenario: the catalogue's answer, as T-Invest gives it. */
+  const scenarioRefusal = (): JsonAnswer | undefined => {
+    if (scenario === 'read-only-token') return error(403, 7, 40002, 'Insufficient privileges');
+    if (scenario === 'closed-account') return error(400, 3, 30081, 'Account status is closed');
+    if (scenario === 'instrument-not-tradable') return error(400, 3, 30052, 'Instrument forbidden for trading by API');
+    return undefined;
+  };
+
+  const postOrder = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const accounts = accountsOf(request, environment);
+    if (accounts === undefined) return UNAUTHENTICATED;
     const parsed = PostOrderBodySchema.safeParse(request.json);
     if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
     const body = parsed.data;
     if (!accounts.includes(body.accountId)) return error(404, 5, 50004, 'Account not found');
+    const refusal = scenarioRefusal();
+    if (refusal !== undefined) return refusal;
     const key = `${body.accountId}:${body.orderId}`;
     const first = firstAnswers.get(key);
     if (first !== undefined) {
@@ -152,6 +248,83 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     };
   };
 
+  /** `UsersService/GetAccounts`. */
+  const getAccounts = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const accounts = accountsOf(request, environment);
+    if (accounts === undefined) return UNAUTHENTICATED;
+    const parsed = GetAccountsBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    const wanted = parsed.data.status;
+    const records = accounts
+      .map(accountRecord)
+      .filter(
+        (account) =>
+          wanted === undefined || ['ACCOUNT_STATUS_UNSPECIFIED', 'ACCOUNT_STATUS_ALL', account.status].includes(wanted),
+      );
+    return { status: 200, body: { accounts: records } };
+  };
+
+  /** `UsersService/GetInfo`: a user who is not a qualified investor. */
+  const getInfo = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    if (accountsOf(request, environment) === undefined) return UNAUTHENTICATED;
+    if (!GetInfoBodySchema.safeParse(request.json).success) return error(400, 3, 30001, 'Invalid request');
+    return {
+      status: 200,
+      body: {
+        premStatus: false,
+        qualStatus: false,
+        qualifiedForWorkWith: [],
+        tariff: 'investor',
+        userId: 'paper-user',
+        riskLevelCode: '',
+      },
+    };
+  };
+
+  /** `InstrumentsService/GetInstrumentBy`, by FIGI or uid (the ids the paper knows), or by ticker with a class code. */
+  const getInstrumentBy = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    if (accountsOf(request, environment) === undefined) return UNAUTHENTICATED;
+    const parsed = InstrumentBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    const { idType, id, classCode } = parsed.data;
+    if (idType === 'INSTRUMENT_ID_TYPE_TICKER' && (classCode === undefined || classCode === '')) {
+      return error(400, 3, 30001, 'Missing parameter: `class_code`');
+    }
+    const known = options.instruments ?? { [id]: id };
+    const figi =
+      idType === 'INSTRUMENT_ID_TYPE_TICKER'
+        ? Object.keys(known).find((candidate) => known[candidate] === id)
+        : id in known
+          ? id
+          : undefined;
+    if (figi === undefined || idType === 'INSTRUMENT_ID_UNSPECIFIED' || idType === 'INSTRUMENT_ID_TYPE_POSITION_UID') {
+      return error(404, 5, 50002, 'Instrument not found');
+    }
+    const ticker = known[figi] ?? figi;
+    const tradable = scenario !== 'instrument-not-tradable';
+    return {
+      status: 200,
+      body: {
+        instrument: {
+          figi,
+          ticker,
+          classCode: 'TQBR',
+          lot: options.lots?.[figi] ?? 1,
+          currency: 'rub',
+          name: `Paper share ${ticker}`,
+          exchange: 'MOEX',
+          instrumentType: 'share',
+          tradingStatus: 'SECURITY_TRADING_STATUS_NORMAL_TRADING',
+          buyAvailableFlag: true,
+          sellAvailableFlag: true,
+          apiTradeAvailableFlag: tradable,
+          forQualInvestorFlag: false,
+          minPriceIncrement: { units: '0', nano: 10_000_000 },
+        },
+      },
+    };
+  };
+
   const v1LimitOrder = (request: BrokerRequest): JsonAnswer => {
     const accounts = accountsOf(request);
     if (accounts === undefined) return { status: 401 };
@@ -197,9 +370,9 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
   };
 
   /** Looks an order up by the exchange's id, or by the caller's `orderId` with `ORDER_ID_TYPE_REQUEST`. */
-  const getOrderState = (request: BrokerRequest): JsonAnswer => {
-    const accounts = accountsOf(request);
-    if (accounts === undefined) return error(401, 16, 40003, 'Authentication token is missing or invalid');
+  const getOrderState = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const accounts = accountsOf(request, environment);
+    if (accounts === undefined) return UNAUTHENTICATED;
     const parsed = GetOrderStateBodySchema.safeParse(request.json);
     if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
     const { accountId, orderId, orderIdType } = parsed.data;
@@ -228,11 +401,37 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     };
   };
 
+  const v2Methods = [
+    { name: 'order', method: 'OrdersService/PostOrder', handle: postOrder },
+    { name: 'order-state', method: 'OrdersService/GetOrderState', handle: getOrderState },
+    { name: 'accounts', method: 'UsersService/GetAccounts', handle: getAccounts },
+    { name: 'info', method: 'UsersService/GetInfo', handle: getInfo },
+    { name: 'instrument', method: 'InstrumentsService/GetInstrumentBy', handle: getInstrumentBy },
+  ] as const;
+  const environments = [
+    ['production', TINKOFF_V2_PREFIX],
+    ['sandbox', TINKOFF_SANDBOX_PREFIX],
+  ] as const;
   const routes: Route[] = [
-    { name: 'order', method: 'POST', path: POST_ORDER_PATH, handle: postOrder },
-    { name: 'order-state', method: 'POST', path: GET_ORDER_STATE_PATH, handle: getOrderState },
+    ...environments.flatMap(([environment, prefix]) =>
+      v2Methods.map(
+        ({ name, method, handle }): Route => ({
+          name,
+          method: 'POST',
+          path: `${prefix}${SERVICES}.${method}`,
+          handle: (request) => handle(request, environment),
+        }),
+      ),
+    ),
     { name: 'v1-order', method: 'POST', path: V1_LIMIT_ORDER_PATH, handle: v1LimitOrder },
   ];
   const server = await startPaperServer(routes, options.port);
-  return Object.assign(server, { orders, v2Url: `${server.url}${TINKOFF_V2_PREFIX}` });
+  return Object.assign(server, {
+    orders,
+    v2Url: `${server.url}${TINKOFF_V2_PREFIX}`,
+    sandboxUrl: `${server.url}${TINKOFF_SANDBOX_PREFIX}`,
+    setScenario: (next: TinkoffPaperScenario | undefined) => {
+      scenario = next;
+    },
+  });
 }

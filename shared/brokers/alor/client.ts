@@ -8,10 +8,20 @@ import {
   type AlorOrderTerms,
   orderResponseToOutcome,
   refreshResponseToAccessToken,
+  securityResponseToInstrument,
+  summaryResponseToAnswers,
   termsToAlorLimitOrder,
 } from './mapping.ts';
+import type { AlorSecurity } from './schemas.ts';
 
 export const LIMIT_ORDER_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/limit';
+/** The read calls of the preflight (`MdV2ClientsExchangePortfolioSummaryGet`, `MdV2SecuritiesExchangeSymbolGet`). */
+export const portfolioSummaryPath = (exchange: string, portfolio: string) =>
+  `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/summary`;
+export const securityPath = (exchange: string, symbol: string) =>
+  `/md/v2/Securities/${exchange}/${encodeURIComponent(symbol)}`;
+/** `query_Format_Optional`: the original format, whose schemas the mapping reads. */
+const READ_FORMAT = 'format=Simple';
 
 export interface AlorClientOptions {
   readonly dispatcher: Dispatcher;
@@ -25,10 +35,12 @@ export class AlorClient implements BrokerClient<AlorOrderTerms> {
   readonly #dispatcher: Dispatcher;
   readonly #refreshEndpoint: BrokerEndpoint;
   readonly #orderEndpoint: BrokerEndpoint;
+  readonly #apiUrl: string;
   readonly #tokens: AccessTokenCache;
 
   constructor(options: AlorClientOptions) {
     this.#dispatcher = options.dispatcher;
+    this.#apiUrl = options.apiUrl;
     this.#refreshEndpoint = endpoint(options.oauthUrl, '/refresh');
     this.#orderEndpoint = endpoint(options.apiUrl, LIMIT_ORDER_PATH);
     this.#tokens = options.tokens ?? new AccessTokenCache();
@@ -36,7 +48,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms> {
 
   async placeLimitOrder(call: BrokerOrderCall<AlorOrderTerms>): Promise<OrderOutcome> {
     const refreshToken = call.credential;
-    const refresh = () => this.#refreshAccessToken(refreshToken, call.deadline);
+    const refresh = () => this.refreshAccessToken(refreshToken, call.deadline);
     const body = JSON.stringify(termsToAlorLimitOrder(call.terms, call.account));
     const token = await this.#tokens.get(refreshToken, refresh);
     if (call.dryRun) return { status: 'dry-run' };
@@ -54,12 +66,13 @@ export class AlorClient implements BrokerClient<AlorOrderTerms> {
   async keepWarm(call: KeepWarmCall): Promise<void> {
     await this.#tokens.get(
       call.credential,
-      () => this.#refreshAccessToken(call.credential, call.deadline),
+      () => this.refreshAccessToken(call.credential, call.deadline),
       call.validForMs,
     );
   }
 
-  async #refreshAccessToken(refreshToken: string, deadline: Deadline): Promise<string> {
+  /** A fresh access token, never from the cache: what the preflight asks to see the refresh token accepted. */
+  async refreshAccessToken(refreshToken: string, deadline: Deadline): Promise<string> {
     const response = await sendBrokerRequest(this.#dispatcher, {
       endpoint: this.#refreshEndpoint,
       query: `token=${encodeURIComponent(refreshToken)}`,
@@ -67,6 +80,35 @@ export class AlorClient implements BrokerClient<AlorOrderTerms> {
       idempotent: true,
     });
     return refreshResponseToAccessToken(response.statusCode, response.text);
+  }
+
+  /** Whether the portfolio answers on the exchange (its summary). */
+  async portfolioAnswers(accessToken: string, exchange: string, portfolio: string, deadline: Deadline) {
+    const response = await this.#read(portfolioSummaryPath(exchange, portfolio), accessToken, deadline);
+    return summaryResponseToAnswers(response.statusCode, response.text);
+  }
+
+  /** The instrument a signal's ticker names on the exchange, or undefined when the exchange has none. */
+  async security(
+    accessToken: string,
+    exchange: string,
+    symbol: string,
+    deadline: Deadline,
+  ): Promise<AlorSecurity | undefined> {
+    const response = await this.#read(securityPath(exchange, symbol), accessToken, deadline);
+    return securityResponseToInstrument(response.statusCode, response.text);
+  }
+
+  /** A GET of market data or client info: no side effect, so safe to resend. */
+  #read(path: string, accessToken: string, deadline: Deadline) {
+    return sendBrokerRequest(this.#dispatcher, {
+      endpoint: endpoint(this.#apiUrl, path),
+      query: READ_FORMAT,
+      method: 'GET',
+      headers: { authorization: `Bearer ${accessToken}` },
+      deadline,
+      idempotent: true,
+    });
   }
 
   #sendOrder(body: string, accessToken: string, call: BrokerOrderCall<AlorOrderTerms>) {

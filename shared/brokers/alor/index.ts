@@ -7,7 +7,7 @@ import {
   initBrokerContainer,
 } from '../broker-handler.ts';
 import { AlorClient } from './client.ts';
-import { orderToAlorTerms } from './mapping.ts';
+import { ALOR_NOT_CONFIGURED, orderToAlorTerms } from './mapping.ts';
 
 /** Alor's two hosts: OAuth (the token refresh) and the API (the order). */
 function alorOrigins(config: AlorConfig): string[] {
@@ -21,7 +21,7 @@ export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = 
       broker: 'alor',
       orderSchema: AlorOrderSchema,
       stored: { credential: config.refreshToken, account: config.portfolio },
-      notConfigured: { credential: 'Не задан refresh-токен Alor Open API', account: 'Не задан портфель ФР Alor' },
+      notConfigured: ALOR_NOT_CONFIGURED,
       orderTerms: (order) => orderToAlorTerms(order, config.exchange),
       createClient: (dispatcher) => new AlorClient({ dispatcher, oauthUrl: config.oauthUrl, apiUrl: config.apiUrl }),
       origins: alorOrigins(config),

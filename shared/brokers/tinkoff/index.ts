@@ -7,7 +7,7 @@ import {
   initBrokerContainer,
 } from '../broker-handler.ts';
 import { TinkoffV1Client, TinkoffV2Client } from './client.ts';
-import { orderToTinkoffTerms } from './mapping.ts';
+import { orderToTinkoffTerms, TINKOFF_NOT_CONFIGURED } from './mapping.ts';
 
 /**
  * T-Invest webhook: a limit order on API v2 (`PostOrder`), or on v1 with `TINKOFF_API=v1`. Importing this module
@@ -20,7 +20,7 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
       broker: 'tinkoff',
       orderSchema: TinkoffOrderSchema,
       stored: { credential: config.token, account: config.accountId },
-      notConfigured: { credential: 'Не задан торговый токен', account: 'Не задан номер счёта' },
+      notConfigured: TINKOFF_NOT_CONFIGURED,
       orderTerms: orderToTinkoffTerms,
       createClient: (dispatcher) => new Client({ dispatcher, apiUrl: config.apiUrl }),
       origins: [config.apiUrl],

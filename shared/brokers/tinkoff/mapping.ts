@@ -2,9 +2,16 @@ import { decimalToQuotation } from '../../decimal.ts';
 import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import type { TinkoffOrder } from '../../payload.ts';
+import type { NotConfiguredMessages } from '../credentials.ts';
 import { type OrderOutcome, refused } from '../outcome.ts';
 import {
+  type Account,
   ErrorResponseSchema,
+  GetAccountsResponseSchema,
+  GetInfoResponseSchema,
+  type Instrument,
+  type InstrumentRequest,
+  InstrumentResponseSchema,
   OrderStateSchema,
   type PostOrderRequest,
   PostOrderResponseSchema,
@@ -14,12 +21,19 @@ import {
 
 /** Pure translation between the webhook's order and T-Invest's wire formats (API v2 and v1), both ways. */
 
+/** The contract's 404 texts (docs/contract.md#no-credential, docs/contract.md#no-account). */
+export const TINKOFF_NOT_CONFIGURED: NotConfiguredMessages = {
+  credential: 'Не задан торговый токен',
+  account: 'Не задан номер счёта',
+};
+
 export const INVALID_TOKEN_MESSAGE = 'Неверный торговый токен';
 
 /** Catalogue codes (docs/broker-specs/tinvest-v2-api_errors.json) the contract treats specially. */
 const TOKEN_INVALID_CODE = '40003';
 const DUPLICATE_ORDER_CODE = '30057';
 const ORDER_NOT_FOUND_CODE = '50005';
+const INSTRUMENT_NOT_FOUND_CODE = '50002';
 const REFUSED_STATUSES = new Set(['EXECUTION_REPORT_STATUS_REJECTED', 'EXECUTION_REPORT_STATUS_CANCELLED']);
 
 /** An order in T-Invest's terms: what names its `orderId` and what the log line shows. The ticker is not sent. */
@@ -122,4 +136,55 @@ export function v1ResponseToOutcome(statusCode: number, text: string): OrderOutc
   return payload.status?.toLowerCase() === 'rejected'
     ? refused(payload.message)
     : { status: 'placed', orderId: payload.orderId, replayed: false };
+}
+
+/** A read call that did not answer 200: a rejected token, or a broker that is not answering as documented. */
+function readFailure(method: string, statusCode: number, json: unknown): Error {
+  const error = ErrorResponseSchema.safeParse(json);
+  if (statusCode === 401 || (error.success && error.data.description === TOKEN_INVALID_CODE)) {
+    return new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  }
+  return new BrokerUnavailableError(`${method} HTTP ${statusCode}`, { retriable: false });
+}
+
+/** `UsersService/GetAccounts`: every account the token reaches, with its status and the token's access to it. */
+export function accountsResponseToAccounts(statusCode: number, text: string): Account[] {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) throw readFailure('GetAccounts', statusCode, json);
+  const parsed = GetAccountsResponseSchema.safeParse(json);
+  if (!parsed.success)
+    throw new BrokerUnavailableError('GetAccounts answer is not the documented JSON', { retriable: false });
+  return parsed.data.accounts;
+}
+
+/** `UsersService/GetInfo`: whether the user is a qualified investor. */
+export function infoResponseToQualified(statusCode: number, text: string): boolean {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) throw readFailure('GetInfo', statusCode, json);
+  const parsed = GetInfoResponseSchema.safeParse(json);
+  if (!parsed.success)
+    throw new BrokerUnavailableError('GetInfo answer is not the documented JSON', { retriable: false });
+  return parsed.data.qualStatus;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A signal's `f` is a FIGI or an instrument uid (shared/payload.ts): looked up the same way. */
+export function instrumentIdToRequest(id: string): InstrumentRequest {
+  return { idType: UUID.test(id) ? 'INSTRUMENT_ID_TYPE_UID' : 'INSTRUMENT_ID_TYPE_FIGI', id };
+}
+
+/** `InstrumentsService/GetInstrumentBy`: the instrument, or undefined when T-Invest knows none by that id (50002). */
+export function instrumentResponseToInstrument(statusCode: number, text: string): Instrument | undefined {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) {
+    const error = ErrorResponseSchema.safeParse(json);
+    if (statusCode === 404 || (error.success && error.data.description === INSTRUMENT_NOT_FOUND_CODE)) return undefined;
+    throw readFailure('GetInstrumentBy', statusCode, json);
+  }
+  const parsed = InstrumentResponseSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new BrokerUnavailableError('GetInstrumentBy answer is not the documented JSON', { retriable: false });
+  }
+  return parsed.data.instrument;
 }
