@@ -14,6 +14,13 @@ export const ALOR_EXCHANGES = ['SPBX', 'MOEX'] as const;
 export type AlorExchange = (typeof ALOR_EXCHANGES)[number];
 export const DEFAULT_ALOR_EXCHANGE: AlorExchange = 'SPBX';
 
+/**
+ * Exchanges a signal may name in `t` (`MOEX:SBER`, TradingView's `{{exchange}}:{{ticker}}`): both brokers trade on
+ * these two. Alor sends the order there; T-Invest looks the ticker up in the class code of that exchange.
+ */
+export const SIGNAL_EXCHANGES = ALOR_EXCHANGES;
+export type SignalExchange = AlorExchange;
+
 /** T-Invest API generations the T-Invest function can talk to (`TINKOFF_API`). */
 export const TINKOFF_APIS = ['v2', 'v1'] as const;
 export type TinkoffApi = (typeof TINKOFF_APIS)[number];

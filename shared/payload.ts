@@ -1,8 +1,10 @@
 import * as z from 'zod';
 import { isZeroDecimal, numberToCanonicalDecimal, toCanonicalDecimal } from './decimal.ts';
+import { SIGNAL_EXCHANGES, type SignalExchange } from './facts.ts';
 
 /**
- * The webhook body: `{ check }` or `{ t, p, v, d, f, id }`. Decoding (base64, UTF-8, JSON, limits) is part of
+ * The webhook body: `{ check }` or `{ t, p, v, d, f, id }`; `t` may name its exchange as TradingView writes it
+ * (`MOEX:SBER`). Decoding (base64, UTF-8, JSON, limits) is part of
  * parsing, so "not JSON" and "wrong shape" share one 400 path. Unknown keys are stripped (the widget may add
  * fields), but keys that could reach an object prototype are refused outright.
  */
@@ -31,9 +33,40 @@ const DecimalSchema = z.union([z.number(), z.string(), EjsonNumberSchema]).trans
   return decimal;
 });
 
-export const TickerSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@+\- ]{0,49}$/, 'must be 1-50 Latin letters, digits or ._@+- and spaces');
+const TICKER = /^[A-Za-z0-9][A-Za-z0-9._@+\- ]{0,49}$/;
+const TICKER_RULE = 'must be 1-50 Latin letters, digits or ._@+- and spaces';
+
+/** `MOEX:` of `MOEX:SBER`: TradingView's `{{exchange}}`, which may carry a delayed-data suffix (`MOEX_DLY`, `MOEX_DL`). */
+const EXCHANGE_PREFIX = /^([A-Za-z][A-Za-z0-9_]{0,19}):/;
+const DELAYED_DATA_SUFFIX = /_DLY?$/;
+
+/** The instrument a signal names: a ticker, and the exchange when `t` gives one. */
+export interface SignalInstrument {
+  readonly ticker: string;
+  readonly exchange?: SignalExchange;
+}
+
+/**
+ * `t`: a ticker (`SBER`), or `EXCHANGE:TICKER` (`MOEX:SBER`, `MOEX_DLY:SBER`). An exchange neither broker trades on
+ * is refused: the order would otherwise go to the configured exchange, which is not the one the signal named. The
+ * reason names the rule, never the value.
+ */
+export const InstrumentSchema = z.string().transform((value, ctx): SignalInstrument => {
+  const prefix = EXCHANGE_PREFIX.exec(value);
+  const ticker = prefix === null ? value : value.slice(prefix[0].length);
+  if (!TICKER.test(ticker)) {
+    ctx.addIssue({ code: 'custom', message: TICKER_RULE });
+    return z.NEVER;
+  }
+  if (prefix === null) return { ticker };
+  const named = (prefix[1] ?? '').toUpperCase().replace(DELAYED_DATA_SUFFIX, '');
+  const exchange = SIGNAL_EXCHANGES.find((candidate) => candidate === named);
+  if (exchange === undefined) {
+    ctx.addIssue({ code: 'custom', message: `the exchange must be one of ${SIGNAL_EXCHANGES.join(', ')}` });
+    return z.NEVER;
+  }
+  return { ticker, exchange };
+});
 
 export const PriceSchema = DecimalSchema;
 
@@ -58,7 +91,7 @@ export const InstrumentIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must
 export const IdempotencyKeySchema = z.string().regex(/^[\x20-\x7e]{1,64}$/, 'must be 1-64 printable characters');
 
 const OrderFields = {
-  t: TickerSchema,
+  t: InstrumentSchema,
   p: PriceSchema,
   v: LotsSchema,
   d: SideSchema,
@@ -66,7 +99,7 @@ const OrderFields = {
 };
 
 export const AlorOrderSchema = z.object({ ...OrderFields, f: z.unknown().optional() }).transform((fields) => ({
-  ticker: fields.t,
+  ...fields.t,
   price: fields.p,
   lots: fields.v,
   side: fields.d,
@@ -75,7 +108,7 @@ export const AlorOrderSchema = z.object({ ...OrderFields, f: z.unknown().optiona
 export type AlorOrder = z.output<typeof AlorOrderSchema>;
 
 export const TinkoffOrderSchema = z.object({ ...OrderFields, f: InstrumentIdSchema }).transform((fields) => ({
-  ticker: fields.t,
+  ...fields.t,
   price: fields.p,
   lots: fields.v,
   side: fields.d,

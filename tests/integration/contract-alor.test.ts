@@ -95,6 +95,30 @@ describe('Alor webhook: the contract table', () => {
     ]);
   });
 
+  it.each([
+    ['MOEX:SBER', 'SPBX', { symbol: 'SBER', exchange: 'MOEX' }],
+    ['MOEX_DLY:GAZP', 'SPBX', { symbol: 'GAZP', exchange: 'MOEX' }],
+    ['SPBX:BRK.B', 'MOEX', { symbol: 'BRK B', exchange: 'SPBX' }],
+  ])('placed: sends %s to the exchange t names, whatever ALOR_EXCHANGE (%s) says', async (t, configured, expected) => {
+    const before = contract.paper().alor.orders.length;
+
+    const result = await answer(signal({ ...VALID_ORDER, t }), { ALOR_EXCHANGE: configured });
+
+    expect(result).toMatchObject({ status: 200, body: '200 OK' });
+    expect(contract.paper().alor.orders.slice(before)).toEqual([expect.objectContaining(expected)]);
+  });
+
+  it('bad-payload: answers an exchange Alor does not trade on with 400, logging the rule but not the exchange', async () => {
+    const result = await answer(signal({ ...VALID_ORDER, t: 'NASDAQ:AAPL' }));
+
+    expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
+    expect(contract.paper().alor.stats.requests).toBe(0);
+    expect(logLines()).toEqual([
+      expect.objectContaining({ outcome: 'invalid', issues: ['t: the exchange must be one of SPBX, MOEX'] }),
+    ]);
+    expect(allOutput()).not.toContain('NASDAQ');
+  });
+
   it('refused: passes the refusal of the broker on as 400 with its message', async () => {
     const result = await answer(signal({ ...VALID_ORDER, t: 'NOPE' }));
 

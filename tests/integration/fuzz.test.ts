@@ -128,6 +128,17 @@ function positiveNumber(value: unknown): number | undefined {
   return Number.isFinite(number) && number > 0 ? number : undefined;
 }
 
+/** `t` as `EXCHANGE:TICKER`: the exchange part must be MOEX or SPBX, in any case, a `_DL`/`_DLY` suffix allowed. */
+function instrumentOf(t: string): { ticker: string; exchange?: string } | undefined {
+  const colon = t.indexOf(':');
+  if (colon < 0) return { ticker: t };
+  const exchange = t
+    .slice(0, colon)
+    .toUpperCase()
+    .replace(/_(DL|DLY)$/, '');
+  return ['MOEX', 'SPBX'].includes(exchange) ? { ticker: t.slice(colon + 1), exchange } : undefined;
+}
+
 function judge(broker: Broker, raw: Uint8Array, headerKey: string | undefined): Verdict {
   if (raw.byteLength === 0 || raw.byteLength > 16 * 1024) return { kind: 'invalid' };
   let value: unknown;
@@ -145,10 +156,11 @@ function judge(broker: Broker, raw: Uint8Array, headerKey: string | undefined): 
   if (value.check === true) return { kind: 'check' };
   const { t, p, v, d, f, id } = value;
   const lots = positiveNumber(v);
+  const ticker = typeof t === 'string' ? instrumentOf(t)?.ticker : undefined;
   const plausible =
-    typeof t === 'string' &&
-    t.trim() !== '' &&
-    PRINTABLE_ASCII.test(t) &&
+    ticker !== undefined &&
+    ticker.trim() !== '' &&
+    PRINTABLE_ASCII.test(ticker) &&
     positiveNumber(p) !== undefined &&
     lots !== undefined &&
     Number.isInteger(lots) &&
@@ -167,8 +179,13 @@ function expectFaithful(broker: Broker, fields: Record<string, unknown>, body: s
   const side = String(fields.d).toLowerCase();
   const lots = Number(numberText(fields.v));
   const price = Number(numberText(fields.p));
+  const instrument = instrumentOf(String(fields.t));
   if (broker === 'alor') {
-    expect(order).toMatchObject({ side, quantity: lots, instrument: { symbol: String(fields.t).replace('.', ' ') } });
+    expect(order).toMatchObject({
+      side,
+      quantity: lots,
+      instrument: { symbol: instrument?.ticker.replace('.', ' '), exchange: instrument?.exchange ?? 'SPBX' },
+    });
     expect(order.price).toBe(price);
   } else {
     const quotation = order.price as { units: string; nano: number };
@@ -185,7 +202,11 @@ function expectFaithful(broker: Broker, fields: Record<string, unknown>, body: s
 // Generators. A body is raw JSON text (so literals JSON.stringify cannot write, like 1e309, -0 or
 // 123456789012345678901234567890, arrive as such) or raw bytes.
 
-const TICKERS = ['SBER', 'GAZP', 'AAPL', 'BRK.B', 'BRK B', 'SiZ6', 'YDEX', 'T@1', 'A-B_C+D'];
+const TICKERS = [
+  ...['SBER', 'GAZP', 'AAPL', 'BRK.B', 'BRK B', 'SiZ6', 'YDEX', 'T@1', 'A-B_C+D'],
+  // TradingView's {{exchange}}:{{ticker}}, delayed-data suffixes included.
+  ...['MOEX:SBER', 'SPBX:AAPL', 'MOEX_DLY:GAZP', 'spbx_dl:BRK.B'],
+];
 const FIGIS = ['BBG004730N88', 'BBG000B9XRY4', 'e6123145-9665-43e0-8413-cd61b8aa9b13'];
 
 const caseVariant = (word: string) =>
@@ -246,6 +267,7 @@ const hostileLots = fc.oneof(hostileNumber, fc.constantFrom('1.5', '"2.5"', '214
 /** Values none of `t`, `d`, `f` may take: not a string, empty, blank-led, non-ASCII, control characters, too long. */
 const hostileText = fc.oneof(
   fc.constantFrom('null', 'true', '1', '0', '[]', '["SBER"]', '{}', '""', '" "', '" buy"', '"\\u0000"', '"\\n"'),
+  fc.constantFrom('"NASDAQ:AAPL"', '"MOEX_RT:SBER"', '"MOEX:"', '":SBER"', '"MOEX:SPBX:SBER"'),
   fc.constant(JSON.stringify('A'.repeat(65))),
   fc.constant('{"constructor":{"prototype":{}}}'),
   fc.string({ unit: 'binary', minLength: 0, maxLength: 12 }).map((text) => JSON.stringify(`Ж${text}`)),
