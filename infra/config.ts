@@ -91,6 +91,8 @@ export interface WebhooksConfig {
   readonly alorApiUrl: string | undefined;
   readonly tinkoffApi: TinkoffApi;
   readonly tinkoffApiUrl: string | undefined;
+  /** `TINKOFF_CLASS_CODE`; unset: the function's default (TQBR). */
+  readonly tinkoffClassCode: string | undefined;
   readonly brokerTimeoutMs: number;
   readonly dryRun: boolean;
   readonly memorySize: number;
@@ -177,6 +179,7 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     alorApiUrl: httpsUrl(get, 'alorApiUrl'),
     tinkoffApi: oneOf(get, 'tinkoffApi', TINKOFF_APIS, CONTEXT_DEFAULTS.tinkoffApi),
     tinkoffApiUrl: httpsUrl(get, 'tinkoffApiUrl'),
+    tinkoffClassCode: classCode(get, 'tinkoffClassCode'),
     brokerTimeoutMs,
     dryRun: boolean(get, 'dryRun', CONTEXT_DEFAULTS.dryRun),
     memorySize: integer(get, 'memorySize', CONTEXT_DEFAULTS.memorySize, 128, 10_240),
@@ -243,6 +246,14 @@ function httpsUrl(get: ContextReader, key: string): string | undefined {
   // Credentials in a URL would end up in the template as plain text.
   if (url === undefined || url.protocol !== 'https:' || url.username !== '' || url.password !== '') {
     throw new ConfigError(`Context "${key}" must be an https:// URL without credentials; got "${value}"`);
+  }
+  return value;
+}
+
+function classCode(get: ContextReader, key: string): string | undefined {
+  const value = optionalString(get, key);
+  if (value !== undefined && !/^[A-Za-z0-9_]{1,20}$/.test(value)) {
+    throw new ConfigError(`Context "${key}" must be a T-Invest class code such as TQBR; got "${value}"`);
   }
   return value;
 }

@@ -114,6 +114,7 @@ export class GatewayStack extends Stack {
         [ENV.tinkoffAccountIdParameter]: config.tinkoffAccountId.name,
         [ENV.tinkoffApi]: config.tinkoffApi,
         ...optional(ENV.tinkoffApiUrl, config.tinkoffApiUrl),
+        ...optional(ENV.tinkoffClassCode, config.tinkoffClassCode),
       },
       readableSecretArns: [webhookSecret.policyArn, tinkoffToken.policyArn],
       readableParameterArns: [tinkoffAccountId],

@@ -21,7 +21,9 @@ import {
  * local/paper-broker/tinkoff.ts).
  */
 const CATALOGUE_FILE = 'tinvest-v2-api_errors.json';
-const CATALOGUE_CODES = ['30001', '30004', '30007', '30013', '30015', '30057', '40003', '50002', '50004', '50005'];
+const CATALOGUE_CODES = [
+  ...['30001', '30004', '30007', '30013', '30015', '30052', '30057', '40003', '50002', '50004', '50005'],
+];
 
 const REF = /\$ref:\s*['"]?#\/components\/[A-Za-z]+\/([^'"\s]+)/g;
 

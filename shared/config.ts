@@ -9,6 +9,7 @@ import {
   DEFAULT_BROKER_TIMEOUT_MS,
   DEFAULT_SECRETS_TTL_MS,
   DEFAULT_TINKOFF_API,
+  DEFAULT_TINKOFF_CLASS_CODE,
   ENV,
   MAX_BROKER_TIMEOUT_MS,
   TINKOFF_APIS,
@@ -95,6 +96,12 @@ const TinkoffEnvSchema = CommonEnvSchema.extend({
     .optional()
     .transform((value) => value || DEFAULT_TINKOFF_API),
   [ENV.tinkoffApiUrl]: baseUrl,
+  [ENV.tinkoffClassCode]: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,20}$/, 'must be a T-Invest class code such as TQBR')
+    .optional()
+    .or(z.literal('').transform(() => undefined))
+    .transform((value) => value ?? DEFAULT_TINKOFF_CLASS_CODE),
 });
 
 export interface CommonConfig {
@@ -119,6 +126,8 @@ export interface TinkoffConfig extends CommonConfig {
   readonly accountId: ValueSource;
   readonly api: TinkoffApi;
   readonly apiUrl: string;
+  /** Where an order without `f` looks its ticker up when `t` names MOEX or no exchange. */
+  readonly classCode: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -162,5 +171,6 @@ export function loadTinkoffConfig(env: Env = process.env): TinkoffConfig {
     accountId: source(parsed[ENV.tinkoffAccountIdParameter], parsed[ENV.tinkoffAccountId], 'parameter'),
     api: parsed[ENV.tinkoffApi],
     apiUrl: parsed[ENV.tinkoffApiUrl] ?? TINKOFF_DEFAULT_API_URL[parsed[ENV.tinkoffApi]],
+    classCode: parsed[ENV.tinkoffClassCode],
   };
 }

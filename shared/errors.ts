@@ -58,6 +58,22 @@ export class BrokerCredentialRejectedError extends HttpError {
   }
 }
 
+/**
+ * The broker cannot trade the instrument a signal names by its ticker (T-Invest: not found, not tradable through
+ * the API): a 400 whose text says why, as a refused order's does.
+ */
+export class InstrumentRefusedError extends HttpError {
+  readonly statusCode = 400;
+  readonly code = 'INSTRUMENT_REFUSED';
+  /** Safe for logs: which of the refusals it is, never the broker's text. */
+  readonly reason: string;
+
+  constructor(publicMessage: string, reason: string) {
+    super(publicMessage);
+    this.reason = reason;
+  }
+}
+
 /** Unreachable, reset, 5xx, 429, or an answer that is not the documented JSON. */
 export class BrokerUnavailableError extends HttpError {
   readonly statusCode = 502;

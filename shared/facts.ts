@@ -27,6 +27,13 @@ export type TinkoffApi = (typeof TINKOFF_APIS)[number];
 export const DEFAULT_TINKOFF_API: TinkoffApi = 'v2';
 
 /**
+ * T-Invest class codes (trading modes) an order without `f` looks its ticker up in: `TINKOFF_CLASS_CODE` for MOEX
+ * and for a `t` without an exchange (TQBR: Moscow Exchange shares, main board), SPBXM for SPBX (SPB Exchange).
+ */
+export const DEFAULT_TINKOFF_CLASS_CODE = 'TQBR';
+export const TINKOFF_SPBX_CLASS_CODE = 'SPBXM';
+
+/**
  * The environment variables the functions read. The deployed stack sets the `_ID`/`_PARAMETER` references; local
  * runs and tests set the plain values instead.
  */
@@ -50,6 +57,7 @@ export const ENV = {
   tinkoffAccountId: 'TINKOFF_ACCOUNT_ID',
   tinkoffApi: 'TINKOFF_API',
   tinkoffApiUrl: 'TINKOFF_API_URL',
+  tinkoffClassCode: 'TINKOFF_CLASS_CODE',
 } as const;
 
 /**

@@ -107,15 +107,32 @@ export const AlorOrderSchema = z.object({ ...OrderFields, f: z.unknown().optiona
 }));
 export type AlorOrder = z.output<typeof AlorOrderSchema>;
 
-export const TinkoffOrderSchema = z.object({ ...OrderFields, f: InstrumentIdSchema }).transform((fields) => ({
-  ...fields.t,
-  price: fields.p,
-  lots: fields.v,
-  side: fields.d,
-  figi: fields.f,
-  idempotencyKey: fields.id,
-}));
+const TinkoffFieldsSchema = z.object({ ...OrderFields, f: InstrumentIdSchema.optional() });
+
+function fieldsToTinkoffOrder(fields: z.output<typeof TinkoffFieldsSchema>) {
+  return {
+    ...fields.t,
+    price: fields.p,
+    lots: fields.v,
+    side: fields.d,
+    figi: fields.f,
+    idempotencyKey: fields.id,
+  };
+}
+
+/**
+ * A T-Invest order: `f` names the instrument (a FIGI or an instrument uid); without it, T-Invest is asked for the
+ * instrument `t` names (shared/brokers/tinkoff/instruments.ts).
+ */
+export const TinkoffOrderSchema = TinkoffFieldsSchema.transform(fieldsToTinkoffOrder);
 export type TinkoffOrder = z.output<typeof TinkoffOrderSchema>;
+
+/** A T-Invest order that names its instrument with `f`: the only kind API v1, which has no instrument lookup, takes. */
+export const TinkoffFigiOrderSchema = TinkoffFieldsSchema.extend({ f: InstrumentIdSchema }).transform((fields) => ({
+  ...fieldsToTinkoffOrder(fields),
+  figi: fields.f,
+}));
+export type TinkoffFigiOrder = z.output<typeof TinkoffFigiOrderSchema>;
 
 export type ParsedBody<TOrder> = { kind: 'check' } | { kind: 'order'; order: TOrder };
 export type ParseResult<T> = { success: true; data: T } | { success: false; issues: string[] };

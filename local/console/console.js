@@ -65,9 +65,9 @@ function fillDatalists() {
   if (alor) for (const symbols of Object.values(alor)) for (const symbol of symbols) tickers.add(symbol);
   const tinkoff = session.brokers.tinkoff.instruments;
   if (tinkoff) {
-    for (const [figi, ticker] of Object.entries(tinkoff)) {
-      figis.add(figi);
-      tickers.add(ticker);
+    for (const instrument of tinkoff) {
+      figis.add(instrument.figi);
+      tickers.add(instrument.ticker);
     }
   }
   const options = (values) =>

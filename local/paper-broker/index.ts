@@ -1,9 +1,14 @@
 import { type AlorPaperBroker, type AlorPaperOptions, startAlorPaperBroker } from './alor.ts';
-import { startTinkoffPaperBroker, type TinkoffPaperBroker, type TinkoffPaperOptions } from './tinkoff.ts';
+import {
+  type PaperInstrument,
+  startTinkoffPaperBroker,
+  type TinkoffPaperBroker,
+  type TinkoffPaperOptions,
+} from './tinkoff.ts';
 
 export type { AlorPaperBroker, AlorPaperOrder } from './alor.ts';
 export type { Fault } from './server.ts';
-export type { TinkoffPaperBroker, TinkoffPaperOrder } from './tinkoff.ts';
+export type { PaperInstrument, TinkoffPaperBroker, TinkoffPaperOrder } from './tinkoff.ts';
 export { startAlorPaperBroker, startTinkoffPaperBroker };
 
 /** The paper accounts `npm start` and the tests trade on: obvious fakes, never real credentials. */
@@ -16,14 +21,54 @@ export const PAPER_INSTRUMENTS = {
     MOEX: ['SBER', 'GAZP', 'LKOH', 'YDEX', 'SiZ6'],
     SPBX: ['AAPL', 'MSFT', 'BRK B', 'TSLA', 'NVDA'],
   },
-  tinkoff: {
-    BBG004730N88: 'SBER',
-    BBG004730RP0: 'GAZP',
-    BBG000B9XRY4: 'AAPL',
-    BBG000BPH459: 'MSFT',
-    BBG000DWG505: 'BRK.B',
-  },
+  /**
+   * The shares' FIGIs are their real ones, as is SBER's uid; the other uids, TMOS's FIGI and all of NOAPI are the paper
+   * broker's own. NOAPI stands for the instruments T-Invest does not let the API trade.
+   */
+  tinkoff: [
+    share('SBER', 'TQBR', 'BBG004730N88', 'e6123145-9665-43e0-8413-cd61b8aa9b13', 10, 'Сбер Банк', 'rub'),
+    share('GAZP', 'TQBR', 'BBG004730RP0', 'd8c62303-8e77-4bbd-a89a-9e0df39dc5db', 10, 'Газпром', 'rub'),
+    {
+      ...share(
+        'TMOS',
+        'TQTF',
+        'TCS60A101X76',
+        'a9d1e60d-e4f3-4745-b150-576595a426d7',
+        1,
+        'Т-Капитал Индекс МосБиржи',
+        'rub',
+      ),
+      instrumentType: 'etf',
+    },
+    share('AAPL', 'SPBXM', 'BBG000B9XRY4', '2c2e4645-e9f4-48d7-a389-396bcfc944f9', 1, 'Apple', 'usd'),
+    share('MSFT', 'SPBXM', 'BBG000BPH459', '301de74b-52f8-4c20-9041-42bcd9d7ec92', 1, 'Microsoft', 'usd'),
+    share('BRK.B', 'SPBXM', 'BBG000DWG505', 'f23ebb4c-8426-4332-a70c-8e5f6a50c189', 1, 'Berkshire Hathaway', 'usd'),
+    {
+      ...share(
+        'NOAPI',
+        'TQBR',
+        'PAPER0NOAPI0',
+        '103e9702-71d9-408d-b046-40a428984744',
+        1,
+        'Not tradable via API',
+        'rub',
+      ),
+      apiTradeAvailableFlag: false,
+    },
+  ] satisfies PaperInstrument[],
 } as const;
+
+function share(
+  ticker: string,
+  classCode: string,
+  figi: string,
+  uid: string,
+  lot: number,
+  name: string,
+  currency: string,
+): PaperInstrument {
+  return { ticker, classCode, figi, uid, lot, name, currency, instrumentType: 'share', apiTradeAvailableFlag: true };
+}
 
 export interface PaperBrokers {
   readonly alor: AlorPaperBroker;

@@ -3,22 +3,37 @@ import * as z from 'zod';
 import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, startPaperServer } from './server.ts';
 
 /**
- * A paper T-Invest: API v2 REST `OrdersService/PostOrder` under `/rest`, and the retired v1
- * `/openapi/orders/limit-order`, checked against docs/broker-specs/tinvest-v2-openapi.yaml and
- * tinkoff-openapi-v1-swagger.yaml. Errors carry the catalogue codes of tinvest-v2-api_errors.json.
- * A repeated `orderId` places no second order and gets the first answer again.
+ * A paper T-Invest: API v2 REST `OrdersService/PostOrder`, `GetOrderState` and `InstrumentsService/GetInstrumentBy`
+ * under `/rest`, and the retired v1 `/openapi/orders/limit-order`, checked against
+ * docs/broker-specs/tinvest-v2-openapi.yaml and tinkoff-openapi-v1-swagger.yaml. Errors carry the catalogue codes of
+ * tinvest-v2-api_errors.json. A repeated `orderId` places no second order and gets the first answer again.
  */
 
 export const TINKOFF_V2_PREFIX = '/rest';
 export const POST_ORDER_PATH = `${TINKOFF_V2_PREFIX}/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder`;
 export const GET_ORDER_STATE_PATH = `${TINKOFF_V2_PREFIX}/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrderState`;
+export const GET_INSTRUMENT_BY_PATH = `${TINKOFF_V2_PREFIX}/tinkoff.public.invest.api.contract.v1.InstrumentsService/GetInstrumentBy`;
 export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
+
+/** An instrument the paper T-Invest knows: a `v1Instrument`, the fields it fills in. */
+export interface PaperInstrument {
+  readonly ticker: string;
+  readonly classCode: string;
+  readonly figi: string;
+  readonly uid: string;
+  readonly lot: number;
+  readonly name: string;
+  readonly currency: string;
+  readonly instrumentType: 'share' | 'etf';
+  /** `false`: `GetInstrumentBy` says so, and PostOrder refuses it (30052), as T-Invest does. */
+  readonly apiTradeAvailableFlag: boolean;
+}
 
 export interface TinkoffPaperOptions {
   /** Trading token → the account ids it may trade. */
   readonly accounts: Readonly<Record<string, readonly string[]>>;
-  /** Known instruments: FIGI or instrument uid → ticker; any instrument when absent. */
-  readonly instruments?: Readonly<Record<string, string>>;
+  /** Known instruments, which PostOrder takes by FIGI or uid; any instrument id when absent. */
+  readonly instruments?: readonly PaperInstrument[];
   /** Answer a repeated orderId with error 30057 instead of the first report. */
   readonly duplicateAsError?: boolean;
   readonly port?: number;
@@ -67,6 +82,19 @@ const GetOrderStateBodySchema = z.strictObject({
   orderIdType: z.enum(['ORDER_ID_TYPE_UNSPECIFIED', 'ORDER_ID_TYPE_EXCHANGE', 'ORDER_ID_TYPE_REQUEST']).optional(),
 });
 
+/** `v1InstrumentRequest`. */
+const InstrumentRequestBodySchema = z.strictObject({
+  idType: z.enum([
+    'INSTRUMENT_ID_UNSPECIFIED',
+    'INSTRUMENT_ID_TYPE_FIGI',
+    'INSTRUMENT_ID_TYPE_TICKER',
+    'INSTRUMENT_ID_TYPE_UID',
+    'INSTRUMENT_ID_TYPE_POSITION_UID',
+  ]),
+  classCode: z.string().optional(),
+  id: z.string(),
+});
+
 /** `LimitOrderRequest` (v1). */
 const V1BodySchema = z.strictObject({
   lots: z.number().int().min(1).max(2_147_483_647),
@@ -78,6 +106,29 @@ function error(status: number, code: number, description: number, message: strin
   return { status, body: { code, message, description } };
 }
 
+/**
+ * A `v1Instrument` as the REST gateway writes it: proto3 JSON leaves out a field that holds its default, so a `false`
+ * flag is absent (the service must read an absent flag as `false`).
+ */
+function instrumentToWire(instrument: PaperInstrument): Record<string, unknown> {
+  const flags = {
+    apiTradeAvailableFlag: instrument.apiTradeAvailableFlag,
+    buyAvailableFlag: true,
+    sellAvailableFlag: true,
+  };
+  return {
+    figi: instrument.figi,
+    ticker: instrument.ticker,
+    classCode: instrument.classCode,
+    lot: instrument.lot,
+    currency: instrument.currency,
+    name: instrument.name,
+    instrumentType: instrument.instrumentType,
+    uid: instrument.uid,
+    ...Object.fromEntries(Object.entries(flags).filter(([, value]) => value)),
+  };
+}
+
 function quotationToDecimal(units: string, nano: number): string {
   const fraction = String(nano).padStart(9, '0').replace(/0+$/, '');
   return fraction === '' ? units : `${units}.${fraction}`;
@@ -86,6 +137,12 @@ function quotationToDecimal(units: string, nano: number): string {
 export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Promise<TinkoffPaperBroker> {
   const orders: TinkoffPaperOrder[] = [];
   const firstAnswers = new Map<string, JsonAnswer>();
+
+  /** The instrument PostOrder is asked for by FIGI or uid; `true` when the broker was given no instrument list. */
+  const instrumentById = (id: string): PaperInstrument | true | undefined =>
+    options.instruments === undefined
+      ? true
+      : options.instruments.find((instrument) => instrument.figi === id || instrument.uid === id);
 
   const accountsOf = (request: BrokerRequest): readonly string[] | undefined => {
     const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
@@ -120,8 +177,10 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     if (!Number.isSafeInteger(lots) || lots <= 0) return error(400, 3, 30004, 'Quantity must be positive');
     const price = quotationToDecimal(body.price.units, body.price.nano);
     if (Number(price) <= 0 || body.price.nano < 0) return error(400, 3, 30007, 'Price must be positive');
-    if (options.instruments !== undefined && !(body.instrumentId in options.instruments)) {
-      return error(404, 5, 50002, 'Instrument not found');
+    const instrument = instrumentById(body.instrumentId);
+    if (instrument === undefined) return error(404, 5, 50002, 'Instrument not found');
+    if (instrument !== true && !instrument.apiTradeAvailableFlag) {
+      return error(400, 3, 30052, 'Instrument forbidden for trading by API');
     }
     const orderId = String(Date.now()) + String(orders.length).padStart(4, '0');
     orders.push({
@@ -167,7 +226,7 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     if (accountId === null || !accounts.includes(accountId)) return refuse('Account not found');
     if (!parsed.success) return refuse(`Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
     if (parsed.data.price <= 0) return refuse('Price must be positive');
-    if (options.instruments !== undefined && !(figi in options.instruments)) return refuse('Instrument not found');
+    if (instrumentById(figi) === undefined) return refuse('Instrument not found');
     const orderId = String(Date.now()) + String(orders.length).padStart(4, '0');
     orders.push({
       orderId,
@@ -228,9 +287,32 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     };
   };
 
+  /** An instrument by FIGI, uid, or ticker within a class code (which the ticker needs: 30013 without it). */
+  const getInstrumentBy = (request: BrokerRequest): JsonAnswer => {
+    if (accountsOf(request) === undefined) return error(401, 16, 40003, 'Authentication token is missing or invalid');
+    const parsed = InstrumentRequestBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    const { idType, classCode, id } = parsed.data;
+    if (id === '') return error(400, 3, 30007, 'Missing parameter: `id`');
+    if (idType === 'INSTRUMENT_ID_TYPE_TICKER' && !classCode) {
+      return error(400, 3, 30013, '`class_code` require for `id_type` = `ticker`');
+    }
+    const matches: Record<typeof idType, (instrument: PaperInstrument) => boolean> = {
+      INSTRUMENT_ID_UNSPECIFIED: () => false,
+      INSTRUMENT_ID_TYPE_POSITION_UID: () => false,
+      INSTRUMENT_ID_TYPE_FIGI: (instrument) => instrument.figi === id,
+      INSTRUMENT_ID_TYPE_UID: (instrument) => instrument.uid === id,
+      INSTRUMENT_ID_TYPE_TICKER: (instrument) => instrument.ticker === id && instrument.classCode === classCode,
+    };
+    const instrument = options.instruments?.find(matches[idType]);
+    if (instrument === undefined) return error(404, 5, 50002, 'Instrument not found');
+    return { status: 200, body: { instrument: instrumentToWire(instrument) } };
+  };
+
   const routes: Route[] = [
     { name: 'order', method: 'POST', path: POST_ORDER_PATH, handle: postOrder },
     { name: 'order-state', method: 'POST', path: GET_ORDER_STATE_PATH, handle: getOrderState },
+    { name: 'instrument', method: 'POST', path: GET_INSTRUMENT_BY_PATH, handle: getInstrumentBy },
     { name: 'v1-order', method: 'POST', path: V1_LIMIT_ORDER_PATH, handle: v1LimitOrder },
   ];
   const server = await startPaperServer(routes, options.port);

@@ -35,6 +35,12 @@ export interface BrokerClient<TTerms> {
   placeLimitOrder(call: BrokerOrderCall<TTerms>): Promise<OrderOutcome>;
 }
 
+/** What a broker call before the order needs: the credential, and the request's one deadline. */
+export interface BrokerAccess {
+  readonly credential: string;
+  readonly deadline: Deadline;
+}
+
 export interface BrokerRecipe<TOrder extends { idempotencyKey?: string | undefined }, TTerms extends LogFields> {
   readonly broker: Broker;
   readonly orderSchema: z.ZodType<TOrder>;
@@ -45,9 +51,10 @@ export interface BrokerRecipe<TOrder extends { idempotencyKey?: string | undefin
   /**
    * What the broker is asked to do, in its own terms (the instrument as sent, side, lots, price): it names the
    * broker request id, so a key reused for another order is another request, and it is what the log line shows.
+   * It may ask the broker first (T-Invest: the instrument a ticker names), within the request's deadline.
    */
-  readonly orderTerms: (order: TOrder) => TTerms;
-  readonly createClient: (dispatcher: Dispatcher) => BrokerClient<TTerms>;
+  readonly orderTerms: (order: TOrder, access: BrokerAccess) => TTerms | Promise<TTerms>;
+  readonly client: BrokerClient<TTerms>;
 }
 
 /** What a broker handler takes from outside: tests inject a store or an undici `MockAgent`. */
@@ -58,31 +65,32 @@ export interface BrokerHandlerDeps {
   readonly dispatcher?: Dispatcher;
 }
 
+/** `recipe` is made once per handler, with the dispatcher every broker call of the container goes through. */
 export function createBrokerHandler<TOrder extends { idempotencyKey?: string | undefined }, TTerms extends LogFields>(
-  recipe: BrokerRecipe<TOrder, TTerms>,
+  recipe: (dispatcher: Dispatcher) => BrokerRecipe<TOrder, TTerms>,
   config: CommonConfig,
   deps: BrokerHandlerDeps,
 ): WebhookHandler {
   const store = deps.store ?? new SecretStore({ ttlMs: config.secretsCacheTtlMs });
-  const client = recipe.createClient(deps.dispatcher ?? brokerAgent());
+  const { broker, orderSchema, stored, notConfigured, orderTerms, client } = recipe(deps.dispatcher ?? brokerAgent());
 
   return createWebhookHandler({
-    broker: recipe.broker,
+    broker,
     config,
     store,
-    orderSchema: recipe.orderSchema,
-    describeOrder: recipe.orderTerms,
+    orderSchema,
     placeOrder: async ({ order, idempotencyKey, deadline }) => {
-      const { credential, account } = await readBrokerCredentials(store, recipe.stored, recipe.notConfigured);
-      const terms = recipe.orderTerms(order);
-      return client.placeLimitOrder({
+      const { credential, account } = await readBrokerCredentials(store, stored, notConfigured);
+      const terms = await orderTerms(order, { credential, deadline });
+      const outcome = await client.placeLimitOrder({
         credential,
         account,
         terms,
-        requestId: brokerRequestId(recipe.broker, account, idempotencyKey, terms),
+        requestId: brokerRequestId(broker, account, idempotencyKey, terms),
         deadline,
         dryRun: config.dryRun,
       });
+      return { outcome, terms };
     },
   });
 }

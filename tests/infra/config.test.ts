@@ -20,6 +20,7 @@ describe('readConfig', () => {
       alorApiUrl: undefined,
       tinkoffApi: 'v2',
       tinkoffApiUrl: undefined,
+      tinkoffClassCode: undefined,
       brokerTimeoutMs: 2500,
       dryRun: false,
       memorySize: 512,
@@ -56,6 +57,10 @@ describe('readConfig', () => {
   it.each([
     [{ alorExchange: 'NYSE' }, 'Context "alorExchange" must be one of SPBX, MOEX; got "NYSE"'],
     [{ tinkoffApi: 'v3' }, 'Context "tinkoffApi" must be one of v2, v1; got "v3"'],
+    [
+      { tinkoffClassCode: 'TQ BR' },
+      'Context "tinkoffClassCode" must be a T-Invest class code such as TQBR; got "TQ BR"',
+    ],
     [
       { logRetentionDays: 31 },
       'Context "logRetentionDays" must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653; got 31',

@@ -319,6 +319,7 @@ describe('GatewayStack configured through context', () => {
       alorApiUrl: 'https://apidev.alor.ru',
       tinkoffApi: 'v1',
       tinkoffApiUrl: 'https://sandbox-invest-public-api.tbank.ru/rest',
+      tinkoffClassCode: 'TQTF',
       brokerTimeoutMs: '2000',
       dryRun: 'true',
       memorySize: 1024,
@@ -343,6 +344,7 @@ describe('GatewayStack configured through context', () => {
     expect(functionProps(built, 'tinkoff').Environment.Variables).toMatchObject({
       TINKOFF_API: 'v1',
       TINKOFF_API_URL: 'https://sandbox-invest-public-api.tbank.ru/rest',
+      TINKOFF_CLASS_CODE: 'TQTF',
     });
     expect(Object.keys(functionProps(built, 'tinkoff').Environment.Variables)).not.toContain('ALOR_API_URL');
     built.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {

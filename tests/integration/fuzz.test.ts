@@ -6,6 +6,7 @@ import { LIMIT_ORDER_PATH } from '#shared/brokers/alor/client.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { POST_ORDER_PATH } from '#shared/brokers/tinkoff/client.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
+import { GET_INSTRUMENT_BY_PATH } from '#shared/brokers/tinkoff/instruments.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import type { Broker } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
@@ -58,6 +59,14 @@ beforeAll(() => {
     .persist();
   agent
     .get(ORIGIN.tinkoff)
+    .intercept({ path: `/rest${GET_INSTRUMENT_BY_PATH}`, method: 'POST' })
+    .reply(200, ({ body }) => {
+      const { classCode, id } = JSON.parse(String(body)) as { classCode: string; id: string };
+      return { instrument: { uid: listedUid(classCode, id), apiTradeAvailableFlag: true } };
+    })
+    .persist();
+  agent
+    .get(ORIGIN.tinkoff)
     .intercept({ path: `/rest${POST_ORDER_PATH}`, method: 'POST' })
     .reply(200, ({ path, body }) => {
       sent.push({ path, body: String(body) });
@@ -68,6 +77,11 @@ beforeAll(() => {
 afterAll(async () => {
   await agent.close();
 });
+
+/** The instrument uid the mocked T-Invest gives a ticker in a class code. */
+function listedUid(classCode: string, ticker: string): string {
+  return `uid-${classCode}-${ticker}`;
+}
 
 function handlerFor(broker: Broker): WebhookHandler {
   const common = { WEBHOOK_SECRET: SECRET, BROKER_TIMEOUT_MS: '2000' };
@@ -167,7 +181,7 @@ function judge(broker: Broker, raw: Uint8Array, headerKey: string | undefined): 
     lots <= MAX_LOTS &&
     typeof d === 'string' &&
     ['buy', 'sell'].includes(d.toLowerCase()) &&
-    (broker === 'alor' || (typeof f === 'string' && f !== '' && PRINTABLE_ASCII.test(f))) &&
+    (broker === 'alor' || !('f' in value) || (typeof f === 'string' && f !== '' && PRINTABLE_ASCII.test(f))) &&
     (!('id' in value) || (typeof id === 'string' && /^[\x20-\x7e]{1,64}$/.test(id))) &&
     (headerKey === undefined || /^[\x20-\x7e]{1,64}$/.test(headerKey));
   return plausible ? { kind: 'order', fields: value } : { kind: 'invalid' };
@@ -189,8 +203,11 @@ function expectFaithful(broker: Broker, fields: Record<string, unknown>, body: s
     expect(order.price).toBe(price);
   } else {
     const quotation = order.price as { units: string; nano: number };
+    // Without f, the instrument T-Invest lists under the ticker (T-Invest spelling) in the exchange's class code.
+    const listed = () =>
+      listedUid(instrument?.exchange === 'SPBX' ? 'SPBXM' : 'TQBR', String(instrument?.ticker).replace(' ', '.'));
     expect(order).toMatchObject({
-      instrumentId: fields.f,
+      instrumentId: 'f' in fields ? fields.f : listed(),
       quantity: String(lots),
       direction: side === 'buy' ? 'ORDER_DIRECTION_BUY' : 'ORDER_DIRECTION_SELL',
     });
@@ -289,59 +306,55 @@ function orderText(fields: Readonly<Record<string, string>>): string {
 }
 
 /** The fields of an order by the rules, as JSON literals, in all accepted encodings. */
-const ruleFields = (broker: Broker): fc.Arbitrary<Record<string, string>> =>
-  fc.record(
-    {
-      t: fc.constantFrom(...TICKERS).map((ticker) => JSON.stringify(ticker)),
-      p: validPrice,
-      v: validLots,
-      d: fc.oneof(caseVariant('buy'), caseVariant('sell')).map((side) => JSON.stringify(side)),
-      f: fc.constantFrom(...FIGIS).map((figi) => JSON.stringify(figi)),
-      id: validKey.map((key) => JSON.stringify(key)),
-      extra: fc
-        .jsonValue({ maxDepth: 2 })
-        .map((value) => JSON.stringify(value))
-        .filter((text) => !/__proto__|constructor|prototype/.test(text)),
-    },
-    { requiredKeys: broker === 'tinkoff' ? ['t', 'p', 'v', 'd', 'f'] : ['t', 'p', 'v', 'd'] },
-  ) as fc.Arbitrary<Record<string, string>>;
+const ruleFields: fc.Arbitrary<Record<string, string>> = fc.record(
+  {
+    t: fc.constantFrom(...TICKERS).map((ticker) => JSON.stringify(ticker)),
+    p: validPrice,
+    v: validLots,
+    d: fc.oneof(caseVariant('buy'), caseVariant('sell')).map((side) => JSON.stringify(side)),
+    f: fc.constantFrom(...FIGIS).map((figi) => JSON.stringify(figi)),
+    id: validKey.map((key) => JSON.stringify(key)),
+    extra: fc
+      .jsonValue({ maxDepth: 2 })
+      .map((value) => JSON.stringify(value))
+      .filter((text) => !/__proto__|constructor|prototype/.test(text)),
+  },
+  { requiredKeys: ['t', 'p', 'v', 'd'] },
+) as fc.Arbitrary<Record<string, string>>;
 
 /** Orders by the rules: each must be placed. */
-const ruleOrder = (broker: Broker) => ruleFields(broker).map(orderText);
+const ruleOrder = ruleFields.map(orderText);
 
 /** A rules order with one field spoiled, a bad id, a prototype key slipped in, or made deep, big or broken. */
 const hostileOrder = (broker: Broker) => {
   const textFields = broker === 'tinkoff' ? (['t', 'd', 'f'] as const) : (['t', 'd'] as const);
   return fc.oneof(
     fc
-      .tuple(ruleFields(broker), fc.constantFrom(...textFields), hostileText)
+      .tuple(ruleFields, fc.constantFrom(...textFields), hostileText)
       .map(([fields, name, literal]) => orderText({ ...fields, [name]: literal })),
-    fc.tuple(ruleFields(broker), hostileNumber).map(([fields, literal]) => orderText({ ...fields, p: literal })),
-    fc.tuple(ruleFields(broker), hostileLots).map(([fields, literal]) => orderText({ ...fields, v: literal })),
-    fc.tuple(ruleFields(broker), fc.constantFrom('f', 't', 'p', 'v', 'd')).map(([fields, name]) => {
+    fc.tuple(ruleFields, hostileNumber).map(([fields, literal]) => orderText({ ...fields, p: literal })),
+    fc.tuple(ruleFields, hostileLots).map(([fields, literal]) => orderText({ ...fields, v: literal })),
+    fc.tuple(ruleFields, fc.constantFrom('f', 't', 'p', 'v', 'd')).map(([fields, name]) => {
       const { [name]: _dropped, ...rest } = fields;
-      // Alor ignores f, so dropping it is not a fault there: drop t instead.
-      return orderText(broker === 'alor' && name === 'f' ? (({ t: _t, ...others }) => others)(fields) : rest);
+      // f is optional (Alor ignores it, T-Invest looks the ticker up without it): dropping it is no fault, drop t instead.
+      return orderText(name === 'f' ? (({ t: _t, ...others }) => others)(fields) : rest);
     }),
     fc
-      .tuple(
-        ruleFields(broker),
-        fc.constantFrom('null', '""', '1', JSON.stringify('k'.repeat(65)), '"ключ"', '"a\\tb"'),
-      )
+      .tuple(ruleFields, fc.constantFrom('null', '""', '1', JSON.stringify('k'.repeat(65)), '"ключ"', '"a\\tb"'))
       .map(([fields, id]) => orderText({ ...fields, id })),
     fc
-      .tuple(ruleFields(broker), fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.boolean())
+      .tuple(ruleFields, fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.boolean())
       .map(([fields, key, nested]) =>
         orderText(nested ? { ...fields, meta: `{"${key}":{"x":1}}` } : { [key]: '{"isAdmin":true}', ...fields }),
       ),
     fc
-      .tuple(ruleFields(broker), fc.integer({ min: 17, max: 5000 }))
+      .tuple(ruleFields, fc.integer({ min: 17, max: 5000 }))
       .map(([fields, depth]) => orderText({ ...fields, deep: `${'['.repeat(depth)}${']'.repeat(depth)}` })),
     fc
-      .tuple(ruleFields(broker), fc.integer({ min: 16 * 1024, max: 40 * 1024 }))
+      .tuple(ruleFields, fc.integer({ min: 16 * 1024, max: 40 * 1024 }))
       .map(([fields, size]) => orderText({ ...fields, pad: JSON.stringify('x'.repeat(size)) })),
-    fc.tuple(ruleOrder(broker), fc.integer({ min: 1, max: 20 })).map(([text, cut]) => text.slice(0, -cut)),
-    ruleOrder(broker).map((text) => `[${text}]`),
+    fc.tuple(ruleOrder, fc.integer({ min: 1, max: 20 })).map(([text, cut]) => text.slice(0, -cut)),
+    ruleOrder.map((text) => `[${text}]`),
   );
 };
 
@@ -500,7 +513,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook under generated input', 
     await quietly(() =>
       fc.assert(
         fc.asyncProperty(
-          caseOf(signalFromText(ruleOrder(broker)), fc.constantFrom<AuthMode>('header', 'query', 'signature')).filter(
+          caseOf(signalFromText(ruleOrder), fc.constantFrom<AuthMode>('header', 'query', 'signature')).filter(
             (testCase) => testCase.headerKey === undefined || /^[\x20-\x7e]{1,64}$/.test(testCase.headerKey),
           ),
           (testCase) => checkCase(broker, handler, testCase, 'placed'),

@@ -176,6 +176,7 @@ describe('loadTinkoffConfig', () => {
       accountId: { kind: 'unset' },
       api: 'v2',
       apiUrl: 'https://invest-public-api.tbank.ru/rest',
+      classCode: 'TQBR',
       brokerTimeoutMs: 2500,
       secretsCacheTtlMs: 300_000,
       dryRun: false,
@@ -217,11 +218,18 @@ describe('loadTinkoffConfig', () => {
     ['TINKOFF_API_URL', 'invest-public-api.tbank.ru'],
     ['TINKOFF_API_URL', TOKEN_LIKE],
     ['BROKER_TIMEOUT_MS', 'abc'],
+    ['TINKOFF_CLASS_CODE', 'TQ BR'],
+    ['TINKOFF_CLASS_CODE', TOKEN_LIKE],
   ])('refuses %s=%j with a ConfigError naming the variable, never the value', (name, value) => {
     const error = configError(() => loadTinkoffConfig({ [name]: value }));
 
     expect(error.message).toMatch(new RegExp(`^Invalid configuration: ${name}: `));
     expect(error.message).not.toContain(value);
+  });
+
+  it('reads the class code an order without f looks its ticker up in', () => {
+    expect(loadTinkoffConfig({ TINKOFF_CLASS_CODE: 'TQTF' }).classCode).toBe('TQTF');
+    expect(loadTinkoffConfig({ TINKOFF_CLASS_CODE: '' }).classCode).toBe('TQBR');
   });
 
   it('ignores the other broker’s variables', () => {

@@ -10,6 +10,7 @@ import {
   type ParsedBody,
   type ParseResult,
   parseWebhookBody,
+  TinkoffFigiOrderSchema,
   type TinkoffOrder,
   TinkoffOrderSchema,
 } from '#shared/payload.ts';
@@ -437,7 +438,6 @@ describe('parseWebhookBody: the order fields', () => {
   });
 
   it.each([
-    ['missing', undefined],
     ['empty', ''],
     ['a number', 123],
     ['with a slash', 'BBG/000'],
@@ -445,6 +445,27 @@ describe('parseWebhookBody: the order fields', () => {
     ['65 characters', 'A'.repeat(65)],
   ])('requires a FIGI-shaped f on Tinkoff: refuses one %s', (_case, f) => {
     expect(issuesOf(tinkoff({ ...VALID, f }))).toEqual([expect.stringMatching(/^f: /)]);
+  });
+
+  it('accepts a Tinkoff order without f: the instrument is the one its ticker names', () => {
+    expect(orderOf(tinkoff({ ...VALID, t: 'MOEX:SBER' }))).toEqual({
+      ticker: 'SBER',
+      exchange: 'MOEX',
+      price: '250.5',
+      lots: 3,
+      side: 'buy',
+      figi: undefined,
+      idempotencyKey: undefined,
+    });
+  });
+
+  it('requires f for T-Invest API v1, which has no instrument lookup', () => {
+    const result = parseWebhookBody(bytes(JSON.stringify(VALID)), TinkoffFigiOrderSchema);
+
+    expect(issuesOf(result)).toEqual([expect.stringMatching(/^f: /)]);
+    expect(orderOf(parseWebhookBody(bytes(JSON.stringify({ ...VALID, f: FIGI })), TinkoffFigiOrderSchema)).figi).toBe(
+      FIGI,
+    );
   });
 
   it('accepts an instrument uid (a UUID) as f on Tinkoff', () => {
@@ -496,7 +517,8 @@ function assertWellTyped(result: ParseResult<ParsedBody<TinkoffOrder | AlorOrder
   expect(Number.isSafeInteger(order.lots) && order.lots >= 1 && order.lots <= MAX_LOTS).toBe(true);
   expect(['buy', 'sell']).toContain(order.side);
   if (order.idempotencyKey !== undefined) expect(order.idempotencyKey).toMatch(/^[\x20-\x7e]{1,64}$/);
-  if (broker === 'tinkoff') expect((order as TinkoffOrder).figi).toMatch(/^[A-Za-z0-9-]{1,64}$/);
+  const { figi } = order as TinkoffOrder;
+  if (broker === 'tinkoff' && figi !== undefined) expect(figi).toMatch(/^[A-Za-z0-9-]{1,64}$/);
 }
 
 /** Values for one field that are sometimes valid and often not. */

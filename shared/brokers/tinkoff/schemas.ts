@@ -43,6 +43,25 @@ export const OrderStateSchema = z.object({
   executionReportStatus: z.string(),
 });
 
+/** `v1InstrumentRequest`, as we send it: an instrument by its ticker within a class code. */
+export const InstrumentRequestSchema = z.strictObject({
+  idType: z.literal('INSTRUMENT_ID_TYPE_TICKER'),
+  classCode: z.string().min(1),
+  id: z.string().min(1),
+});
+export type InstrumentRequest = z.infer<typeof InstrumentRequestSchema>;
+
+/**
+ * `v1InstrumentResponse` (`{ instrument: v1Instrument }`), the fields we read. Proto3 JSON may leave out a field that
+ * holds its default, so a missing `apiTradeAvailableFlag` is `false`.
+ */
+export const InstrumentResponseSchema = z.object({
+  instrument: z.object({
+    uid: z.string().min(1),
+    apiTradeAvailableFlag: z.boolean().optional(),
+  }),
+});
+
 /** `ErrorResponse`: `description` is the catalogue code (docs/broker-specs/tinvest-v2-api_errors.json), a number or a numeric string. */
 export const ErrorResponseSchema = z.object({
   code: z.number().int().optional(),

@@ -10,6 +10,7 @@ import {
   describeError,
   HttpError,
   INTERNAL_ERROR_MESSAGE,
+  InstrumentRefusedError,
   InvalidPayloadError,
   UnauthorizedError,
 } from '../../errors.ts';
@@ -34,14 +35,18 @@ export interface OrderRequest<TOrder> {
   readonly deadline: Deadline;
 }
 
+/** What became of an order, and what the invocation's log line says of it: nothing secret, in the broker's terms. */
+export interface OrderResult {
+  readonly outcome: OrderOutcome;
+  readonly terms: LogFields;
+}
+
 export interface WebhookHandlerOptions<TOrder extends { idempotencyKey?: string | undefined }> {
   readonly broker: Broker;
   readonly config: CommonConfig;
   readonly store: SecretStore;
   readonly orderSchema: z.ZodType<TOrder>;
-  readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderOutcome>;
-  /** What the invocation's log line says of the order: nothing secret, in the broker's own terms. */
-  readonly describeOrder: (order: TOrder) => LogFields;
+  readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderResult>;
 }
 
 export type WebhookHandler = (
@@ -67,6 +72,7 @@ function outcomeToAnswer(outcome: OrderOutcome): { response: WebhookResponse; fi
 function errorFields(error: HttpError): LogFields {
   if (error instanceof UnauthorizedError) return { outcome: 'unauthorized', reason: error.reason };
   if (error instanceof InvalidPayloadError) return { outcome: 'invalid', issues: error.issues };
+  if (error instanceof InstrumentRefusedError) return { outcome: 'instrument-refused', reason: error.reason };
   if (error instanceof BrokerUnavailableError || error instanceof BrokerTimeoutError) {
     return { outcome: error.code.toLowerCase(), upstream: error.detail };
   }
@@ -76,7 +82,7 @@ function errorFields(error: HttpError): LogFields {
 export function createWebhookHandler<TOrder extends { idempotencyKey?: string | undefined }>(
   options: WebhookHandlerOptions<TOrder>,
 ): WebhookHandler {
-  const { broker, config, store, orderSchema, placeOrder, describeOrder } = options;
+  const { broker, config, store, orderSchema, placeOrder } = options;
   const log = logger.child({ broker });
 
   const answer = async (event: APIGatewayProxyEventV2): Promise<{ response: WebhookResponse; fields: LogFields }> => {
@@ -103,7 +109,7 @@ export function createWebhookHandler<TOrder extends { idempotencyKey?: string | 
       throw new InvalidPayloadError(['Idempotency-Key: must be 1-64 printable characters']);
     }
     const { order } = parsed.data;
-    const outcome = await placeOrder({
+    const { outcome, terms } = await placeOrder({
       order,
       idempotencyKey: headerKey ?? order.idempotencyKey,
       deadline: createDeadline(config.brokerTimeoutMs),
@@ -111,7 +117,7 @@ export function createWebhookHandler<TOrder extends { idempotencyKey?: string | 
     const result = outcomeToAnswer(outcome);
     return {
       response: result.response,
-      fields: { ...result.fields, order: describeOrder(order), auth: auth.method, dryRun: config.dryRun },
+      fields: { ...result.fields, order: terms, auth: auth.method, dryRun: config.dryRun },
     };
   };
 
