@@ -238,7 +238,14 @@ export function parseWebhookBody<TOrder>(
   rawBody: Uint8Array,
   orderSchema: z.ZodType<TOrder>,
 ): ParseResult<ParsedBody<TOrder>> {
-  const decoded = decodeJsonBody(rawBody);
+  return parseDecodedBody(decodeJsonBody(rawBody), orderSchema);
+}
+
+/** {@link parseWebhookBody} of a body already decoded by {@link decodeJsonBody}. */
+export function parseDecodedBody<TOrder>(
+  decoded: ParseResult<unknown>,
+  orderSchema: z.ZodType<TOrder>,
+): ParseResult<ParsedBody<TOrder>> {
   if (!decoded.success) return decoded;
   if (isCheck(decoded.data)) return { success: true, data: { kind: 'check' } };
   const order = orderSchema.safeParse(decoded.data);

@@ -185,6 +185,39 @@ describe('Alor webhook: shared secret', () => {
     expect(await answer(event)).toMatchObject({ status: 200, body: '200 OK' });
   });
 
+  it('authentication: accepts the secret in the body, with no header, and takes it out before the payload', async () => {
+    const result = await answer(signal({ ...VALID_ORDER, secret: TEST_WEBHOOK_SECRET }, {}));
+
+    expect(result).toMatchObject({ status: 200, body: '200 OK' });
+    expect(logLines()).toEqual([expect.objectContaining({ outcome: 'placed', auth: 'body' })]);
+    expect(allOutput()).not.toContain(TEST_WEBHOOK_SECRET);
+  });
+
+  it.each([
+    ['a wrong body secret', { secret: 'wrong-secret' }, {}],
+    ['a body secret that is not a string', { secret: [TEST_WEBHOOK_SECRET] }, {}],
+    ['a right body secret behind a wrong header', { secret: TEST_WEBHOOK_SECRET }, { 'x-webhook-secret': 'wrong' }],
+  ])('unauthorized: answers %s with 401, check included', async (_case, fields, headers) => {
+    const result = await answer(signal({ check: true, ...fields }, headers));
+
+    expect(result).toMatchObject({ status: 401, body: 'Unauthorized' });
+  });
+
+  it.each([
+    ['not JSON', `secret=${TEST_WEBHOOK_SECRET}&t=SBER`],
+    ['over 16 KiB', JSON.stringify({ secret: TEST_WEBHOOK_SECRET, check: true, pad: 'x'.repeat(16 * 1024) })],
+    ['a key repeated', `{"secret":"${TEST_WEBHOOK_SECRET}","check":true,"check":true}`],
+  ])(
+    'order-of-checks: answers a body that is %s with 401 when it is the only place a secret could be',
+    async (_case, body) => {
+      const result = await answer(
+        apiGatewayEvent({ route: 'POST /alor', body, headers: { 'content-type': 'text/plain' } }),
+      );
+
+      expect(result).toMatchObject({ status: 401, body: 'Unauthorized' });
+    },
+  );
+
   it('authentication: accepts either value of a secret being rotated', async () => {
     const rotating = { WEBHOOK_SECRET: `old-secret-value\n${TEST_WEBHOOK_SECRET}` };
 

@@ -193,6 +193,23 @@ describe('T-Invest webhook: shared secret', () => {
   });
 });
 
+describe('T-Invest webhook: the secret in the body', () => {
+  it('authentication: accepts the secret in the body, with no header, and never logs it', async () => {
+    const result = await answer(signal({ ...VALID_ORDER, secret: TEST_WEBHOOK_SECRET }, {}));
+
+    expect(result).toMatchObject({ status: 200, body: '200 OK' });
+    expect(logLines()).toEqual([expect.objectContaining({ outcome: 'placed', auth: 'body' })]);
+    expect(allOutput()).not.toContain(TEST_WEBHOOK_SECRET);
+  });
+
+  it('unauthorized: answers a wrong body secret with 401 and calls no broker', async () => {
+    const result = await answer(signal({ ...VALID_ORDER, secret: 'wrong-secret' }, {}));
+
+    expect(result).toMatchObject({ status: 401, body: 'Unauthorized' });
+    expect(contract.paper().tinkoff.stats.requests).toBe(0);
+  });
+});
+
 describe('T-Invest webhook: idempotency', () => {
   it('idempotency: places one order for a signal resent with the same Idempotency-Key', async () => {
     const handler = await importHandler('tinkoff', contract.paperEnv());

@@ -343,6 +343,35 @@ describe('CallLog', () => {
       body: `{"t":"${HIDDEN}"}`,
     });
   });
+
+  it.each([
+    ['a right one', '{"secret":"s3cret-value","t":"SBER"}'],
+    ['a wrong one, escapes included', '{"t":"SBER", "secret" : "wr\\"ong\\\\"}'],
+  ])('hides the body secret by name, %s, and says the secret came in the body', (_case, body) => {
+    const log = new CallLog({ secrets: () => ['s3cret-value'] });
+    const event = toApiGatewayEvent({
+      method: 'POST',
+      url: '/alor',
+      headers: { 'content-type': 'text/plain' },
+      body: Buffer.from(body),
+      routeKey: 'POST /alor',
+    });
+
+    const call = log.record({
+      event,
+      receivedAt: new Date(),
+      broker: 'alor',
+      method: 'POST',
+      status: 200,
+      answer: 'x',
+      latencyMs: 1,
+    });
+
+    expect(call.auth).toEqual(['body']);
+    expect(call.body).toContain(`"secret"`);
+    expect(call.body).toContain(`"${HIDDEN}"`);
+    expect(call.body).not.toMatch(/s3cret-value|ong/);
+  });
 });
 
 describe('parseEnvFile', () => {

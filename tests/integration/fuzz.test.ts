@@ -153,8 +153,9 @@ function instrumentOf(t: string): { ticker: string; exchange?: string } | undefi
   return ['MOEX', 'SPBX'].includes(exchange) ? { ticker: t.slice(colon + 1), exchange } : undefined;
 }
 
-function judge(broker: Broker, raw: Uint8Array, headerKey: string | undefined): Verdict {
-  if (raw.byteLength === 0 || raw.byteLength > 16 * 1024) return { kind: 'invalid' };
+/** The body as a JSON object within the limits, or undefined. (The generators never repeat a key.) */
+function decodedObject(raw: Uint8Array): Record<string, unknown> | undefined {
+  if (raw.byteLength === 0 || raw.byteLength > 16 * 1024) return undefined;
   let value: unknown;
   let prototypeKey = false;
   try {
@@ -164,9 +165,14 @@ function judge(broker: Broker, raw: Uint8Array, headerKey: string | undefined): 
       return nested;
     });
   } catch {
-    return { kind: 'invalid' };
+    return undefined;
   }
-  if (prototypeKey || depthOf(value) > 16 || !isRecord(value)) return { kind: 'invalid' };
+  return prototypeKey || depthOf(value) > 16 || !isRecord(value) ? undefined : value;
+}
+
+function judge(broker: Broker, raw: Uint8Array, headerKey: string | undefined): Verdict {
+  const value = decodedObject(raw);
+  if (value === undefined) return { kind: 'invalid' };
   if (value.check === true) return { kind: 'check' };
   const { t, p, v, d, f, id } = value;
   const lots = positiveNumber(v);
@@ -379,7 +385,9 @@ type AuthMode =
   | 'wrong-header'
   | 'wrong-query'
   | 'wrong-signature'
-  | 'empty';
+  | 'empty'
+  | 'body'
+  | 'wrong-body';
 const authModes: AuthMode[] = [
   'header',
   'query',
@@ -389,7 +397,15 @@ const authModes: AuthMode[] = [
   'wrong-query',
   'wrong-signature',
   'empty',
+  'body',
+  'wrong-body',
 ];
+
+/** A body text with `"secret": value` put first into its outermost object (when it starts as one). */
+function withBodySecret(body: string | Uint8Array, value: string): string | Uint8Array {
+  if (typeof body !== 'string' || !body.startsWith('{')) return body;
+  return `{"secret":${JSON.stringify(value)},${body.slice(1)}`;
+}
 
 const RESERVED_HEADERS = new Set(['x-webhook-secret', 'x-hook-signature', 'idempotency-key']);
 const noiseHeaders = fc.dictionary(
@@ -412,7 +428,9 @@ const caseOf = (signals: fc.Arbitrary<Signal>, auth: fc.Arbitrary<AuthMode>) =>
   fc.record({ signal: signals, auth, wrong: wrongSecret, headers: noiseHeaders, headerKey });
 
 function eventOf(broker: Broker, testCase: Case) {
-  const { signal } = testCase;
+  const bodySecret = testCase.auth === 'body' ? SECRET : testCase.auth === 'wrong-body' ? testCase.wrong : undefined;
+  const body = bodySecret === undefined ? testCase.signal.body : withBodySecret(testCase.signal.body, bodySecret);
+  const signal = { ...testCase.signal, body };
   const raw = typeof signal.body === 'string' ? Buffer.from(signal.body, 'utf8') : Buffer.from(signal.body);
   const headers: Record<string, string> = { ...testCase.headers };
   const query: Record<string, string> = {};
@@ -440,6 +458,8 @@ function eventOf(broker: Broker, testCase: Case) {
       headers['x-webhook-secret'] = '';
       break;
     case 'none':
+    case 'body':
+    case 'wrong-body':
       break;
   }
   if (testCase.headerKey !== undefined) headers['idempotency-key'] = testCase.headerKey;
@@ -462,7 +482,12 @@ async function checkCase(broker: Broker, handler: WebhookHandler, testCase: Case
   const calls = sent.slice(before);
   counts.byStatus[response.statusCode] = (counts.byStatus[response.statusCode] ?? 0) + 1;
   expect(response.statusCode).not.toBe(500);
-  const authorised = testCase.auth === 'header' || testCase.auth === 'query' || testCase.auth === 'signature';
+  // The body secret counts only in a body that decodes as an object: anything else presents no credential.
+  const authorised =
+    testCase.auth === 'header' ||
+    testCase.auth === 'query' ||
+    testCase.auth === 'signature' ||
+    (testCase.auth === 'body' && decodedObject(raw)?.secret === SECRET);
   if (!authorised) {
     expect(expectation).not.toBe('placed');
     expect({ status: response.statusCode, body: response.body, calls: calls.length }).toEqual({
@@ -513,7 +538,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook under generated input', 
     await quietly(() =>
       fc.assert(
         fc.asyncProperty(
-          caseOf(signalFromText(ruleOrder), fc.constantFrom<AuthMode>('header', 'query', 'signature')).filter(
+          caseOf(signalFromText(ruleOrder), fc.constantFrom<AuthMode>('header', 'query', 'signature', 'body')).filter(
             (testCase) => testCase.headerKey === undefined || /^[\x20-\x7e]{1,64}$/.test(testCase.headerKey),
           ),
           (testCase) => checkCase(broker, handler, testCase, 'placed'),

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { type SeparatedBody, separateBodySecret } from '../../auth/body-secret.ts';
 import { checkWebhookSecret } from '../../auth/secret.ts';
 import { parseAcceptedSecrets } from '../../auth/webhook-secrets.ts';
 import type { OrderOutcome } from '../../brokers/outcome.ts';
@@ -16,7 +17,7 @@ import {
 } from '../../errors.ts';
 import type { Broker } from '../../facts.ts';
 import { type LogFields, logger } from '../../logging.ts';
-import { IdempotencyKeySchema, parseWebhookBody } from '../../payload.ts';
+import { decodeJsonBody, IdempotencyKeySchema, parseDecodedBody } from '../../payload.ts';
 import type { SecretStore } from '../../secrets.ts';
 import { createDeadline, type Deadline } from '../outbound/deadline.ts';
 import { toWebhookRequest } from './event.ts';
@@ -87,6 +88,12 @@ export function createWebhookHandler<TOrder extends { idempotencyKey?: string | 
 
   const answer = async (event: APIGatewayProxyEventV2): Promise<{ response: WebhookResponse; fields: LogFields }> => {
     const request = toWebhookRequest(event);
+    // Decoded once, when first needed: by the secret check when the secret can only be in the body, else after it.
+    let separated: SeparatedBody | undefined;
+    const body = () => {
+      separated ??= separateBodySecret(decodeJsonBody(request.rawBody));
+      return separated;
+    };
     const accepted = parseAcceptedSecrets(await store.readSecret(config.webhookSecret));
     const auth = checkWebhookSecret(
       {
@@ -94,12 +101,13 @@ export function createWebhookHandler<TOrder extends { idempotencyKey?: string | 
         query: request.secretQuery,
         signature: request.signatureHeader,
         rawBody: request.rawBody,
+        bodySecret: () => body().secret,
       },
       accepted,
     );
     if (!auth.ok) throw new UnauthorizedError(auth.reason);
 
-    const parsed = parseWebhookBody(request.rawBody, orderSchema);
+    const parsed = parseDecodedBody(body().body, orderSchema);
     if (!parsed.success) throw new InvalidPayloadError(parsed.issues);
     if (parsed.data.kind === 'check') {
       return { response: textResponse(200, OK_BODY), fields: { outcome: 'check', auth: auth.method } };
