@@ -9,6 +9,7 @@
  * Secrets Manager with `npm run secrets -- set <name>`.
  */
 
+import { parseSourceRanges, SOURCE_ENTRY_RULE } from '../shared/auth/source-allow-list.ts';
 import { ConfigError } from '../shared/config-error.ts';
 import {
   ALOR_EXCHANGES,
@@ -95,6 +96,8 @@ export interface WebhooksConfig {
   readonly tinkoffClassCode: string | undefined;
   readonly brokerTimeoutMs: number;
   readonly dryRun: boolean;
+  /** `ALLOWED_SOURCE_IPS` of both functions, entries joined by commas; unset: calls from anywhere. */
+  readonly allowedSourceIps: string | undefined;
   readonly memorySize: number;
   readonly timeoutSeconds: number;
   readonly throttlingRateLimit: number;
@@ -182,6 +185,7 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     tinkoffClassCode: classCode(get, 'tinkoffClassCode'),
     brokerTimeoutMs,
     dryRun: boolean(get, 'dryRun', CONTEXT_DEFAULTS.dryRun),
+    allowedSourceIps: sourceAllowList(get, 'allowedSourceIps'),
     memorySize: integer(get, 'memorySize', CONTEXT_DEFAULTS.memorySize, 128, 10_240),
     timeoutSeconds,
     throttlingRateLimit,
@@ -256,6 +260,26 @@ function classCode(get: ContextReader, key: string): string | undefined {
     throw new ConfigError(`Context "${key}" must be a T-Invest class code such as TQBR; got "${value}"`);
   }
   return value;
+}
+
+/** A list of addresses, ranges and `tradingview`: one string (commas or spaces between entries) or an array of them. */
+function sourceAllowList(get: ContextReader, key: string): string | undefined {
+  const raw = get(key);
+  const entries = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : raw == null ? [] : undefined;
+  if (entries === undefined || !entries.every((entry) => typeof entry === 'string')) {
+    throw new ConfigError(`Context "${key}" must be a string or a list of strings; got ${JSON.stringify(raw)}`);
+  }
+  const text = entries
+    .flatMap((entry) => entry.split(/[\s,]+/))
+    .filter((entry) => entry !== '')
+    .join(',');
+  const parsed = parseSourceRanges(text);
+  if (!parsed.ok) {
+    throw new ConfigError(
+      `Context "${key}": entry ${parsed.invalidEntries.join(', ')} is not ${SOURCE_ENTRY_RULE}; got ${JSON.stringify(raw)}`,
+    );
+  }
+  return text === '' ? undefined : text;
 }
 
 function secretRef(get: ContextReader, nameKey: string, defaultName: string): SecretRef {

@@ -86,6 +86,7 @@ export class GatewayStack extends Stack {
       [ENV.webhookSecretId]: webhookSecret.envValue,
       [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs),
       [ENV.dryRun]: String(config.dryRun),
+      ...optional(ENV.allowedSourceIps, config.allowedSourceIps),
     };
 
     this.alor = new BrokerFunction(this, 'AlorFunction', {

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { parseSourceRanges, SOURCE_ENTRY_RULE, type SourceRange } from './auth/source-allow-list.ts';
 import { ConfigError } from './config-error.ts';
 import {
   ALOR_DEFAULT_API_URL,
@@ -65,12 +66,26 @@ function source(
   return { kind: 'unset' };
 }
 
+/** `ALLOWED_SOURCE_IPS`: unset or empty, no check. */
+const sourceRanges = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value.trim() === '') return undefined;
+    const parsed = parseSourceRanges(value);
+    if (parsed.ok) return parsed.ranges;
+    const entries = parsed.invalidEntries.join(', ');
+    ctx.addIssue({ code: 'custom', message: `entry ${entries} is not ${SOURCE_ENTRY_RULE}` });
+    return z.NEVER;
+  });
+
 const CommonEnvSchema = z.object({
   [ENV.webhookSecretId]: optionalText,
   [ENV.webhookSecret]: optionalText,
   [ENV.brokerTimeoutMs]: positiveIntegerMs(DEFAULT_BROKER_TIMEOUT_MS, MAX_BROKER_TIMEOUT_MS),
   [ENV.secretsCacheTtlMs]: positiveIntegerMs(DEFAULT_SECRETS_TTL_MS, 60 * 60_000),
   [ENV.dryRun]: booleanFlag,
+  [ENV.allowedSourceIps]: sourceRanges,
 });
 
 const AlorEnvSchema = CommonEnvSchema.extend({
@@ -109,6 +124,8 @@ export interface CommonConfig {
   readonly brokerTimeoutMs: number;
   readonly secretsCacheTtlMs: number;
   readonly dryRun: boolean;
+  /** The addresses a call may come from; unset: any. */
+  readonly allowedSources?: readonly SourceRange[] | undefined;
 }
 
 export interface AlorConfig extends CommonConfig {
@@ -146,6 +163,7 @@ function commonConfig(env: z.output<typeof CommonEnvSchema>): CommonConfig {
     brokerTimeoutMs: env[ENV.brokerTimeoutMs],
     secretsCacheTtlMs: env[ENV.secretsCacheTtlMs],
     dryRun: env[ENV.dryRun],
+    allowedSources: env[ENV.allowedSourceIps],
   };
 }
 

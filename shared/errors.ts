@@ -41,6 +41,19 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
+/** The call came from an address `ALLOWED_SOURCE_IPS` does not list. */
+export class ForbiddenSourceError extends HttpError {
+  readonly statusCode = 403;
+  readonly code = 'FORBIDDEN_SOURCE';
+  /** API Gateway's source address (not the caller's to choose, and not secret: the access log has it too). */
+  readonly sourceIp: string | undefined;
+
+  constructor(sourceIp: string | undefined) {
+    super('Forbidden');
+    this.sourceIp = sourceIp;
+  }
+}
+
 /** A broker credential or account id is absent or empty in the store (the 404 rows of the contract). */
 export class NotConfiguredError extends HttpError {
   readonly statusCode = 404;

@@ -58,19 +58,29 @@ export const ENV = {
   tinkoffApi: 'TINKOFF_API',
   tinkoffApiUrl: 'TINKOFF_API_URL',
   tinkoffClassCode: 'TINKOFF_CLASS_CODE',
+  allowedSourceIps: 'ALLOWED_SOURCE_IPS',
 } as const;
 
 /**
  * Every name in {@link ENV}, and any other name with one of their prefixes: what a run that must not inherit the
  * host's settings (a test's cold container, a benchmark, a child dev server) clears first.
  */
-export const FUNCTION_SETTING_NAME = /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$)/;
+export const FUNCTION_SETTING_NAME =
+  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|ALLOWED_SOURCE_IPS$)/;
 
 /** The environment variables only the local run (`npm start`) reads. */
 export const LOCAL_ENV = {
   port: 'PORT',
   envFile: 'ENV_FILE',
 } as const;
+
+/**
+ * The addresses TradingView sends its webhook alerts from (IPv4 only), as its help centre publishes them
+ * (https://www.tradingview.com/support/solutions/43000529348/): what `tradingview` in `ALLOWED_SOURCE_IPS` stands for.
+ */
+export const TRADINGVIEW_SOURCE_IPS = ['52.89.214.238', '34.212.75.30', '54.218.53.128', '52.32.178.7'] as const;
+/** The word in `ALLOWED_SOURCE_IPS` that stands for {@link TRADINGVIEW_SOURCE_IPS}. */
+export const TRADINGVIEW_SOURCES = 'tradingview';
 
 /** TradingView gives a webhook 3 s; the broker calls of one request get this much of it (`BROKER_TIMEOUT_MS`). */
 export const DEFAULT_BROKER_TIMEOUT_MS = 2500;

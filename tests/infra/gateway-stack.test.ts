@@ -353,6 +353,14 @@ describe('GatewayStack configured through context', () => {
     built.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
   });
 
+  it('passes the source allow-list to both functions, as the context lists it', () => {
+    const built = synth({ allowedSourceIps: ['tradingview', '203.0.113.0/24'] });
+
+    for (const broker of ['alor', 'tinkoff'] as const) {
+      expect(functionProps(built, broker).Environment.Variables.ALLOWED_SOURCE_IPS).toBe('tradingview,203.0.113.0/24');
+    }
+  });
+
   it('is environment-agnostic unless context names an account and region', () => {
     const agnostic = synth().stack;
     expect([Token.isUnresolved(agnostic.account), Token.isUnresolved(agnostic.region)]).toEqual([true, true]);

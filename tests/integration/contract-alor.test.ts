@@ -163,6 +163,16 @@ describe('Alor webhook: shared secret', () => {
     expect(result).toMatchObject({ status: 401, body: 'Unauthorized' });
   });
 
+  it('forbidden-source: answers a call from an address ALLOWED_SOURCE_IPS does not list with 403 "Forbidden"', async () => {
+    // The fixture's caller is 203.0.113.10.
+    const refused = await answer(signal(VALID_ORDER), { ALLOWED_SOURCE_IPS: 'tradingview' });
+    const listed = await answer(signal(VALID_ORDER), { ALLOWED_SOURCE_IPS: 'tradingview, 203.0.113.0/24' });
+
+    expect(refused).toMatchObject({ status: 403, body: 'Forbidden' });
+    expect(refused.headers).toMatchObject({ 'content-type': 'text/plain; charset=utf-8' });
+    expect(listed).toMatchObject({ status: 200, body: '200 OK' });
+  });
+
   it('authentication: accepts the Realm-style ?secret= query parameter', async () => {
     const event = apiGatewayEvent({
       route: 'POST /alor',

@@ -193,6 +193,18 @@ describe('T-Invest webhook: shared secret', () => {
   });
 });
 
+describe('T-Invest webhook: source allow-list', () => {
+  it('forbidden-source: answers a call from an address ALLOWED_SOURCE_IPS does not list with 403 "Forbidden"', async () => {
+    // The fixture's caller is 203.0.113.10.
+    const refused = await answer(signal(VALID_ORDER), { ALLOWED_SOURCE_IPS: 'tradingview' });
+    const listed = await answer(signal(VALID_ORDER), { ALLOWED_SOURCE_IPS: 'tradingview, 203.0.113.0/24' });
+
+    expect(refused).toMatchObject({ status: 403, body: 'Forbidden' });
+    expect(refused.headers).toMatchObject({ 'content-type': 'text/plain; charset=utf-8' });
+    expect(listed).toMatchObject({ status: 200, body: '200 OK' });
+  });
+});
+
 describe('T-Invest webhook: the secret in the body', () => {
   it('authentication: accepts the secret in the body, with no header, and never logs it', async () => {
     const result = await answer(signal({ ...VALID_ORDER, secret: TEST_WEBHOOK_SECRET }, {}));

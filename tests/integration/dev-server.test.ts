@@ -209,9 +209,26 @@ describe('npm start with a webhook secret that holds no value', () => {
   );
 });
 
+describe('npm start with a source allow-list', () => {
+  it.each([
+    ['without this machine warns, naming the setting, and answers 403', 'tradingview', true, 403],
+    ['with this machine answers as before', 'tradingview, 127.0.0.1', false, 200],
+  ])('%s', async (_case, list, warns, status) => {
+    const server = await spawnDevServer({ WEBHOOK_SECRET: SECRET, ALLOWED_SOURCE_IPS: list });
+    try {
+      const warning = 'WARNING: ALLOWED_SOURCE_IPS does not list 127.0.0.1';
+      expect(server.output().includes(warning)).toBe(warns);
+      expect((await post(server.alor, '{"check":true}', AUTH)).status).toBe(status);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('npm start with a setting it cannot use', () => {
   it.each([
     [{ ALOR_EXCHANGE: 'NYSE' }, 'npm start failed: Invalid configuration: ALOR_EXCHANGE:'],
+    [{ ALLOWED_SOURCE_IPS: 'localhost' }, 'npm start failed: Invalid configuration: ALLOWED_SOURCE_IPS: entry 1'],
     [{ PORT: 'eighty' }, 'npm start failed: PORT must be a port number (0-65535)'],
   ])('with %j exits before it is ready, naming the setting', async (env, message) => {
     await expect(spawnDevServer(env)).rejects.toThrow(message);

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { type SeparatedBody, separateBodySecret } from '../../auth/body-secret.ts';
 import { checkWebhookSecret } from '../../auth/secret.ts';
+import { SourceAllowList } from '../../auth/source-allow-list.ts';
 import { parseAcceptedSecrets } from '../../auth/webhook-secrets.ts';
 import type { OrderOutcome } from '../../brokers/outcome.ts';
 import type { CommonConfig } from '../../config.ts';
@@ -9,6 +10,7 @@ import {
   BrokerTimeoutError,
   BrokerUnavailableError,
   describeError,
+  ForbiddenSourceError,
   HttpError,
   INTERNAL_ERROR_MESSAGE,
   InstrumentRefusedError,
@@ -24,8 +26,8 @@ import { toWebhookRequest } from './event.ts';
 import { OK_BODY, textResponse, type WebhookResponse } from './response.ts';
 
 /**
- * The policy every broker handler shares, in the order of the contract's rows: authenticate (401) before
- * anything else, answer `check`, validate (400), then let the broker part read its credentials (404) and
+ * The policy every broker handler shares, in the order of the contract's rows: the caller's address (403, when an
+ * allow-list is set), then authenticate (401) before anything else, answer `check`, validate (400), then let the broker part read its credentials (404) and
  * place the order. Errors become answers here and only here; each invocation logs one JSON line.
  */
 
@@ -71,6 +73,7 @@ function outcomeToAnswer(outcome: OrderOutcome): { response: WebhookResponse; fi
 
 /** Safe, specific log fields for a known error: reasons and codes, never values. */
 function errorFields(error: HttpError): LogFields {
+  if (error instanceof ForbiddenSourceError) return { outcome: 'forbidden-source', sourceIp: error.sourceIp };
   if (error instanceof UnauthorizedError) return { outcome: 'unauthorized', reason: error.reason };
   if (error instanceof InvalidPayloadError) return { outcome: 'invalid', issues: error.issues };
   if (error instanceof InstrumentRefusedError) return { outcome: 'instrument-refused', reason: error.reason };
@@ -85,9 +88,14 @@ export function createWebhookHandler<TOrder extends { idempotencyKey?: string | 
 ): WebhookHandler {
   const { broker, config, store, orderSchema, placeOrder } = options;
   const log = logger.child({ broker });
+  const allowList = config.allowedSources === undefined ? undefined : new SourceAllowList(config.allowedSources);
 
   const answer = async (event: APIGatewayProxyEventV2): Promise<{ response: WebhookResponse; fields: LogFields }> => {
     const request = toWebhookRequest(event);
+    // Before the secret is even read from the store: a caller from elsewhere learns nothing and costs nothing.
+    if (allowList !== undefined && !allowList.allows(request.sourceIp)) {
+      throw new ForbiddenSourceError(request.sourceIp);
+    }
     // Decoded once, when first needed: by the secret check when the secret can only be in the body, else after it.
     let separated: SeparatedBody | undefined;
     const body = () => {
