@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { separateBodySecret } from '#shared/auth/body-secret.ts';
 import { SIGNAL_EXCHANGES } from '#shared/facts.ts';
 import {
   type AlorOrder,
@@ -9,6 +10,7 @@ import {
   MAX_LOTS,
   type ParsedBody,
   type ParseResult,
+  parseDecodedBody,
   parseWebhookBody,
   TinkoffFigiOrderSchema,
   type TinkoffOrder,
@@ -682,6 +684,21 @@ describe('parseWebhookBody: properties', () => {
 
         expect(orderOf(alor({ ...VALID, t }))).toMatchObject({ ticker, exchange });
         expect(orderOf(tinkoff({ ...VALID, t, f: FIGI }))).toMatchObject({ ticker, exchange });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('reads the same order from a body that also carries the webhook secret, once the secret is taken out', () => {
+    fc.assert(
+      fc.property(validOrder, fc.jsonValue(), ({ t, p: [, p], v: [, v], d: [, d], f, id }, secret) => {
+        const body = { t, p, v, d, f, id };
+        const withSecret = decodeJsonBody(bytes(JSON.stringify({ secret, ...body })));
+        const separated = separateBodySecret(withSecret);
+
+        expect(separated.secret).toBe(typeof secret === 'string' ? secret : undefined);
+        expect(parseDecodedBody(separated.body, TinkoffOrderSchema)).toEqual(tinkoff(body));
+        expect(parseDecodedBody(separated.body, AlorOrderSchema)).toEqual(alor(body));
       }),
       { numRuns: 1000 },
     );
