@@ -689,9 +689,14 @@ describe('parseWebhookBody: properties', () => {
     );
   });
 
+  /** Any JSON value as a body's secret, short of the prototype keys that refuse a whole body. */
+  const anySecret = fc
+    .jsonValue({ maxDepth: 2 })
+    .filter((value) => !/__proto__|constructor|prototype/.test(JSON.stringify(value)));
+
   it('reads the same order from a body that also carries the webhook secret, once the secret is taken out', () => {
     fc.assert(
-      fc.property(validOrder, fc.jsonValue(), ({ t, p: [, p], v: [, v], d: [, d], f, id }, secret) => {
+      fc.property(validOrder, anySecret, ({ t, p: [, p], v: [, v], d: [, d], f, id }, secret) => {
         const body = { t, p, v, d, f, id };
         const withSecret = decodeJsonBody(bytes(JSON.stringify({ secret, ...body })));
         const separated = separateBodySecret(withSecret);
