@@ -9,6 +9,7 @@
  * Secrets Manager with `npm run secrets -- set <name>`.
  */
 
+import { parseSourceRanges, SOURCE_ENTRY_RULE } from '../shared/auth/source-allow-list.ts';
 import { ConfigError } from '../shared/config-error.ts';
 import {
   ALOR_EXCHANGES,
@@ -99,8 +100,12 @@ export interface WebhooksConfig {
   readonly alorApiUrl: string | undefined;
   readonly tinkoffApi: TinkoffApi;
   readonly tinkoffApiUrl: string | undefined;
+  /** `TINKOFF_CLASS_CODE`; unset: the function's default (TQBR). */
+  readonly tinkoffClassCode: string | undefined;
   readonly brokerTimeoutMs: number;
   readonly dryRun: boolean;
+  /** `ALLOWED_SOURCE_IPS` of both functions, entries joined by commas; unset: calls from anywhere. */
+  readonly allowedSourceIps: string | undefined;
   readonly memorySize: number;
   readonly timeoutSeconds: number;
   readonly throttlingRateLimit: number;
@@ -186,8 +191,10 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     alorApiUrl: httpsUrl(get, 'alorApiUrl'),
     tinkoffApi: oneOf(get, 'tinkoffApi', TINKOFF_APIS, CONTEXT_DEFAULTS.tinkoffApi),
     tinkoffApiUrl: httpsUrl(get, 'tinkoffApiUrl'),
+    tinkoffClassCode: classCode(get, 'tinkoffClassCode'),
     brokerTimeoutMs,
     dryRun: boolean(get, 'dryRun', CONTEXT_DEFAULTS.dryRun),
+    allowedSourceIps: sourceAllowList(get, 'allowedSourceIps'),
     memorySize: integer(get, 'memorySize', CONTEXT_DEFAULTS.memorySize, 128, 10_240),
     timeoutSeconds,
     throttlingRateLimit,
@@ -257,6 +264,34 @@ function httpsUrl(get: ContextReader, key: string): string | undefined {
   return value;
 }
 
+function classCode(get: ContextReader, key: string): string | undefined {
+  const value = optionalString(get, key);
+  if (value !== undefined && !/^[A-Za-z0-9_]{1,20}$/.test(value)) {
+    throw new ConfigError(`Context "${key}" must be a T-Invest class code such as TQBR; got "${value}"`);
+  }
+  return value;
+}
+
+/** A list of addresses, ranges and `tradingview`: one string (commas or spaces between entries) or an array of them. */
+function sourceAllowList(get: ContextReader, key: string): string | undefined {
+  const raw = get(key);
+  const entries = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : raw == null ? [] : undefined;
+  if (entries === undefined || !entries.every((entry) => typeof entry === 'string')) {
+    throw new ConfigError(`Context "${key}" must be a string or a list of strings; got ${JSON.stringify(raw)}`);
+  }
+  const text = entries
+    .flatMap((entry) => entry.split(/[\s,]+/))
+    .filter((entry) => entry !== '')
+    .join(',');
+  const parsed = parseSourceRanges(text);
+  if (!parsed.ok) {
+    throw new ConfigError(
+      `Context "${key}": entry ${parsed.invalidEntries.join(', ')} is not ${SOURCE_ENTRY_RULE}; got ${JSON.stringify(raw)}`,
+    );
+  }
+  return text === '' ? undefined : text;
+}
+
 function secretRef(get: ContextReader, nameKey: string, defaultName: string): SecretRef {
   const name = optionalString(get, nameKey);
   if (name !== undefined && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(name)) {
@@ -299,6 +334,7 @@ export function functionEnvironment(
     [ENV.webhookSecretId]: secrets.webhookSecret,
     [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs),
     [ENV.dryRun]: String(config.dryRun),
+    ...optional(ENV.allowedSourceIps, config.allowedSourceIps),
   };
   if (broker === 'alor') {
     return {
@@ -316,6 +352,7 @@ export function functionEnvironment(
     [ENV.tinkoffAccountIdParameter]: config.tinkoffAccountId.name,
     [ENV.tinkoffApi]: config.tinkoffApi,
     ...optional(ENV.tinkoffApiUrl, config.tinkoffApiUrl),
+    ...optional(ENV.tinkoffClassCode, config.tinkoffClassCode),
   };
 }
 

@@ -14,10 +14,24 @@ export const ALOR_EXCHANGES = ['SPBX', 'MOEX'] as const;
 export type AlorExchange = (typeof ALOR_EXCHANGES)[number];
 export const DEFAULT_ALOR_EXCHANGE: AlorExchange = 'SPBX';
 
+/**
+ * Exchanges a signal may name in `t` (`MOEX:SBER`, TradingView's `{{exchange}}:{{ticker}}`): both brokers trade on
+ * these two. Alor sends the order there; T-Invest looks the ticker up in the class code of that exchange.
+ */
+export const SIGNAL_EXCHANGES = ALOR_EXCHANGES;
+export type SignalExchange = AlorExchange;
+
 /** T-Invest API generations the T-Invest function can talk to (`TINKOFF_API`). */
 export const TINKOFF_APIS = ['v2', 'v1'] as const;
 export type TinkoffApi = (typeof TINKOFF_APIS)[number];
 export const DEFAULT_TINKOFF_API: TinkoffApi = 'v2';
+
+/**
+ * T-Invest class codes (trading modes) an order without `f` looks its ticker up in: `TINKOFF_CLASS_CODE` for MOEX
+ * and for a `t` without an exchange (TQBR: Moscow Exchange shares, main board), SPBXM for SPBX (SPB Exchange).
+ */
+export const DEFAULT_TINKOFF_CLASS_CODE = 'TQBR';
+export const TINKOFF_SPBX_CLASS_CODE = 'SPBXM';
 
 /**
  * The environment variables the functions read. The deployed stack sets the `_ID`/`_PARAMETER` references; local
@@ -43,13 +57,16 @@ export const ENV = {
   tinkoffAccountId: 'TINKOFF_ACCOUNT_ID',
   tinkoffApi: 'TINKOFF_API',
   tinkoffApiUrl: 'TINKOFF_API_URL',
+  tinkoffClassCode: 'TINKOFF_CLASS_CODE',
+  allowedSourceIps: 'ALLOWED_SOURCE_IPS',
 } as const;
 
 /**
  * Every name in {@link ENV}, and any other name with one of their prefixes: what a run that must not inherit the
  * host's settings (a test's cold container, a benchmark, a child dev server) clears first.
  */
-export const FUNCTION_SETTING_NAME = /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$)/;
+export const FUNCTION_SETTING_NAME =
+  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|ALLOWED_SOURCE_IPS$)/;
 
 /** The environment variables only the local tools read: `npm start`, and `npm run preflight` beside it. */
 export const LOCAL_ENV = {
@@ -60,6 +77,14 @@ export const LOCAL_ENV = {
   /** `npm run preflight`: where to ask whether a token T-Invest rejected is a sandbox token. */
   tinkoffSandboxApiUrl: 'PREFLIGHT_TINKOFF_SANDBOX_URL',
 } as const;
+
+/**
+ * The addresses TradingView sends its webhook alerts from (IPv4 only), as its help centre publishes them
+ * (https://www.tradingview.com/support/solutions/43000529348/): what `tradingview` in `ALLOWED_SOURCE_IPS` stands for.
+ */
+export const TRADINGVIEW_SOURCE_IPS = ['52.89.214.238', '34.212.75.30', '54.218.53.128', '52.32.178.7'] as const;
+/** The word in `ALLOWED_SOURCE_IPS` that stands for {@link TRADINGVIEW_SOURCE_IPS}. */
+export const TRADINGVIEW_SOURCES = 'tradingview';
 
 /** TradingView gives a webhook 3 s; the broker calls of one request get this much of it (`BROKER_TIMEOUT_MS`). */
 export const DEFAULT_BROKER_TIMEOUT_MS = 2500;

@@ -1,13 +1,23 @@
 // The local console: polls GET /api/state for the recent webhook calls and the paper order books, sends
-// test signals through the real webhook routes (POST /alor, POST /tinkoff) with the session's webhook secret, and
-// runs "Check setup" (GET /api/preflight) per function, with the paper brokers' failure scenarios
-// (POST /api/paper-scenario). Everything is rendered with textContent: payloads are whatever callers sent, never markup.
+// test signals through the real webhook routes (POST /alor, POST /tinkoff) with the session's webhook secret, as the
+// widget sends them or as a TradingView alert does, and runs "Check setup" (GET /api/preflight) per function, with the
+// paper brokers' failure scenarios (POST /api/paper-scenario).
+// Everything is rendered with textContent: payloads are whatever callers sent, never markup.
 
 const POLL_MS = 1000;
 const EXAMPLES = {
   alor: { SPBX: { t: 'AAPL', p: '150.5', v: '1' }, MOEX: { t: 'SBER', p: '250.5', v: '1' } },
   tinkoff: { t: 'SBER', p: '250.5', v: '1', f: 'BBG004730N88' },
 };
+/** TradingView alert messages with their placeholders filled in, as TradingView sends them (README.md#tradingview-alerts). */
+const ALERTS = {
+  strategy: '{"t":"MOEX:SBER","d":"buy","v":"1","p":"285.45"}',
+  'indicator-sell': '{"t":"MOEX_DLY:SBER","d":"sell","v":"1","p":"285.45"}',
+  'body-secret': '{"secret":"<webhook secret>","t":"MOEX:SBER","d":"buy","v":"1","p":"285.45"}',
+  'plain-text': 'buy SBER 1 285.45',
+};
+/** Where a message takes the session's webhook secret: it is put in when the message is sent, never shown. */
+const SECRET_PLACEHOLDER = '<webhook secret>';
 
 /** @type {{ secret: string, brokers: Record<string, { mode: string, webhookUrl: string, brokerUrl: string, instruments: unknown }>, alorExchange: string, scenarios: Record<string, { available: string[], current: string | null } | null> } | undefined} */
 let session;
@@ -69,9 +79,9 @@ function fillDatalists() {
   if (alor) for (const symbols of Object.values(alor)) for (const symbol of symbols) tickers.add(symbol);
   const tinkoff = session.brokers.tinkoff.instruments;
   if (tinkoff) {
-    for (const [figi, ticker] of Object.entries(tinkoff)) {
-      figis.add(figi);
-      tickers.add(ticker);
+    for (const instrument of tinkoff) {
+      figis.add(instrument.figi);
+      tickers.add(instrument.ticker);
     }
   }
   const options = (values) =>
@@ -89,6 +99,24 @@ function applyExample(broker) {
   const example = broker === 'alor' ? EXAMPLES.alor[session?.alorExchange ?? 'SPBX'] : EXAMPLES.tinkoff;
   for (const name of ['t', 'p', 'v', 'f']) form.elements[name].value = example[name] ?? '';
   form.querySelector('.figi').hidden = broker !== 'tinkoff';
+}
+
+/** Shows the fields of the way of sending chosen; the other's are disabled, so the browser neither checks nor sends them. */
+function applySource(source) {
+  const form = $('#signal-form');
+  for (const [selector, shown] of [
+    ['.widget-fields', source === 'widget'],
+    ['.tradingview-fields', source === 'tradingview'],
+  ]) {
+    const fieldset = form.querySelector(selector);
+    fieldset.hidden = !shown;
+    fieldset.disabled = !shown;
+  }
+  if (source === 'tradingview' && form.elements.message.value === '') applyAlert(form.elements.template.value);
+}
+
+function applyAlert(template) {
+  $('#signal-form').elements.message.value = ALERTS[template] ?? '';
 }
 
 function renderCalls(calls) {
@@ -167,11 +195,8 @@ function numeric(value) {
   return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
 }
 
-async function sendSignal(event) {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const data = new FormData(form);
-  const broker = String(data.get('broker'));
+/** The widget's signal: the form's fields as JSON, the secret in the header. */
+function widgetRequest(broker, data) {
   const signal = {
     t: String(data.get('t')),
     p: numeric(String(data.get('p'))),
@@ -181,6 +206,43 @@ async function sendSignal(event) {
   if (broker === 'tinkoff') signal.f = String(data.get('f'));
   const id = String(data.get('id') ?? '').trim();
   if (id !== '') signal.id = id;
+  return {
+    url: `/${broker}`,
+    headers: { 'content-type': 'application/json', 'x-webhook-secret': session.secret },
+    body: JSON.stringify(signal),
+  };
+}
+
+function isJson(text) {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A TradingView alert: the message as it is, `application/json` when it parses as JSON and `text/plain` otherwise, the
+ * secret in the message where it has the placeholder, else in the URL (TradingView sends no header of its own).
+ */
+function tradingViewRequest(broker, data) {
+  const message = String(data.get('message') ?? '');
+  const body = message.split(SECRET_PLACEHOLDER).join(session.secret);
+  const secretInMessage = body !== message;
+  return {
+    url: secretInMessage ? `/${broker}` : `/${broker}?secret=${encodeURIComponent(session.secret)}`,
+    headers: { 'content-type': isJson(body) ? 'application/json' : 'text/plain; charset=utf-8' },
+    body,
+  };
+}
+
+async function sendSignal(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const data = new FormData(form);
+  const broker = String(data.get('broker'));
+  const request = data.get('source') === 'tradingview' ? tradingViewRequest(broker, data) : widgetRequest(broker, data);
 
   const button = form.querySelector('button');
   const result = $('#send-result');
@@ -189,11 +251,7 @@ async function sendSignal(event) {
   result.textContent = `sending to /${broker}…`;
   const startedAt = performance.now();
   try {
-    const response = await fetch(`/${broker}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-webhook-secret': session.secret },
-      body: JSON.stringify(signal),
-    });
+    const response = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body });
     const text = await response.text();
     const ms = Math.round(performance.now() - startedAt);
     result.className = `result ${statusClass(response.status)}`;
@@ -308,8 +366,11 @@ async function start() {
   fillDatalists();
   const form = $('#signal-form');
   form.elements.broker.addEventListener('change', () => applyExample(form.elements.broker.value));
+  form.elements.source.addEventListener('change', () => applySource(form.elements.source.value));
+  form.elements.template.addEventListener('change', () => applyAlert(form.elements.template.value));
   form.addEventListener('submit', sendSignal);
   applyExample(form.elements.broker.value);
+  applySource(form.elements.source.value);
   await refresh();
   setInterval(refresh, POLL_MS);
 }

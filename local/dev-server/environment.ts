@@ -6,6 +6,7 @@ import {
   parsePaperScenarios,
   startPaperBrokers,
 } from '#local/paper-broker/index.ts';
+import { SourceAllowList } from '#shared/auth/source-allow-list.ts';
 import { generateWebhookSecret, noAcceptedSecretWarning, parseAcceptedSecrets } from '#shared/auth/webhook-secrets.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { ConfigError } from '#shared/config-error.ts';
@@ -18,6 +19,8 @@ import { BROKERS, type Broker, ENV, isProductionBrokerUrl, LOCAL_ENV } from '#sh
  */
 
 export const DEFAULT_PORT = 3000;
+/** Where the local calls come from: the server listens on this address only. */
+const LOCAL_SOURCE_IP = '127.0.0.1';
 
 export type BrokerMode = 'paper' | 'real';
 
@@ -121,6 +124,13 @@ export async function prepareEnvironment(env: NodeJS.ProcessEnv): Promise<LocalE
   if (secretGenerated) env[ENV.webhookSecret] = generateWebhookSecret();
   const acceptedSecrets = parseAcceptedSecrets(env[ENV.webhookSecret]);
   const warnings = acceptedSecrets.length === 0 ? [noAcceptedSecretWarning(ENV.webhookSecret)] : [];
+  // The local calls come from this machine; a list without it refuses them all (and a bad list stops here).
+  const { allowedSources } = loadAlorConfig(env);
+  if (allowedSources !== undefined && !new SourceAllowList(allowedSources).allows(LOCAL_SOURCE_IP)) {
+    warnings.push(
+      `WARNING: ${ENV.allowedSourceIps} does not list ${LOCAL_SOURCE_IP}: every local call (the console, curl) is answered 403 Forbidden`,
+    );
+  }
 
   const modes = brokerModes(env);
   const brokerUrls = {} as Record<Broker, string>;

@@ -7,8 +7,9 @@ import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, star
  * read calls `UsersService/GetAccounts`, `UsersService/GetInfo`, `InstrumentsService/GetInstrumentBy`), the same
  * under `/sandbox/rest` as its sandbox, and the retired v1 `/openapi/orders/limit-order`, checked against
  * docs/broker-specs/tinvest-v2-openapi.yaml and tinkoff-openapi-v1-swagger.yaml. Errors carry the catalogue codes of
- * tinvest-v2-api_errors.json. A repeated `orderId` places no second order and gets the first answer again. A scenario
- * makes it fail the way a misconfigured token or account does, for the preflight to find.
+ * tinvest-v2-api_errors.json. A repeated `orderId` places no second order and gets the first answer again. It knows a
+ * table of instruments (by FIGI, uid, or ticker within a class code). A scenario makes it fail the way a misconfigured
+ * token or account does, for the preflight to find.
  */
 
 export const TINKOFF_V2_PREFIX = '/rest';
@@ -17,6 +18,7 @@ export const TINKOFF_SANDBOX_PREFIX = '/sandbox/rest';
 const SERVICES = '/tinkoff.public.invest.api.contract.v1';
 export const POST_ORDER_PATH = `${TINKOFF_V2_PREFIX}${SERVICES}.OrdersService/PostOrder`;
 export const GET_ORDER_STATE_PATH = `${TINKOFF_V2_PREFIX}${SERVICES}.OrdersService/GetOrderState`;
+export const GET_INSTRUMENT_BY_PATH = `${TINKOFF_V2_PREFIX}${SERVICES}.InstrumentsService/GetInstrumentBy`;
 export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
 
 /** Ways a T-Invest setup goes wrong, each one switchable on a paper broker. */
@@ -43,13 +45,25 @@ const OTHER_ACCOUNT_ID = '2000000099';
 const SECOND_ACCOUNT_ID = '2000000001';
 const OPENED_AT = '2024-01-15T07:00:00Z';
 
+/** An instrument the paper T-Invest knows: a `v1Instrument`, the fields it fills in. */
+export interface PaperInstrument {
+  readonly ticker: string;
+  readonly classCode: string;
+  readonly figi: string;
+  readonly uid: string;
+  readonly lot: number;
+  readonly name: string;
+  readonly currency: string;
+  readonly instrumentType: 'share' | 'etf';
+  /** `false`: `GetInstrumentBy` says so, and PostOrder refuses it (30052), as T-Invest does. */
+  readonly apiTradeAvailableFlag: boolean;
+}
+
 export interface TinkoffPaperOptions {
   /** Trading token → the account ids it may trade. */
   readonly accounts: Readonly<Record<string, readonly string[]>>;
-  /** Known instruments: FIGI or instrument uid → ticker; any instrument when absent. */
-  readonly instruments?: Readonly<Record<string, string>>;
-  /** Lot size per FIGI or uid; 1 when absent. */
-  readonly lots?: Readonly<Record<string, number>>;
+  /** Known instruments, which PostOrder takes by FIGI or uid; any instrument id when absent. */
+  readonly instruments?: readonly PaperInstrument[];
   /** Answer a repeated orderId with error 30057 instead of the first report. */
   readonly duplicateAsError?: boolean;
   readonly scenario?: TinkoffPaperScenario | undefined;
@@ -119,8 +133,8 @@ const GetAccountsBodySchema = z.strictObject({
 /** `v1GetInfoRequest`: no fields. */
 const GetInfoBodySchema = z.strictObject({});
 
-/** `v1InstrumentRequest`: `classCode` is required with a ticker. */
-const InstrumentBodySchema = z.strictObject({
+/** `v1InstrumentRequest`. */
+const InstrumentRequestBodySchema = z.strictObject({
   idType: z.enum([
     'INSTRUMENT_ID_UNSPECIFIED',
     'INSTRUMENT_ID_TYPE_FIGI',
@@ -129,7 +143,7 @@ const InstrumentBodySchema = z.strictObject({
     'INSTRUMENT_ID_TYPE_POSITION_UID',
   ]),
   classCode: z.string().optional(),
-  id: z.string().min(1),
+  id: z.string(),
 });
 
 /** `LimitOrderRequest` (v1). */
@@ -143,6 +157,29 @@ function error(status: number, code: number, description: number, message: strin
   return { status, body: { code, message, description } };
 }
 
+/**
+ * A `v1Instrument` as the REST gateway writes it: proto3 JSON leaves out a field that holds its default, so a `false`
+ * flag is absent (the service must read an absent flag as `false`).
+ */
+function instrumentToWire(instrument: PaperInstrument): Record<string, unknown> {
+  const flags = {
+    apiTradeAvailableFlag: instrument.apiTradeAvailableFlag,
+    buyAvailableFlag: true,
+    sellAvailableFlag: true,
+  };
+  return {
+    figi: instrument.figi,
+    ticker: instrument.ticker,
+    classCode: instrument.classCode,
+    lot: instrument.lot,
+    currency: instrument.currency,
+    name: instrument.name,
+    instrumentType: instrument.instrumentType,
+    uid: instrument.uid,
+    ...Object.fromEntries(Object.entries(flags).filter(([, value]) => value)),
+  };
+}
+
 function quotationToDecimal(units: string, nano: number): string {
   const fraction = String(nano).padStart(9, '0').replace(/0+$/, '');
   return fraction === '' ? units : `${units}.${fraction}`;
@@ -154,6 +191,12 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
   const orders: TinkoffPaperOrder[] = [];
   const firstAnswers = new Map<string, JsonAnswer>();
   let scenario = options.scenario;
+
+  /** The instrument PostOrder is asked for by FIGI or uid; `true` when the broker was given no instrument list. */
+  const instrumentById = (id: string): PaperInstrument | true | undefined =>
+    options.instruments === undefined
+      ? true
+      : options.instruments.find((instrument) => instrument.figi === id || instrument.uid === id);
 
   /** The account ids the request's token reaches in this environment; undefined when the token is not one of its. */
   const accountsOf = (
@@ -216,8 +259,10 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     if (!Number.isSafeInteger(lots) || lots <= 0) return error(400, 3, 30004, 'Quantity must be positive');
     const price = quotationToDecimal(body.price.units, body.price.nano);
     if (Number(price) <= 0 || body.price.nano < 0) return error(400, 3, 30007, 'Price must be positive');
-    if (options.instruments !== undefined && !(body.instrumentId in options.instruments)) {
-      return error(404, 5, 50002, 'Instrument not found');
+    const instrument = instrumentById(body.instrumentId);
+    if (instrument === undefined) return error(404, 5, 50002, 'Instrument not found');
+    if (instrument !== true && !instrument.apiTradeAvailableFlag) {
+      return error(400, 3, 30052, 'Instrument forbidden for trading by API');
     }
     const orderId = String(Date.now()) + String(orders.length).padStart(4, '0');
     orders.push({
@@ -281,48 +326,30 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     };
   };
 
-  /** `InstrumentsService/GetInstrumentBy`, by FIGI or uid (the ids the paper knows), or by ticker with a class code. */
+  /**
+   * `InstrumentsService/GetInstrumentBy`: by FIGI, uid, or ticker within a class code (which the ticker needs: 30013
+   * without it). Under `instrument-not-tradable` no instrument may be traded through the API.
+   */
   const getInstrumentBy = (request: BrokerRequest, environment: Environment): JsonAnswer => {
     if (accountsOf(request, environment) === undefined) return UNAUTHENTICATED;
-    const parsed = InstrumentBodySchema.safeParse(request.json);
+    const parsed = InstrumentRequestBodySchema.safeParse(request.json);
     if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
-    const { idType, id, classCode } = parsed.data;
-    if (idType === 'INSTRUMENT_ID_TYPE_TICKER' && (classCode === undefined || classCode === '')) {
-      return error(400, 3, 30001, 'Missing parameter: `class_code`');
+    const { idType, classCode, id } = parsed.data;
+    if (id === '') return error(400, 3, 30007, 'Missing parameter: `id`');
+    if (idType === 'INSTRUMENT_ID_TYPE_TICKER' && !classCode) {
+      return error(400, 3, 30013, '`class_code` require for `id_type` = `ticker`');
     }
-    const known = options.instruments ?? { [id]: id };
-    const figi =
-      idType === 'INSTRUMENT_ID_TYPE_TICKER'
-        ? Object.keys(known).find((candidate) => known[candidate] === id)
-        : id in known
-          ? id
-          : undefined;
-    if (figi === undefined || idType === 'INSTRUMENT_ID_UNSPECIFIED' || idType === 'INSTRUMENT_ID_TYPE_POSITION_UID') {
-      return error(404, 5, 50002, 'Instrument not found');
-    }
-    const ticker = known[figi] ?? figi;
-    const tradable = scenario !== 'instrument-not-tradable';
-    return {
-      status: 200,
-      body: {
-        instrument: {
-          figi,
-          ticker,
-          classCode: 'TQBR',
-          lot: options.lots?.[figi] ?? 1,
-          currency: 'rub',
-          name: `Paper share ${ticker}`,
-          exchange: 'MOEX',
-          instrumentType: 'share',
-          tradingStatus: 'SECURITY_TRADING_STATUS_NORMAL_TRADING',
-          buyAvailableFlag: true,
-          sellAvailableFlag: true,
-          apiTradeAvailableFlag: tradable,
-          forQualInvestorFlag: false,
-          minPriceIncrement: { units: '0', nano: 10_000_000 },
-        },
-      },
+    const matches: Record<typeof idType, (instrument: PaperInstrument) => boolean> = {
+      INSTRUMENT_ID_UNSPECIFIED: () => false,
+      INSTRUMENT_ID_TYPE_POSITION_UID: () => false,
+      INSTRUMENT_ID_TYPE_FIGI: (instrument) => instrument.figi === id,
+      INSTRUMENT_ID_TYPE_UID: (instrument) => instrument.uid === id,
+      INSTRUMENT_ID_TYPE_TICKER: (instrument) => instrument.ticker === id && instrument.classCode === classCode,
     };
+    const instrument = options.instruments?.find(matches[idType]);
+    if (instrument === undefined) return error(404, 5, 50002, 'Instrument not found');
+    const tradable = instrument.apiTradeAvailableFlag && scenario !== 'instrument-not-tradable';
+    return { status: 200, body: { instrument: instrumentToWire({ ...instrument, apiTradeAvailableFlag: tradable }) } };
   };
 
   const v1LimitOrder = (request: BrokerRequest): JsonAnswer => {
@@ -340,7 +367,7 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     if (accountId === null || !accounts.includes(accountId)) return refuse('Account not found');
     if (!parsed.success) return refuse(`Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
     if (parsed.data.price <= 0) return refuse('Price must be positive');
-    if (options.instruments !== undefined && !(figi in options.instruments)) return refuse('Instrument not found');
+    if (instrumentById(figi) === undefined) return refuse('Instrument not found');
     const orderId = String(Date.now()) + String(orders.length).padStart(4, '0');
     orders.push({
       orderId,

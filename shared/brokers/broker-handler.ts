@@ -50,6 +50,12 @@ export interface BrokerClient<TTerms> {
   keepWarm?(call: KeepWarmCall): Promise<void>;
 }
 
+/** What a broker call before the order needs: the credential, and the request's one deadline. */
+export interface BrokerAccess {
+  readonly credential: string;
+  readonly deadline: Deadline;
+}
+
 export interface BrokerRecipe<TOrder extends { idempotencyKey?: string | undefined }, TTerms extends LogFields> {
   readonly broker: Broker;
   readonly orderSchema: z.ZodType<TOrder>;
@@ -60,9 +66,10 @@ export interface BrokerRecipe<TOrder extends { idempotencyKey?: string | undefin
   /**
    * What the broker is asked to do, in its own terms (the instrument as sent, side, lots, price): it names the
    * broker request id, so a key reused for another order is another request, and it is what the log line shows.
+   * It may ask the broker first (T-Invest: the instrument a ticker names), within the request's deadline.
    */
-  readonly orderTerms: (order: TOrder) => TTerms;
-  readonly createClient: (dispatcher: Dispatcher) => BrokerClient<TTerms>;
+  readonly orderTerms: (order: TOrder, access: BrokerAccess) => TTerms | Promise<TTerms>;
+  readonly client: BrokerClient<TTerms>;
   /** The broker origins the client calls: opened during init and kept open by keep-warm. */
   readonly origins: readonly string[];
 }
@@ -88,7 +95,7 @@ function warmUpOrderPath<TOrder extends { idempotencyKey?: string | undefined },
   checkWebhookSecret({ header: 'warm-up', rawBody: WARM_UP_BODY }, ['warm-up-accepted']);
   const parsed = parseWebhookBody(WARM_UP_BODY, recipe.orderSchema);
   if (parsed.success && parsed.data.kind === 'order') {
-    brokerRequestId(recipe.broker, 'warm-up', 'warm-up', recipe.orderTerms(parsed.data.order));
+    brokerRequestId(recipe.broker, 'warm-up', 'warm-up', parsed.data.order);
   }
 }
 
@@ -107,34 +114,36 @@ export type BrokerLambdaHandler = (
   context?: Pick<Context, 'awsRequestId'>,
 ) => Promise<WebhookResponse>;
 
+/** `recipe` is made once per handler, with the dispatcher every broker call of the container goes through. */
 export function createBrokerHandler<TOrder extends { idempotencyKey?: string | undefined }, TTerms extends LogFields>(
-  recipe: BrokerRecipe<TOrder, TTerms>,
+  recipe: (dispatcher: Dispatcher) => BrokerRecipe<TOrder, TTerms>,
   config: CommonConfig,
   deps: BrokerHandlerDeps,
 ): BrokerLambdaHandler {
   const store = deps.store ?? new SecretStore({ ttlMs: config.secretsCacheTtlMs });
   const dispatcher = deps.dispatcher ?? brokerAgent();
-  const client = recipe.createClient(dispatcher);
-  const log = logger.child({ broker: recipe.broker });
-  warmUpOrderPath(recipe);
+  const made = recipe(dispatcher);
+  const { broker, orderSchema, stored, notConfigured, orderTerms, client, origins } = made;
+  const log = logger.child({ broker });
+  warmUpOrderPath(made);
 
   const webhook = createWebhookHandler({
-    broker: recipe.broker,
+    broker,
     config,
     store,
-    orderSchema: recipe.orderSchema,
-    describeOrder: recipe.orderTerms,
+    orderSchema,
     placeOrder: async ({ order, idempotencyKey, deadline }) => {
-      const { credential, account } = await readBrokerCredentials(store, recipe.stored, recipe.notConfigured);
-      const terms = recipe.orderTerms(order);
-      return client.placeLimitOrder({
+      const { credential, account } = await readBrokerCredentials(store, stored, notConfigured);
+      const terms = await orderTerms(order, { credential, deadline });
+      const outcome = await client.placeLimitOrder({
         credential,
         account,
         terms,
-        requestId: brokerRequestId(recipe.broker, account, idempotencyKey, terms),
+        requestId: brokerRequestId(broker, account, idempotencyKey, terms),
         deadline,
         dryRun: config.dryRun,
       });
+      return { outcome, terms };
     },
   });
 
@@ -148,12 +157,12 @@ export function createBrokerHandler<TOrder extends { idempotencyKey?: string | u
     const deadline = createDeadline(config.brokerTimeoutMs);
     const prepareClient = async () => {
       if (client.keepWarm === undefined) return;
-      const { credential } = await readBrokerCredentials(store, recipe.stored, recipe.notConfigured);
+      const { credential } = await readBrokerCredentials(store, stored, notConfigured);
       await client.keepWarm({ credential, deadline, validForMs: KEEP_WARM_VALID_FOR_MS });
     };
     const fields = { outcome: 'keep-warm' };
     try {
-      await Promise.all([prepareClient(), reconnectIdleOrigins(dispatcher, recipe.origins, config.brokerTimeoutMs)]);
+      await Promise.all([prepareClient(), reconnectIdleOrigins(dispatcher, origins, config.brokerTimeoutMs)]);
       log.info('keep-warm', { ...fields, latencyMs: Math.round(performance.now() - startedAt) });
     } catch (error) {
       log.warn('keep-warm', { ...fields, error: describeError(error) });

@@ -348,6 +348,7 @@ describe('GatewayStack configured through context', () => {
       alorApiUrl: 'https://apidev.alor.ru',
       tinkoffApi: 'v1',
       tinkoffApiUrl: 'https://sandbox-invest-public-api.tbank.ru/rest',
+      tinkoffClassCode: 'TQTF',
       brokerTimeoutMs: '2000',
       dryRun: 'true',
       memorySize: 1024,
@@ -372,12 +373,21 @@ describe('GatewayStack configured through context', () => {
     expect(functionProps(built, 'tinkoff').Environment.Variables).toMatchObject({
       TINKOFF_API: 'v1',
       TINKOFF_API_URL: 'https://sandbox-invest-public-api.tbank.ru/rest',
+      TINKOFF_CLASS_CODE: 'TQTF',
     });
     expect(Object.keys(functionProps(built, 'tinkoff').Environment.Variables)).not.toContain('ALOR_API_URL');
     built.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 4 },
     });
     built.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+  });
+
+  it('passes the source allow-list to both functions, as the context lists it', () => {
+    const built = synth({ allowedSourceIps: ['tradingview', '203.0.113.0/24'] });
+
+    for (const broker of ['alor', 'tinkoff'] as const) {
+      expect(functionProps(built, broker).Environment.Variables.ALLOWED_SOURCE_IPS).toBe('tradingview,203.0.113.0/24');
+    }
   });
 
   it('is environment-agnostic unless context names an account and region', () => {

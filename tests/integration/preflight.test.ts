@@ -104,7 +104,7 @@ describe('npm run preflight on the paper brokers (scripts/preflight.ts as a chil
     expect(run.stdout).toContain(`✓ Portfolio ${PORTFOLIO} answers on SPBX`);
     expect(run.stdout).toContain('✓ AAPL on SPBX: AAPL, lot size 1');
     expect(run.stdout).toContain(`✓ The token has full access to account ${ACCOUNT}: it can trade`);
-    expect(run.stdout).toContain('✓ BBG000B9XRY4 is AAPL (Paper share AAPL), tradable through the API; lot size 1');
+    expect(run.stdout).toContain('✓ BBG000B9XRY4 is AAPL (Apple), tradable through the API; lot size 1');
     expect(run.stdout).not.toContain('✗');
     expect(run.stdout.trimEnd().endsWith('Ready for the first signal.')).toBe(true);
     expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, security: 1 });

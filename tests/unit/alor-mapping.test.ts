@@ -56,6 +56,12 @@ describe('termsToAlorLimitOrder', () => {
     });
   });
 
+  it('uses the exchange the signal names instead of the configured one', () => {
+    expect(termsToAlorLimitOrder(orderToAlorTerms({ ...ORDER, exchange: 'MOEX' }, 'SPBX'), 'D71111')).toMatchObject({
+      instrument: { symbol: 'BRK B', exchange: 'MOEX' },
+    });
+  });
+
   it('sends the price as a JSON number, never a string', () => {
     const json = JSON.stringify(
       termsToAlorLimitOrder(orderToAlorTerms({ ...ORDER, price: '0.0000001' }, 'SPBX'), 'D71111'),

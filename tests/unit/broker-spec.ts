@@ -221,6 +221,9 @@ export const CHECKED_SCHEMAS = {
   alorOrderError: ['alor-WarpOpenAPIv2.yml', 'response_OrderActionCode400_CommandAPI'],
   tinvestPostOrderRequest: ['tinvest-v2-openapi.yaml', 'v1PostOrderRequest'],
   tinvestPostOrderResponse: ['tinvest-v2-openapi.yaml', 'v1PostOrderResponse'],
+  tinvestInstrumentRequest: ['tinvest-v2-openapi.yaml', 'v1InstrumentRequest'],
+  /** `v1InstrumentResponse` is `{ instrument: v1Instrument }`. */
+  tinvestInstrument: ['tinvest-v2-openapi.yaml', 'v1Instrument'],
   tinkoffV1LimitOrderRequest: ['tinkoff-openapi-v1-swagger.yaml', 'LimitOrderRequest'],
   tinkoffV1LimitOrderResponse: ['tinkoff-openapi-v1-swagger.yaml', 'LimitOrderResponse'],
   tinkoffV1Error: ['tinkoff-openapi-v1-swagger.yaml', 'Error'],
@@ -228,8 +231,6 @@ export const CHECKED_SCHEMAS = {
   alorSecurity: ['alor-WarpOpenAPIv2.yml', 'response_Security_Simple'],
   tinvestAccount: ['tinvest-v2-openapi.yaml', 'v1Account'],
   tinvestGetInfoResponse: ['tinvest-v2-openapi.yaml', 'v1GetInfoResponse'],
-  tinvestInstrumentRequest: ['tinvest-v2-openapi.yaml', 'v1InstrumentRequest'],
-  tinvestInstrument: ['tinvest-v2-openapi.yaml', 'v1Instrument'],
 } as const satisfies Record<string, readonly [SpecFile, string]>;
 
 export type CheckedSchema = keyof typeof CHECKED_SCHEMAS;

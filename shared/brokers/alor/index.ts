@@ -1,5 +1,5 @@
 import type { AlorConfig } from '../../config.ts';
-import { AlorOrderSchema } from '../../payload.ts';
+import { type AlorOrder, AlorOrderSchema } from '../../payload.ts';
 import {
   type BrokerHandlerDeps,
   type BrokerLambdaHandler,
@@ -7,7 +7,7 @@ import {
   initBrokerContainer,
 } from '../broker-handler.ts';
 import { AlorClient } from './client.ts';
-import { ALOR_NOT_CONFIGURED, orderToAlorTerms } from './mapping.ts';
+import { ALOR_NOT_CONFIGURED, type AlorOrderTerms, orderToAlorTerms } from './mapping.ts';
 
 /** Alor's two hosts: OAuth (the token refresh) and the API (the order). */
 function alorOrigins(config: AlorConfig): string[] {
@@ -16,16 +16,16 @@ function alorOrigins(config: AlorConfig): string[] {
 
 /** Alor webhook: refresh token → access token (cached) → limit order. Importing this module runs nothing. */
 export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = {}): BrokerLambdaHandler {
-  return createBrokerHandler(
-    {
+  return createBrokerHandler<AlorOrder, AlorOrderTerms>(
+    (dispatcher) => ({
       broker: 'alor',
       orderSchema: AlorOrderSchema,
       stored: { credential: config.refreshToken, account: config.portfolio },
       notConfigured: ALOR_NOT_CONFIGURED,
       orderTerms: (order) => orderToAlorTerms(order, config.exchange),
-      createClient: (dispatcher) => new AlorClient({ dispatcher, oauthUrl: config.oauthUrl, apiUrl: config.apiUrl }),
+      client: new AlorClient({ dispatcher, oauthUrl: config.oauthUrl, apiUrl: config.apiUrl }),
       origins: alorOrigins(config),
-    },
+    }),
     config,
     deps,
   );

@@ -40,8 +40,15 @@ export function tickerToAlorSymbol(ticker: string): string {
   return ticker.replace('.', ' ');
 }
 
-export function orderToAlorTerms(order: AlorOrder, exchange: AlorOrderTerms['exchange']): AlorOrderTerms {
-  return { symbol: tickerToAlorSymbol(order.ticker), exchange, side: order.side, lots: order.lots, price: order.price };
+/** The exchange `t` names (`MOEX:SBER`) wins over the configured one (`ALOR_EXCHANGE`). */
+export function orderToAlorTerms(order: AlorOrder, configuredExchange: AlorOrderTerms['exchange']): AlorOrderTerms {
+  return {
+    symbol: tickerToAlorSymbol(order.ticker),
+    exchange: order.exchange ?? configuredExchange,
+    side: order.side,
+    lots: order.lots,
+    price: order.price,
+  };
 }
 
 export function termsToAlorLimitOrder(terms: AlorOrderTerms, portfolio: string): AlorLimitOrderRequest {

@@ -1,9 +1,10 @@
 import { decimalToQuotation } from '../../decimal.ts';
-import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
+import { BrokerCredentialRejectedError, BrokerUnavailableError, InstrumentRefusedError } from '../../errors.ts';
+import { TINKOFF_SPBX_CLASS_CODE } from '../../facts.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
-import type { TinkoffOrder } from '../../payload.ts';
+import type { TinkoffFigiOrder, TinkoffOrder } from '../../payload.ts';
 import type { NotConfiguredMessages } from '../credentials.ts';
-import { type OrderOutcome, refused } from '../outcome.ts';
+import { NO_MESSAGE_REFUSAL, type OrderOutcome, refused } from '../outcome.ts';
 import {
   type Account,
   ErrorResponseSchema,
@@ -36,8 +37,25 @@ const ORDER_NOT_FOUND_CODE = '50005';
 const INSTRUMENT_NOT_FOUND_CODE = '50002';
 const REFUSED_STATUSES = new Set(['EXECUTION_REPORT_STATUS_REJECTED', 'EXECUTION_REPORT_STATUS_CANCELLED']);
 
+/** Where T-Invest lists an instrument: its ticker, in T-Invest's spelling, within a class code. */
+export interface TinkoffListing {
+  readonly ticker: string;
+  readonly classCode: string;
+}
+
 /** An order in T-Invest's terms: what names its `orderId` and what the log line shows. The ticker is not sent. */
-export type TinkoffOrderTerms = Pick<TinkoffOrder, 'figi' | 'side' | 'lots' | 'price'>;
+export type TinkoffOrderTerms = Pick<TinkoffFigiOrder, 'side' | 'lots' | 'price'> & {
+  /** PostOrder's `instrumentId`: `f` as sent (a FIGI or an instrument uid), or the uid T-Invest gave for `t`. */
+  readonly figi: string;
+  /** Where the instrument was looked up, for an order without `f`. */
+  readonly listing?: TinkoffListing;
+};
+
+/** What `GetInstrumentBy` said of a listing. */
+export type InstrumentLookup =
+  | { readonly status: 'found'; readonly uid: string; readonly apiTradeAvailable: boolean }
+  | { readonly status: 'not-found' }
+  | { readonly status: 'refused'; readonly message: string };
 
 /** What a `PostOrder` answer says: an outcome, or that this `orderId` was sent before (error 30057). */
 export type PostOrderResult = OrderOutcome | { readonly status: 'duplicate' };
@@ -47,8 +65,45 @@ export function tickerToTinkoffTicker(ticker: string): string {
   return ticker.replace(' ', '.');
 }
 
-export function orderToTinkoffTerms(order: TinkoffOrder): TinkoffOrderTerms {
+export function orderToTinkoffTerms(order: TinkoffFigiOrder): TinkoffOrderTerms {
   return { figi: order.figi, side: order.side, lots: order.lots, price: order.price };
+}
+
+/** Where an order without `f` looks its ticker up: SPBX (`SPBX:AAPL`) in SPBXM, MOEX or no exchange in `classCode`. */
+export function orderToListing(order: TinkoffOrder, classCode: string): TinkoffListing {
+  return {
+    ticker: tickerToTinkoffTicker(order.ticker),
+    classCode: order.exchange === 'SPBX' ? TINKOFF_SPBX_CLASS_CODE : classCode,
+  };
+}
+
+export function listingToInstrumentRequest(listing: TinkoffListing): InstrumentRequest {
+  return { idType: 'INSTRUMENT_ID_TYPE_TICKER', classCode: listing.classCode, id: listing.ticker };
+}
+
+/**
+ * An order without `f`, in T-Invest's terms once `GetInstrumentBy` has answered: PostOrder gets the instrument's uid.
+ * An instrument that cannot be traded here is refused with the reason, as a refused order is.
+ */
+export function listedOrderToTinkoffTerms(
+  order: TinkoffOrder,
+  listing: TinkoffListing,
+  lookup: InstrumentLookup,
+): TinkoffOrderTerms {
+  switch (lookup.status) {
+    case 'not-found':
+      throw new InstrumentRefusedError(`Инструмент не найден: ${listing.ticker} (${listing.classCode})`, 'not found');
+    case 'refused':
+      throw new InstrumentRefusedError(lookup.message.trim() || NO_MESSAGE_REFUSAL, 'lookup refused');
+    case 'found':
+      if (!lookup.apiTradeAvailable) {
+        throw new InstrumentRefusedError(
+          `Инструмент недоступен для торговли через API: ${listing.ticker}`,
+          'not tradable through the API',
+        );
+      }
+      return { figi: lookup.uid, side: order.side, lots: order.lots, price: order.price, listing };
+  }
 }
 
 export function orderToPostOrderRequest(
@@ -97,6 +152,28 @@ export function postOrderResponseToOutcome(statusCode: number, text: string): Po
   if (description === TOKEN_INVALID_CODE) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
   if (description === DUPLICATE_ORDER_CODE) return { status: 'duplicate' };
   return refused(message);
+}
+
+/** A `GetInstrumentBy` answer: the instrument, or T-Invest's reason for not giving one (50002: not found). */
+export function instrumentResponseToLookup(statusCode: number, text: string): InstrumentLookup {
+  if (statusCode === 401) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  const json = parseJsonText(text);
+  if (statusCode === 200) {
+    const parsed = InstrumentResponseSchema.safeParse(json);
+    if (!parsed.success)
+      throw new BrokerUnavailableError('GetInstrumentBy answer is not the documented JSON', { retriable: false });
+    const { uid, apiTradeAvailableFlag } = parsed.data.instrument;
+    return { status: 'found', uid, apiTradeAvailable: apiTradeAvailableFlag };
+  }
+  if (!isClientError(statusCode))
+    throw new BrokerUnavailableError(`GetInstrumentBy HTTP ${statusCode}`, { retriable: false });
+  const parsed = ErrorResponseSchema.safeParse(json);
+  if (!parsed.success)
+    throw new BrokerUnavailableError(`GetInstrumentBy HTTP ${statusCode} without JSON`, { retriable: false });
+  const { description, message } = parsed.data;
+  if (description === TOKEN_INVALID_CODE) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  if (description === INSTRUMENT_NOT_FOUND_CODE) return { status: 'not-found' };
+  return { status: 'refused', message: message ?? '' };
 }
 
 /**

@@ -76,15 +76,29 @@ export const GetInfoRequestSchema = z.strictObject({});
 /** `v1GetInfoResponse`, the field the preflight reads: whether the user is a qualified investor. */
 export const GetInfoResponseSchema = z.object({ qualStatus: z.boolean().default(false) });
 
-/** `v1InstrumentRequest` by FIGI or by instrument uid, the two ways a signal's `f` names an instrument. */
-export const InstrumentRequestSchema = z.strictObject({
-  idType: z.enum(['INSTRUMENT_ID_TYPE_FIGI', 'INSTRUMENT_ID_TYPE_UID']),
-  id: z.string().min(1),
-});
+/**
+ * `v1InstrumentRequest`, the two ways we send it: a signal's ticker within a class code (an order without `f`), or a
+ * FIGI or instrument uid (what `f` names, checked by the preflight).
+ */
+export const InstrumentRequestSchema = z.union([
+  z.strictObject({
+    idType: z.literal('INSTRUMENT_ID_TYPE_TICKER'),
+    classCode: z.string().min(1),
+    id: z.string().min(1),
+  }),
+  z.strictObject({
+    idType: z.enum(['INSTRUMENT_ID_TYPE_FIGI', 'INSTRUMENT_ID_TYPE_UID']),
+    id: z.string().min(1),
+  }),
+]);
 export type InstrumentRequest = z.infer<typeof InstrumentRequestSchema>;
 
-/** `v1Instrument`, the fields the preflight reads; the flags absent from an answer are false (protobuf defaults). */
+/**
+ * `v1Instrument`, the fields the order lookup and the preflight read; proto3 JSON leaves out a field that holds its
+ * default, so an absent flag is false. The uid is what PostOrder gets for an order without `f`.
+ */
 export const InstrumentSchema = z.object({
+  uid: z.string().min(1),
   figi: z.string().default(''),
   ticker: z.string().default(''),
   name: z.string().default(''),

@@ -1,6 +1,8 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { type SeparatedBody, separateBodySecret } from '../../auth/body-secret.ts';
 import { checkWebhookSecret } from '../../auth/secret.ts';
+import { SourceAllowList } from '../../auth/source-allow-list.ts';
 import { parseAcceptedSecrets } from '../../auth/webhook-secrets.ts';
 import type { OrderOutcome } from '../../brokers/outcome.ts';
 import type { CommonConfig } from '../../config.ts';
@@ -8,22 +10,24 @@ import {
   BrokerTimeoutError,
   BrokerUnavailableError,
   describeError,
+  ForbiddenSourceError,
   HttpError,
   INTERNAL_ERROR_MESSAGE,
+  InstrumentRefusedError,
   InvalidPayloadError,
   UnauthorizedError,
 } from '../../errors.ts';
 import type { Broker } from '../../facts.ts';
 import { type LogFields, logger } from '../../logging.ts';
-import { IdempotencyKeySchema, parseWebhookBody } from '../../payload.ts';
+import { decodeJsonBody, IdempotencyKeySchema, parseDecodedBody } from '../../payload.ts';
 import type { SecretStore } from '../../secrets.ts';
 import { createDeadline, type Deadline } from '../outbound/deadline.ts';
 import { toWebhookRequest } from './event.ts';
 import { OK_BODY, textResponse, type WebhookResponse } from './response.ts';
 
 /**
- * The policy every broker handler shares, in the order of the contract's rows: authenticate (401) before
- * anything else, answer `check`, validate (400), then let the broker part read its credentials (404) and
+ * The policy every broker handler shares, in the order of the contract's rows: the caller's address (403, when an
+ * allow-list is set), then authenticate (401) before anything else, answer `check`, validate (400), then let the broker part read its credentials (404) and
  * place the order. Errors become answers here and only here; each invocation logs one JSON line.
  */
 
@@ -34,14 +38,18 @@ export interface OrderRequest<TOrder> {
   readonly deadline: Deadline;
 }
 
+/** What became of an order, and what the invocation's log line says of it: nothing secret, in the broker's terms. */
+export interface OrderResult {
+  readonly outcome: OrderOutcome;
+  readonly terms: LogFields;
+}
+
 export interface WebhookHandlerOptions<TOrder extends { idempotencyKey?: string | undefined }> {
   readonly broker: Broker;
   readonly config: CommonConfig;
   readonly store: SecretStore;
   readonly orderSchema: z.ZodType<TOrder>;
-  readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderOutcome>;
-  /** What the invocation's log line says of the order: nothing secret, in the broker's own terms. */
-  readonly describeOrder: (order: TOrder) => LogFields;
+  readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderResult>;
 }
 
 export type WebhookHandler = (
@@ -65,8 +73,10 @@ function outcomeToAnswer(outcome: OrderOutcome): { response: WebhookResponse; fi
 
 /** Safe, specific log fields for a known error: reasons and codes, never values. */
 function errorFields(error: HttpError): LogFields {
+  if (error instanceof ForbiddenSourceError) return { outcome: 'forbidden-source', sourceIp: error.sourceIp };
   if (error instanceof UnauthorizedError) return { outcome: 'unauthorized', reason: error.reason };
   if (error instanceof InvalidPayloadError) return { outcome: 'invalid', issues: error.issues };
+  if (error instanceof InstrumentRefusedError) return { outcome: 'instrument-refused', reason: error.reason };
   if (error instanceof BrokerUnavailableError || error instanceof BrokerTimeoutError) {
     return { outcome: error.code.toLowerCase(), upstream: error.detail };
   }
@@ -76,11 +86,22 @@ function errorFields(error: HttpError): LogFields {
 export function createWebhookHandler<TOrder extends { idempotencyKey?: string | undefined }>(
   options: WebhookHandlerOptions<TOrder>,
 ): WebhookHandler {
-  const { broker, config, store, orderSchema, placeOrder, describeOrder } = options;
+  const { broker, config, store, orderSchema, placeOrder } = options;
   const log = logger.child({ broker });
+  const allowList = config.allowedSources === undefined ? undefined : new SourceAllowList(config.allowedSources);
 
   const answer = async (event: APIGatewayProxyEventV2): Promise<{ response: WebhookResponse; fields: LogFields }> => {
     const request = toWebhookRequest(event);
+    // Before the secret is even read from the store: a caller from elsewhere learns nothing and costs nothing.
+    if (allowList !== undefined && !allowList.allows(request.sourceIp)) {
+      throw new ForbiddenSourceError(request.sourceIp);
+    }
+    // Decoded once, when first needed: by the secret check when the secret can only be in the body, else after it.
+    let separated: SeparatedBody | undefined;
+    const body = () => {
+      separated ??= separateBodySecret(decodeJsonBody(request.rawBody));
+      return separated;
+    };
     const accepted = parseAcceptedSecrets(await store.readSecret(config.webhookSecret));
     const auth = checkWebhookSecret(
       {
@@ -88,12 +109,13 @@ export function createWebhookHandler<TOrder extends { idempotencyKey?: string | 
         query: request.secretQuery,
         signature: request.signatureHeader,
         rawBody: request.rawBody,
+        bodySecret: () => body().secret,
       },
       accepted,
     );
     if (!auth.ok) throw new UnauthorizedError(auth.reason);
 
-    const parsed = parseWebhookBody(request.rawBody, orderSchema);
+    const parsed = parseDecodedBody(body().body, orderSchema);
     if (!parsed.success) throw new InvalidPayloadError(parsed.issues);
     if (parsed.data.kind === 'check') {
       return { response: textResponse(200, OK_BODY), fields: { outcome: 'check', auth: auth.method } };
@@ -103,7 +125,7 @@ export function createWebhookHandler<TOrder extends { idempotencyKey?: string | 
       throw new InvalidPayloadError(['Idempotency-Key: must be 1-64 printable characters']);
     }
     const { order } = parsed.data;
-    const outcome = await placeOrder({
+    const { outcome, terms } = await placeOrder({
       order,
       idempotencyKey: headerKey ?? order.idempotencyKey,
       deadline: createDeadline(config.brokerTimeoutMs),
@@ -111,7 +133,7 @@ export function createWebhookHandler<TOrder extends { idempotencyKey?: string | 
     const result = outcomeToAnswer(outcome);
     return {
       response: result.response,
-      fields: { ...result.fields, order: describeOrder(order), auth: auth.method, dryRun: config.dryRun },
+      fields: { ...result.fields, order: terms, auth: auth.method, dryRun: config.dryRun },
     };
   };
 
