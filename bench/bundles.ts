@@ -25,12 +25,15 @@ export interface BundleFigures {
 
 const root = new URL('../', import.meta.url);
 
-export async function buildBundle(broker: Broker, variant: SdkVariant): Promise<BundleFigures> {
-  const entry = fileURLToPath(new URL(`functions/${broker}/handler.ts`, root));
-  const file = fileURLToPath(new URL(`dist/bench/${variant}/${broker}/${BUNDLE_FILE_NAME}`, root));
-  await build(esbuildOptions(entry, file, { bundleAwsSdk: variant === 'sdkBundled' }));
+async function bundle(entry: string, outDir: string, bundleAwsSdk: boolean): Promise<BundleFigures> {
+  const file = fileURLToPath(new URL(`${outDir}/${BUNDLE_FILE_NAME}`, root));
+  await build(esbuildOptions(fileURLToPath(new URL(entry, root)), file, { bundleAwsSdk }));
   const bytes = readFileSync(file);
   return { file, minifiedBytes: bytes.byteLength, gzipBytes: gzipSync(bytes).byteLength };
+}
+
+export function buildBundle(broker: Broker, variant: SdkVariant): Promise<BundleFigures> {
+  return bundle(`functions/${broker}/handler.ts`, `dist/bench/${variant}/${broker}`, variant === 'sdkBundled');
 }
 
 export async function buildAllBundles(): Promise<Record<SdkVariant, Record<Broker, BundleFigures>>> {
@@ -41,4 +44,9 @@ export async function buildAllBundles(): Promise<Record<SdkVariant, Record<Broke
     result[variant] = perBroker;
   }
   return result;
+}
+
+/** The floor bundle (`bench/floor-handler.ts`), built with the same esbuild options as the functions. */
+export function buildFloorBundle(): Promise<BundleFigures> {
+  return bundle('bench/floor-handler.ts', 'dist/bench/floor', true);
 }

@@ -5,8 +5,9 @@
  *
  * Every loop is bounded in count and in time (60 s per warm phase, 5 minutes for the cold starts); the last line
  * printed says how long the run took (`durationS` in the JSON). Options (environment): BENCH_WARM_ORDERS (1000),
- * BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10), BENCH_WARMUP (1000), BENCH_NOTIFY_INVOCATIONS (1000: calls
- * per instance with Telegram messages off and on, bench/notify.ts).
+ * BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10), BENCH_WARMUP (1000), BENCH_RTT_MS (50: the simulated round
+ * trip to the brokers of the "first order over a network" phase), BENCH_NETWORK_RUNS (7), BENCH_PREFLIGHT_RUNS (5),
+ * BENCH_NOTIFY_INVOCATIONS (1000: calls per instance with Telegram messages off and on, bench/notify.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -22,9 +23,11 @@ import {
   FUNCTION_SETTING_NAME,
   storeNames,
 } from '#shared/facts.ts';
-import { type BundleFigures, buildAllBundles, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
+import { type BundleFigures, buildAllBundles, buildFloorBundle, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
 import { type ColdFigures, type ColdRun, coldRun, summarizeCold } from './cold-start.ts';
+import { type FirstOrderFigures, firstOrderRun, startBrokerNetwork, summarizeFirstOrder } from './first-order.ts';
 import { createBenchNotifier, type LineTap, measureNotify, type NotifyFigures } from './notify.ts';
+import { measurePreflight, type PreflightFigures } from './preflight.ts';
 import { round } from './stats.ts';
 import { importBundledHandler, measureWarm, type WarmFigures } from './warm.ts';
 
@@ -36,8 +39,12 @@ const positiveInt = (name: string, fallback: number) => {
 const WARM_ORDERS = positiveInt('BENCH_WARM_ORDERS', 1000);
 const LATENCY_INVOCATIONS = positiveInt('BENCH_LATENCY_INVOCATIONS', 2000);
 const COLD_RUNS = positiveInt('BENCH_COLD_RUNS', 10);
+const RTT_MS = positiveInt('BENCH_RTT_MS', 50);
+const NETWORK_RUNS = positiveInt('BENCH_NETWORK_RUNS', 7);
 /** Order + bare request pairs before anything is counted or timed, so the JIT has compiled the hot paths. */
 const WARMUP = positiveInt('BENCH_WARMUP', 1000);
+/** Full preflights of both brokers timed, as a process and in process. */
+const PREFLIGHT_RUNS = positiveInt('BENCH_PREFLIGHT_RUNS', 5);
 /** Calls per instance (messages off, messages on) in the notification phase. */
 const NOTIFY_INVOCATIONS = positiveInt('BENCH_NOTIFY_INVOCATIONS', 1000);
 /** The variant the warm figures are taken on: the one `cdk deploy` uses by default (warm code is the same in both). */
@@ -52,7 +59,17 @@ const TARGETS = {
   overheadP99Ms: 2,
   coldStartMs: 150,
   bundleMinifiedBytes: 1_000_000,
+  /** Cold import + first `check`, as a multiple of the floor bundle's in the same run. */
+  coldStartVsFloor: 1.5,
+  /** First order after a cold import over the simulated link: round trips it needs + this much (ms). */
+  firstOrderSlackMs: 25,
+  /** A warm order over the same link: a bare request's round trip + this much (ms). */
+  warmOrderSlackMs: 1,
+  preflightProcessMs: 2000,
+  preflightRequestsPerBroker: 4,
 };
+/** Round trips a first order needs at the least: Alor refresh + order, T-Invest the order. */
+const FIRST_ORDER_RTTS: Record<Broker, number> = { alor: 2, tinkoff: 1 };
 
 const WEBHOOK_SECRET = 'bench-webhook-secret-0001';
 /** The stack's default names. */
@@ -81,6 +98,7 @@ const loadBefore = loadavg();
 
 say('Building bundles with infra/bundling.ts (SDK bundled and SDK external)…');
 const bundles = await buildAllBundles();
+const floorBundle = await buildFloorBundle();
 
 const paper = await startPaperBrokers();
 const telegram = await startFakeTelegram();
@@ -110,6 +128,10 @@ const functionEnv: Record<string, string> = {
 const warm = {} as Record<Broker, WarmFigures>;
 const notify = {} as Record<Broker, NotifyFigures>;
 const cold = {} as Record<Broker, Record<SdkVariant, ColdFigures>>;
+let floorCold: ColdFigures | undefined;
+const overNetwork = {} as Record<Broker, FirstOrderFigures>;
+const overNetworkKeptWarm = {} as Record<Broker, FirstOrderFigures>;
+let preflight: PreflightFigures;
 try {
   // Warm: both bundled functions in this process, configured as deployed, one after the other.
   for (const name of Object.keys(process.env)) {
@@ -147,6 +169,7 @@ try {
   const runs = new Map<string, ColdRun[]>();
   const coldDeadline = performance.now() + 5 * MAX_PHASE_MS;
   for (let i = 0; i < COLD_RUNS && performance.now() < coldDeadline; i += 1) {
+    runs.set('floor', [...(runs.get('floor') ?? []), await coldRun(floorBundle.file, 'alor', functionEnv)]);
     for (const variant of SDK_VARIANTS) {
       for (const broker of BROKERS) {
         const key = `${variant}/${broker}`;
@@ -159,6 +182,32 @@ try {
     cold[broker] = {} as Record<SdkVariant, ColdFigures>;
     for (const variant of SDK_VARIANTS) cold[broker][variant] = summarizeCold(runs.get(`${variant}/${broker}`) ?? []);
   }
+  floorCold = summarizeCold(runs.get('floor') ?? []);
+
+  // First order over a network: TLS and a simulated round trip in front of each broker origin, fresh processes.
+  say(`First order over a network: TLS, ${RTT_MS} ms round trip, ${NETWORK_RUNS} fresh node processes per function…`);
+  const network = await startBrokerNetwork(paper, RTT_MS);
+  try {
+    const networkRuns = new Map<string, Awaited<ReturnType<typeof firstOrderRun>>[]>();
+    const networkDeadline = performance.now() + 5 * MAX_PHASE_MS;
+    for (let i = 0; i < NETWORK_RUNS && performance.now() < networkDeadline; i += 1) {
+      for (const broker of BROKERS) {
+        for (const mode of ['cold', 'keep-warm'] as const) {
+          const run = await firstOrderRun(bundles[WARM_VARIANT][broker].file, broker, functionEnv, network, mode);
+          networkRuns.set(`${mode}/${broker}`, [...(networkRuns.get(`${mode}/${broker}`) ?? []), run]);
+        }
+      }
+    }
+    for (const broker of BROKERS) {
+      overNetwork[broker] = summarizeFirstOrder(networkRuns.get(`cold/${broker}`) ?? [], RTT_MS);
+      overNetworkKeptWarm[broker] = summarizeFirstOrder(networkRuns.get(`keep-warm/${broker}`) ?? [], RTT_MS);
+    }
+  } finally {
+    await network.close();
+  }
+
+  say(`Preflight: ${PREFLIGHT_RUNS} full preflights of both brokers, as npm run preflight and in process…`);
+  preflight = await measurePreflight(paper, PREFLIGHT_RUNS);
 } finally {
   await paper.close();
   await store.close();
@@ -173,6 +222,8 @@ const perBroker = Object.fromEntries(
       warm: warm[broker],
       notify: notify[broker],
       cold: cold[broker],
+      overNetwork: overNetwork[broker],
+      overNetworkKeptWarm: overNetworkKeptWarm[broker],
       bundle: Object.fromEntries(SDK_VARIANTS.map((variant) => [variant, sizes(bundles[variant][broker])])),
     },
   ]),
@@ -182,6 +233,8 @@ const perBroker = Object.fromEntries(
     warm: WarmFigures;
     notify: NotifyFigures;
     cold: Record<SdkVariant, ColdFigures>;
+    overNetwork: FirstOrderFigures;
+    overNetworkKeptWarm: FirstOrderFigures;
     bundle: Record<SdkVariant, ReturnType<typeof sizes>>;
   }
 >;
@@ -210,10 +263,37 @@ for (const broker of BROKERS) {
   for (const variant of SDK_VARIANTS) {
     const coldStart = figures.cold[variant].coldStartMs;
     check(`${variant}.coldStartMs`, coldStart, '< 150', coldStart < TARGETS.coldStartMs);
+    const vsFloor = round(coldStart / (floorCold?.coldStartMs ?? Number.NaN), 2);
+    check(`${variant}.coldStartVsFloor`, vsFloor, '<= 1.5', vsFloor <= TARGETS.coldStartVsFloor);
     const bytes = figures.bundle[variant].minifiedBytes;
     check(`${variant}.bundleMinifiedBytes`, bytes, '< 1000000', bytes < TARGETS.bundleMinifiedBytes);
   }
 }
+
+for (const broker of BROKERS) {
+  const figures = overNetwork[broker];
+  const firstBound = FIRST_ORDER_RTTS[broker] * RTT_MS + TARGETS.firstOrderSlackMs;
+  checks[`${broker}.overNetwork.firstOrderMs`] = {
+    value: figures.firstOrderMs,
+    target: `<= ${FIRST_ORDER_RTTS[broker]} RTT + ${TARGETS.firstOrderSlackMs} ms (${firstBound})`,
+    met: figures.firstOrderMs <= firstBound,
+  };
+  checks[`${broker}.overNetwork.warmOverheadMs`] = {
+    value: figures.warmOverheadMs,
+    target: `< ${TARGETS.warmOrderSlackMs} ms above a bare request over the link`,
+    met: figures.warmOverheadMs < TARGETS.warmOrderSlackMs,
+  };
+}
+checks['preflight.processMs'] = {
+  value: preflight.processMs.median,
+  target: '< 2000',
+  met: preflight.processMs.median < TARGETS.preflightProcessMs,
+};
+checks['preflight.maxRequestsPerBroker'] = {
+  value: Math.max(preflight.requests.alor, preflight.requests.tinkoff),
+  target: '<= 4',
+  met: Math.max(preflight.requests.alor, preflight.requests.tinkoff) <= TARGETS.preflightRequestsPerBroker,
+};
 
 const results = {
   schemaVersion: 1,
@@ -228,11 +308,16 @@ const results = {
     warmOrders: WARM_ORDERS,
     latencyInvocations: LATENCY_INVOCATIONS,
     coldRuns: COLD_RUNS,
+    rttMs: RTT_MS,
+    networkRuns: NETWORK_RUNS,
     warmup: WARMUP,
     notifyInvocations: NOTIFY_INVOCATIONS,
     warmVariant: WARM_VARIANT,
+    preflightRuns: PREFLIGHT_RUNS,
   },
   brokers: perBroker,
+  floor: { cold: floorCold, bundle: sizes(floorBundle) },
+  preflight,
   targets: checks,
   durationS: round((performance.now() - startedAt) / 1000, 1),
 };
@@ -291,11 +376,66 @@ for (const variant of SDK_VARIANTS) {
     ],
   );
 }
-const widths = [46, 24, 24, 12];
+const network = (b: Broker) => overNetwork[b];
+rows.push(
+  [`floor bundle: import + check (ms)`, () => (floorCold?.coldStartMs ?? Number.NaN).toFixed(1), ''],
+  [
+    `  functions ÷ floor (SDK bundled)`,
+    (b) => (cold[b].sdkBundled.coldStartMs / (floorCold?.coldStartMs ?? Number.NaN)).toFixed(2),
+    '<= 1.5',
+  ],
+  [
+    `first order over ${RTT_MS} ms RTT + TLS: ms / RTTs`,
+    (b) => pair(network(b).firstOrderMs.toFixed(1), network(b).firstOrderRtts.toFixed(2)),
+    'A 2, T 1 RTT+25',
+  ],
+  [
+    `  store / handshakes / refresh / order (ms)`,
+    (b) =>
+      [
+        network(b).breakdownMs.storeReads,
+        network(b).breakdownMs.handshakes,
+        network(b).breakdownMs.refresh,
+        network(b).breakdownMs.order,
+      ]
+        .map((value) => value.toFixed(1))
+        .join(' / '),
+    '',
+  ],
+  [`  import, handshakes included (ms)`, (b) => network(b).importMs.toFixed(1), ''],
+  [
+    `  after a keep-warm invocation: ms / RTTs`,
+    (b) => pair(overNetworkKeptWarm[b].firstOrderMs.toFixed(1), overNetworkKeptWarm[b].firstOrderRtts.toFixed(2)),
+    '',
+  ],
+  [
+    `warm order over the link: ms / RTTs`,
+    (b) => pair(network(b).warmOrderMs.toFixed(1), network(b).warmOrderRtts.toFixed(2)),
+    '',
+  ],
+  [`  minus a bare request over the link (ms)`, (b) => network(b).warmOverheadMs.toFixed(2), '< 1'],
+);
+const widths = [46, 24, 24, 16];
 const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 10)).join(' ');
 say();
 say(line(['', 'alor', 'tinkoff', 'target']));
 for (const [label, value, target] of rows) say(line([label, value('alor'), value('tinkoff'), target]));
+say(
+  line([
+    'preflight, both brokers: process / checks (ms)',
+    `${preflight.processMs.median.toFixed(0)} / ${preflight.checksMs.toFixed(1)}`,
+    `max ${preflight.processMs.max.toFixed(0)}`,
+    '< 2000',
+  ]),
+);
+say(
+  line([
+    '  broker requests (alor, tinkoff)',
+    String(preflight.requests.alor),
+    String(preflight.requests.tinkoff),
+    '<= 4',
+  ]),
+);
 say();
 const missed = Object.entries(checks).filter(([, check]) => !check.met);
 say(

@@ -9,11 +9,13 @@
  * Secrets Manager with `npm run secrets -- set <name>`.
  */
 
+import { parseSourceRanges, SOURCE_ENTRY_RULE } from '../shared/auth/source-allow-list.ts';
 import { ConfigError } from '../shared/config-error.ts';
 import {
   ALOR_EXCHANGES,
   type AlorExchange,
   API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS,
+  type Broker,
   DEFAULT_ALOR_EXCHANGE,
   DEFAULT_BROKER_TIMEOUT_MS,
   DEFAULT_FOLLOW_UP_DELAY_SECONDS,
@@ -21,8 +23,10 @@ import {
   DEFAULT_NOTIFY_LANGUAGE,
   DEFAULT_RESOURCE_PREFIX,
   DEFAULT_TINKOFF_API,
+  ENV,
   MAX_BROKER_TIMEOUT_MS,
   MAX_FOLLOW_UP_DELAY_SECONDS,
+  MAX_KEEP_WARM_MINUTES,
   NOTIFY_KINDS,
   NOTIFY_LANGUAGES,
   type NotifyKind,
@@ -65,6 +69,11 @@ export const CONTEXT_DEFAULTS = {
   logRetentionDays: 30,
   /** Bundle the AWS SDK v3 into each function (true) or use the copy the Lambda runtime ships (false). */
   bundleAwsSdk: true,
+  /**
+   * Invoke each function every this many minutes from an EventBridge schedule (through IAM, never the public API),
+   * keeping its container, its broker connections and Alor's access token ready; 0 = off.
+   */
+  keepWarmMinutes: 0,
 } as const;
 
 /** How the stack gets hold of one Secrets Manager secret. */
@@ -100,14 +109,19 @@ export interface WebhooksConfig {
   readonly alorApiUrl: string | undefined;
   readonly tinkoffApi: TinkoffApi;
   readonly tinkoffApiUrl: string | undefined;
+  /** `TINKOFF_CLASS_CODE`; unset: the function's default (TQBR). */
+  readonly tinkoffClassCode: string | undefined;
   readonly brokerTimeoutMs: number;
   readonly dryRun: boolean;
+  /** `ALLOWED_SOURCE_IPS` of both functions, entries joined by commas; unset: calls from anywhere. */
+  readonly allowedSourceIps: string | undefined;
   readonly memorySize: number;
   readonly timeoutSeconds: number;
   readonly throttlingRateLimit: number;
   readonly throttlingBurstLimit: number;
   readonly logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   readonly bundleAwsSdk: boolean;
+  readonly keepWarmMinutes: number;
 }
 
 /**
@@ -181,14 +195,17 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     alorApiUrl: httpsUrl(get, 'alorApiUrl'),
     tinkoffApi: oneOf(get, 'tinkoffApi', TINKOFF_APIS, CONTEXT_DEFAULTS.tinkoffApi),
     tinkoffApiUrl: httpsUrl(get, 'tinkoffApiUrl'),
+    tinkoffClassCode: classCode(get, 'tinkoffClassCode'),
     brokerTimeoutMs,
     dryRun: boolean(get, 'dryRun', CONTEXT_DEFAULTS.dryRun),
+    allowedSourceIps: sourceAllowList(get, 'allowedSourceIps'),
     memorySize: integer(get, 'memorySize', CONTEXT_DEFAULTS.memorySize, 128, 10_240),
     timeoutSeconds,
     throttlingRateLimit,
     throttlingBurstLimit,
     logRetentionDays: oneOf(get, 'logRetentionDays', LOG_RETENTION_DAYS, CONTEXT_DEFAULTS.logRetentionDays, Number),
     bundleAwsSdk: boolean(get, 'bundleAwsSdk', CONTEXT_DEFAULTS.bundleAwsSdk),
+    keepWarmMinutes: integer(get, 'keepWarmMinutes', CONTEXT_DEFAULTS.keepWarmMinutes, 0, MAX_KEEP_WARM_MINUTES),
   };
 }
 
@@ -310,6 +327,34 @@ function httpsUrl(get: ContextReader, key: string): string | undefined {
   return value;
 }
 
+function classCode(get: ContextReader, key: string): string | undefined {
+  const value = optionalString(get, key);
+  if (value !== undefined && !/^[A-Za-z0-9_]{1,20}$/.test(value)) {
+    throw new ConfigError(`Context "${key}" must be a T-Invest class code such as TQBR; got "${value}"`);
+  }
+  return value;
+}
+
+/** A list of addresses, ranges and `tradingview`: one string (commas or spaces between entries) or an array of them. */
+function sourceAllowList(get: ContextReader, key: string): string | undefined {
+  const raw = get(key);
+  const entries = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : raw == null ? [] : undefined;
+  if (entries === undefined || !entries.every((entry) => typeof entry === 'string')) {
+    throw new ConfigError(`Context "${key}" must be a string or a list of strings; got ${JSON.stringify(raw)}`);
+  }
+  const text = entries
+    .flatMap((entry) => entry.split(/[\s,]+/))
+    .filter((entry) => entry !== '')
+    .join(',');
+  const parsed = parseSourceRanges(text);
+  if (!parsed.ok) {
+    throw new ConfigError(
+      `Context "${key}": entry ${parsed.invalidEntries.join(', ')} is not ${SOURCE_ENTRY_RULE}; got ${JSON.stringify(raw)}`,
+    );
+  }
+  return text === '' ? undefined : text;
+}
+
 function secretRef(get: ContextReader, nameKey: string, defaultName: string): SecretRef {
   const name = optionalString(get, nameKey);
   if (name !== undefined && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(name)) {
@@ -330,4 +375,58 @@ function parameterRef(get: ContextReader, nameKey: string, valueKey: string, def
     throw new ConfigError(`Context "${valueKey}" must not contain whitespace`);
   }
   return { name, value };
+}
+
+/** How a function's environment names its secrets: by ARN in the stack, by name for `npm run preflight -- --deployed`. */
+export interface SecretIds {
+  readonly webhookSecret: string;
+  /** The broker's token: Alor's refresh token, T-Invest's trading token. */
+  readonly credential: string;
+}
+
+/**
+ * The environment the stack gives a broker's function: secret and parameter references and the settings from context,
+ * never a value. `npm run preflight -- --deployed` loads the same environment to check what the functions will use.
+ */
+export function functionEnvironment(
+  config: WebhooksConfig,
+  broker: Broker,
+  secrets: SecretIds,
+): Record<string, string> {
+  return {
+    [ENV.webhookSecretId]: secrets.webhookSecret,
+    [ENV.dryRun]: String(config.dryRun),
+    ...optional(ENV.allowedSourceIps, config.allowedSourceIps),
+    ...brokerEnvironment(config, broker, secrets.credential),
+  };
+}
+
+/**
+ * The broker's part of {@link functionEnvironment}: its settings, token and account. The broker's follow-up function
+ * gets only this part (it reads no webhook secret and answers no caller).
+ */
+export function brokerEnvironment(config: WebhooksConfig, broker: Broker, credential: string): Record<string, string> {
+  const timeout = { [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs) };
+  if (broker === 'alor') {
+    return {
+      ...timeout,
+      [ENV.alorRefreshTokenSecretId]: credential,
+      [ENV.alorPortfolioParameter]: config.alorPortfolio.name,
+      [ENV.alorExchange]: config.alorExchange,
+      ...optional(ENV.alorOauthUrl, config.alorOauthUrl),
+      ...optional(ENV.alorApiUrl, config.alorApiUrl),
+    };
+  }
+  return {
+    ...timeout,
+    [ENV.tinkoffTokenSecretId]: credential,
+    [ENV.tinkoffAccountIdParameter]: config.tinkoffAccountId.name,
+    [ENV.tinkoffApi]: config.tinkoffApi,
+    ...optional(ENV.tinkoffApiUrl, config.tinkoffApiUrl),
+    ...optional(ENV.tinkoffClassCode, config.tinkoffClassCode),
+  };
+}
+
+function optional(name: string, value: string | undefined): Record<string, string> {
+  return value === undefined ? {} : { [name]: value };
 }

@@ -3,12 +3,14 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { type Broker, ENV } from '../shared/facts.ts';
+import type { Broker } from '../shared/facts.ts';
 import { BrokerFunction } from './broker-function.ts';
-import type { NotifyConfig, WebhooksConfig } from './config.ts';
+import { brokerEnvironment, functionEnvironment, type NotifyConfig, type WebhooksConfig } from './config.ts';
 import { type BrokerAccess, NotificationsStack } from './notifications-stack.ts';
 import { storedParameter, storedSecret } from './stored-values.ts';
 
@@ -89,25 +91,12 @@ export class GatewayStack extends Stack {
     // What each broker's functions (its webhook, and its follow-up) read: its settings, token and account.
     const brokers: Record<Broker, BrokerAccess> = {
       alor: {
-        environment: {
-          [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs),
-          [ENV.alorRefreshTokenSecretId]: alorToken.envValue,
-          [ENV.alorPortfolioParameter]: config.alorPortfolio.name,
-          [ENV.alorExchange]: config.alorExchange,
-          ...optional(ENV.alorOauthUrl, config.alorOauthUrl),
-          ...optional(ENV.alorApiUrl, config.alorApiUrl),
-        },
+        environment: brokerEnvironment(config, 'alor', alorToken.envValue),
         secretArn: alorToken.policyArn,
         parameterArn: alorPortfolio,
       },
       tinkoff: {
-        environment: {
-          [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs),
-          [ENV.tinkoffTokenSecretId]: tinkoffToken.envValue,
-          [ENV.tinkoffAccountIdParameter]: config.tinkoffAccountId.name,
-          [ENV.tinkoffApi]: config.tinkoffApi,
-          ...optional(ENV.tinkoffApiUrl, config.tinkoffApiUrl),
-        },
+        environment: brokerEnvironment(config, 'tinkoff', tinkoffToken.envValue),
         secretArn: tinkoffToken.policyArn,
         parameterArn: tinkoffAccountId,
       },
@@ -117,11 +106,10 @@ export class GatewayStack extends Stack {
         ...common,
         entry: entry(broker),
         description,
-        environment: {
-          [ENV.webhookSecretId]: webhookSecret.envValue,
-          [ENV.dryRun]: String(config.dryRun),
-          ...brokers[broker].environment,
-        },
+        environment: functionEnvironment(config, broker, {
+          webhookSecret: webhookSecret.envValue,
+          credential: { alor: alorToken, tinkoff: tinkoffToken }[broker].envValue,
+        }),
         readableSecretArns: [webhookSecret.policyArn, brokers[broker].secretArn],
         readableParameterArns: [brokers[broker].parameterArn],
       });
@@ -187,6 +175,16 @@ export class GatewayStack extends Stack {
       value: config.webhookSecret.name,
     });
 
+    if (config.keepWarmMinutes > 0) {
+      // EventBridge invokes the functions through their resource policy (events.amazonaws.com, this rule only);
+      // the public API is not involved. The function tells the schedule's event apart from a webhook call.
+      new Rule(this, 'KeepWarm', {
+        description: `Keeps the webhook functions ready: every ${config.keepWarmMinutes} minute(s)`,
+        schedule: Schedule.rate(Duration.minutes(config.keepWarmMinutes)),
+        targets: [this.alor.function, this.tinkoff.function].map((fn) => new LambdaFunction(fn, { retryAttempts: 0 })),
+      });
+    }
+
     this.acknowledgeAcceptedFindings(routes);
 
     // The Telegram messages and order follow-ups: a nested stack of their own, so that the webhooks' resources
@@ -219,8 +217,4 @@ export class GatewayStack extends Stack {
       });
     }
   }
-}
-
-function optional(name: string, value: string | undefined): Record<string, string> {
-  return value === undefined ? {} : { [name]: value };
 }

@@ -2,14 +2,16 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 
 /**
  * The console's record of recent webhook calls: what was sent (with nothing secret) and what was answered.
- * Secrets are removed by name (the `secret` query parameter, the secret and signature headers, cookies and
- * authorization) and, as a second line of defence, by value: any known secret found anywhere in the text is
+ * Secrets are removed by name (the `secret` query parameter and body key, the secret and signature headers, cookies
+ * and authorization) and, as a second line of defence, by value: any known secret found anywhere in the text is
  * replaced, so a secret pasted into a body or another header does not show either.
  */
 
 export const HIDDEN = '[hidden]';
 /** Bodies are shown up to this many characters. */
 export const MAX_SHOWN_BODY_CHARS = 2000;
+/** A `"secret"` key's string value in a JSON body (the body form of the webhook secret), escaped quotes included. */
+const BODY_SECRET = /("secret"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
 /** Header names whose values are never shown. */
 const SECRET_HEADERS = /secret|signature|token|auth|cookie|api-key|password/i;
 /** Headers that say nothing about the call: left out of the console. */
@@ -35,7 +37,7 @@ export interface CallRecord {
   readonly method: string;
   /** Path and query, the `secret` value hidden. */
   readonly target: string;
-  /** How the caller presented the secret (`header`, `query`, `signature`), not whether it was right. */
+  /** How the caller presented the secret (`header`, `query`, `signature`, `body`), not whether it was right. */
   readonly auth: readonly string[];
   readonly headers: Readonly<Record<string, string>>;
   /** The body as text, shortened; `base64` when API Gateway delivered it base64-encoded. */
@@ -106,6 +108,8 @@ export class CallLog {
 
     const raw = event.body ?? '';
     const decoded = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+    const shownBody = decoded.replace(BODY_SECRET, `$1"${HIDDEN}"`);
+    if (shownBody !== decoded) auth.push('body');
     this.#sequence += 1;
     const record: CallRecord = {
       id: this.#sequence,
@@ -115,7 +119,7 @@ export class CallLog {
       target: hideValues(safeTarget(event), secrets),
       auth,
       headers,
-      body: shorten(hideValues(decoded, secrets)),
+      body: shorten(hideValues(shownBody, secrets)),
       bodyEncoding: event.isBase64Encoded ? 'base64' : 'text',
       status: input.status,
       answer: shorten(hideValues(input.answer, secrets)),

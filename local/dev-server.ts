@@ -1,8 +1,8 @@
 import { pathToFileURL } from 'node:url';
+import { readEnvFile } from '#local/env-file.ts';
 import { ConfigError } from '#shared/config-error.ts';
 import { LOCAL_ENV } from '#shared/facts.ts';
 import { banner } from './dev-server/banner.ts';
-import { readEnvFile } from './dev-server/environment.ts';
 import { type DevServer, startDevServer } from './dev-server/server.ts';
 
 /**

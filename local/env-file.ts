@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { LOCAL_ENV } from '#shared/facts.ts';
 
 /**
  * A minimal `.env` reader for the local run, so no dependency is needed: `NAME=value` lines, `#` comments,
@@ -49,4 +51,16 @@ export function loadEnvFile(path: string, env: NodeJS.ProcessEnv = process.env):
     set.push(name);
   }
   return set;
+}
+
+/**
+ * Reads `.env` (or the file `ENV_FILE` names; `none` reads nothing) into `env`, the shell's values winning: how
+ * `npm start` and `npm run preflight` read a local run's settings. Returns the file and the names it set, or
+ * `undefined` when there is no such file.
+ */
+export function readEnvFile(env: NodeJS.ProcessEnv): { file: string; names: string[] } | undefined {
+  const file = env[LOCAL_ENV.envFile] ?? fileURLToPath(new URL('../.env', import.meta.url));
+  if (file === 'none' || file === '') return undefined;
+  const names = loadEnvFile(file, env);
+  return names === undefined ? undefined : { file, names };
 }

@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CHECKED_SCHEMAS,
+  ENVELOPE_SCHEMAS,
   PARSER_SAMPLES,
   resolveCheckedSchemas,
   SNAPSHOT_FILE,
@@ -21,7 +22,21 @@ import {
  * local/paper-broker/tinkoff.ts).
  */
 const CATALOGUE_FILE = 'tinvest-v2-api_errors.json';
-const CATALOGUE_CODES = ['30001', '30004', '30007', '30013', '30015', '30057', '40003', '50002', '50004', '50005'];
+const CATALOGUE_CODES = [
+  '30001',
+  '30004',
+  '30007',
+  '30013',
+  '30015',
+  '30052',
+  '30057',
+  '30081',
+  '40002',
+  '40003',
+  '50002',
+  '50004',
+  '50005',
+];
 
 const REF = /\$ref:\s*['"]?#\/components\/[A-Za-z]+\/([^'"\s]+)/g;
 
@@ -100,7 +115,8 @@ function main(sourceDir: string | undefined): void {
     process.exit(2);
   }
   const roots = new Map<SpecFile, string[]>();
-  for (const [file, name] of [...Object.values(CHECKED_SCHEMAS), ...Object.values(PARSER_SAMPLES)]) {
+  const components = [CHECKED_SCHEMAS, ENVELOPE_SCHEMAS, PARSER_SAMPLES].flatMap((list) => Object.values(list));
+  for (const [file, name] of components) {
     roots.set(file, [...(roots.get(file) ?? []), name]);
   }
   for (const [file, names] of roots) {

@@ -11,7 +11,7 @@
 import { pathToFileURL } from 'node:url';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { readEnvFile } from '#local/dev-server/environment.ts';
+import { readEnvFile } from '#local/env-file.ts';
 import type { ValueSource } from '#shared/config.ts';
 import { NOTIFY_ENV } from '#shared/facts.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';

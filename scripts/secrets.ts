@@ -6,9 +6,13 @@
  *   npm run -s secrets -- get webhook-secret      print the webhook secret(s), one per line
  *   npm run -s secrets -- rotate webhook-secret   add a new random webhook secret, keep the old one(s); print the new one
  *   npm run secrets -- prune webhook-secret       keep only the newest webhook secret
+ *   npm run secrets -- delete <name>              empty a value: the function answers its 404 row (or 401, for the
+ *                                                 webhook secret; Telegram values: no messages) until it is set again
  *
  * <name> is one of: webhook-secret, alor-refresh-token, tinkoff-token, telegram-bot-token, alor-portfolio,
  * tinkoff-account-id, telegram-chat-id.
+ * After `set tinkoff-token` (or `set alor-refresh-token`) the token's accounts (portfolios) are listed with a read-only
+ * broker call, and on a terminal one of them can be stored as the account parameter right away.
  * Names of the secrets/parameters come from the same configuration as the stack (`infra/config.ts`, reading
  * `cdk.json` context, plus any `-c key=value` given here). Values are never taken from the command line, so they stay
  * out of shell history; they are read from a prompt that does not echo, or from stdin when it is not a terminal.
@@ -21,14 +25,40 @@ import {
   type SecretsManagerClient,
   SecretsManagerClient as SecretsManagerClientClass,
 } from '@aws-sdk/client-secrets-manager';
-import { PutParameterCommand, type SSMClient, SSMClient as SSMClientClass } from '@aws-sdk/client-ssm';
+import {
+  DeleteParameterCommand,
+  PutParameterCommand,
+  type SSMClient,
+  SSMClient as SSMClientClass,
+} from '@aws-sdk/client-ssm';
+import type { Dispatcher } from 'undici';
 import {
   formatAcceptedSecrets,
   generateWebhookSecret,
   noAcceptedSecretWarning,
   parseAcceptedSecrets,
 } from '#shared/auth/webhook-secrets.ts';
-import { STORED_PARAMETERS as PARAMETER_NAMES, STORED_SECRETS as SECRET_NAMES } from '#shared/facts.ts';
+import { ALOR_NOT_CONFIGURED } from '#shared/brokers/alor/mapping.ts';
+import { alorTokenPortfolios } from '#shared/brokers/alor/preflight.ts';
+import { TINKOFF_NOT_CONFIGURED } from '#shared/brokers/tinkoff/mapping.ts';
+import { describeAccount, tinkoffTokenAccounts } from '#shared/brokers/tinkoff/preflight.ts';
+import type { Account } from '#shared/brokers/tinkoff/schemas.ts';
+import {
+  BrokerCredentialRejectedError,
+  BrokerTimeoutError,
+  BrokerUnavailableError,
+  describeError,
+} from '#shared/errors.ts';
+import {
+  ALOR_DEFAULT_API_URL,
+  ALOR_DEFAULT_OAUTH_URL,
+  BROKER_TOKEN_PAGES,
+  STORED_PARAMETERS as PARAMETER_NAMES,
+  STORED_SECRETS as SECRET_NAMES,
+  TINKOFF_DEFAULT_API_URL,
+} from '#shared/facts.ts';
+import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createDeadline } from '#shared/http/outbound/deadline.ts';
 import { type NotifyConfig, readConfig, readNotifyConfig, type WebhooksConfig } from '../infra/config.ts';
 import { loadContext, parseArgs, UsageError } from './context.ts';
 
@@ -47,6 +77,33 @@ export interface Io {
   readonly out: (text: string) => void;
   /** Messages for the human: stderr. Never receives a value. */
   readonly err: (text: string) => void;
+  /** Asks a question with a visible answer; absent when there is no terminal to answer it (stdin piped). */
+  readonly choose?: (prompt: string) => Promise<string>;
+}
+
+/** What a freshly stored broker token reaches, asked of the broker with read-only calls. */
+export interface TokenAccounts {
+  /** T-Invest: the accounts the token reaches (`UsersService/GetAccounts`). */
+  readonly tinkoff?: (token: string) => Promise<readonly Account[]>;
+  /** Alor: the portfolios the refresh token's access token lists; undefined when it does not list them. */
+  readonly alor?: (refreshToken: string) => Promise<readonly string[] | undefined>;
+}
+
+/** Where the stack's functions send their broker calls (from context), and their deadline. */
+export function tokenAccounts(config: WebhooksConfig, dispatcher: Dispatcher): TokenAccounts {
+  const call = () => ({ dispatcher, deadline: createDeadline(config.brokerTimeoutMs) });
+  const alorUrls = {
+    oauthUrl: config.alorOauthUrl ?? ALOR_DEFAULT_OAUTH_URL,
+    apiUrl: config.alorApiUrl ?? ALOR_DEFAULT_API_URL,
+  };
+  const tinkoffUrl = config.tinkoffApiUrl ?? TINKOFF_DEFAULT_API_URL[config.tinkoffApi];
+  return {
+    alor: (refreshToken) => alorTokenPortfolios(refreshToken, alorUrls, call()),
+    // The retired v1 API has no GetAccounts.
+    ...(config.tinkoffApi === 'v2'
+      ? { tinkoff: (token: string) => tinkoffTokenAccounts(token, tinkoffUrl, call()) }
+      : {}),
+  };
 }
 
 /** A broker token or parameter as typed or piped: its non-blank lines (one is expected). */
@@ -95,7 +152,123 @@ function usage(): string {
     '  get webhook-secret             print the webhook secret(s), one per line',
     '  rotate webhook-secret          add a new random webhook secret in front of the current one(s) and print it',
     '  prune webhook-secret           keep only the first (newest) webhook secret',
+    '  delete <name>                  empty a value (the function then answers its 404 row; 401 for webhook-secret)',
   ].join('\n');
+}
+
+/** The value `delete` leaves in a secret: Secrets Manager refuses an empty string, and the functions read a blank one as unset. */
+export const EMPTIED_SECRET = ' ';
+
+/** What the function answers once a value is gone, and where to revoke a broker token. */
+const DELETED_EFFECT: Readonly<Record<SecretName | ParameterName, string>> = {
+  'webhook-secret': 'every call is answered 401 Unauthorized',
+  'alor-refresh-token': `the Alor function answers 404 «${ALOR_NOT_CONFIGURED.credential}». Revoke the token at Alor too, where you issued it (${BROKER_TOKEN_PAGES.alor})`,
+  'tinkoff-token': `the T-Invest function answers 404 «${TINKOFF_NOT_CONFIGURED.credential}». Revoke the token at T-Invest too, where you issued it (${BROKER_TOKEN_PAGES.tinkoff})`,
+  'alor-portfolio': `the Alor function answers 404 «${ALOR_NOT_CONFIGURED.account}»`,
+  'tinkoff-account-id': `the T-Invest function answers 404 «${TINKOFF_NOT_CONFIGURED.account}»`,
+  'telegram-bot-token': 'the Telegram messages stop (the notifier is off until it is set again)',
+  'telegram-chat-id': 'the Telegram messages stop (the notifier is off until it is set again)',
+};
+
+const ACCESS_LEVELS: Readonly<Record<string, string>> = {
+  ACCOUNT_ACCESS_LEVEL_FULL_ACCESS: 'full access',
+  ACCOUNT_ACCESS_LEVEL_READ_ONLY: 'read-only: cannot trade',
+  ACCOUNT_ACCESS_LEVEL_NO_ACCESS: 'no access',
+};
+
+/** One account a line: id, name, type, the token's access (and its status when it is not open). */
+function accountLine(account: Account, index: number): string {
+  const type = (account.type ?? '').replace(/^ACCOUNT_TYPE_/, '');
+  const access = ACCESS_LEVELS[account.accessLevel ?? ''] ?? 'access unknown';
+  const status =
+    account.status === 'ACCOUNT_STATUS_OPEN'
+      ? ''
+      : `, ${(account.status ?? '').replace(/^ACCOUNT_STATUS_/, '').toLowerCase()}`;
+  return `  ${index + 1}. ${describeAccount(account)}  ${type}  ${access}${status}`;
+}
+
+/**
+ * Offers to store one of `ids` as the account parameter: a number from the list or an id, at a visible prompt. Without
+ * a terminal, says how to store one instead.
+ */
+async function offerAccount(
+  name: ParameterName,
+  ids: readonly string[],
+  config: StoreConfig,
+  io: Io,
+  clients: () => Clients,
+): Promise<void> {
+  const { ref, contextKey } = parameterRef(config, name);
+  if (ids.length === 0) return;
+  if (ref.value !== undefined) {
+    io.err(`${ref.name} is set by the stack from context "${contextKey}" (${ref.value}); change it there if needed.`);
+    return;
+  }
+  if (io.choose === undefined) {
+    io.err(`To store one of them: npm run secrets -- set ${name}`);
+    return;
+  }
+  const answer = (await io.choose(`Store which one as ${name}? 1-${ids.length} or an id, Enter to skip: `)).trim();
+  if (answer === '') return;
+  const chosen =
+    /^\d+$/.test(answer) && !ids.includes(answer) ? ids[Number(answer) - 1] : ids.find((id) => id === answer);
+  if (chosen === undefined) {
+    io.err(`${answer} is not one of them; nothing was stored. Later: npm run secrets -- set ${name}`);
+    return;
+  }
+  await putParameter(clients(), ref.name, chosen);
+  io.err(`Stored ${name} ${chosen} in ${ref.name}.`);
+}
+
+function putParameter(clients: Clients, name: string, value: string) {
+  return clients.ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
+}
+
+/** Why a broker call failed, in the words of its log detail: never a URL, a body or a token. */
+function brokerFailure(error: unknown): string {
+  if (error instanceof BrokerUnavailableError) return error.detail;
+  if (error instanceof BrokerTimeoutError) return 'no answer in time';
+  return describeError(error).name;
+}
+
+/** After a broker token is stored: what it reaches, asked of the broker, and an offer to store the account. */
+async function listTokenAccounts(
+  name: 'alor-refresh-token' | 'tinkoff-token',
+  token: string,
+  config: StoreConfig,
+  io: Io,
+  clients: () => Clients,
+  accounts: TokenAccounts,
+): Promise<void> {
+  const broker = name === 'tinkoff-token' ? 'T-Invest' : 'Alor';
+  const { tinkoff, alor } = accounts;
+  let ids: readonly string[];
+  try {
+    if (name === 'tinkoff-token' && tinkoff !== undefined) {
+      const found = await tinkoff(token);
+      io.err(
+        found.length === 0 ? 'The token reaches no account.' : 'Accounts this token reaches (id, name, type, access):',
+      );
+      for (const [index, account] of found.entries()) io.err(accountLine(account, index));
+      ids = found.map((account) => account.id);
+    } else if (name === 'alor-refresh-token' && alor !== undefined) {
+      const portfolios = await alor(token);
+      io.err(portfolios === undefined ? 'The token does not list its portfolios.' : 'Portfolios this token trades:');
+      for (const [index, portfolio] of (portfolios ?? []).entries()) io.err(`  ${index + 1}. ${portfolio}`);
+      ids = portfolios ?? [];
+    } else {
+      return;
+    }
+  } catch (error) {
+    // The token is stored either way; say what the broker made of it, never the token.
+    io.err(
+      error instanceof BrokerCredentialRejectedError
+        ? `WARNING: ${broker} refused this token: orders will fail until a valid one is set (npm run preflight tells more).`
+        : `Could not list the token's accounts: ${broker} did not answer (${brokerFailure(error)}).`,
+    );
+    return;
+  }
+  await offerAccount(name === 'tinkoff-token' ? 'tinkoff-account-id' : 'alor-portfolio', ids, config, io, clients);
 }
 
 /** The current webhook secret values, read as the functions read them; none when the secret was never given a value. */
@@ -124,6 +297,7 @@ export async function run(
   webhooks: WebhooksConfig,
   io: Io,
   clients: () => Clients,
+  accounts: TokenAccounts = {},
   notify: Pick<NotifyConfig, 'telegramBotToken' | 'telegramChatId'> = readNotifyConfig(() => undefined),
 ): Promise<number> {
   const config: StoreConfig = { ...webhooks, ...notify };
@@ -165,6 +339,9 @@ export async function run(
       );
     }
     io.err(`Stored ${name} in ${secretId(config, name)}. The functions pick it up within minutes (values are cached).`);
+    if (name === 'alor-refresh-token' || name === 'tinkoff-token') {
+      await listTokenAccounts(name, values[0] ?? '', config, io, clients, accounts);
+    }
     return 0;
   }
 
@@ -179,10 +356,32 @@ export async function run(
     if (values.length !== 1 || /\s/.test(values[0] ?? '')) {
       throw new UsageError(`${name} must be one value without spaces; nothing was changed`);
     }
-    await clients().ssm.send(
-      new PutParameterCommand({ Name: ref.name, Value: values[0], Type: 'String', Overwrite: true }),
-    );
+    await putParameter(clients(), ref.name, values[0] ?? '');
     io.err(`Stored ${name} in ${ref.name}.`);
+    return 0;
+  }
+
+  if (command === 'delete' && isSecretName(name)) {
+    await clients().secretsManager.send(
+      new PutSecretValueCommand({ SecretId: secretId(config, name), SecretString: EMPTIED_SECRET }),
+    );
+    io.err(`Emptied ${name} in ${secretId(config, name)}: within minutes (values are cached) ${DELETED_EFFECT[name]}.`);
+    return 0;
+  }
+
+  if (command === 'delete' && isParameterName(name)) {
+    const { ref, contextKey } = parameterRef(config, name);
+    if (ref.value !== undefined) {
+      throw new UsageError(
+        `${ref.name} is created by the stack from context "${contextKey}"; remove it from cdk.json and run npm run deploy`,
+      );
+    }
+    try {
+      await clients().ssm.send(new DeleteParameterCommand({ Name: ref.name }));
+    } catch (error) {
+      if (describeError(error).name !== 'ParameterNotFound') throw error;
+    }
+    io.err(`Deleted ${name} (${ref.name}): within minutes (values are cached) ${DELETED_EFFECT[name]}.`);
     return 0;
   }
 
@@ -264,7 +463,23 @@ async function readValueFromStdin(prompt: string): Promise<string> {
   });
 }
 
+/** Reads a visible line from the terminal (the account to store); none when stdin is not a terminal. */
+function chooseOnTerminal(): Io['choose'] {
+  if (!process.stdin.isTTY) return undefined;
+  return async (prompt) => {
+    const { createInterface } = await import('node:readline/promises');
+    const lines = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return await lines.question(prompt);
+    } finally {
+      lines.close();
+    }
+  };
+}
+
 async function main(): Promise<void> {
+  // Closed at the end: a keep-alive socket to a broker would hold the process open.
+  const agent = createBrokerAgent();
   try {
     const { positional, context } = parseArgs(process.argv.slice(2));
     const ctx = loadContext(new URL('../cdk.json', import.meta.url), context);
@@ -279,6 +494,7 @@ async function main(): Promise<void> {
         readValue: readValueFromStdin,
         out: (text) => process.stdout.write(`${text}\n`),
         err: (text) => process.stderr.write(`${text}\n`),
+        choose: chooseOnTerminal(),
       },
       () => {
         clients ??= {
@@ -287,6 +503,7 @@ async function main(): Promise<void> {
         };
         return clients;
       },
+      tokenAccounts(config, agent),
       notify,
     );
   } catch (error) {
@@ -294,6 +511,8 @@ async function main(): Promise<void> {
     const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
     process.stderr.write(name === 'UsageError' ? `${message}\n` : `${name}: ${message}\n`);
     process.exitCode = name === 'UsageError' ? 2 : 1;
+  } finally {
+    await agent.close();
   }
 }
 

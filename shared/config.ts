@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { parseSourceRanges, SOURCE_ENTRY_RULE, type SourceRange } from './auth/source-allow-list.ts';
 import { ConfigError } from './config-error.ts';
 import {
   ALOR_DEFAULT_API_URL,
@@ -9,6 +10,7 @@ import {
   DEFAULT_BROKER_TIMEOUT_MS,
   DEFAULT_SECRETS_TTL_MS,
   DEFAULT_TINKOFF_API,
+  DEFAULT_TINKOFF_CLASS_CODE,
   ENV,
   MAX_BROKER_TIMEOUT_MS,
   TINKOFF_APIS,
@@ -64,12 +66,26 @@ export function source(
   return { kind: 'unset' };
 }
 
+/** `ALLOWED_SOURCE_IPS`: unset or empty, no check. */
+const sourceRanges = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value.trim() === '') return undefined;
+    const parsed = parseSourceRanges(value);
+    if (parsed.ok) return parsed.ranges;
+    const entries = parsed.invalidEntries.join(', ');
+    ctx.addIssue({ code: 'custom', message: `entry ${entries} is not ${SOURCE_ENTRY_RULE}` });
+    return z.NEVER;
+  });
+
 const CommonEnvSchema = z.object({
   [ENV.webhookSecretId]: optionalText,
   [ENV.webhookSecret]: optionalText,
   [ENV.brokerTimeoutMs]: positiveIntegerMs(DEFAULT_BROKER_TIMEOUT_MS, MAX_BROKER_TIMEOUT_MS),
   [ENV.secretsCacheTtlMs]: positiveIntegerMs(DEFAULT_SECRETS_TTL_MS, 60 * 60_000),
   [ENV.dryRun]: booleanFlag,
+  [ENV.allowedSourceIps]: sourceRanges,
 });
 
 const AlorEnvSchema = CommonEnvSchema.extend({
@@ -95,6 +111,12 @@ const TinkoffEnvSchema = CommonEnvSchema.extend({
     .optional()
     .transform((value) => value || DEFAULT_TINKOFF_API),
   [ENV.tinkoffApiUrl]: baseUrl,
+  [ENV.tinkoffClassCode]: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,20}$/, 'must be a T-Invest class code such as TQBR')
+    .optional()
+    .or(z.literal('').transform(() => undefined))
+    .transform((value) => value ?? DEFAULT_TINKOFF_CLASS_CODE),
 });
 
 export interface CommonConfig {
@@ -102,6 +124,8 @@ export interface CommonConfig {
   readonly brokerTimeoutMs: number;
   readonly secretsCacheTtlMs: number;
   readonly dryRun: boolean;
+  /** The addresses a call may come from; unset: any. */
+  readonly allowedSources?: readonly SourceRange[] | undefined;
 }
 
 export interface AlorConfig extends CommonConfig {
@@ -119,6 +143,8 @@ export interface TinkoffConfig extends CommonConfig {
   readonly accountId: ValueSource;
   readonly api: TinkoffApi;
   readonly apiUrl: string;
+  /** Where an order without `f` looks its ticker up when `t` names MOEX or no exchange. */
+  readonly classCode: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -137,6 +163,7 @@ function commonConfig(env: z.output<typeof CommonEnvSchema>): CommonConfig {
     brokerTimeoutMs: env[ENV.brokerTimeoutMs],
     secretsCacheTtlMs: env[ENV.secretsCacheTtlMs],
     dryRun: env[ENV.dryRun],
+    allowedSources: env[ENV.allowedSourceIps],
   };
 }
 
@@ -162,5 +189,6 @@ export function loadTinkoffConfig(env: Env = process.env): TinkoffConfig {
     accountId: source(parsed[ENV.tinkoffAccountIdParameter], parsed[ENV.tinkoffAccountId], 'parameter'),
     api: parsed[ENV.tinkoffApi],
     apiUrl: parsed[ENV.tinkoffApiUrl] ?? TINKOFF_DEFAULT_API_URL[parsed[ENV.tinkoffApi]],
+    classCode: parsed[ENV.tinkoffClassCode],
   };
 }

@@ -41,6 +41,19 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
+/** The call came from an address `ALLOWED_SOURCE_IPS` does not list. */
+export class ForbiddenSourceError extends HttpError {
+  readonly statusCode = 403;
+  readonly code = 'FORBIDDEN_SOURCE';
+  /** API Gateway's source address (not the caller's to choose, and not secret: the access log has it too). */
+  readonly sourceIp: string | undefined;
+
+  constructor(sourceIp: string | undefined) {
+    super('Forbidden');
+    this.sourceIp = sourceIp;
+  }
+}
+
 /** A broker credential or account id is absent or empty in the store (the 404 rows of the contract). */
 export class NotConfiguredError extends HttpError {
   readonly statusCode = 404;
@@ -62,6 +75,22 @@ export class BrokerCredentialRejectedError extends HttpError {
   constructor(statusCode: 400 | 403, publicMessage: string) {
     super(publicMessage);
     this.statusCode = statusCode;
+  }
+}
+
+/**
+ * The broker cannot trade the instrument a signal names by its ticker (T-Invest: not found, not tradable through
+ * the API): a 400 whose text says why, as a refused order's does.
+ */
+export class InstrumentRefusedError extends HttpError {
+  readonly statusCode = 400;
+  readonly code = 'INSTRUMENT_REFUSED';
+  /** Safe for logs: which of the refusals it is, never the broker's text. */
+  readonly reason: string;
+
+  constructor(publicMessage: string, reason: string) {
+    super(publicMessage);
+    this.reason = reason;
   }
 }
 

@@ -14,10 +14,24 @@ export const ALOR_EXCHANGES = ['SPBX', 'MOEX'] as const;
 export type AlorExchange = (typeof ALOR_EXCHANGES)[number];
 export const DEFAULT_ALOR_EXCHANGE: AlorExchange = 'SPBX';
 
+/**
+ * Exchanges a signal may name in `t` (`MOEX:SBER`, TradingView's `{{exchange}}:{{ticker}}`): both brokers trade on
+ * these two. Alor sends the order there; T-Invest looks the ticker up in the class code of that exchange.
+ */
+export const SIGNAL_EXCHANGES = ALOR_EXCHANGES;
+export type SignalExchange = AlorExchange;
+
 /** T-Invest API generations the T-Invest function can talk to (`TINKOFF_API`). */
 export const TINKOFF_APIS = ['v2', 'v1'] as const;
 export type TinkoffApi = (typeof TINKOFF_APIS)[number];
 export const DEFAULT_TINKOFF_API: TinkoffApi = 'v2';
+
+/**
+ * T-Invest class codes (trading modes) an order without `f` looks its ticker up in: `TINKOFF_CLASS_CODE` for MOEX
+ * and for a `t` without an exchange (TQBR: Moscow Exchange shares, main board), SPBXM for SPBX (SPB Exchange).
+ */
+export const DEFAULT_TINKOFF_CLASS_CODE = 'TQBR';
+export const TINKOFF_SPBX_CLASS_CODE = 'SPBXM';
 
 /**
  * The environment variables the functions read. The deployed stack sets the `_ID`/`_PARAMETER` references; local
@@ -43,6 +57,8 @@ export const ENV = {
   tinkoffAccountId: 'TINKOFF_ACCOUNT_ID',
   tinkoffApi: 'TINKOFF_API',
   tinkoffApiUrl: 'TINKOFF_API_URL',
+  tinkoffClassCode: 'TINKOFF_CLASS_CODE',
+  allowedSourceIps: 'ALLOWED_SOURCE_IPS',
 } as const;
 
 /**
@@ -70,13 +86,25 @@ export const NOTIFY_ENV = {
  * host's settings (a test's cold container, a benchmark, a child dev server) clears first.
  */
 export const FUNCTION_SETTING_NAME =
-  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|TELEGRAM_|NOTIFY_|FOLLOW_UP_)/;
+  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|ALLOWED_SOURCE_IPS$|TELEGRAM_|NOTIFY_|FOLLOW_UP_)/;
 
-/** The environment variables only the local run (`npm start`) reads. */
+/** The environment variables only the local tools read: `npm start`, and `npm run preflight` beside it. */
 export const LOCAL_ENV = {
   port: 'PORT',
   envFile: 'ENV_FILE',
+  /** `npm start`: the paper brokers' failure scenarios to start with, comma-separated (`read-only-token`, …). */
+  paperScenarios: 'PAPER_SCENARIOS',
+  /** `npm run preflight`: where to ask whether a token T-Invest rejected is a sandbox token. */
+  tinkoffSandboxApiUrl: 'PREFLIGHT_TINKOFF_SANDBOX_URL',
 } as const;
+
+/**
+ * The addresses TradingView sends its webhook alerts from (IPv4 only), as its help centre publishes them
+ * (https://www.tradingview.com/support/solutions/43000529348/): what `tradingview` in `ALLOWED_SOURCE_IPS` stands for.
+ */
+export const TRADINGVIEW_SOURCE_IPS = ['52.89.214.238', '34.212.75.30', '54.218.53.128', '52.32.178.7'] as const;
+/** The word in `ALLOWED_SOURCE_IPS` that stands for {@link TRADINGVIEW_SOURCE_IPS}. */
+export const TRADINGVIEW_SOURCES = 'tradingview';
 
 /** TradingView gives a webhook 3 s; the broker calls of one request get this much of it (`BROKER_TIMEOUT_MS`). */
 export const DEFAULT_BROKER_TIMEOUT_MS = 2500;
@@ -92,6 +120,17 @@ export const TINKOFF_DEFAULT_API_URL: Readonly<Record<TinkoffApi, string>> = {
   v2: 'https://invest-public-api.tbank.ru/rest',
   v1: 'https://api-invest.tinkoff.ru',
 };
+/** The brokers' test environments: Alor's test hosts, T-Invest's sandbox. */
+export const ALOR_TEST_OAUTH_URL = 'https://oauthdev.alor.ru';
+export const ALOR_TEST_API_URL = 'https://apidev.alor.ru';
+export const TINKOFF_SANDBOX_API_URL = 'https://sandbox-invest-public-api.tbank.ru/rest';
+
+/** Where a user issues (and revokes) a broker token: the pages the brokers' own docs name. */
+export const BROKER_TOKEN_PAGES: Readonly<Record<Broker, string>> = {
+  alor: 'https://alor.dev/open-api-tokens',
+  tinkoff: 'https://www.tbank.ru/invest/settings/',
+};
+
 /**
  * Whether orders sent to `url` trade real money: a host of the defaults above, or T-Invest's former v2 host. (The
  * test hosts are apidev/oauthdev.alor.ru and sandbox-invest-public-api.)
@@ -100,6 +139,20 @@ export function isProductionBrokerUrl(url: string): boolean {
   const productionUrls = [ALOR_DEFAULT_API_URL, ALOR_DEFAULT_OAUTH_URL, ...Object.values(TINKOFF_DEFAULT_API_URL)];
   const hosts = [...productionUrls.map((production) => new URL(production).hostname), 'invest-public-api.tinkoff.ru'];
   return hosts.includes(new URL(url).hostname);
+}
+
+/** Whether `url` is one of the brokers' test environments (Alor's test hosts, T-Invest's sandbox). */
+export function isTestBrokerUrl(url: string): boolean {
+  const hosts = [ALOR_TEST_OAUTH_URL, ALOR_TEST_API_URL, TINKOFF_SANDBOX_API_URL].map((test) => new URL(test).hostname);
+  return [...hosts, 'sandbox-invest-public-api.tinkoff.ru'].includes(new URL(url).hostname);
+}
+
+/** What a broker URL is, said plainly: real money, the broker's test environment, or neither (a paper broker, a proxy). */
+export type BrokerHostKind = 'production' | 'test' | 'other';
+
+export function brokerHostKind(url: string): BrokerHostKind {
+  if (isProductionBrokerUrl(url)) return 'production';
+  return isTestBrokerUrl(url) ? 'test' : 'other';
 }
 
 /**
@@ -128,6 +181,12 @@ export function storeNames(prefix: string) {
     telegramChatId: `/${prefix}/telegram/chat-id`,
   } as const;
 }
+
+/**
+ * The longest keep-warm interval (CDK context `keepWarmMinutes`): what a keep-warm prepares (Alor's access token) is
+ * made to last this long, so it is still valid at the next turn.
+ */
+export const MAX_KEEP_WARM_MINUTES = 15;
 
 /** API Gateway stops waiting for an integration after 30 s; the function must give up before that. */
 export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 30;

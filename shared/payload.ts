@@ -1,8 +1,10 @@
 import * as z from 'zod';
 import { isZeroDecimal, numberToCanonicalDecimal, toCanonicalDecimal } from './decimal.ts';
+import { SIGNAL_EXCHANGES, type SignalExchange } from './facts.ts';
 
 /**
- * The webhook body: `{ check }` or `{ t, p, v, d, f, id }`. Decoding (base64, UTF-8, JSON, limits) is part of
+ * The webhook body: `{ check }` or `{ t, p, v, d, f, id }`; `t` may name its exchange as TradingView writes it
+ * (`MOEX:SBER`). Decoding (base64, UTF-8, JSON, limits) is part of
  * parsing, so "not JSON" and "wrong shape" share one 400 path. Unknown keys are stripped (the widget may add
  * fields), but keys that could reach an object prototype are refused outright.
  */
@@ -31,9 +33,40 @@ const DecimalSchema = z.union([z.number(), z.string(), EjsonNumberSchema]).trans
   return decimal;
 });
 
-export const TickerSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@+\- ]{0,49}$/, 'must be 1-50 Latin letters, digits or ._@+- and spaces');
+const TICKER = /^[A-Za-z0-9][A-Za-z0-9._@+\- ]{0,49}$/;
+const TICKER_RULE = 'must be 1-50 Latin letters, digits or ._@+- and spaces';
+
+/** `MOEX:` of `MOEX:SBER`: TradingView's `{{exchange}}`, which may carry a delayed-data suffix (`MOEX_DLY`, `MOEX_DL`). */
+const EXCHANGE_PREFIX = /^([A-Za-z][A-Za-z0-9_]{0,19}):/;
+const DELAYED_DATA_SUFFIX = /_DLY?$/;
+
+/** The instrument a signal names: a ticker, and the exchange when `t` gives one. */
+export interface SignalInstrument {
+  readonly ticker: string;
+  readonly exchange?: SignalExchange;
+}
+
+/**
+ * `t`: a ticker (`SBER`), or `EXCHANGE:TICKER` (`MOEX:SBER`, `MOEX_DLY:SBER`). An exchange neither broker trades on
+ * is refused: the order would otherwise go to the configured exchange, which is not the one the signal named. The
+ * reason names the rule, never the value.
+ */
+export const InstrumentSchema = z.string().transform((value, ctx): SignalInstrument => {
+  const prefix = EXCHANGE_PREFIX.exec(value);
+  const ticker = prefix === null ? value : value.slice(prefix[0].length);
+  if (!TICKER.test(ticker)) {
+    ctx.addIssue({ code: 'custom', message: TICKER_RULE });
+    return z.NEVER;
+  }
+  if (prefix === null) return { ticker };
+  const named = (prefix[1] ?? '').toUpperCase().replace(DELAYED_DATA_SUFFIX, '');
+  const exchange = SIGNAL_EXCHANGES.find((candidate) => candidate === named);
+  if (exchange === undefined) {
+    ctx.addIssue({ code: 'custom', message: `the exchange must be one of ${SIGNAL_EXCHANGES.join(', ')}` });
+    return z.NEVER;
+  }
+  return { ticker, exchange };
+});
 
 export const PriceSchema = DecimalSchema;
 
@@ -58,7 +91,7 @@ export const InstrumentIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must
 export const IdempotencyKeySchema = z.string().regex(/^[\x20-\x7e]{1,64}$/, 'must be 1-64 printable characters');
 
 const OrderFields = {
-  t: TickerSchema,
+  t: InstrumentSchema,
   p: PriceSchema,
   v: LotsSchema,
   d: SideSchema,
@@ -66,7 +99,7 @@ const OrderFields = {
 };
 
 export const AlorOrderSchema = z.object({ ...OrderFields, f: z.unknown().optional() }).transform((fields) => ({
-  ticker: fields.t,
+  ...fields.t,
   price: fields.p,
   lots: fields.v,
   side: fields.d,
@@ -74,15 +107,32 @@ export const AlorOrderSchema = z.object({ ...OrderFields, f: z.unknown().optiona
 }));
 export type AlorOrder = z.output<typeof AlorOrderSchema>;
 
-export const TinkoffOrderSchema = z.object({ ...OrderFields, f: InstrumentIdSchema }).transform((fields) => ({
-  ticker: fields.t,
-  price: fields.p,
-  lots: fields.v,
-  side: fields.d,
-  figi: fields.f,
-  idempotencyKey: fields.id,
-}));
+const TinkoffFieldsSchema = z.object({ ...OrderFields, f: InstrumentIdSchema.optional() });
+
+function fieldsToTinkoffOrder(fields: z.output<typeof TinkoffFieldsSchema>) {
+  return {
+    ...fields.t,
+    price: fields.p,
+    lots: fields.v,
+    side: fields.d,
+    figi: fields.f,
+    idempotencyKey: fields.id,
+  };
+}
+
+/**
+ * A T-Invest order: `f` names the instrument (a FIGI or an instrument uid); without it, T-Invest is asked for the
+ * instrument `t` names (shared/brokers/tinkoff/instruments.ts).
+ */
+export const TinkoffOrderSchema = TinkoffFieldsSchema.transform(fieldsToTinkoffOrder);
 export type TinkoffOrder = z.output<typeof TinkoffOrderSchema>;
+
+/** A T-Invest order that names its instrument with `f`: the only kind API v1, which has no instrument lookup, takes. */
+export const TinkoffFigiOrderSchema = TinkoffFieldsSchema.extend({ f: InstrumentIdSchema }).transform((fields) => ({
+  ...fieldsToTinkoffOrder(fields),
+  figi: fields.f,
+}));
+export type TinkoffFigiOrder = z.output<typeof TinkoffFigiOrderSchema>;
 
 export type ParsedBody<TOrder> = { kind: 'check' } | { kind: 'order'; order: TOrder };
 export type ParseResult<T> = { success: true; data: T } | { success: false; issues: string[] };
@@ -188,7 +238,14 @@ export function parseWebhookBody<TOrder>(
   rawBody: Uint8Array,
   orderSchema: z.ZodType<TOrder>,
 ): ParseResult<ParsedBody<TOrder>> {
-  const decoded = decodeJsonBody(rawBody);
+  return parseDecodedBody(decodeJsonBody(rawBody), orderSchema);
+}
+
+/** {@link parseWebhookBody} of a body already decoded by {@link decodeJsonBody}. */
+export function parseDecodedBody<TOrder>(
+  decoded: ParseResult<unknown>,
+  orderSchema: z.ZodType<TOrder>,
+): ParseResult<ParsedBody<TOrder>> {
   if (!decoded.success) return decoded;
   if (isCheck(decoded.data)) return { success: true, data: { kind: 'check' } };
   const order = orderSchema.safeParse(decoded.data);

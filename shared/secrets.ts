@@ -30,15 +30,17 @@ const STALE_RETRY_MS = 30_000;
 /** Store calls happen inside a webhook's 3 s budget: fail fast rather than retry at length. */
 const STORE_CLIENT_CONFIG = { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 } };
 
-export function createStoreClients(): StoreClients {
+/** `region`: where the stack is (CDK context), for tools run outside it; a function's clients take Lambda's. */
+export function createStoreClients(region?: string): StoreClients {
+  const config = region === undefined ? STORE_CLIENT_CONFIG : { ...STORE_CLIENT_CONFIG, region };
   return {
-    secretsManager: new SecretsManagerClient(STORE_CLIENT_CONFIG),
-    ssm: new SSMClient(STORE_CLIENT_CONFIG),
+    secretsManager: new SecretsManagerClient(config),
+    ssm: new SSMClient(config),
   };
 }
 
 /** How long a function's init waits for {@link SecretStore.prefetch}: well inside Lambda's 10 s init limit. */
-const INIT_PREFETCH_MAX_WAIT_MS = 1500;
+export const INIT_PREFETCH_MAX_WAIT_MS = 1500;
 
 /** What {@link SecretStore.prefetch} reads: secrets are registered for redaction as any secret read is. */
 export interface PrefetchValues {

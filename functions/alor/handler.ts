@@ -1,8 +1,7 @@
-import { createAlorHandler } from '#shared/brokers/alor/index.ts';
+import { createAlorHandler, initAlorContainer } from '#shared/brokers/alor/index.ts';
 import { loadAlorConfig } from '#shared/config.ts';
-import { initSecretStore } from '#shared/secrets.ts';
 
-/** The Lambda entry: configuration and the store are made once per container, at init. */
+/** The Lambda entry: configuration, the store and the broker connections are made once per container, at init. */
 const config = loadAlorConfig();
 
-export const handler = createAlorHandler(config, { store: await initSecretStore(config, config.portfolio) });
+export const handler = createAlorHandler(config, await initAlorContainer(config));

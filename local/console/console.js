@@ -1,6 +1,8 @@
 // The local console: polls GET /api/state for the recent webhook calls, the paper order books and the Telegram
 // messages, sends test signals through the real webhook routes (POST /alor, POST /tinkoff) with the session's webhook
-// secret, and moves paper orders on (POST /api/paper/<broker>/orders/<id>: filled, partly filled, rejected).
+// secret, as the widget sends them or as a TradingView alert does, moves paper orders on
+// (POST /api/paper/<broker>/orders/<id>: filled, partly filled, rejected), and runs "Check setup" (GET /api/preflight)
+// per function, with the paper brokers' failure scenarios (POST /api/paper-scenario).
 // Everything is rendered with textContent: payloads and messages are whatever callers and brokers sent, never markup.
 
 const POLL_MS = 1000;
@@ -8,9 +10,21 @@ const EXAMPLES = {
   alor: { SPBX: { t: 'AAPL', p: '150.5', v: '1' }, MOEX: { t: 'SBER', p: '250.5', v: '1' } },
   tinkoff: { t: 'SBER', p: '250.5', v: '1', f: 'BBG004730N88' },
 };
+/** TradingView alert messages with their placeholders filled in, as TradingView sends them (README.md#tradingview-alerts). */
+const ALERTS = {
+  strategy: '{"t":"MOEX:SBER","d":"buy","v":"1","p":"285.45"}',
+  'indicator-sell': '{"t":"MOEX_DLY:SBER","d":"sell","v":"1","p":"285.45"}',
+  'body-secret': '{"secret":"<webhook secret>","t":"MOEX:SBER","d":"buy","v":"1","p":"285.45"}',
+  'plain-text': 'buy SBER 1 285.45',
+};
+/** Where a message takes the session's webhook secret: it is put in when the message is sent, never shown. */
+const SECRET_PLACEHOLDER = '<webhook secret>';
 
-/** @type {{ secret: string, brokers: Record<string, { mode: string, webhookUrl: string, brokerUrl: string, instruments: unknown }>, alorExchange: string } | undefined} */
+/** @type {{ secret: string, brokers: Record<string, { mode: string, webhookUrl: string, brokerUrl: string, instruments: unknown }>, alorExchange: string, scenarios: Record<string, { available: string[], current: string | null } | null> } | undefined} */
 let session;
+
+const LANG = navigator.language.toLowerCase().startsWith('ru') ? 'ru' : 'en';
+const BROKER_NAMES = { alor: 'Alor', tinkoff: 'T-Invest' };
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -66,9 +80,9 @@ function fillDatalists() {
   if (alor) for (const symbols of Object.values(alor)) for (const symbol of symbols) tickers.add(symbol);
   const tinkoff = session.brokers.tinkoff.instruments;
   if (tinkoff) {
-    for (const [figi, ticker] of Object.entries(tinkoff)) {
-      figis.add(figi);
-      tickers.add(ticker);
+    for (const instrument of tinkoff) {
+      figis.add(instrument.figi);
+      tickers.add(instrument.ticker);
     }
   }
   const options = (values) =>
@@ -86,6 +100,24 @@ function applyExample(broker) {
   const example = broker === 'alor' ? EXAMPLES.alor[session?.alorExchange ?? 'SPBX'] : EXAMPLES.tinkoff;
   for (const name of ['t', 'p', 'v', 'f']) form.elements[name].value = example[name] ?? '';
   form.querySelector('.figi').hidden = broker !== 'tinkoff';
+}
+
+/** Shows the fields of the way of sending chosen; the other's are disabled, so the browser neither checks nor sends them. */
+function applySource(source) {
+  const form = $('#signal-form');
+  for (const [selector, shown] of [
+    ['.widget-fields', source === 'widget'],
+    ['.tradingview-fields', source === 'tradingview'],
+  ]) {
+    const fieldset = form.querySelector(selector);
+    fieldset.hidden = !shown;
+    fieldset.disabled = !shown;
+  }
+  if (source === 'tradingview' && form.elements.message.value === '') applyAlert(form.elements.template.value);
+}
+
+function applyAlert(template) {
+  $('#signal-form').elements.message.value = ALERTS[template] ?? '';
 }
 
 function renderCalls(calls) {
@@ -242,11 +274,8 @@ function numeric(value) {
   return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
 }
 
-async function sendSignal(event) {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const data = new FormData(form);
-  const broker = String(data.get('broker'));
+/** The widget's signal: the form's fields as JSON, the secret in the header. */
+function widgetRequest(broker, data) {
   const signal = {
     t: String(data.get('t')),
     p: numeric(String(data.get('p'))),
@@ -256,6 +285,43 @@ async function sendSignal(event) {
   if (broker === 'tinkoff') signal.f = String(data.get('f'));
   const id = String(data.get('id') ?? '').trim();
   if (id !== '') signal.id = id;
+  return {
+    url: `/${broker}`,
+    headers: { 'content-type': 'application/json', 'x-webhook-secret': session.secret },
+    body: JSON.stringify(signal),
+  };
+}
+
+function isJson(text) {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A TradingView alert: the message as it is, `application/json` when it parses as JSON and `text/plain` otherwise, the
+ * secret in the message where it has the placeholder, else in the URL (TradingView sends no header of its own).
+ */
+function tradingViewRequest(broker, data) {
+  const message = String(data.get('message') ?? '');
+  const body = message.split(SECRET_PLACEHOLDER).join(session.secret);
+  const secretInMessage = body !== message;
+  return {
+    url: secretInMessage ? `/${broker}` : `/${broker}?secret=${encodeURIComponent(session.secret)}`,
+    headers: { 'content-type': isJson(body) ? 'application/json' : 'text/plain; charset=utf-8' },
+    body,
+  };
+}
+
+async function sendSignal(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const data = new FormData(form);
+  const broker = String(data.get('broker'));
+  const request = data.get('source') === 'tradingview' ? tradingViewRequest(broker, data) : widgetRequest(broker, data);
 
   const button = form.querySelector('button');
   const result = $('#send-result');
@@ -264,11 +330,7 @@ async function sendSignal(event) {
   result.textContent = `sending to /${broker}…`;
   const startedAt = performance.now();
   try {
-    const response = await fetch(`/${broker}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-webhook-secret': session.secret },
-      body: JSON.stringify(signal),
-    });
+    const response = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body });
     const text = await response.text();
     const ms = Math.round(performance.now() - startedAt);
     result.className = `result ${statusClass(response.status)}`;
@@ -282,15 +344,112 @@ async function sendSignal(event) {
   await refresh();
 }
 
+function renderChecklist(target, result) {
+  const title = document.createElement('p');
+  title.textContent = result.checklist.title;
+  const list = document.createElement('ul');
+  list.className = 'checklist';
+  for (const item of result.checklist.checks) {
+    const li = document.createElement('li');
+    li.className = `check-${item.status}`;
+    li.dataset.checkId = item.id;
+    const symbol = document.createElement('span');
+    symbol.className = 'symbol';
+    symbol.textContent = `${item.symbol} `;
+    li.append(symbol, item.text);
+    if (item.fix) {
+      const fix = document.createElement('span');
+      fix.className = 'fix';
+      fix.textContent = item.fix;
+      li.append(fix);
+    }
+    list.append(li);
+  }
+  target.replaceChildren(title, list);
+}
+
+async function checkSetup(broker, button, target) {
+  const form = $('#signal-form');
+  const query = new URLSearchParams({ broker, lang: LANG });
+  // The form's instrument is the one a signal to its broker would name.
+  if (form.elements.broker.value === broker) {
+    const ticker = form.elements.t.value.trim();
+    const figi = form.elements.f.value.trim();
+    if (ticker !== '') query.set('ticker', ticker);
+    if (broker === 'tinkoff' && figi !== '') query.set('figi', figi);
+  }
+  button.disabled = true;
+  target.textContent = 'checking…';
+  try {
+    const response = await fetch(`/api/preflight?${query}`, { cache: 'no-store' });
+    if (!response.ok) throw new Error(String(response.status));
+    renderChecklist(target, await response.json());
+  } catch {
+    target.textContent = 'the dev server is not answering';
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function switchScenario(broker, scenario) {
+  const response = await fetch('/api/paper-scenario', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ broker, scenario: scenario === '' ? null : scenario }),
+  });
+  if (response.ok) session.scenarios = await response.json();
+}
+
+function renderSetupChecks() {
+  const blocks = Object.keys(session.brokers).map((broker) => {
+    const block = document.createElement('div');
+    block.className = 'setup-check';
+    const controls = document.createElement('div');
+    controls.className = 'controls';
+    const name = document.createElement('strong');
+    name.textContent = BROKER_NAMES[broker] ?? broker;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'Check setup';
+    button.dataset.testid = `check-${broker}`;
+    const result = document.createElement('div');
+    result.dataset.testid = `checklist-${broker}`;
+    button.addEventListener('click', () => checkSetup(broker, button, result));
+    controls.append(name, button);
+    const scenarios = session.scenarios?.[broker];
+    if (scenarios) {
+      const select = document.createElement('select');
+      select.dataset.testid = `scenario-${broker}`;
+      select.setAttribute('aria-label', `${BROKER_NAMES[broker]} paper scenario`);
+      for (const value of ['', ...scenarios.available]) {
+        const option = document.createElement('option');
+        option.value = value;
+        option.textContent = value === '' ? 'paper broker: all well' : `paper broker: ${value}`;
+        option.selected = value === (scenarios.current ?? '');
+        select.append(option);
+      }
+      select.addEventListener('change', () => switchScenario(broker, select.value));
+      controls.append(select);
+    }
+    block.append(controls, result);
+    return block;
+  });
+  $('#setup-checks').replaceChildren(...blocks);
+}
+
 async function start() {
   const response = await fetch('/api/session', { cache: 'no-store' });
   session = await response.json();
   renderEndpoints();
+  renderSetupChecks();
   fillDatalists();
   const form = $('#signal-form');
   form.elements.broker.addEventListener('change', () => applyExample(form.elements.broker.value));
+  form.elements.source.addEventListener('change', () => applySource(form.elements.source.value));
+  form.elements.template.addEventListener('change', () => applyAlert(form.elements.template.value));
   form.addEventListener('submit', sendSignal);
   applyExample(form.elements.broker.value);
+  applySource(form.elements.source.value);
   await refresh();
   setInterval(refresh, POLL_MS);
 }

@@ -1,6 +1,12 @@
-import { fileURLToPath } from 'node:url';
-import { loadEnvFile } from '#local/env-file.ts';
-import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import {
+  PAPER_ALOR,
+  PAPER_TINKOFF,
+  type PaperBrokers,
+  type PaperScenarios,
+  parsePaperScenarios,
+  startPaperBrokers,
+} from '#local/paper-broker/index.ts';
+import { SourceAllowList } from '#shared/auth/source-allow-list.ts';
 import { generateWebhookSecret, noAcceptedSecretWarning, parseAcceptedSecrets } from '#shared/auth/webhook-secrets.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { ConfigError } from '#shared/config-error.ts';
@@ -13,6 +19,8 @@ import { BROKERS, type Broker, ENV, isProductionBrokerUrl, LOCAL_ENV } from '#sh
  */
 
 export const DEFAULT_PORT = 3000;
+/** Where the local calls come from: the server listens on this address only. */
+const LOCAL_SOURCE_IP = '127.0.0.1';
 
 export type BrokerMode = 'paper' | 'real';
 
@@ -30,21 +38,12 @@ export interface LocalEnvironment {
   readonly warnings: readonly string[];
   /** Running when at least one broker trades on paper. */
   readonly paper: PaperBrokers | undefined;
+  /** The failure scenarios the paper brokers started with (`PAPER_SCENARIOS`). */
+  readonly scenarios: PaperScenarios;
 }
 
 function isSet(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
-}
-
-/**
- * Reads `.env` (or the file `ENV_FILE` names; `none` reads nothing) into `env`, the shell's values winning. Returns
- * the file and the names it set, or `undefined` when there is no such file.
- */
-export function readEnvFile(env: NodeJS.ProcessEnv): { file: string; names: string[] } | undefined {
-  const file = env[LOCAL_ENV.envFile] ?? fileURLToPath(new URL('../../.env', import.meta.url));
-  if (file === 'none' || file === '') return undefined;
-  const names = loadEnvFile(file, env);
-  return names === undefined ? undefined : { file, names };
 }
 
 export function parsePort(value: string | undefined): number {
@@ -125,6 +124,13 @@ export async function prepareEnvironment(env: NodeJS.ProcessEnv): Promise<LocalE
   if (secretGenerated) env[ENV.webhookSecret] = generateWebhookSecret();
   const acceptedSecrets = parseAcceptedSecrets(env[ENV.webhookSecret]);
   const warnings = acceptedSecrets.length === 0 ? [noAcceptedSecretWarning(ENV.webhookSecret)] : [];
+  // The local calls come from this machine; a list without it refuses them all (and a bad list stops here).
+  const { allowedSources } = loadAlorConfig(env);
+  if (allowedSources !== undefined && !new SourceAllowList(allowedSources).allows(LOCAL_SOURCE_IP)) {
+    warnings.push(
+      `WARNING: ${ENV.allowedSourceIps} does not list ${LOCAL_SOURCE_IP}: every local call (the console, curl) is answered 403 Forbidden`,
+    );
+  }
 
   const modes = brokerModes(env);
   const brokerUrls = {} as Record<Broker, string>;
@@ -133,7 +139,18 @@ export async function prepareEnvironment(env: NodeJS.ProcessEnv): Promise<LocalE
     brokerUrls[broker] = urls[0] ?? '';
     notes.push(...realBrokerNotes(env, broker, urls));
   }
-  const paper = BROKERS.some((broker) => modes[broker] === 'paper') ? await startPaperBrokers() : undefined;
+  const scenarios = parsePaperScenarios(env[LOCAL_ENV.paperScenarios], LOCAL_ENV.paperScenarios);
+  const paper = BROKERS.some((broker) => modes[broker] === 'paper')
+    ? await startPaperBrokers({ scenarios })
+    : undefined;
+  for (const broker of BROKERS) {
+    const scenario = scenarios[broker];
+    if (scenario !== undefined && paper !== undefined && modes[broker] === 'paper') {
+      notes.push(
+        `${broker}: the paper broker plays "${scenario}" (${LOCAL_ENV.paperScenarios}): its preflight and orders fail as that setup would`,
+      );
+    }
+  }
   for (const broker of BROKERS) {
     if (modes[broker] === 'paper' && paper !== undefined) brokerUrls[broker] = usePaperSettings(env, broker, paper);
   }
@@ -147,5 +164,6 @@ export async function prepareEnvironment(env: NodeJS.ProcessEnv): Promise<LocalE
     notes,
     warnings,
     paper,
+    scenarios,
   };
 }

@@ -10,17 +10,19 @@ import { type AlorExchange, API_GATEWAY_MAX_PAYLOAD_BYTES, BROKERS, type Broker 
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import type { LocalEnvironment } from './environment.ts';
 import type { LocalNotifications } from './notifications.ts';
+import { ScenarioChangeSchema, type SetupCheck, SetupCheckQuerySchema } from './setup-check.ts';
 
 /**
  * What the local server answers: `POST /alor` and `POST /tinkoff` as API Gateway would (an HTTP API payload 2.0
  * event to the function's exported handler, the gateway's own answers where no function answers), and the console
- * page with its API, to this machine only.
+ * page with its API, to this machine only: its state, its session, "Check setup" (`GET /api/preflight`) and the
+ * paper brokers' failure scenarios (`POST /api/paper-scenario`).
  */
 
 /** Orders per paper book sent to the console. */
 const BOOK_SHOWN = 200;
-/** An order state change is a few dozen bytes. */
-const ORDER_STATE_MAX_BYTES = 1024;
+/** The console's changes (an order state, a scenario) are a few dozen bytes. */
+const CONSOLE_CHANGE_MAX_BYTES = 1024;
 const ORDER_STATE_PATH = /^\/api\/paper\/(alor|tinkoff)\/orders\/([^/]{1,64})$/;
 
 /** API Gateway's own answers when no function answers. */
@@ -54,6 +56,7 @@ export interface RoutesOptions {
   readonly host: string;
   /** The `Host` values this machine's own pages send: the console answers to these only. */
   readonly localHosts: () => ReadonlySet<string>;
+  readonly setupCheck: SetupCheck;
 }
 
 export type Routes = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
@@ -77,7 +80,7 @@ function sendJson(
 }
 
 export function createRoutes(options: RoutesOptions): Routes {
-  const { handlers, environment, alorExchange, calls, notifications, host, localHosts } = options;
+  const { handlers, environment, alorExchange, calls, notifications, host, localHosts, setupCheck } = options;
   const { modes, brokerUrls, paper } = environment;
 
   const invoke = async (broker: Broker, request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -141,7 +144,7 @@ export function createRoutes(options: RoutesOptions): Routes {
     request: IncomingMessage,
     response: ServerResponse,
   ) => {
-    const body = await readRequestBody(request, ORDER_STATE_MAX_BYTES);
+    const body = await readRequestBody(request, CONSOLE_CHANGE_MAX_BYTES);
     if (modes[broker] !== 'paper' || paper === undefined) return sendJson(response, 404, NOT_FOUND);
     if (body.tooLarge || !String(request.headers['content-type']).startsWith('application/json')) {
       return sendJson(response, 400, { message: 'a small JSON body is expected' }, { connection: 'close' });
@@ -177,7 +180,40 @@ export function createRoutes(options: RoutesOptions): Routes {
       ]),
     ),
     alorExchange,
+    scenarios: setupCheck.scenarios(),
   });
+
+  const checkSetup = async (url: URL, response: ServerResponse): Promise<void> => {
+    const query = SetupCheckQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+    if (!query.success) return sendJson(response, 400, { message: 'broker is alor or tinkoff; lang ru or en' });
+    sendJson(response, 200, await setupCheck.run(query.data));
+  };
+
+  /**
+   * Only this machine's page may switch a scenario: the body must be JSON (which a page elsewhere cannot send here
+   * without a CORS preflight this server never grants) and an `Origin`, when sent, must be the console's.
+   */
+  const changeScenario = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const origin = request.headers.origin;
+    const fromConsole = origin === undefined || localHosts().has(origin.replace(/^https?:\/\//, ''));
+    if (!fromConsole || !String(request.headers['content-type']).startsWith('application/json')) {
+      request.resume();
+      return sendJson(response, 403, { message: 'Forbidden' });
+    }
+    const body = await readRequestBody(request, CONSOLE_CHANGE_MAX_BYTES);
+    if (body.tooLarge) return sendJson(response, 413, TOO_LARGE, { connection: 'close' });
+    let change: ReturnType<typeof ScenarioChangeSchema.safeParse>;
+    try {
+      change = ScenarioChangeSchema.safeParse(JSON.parse(body.bytes.toString('utf8')));
+    } catch {
+      return sendJson(response, 400, { message: 'not JSON' });
+    }
+    if (!change.success) return sendJson(response, 400, { message: 'expected {"broker", "scenario"}' });
+    if (!setupCheck.setScenario(change.data)) {
+      return sendJson(response, 409, { message: 'no such scenario for this broker, or the broker is real here' });
+    }
+    sendJson(response, 200, setupCheck.scenarios());
+  };
 
   const serveConsole = async (path: string, response: ServerResponse): Promise<void> => {
     const entry = CONSOLE_FILES[path];
@@ -195,18 +231,24 @@ export function createRoutes(options: RoutesOptions): Routes {
         request.resume();
         return sendJson(response, 404, NOT_FOUND);
       }
-      const orderState = request.method === 'POST' ? ORDER_STATE_PATH.exec(path) : null;
       // The console and its API answer only to this machine's names: a page elsewhere that rebinds its own
       // DNS name to 127.0.0.1 would send its own Host header and get nothing.
-      if (orderState === null || !localHosts().has(request.headers.host ?? '')) request.resume();
-      if (!localHosts().has(request.headers.host ?? '')) return sendJson(response, 403, { message: 'Forbidden' });
+      if (!localHosts().has(request.headers.host ?? '')) {
+        request.resume();
+        return sendJson(response, 403, { message: 'Forbidden' });
+      }
+      if (request.method === 'POST' && path === '/api/paper-scenario') return await changeScenario(request, response);
+      const orderState = request.method === 'POST' ? ORDER_STATE_PATH.exec(path) : null;
       if (orderState !== null) {
         const [, broker, orderId = ''] = orderState;
         return await changeOrderState(broker as Broker, decodeURIComponent(orderId), request, response);
       }
+      request.resume();
       if (request.method !== 'GET') return sendJson(response, 404, NOT_FOUND);
       if (path === '/api/state') return sendJson(response, 200, state());
       if (path === '/api/session') return sendJson(response, 200, session(`http://${request.headers.host}`));
+      if (path === '/api/preflight')
+        return await checkSetup(new URL(request.url ?? '/', 'http://console.local'), response);
       return await serveConsole(path, response);
     } catch {
       if (!response.headersSent) sendJson(response, 500, INTERNAL);

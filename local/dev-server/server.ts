@@ -1,12 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CallLog } from '#local/call-log.ts';
-import { loadAlorConfig } from '#shared/config.ts';
+import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { type AlorExchange, BROKERS, type Broker, LOCAL_ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
+import { SecretStore } from '#shared/secrets.ts';
 import { type BrokerMode, parsePort, prepareEnvironment } from './environment.ts';
 import { type LocalNotifications, startLocalNotifications, type TelegramMode } from './notifications.ts';
 import { createRoutes } from './routes.ts';
+import { createSetupCheck } from './setup-check.ts';
 
 /**
  * The local HTTP server of `npm start`: the two webhook functions behind a stand-in for API Gateway, and the console.
@@ -81,8 +83,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await paper?.close();
     throw error;
   }
-  // The Alor function has just loaded this same configuration.
-  const alorExchange = loadAlorConfig(env).exchange;
+  // The functions have just loaded this same configuration: "Check setup" checks what they use.
+  const settings = { alor: loadAlorConfig(env), tinkoff: loadTinkoffConfig(env) };
+  const alorExchange = settings.alor.exchange;
+  const store = new SecretStore({ ttlMs: settings.alor.secretsCacheTtlMs });
 
   const sockets = new Set<Socket>();
   let boundPort = port;
@@ -98,6 +102,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       }),
       host: HOST,
       localHosts: () => new Set([`${HOST}:${boundPort}`, `localhost:${boundPort}`]),
+      setupCheck: createSetupCheck(environment, settings, store, env),
     }),
   );
   server.on('connection', (socket) => {

@@ -4,16 +4,38 @@ import { nextOrderState, type OrderStateChange, type PaperOrderStatus } from './
 import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, startPaperServer } from './server.ts';
 
 /**
- * A paper Alor: `POST /refresh?token=` (oauth host) and the limit-order command (api host) on one loopback
- * server, checked field by field against docs/broker-specs/alor-WarpOpenAPIv2.yml. It keeps a book of
- * accepted orders, answers a repeated `X-REQID` from its first answer, and refuses what Alor would.
- * Its schemas are its own, written from the spec, so the client's mistakes are not mirrored here.
+ * A paper Alor: `POST /refresh?token=` (oauth host), the limit-order command, the order lookup of the follow-up and
+ * the two read calls of the preflight (portfolio summary, instrument) on one loopback server, checked field by field against
+ * docs/broker-specs/alor-WarpOpenAPIv2.yml. It keeps a book of accepted orders, answers a repeated `X-REQID` from its
+ * first answer, and refuses what Alor would. Its schemas are its own, written from the spec, so the client's mistakes
+ * are not mirrored here. A scenario makes it fail the way a misconfigured account does, for the preflight to find;
+ * an order's state (filled, partly filled, rejected, canceled) is changed from outside, as the exchange would.
  */
 
 export const ALOR_LIMIT_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/limit';
+export const ALOR_SUMMARY_PATH = '/md/v2/Clients/{exchange}/{portfolio}/summary';
+export const ALOR_SECURITY_PATH = '/md/v2/Securities/{exchange}/{symbol}';
 /** `MdV2ClientsExchangePortfolioOrdersOrderIdGet`: one order of a portfolio. */
-const ORDER_LOOKUP_PATH = /^\/md\/v2\/Clients\/([^/]+)\/([^/]+)\/orders\/([^/]+)$/;
+const ALOR_ORDER_LOOKUP_PATH = '/md/v2/Clients/{exchange}/{portfolio}/orders/{orderId}';
 const ALREADY_HANDLED = 'Request with such X-ALOR-REQID was already handled. We return the response to that request.';
+
+/** Ways an Alor setup goes wrong, each one switchable on a paper broker. */
+export const ALOR_PAPER_SCENARIOS = [
+  /** The refresh token was revoked (or expired): `/refresh` answers 403. */
+  'revoked-refresh-token',
+  /** The token carries other portfolios than the configured one: orders for it are refused with 403. */
+  'portfolio-not-in-token',
+  /** The portfolio is not one of the exchange's (a currency or derivatives portfolio): its summary answers 403. */
+  'portfolio-not-on-exchange',
+  /** The exchange lists no instrument of that symbol: 404. */
+  'instrument-not-tradable',
+] as const;
+export type AlorPaperScenario = (typeof ALOR_PAPER_SCENARIOS)[number];
+
+/** What a token carries under `portfolio-not-in-token`. */
+const OTHER_PORTFOLIOS = ['D99999', 'G99999'];
+/** `field_TradingStatusCode` 17: normal trading. */
+const NORMAL_TRADING = 17;
 
 export interface AlorPaperOptions {
   /** Refresh token → the portfolios it may trade. */
@@ -22,8 +44,11 @@ export interface AlorPaperOptions {
   readonly instruments?: Readonly<Record<'MOEX' | 'SPBX', readonly string[]>>;
   /** Lifetime of issued JWTs. */
   readonly accessTokenTtlSeconds?: number;
+  /** Lot size per symbol; 1 when absent. */
+  readonly lotSizes?: Readonly<Record<string, number>>;
   /** Send `oldResponse.body` as a JSON string, as some Alor gateways do. */
   readonly replayBodyAsString?: boolean;
+  readonly scenario?: AlorPaperScenario | undefined;
   readonly port?: number;
 }
 
@@ -50,7 +75,16 @@ export interface AlorPaperBroker extends PaperServer {
   readonly issuedAccessTokens: readonly string[];
   /** Issued access tokens stop working now, as when Alor revokes them early. */
   revokeAccessTokens(): void;
+  /** Switches a failure scenario on (or all off, with undefined) for the requests that follow. */
+  setScenario(scenario: AlorPaperScenario | undefined): void;
 }
+
+/** `query_Format_Optional` and `query_JsonResponse_Optional`: the only query parameters of the two read calls. */
+const ReadQuerySchema = z.strictObject({
+  format: z.enum(['Simple', 'Slim', 'Heavy']).optional(),
+  jsonResponse: z.enum(['true', 'false']).optional(),
+});
+const ExchangeSchema = z.enum(['MOEX', 'SPBX']);
 
 /** `OrdersActionsLimitTVPost`: the documented fields, nothing else. */
 const LimitOrderBodySchema = z.strictObject({
@@ -72,10 +106,13 @@ const LimitOrderBodySchema = z.strictObject({
 
 const JWT_SECRET = randomUUID();
 
-function issueJwt(ttlSeconds: number, generation: number): string {
+/** An access token with the claims Alor's carry: `sub` (the user), `portfolios` (space-separated), `exp`. */
+function issueJwt(ttlSeconds: number, generation: number, portfolios: readonly string[]): string {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const header = encode({ alg: 'HS256', typ: 'JWT' });
   const payload = encode({
+    sub: 'P000000',
+    portfolios: portfolios.join(' '),
     gen: generation,
     jti: randomUUID(),
     exp: Math.floor(Date.now() / 1000) + ttlSeconds,
@@ -93,15 +130,77 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
   const issuedAccessTokens: string[] = [];
   let generation = 0;
   let orderSequence = 4_090_000_000;
+  let scenario = options.scenario;
 
   const refresh = (request: BrokerRequest): JsonAnswer => {
     const token = request.url.searchParams.get('token') ?? '';
-    const portfolios = options.accounts[token];
-    if (portfolios === undefined) return { status: 403 };
-    const jwt = issueJwt(ttlSeconds, generation);
+    const known = options.accounts[token];
+    if (known === undefined || scenario === 'revoked-refresh-token') return { status: 403 };
+    const portfolios = scenario === 'portfolio-not-in-token' ? OTHER_PORTFOLIOS : known;
+    const jwt = issueJwt(ttlSeconds, generation, portfolios);
     issuedAccessTokens.push(jwt);
     accessTokens.set(jwt, { portfolios, expiresAt: Date.now() + ttlSeconds * 1000, generation });
     return { status: 200, body: { AccessToken: jwt } };
+  };
+
+  /** The access token's session: undefined when the request has none that is valid now (the documented 401). */
+  const sessionOf = (request: BrokerRequest) => {
+    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const session = bearer === undefined ? undefined : accessTokens.get(bearer);
+    if (session === undefined || session.expiresAt <= Date.now() || session.generation !== generation) return undefined;
+    return session;
+  };
+
+  /** `MdV2ClientsExchangePortfolioSummaryGet`, in the `Simple` format. */
+  const portfolioSummary = (request: BrokerRequest): JsonAnswer => {
+    const session = sessionOf(request);
+    if (session === undefined) return { status: 401 };
+    const query = ReadQuerySchema.safeParse(Object.fromEntries(request.url.searchParams));
+    const exchange = ExchangeSchema.safeParse(request.params.exchange);
+    if (!query.success || !exchange.success) return { status: 400 };
+    const portfolio = request.params.portfolio ?? '';
+    if (!session.portfolios.includes(portfolio) || scenario === 'portfolio-not-on-exchange') return { status: 403 };
+    return {
+      status: 200,
+      body: {
+        buyingPowerAtMorning: 100_000,
+        buyingPower: 100_000,
+        profit: 0,
+        profitRate: 0,
+        portfolioEvaluation: 100_000,
+        portfolioLiquidationValue: 100_000,
+        initialMargin: 0,
+        riskBeforeForcePositionClosing: 100_000,
+        commission: 0,
+      },
+    };
+  };
+
+  /** `MdV2SecuritiesExchangeSymbolGet`, in the `Simple` format; the documented 404 (no body) for an unknown symbol. */
+  const security = (request: BrokerRequest): JsonAnswer => {
+    if (sessionOf(request) === undefined) return { status: 401 };
+    const query = ReadQuerySchema.safeParse(Object.fromEntries(request.url.searchParams));
+    const exchange = ExchangeSchema.safeParse(request.params.exchange);
+    if (!query.success || !exchange.success) return { status: 400 };
+    const symbol = request.params.symbol ?? '';
+    const listed = options.instruments?.[exchange.data].includes(symbol) ?? true;
+    if (!listed || scenario === 'instrument-not-tradable') return { status: 404 };
+    return {
+      status: 200,
+      body: {
+        symbol,
+        shortname: symbol,
+        description: `${symbol} (paper)`,
+        exchange: exchange.data,
+        type: 'CS',
+        lotsize: options.lotSizes?.[symbol] ?? 1,
+        minstep: 0.01,
+        currency: exchange.data === 'MOEX' ? 'RUB' : 'USD',
+        board: exchange.data === 'MOEX' ? 'TQBR' : 'SPBXM',
+        tradingStatus: NORMAL_TRADING,
+        tradingStatusInfo: 'нормальный период торгов',
+      },
+    };
   };
 
   const placeLimitOrder = (request: BrokerRequest): JsonAnswer => {
@@ -144,23 +243,12 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
     return answer;
   };
 
-  /** The session of a request's bearer JWT, while it is valid. */
-  const sessionOf = (request: BrokerRequest) => {
-    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    const session = bearer === undefined ? undefined : accessTokens.get(bearer);
-    return session === undefined || session.expiresAt <= Date.now() || session.generation !== generation
-      ? undefined
-      : session;
-  };
-
   /** `GET /md/v2/Clients/{exchange}/{portfolio}/orders/{orderId}` in the `Simple` format (`response_Order_Simple`). */
   const lookUpOrder = (request: BrokerRequest): JsonAnswer => {
     const session = sessionOf(request);
     if (session === undefined) return { status: 401 };
-    const [exchange, portfolio, orderId] = (ORDER_LOOKUP_PATH.exec(request.url.pathname) ?? [])
-      .slice(1)
-      .map(decodeURIComponent);
-    if (portfolio === undefined || !session.portfolios.includes(portfolio)) return { status: 403 };
+    const { exchange, portfolio = '', orderId } = request.params;
+    if (!session.portfolios.includes(portfolio)) return { status: 403 };
     const order = orders.find(
       (candidate) =>
         candidate.orderNumber === orderId && candidate.exchange === exchange && candidate.portfolio === portfolio,
@@ -220,7 +308,9 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
   const routes: Route[] = [
     { name: 'refresh', method: 'POST', path: '/refresh', handle: refresh },
     { name: 'order', method: 'POST', path: ALOR_LIMIT_PATH, handle: placeLimitOrder },
-    { name: 'order-lookup', method: 'GET', path: ORDER_LOOKUP_PATH, handle: lookUpOrder },
+    { name: 'summary', method: 'GET', path: ALOR_SUMMARY_PATH, handle: portfolioSummary },
+    { name: 'security', method: 'GET', path: ALOR_SECURITY_PATH, handle: security },
+    { name: 'order-lookup', method: 'GET', path: ALOR_ORDER_LOOKUP_PATH, handle: lookUpOrder },
   ];
   const server = await startPaperServer(routes, options.port);
   return Object.assign(server, {
@@ -237,6 +327,9 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
       order.status = next.state.status;
       order.filledQuantity = next.state.filledLots;
       return undefined;
+    },
+    setScenario: (next: AlorPaperScenario | undefined) => {
+      scenario = next;
     },
   });
 }

@@ -39,6 +39,8 @@ export interface ServerStats {
 /** One request as the broker received it, before any fault: what a test checks ids and retries against. */
 export interface ReceivedRequest {
   readonly route: string;
+  /** Path and query, as sent. */
+  readonly target: string;
   readonly headers: IncomingMessage['headers'];
   readonly rawBody: string;
 }
@@ -51,6 +53,8 @@ export interface JsonAnswer {
 export interface BrokerRequest {
   readonly method: string;
   readonly url: URL;
+  /** The route path's `{name}` segments, decoded. */
+  readonly params: Readonly<Record<string, string>>;
   readonly headers: IncomingMessage['headers'];
   readonly rawBody: string;
   /** `undefined` when the body is not JSON. */
@@ -60,8 +64,8 @@ export interface BrokerRequest {
 export interface Route {
   readonly name: string;
   readonly method: 'POST' | 'GET';
-  /** The exact path, or a pattern for paths with parameters in them. */
-  readonly path: string | RegExp;
+  /** A path, whose `{name}` segments match any one segment (`/md/v2/Securities/{exchange}/{symbol}`). */
+  readonly path: string;
   readonly handle: (request: BrokerRequest) => JsonAnswer;
 }
 
@@ -98,7 +102,42 @@ function sendJson(response: ServerResponse, answer: JsonAnswer): void {
   response.end(text);
 }
 
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** The route that takes a request, and the values of its path's `{name}` segments. */
+function routeMatcher(routes: readonly Route[]) {
+  const compiled = routes.map((route) => {
+    const names: string[] = [];
+    const pattern = route.path
+      .split('/')
+      .map((segment) => {
+        const name = /^\{(\w+)\}$/.exec(segment)?.[1];
+        if (name === undefined) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        names.push(name);
+        return '([^/]+)';
+      })
+      .join('/');
+    return { route, names, regex: new RegExp(`^${pattern}$`) };
+  });
+  return (method: string | undefined, pathname: string) => {
+    for (const { route, names, regex } of compiled) {
+      const match = route.method === method ? regex.exec(pathname) : null;
+      if (match === null) continue;
+      const params = Object.fromEntries(names.map((name, index) => [name, decodeSegment(match[index + 1] ?? '')]));
+      return { route, params };
+    }
+    return undefined;
+  };
+}
+
 export async function startPaperServer(routes: readonly Route[], port = 0): Promise<PaperServer> {
+  const matchRoute = routeMatcher(routes);
   const stats: ServerStats = { requests: 0, connections: 0, byRoute: {}, busyMs: 0, settled: 0 };
   let faults: FaultRule[] = [];
   const received: ReceivedRequest[] = [];
@@ -133,15 +172,12 @@ export async function startPaperServer(routes: readonly Route[], port = 0): Prom
     const startedAt = performance.now();
     stats.requests += 1;
     const url = new URL(request.url ?? '/', 'http://paper.local');
-    const route = routes.find(
-      (candidate) =>
-        candidate.method === request.method &&
-        (typeof candidate.path === 'string' ? candidate.path === url.pathname : candidate.path.test(url.pathname)),
-    );
+    const matched = matchRoute(request.method, url.pathname);
+    const route = matched?.route;
     const routeName = route?.name ?? 'unknown';
     stats.byRoute[routeName] = (stats.byRoute[routeName] ?? 0) + 1;
     if (received.length >= MAX_RECEIVED_KEPT) received.shift();
-    received.push({ route: routeName, headers: request.headers, rawBody });
+    received.push({ route: routeName, target: request.url ?? '/', headers: request.headers, rawBody });
     response.on('finish', () => {
       stats.busyMs += performance.now() - startedAt;
     });
@@ -166,6 +202,7 @@ export async function startPaperServer(routes: readonly Route[], port = 0): Prom
     const answer = route.handle({
       method: request.method ?? 'GET',
       url,
+      params: matched?.params ?? {},
       headers: request.headers,
       rawBody,
       json: parseJson(rawBody),

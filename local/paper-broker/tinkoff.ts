@@ -4,24 +4,70 @@ import { nextOrderState, type OrderStateChange, type PaperOrderStatus } from './
 import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, startPaperServer } from './server.ts';
 
 /**
- * A paper T-Invest: API v2 REST `OrdersService/PostOrder` under `/rest`, and the retired v1
- * `/openapi/orders/limit-order`, checked against docs/broker-specs/tinvest-v2-openapi.yaml and
- * tinkoff-openapi-v1-swagger.yaml. Errors carry the catalogue codes of tinvest-v2-api_errors.json.
- * A repeated `orderId` places no second order and gets the first answer again.
+ * A paper T-Invest: API v2 REST under `/rest` (`OrdersService/PostOrder` and `GetOrderState`, and the preflight's
+ * read calls `UsersService/GetAccounts`, `UsersService/GetInfo`, `InstrumentsService/GetInstrumentBy`), the same
+ * under `/sandbox/rest` as its sandbox, and the retired v1 `/openapi/orders/limit-order`, checked against
+ * docs/broker-specs/tinvest-v2-openapi.yaml and tinkoff-openapi-v1-swagger.yaml. Errors carry the catalogue codes of
+ * tinvest-v2-api_errors.json. A repeated `orderId` places no second order and gets the first answer again. It knows a
+ * table of instruments (by FIGI, uid, or ticker within a class code). A scenario makes it fail the way a misconfigured
+ * token or account does, for the preflight to find.
  */
 
 export const TINKOFF_V2_PREFIX = '/rest';
-export const POST_ORDER_PATH = `${TINKOFF_V2_PREFIX}/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder`;
-export const GET_ORDER_STATE_PATH = `${TINKOFF_V2_PREFIX}/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrderState`;
+/** The paper sandbox: a token of one environment is refused by the other (40003), as T-Invest does. */
+export const TINKOFF_SANDBOX_PREFIX = '/sandbox/rest';
+const SERVICES = '/tinkoff.public.invest.api.contract.v1';
+export const POST_ORDER_PATH = `${TINKOFF_V2_PREFIX}${SERVICES}.OrdersService/PostOrder`;
+export const GET_ORDER_STATE_PATH = `${TINKOFF_V2_PREFIX}${SERVICES}.OrdersService/GetOrderState`;
+export const GET_INSTRUMENT_BY_PATH = `${TINKOFF_V2_PREFIX}${SERVICES}.InstrumentsService/GetInstrumentBy`;
 export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
+
+/** Ways a T-Invest setup goes wrong, each one switchable on a paper broker. */
+export const TINKOFF_PAPER_SCENARIOS = [
+  /** The token may read but not trade: its accounts are `_READ_ONLY`, an order gets 40002. */
+  'read-only-token',
+  /** The token reaches another account than the configured one: an order for it gets 50004. */
+  'wrong-account',
+  /** The account is closed: an order gets 30081. */
+  'closed-account',
+  /** The token reaches a second account besides the configured one. */
+  'several-accounts',
+  /** The token is a sandbox token: `/rest` refuses it (40003), `/sandbox/rest` takes it. */
+  'sandbox-token',
+  /** No instrument may be traded through the API (`apiTradeAvailableFlag: false`): an order gets 30052. */
+  'instrument-not-tradable',
+] as const;
+export type TinkoffPaperScenario = (typeof TINKOFF_PAPER_SCENARIOS)[number];
+
+type Environment = 'production' | 'sandbox';
+
+/** The account `wrong-account` puts in place of the token's, and the one `several-accounts` adds. */
+const OTHER_ACCOUNT_ID = '2000000099';
+const SECOND_ACCOUNT_ID = '2000000001';
+const OPENED_AT = '2024-01-15T07:00:00Z';
+
+/** An instrument the paper T-Invest knows: a `v1Instrument`, the fields it fills in. */
+export interface PaperInstrument {
+  readonly ticker: string;
+  readonly classCode: string;
+  readonly figi: string;
+  readonly uid: string;
+  readonly lot: number;
+  readonly name: string;
+  readonly currency: string;
+  readonly instrumentType: 'share' | 'etf';
+  /** `false`: `GetInstrumentBy` says so, and PostOrder refuses it (30052), as T-Invest does. */
+  readonly apiTradeAvailableFlag: boolean;
+}
 
 export interface TinkoffPaperOptions {
   /** Trading token → the account ids it may trade. */
   readonly accounts: Readonly<Record<string, readonly string[]>>;
-  /** Known instruments: FIGI or instrument uid → ticker; any instrument when absent. */
-  readonly instruments?: Readonly<Record<string, string>>;
+  /** Known instruments, which PostOrder takes by FIGI or uid; any instrument id when absent. */
+  readonly instruments?: readonly PaperInstrument[];
   /** Answer a repeated orderId with error 30057 instead of the first report. */
   readonly duplicateAsError?: boolean;
+  readonly scenario?: TinkoffPaperScenario | undefined;
   readonly port?: number;
 }
 
@@ -56,6 +102,10 @@ export interface TinkoffPaperBroker extends PaperServer {
   setOrderState(orderId: string, change: OrderStateChange): string | undefined;
   /** Base URL for `TINKOFF_API_URL` with `TINKOFF_API=v2`; the server's own URL serves v1. */
   readonly v2Url: string;
+  /** Base URL of the paper sandbox. */
+  readonly sandboxUrl: string;
+  /** Switches a failure scenario on (or all off, with undefined) for the requests that follow. */
+  setScenario(scenario: TinkoffPaperScenario | undefined): void;
 }
 
 const Int64String = z.string().regex(/^-?\d{1,19}$/);
@@ -82,6 +132,35 @@ const GetOrderStateBodySchema = z.strictObject({
   orderIdType: z.enum(['ORDER_ID_TYPE_UNSPECIFIED', 'ORDER_ID_TYPE_EXCHANGE', 'ORDER_ID_TYPE_REQUEST']).optional(),
 });
 
+/** `v1GetAccountsRequest`. */
+const GetAccountsBodySchema = z.strictObject({
+  status: z
+    .enum([
+      'ACCOUNT_STATUS_UNSPECIFIED',
+      'ACCOUNT_STATUS_NEW',
+      'ACCOUNT_STATUS_OPEN',
+      'ACCOUNT_STATUS_CLOSED',
+      'ACCOUNT_STATUS_ALL',
+    ])
+    .optional(),
+});
+
+/** `v1GetInfoRequest`: no fields. */
+const GetInfoBodySchema = z.strictObject({});
+
+/** `v1InstrumentRequest`. */
+const InstrumentRequestBodySchema = z.strictObject({
+  idType: z.enum([
+    'INSTRUMENT_ID_UNSPECIFIED',
+    'INSTRUMENT_ID_TYPE_FIGI',
+    'INSTRUMENT_ID_TYPE_TICKER',
+    'INSTRUMENT_ID_TYPE_UID',
+    'INSTRUMENT_ID_TYPE_POSITION_UID',
+  ]),
+  classCode: z.string().optional(),
+  id: z.string(),
+});
+
 /** `LimitOrderRequest` (v1). */
 const V1BodySchema = z.strictObject({
   lots: z.number().int().min(1).max(2_147_483_647),
@@ -93,27 +172,87 @@ function error(status: number, code: number, description: number, message: strin
   return { status, body: { code, message, description } };
 }
 
+/**
+ * A `v1Instrument` as the REST gateway writes it: proto3 JSON leaves out a field that holds its default, so a `false`
+ * flag is absent (the service must read an absent flag as `false`).
+ */
+function instrumentToWire(instrument: PaperInstrument): Record<string, unknown> {
+  const flags = {
+    apiTradeAvailableFlag: instrument.apiTradeAvailableFlag,
+    buyAvailableFlag: true,
+    sellAvailableFlag: true,
+  };
+  return {
+    figi: instrument.figi,
+    ticker: instrument.ticker,
+    classCode: instrument.classCode,
+    lot: instrument.lot,
+    currency: instrument.currency,
+    name: instrument.name,
+    instrumentType: instrument.instrumentType,
+    uid: instrument.uid,
+    ...Object.fromEntries(Object.entries(flags).filter(([, value]) => value)),
+  };
+}
+
 function quotationToDecimal(units: string, nano: number): string {
   const fraction = String(nano).padStart(9, '0').replace(/0+$/, '');
   return fraction === '' ? units : `${units}.${fraction}`;
 }
 
+const UNAUTHENTICATED = error(401, 16, 40003, 'Authentication token is missing or invalid');
+
 export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Promise<TinkoffPaperBroker> {
   const orders: TinkoffPaperOrder[] = [];
   const firstAnswers = new Map<string, JsonAnswer>();
+  let scenario = options.scenario;
 
-  const accountsOf = (request: BrokerRequest): readonly string[] | undefined => {
+  /** The instrument PostOrder is asked for by FIGI or uid; `true` when the broker was given no instrument list. */
+  const instrumentById = (id: string): PaperInstrument | true | undefined =>
+    options.instruments === undefined
+      ? true
+      : options.instruments.find((instrument) => instrument.figi === id || instrument.uid === id);
+
+  /** The account ids the request's token reaches in this environment; undefined when the token is not one of its. */
+  const accountsOf = (
+    request: BrokerRequest,
+    environment: Environment = 'production',
+  ): readonly string[] | undefined => {
     const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    return bearer === undefined ? undefined : options.accounts[bearer];
+    const accounts = bearer === undefined ? undefined : options.accounts[bearer];
+    if (accounts === undefined || (environment === 'sandbox') !== (scenario === 'sandbox-token')) return undefined;
+    if (scenario === 'wrong-account') return [OTHER_ACCOUNT_ID];
+    return scenario === 'several-accounts' ? [...accounts, SECOND_ACCOUNT_ID] : accounts;
   };
 
-  const postOrder = (request: BrokerRequest): JsonAnswer => {
-    const accounts = accountsOf(request);
-    if (accounts === undefined) return error(401, 16, 40003, 'Authentication token is missing or invalid');
+  /** `v1Account` as the token sees it: its access level is the token's, not the account's. */
+  const accountRecord = (id: string, index: number) => ({
+    id,
+    type: index === 0 ? 'ACCOUNT_TYPE_TINKOFF' : 'ACCOUNT_TYPE_TINKOFF_IIS',
+    name: index === 0 ? 'Брокерский счёт' : 'ИИС',
+    status: scenario === 'closed-account' ? 'ACCOUNT_STATUS_CLOSED' : 'ACCOUNT_STATUS_OPEN',
+    openedDate: OPENED_AT,
+    ...(scenario === 'closed-account' ? { closedDate: '2025-06-30T07:00:00Z' } : {}),
+    accessLevel: scenario === 'read-only-token' ? 'ACCOUNT_ACCESS_LEVEL_READ_ONLY' : 'ACCOUNT_ACCESS_LEVEL_FULL_ACCESS',
+  });
+
+  /** What an order for a known account meets first under a scenario: the catalogue's answer, as T-Invest gives it. */
+  const scenarioRefusal = (): JsonAnswer | undefined => {
+    if (scenario === 'read-only-token') return error(403, 7, 40002, 'Insufficient privileges');
+    if (scenario === 'closed-account') return error(400, 3, 30081, 'Account status is closed');
+    if (scenario === 'instrument-not-tradable') return error(400, 3, 30052, 'Instrument forbidden for trading by API');
+    return undefined;
+  };
+
+  const postOrder = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const accounts = accountsOf(request, environment);
+    if (accounts === undefined) return UNAUTHENTICATED;
     const parsed = PostOrderBodySchema.safeParse(request.json);
     if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
     const body = parsed.data;
     if (!accounts.includes(body.accountId)) return error(404, 5, 50004, 'Account not found');
+    const refusal = scenarioRefusal();
+    if (refusal !== undefined) return refusal;
     const key = `${body.accountId}:${body.orderId}`;
     const first = firstAnswers.get(key);
     if (first !== undefined) {
@@ -135,8 +274,10 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     if (!Number.isSafeInteger(lots) || lots <= 0) return error(400, 3, 30004, 'Quantity must be positive');
     const price = quotationToDecimal(body.price.units, body.price.nano);
     if (Number(price) <= 0 || body.price.nano < 0) return error(400, 3, 30007, 'Price must be positive');
-    if (options.instruments !== undefined && !(body.instrumentId in options.instruments)) {
-      return error(404, 5, 50002, 'Instrument not found');
+    const instrument = instrumentById(body.instrumentId);
+    if (instrument === undefined) return error(404, 5, 50002, 'Instrument not found');
+    if (instrument !== true && !instrument.apiTradeAvailableFlag) {
+      return error(400, 3, 30052, 'Instrument forbidden for trading by API');
     }
     const orderId = String(Date.now()) + String(orders.length).padStart(4, '0');
     orders.push({
@@ -169,6 +310,65 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     };
   };
 
+  /** `UsersService/GetAccounts`. */
+  const getAccounts = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const accounts = accountsOf(request, environment);
+    if (accounts === undefined) return UNAUTHENTICATED;
+    const parsed = GetAccountsBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    const wanted = parsed.data.status;
+    const records = accounts
+      .map(accountRecord)
+      .filter(
+        (account) =>
+          wanted === undefined || ['ACCOUNT_STATUS_UNSPECIFIED', 'ACCOUNT_STATUS_ALL', account.status].includes(wanted),
+      );
+    return { status: 200, body: { accounts: records } };
+  };
+
+  /** `UsersService/GetInfo`: a user who is not a qualified investor. */
+  const getInfo = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    if (accountsOf(request, environment) === undefined) return UNAUTHENTICATED;
+    if (!GetInfoBodySchema.safeParse(request.json).success) return error(400, 3, 30001, 'Invalid request');
+    return {
+      status: 200,
+      body: {
+        premStatus: false,
+        qualStatus: false,
+        qualifiedForWorkWith: [],
+        tariff: 'investor',
+        userId: 'paper-user',
+        riskLevelCode: '',
+      },
+    };
+  };
+
+  /**
+   * `InstrumentsService/GetInstrumentBy`: by FIGI, uid, or ticker within a class code (which the ticker needs: 30013
+   * without it). Under `instrument-not-tradable` no instrument may be traded through the API.
+   */
+  const getInstrumentBy = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    if (accountsOf(request, environment) === undefined) return UNAUTHENTICATED;
+    const parsed = InstrumentRequestBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    const { idType, classCode, id } = parsed.data;
+    if (id === '') return error(400, 3, 30007, 'Missing parameter: `id`');
+    if (idType === 'INSTRUMENT_ID_TYPE_TICKER' && !classCode) {
+      return error(400, 3, 30013, '`class_code` require for `id_type` = `ticker`');
+    }
+    const matches: Record<typeof idType, (instrument: PaperInstrument) => boolean> = {
+      INSTRUMENT_ID_UNSPECIFIED: () => false,
+      INSTRUMENT_ID_TYPE_POSITION_UID: () => false,
+      INSTRUMENT_ID_TYPE_FIGI: (instrument) => instrument.figi === id,
+      INSTRUMENT_ID_TYPE_UID: (instrument) => instrument.uid === id,
+      INSTRUMENT_ID_TYPE_TICKER: (instrument) => instrument.ticker === id && instrument.classCode === classCode,
+    };
+    const instrument = options.instruments?.find(matches[idType]);
+    if (instrument === undefined) return error(404, 5, 50002, 'Instrument not found');
+    const tradable = instrument.apiTradeAvailableFlag && scenario !== 'instrument-not-tradable';
+    return { status: 200, body: { instrument: instrumentToWire({ ...instrument, apiTradeAvailableFlag: tradable }) } };
+  };
+
   const v1LimitOrder = (request: BrokerRequest): JsonAnswer => {
     const accounts = accountsOf(request);
     if (accounts === undefined) return { status: 401 };
@@ -184,7 +384,7 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     if (accountId === null || !accounts.includes(accountId)) return refuse('Account not found');
     if (!parsed.success) return refuse(`Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
     if (parsed.data.price <= 0) return refuse('Price must be positive');
-    if (options.instruments !== undefined && !(figi in options.instruments)) return refuse('Instrument not found');
+    if (instrumentById(figi) === undefined) return refuse('Instrument not found');
     const orderId = String(Date.now()) + String(orders.length).padStart(4, '0');
     orders.push({
       orderId,
@@ -216,9 +416,9 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
   };
 
   /** Looks an order up by the exchange's id, or by the caller's `orderId` with `ORDER_ID_TYPE_REQUEST`. */
-  const getOrderState = (request: BrokerRequest): JsonAnswer => {
-    const accounts = accountsOf(request);
-    if (accounts === undefined) return error(401, 16, 40003, 'Authentication token is missing or invalid');
+  const getOrderState = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const accounts = accountsOf(request, environment);
+    if (accounts === undefined) return UNAUTHENTICATED;
     const parsed = GetOrderStateBodySchema.safeParse(request.json);
     if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
     const { accountId, orderId, orderIdType } = parsed.data;
@@ -247,15 +447,35 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     };
   };
 
+  const v2Methods = [
+    { name: 'order', method: 'OrdersService/PostOrder', handle: postOrder },
+    { name: 'order-state', method: 'OrdersService/GetOrderState', handle: getOrderState },
+    { name: 'accounts', method: 'UsersService/GetAccounts', handle: getAccounts },
+    { name: 'info', method: 'UsersService/GetInfo', handle: getInfo },
+    { name: 'instrument', method: 'InstrumentsService/GetInstrumentBy', handle: getInstrumentBy },
+  ] as const;
+  const environments = [
+    ['production', TINKOFF_V2_PREFIX],
+    ['sandbox', TINKOFF_SANDBOX_PREFIX],
+  ] as const;
   const routes: Route[] = [
-    { name: 'order', method: 'POST', path: POST_ORDER_PATH, handle: postOrder },
-    { name: 'order-state', method: 'POST', path: GET_ORDER_STATE_PATH, handle: getOrderState },
+    ...environments.flatMap(([environment, prefix]) =>
+      v2Methods.map(
+        ({ name, method, handle }): Route => ({
+          name,
+          method: 'POST',
+          path: `${prefix}${SERVICES}.${method}`,
+          handle: (request) => handle(request, environment),
+        }),
+      ),
+    ),
     { name: 'v1-order', method: 'POST', path: V1_LIMIT_ORDER_PATH, handle: v1LimitOrder },
   ];
   const server = await startPaperServer(routes, options.port);
   return Object.assign(server, {
     orders,
     v2Url: `${server.url}${TINKOFF_V2_PREFIX}`,
+    sandboxUrl: `${server.url}${TINKOFF_SANDBOX_PREFIX}`,
     setOrderState: (orderId: string, change: OrderStateChange) => {
       const order = orders.find((candidate) => candidate.orderId === orderId);
       if (order === undefined) return `no order ${orderId}`;
@@ -264,6 +484,9 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
       order.status = next.state.status;
       order.lotsExecuted = next.state.filledLots;
       return undefined;
+    },
+    setScenario: (next: TinkoffPaperScenario | undefined) => {
+      scenario = next;
     },
   });
 }

@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * The shared webhook secret. Three ways to present it, any one is enough; every comparison is constant
+ * The shared webhook secret. Four ways to present it, any one is enough; every comparison is constant
  * time and anything unexpected fails closed.
  */
 
@@ -13,9 +13,16 @@ export interface SecretCredentials {
   /** `x-hook-signature: sha256=<hex>` over the raw body, Realm's other mode. */
   readonly signature?: string | undefined;
   readonly rawBody: Uint8Array;
+  /**
+   * The body's top-level `secret` (shared/auth/body-secret.ts), for sources that can send no header (TradingView).
+   * Asked for only when none of the three above is presented: it needs the body decoded.
+   */
+  readonly bodySecret?: (() => string | undefined) | undefined;
 }
 
-export type SecretCheck = { ok: true; method: 'header' | 'query' | 'signature' } | { ok: false; reason: string };
+export type SecretCheck =
+  | { ok: true; method: 'header' | 'query' | 'signature' | 'body' }
+  | { ok: false; reason: string };
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 
@@ -48,7 +55,11 @@ export function checkWebhookSecret(credentials: SecretCredentials, accepted: rea
   if (accepted.length === 0) return { ok: false, reason: 'no webhook secret configured' };
   const { header, query, signature } = credentials;
   if (header === undefined && query === undefined && signature === undefined) {
-    return { ok: false, reason: 'no credentials presented' };
+    const body = credentials.bodySecret?.();
+    if (body === undefined) return { ok: false, reason: 'no credentials presented' };
+    return matchesAny(body, accepted)
+      ? { ok: true, method: 'body' }
+      : { ok: false, reason: 'credentials do not match' };
   }
   if (header !== undefined && matchesAny(header, accepted)) return { ok: true, method: 'header' };
   if (query !== undefined && matchesAny(query, accepted)) return { ok: true, method: 'query' };

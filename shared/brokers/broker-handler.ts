@@ -1,12 +1,17 @@
+import type { APIGatewayProxyEventV2, Context, ScheduledEvent } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { CommonConfig } from '../config.ts';
-import type { Broker } from '../facts.ts';
-import { createWebhookHandler, type WebhookHandler, type WebhookOrder } from '../http/inbound/webhook-handler.ts';
-import { brokerAgent } from '../http/outbound/client.ts';
-import type { Deadline } from '../http/outbound/deadline.ts';
-import type { LogFields } from '../logging.ts';
-import { SecretStore } from '../secrets.ts';
+import { checkWebhookSecret } from '../auth/secret.ts';
+import type { CommonConfig, ValueSource } from '../config.ts';
+import { describeError } from '../errors.ts';
+import { type Broker, MAX_KEEP_WARM_MINUTES } from '../facts.ts';
+import { OK_BODY, textResponse, type WebhookResponse } from '../http/inbound/response.ts';
+import { createWebhookHandler, type WebhookOrder } from '../http/inbound/webhook-handler.ts';
+import { brokerAgent, preconnect, reconnectIdleOrigins } from '../http/outbound/client.ts';
+import { createDeadline, type Deadline } from '../http/outbound/deadline.ts';
+import { type LogFields, logger } from '../logging.ts';
+import { parseWebhookBody } from '../payload.ts';
+import { INIT_PREFETCH_MAX_WAIT_MS, initSecretStore, SecretStore } from '../secrets.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
 import type { OrderOutcome } from './outcome.ts';
 import { brokerRequestId } from './request-id.ts';
@@ -30,9 +35,25 @@ export interface BrokerOrderCall<TTerms> {
   readonly dryRun: boolean;
 }
 
+/** What a keep-warm invocation gives a broker client: the credential, and how long the container must stay ready. */
+export interface KeepWarmCall {
+  readonly credential: string;
+  readonly deadline: Deadline;
+  /** Until the next keep-warm: what the client prepares (Alor's access token) must stay valid this long. */
+  readonly validForMs: number;
+}
+
 /** Maps the order to the broker's wire format, sends it, and maps the answer to an outcome. */
 export interface BrokerClient<TTerms> {
   placeLimitOrder(call: BrokerOrderCall<TTerms>): Promise<OrderOutcome>;
+  /** Keep-warm work beyond open connections, if the broker has any (Alor: a fresh access token). */
+  keepWarm?(call: KeepWarmCall): Promise<void>;
+}
+
+/** What a broker call before the order needs: the credential, and the request's one deadline. */
+export interface BrokerAccess {
+  readonly credential: string;
+  readonly deadline: Deadline;
 }
 
 export interface BrokerRecipe<TOrder extends WebhookOrder, TTerms extends LogFields> {
@@ -45,9 +66,14 @@ export interface BrokerRecipe<TOrder extends WebhookOrder, TTerms extends LogFie
   /**
    * What the broker is asked to do, in its own terms (the instrument as sent, side, lots, price): it names the
    * broker request id, so a key reused for another order is another request, and it is what the log line shows.
+   * It may ask the broker first (T-Invest: the instrument a ticker names), within the request's deadline; `access`
+   * reads the credential then. Terms that need no broker call are known before the credential is read, so the log
+   * line of a failure to read it (404, 500) still says which order it was.
    */
-  readonly orderTerms: (order: TOrder) => TTerms;
-  readonly createClient: (dispatcher: Dispatcher) => BrokerClient<TTerms>;
+  readonly orderTerms: (order: TOrder, access: () => Promise<BrokerAccess>) => TTerms | Promise<TTerms>;
+  readonly client: BrokerClient<TTerms>;
+  /** The broker origins the client calls: opened during init and kept open by keep-warm. */
+  readonly origins: readonly string[];
 }
 
 /** What a broker handler takes from outside: tests inject a store or an undici `MockAgent`. */
@@ -58,31 +84,119 @@ export interface BrokerHandlerDeps {
   readonly dispatcher?: Dispatcher;
 }
 
-export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends LogFields>(
+/** An order both brokers' schemas accept, for {@link warmUpOrderPath}. */
+const WARM_UP_BODY = Buffer.from('{"t":"SBER","p":"250.5","v":1,"d":"buy","f":"BBG004730N88"}');
+
+/**
+ * Runs the pure steps of an order once, on a sample, while the handler is made (a container's init): V8 compiles
+ * them and zod builds the schema's parser then, instead of during the first real order. No I/O, nothing logged.
+ */
+function warmUpOrderPath<TOrder extends WebhookOrder, TTerms extends LogFields>(
   recipe: BrokerRecipe<TOrder, TTerms>,
+): void {
+  checkWebhookSecret({ header: 'warm-up', rawBody: WARM_UP_BODY }, ['warm-up-accepted']);
+  const parsed = parseWebhookBody(WARM_UP_BODY, recipe.orderSchema);
+  if (parsed.success && parsed.data.kind === 'order') {
+    brokerRequestId(recipe.broker, 'warm-up', 'warm-up', parsed.data.order);
+  }
+}
+
+/** What a keep-warm prepares must stay valid until the next one, at the longest interval the stack allows. */
+const KEEP_WARM_VALID_FOR_MS = MAX_KEEP_WARM_MINUTES * 60_000;
+
+/** An EventBridge schedule's event: only IAM can deliver one (API Gateway wraps whatever a caller sends). */
+function isKeepWarmEvent(event: unknown): event is ScheduledEvent {
+  const fields = event as Partial<ScheduledEvent> | null;
+  return fields?.source === 'aws.events' && fields['detail-type'] === 'Scheduled Event';
+}
+
+/** The function's entry: webhook calls through API Gateway, and the optional keep-warm schedule. */
+export type BrokerLambdaHandler = (
+  event: APIGatewayProxyEventV2 | ScheduledEvent,
+  context?: Pick<Context, 'awsRequestId'>,
+) => Promise<WebhookResponse>;
+
+/** `recipe` is made once per handler, with the dispatcher every broker call of the container goes through. */
+export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends LogFields>(
+  recipe: (dispatcher: Dispatcher) => BrokerRecipe<TOrder, TTerms>,
   config: CommonConfig,
   deps: BrokerHandlerDeps,
-): WebhookHandler {
+): BrokerLambdaHandler {
   const store = deps.store ?? new SecretStore({ ttlMs: config.secretsCacheTtlMs });
-  const client = recipe.createClient(deps.dispatcher ?? brokerAgent());
+  const dispatcher = deps.dispatcher ?? brokerAgent();
+  const made = recipe(dispatcher);
+  const { broker, orderSchema, stored, notConfigured, orderTerms, client, origins } = made;
+  const log = logger.child({ broker });
+  warmUpOrderPath(made);
 
-  return createWebhookHandler({
-    broker: recipe.broker,
+  const webhook = createWebhookHandler({
+    broker,
     config,
     store,
-    orderSchema: recipe.orderSchema,
-    describeOrder: recipe.orderTerms,
-    placeOrder: async ({ order, idempotencyKey, deadline }) => {
-      const { credential, account } = await readBrokerCredentials(store, recipe.stored, recipe.notConfigured);
-      const terms = recipe.orderTerms(order);
-      return client.placeLimitOrder({
+    orderSchema,
+    placeOrder: async ({ order, idempotencyKey, deadline, termsKnown }) => {
+      let credentials: ReturnType<typeof readBrokerCredentials> | undefined;
+      const readCredentials = () => {
+        credentials ??= readBrokerCredentials(store, stored, notConfigured);
+        return credentials;
+      };
+      const terms = await orderTerms(order, async () => ({
+        credential: (await readCredentials()).credential,
+        deadline,
+      }));
+      termsKnown(terms);
+      const { credential, account } = await readCredentials();
+      const outcome = await client.placeLimitOrder({
         credential,
         account,
         terms,
-        requestId: brokerRequestId(recipe.broker, account, idempotencyKey, terms),
+        requestId: brokerRequestId(broker, account, idempotencyKey, terms),
         deadline,
         dryRun: config.dryRun,
       });
+      return { outcome, terms };
     },
   });
+
+  /**
+   * Keep-warm (an IAM-invoked schedule, never the public API): a connection open to each broker origin, and what
+   * the client prepares ahead (Alor's access token) valid until the next turn. It places nothing; a failure is
+   * logged and the next order simply does the work itself.
+   */
+  const keepWarm = async (): Promise<WebhookResponse> => {
+    const startedAt = performance.now();
+    const deadline = createDeadline(config.brokerTimeoutMs);
+    const prepareClient = async () => {
+      if (client.keepWarm === undefined) return;
+      const { credential } = await readBrokerCredentials(store, stored, notConfigured);
+      await client.keepWarm({ credential, deadline, validForMs: KEEP_WARM_VALID_FOR_MS });
+    };
+    const fields = { outcome: 'keep-warm' };
+    try {
+      await Promise.all([prepareClient(), reconnectIdleOrigins(dispatcher, origins, config.brokerTimeoutMs)]);
+      log.info('keep-warm', { ...fields, latencyMs: Math.round(performance.now() - startedAt) });
+    } catch (error) {
+      log.warn('keep-warm', { ...fields, error: describeError(error) });
+    }
+    return textResponse(200, OK_BODY);
+  };
+
+  return (event, context) => (isKeepWarmEvent(event) ? keepWarm() : webhook(event, context));
+}
+
+/**
+ * A container's init (the module scope of functions/<broker>/handler.ts), both halves in parallel and bounded: the
+ * store prefetch (webhook secret and account, never the broker token) and TCP+TLS to each broker origin (nothing
+ * sent). The first order then waits for neither a store read of those values nor a handshake.
+ */
+export async function initBrokerContainer(
+  config: CommonConfig,
+  account: ValueSource,
+  brokerOrigins: readonly string[],
+): Promise<BrokerHandlerDeps> {
+  const [store] = await Promise.all([
+    initSecretStore(config, account),
+    preconnect(brokerOrigins, INIT_PREFETCH_MAX_WAIT_MS),
+  ]);
+  return { store };
 }

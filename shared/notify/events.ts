@@ -141,6 +141,9 @@ function webhookEvent(line: z.infer<typeof WebhookLineSchema>): NotifyEvent | un
       return { ...base, kind: 'dry-run', latencyMs: line.latencyMs };
     case 'refused':
       return { ...base, kind: 'refused', reason: line.reason ?? '' };
+    case 'instrument-refused':
+      // The T-Invest instrument lookup of a ticker: the log line says which refusal (a short reason, no broker text).
+      return { ...base, kind: 'refused', reason: `instrument ${line.reason ?? 'refused'}` };
     case 'invalid':
       return { ...base, kind: 'invalid', issues: line.issues ?? [] };
     case 'not_configured':

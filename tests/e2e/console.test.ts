@@ -6,8 +6,8 @@ import { type DevServerProcess, spawnDevServer } from './dev-server-process.ts';
 
 /**
  * The console page in a real browser: Debian's chromium driven by playwright-core opens `npm start`'s console,
- * sends a signal with the form (through the real webhook route, with the secret the page got from the server),
- * and sees the order in the paper book and the call in the log, with the secret shown nowhere.
+ * sends a signal with the form (through the real webhook route, with the secret the page got from the server), then a
+ * TradingView alert, and sees the orders in the paper books and the calls in the log, with the secret shown nowhere.
  * CI installs chromium when it is missing (.ci/run); without it this test fails rather than skips.
  */
 
@@ -92,6 +92,16 @@ describe('console page (chromium)', () => {
     await expect.poll(() => calls.count()).toBe(2);
     expect(await calls.first().textContent()).toContain('200 200 OK');
     expect(await calls.first().textContent()).toContain('x-webhook-secret: [hidden]');
+    expect(await page.content()).not.toContain(secret);
+
+    // A TradingView alert to Alor: the strategy message (MOEX:SBER), its secret in the URL, hidden in the log.
+    await page.getByTestId('source').selectOption('tradingview');
+    expect(await page.getByTestId('message').inputValue()).toContain('"t":"MOEX:SBER"');
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('send-result').textContent()).toMatch(/^alor: 200 200 OK/);
+    await expect.poll(() => page.getByTestId('alor-book').locator('tbody').textContent()).toContain('MOEX');
+    await expect.poll(() => calls.count()).toBe(3);
+    expect(await calls.first().textContent()).toContain('POST /alor?secret=[hidden]');
     expect(await page.content()).not.toContain(secret);
 
     mkdirSync(ARTIFACTS, { recursive: true });

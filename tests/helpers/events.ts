@@ -38,6 +38,8 @@ export interface ApiGatewayEventOptions {
   readonly base64?: boolean;
   /** `"<METHOD> <path>"`, e.g. `'POST /tinkoff'`. @default 'POST /alor' */
   readonly route?: string;
+  /** The caller's address as API Gateway saw it (`requestContext.http.sourceIp`). @default the fixture's 203.0.113.10 */
+  readonly sourceIp?: string;
 }
 
 let sequence = 0;
@@ -60,6 +62,7 @@ export function apiGatewayEvent(options: ApiGatewayEventOptions = {}): APIGatewa
   event.requestContext.routeKey = route;
   event.requestContext.http.method = method;
   event.requestContext.http.path = path;
+  if (options.sourceIp !== undefined) event.requestContext.http.sourceIp = options.sourceIp;
   // Distinct per event, as API Gateway's are, so log lines of different invocations can be told apart.
   sequence += 1;
   event.requestContext.requestId = `test-request-${sequence}`;

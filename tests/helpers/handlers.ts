@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import type { BrokerLambdaHandler } from '#shared/brokers/broker-handler.ts';
 import type { FollowUpHandler } from '#shared/brokers/follow-up-handler.ts';
 import { type Broker, ENV, FUNCTION_SETTING_NAME } from '#shared/facts.ts';
-import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { apiGatewayEvent } from './events.ts';
 
 /** The webhook secret of the tests: an obvious fake. */
@@ -36,7 +36,7 @@ export function tinkoffPaperEnv(paper: PaperBrokers): Env {
  * The exported `handler` of a function, as Lambda loads it: a fresh module graph (a cold container)
  * that reads exactly `env` at import. Variables not in `env` are cleared, so the host's shell cannot leak in.
  */
-export async function importHandler(broker: Broker, env: Env): Promise<WebhookHandler> {
+export async function importHandler(broker: Broker, env: Env): Promise<BrokerLambdaHandler> {
   stubFunctionEnv(env);
   const module =
     broker === 'alor' ? await import('#functions/alor/handler.ts') : await import('#functions/tinkoff/handler.ts');

@@ -9,7 +9,7 @@ import { orderToTinkoffTerms } from '#shared/brokers/tinkoff/mapping.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { type Broker, DEFAULT_ALOR_EXCHANGE, ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
-import { AlorOrderSchema, TinkoffOrderSchema } from '#shared/payload.ts';
+import { AlorOrderSchema, TinkoffFigiOrderSchema } from '#shared/payload.ts';
 import { apiGatewayEvent } from './events.ts';
 import { alorPaperEnv, type Env, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from './handlers.ts';
 
@@ -86,7 +86,7 @@ export function expectedRequestId(broker: Broker, key: string, body: Record<stri
         key,
         orderToAlorTerms(AlorOrderSchema.parse(body), DEFAULT_ALOR_EXCHANGE),
       )
-    : brokerRequestId('tinkoff', PAPER_TINKOFF.accountId, key, orderToTinkoffTerms(TinkoffOrderSchema.parse(body)));
+    : brokerRequestId('tinkoff', PAPER_TINKOFF.accountId, key, orderToTinkoffTerms(TinkoffFigiOrderSchema.parse(body)));
 }
 
 /** Orders in the paper book placed under this broker request id. */

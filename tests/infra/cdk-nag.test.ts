@@ -39,6 +39,10 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
   });
 
+  it('report no unacknowledged finding with the keep-warm schedule on', () => {
+    expect(nagFindings(synth({ keepWarmMinutes: 5 }).app)).toEqual([]);
+  });
+
   it('report no unacknowledged finding with imported secrets, created parameters and a pinned environment', () => {
     const { app } = synth({
       webhookSecretName: 'shared/webhook',

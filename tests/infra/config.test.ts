@@ -20,14 +20,17 @@ describe('readConfig', () => {
       alorApiUrl: undefined,
       tinkoffApi: 'v2',
       tinkoffApiUrl: undefined,
+      tinkoffClassCode: undefined,
       brokerTimeoutMs: 2500,
       dryRun: false,
+      allowedSourceIps: undefined,
       memorySize: 512,
       timeoutSeconds: 10,
       throttlingRateLimit: 10,
       throttlingBurstLimit: 20,
       logRetentionDays: 30,
       bundleAwsSdk: true,
+      keepWarmMinutes: 0,
     } satisfies WebhooksConfig);
   });
 
@@ -46,6 +49,15 @@ describe('readConfig', () => {
     expect(config).toMatchObject({ brokerTimeoutMs: 2000, dryRun: true, logRetentionDays: 7, bundleAwsSdk: false });
   });
 
+  it.each([
+    ['a string', 'tradingview, 10.0.0.0/8', 'tradingview,10.0.0.0/8'],
+    ['a list', ['tradingview', '2001:db8::/32 203.0.113.7'], 'tradingview,2001:db8::/32,203.0.113.7'],
+    ['an empty string', '', undefined],
+    ['an empty list', [], undefined],
+  ])('reads allowedSourceIps from %s', (_case, allowedSourceIps, expected) => {
+    expect(fromContext({ allowedSourceIps }).allowedSourceIps).toBe(expected);
+  });
+
   it('imports a secret instead of creating it when context names it', () => {
     expect(fromContext({ tinkoffTokenSecretName: 'my/tinkoff' }).tinkoffToken).toEqual({
       name: 'my/tinkoff',
@@ -57,6 +69,10 @@ describe('readConfig', () => {
     [{ alorExchange: 'NYSE' }, 'Context "alorExchange" must be one of SPBX, MOEX; got "NYSE"'],
     [{ tinkoffApi: 'v3' }, 'Context "tinkoffApi" must be one of v2, v1; got "v3"'],
     [
+      { tinkoffClassCode: 'TQ BR' },
+      'Context "tinkoffClassCode" must be a T-Invest class code such as TQBR; got "TQ BR"',
+    ],
+    [
       { logRetentionDays: 31 },
       'Context "logRetentionDays" must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653; got 31',
     ],
@@ -67,6 +83,14 @@ describe('readConfig', () => {
       'Context "brokerTimeoutMs" (5000) must be below the function timeout "timeoutSeconds" (5 s)',
     ],
     [{ dryRun: 'yes' }, 'Context "dryRun" must be true or false; got "yes"'],
+    [
+      { allowedSourceIps: 'tradingview, example.com' },
+      'Context "allowedSourceIps": entry 2 is not an IPv4 or IPv6 address, a CIDR range (203.0.113.0/24) or "tradingview"; got "tradingview, example.com"',
+    ],
+    [
+      { allowedSourceIps: ['10.0.0.1', 7] },
+      'Context "allowedSourceIps" must be a string or a list of strings; got ["10.0.0.1",7]',
+    ],
     [
       { alorApiUrl: 'http://apidev.alor.ru' },
       'Context "alorApiUrl" must be an https:// URL without credentials; got "http://apidev.alor.ru"',

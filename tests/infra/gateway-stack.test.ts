@@ -285,6 +285,35 @@ describe('GatewayStack configured through context', () => {
     ]);
   });
 
+  it('adds no schedule by default: keep-warm is off', () => {
+    synth().template.resourceCountIs('AWS::Events::Rule', 0);
+  });
+
+  it('invokes both functions on the keepWarmMinutes schedule through EventBridge, never through the API', () => {
+    const { stack, template } = synth({ keepWarmMinutes: 5 });
+    const ruleId = logicalId(stack, stack.node.findChild('KeepWarm'));
+    const functionArn = (fn: 'alor' | 'tinkoff') => ({
+      'Fn::GetAtt': [logicalId(stack, stack[fn].function), 'Arn'],
+    });
+
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({ Arn: functionArn('alor'), RetryPolicy: { MaximumRetryAttempts: 0 } }),
+        Match.objectLike({ Arn: functionArn('tinkoff'), RetryPolicy: { MaximumRetryAttempts: 0 } }),
+      ],
+    });
+    for (const fn of ['alor', 'tinkoff'] as const) {
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: functionArn(fn),
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+      });
+    }
+  });
+
   it('creates the portfolio and account parameters as String parameters when context gives their values', () => {
     const { template } = synth({ alorPortfolio: 'D71111', tinkoffAccountId: '2000123456' });
     template.resourceCountIs('AWS::SSM::Parameter', 2);
@@ -319,6 +348,7 @@ describe('GatewayStack configured through context', () => {
       alorApiUrl: 'https://apidev.alor.ru',
       tinkoffApi: 'v1',
       tinkoffApiUrl: 'https://sandbox-invest-public-api.tbank.ru/rest',
+      tinkoffClassCode: 'TQTF',
       brokerTimeoutMs: '2000',
       dryRun: 'true',
       memorySize: 1024,
@@ -343,12 +373,21 @@ describe('GatewayStack configured through context', () => {
     expect(functionProps(built, 'tinkoff').Environment.Variables).toMatchObject({
       TINKOFF_API: 'v1',
       TINKOFF_API_URL: 'https://sandbox-invest-public-api.tbank.ru/rest',
+      TINKOFF_CLASS_CODE: 'TQTF',
     });
     expect(Object.keys(functionProps(built, 'tinkoff').Environment.Variables)).not.toContain('ALOR_API_URL');
     built.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 4 },
     });
     built.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+  });
+
+  it('passes the source allow-list to both functions, as the context lists it', () => {
+    const built = synth({ allowedSourceIps: ['tradingview', '203.0.113.0/24'] });
+
+    for (const broker of ['alor', 'tinkoff'] as const) {
+      expect(functionProps(built, broker).Environment.Variables.ALLOWED_SOURCE_IPS).toBe('tradingview,203.0.113.0/24');
+    }
   });
 
   it('is environment-agnostic unless context names an account and region', () => {

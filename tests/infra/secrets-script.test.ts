@@ -4,14 +4,16 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
 import { WEBHOOK_SECRET_LENGTH as GENERATED_SECRET_LENGTH } from '#shared/facts.ts';
+import { createBrokerAgent } from '#shared/http/outbound/client.ts';
 import { readConfig } from '../../infra/config.ts';
 import { parseArgs, UsageError } from '../../scripts/context.ts';
-import { type Io, run } from '../../scripts/secrets.ts';
+import { EMPTIED_SECRET, type Io, run, tokenAccounts } from '../../scripts/secrets.ts';
 import { CDK_JSON_CONTEXT, synth } from './synth.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);
@@ -213,5 +215,193 @@ describe('scripts/secrets.ts', () => {
     const { io, out } = harness();
     await run(['rotate', 'webhook-secret'], config(), io, clients);
     expect(secretsManager.commandCalls(PutSecretValueCommand)[0]?.args[0].input.SecretString).toBe(out[0]);
+  });
+});
+
+describe("scripts/secrets.ts: a broker token's accounts, and emptying a value", () => {
+  const ALOR_TOKEN = 'alor-refresh-listed-4f1a';
+  const TINKOFF_TOKEN = 't.tinvest-listed-9c2e';
+  let paper: PaperBrokers;
+  const agent = createBrokerAgent();
+
+  beforeAll(async () => {
+    paper = await startPaperBrokers({
+      alor: { accounts: { [ALOR_TOKEN]: ['D12345', 'G12345'] } },
+      tinkoff: { accounts: { [TINKOFF_TOKEN]: ['2000000000'] } },
+    });
+  });
+  afterAll(async () => {
+    await Promise.all([paper.close(), agent.close()]);
+  });
+  beforeEach(() => {
+    secretsManager.reset();
+    ssm.reset();
+    paper.tinkoff.setScenario(undefined);
+  });
+
+  /** The stack's config, its broker URLs pointed at the paper brokers (context itself takes https only). */
+  const paperConfig = (context: Record<string, unknown> = {}) => ({
+    ...config(context),
+    alorOauthUrl: paper.alor.url,
+    alorApiUrl: paper.alor.url,
+    tinkoffApiUrl: paper.tinkoff.v2Url,
+  });
+  const accounts = (context: Record<string, unknown> = {}) => tokenAccounts(paperConfig(context), agent);
+  /** A terminal: the value at the hidden prompt, then `answer` at the visible one. */
+  const terminal = (value: string, answer: string) => {
+    const run = harness(value);
+    const questions: string[] = [];
+    const io: Io = {
+      ...run.io,
+      choose: async (prompt) => {
+        questions.push(prompt);
+        return answer;
+      },
+    };
+    return { ...run, io, questions };
+  };
+
+  it('lists the accounts a T-Invest token reaches, and stores the one chosen by number as the account id', async () => {
+    paper.tinkoff.setScenario('several-accounts');
+    const { io, err, questions } = terminal(`${TINKOFF_TOKEN}\n`, '2');
+
+    await expect(run(['set', 'tinkoff-token'], paperConfig(), io, clients, accounts())).resolves.toBe(0);
+
+    expect(err.slice(1)).toEqual([
+      'Accounts this token reaches (id, name, type, access):',
+      '  1. 2000000000 (Брокерский счёт)  TINKOFF  full access',
+      '  2. 2000000001 (ИИС)  TINKOFF_IIS  full access',
+      'Stored tinkoff-account-id 2000000001 in /ppp-webhooks/tinkoff/account-id.',
+    ]);
+    expect(questions).toEqual(['Store which one as tinkoff-account-id? 1-2 or an id, Enter to skip: ']);
+    expect(ssm.commandCalls(PutParameterCommand).map((call) => call.args[0].input)).toEqual([
+      { Name: '/ppp-webhooks/tinkoff/account-id', Value: '2000000001', Type: 'String', Overwrite: true },
+    ]);
+    expect(err.join('\n')).not.toContain(TINKOFF_TOKEN);
+  });
+
+  it('shows a read-only or closed account as such', async () => {
+    paper.tinkoff.setScenario('read-only-token');
+    const readOnly = terminal(TINKOFF_TOKEN, '');
+    await run(['set', 'tinkoff-token'], paperConfig(), readOnly.io, clients, accounts());
+    expect(readOnly.err).toContain('  1. 2000000000 (Брокерский счёт)  TINKOFF  read-only: cannot trade');
+
+    paper.tinkoff.setScenario('closed-account');
+    const closed = terminal(TINKOFF_TOKEN, '');
+    await run(['set', 'tinkoff-token'], paperConfig(), closed.io, clients, accounts());
+    expect(closed.err).toContain('  1. 2000000000 (Брокерский счёт)  TINKOFF  full access, closed');
+    expect(ssm.calls()).toHaveLength(0);
+  });
+
+  it('lists the portfolios of an Alor refresh token, and stores the one chosen by id', async () => {
+    const { io, err } = terminal(ALOR_TOKEN, 'G12345');
+
+    await run(['set', 'alor-refresh-token'], paperConfig(), io, clients, accounts());
+
+    expect(err.slice(1)).toEqual([
+      'Portfolios this token trades:',
+      '  1. D12345',
+      '  2. G12345',
+      'Stored alor-portfolio G12345 in /ppp-webhooks/alor/portfolio.',
+    ]);
+  });
+
+  it('without a terminal, lists them and says how to store one', async () => {
+    const { io, err } = harness(TINKOFF_TOKEN);
+
+    await run(['set', 'tinkoff-token'], paperConfig(), io, clients, accounts());
+
+    expect(err.at(-1)).toBe('To store one of them: npm run secrets -- set tinkoff-account-id');
+    expect(ssm.calls()).toHaveLength(0);
+  });
+
+  it('offers nothing for a parameter the stack owns, and stores nothing for an answer off the list', async () => {
+    const owned = terminal(TINKOFF_TOKEN, '1');
+    await run(['set', 'tinkoff-token'], paperConfig({ tinkoffAccountId: '2000000000' }), owned.io, clients, accounts());
+    expect(owned.err.at(-1)).toBe(
+      '/ppp-webhooks/tinkoff/account-id is set by the stack from context "tinkoffAccountId" (2000000000); change it there if needed.',
+    );
+    expect(owned.questions).toEqual([]);
+
+    const offList = terminal(TINKOFF_TOKEN, '7');
+    await run(['set', 'tinkoff-token'], paperConfig(), offList.io, clients, accounts());
+    expect(offList.err.at(-1)).toBe(
+      '7 is not one of them; nothing was stored. Later: npm run secrets -- set tinkoff-account-id',
+    );
+    expect(ssm.calls()).toHaveLength(0);
+  });
+
+  it('stores a token the broker refuses, but says so loudly, never quoting it', async () => {
+    const { io, err } = terminal('t.not-a-token-of-the-broker', '1');
+
+    await expect(run(['set', 'tinkoff-token'], paperConfig(), io, clients, accounts())).resolves.toBe(0);
+
+    expect(secretsManager.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+    expect(err.at(-1)).toBe(
+      'WARNING: T-Invest refused this token: orders will fail until a valid one is set (npm run preflight tells more).',
+    );
+    expect(err.join('\n')).not.toContain('t.not-a-token-of-the-broker');
+  });
+
+  it('says when the broker cannot be asked, and keeps the token stored', async () => {
+    paper.alor.injectFault({ route: 'refresh', fault: { kind: 'status', status: 503 }, times: 2 });
+    const { io, err } = terminal(ALOR_TOKEN, '1');
+
+    await expect(run(['set', 'alor-refresh-token'], paperConfig(), io, clients, accounts())).resolves.toBe(0);
+
+    expect(err.at(-1)).toBe("Could not list the token's accounts: Alor did not answer (refresh HTTP 503).");
+    expect(secretsManager.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      'tinkoff-token',
+      'ppp-webhooks/tinkoff/token',
+      'the T-Invest function answers 404 «Не задан торговый токен». Revoke the token at T-Invest too, where you issued it (https://www.tbank.ru/invest/settings/)',
+    ],
+    [
+      'alor-refresh-token',
+      'ppp-webhooks/alor/refresh-token',
+      'the Alor function answers 404 «Не задан refresh-токен Alor Open API». Revoke the token at Alor too, where you issued it (https://alor.dev/open-api-tokens)',
+    ],
+    ['webhook-secret', 'ppp-webhooks/webhook-secret', 'every call is answered 401 Unauthorized'],
+  ])(
+    'delete %s empties the secret, which the functions read as unset, and says what follows',
+    async (name, id, effect) => {
+      const { io, err } = harness();
+
+      await expect(run(['delete', name], config(), io, clients)).resolves.toBe(0);
+
+      expect(secretsManager.commandCalls(PutSecretValueCommand).map((call) => call.args[0].input)).toEqual([
+        { SecretId: id, SecretString: EMPTIED_SECRET },
+      ]);
+      expect(EMPTIED_SECRET.trim()).toBe('');
+      expect(err).toEqual([`Emptied ${name} in ${id}: within minutes (values are cached) ${effect}.`]);
+    },
+  );
+
+  it('delete of an account parameter deletes it, even when it was already gone', async () => {
+    ssm.on(DeleteParameterCommand).rejectsOnce(new ParameterNotFound({ message: 'gone', $metadata: {} }));
+    const { io, err } = harness();
+
+    await expect(run(['delete', 'tinkoff-account-id'], config(), io, clients)).resolves.toBe(0);
+
+    expect(ssm.commandCalls(DeleteParameterCommand).map((call) => call.args[0].input)).toEqual([
+      { Name: '/ppp-webhooks/tinkoff/account-id' },
+    ]);
+    expect(err).toEqual([
+      'Deleted tinkoff-account-id (/ppp-webhooks/tinkoff/account-id): within minutes (values are cached) the T-Invest function answers 404 «Не задан номер счёта».',
+    ]);
+  });
+
+  it('refuses to delete a parameter the stack owns', async () => {
+    await expect(
+      run(['delete', 'alor-portfolio'], config({ alorPortfolio: 'D71111' }), harness().io, clients),
+    ).rejects.toThrow(
+      new UsageError(
+        '/ppp-webhooks/alor/portfolio is created by the stack from context "alorPortfolio"; remove it from cdk.json and run npm run deploy',
+      ),
+    );
+    expect(ssm.calls()).toHaveLength(0);
   });
 });

@@ -200,6 +200,75 @@ describe('webhook secret from Secrets Manager', () => {
   });
 });
 
+describe('source allow-list (ALLOWED_SOURCE_IPS): refused before the store is read', () => {
+  const from = (sourceIp: string, route: 'POST /alor' | 'POST /tinkoff' = 'POST /alor', body: unknown = ORDER) =>
+    apiGatewayEvent({ route, body: JSON.stringify(body), headers: { 'x-webhook-secret': WEBHOOK_SECRET }, sourceIp });
+
+  it.each([
+    ['Alor', 'POST /alor', alorHandler],
+    ['Tinkoff', 'POST /tinkoff', tinkoffHandler],
+  ] as const)(
+    '%s: answers a call from elsewhere 403 "Forbidden" without reading any secret',
+    async (_b, route, build) => {
+      const response = await build({ ALLOWED_SOURCE_IPS: 'tradingview' })(from('203.0.113.7', route));
+
+      expect(response).toMatchObject({
+        statusCode: 403,
+        body: 'Forbidden',
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+      });
+      expect(store.requests).toEqual([]);
+      expect(logLines()).toEqual([
+        expect.objectContaining({ status: 403, outcome: 'forbidden-source', sourceIp: '203.0.113.7' }),
+      ]);
+    },
+  );
+
+  it('refuses a call from elsewhere whatever it presents: the right secret, a check, no body', async () => {
+    const handler = alorHandler({ ALLOWED_SOURCE_IPS: '52.89.214.238, 10.0.0.0/8' });
+    const events = [
+      from('52.89.214.239'),
+      from('11.0.0.1', 'POST /alor', { check: true }),
+      apiGatewayEvent({ route: 'POST /alor', body: undefined, sourceIp: '2001:db8::1' }),
+    ];
+
+    const statuses = [];
+    for (const event of events) statuses.push((await handler(event)).statusCode);
+
+    expect(statuses).toEqual([403, 403, 403]);
+    expect(store.requests).toEqual([]);
+  });
+
+  it.each([
+    ['one of TradingView’s addresses, with the preset', { ALLOWED_SOURCE_IPS: 'tradingview' }, '54.218.53.128'],
+    ['an address in a listed range', { ALLOWED_SOURCE_IPS: '10.0.0.0/8' }, '10.1.2.3'],
+    ['any address, with the setting unset', {}, '203.0.113.7'],
+    ['any address, with the setting empty', { ALLOWED_SOURCE_IPS: '' }, '198.51.100.1'],
+  ])('goes on as before for %s', async (_case, env, sourceIp) => {
+    expectAlorRefresh();
+
+    const response = await alorHandler(env)(from(sourceIp));
+
+    expect(answerOf(response)).toEqual({ status: 200, body: '200 OK' });
+    expect(store.count(GET_SECRET_VALUE, WEBHOOK_SECRET_ID)).toBe(1);
+    expect(logLines()).toContainEqual(expect.objectContaining({ outcome: 'dry-run', auth: 'header' }));
+  });
+
+  it('still checks the secret of a call from a listed address', async () => {
+    const response = await tinkoffHandler({ ALLOWED_SOURCE_IPS: 'tradingview' })(
+      apiGatewayEvent({
+        route: 'POST /tinkoff',
+        body: JSON.stringify(ORDER),
+        headers: { 'x-webhook-secret': 'JP-wrong-secret-000000' },
+        sourceIp: '52.32.178.7',
+      }),
+    );
+
+    expect(answerOf(response)).toEqual({ status: 401, body: 'Unauthorized' });
+    expect(store.requests).toEqual([{ target: GET_SECRET_VALUE, id: WEBHOOK_SECRET_ID }]);
+  });
+});
+
 describe('broker credentials from the store: the 404 rows', () => {
   it.each([
     ['absent', undefined],

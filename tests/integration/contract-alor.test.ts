@@ -95,6 +95,30 @@ describe('Alor webhook: the contract table', () => {
     ]);
   });
 
+  it.each([
+    ['MOEX:SBER', 'SPBX', { symbol: 'SBER', exchange: 'MOEX' }],
+    ['MOEX_DLY:GAZP', 'SPBX', { symbol: 'GAZP', exchange: 'MOEX' }],
+    ['SPBX:BRK.B', 'MOEX', { symbol: 'BRK B', exchange: 'SPBX' }],
+  ])('placed: sends %s to the exchange t names, whatever ALOR_EXCHANGE (%s) says', async (t, configured, expected) => {
+    const before = contract.paper().alor.orders.length;
+
+    const result = await answer(signal({ ...VALID_ORDER, t }), { ALOR_EXCHANGE: configured });
+
+    expect(result).toMatchObject({ status: 200, body: '200 OK' });
+    expect(contract.paper().alor.orders.slice(before)).toEqual([expect.objectContaining(expected)]);
+  });
+
+  it('bad-payload: answers an exchange Alor does not trade on with 400, logging the rule but not the exchange', async () => {
+    const result = await answer(signal({ ...VALID_ORDER, t: 'NASDAQ:AAPL' }));
+
+    expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
+    expect(contract.paper().alor.stats.requests).toBe(0);
+    expect(logLines()).toEqual([
+      expect.objectContaining({ outcome: 'invalid', issues: ['t: the exchange must be one of SPBX, MOEX'] }),
+    ]);
+    expect(allOutput()).not.toContain('NASDAQ');
+  });
+
   it('refused: passes the refusal of the broker on as 400 with its message', async () => {
     const result = await answer(signal({ ...VALID_ORDER, t: 'NOPE' }));
 
@@ -139,6 +163,16 @@ describe('Alor webhook: shared secret', () => {
     expect(result).toMatchObject({ status: 401, body: 'Unauthorized' });
   });
 
+  it('forbidden-source: answers a call from an address ALLOWED_SOURCE_IPS does not list with 403 "Forbidden"', async () => {
+    // The fixture's caller is 203.0.113.10.
+    const refused = await answer(signal(VALID_ORDER), { ALLOWED_SOURCE_IPS: 'tradingview' });
+    const listed = await answer(signal(VALID_ORDER), { ALLOWED_SOURCE_IPS: 'tradingview, 203.0.113.0/24' });
+
+    expect(refused).toMatchObject({ status: 403, body: 'Forbidden' });
+    expect(refused.headers).toMatchObject({ 'content-type': 'text/plain; charset=utf-8' });
+    expect(listed).toMatchObject({ status: 200, body: '200 OK' });
+  });
+
   it('authentication: accepts the Realm-style ?secret= query parameter', async () => {
     const event = apiGatewayEvent({
       route: 'POST /alor',
@@ -160,6 +194,39 @@ describe('Alor webhook: shared secret', () => {
 
     expect(await answer(event)).toMatchObject({ status: 200, body: '200 OK' });
   });
+
+  it('authentication: accepts the secret in the body, with no header, and takes it out before the payload', async () => {
+    const result = await answer(signal({ ...VALID_ORDER, secret: TEST_WEBHOOK_SECRET }, {}));
+
+    expect(result).toMatchObject({ status: 200, body: '200 OK' });
+    expect(logLines()).toEqual([expect.objectContaining({ outcome: 'placed', auth: 'body' })]);
+    expect(allOutput()).not.toContain(TEST_WEBHOOK_SECRET);
+  });
+
+  it.each([
+    ['a wrong body secret', { secret: 'wrong-secret' }, {}],
+    ['a body secret that is not a string', { secret: [TEST_WEBHOOK_SECRET] }, {}],
+    ['a right body secret behind a wrong header', { secret: TEST_WEBHOOK_SECRET }, { 'x-webhook-secret': 'wrong' }],
+  ])('unauthorized: answers %s with 401, check included', async (_case, fields, headers) => {
+    const result = await answer(signal({ check: true, ...fields }, headers));
+
+    expect(result).toMatchObject({ status: 401, body: 'Unauthorized' });
+  });
+
+  it.each([
+    ['not JSON', `secret=${TEST_WEBHOOK_SECRET}&t=SBER`],
+    ['over 16 KiB', JSON.stringify({ secret: TEST_WEBHOOK_SECRET, check: true, pad: 'x'.repeat(16 * 1024) })],
+    ['a key repeated', `{"secret":"${TEST_WEBHOOK_SECRET}","check":true,"check":true}`],
+  ])(
+    'order-of-checks: answers a body that is %s with 401 when it is the only place a secret could be',
+    async (_case, body) => {
+      const result = await answer(
+        apiGatewayEvent({ route: 'POST /alor', body, headers: { 'content-type': 'text/plain' } }),
+      );
+
+      expect(result).toMatchObject({ status: 401, body: 'Unauthorized' });
+    },
+  );
 
   it('authentication: accepts either value of a secret being rotated', async () => {
     const rotating = { WEBHOOK_SECRET: `old-secret-value\n${TEST_WEBHOOK_SECRET}` };

@@ -209,9 +209,26 @@ describe('npm start with a webhook secret that holds no value', () => {
   );
 });
 
+describe('npm start with a source allow-list', () => {
+  it.each([
+    ['without this machine warns, naming the setting, and answers 403', 'tradingview', true, 403],
+    ['with this machine answers as before', 'tradingview, 127.0.0.1', false, 200],
+  ])('%s', async (_case, list, warns, status) => {
+    const server = await spawnDevServer({ WEBHOOK_SECRET: SECRET, ALLOWED_SOURCE_IPS: list });
+    try {
+      const warning = 'WARNING: ALLOWED_SOURCE_IPS does not list 127.0.0.1';
+      expect(server.output().includes(warning)).toBe(warns);
+      expect((await post(server.alor, '{"check":true}', AUTH)).status).toBe(status);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('npm start with a setting it cannot use', () => {
   it.each([
     [{ ALOR_EXCHANGE: 'NYSE' }, 'npm start failed: Invalid configuration: ALOR_EXCHANGE:'],
+    [{ ALLOWED_SOURCE_IPS: 'localhost' }, 'npm start failed: Invalid configuration: ALLOWED_SOURCE_IPS: entry 1'],
     [{ PORT: 'eighty' }, 'npm start failed: PORT must be a port number (0-65535)'],
   ])('with %j exits before it is ready, naming the setting', async (env, message) => {
     await expect(spawnDevServer(env)).rejects.toThrow(message);
@@ -342,6 +359,35 @@ describe('CallLog', () => {
       headers: { 'x-webhook-secret': HIDDEN, 'x-hook-signature': HIDDEN, 'x-note': `see ${HIDDEN}` },
       body: `{"t":"${HIDDEN}"}`,
     });
+  });
+
+  it.each([
+    ['a right one', '{"secret":"s3cret-value","t":"SBER"}'],
+    ['a wrong one, escapes included', '{"t":"SBER", "secret" : "wr\\"ong\\\\"}'],
+  ])('hides the body secret by name, %s, and says the secret came in the body', (_case, body) => {
+    const log = new CallLog({ secrets: () => ['s3cret-value'] });
+    const event = toApiGatewayEvent({
+      method: 'POST',
+      url: '/alor',
+      headers: { 'content-type': 'text/plain' },
+      body: Buffer.from(body),
+      routeKey: 'POST /alor',
+    });
+
+    const call = log.record({
+      event,
+      receivedAt: new Date(),
+      broker: 'alor',
+      method: 'POST',
+      status: 200,
+      answer: 'x',
+      latencyMs: 1,
+    });
+
+    expect(call.auth).toEqual(['body']);
+    expect(call.body).toContain(`"secret"`);
+    expect(call.body).toContain(`"${HIDDEN}"`);
+    expect(call.body).not.toMatch(/s3cret-value|ong/);
   });
 });
 

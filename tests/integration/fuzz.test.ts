@@ -6,6 +6,7 @@ import { LIMIT_ORDER_PATH } from '#shared/brokers/alor/client.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { POST_ORDER_PATH } from '#shared/brokers/tinkoff/client.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
+import { GET_INSTRUMENT_BY_PATH } from '#shared/brokers/tinkoff/instruments.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import type { Broker } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
@@ -58,6 +59,14 @@ beforeAll(() => {
     .persist();
   agent
     .get(ORIGIN.tinkoff)
+    .intercept({ path: `/rest${GET_INSTRUMENT_BY_PATH}`, method: 'POST' })
+    .reply(200, ({ body }) => {
+      const { classCode, id } = JSON.parse(String(body)) as { classCode: string; id: string };
+      return { instrument: { uid: listedUid(classCode, id), apiTradeAvailableFlag: true } };
+    })
+    .persist();
+  agent
+    .get(ORIGIN.tinkoff)
     .intercept({ path: `/rest${POST_ORDER_PATH}`, method: 'POST' })
     .reply(200, ({ path, body }) => {
       sent.push({ path, body: String(body) });
@@ -68,6 +77,11 @@ beforeAll(() => {
 afterAll(async () => {
   await agent.close();
 });
+
+/** The instrument uid the mocked T-Invest gives a ticker in a class code. */
+function listedUid(classCode: string, ticker: string): string {
+  return `uid-${classCode}-${ticker}`;
+}
 
 function handlerFor(broker: Broker): WebhookHandler {
   const common = { WEBHOOK_SECRET: SECRET, BROKER_TIMEOUT_MS: '2000' };
@@ -128,8 +142,20 @@ function positiveNumber(value: unknown): number | undefined {
   return Number.isFinite(number) && number > 0 ? number : undefined;
 }
 
-function judge(broker: Broker, raw: Uint8Array, headerKey: string | undefined): Verdict {
-  if (raw.byteLength === 0 || raw.byteLength > 16 * 1024) return { kind: 'invalid' };
+/** `t` as `EXCHANGE:TICKER`: the exchange part must be MOEX or SPBX, in any case, a `_DL`/`_DLY` suffix allowed. */
+function instrumentOf(t: string): { ticker: string; exchange?: string } | undefined {
+  const colon = t.indexOf(':');
+  if (colon < 0) return { ticker: t };
+  const exchange = t
+    .slice(0, colon)
+    .toUpperCase()
+    .replace(/_(DL|DLY)$/, '');
+  return ['MOEX', 'SPBX'].includes(exchange) ? { ticker: t.slice(colon + 1), exchange } : undefined;
+}
+
+/** The body as a JSON object within the limits, or undefined. (The generators never repeat a key.) */
+function decodedObject(raw: Uint8Array): Record<string, unknown> | undefined {
+  if (raw.byteLength === 0 || raw.byteLength > 16 * 1024) return undefined;
   let value: unknown;
   let prototypeKey = false;
   try {
@@ -139,23 +165,29 @@ function judge(broker: Broker, raw: Uint8Array, headerKey: string | undefined): 
       return nested;
     });
   } catch {
-    return { kind: 'invalid' };
+    return undefined;
   }
-  if (prototypeKey || depthOf(value) > 16 || !isRecord(value)) return { kind: 'invalid' };
+  return prototypeKey || depthOf(value) > 16 || !isRecord(value) ? undefined : value;
+}
+
+function judge(broker: Broker, raw: Uint8Array, headerKey: string | undefined): Verdict {
+  const value = decodedObject(raw);
+  if (value === undefined) return { kind: 'invalid' };
   if (value.check === true) return { kind: 'check' };
   const { t, p, v, d, f, id } = value;
   const lots = positiveNumber(v);
+  const ticker = typeof t === 'string' ? instrumentOf(t)?.ticker : undefined;
   const plausible =
-    typeof t === 'string' &&
-    t.trim() !== '' &&
-    PRINTABLE_ASCII.test(t) &&
+    ticker !== undefined &&
+    ticker.trim() !== '' &&
+    PRINTABLE_ASCII.test(ticker) &&
     positiveNumber(p) !== undefined &&
     lots !== undefined &&
     Number.isInteger(lots) &&
     lots <= MAX_LOTS &&
     typeof d === 'string' &&
     ['buy', 'sell'].includes(d.toLowerCase()) &&
-    (broker === 'alor' || (typeof f === 'string' && f !== '' && PRINTABLE_ASCII.test(f))) &&
+    (broker === 'alor' || !('f' in value) || (typeof f === 'string' && f !== '' && PRINTABLE_ASCII.test(f))) &&
     (!('id' in value) || (typeof id === 'string' && /^[\x20-\x7e]{1,64}$/.test(id))) &&
     (headerKey === undefined || /^[\x20-\x7e]{1,64}$/.test(headerKey));
   return plausible ? { kind: 'order', fields: value } : { kind: 'invalid' };
@@ -167,13 +199,21 @@ function expectFaithful(broker: Broker, fields: Record<string, unknown>, body: s
   const side = String(fields.d).toLowerCase();
   const lots = Number(numberText(fields.v));
   const price = Number(numberText(fields.p));
+  const instrument = instrumentOf(String(fields.t));
   if (broker === 'alor') {
-    expect(order).toMatchObject({ side, quantity: lots, instrument: { symbol: String(fields.t).replace('.', ' ') } });
+    expect(order).toMatchObject({
+      side,
+      quantity: lots,
+      instrument: { symbol: instrument?.ticker.replace('.', ' '), exchange: instrument?.exchange ?? 'SPBX' },
+    });
     expect(order.price).toBe(price);
   } else {
     const quotation = order.price as { units: string; nano: number };
+    // Without f, the instrument T-Invest lists under the ticker (T-Invest spelling) in the exchange's class code.
+    const listed = () =>
+      listedUid(instrument?.exchange === 'SPBX' ? 'SPBXM' : 'TQBR', String(instrument?.ticker).replace(' ', '.'));
     expect(order).toMatchObject({
-      instrumentId: fields.f,
+      instrumentId: 'f' in fields ? fields.f : listed(),
       quantity: String(lots),
       direction: side === 'buy' ? 'ORDER_DIRECTION_BUY' : 'ORDER_DIRECTION_SELL',
     });
@@ -185,7 +225,11 @@ function expectFaithful(broker: Broker, fields: Record<string, unknown>, body: s
 // Generators. A body is raw JSON text (so literals JSON.stringify cannot write, like 1e309, -0 or
 // 123456789012345678901234567890, arrive as such) or raw bytes.
 
-const TICKERS = ['SBER', 'GAZP', 'AAPL', 'BRK.B', 'BRK B', 'SiZ6', 'YDEX', 'T@1', 'A-B_C+D'];
+const TICKERS = [
+  ...['SBER', 'GAZP', 'AAPL', 'BRK.B', 'BRK B', 'SiZ6', 'YDEX', 'T@1', 'A-B_C+D'],
+  // TradingView's {{exchange}}:{{ticker}}, delayed-data suffixes included.
+  ...['MOEX:SBER', 'SPBX:AAPL', 'MOEX_DLY:GAZP', 'spbx_dl:BRK.B'],
+];
 const FIGIS = ['BBG004730N88', 'BBG000B9XRY4', 'e6123145-9665-43e0-8413-cd61b8aa9b13'];
 
 const caseVariant = (word: string) =>
@@ -246,6 +290,7 @@ const hostileLots = fc.oneof(hostileNumber, fc.constantFrom('1.5', '"2.5"', '214
 /** Values none of `t`, `d`, `f` may take: not a string, empty, blank-led, non-ASCII, control characters, too long. */
 const hostileText = fc.oneof(
   fc.constantFrom('null', 'true', '1', '0', '[]', '["SBER"]', '{}', '""', '" "', '" buy"', '"\\u0000"', '"\\n"'),
+  fc.constantFrom('"NASDAQ:AAPL"', '"MOEX_RT:SBER"', '"MOEX:"', '":SBER"', '"MOEX:SPBX:SBER"'),
   fc.constant(JSON.stringify('A'.repeat(65))),
   fc.constant('{"constructor":{"prototype":{}}}'),
   fc.string({ unit: 'binary', minLength: 0, maxLength: 12 }).map((text) => JSON.stringify(`Ж${text}`)),
@@ -267,59 +312,55 @@ function orderText(fields: Readonly<Record<string, string>>): string {
 }
 
 /** The fields of an order by the rules, as JSON literals, in all accepted encodings. */
-const ruleFields = (broker: Broker): fc.Arbitrary<Record<string, string>> =>
-  fc.record(
-    {
-      t: fc.constantFrom(...TICKERS).map((ticker) => JSON.stringify(ticker)),
-      p: validPrice,
-      v: validLots,
-      d: fc.oneof(caseVariant('buy'), caseVariant('sell')).map((side) => JSON.stringify(side)),
-      f: fc.constantFrom(...FIGIS).map((figi) => JSON.stringify(figi)),
-      id: validKey.map((key) => JSON.stringify(key)),
-      extra: fc
-        .jsonValue({ maxDepth: 2 })
-        .map((value) => JSON.stringify(value))
-        .filter((text) => !/__proto__|constructor|prototype/.test(text)),
-    },
-    { requiredKeys: broker === 'tinkoff' ? ['t', 'p', 'v', 'd', 'f'] : ['t', 'p', 'v', 'd'] },
-  ) as fc.Arbitrary<Record<string, string>>;
+const ruleFields: fc.Arbitrary<Record<string, string>> = fc.record(
+  {
+    t: fc.constantFrom(...TICKERS).map((ticker) => JSON.stringify(ticker)),
+    p: validPrice,
+    v: validLots,
+    d: fc.oneof(caseVariant('buy'), caseVariant('sell')).map((side) => JSON.stringify(side)),
+    f: fc.constantFrom(...FIGIS).map((figi) => JSON.stringify(figi)),
+    id: validKey.map((key) => JSON.stringify(key)),
+    extra: fc
+      .jsonValue({ maxDepth: 2 })
+      .map((value) => JSON.stringify(value))
+      .filter((text) => !/__proto__|constructor|prototype/.test(text)),
+  },
+  { requiredKeys: ['t', 'p', 'v', 'd'] },
+) as fc.Arbitrary<Record<string, string>>;
 
 /** Orders by the rules: each must be placed. */
-const ruleOrder = (broker: Broker) => ruleFields(broker).map(orderText);
+const ruleOrder = ruleFields.map(orderText);
 
 /** A rules order with one field spoiled, a bad id, a prototype key slipped in, or made deep, big or broken. */
 const hostileOrder = (broker: Broker) => {
   const textFields = broker === 'tinkoff' ? (['t', 'd', 'f'] as const) : (['t', 'd'] as const);
   return fc.oneof(
     fc
-      .tuple(ruleFields(broker), fc.constantFrom(...textFields), hostileText)
+      .tuple(ruleFields, fc.constantFrom(...textFields), hostileText)
       .map(([fields, name, literal]) => orderText({ ...fields, [name]: literal })),
-    fc.tuple(ruleFields(broker), hostileNumber).map(([fields, literal]) => orderText({ ...fields, p: literal })),
-    fc.tuple(ruleFields(broker), hostileLots).map(([fields, literal]) => orderText({ ...fields, v: literal })),
-    fc.tuple(ruleFields(broker), fc.constantFrom('f', 't', 'p', 'v', 'd')).map(([fields, name]) => {
+    fc.tuple(ruleFields, hostileNumber).map(([fields, literal]) => orderText({ ...fields, p: literal })),
+    fc.tuple(ruleFields, hostileLots).map(([fields, literal]) => orderText({ ...fields, v: literal })),
+    fc.tuple(ruleFields, fc.constantFrom('f', 't', 'p', 'v', 'd')).map(([fields, name]) => {
       const { [name]: _dropped, ...rest } = fields;
-      // Alor ignores f, so dropping it is not a fault there: drop t instead.
-      return orderText(broker === 'alor' && name === 'f' ? (({ t: _t, ...others }) => others)(fields) : rest);
+      // f is optional (Alor ignores it, T-Invest looks the ticker up without it): dropping it is no fault, drop t instead.
+      return orderText(name === 'f' ? (({ t: _t, ...others }) => others)(fields) : rest);
     }),
     fc
-      .tuple(
-        ruleFields(broker),
-        fc.constantFrom('null', '""', '1', JSON.stringify('k'.repeat(65)), '"ключ"', '"a\\tb"'),
-      )
+      .tuple(ruleFields, fc.constantFrom('null', '""', '1', JSON.stringify('k'.repeat(65)), '"ключ"', '"a\\tb"'))
       .map(([fields, id]) => orderText({ ...fields, id })),
     fc
-      .tuple(ruleFields(broker), fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.boolean())
+      .tuple(ruleFields, fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.boolean())
       .map(([fields, key, nested]) =>
         orderText(nested ? { ...fields, meta: `{"${key}":{"x":1}}` } : { [key]: '{"isAdmin":true}', ...fields }),
       ),
     fc
-      .tuple(ruleFields(broker), fc.integer({ min: 17, max: 5000 }))
+      .tuple(ruleFields, fc.integer({ min: 17, max: 5000 }))
       .map(([fields, depth]) => orderText({ ...fields, deep: `${'['.repeat(depth)}${']'.repeat(depth)}` })),
     fc
-      .tuple(ruleFields(broker), fc.integer({ min: 16 * 1024, max: 40 * 1024 }))
+      .tuple(ruleFields, fc.integer({ min: 16 * 1024, max: 40 * 1024 }))
       .map(([fields, size]) => orderText({ ...fields, pad: JSON.stringify('x'.repeat(size)) })),
-    fc.tuple(ruleOrder(broker), fc.integer({ min: 1, max: 20 })).map(([text, cut]) => text.slice(0, -cut)),
-    ruleOrder(broker).map((text) => `[${text}]`),
+    fc.tuple(ruleOrder, fc.integer({ min: 1, max: 20 })).map(([text, cut]) => text.slice(0, -cut)),
+    ruleOrder.map((text) => `[${text}]`),
   );
 };
 
@@ -344,7 +385,9 @@ type AuthMode =
   | 'wrong-header'
   | 'wrong-query'
   | 'wrong-signature'
-  | 'empty';
+  | 'empty'
+  | 'body'
+  | 'wrong-body';
 const authModes: AuthMode[] = [
   'header',
   'query',
@@ -354,7 +397,15 @@ const authModes: AuthMode[] = [
   'wrong-query',
   'wrong-signature',
   'empty',
+  'body',
+  'wrong-body',
 ];
+
+/** A body text with `"secret": value` put first into its outermost object (when it starts as one). */
+function withBodySecret(body: string | Uint8Array, value: string): string | Uint8Array {
+  if (typeof body !== 'string' || !body.startsWith('{')) return body;
+  return `{"secret":${JSON.stringify(value)},${body.slice(1)}`;
+}
 
 const RESERVED_HEADERS = new Set(['x-webhook-secret', 'x-hook-signature', 'idempotency-key']);
 const noiseHeaders = fc.dictionary(
@@ -377,7 +428,9 @@ const caseOf = (signals: fc.Arbitrary<Signal>, auth: fc.Arbitrary<AuthMode>) =>
   fc.record({ signal: signals, auth, wrong: wrongSecret, headers: noiseHeaders, headerKey });
 
 function eventOf(broker: Broker, testCase: Case) {
-  const { signal } = testCase;
+  const bodySecret = testCase.auth === 'body' ? SECRET : testCase.auth === 'wrong-body' ? testCase.wrong : undefined;
+  const body = bodySecret === undefined ? testCase.signal.body : withBodySecret(testCase.signal.body, bodySecret);
+  const signal = { ...testCase.signal, body };
   const raw = typeof signal.body === 'string' ? Buffer.from(signal.body, 'utf8') : Buffer.from(signal.body);
   const headers: Record<string, string> = { ...testCase.headers };
   const query: Record<string, string> = {};
@@ -405,6 +458,8 @@ function eventOf(broker: Broker, testCase: Case) {
       headers['x-webhook-secret'] = '';
       break;
     case 'none':
+    case 'body':
+    case 'wrong-body':
       break;
   }
   if (testCase.headerKey !== undefined) headers['idempotency-key'] = testCase.headerKey;
@@ -427,7 +482,12 @@ async function checkCase(broker: Broker, handler: WebhookHandler, testCase: Case
   const calls = sent.slice(before);
   counts.byStatus[response.statusCode] = (counts.byStatus[response.statusCode] ?? 0) + 1;
   expect(response.statusCode).not.toBe(500);
-  const authorised = testCase.auth === 'header' || testCase.auth === 'query' || testCase.auth === 'signature';
+  // The body secret counts only in a body that decodes as an object: anything else presents no credential.
+  const authorised =
+    testCase.auth === 'header' ||
+    testCase.auth === 'query' ||
+    testCase.auth === 'signature' ||
+    (testCase.auth === 'body' && decodedObject(raw)?.secret === SECRET);
   if (!authorised) {
     expect(expectation).not.toBe('placed');
     expect({ status: response.statusCode, body: response.body, calls: calls.length }).toEqual({
@@ -478,7 +538,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook under generated input', 
     await quietly(() =>
       fc.assert(
         fc.asyncProperty(
-          caseOf(signalFromText(ruleOrder(broker)), fc.constantFrom<AuthMode>('header', 'query', 'signature')).filter(
+          caseOf(signalFromText(ruleOrder), fc.constantFrom<AuthMode>('header', 'query', 'signature', 'body')).filter(
             (testCase) => testCase.headerKey === undefined || /^[\x20-\x7e]{1,64}$/.test(testCase.headerKey),
           ),
           (testCase) => checkCase(broker, handler, testCase, 'placed'),

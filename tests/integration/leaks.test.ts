@@ -179,9 +179,11 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook: no secret anywhere', (b
         apiGatewayEvent({ route: `POST /${broker}`, body, headers: { 'x-hook-signature': signature } }),
       ),
       await invoke(handler, signal(broker, { check: true })),
+      await invoke(handler, signal(broker, { ...ORDERS[broker], secret: CANARY.webhook }, {})),
+      await invoke(handler, signal(broker, { check: true, secret: CANARY.webhook }, { 'content-type': 'text/plain' })),
     ];
 
-    expect(statuses).toEqual([200, 200, 200, 200]);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
   });
 
   it('on 401: wrong, near-miss, empty and absent secrets, in every form', async () => {
@@ -196,6 +198,10 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook: no secret anywhere', (b
       apiGatewayEvent({ route: `POST /${broker}`, body, headers: { 'x-hook-signature': forged } }),
       apiGatewayEvent({ route: `POST /${broker}`, body, headers: { authorization: `Bearer ${CANARY.webhook}` } }),
       apiGatewayEvent({ route: `POST /${broker}`, body }),
+      signal(broker, { ...ORDERS[broker], secret: NEAR_MISS }, {}),
+      signal(broker, { ...ORDERS[broker], secret: { value: CANARY.webhook } }, {}),
+      signal(broker, { ...ORDERS[broker], secret: CANARY.webhook }, { 'x-webhook-secret': NEAR_MISS }),
+      apiGatewayEvent({ route: `POST /${broker}`, body: `{"secret":"${CANARY.webhook}",`, headers: {} }),
     ];
 
     const statuses = [];
@@ -213,6 +219,8 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook: no secret anywhere', (b
       { ...ORDERS[broker], id: `${CANARY.bodyValue}\u0001` },
       { ...ORDERS[broker], f: CANARY.bodyValue.repeat(3) },
       `{"t":"${CANARY.bodyValue}","__proto__":{"x":1}}`,
+      // Authenticated by the header: a body secret is taken out whatever it holds, never reported.
+      { ...ORDERS[broker], d: 'hold', secret: NEAR_MISS },
     ];
 
     const statuses = [];
@@ -237,7 +245,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook: no secret anywhere', (b
     );
 
     // Alor ignores f, so the long f is an order there.
-    expect(statuses).toEqual(broker === 'alor' ? [400, 400, 400, 400, 200, 400, 400] : Array(7).fill(400));
+    expect(statuses).toEqual(broker === 'alor' ? [400, 400, 400, 400, 200, 400, 400, 400] : Array(8).fill(400));
   });
 
   it('on 404s: credential or account not configured', async () => {

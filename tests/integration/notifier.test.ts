@@ -1,3 +1,4 @@
+import type { ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
@@ -18,6 +19,18 @@ import { cloudWatchLogsEvent, logLineTexts, type NotifierUnderTest, notifierHarn
  */
 
 const AUTH = { 'x-webhook-secret': TEST_WEBHOOK_SECRET };
+/** What the optional EventBridge keep-warm schedule sends the function. */
+const SCHEDULED: ScheduledEvent = {
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2026-12-01T10:00:00Z',
+  region: 'eu-central-1',
+  resources: ['arn:aws:events:eu-central-1:123456789012:rule/PppWebhooks-KeepWarm'],
+  detail: {},
+};
 const ORDERS: Record<Broker, Record<string, unknown>> = {
   alor: { t: 'AAPL', p: 150.5, v: 2, d: 'buy' },
   tinkoff: { t: 'SBER', p: '250.5', v: 1, d: 'sell', f: 'BBG004730N88' },
@@ -189,6 +202,20 @@ describe('notifier: one message per outcome, through the real handlers', () => {
     expect(texts()).toEqual([
       '⛔ The broker refused the order · Alor\nBuy NOPE (SPBX) · 2 lots · 150.5\nReason: Инструмент NOPE не найден на SPBX',
     ]);
+    expect(under.queues.alor.sent).toEqual([]);
+  });
+});
+
+describe('notifier: keep-warm', () => {
+  it("says nothing of a keep-warm turn (outcome 'keep-warm'), even with every kind asked for", async () => {
+    const under = harness.build({ [NOTIFY_ENV.kinds]: 'all' });
+    const handler = await importHandler('alor', paperEnv('alor'));
+    expect(await handler(SCHEDULED)).toMatchObject({ statusCode: 200 });
+    expect(logLines()).toEqual([expect.objectContaining({ message: 'keep-warm', outcome: 'keep-warm' })]);
+
+    await handleNotifierEvent(under.notifier, cloudWatchLogsEvent(logLineTexts()));
+
+    expect(texts()).toEqual([]);
     expect(under.queues.alor.sent).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { separateBodySecret } from '#shared/auth/body-secret.ts';
 import { checkWebhookSecret, type SecretCredentials } from '#shared/auth/secret.ts';
 import { parseAcceptedSecrets } from '#shared/auth/webhook-secrets.ts';
 
@@ -148,6 +149,51 @@ describe('checkWebhookSecret', () => {
     expect(result).toEqual({ ok: true, method: 'signature' });
   });
 
+  describe('the secret in the body', () => {
+    it('accepts the body secret when no header, query or signature is presented', () => {
+      expect(checkWebhookSecret(credentials({ bodySecret: () => SECRET }), [SECRET])).toEqual({
+        ok: true,
+        method: 'body',
+      });
+    });
+
+    it.each([
+      ['a wrong value', 'wrong', 'credentials do not match'],
+      ['an empty value', '', 'credentials do not match'],
+      ['none (a body without one, or not JSON)', undefined, 'no credentials presented'],
+    ])('refuses %s', (_case, presented, reason) => {
+      expect(checkWebhookSecret(credentials({ bodySecret: () => presented }), [SECRET])).toEqual({ ok: false, reason });
+    });
+
+    it.each([
+      ['a wrong header', { header: 'wrong' }],
+      ['a wrong query', { query: 'wrong' }],
+      ['a wrong signature', { signature: `sha256=${hmacHex('wrong')}` }],
+    ])(
+      'never reads the body when another credential is presented: %s and the right body secret is 401',
+      (_case, other) => {
+        let bodyRead = 0;
+        const bodySecret = () => {
+          bodyRead += 1;
+          return SECRET;
+        };
+
+        expect(checkWebhookSecret(credentials({ ...other, bodySecret }), [SECRET])).toEqual({
+          ok: false,
+          reason: 'credentials do not match',
+        });
+        expect(bodyRead).toBe(0);
+      },
+    );
+
+    it('fails closed when no secret is configured, even for an empty body secret', () => {
+      expect(checkWebhookSecret(credentials({ bodySecret: () => '' }), [])).toEqual({
+        ok: false,
+        reason: 'no webhook secret configured',
+      });
+    });
+  });
+
   describe('rotation', () => {
     const accepted = parseAcceptedSecrets(`${SECRET}\n${NEXT_SECRET}`);
 
@@ -157,6 +203,10 @@ describe('checkWebhookSecret', () => {
       expect(checkWebhookSecret(credentials({ signature: `sha256=${hmacHex(secret)}` }), accepted)).toEqual({
         ok: true,
         method: 'signature',
+      });
+      expect(checkWebhookSecret(credentials({ bodySecret: () => secret }), accepted)).toEqual({
+        ok: true,
+        method: 'body',
       });
     });
 
@@ -194,5 +244,42 @@ describe('checkWebhookSecret', () => {
       expect(JSON.stringify(result)).not.toContain('presented-value-123');
       expect(JSON.stringify(result)).not.toContain(SECRET);
     }
+  });
+});
+
+describe('separateBodySecret', () => {
+  const decoded = (data: unknown) => ({ success: true as const, data });
+
+  it.each([
+    ['a string secret', { secret: SECRET, t: 'SBER' }, SECRET, { t: 'SBER' }],
+    ['an empty string', { secret: '', check: true }, '', { check: true }],
+    ['a number, which is no secret but is removed all the same', { secret: 42, t: 'SBER' }, undefined, { t: 'SBER' }],
+    ['an object', { secret: { value: SECRET }, t: 'SBER' }, undefined, { t: 'SBER' }],
+    ['null', { secret: null }, undefined, {}],
+  ])('takes %s out of the body', (_case, body, secret, rest) => {
+    expect(separateBodySecret(decoded(body))).toEqual({ secret, body: decoded(rest) });
+  });
+
+  it.each([
+    ['a body without one', { t: 'SBER', p: { secret: 'nested' } }],
+    ['an array', [{ secret: SECRET }]],
+    ['a string', 'secret'],
+    ['null', null],
+  ])('leaves %s as it is', (_case, body) => {
+    expect(separateBodySecret(decoded(body))).toEqual({ secret: undefined, body: decoded(body) });
+  });
+
+  it('leaves a body that could not be decoded as it is', () => {
+    const failed = { success: false as const, issues: ['body: not JSON'] };
+
+    expect(separateBodySecret(failed)).toEqual({ secret: undefined, body: failed });
+  });
+
+  it('does not change the decoded body it was given', () => {
+    const body = { secret: SECRET, t: 'SBER' };
+
+    separateBodySecret(decoded(body));
+
+    expect(body).toEqual({ secret: SECRET, t: 'SBER' });
   });
 });

@@ -36,6 +36,7 @@ describe('T-Invest error catalogue snapshot', () => {
     ['40003', 'a rejected token', { type: 'UNAUTHENTICATED', message: 'Authentication token is missing or invalid' }],
     ['30057', 'a repeated orderId', { message: 'The order is a duplicate, but the order report was not found' }],
     ['50005', 'no order for the orderId', { type: 'NOT_FOUND', message: 'Order not found' }],
+    ['50002', 'an instrument GetInstrumentBy does not know', { type: 'NOT_FOUND', message: 'Instrument not found' }],
   ])('has %s as %s', (code, _meaning, expected) => {
     expect(catalogueEntry(code)).toMatchObject(expected);
   });

@@ -159,6 +159,30 @@ describe('loadAlorConfig', () => {
     expect(error.message).not.toContain('secretTOKEN');
   });
 
+  it('reads ALLOWED_SOURCE_IPS into the ranges a call may come from; unset or blank, none', () => {
+    expect(loadAlorConfig({ ALLOWED_SOURCE_IPS: '203.0.113.0/24' }).allowedSources).toEqual([
+      { address: '203.0.113.0', prefix: 24, family: 'ipv4' },
+    ]);
+    expect(loadTinkoffConfig({ ALLOWED_SOURCE_IPS: 'tradingview' }).allowedSources).toHaveLength(4);
+    expect(loadAlorConfig({ ALLOWED_SOURCE_IPS: ' ' }).allowedSources).toBeUndefined();
+    expect(loadAlorConfig({}).allowedSources).toBeUndefined();
+  });
+
+  it.each([
+    ['a host name', 'tradingview.com'],
+    ['a secret pasted into the wrong setting', TOKEN_LIKE],
+  ])(
+    'refuses ALLOWED_SOURCE_IPS with %s, naming the variable and the entry’s position, never the value',
+    (_case, value) => {
+      const error = configError(() => loadTinkoffConfig({ ALLOWED_SOURCE_IPS: `tradingview, ${value}` }));
+
+      expect(error.message).toBe(
+        'Invalid configuration: ALLOWED_SOURCE_IPS: entry 2 is not an IPv4 or IPv6 address, a CIDR range (203.0.113.0/24) or "tradingview"',
+      );
+      expect(error.message).not.toContain(value);
+    },
+  );
+
   it('names every bad variable at once', () => {
     const error = configError(() => loadAlorConfig({ ALOR_EXCHANGE: 'FOO', BROKER_TIMEOUT_MS: 'abc' }));
 
@@ -176,6 +200,7 @@ describe('loadTinkoffConfig', () => {
       accountId: { kind: 'unset' },
       api: 'v2',
       apiUrl: 'https://invest-public-api.tbank.ru/rest',
+      classCode: 'TQBR',
       brokerTimeoutMs: 2500,
       secretsCacheTtlMs: 300_000,
       dryRun: false,
@@ -217,11 +242,18 @@ describe('loadTinkoffConfig', () => {
     ['TINKOFF_API_URL', 'invest-public-api.tbank.ru'],
     ['TINKOFF_API_URL', TOKEN_LIKE],
     ['BROKER_TIMEOUT_MS', 'abc'],
+    ['TINKOFF_CLASS_CODE', 'TQ BR'],
+    ['TINKOFF_CLASS_CODE', TOKEN_LIKE],
   ])('refuses %s=%j with a ConfigError naming the variable, never the value', (name, value) => {
     const error = configError(() => loadTinkoffConfig({ [name]: value }));
 
     expect(error.message).toMatch(new RegExp(`^Invalid configuration: ${name}: `));
     expect(error.message).not.toContain(value);
+  });
+
+  it('reads the class code an order without f looks its ticker up in', () => {
+    expect(loadTinkoffConfig({ TINKOFF_CLASS_CODE: 'TQTF' }).classCode).toBe('TQTF');
+    expect(loadTinkoffConfig({ TINKOFF_CLASS_CODE: '' }).classCode).toBe('TQBR');
   });
 
   it('ignores the other broker’s variables', () => {

@@ -257,9 +257,19 @@ describe('logLineToEvent', () => {
     ['another log line', JSON.stringify({ ...line, message: 'secret store read failed, serving the cached value' })],
     ['a line without a request id', JSON.stringify({ ...line, requestId: undefined })],
     ['an unknown outcome', JSON.stringify({ ...line, outcome: 'something-new' })],
+    [
+      "a keep-warm line (the schedule's turn, no order)",
+      JSON.stringify({ ...line, message: 'keep-warm', outcome: 'keep-warm', latencyMs: 12 }),
+    ],
+    ['a keep-warm line, even if its message were the webhook one', JSON.stringify({ ...line, outcome: 'keep-warm' })],
     ['broken JSON', '{"message":"webhook answered",'],
   ])('ignores %s', (_case, text) => {
     expect(logLineToEvent(text)).toBeUndefined();
+  });
+
+  it("reads a T-Invest instrument refusal as the broker's refusal, with the lookup's reason", () => {
+    const refusal = { ...line, status: 400, outcome: 'instrument-refused', reason: 'not found', order: undefined };
+    expect(logLineToEvent(JSON.stringify(refusal))).toMatchObject({ kind: 'refused', reason: 'instrument not found' });
   });
 
   it.each([

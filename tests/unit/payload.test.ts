@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { separateBodySecret } from '#shared/auth/body-secret.ts';
+import { SIGNAL_EXCHANGES } from '#shared/facts.ts';
 import {
   type AlorOrder,
   AlorOrderSchema,
@@ -8,7 +10,9 @@ import {
   MAX_LOTS,
   type ParsedBody,
   type ParseResult,
+  parseDecodedBody,
   parseWebhookBody,
+  TinkoffFigiOrderSchema,
   type TinkoffOrder,
   TinkoffOrderSchema,
 } from '#shared/payload.ts';
@@ -344,6 +348,43 @@ describe('parseWebhookBody: the order fields', () => {
   });
 
   it.each([
+    ['MOEX:SBER', { ticker: 'SBER', exchange: 'MOEX' }],
+    ['SPBX:AAPL', { ticker: 'AAPL', exchange: 'SPBX' }],
+    ['SPBX:BRK.B', { ticker: 'BRK.B', exchange: 'SPBX' }],
+    ['MOEX_DLY:SBER', { ticker: 'SBER', exchange: 'MOEX' }],
+    ['MOEX_DL:GAZP', { ticker: 'GAZP', exchange: 'MOEX' }],
+    ['moex:SBER', { ticker: 'SBER', exchange: 'MOEX' }],
+  ])('reads the exchange TradingView puts before the ticker, a delayed-data suffix and any case: %s', (t, expected) => {
+    expect(orderOf(alor({ ...VALID, t }))).toMatchObject(expected);
+    expect(orderOf(tinkoff({ ...VALID, t, f: FIGI }))).toMatchObject(expected);
+  });
+
+  it('leaves the exchange out when t names none', () => {
+    expect(orderOf(alor(VALID))).not.toHaveProperty('exchange');
+  });
+
+  it.each([
+    ['an exchange neither broker trades on', 'NASDAQ:AAPL'],
+    ['a delayed-data suffix of another exchange', 'BATS_DLY:AAPL'],
+    ['an unknown suffix', 'MOEX_RT:SBER'],
+    ['two exchange parts', 'MOEX:SPBX:SBER'],
+    ['no ticker after the exchange', 'MOEX:'],
+    ['no exchange before the colon', ':SBER'],
+    ['an exchange part starting with a digit', '1MOEX:SBER'],
+    ['an exchange part of 21 characters', `${'M'.repeat(21)}:SBER`],
+  ])('refuses t with %s, naming the rule but not the value', (_case, t) => {
+    const issues = issuesOf(alor({ ...VALID, t }));
+
+    expect(issues).toEqual([expect.stringMatching(/^t: /)]);
+    expect(issues.join('\n')).not.toMatch(/NASDAQ|BATS|_RT/);
+    expect(tinkoff({ ...VALID, t, f: FIGI }).success).toBe(false);
+  });
+
+  it('says which exchanges it accepts when t names another', () => {
+    expect(issuesOf(alor({ ...VALID, t: 'NASDAQ:AAPL' }))).toEqual(['t: the exchange must be one of SPBX, MOEX']);
+  });
+
+  it.each([
     ['missing t', { p: 1, v: 1, d: 'buy' }, 't'],
     ['missing p', { t: 'SBER', v: 1, d: 'buy' }, 'p'],
     ['missing v', { t: 'SBER', p: 1, d: 'buy' }, 'v'],
@@ -399,7 +440,6 @@ describe('parseWebhookBody: the order fields', () => {
   });
 
   it.each([
-    ['missing', undefined],
     ['empty', ''],
     ['a number', 123],
     ['with a slash', 'BBG/000'],
@@ -407,6 +447,27 @@ describe('parseWebhookBody: the order fields', () => {
     ['65 characters', 'A'.repeat(65)],
   ])('requires a FIGI-shaped f on Tinkoff: refuses one %s', (_case, f) => {
     expect(issuesOf(tinkoff({ ...VALID, f }))).toEqual([expect.stringMatching(/^f: /)]);
+  });
+
+  it('accepts a Tinkoff order without f: the instrument is the one its ticker names', () => {
+    expect(orderOf(tinkoff({ ...VALID, t: 'MOEX:SBER' }))).toEqual({
+      ticker: 'SBER',
+      exchange: 'MOEX',
+      price: '250.5',
+      lots: 3,
+      side: 'buy',
+      figi: undefined,
+      idempotencyKey: undefined,
+    });
+  });
+
+  it('requires f for T-Invest API v1, which has no instrument lookup', () => {
+    const result = parseWebhookBody(bytes(JSON.stringify(VALID)), TinkoffFigiOrderSchema);
+
+    expect(issuesOf(result)).toEqual([expect.stringMatching(/^f: /)]);
+    expect(orderOf(parseWebhookBody(bytes(JSON.stringify({ ...VALID, f: FIGI })), TinkoffFigiOrderSchema)).figi).toBe(
+      FIGI,
+    );
   });
 
   it('accepts an instrument uid (a UUID) as f on Tinkoff', () => {
@@ -452,18 +513,21 @@ function assertWellTyped(result: ParseResult<ParsedBody<TinkoffOrder | AlorOrder
   if (result.data.kind === 'check') return;
   const order = result.data.order;
   expect(order.ticker).toMatch(/^[A-Za-z0-9][A-Za-z0-9._@+\- ]{0,49}$/);
+  if (order.exchange !== undefined) expect(SIGNAL_EXCHANGES).toContain(order.exchange);
   expect(order.price).toMatch(/^(0|[1-9]\d{0,11})(\.\d{0,8}[1-9])?$/);
   expect(order.price).not.toMatch(/^0(\.0*)?$/);
   expect(Number.isSafeInteger(order.lots) && order.lots >= 1 && order.lots <= MAX_LOTS).toBe(true);
   expect(['buy', 'sell']).toContain(order.side);
   if (order.idempotencyKey !== undefined) expect(order.idempotencyKey).toMatch(/^[\x20-\x7e]{1,64}$/);
-  if (broker === 'tinkoff') expect((order as TinkoffOrder).figi).toMatch(/^[A-Za-z0-9-]{1,64}$/);
+  const { figi } = order as TinkoffOrder;
+  if (broker === 'tinkoff' && figi !== undefined) expect(figi).toMatch(/^[A-Za-z0-9-]{1,64}$/);
 }
 
 /** Values for one field that are sometimes valid and often not. */
 const fieldValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
   fc.constantFrom('buy', 'SELL', 'SBER', 'BRK.B', '1', '0', '-1', '1.5', '1e3', 'abc', FIGI, ''),
+  fc.constantFrom('MOEX:SBER', 'SPBX:AAPL', 'MOEX_DLY:SBER', 'NASDAQ:AAPL', 'MOEX:', ':SBER', 'MOEX:SPBX:SBER'),
   fc.double(),
   fc.integer(),
   fc.record({ $numberInt: fc.string({ maxLength: 6 }) }),
@@ -602,6 +666,47 @@ describe('parseWebhookBody: properties', () => {
     });
 
     expect(orders.length).toBeGreaterThan(200);
+  });
+
+  /** `t` as TradingView's `{{exchange}}:{{ticker}}` writes it: an exchange, maybe delayed, in any case. */
+  const prefixedTicker = fc.record({
+    ticker: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._@+\- ]{0,49}$/),
+    exchange: fc.constantFrom(...SIGNAL_EXCHANGES),
+    suffix: fc.constantFrom('', '_DL', '_DLY'),
+    lowerCase: fc.boolean(),
+  });
+
+  it('reads the exchange and the ticker of every EXCHANGE:TICKER TradingView can write', () => {
+    fc.assert(
+      fc.property(prefixedTicker, ({ ticker, exchange, suffix, lowerCase }) => {
+        const named = `${exchange}${suffix}`;
+        const t = `${lowerCase ? named.toLowerCase() : named}:${ticker}`;
+
+        expect(orderOf(alor({ ...VALID, t }))).toMatchObject({ ticker, exchange });
+        expect(orderOf(tinkoff({ ...VALID, t, f: FIGI }))).toMatchObject({ ticker, exchange });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  /** Any JSON value as a body's secret, short of the prototype keys that refuse a whole body. */
+  const anySecret = fc
+    .jsonValue({ maxDepth: 2 })
+    .filter((value) => !/__proto__|constructor|prototype/.test(JSON.stringify(value)));
+
+  it('reads the same order from a body that also carries the webhook secret, once the secret is taken out', () => {
+    fc.assert(
+      fc.property(validOrder, anySecret, ({ t, p: [, p], v: [, v], d: [, d], f, id }, secret) => {
+        const body = { t, p, v, d, f, id };
+        const withSecret = decodeJsonBody(bytes(JSON.stringify({ secret, ...body })));
+        const separated = separateBodySecret(withSecret);
+
+        expect(separated.secret).toBe(typeof secret === 'string' ? secret : undefined);
+        expect(parseDecodedBody(separated.body, TinkoffOrderSchema)).toEqual(tinkoff(body));
+        expect(parseDecodedBody(separated.body, AlorOrderSchema)).toEqual(alor(body));
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('accepts every valid order in every accepted encoding, with the exact canonical price', () => {

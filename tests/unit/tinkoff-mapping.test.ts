@@ -4,25 +4,38 @@ import type { OrderOutcome } from '#shared/brokers/outcome.ts';
 import { brokerRequestId } from '#shared/brokers/request-id.ts';
 import { POST_ORDER_PATH, V1_LIMIT_ORDER_PATH } from '#shared/brokers/tinkoff/client.ts';
 import {
+  accountsResponseToAccounts,
   INVALID_TOKEN_MESSAGE,
+  infoResponseToQualified,
+  instrumentIdToRequest,
+  instrumentResponseToInstrument,
+  instrumentResponseToLookup,
+  listedOrderToTinkoffTerms,
+  listingToInstrumentRequest,
   orderStateResponseToOutcome,
+  orderToListing,
   orderToPostOrderRequest,
   orderToV1LimitOrder,
   postOrderResponseToOutcome,
   tickerToTinkoffTicker,
   v1ResponseToOutcome,
 } from '#shared/brokers/tinkoff/mapping.ts';
-import { PostOrderRequestSchema, V1LimitOrderRequestSchema } from '#shared/brokers/tinkoff/schemas.ts';
+import {
+  InstrumentRequestSchema,
+  PostOrderRequestSchema,
+  V1LimitOrderRequestSchema,
+} from '#shared/brokers/tinkoff/schemas.ts';
 import { toCanonicalDecimal } from '#shared/decimal.ts';
-import { type TinkoffOrder, TinkoffOrderSchema } from '#shared/payload.ts';
-import { expectCredentialRejected, expectUnavailable } from '../helpers/broker-errors.ts';
+import { InstrumentRefusedError } from '#shared/errors.ts';
+import { type TinkoffFigiOrder, TinkoffFigiOrderSchema } from '#shared/payload.ts';
+import { expectCredentialRejected, expectUnavailable, thrown } from '../helpers/broker-errors.ts';
 import { parsedOrders } from '../helpers/orders.ts';
 import { checkedSchema, specViolations } from './broker-spec.ts';
 
 const FIGI = 'BBG000B9XRY4';
 const ACCOUNT = '2000123456';
 const ORDER_ID = '0b7c2f4e-6a1d-5e3b-8c9f-1a2b3c4d5e6f';
-const ORDER: TinkoffOrder = {
+const ORDER: TinkoffFigiOrder = {
   ticker: 'BRK B',
   price: '12.3',
   lots: 5,
@@ -79,7 +92,7 @@ describe('orderToPostOrderRequest', () => {
     expect(POST_ORDER_PATH).toBe('/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder');
   });
 
-  const parsedOrder = parsedOrders(TinkoffOrderSchema, fc.stringMatching(/^[A-Za-z0-9-]{1,64}$/));
+  const parsedOrder = parsedOrders(TinkoffFigiOrderSchema, fc.stringMatching(/^[A-Za-z0-9-]{1,64}$/));
 
   it('builds a body that the wire schema and the official spec accept, with the exact price, for any order', () => {
     fc.assert(
@@ -334,5 +347,193 @@ describe('v1ResponseToOutcome', () => {
     ['a 502 page', 502, HTML],
   ])('treats %s as the broker unavailable', (_case, status, text) => {
     expectUnavailable(() => v1ResponseToOutcome(status, text), text || undefined);
+  });
+});
+
+describe('the preflight read calls (GetAccounts, GetInfo, GetInstrumentBy)', () => {
+  const TOKEN_REFUSED = JSON.stringify({
+    code: 16,
+    message: 'Authentication token is missing or invalid',
+    description: 40003,
+  });
+  const ACCOUNT_JSON = {
+    id: ACCOUNT,
+    type: 'ACCOUNT_TYPE_TINKOFF',
+    name: 'Брокерский счёт',
+    status: 'ACCOUNT_STATUS_OPEN',
+    openedDate: '2024-01-15T07:00:00Z',
+    accessLevel: 'ACCOUNT_ACCESS_LEVEL_READ_ONLY',
+  };
+
+  it("reads the accounts with their status and the token's access", () => {
+    expect(specViolations(ACCOUNT_JSON, checkedSchema('tinvestAccount'))).toEqual([]);
+    expect(accountsResponseToAccounts(200, JSON.stringify({ accounts: [ACCOUNT_JSON] }))).toEqual([
+      {
+        id: ACCOUNT,
+        type: 'ACCOUNT_TYPE_TINKOFF',
+        name: 'Брокерский счёт',
+        status: 'ACCOUNT_STATUS_OPEN',
+        accessLevel: 'ACCOUNT_ACCESS_LEVEL_READ_ONLY',
+      },
+    ]);
+    expect(accountsResponseToAccounts(200, '{}')).toEqual([]);
+  });
+
+  it.each([
+    ['HTTP 401', 401, ''],
+    ['error 40003', 400, TOKEN_REFUSED],
+  ])('takes %s as a refused token', (_case, status, text) => {
+    expectBadToken(() => accountsResponseToAccounts(status, text));
+    expectBadToken(() => infoResponseToQualified(status, text));
+    expectBadToken(() => instrumentResponseToInstrument(status, text));
+  });
+
+  it.each([
+    ['GetAccounts', 'a 5xx', accountsResponseToAccounts, 503, '{}'],
+    ['GetAccounts', 'HTML', accountsResponseToAccounts, 200, HTML],
+    ['GetAccounts', 'JSON of another shape', accountsResponseToAccounts, 200, '{"accounts":"none"}'],
+    ['GetInfo', 'a 5xx', infoResponseToQualified, 503, '{}'],
+    ['GetInfo', 'HTML', infoResponseToQualified, 200, HTML],
+    ['GetInstrumentBy', 'HTML', instrumentResponseToInstrument, 200, HTML],
+  ] as const)('takes %s answering %s as an unavailable broker', (_method, _case, read, status, text) => {
+    expectUnavailable(() => read(status, text));
+  });
+
+  it('reads the qualified investor status, false when absent', () => {
+    expect(infoResponseToQualified(200, '{"qualStatus":true}')).toBe(true);
+    expect(infoResponseToQualified(200, '{}')).toBe(false);
+  });
+
+  it.each([
+    [FIGI, { idType: 'INSTRUMENT_ID_TYPE_FIGI', id: FIGI }],
+    [
+      'e6123145-9665-43e0-8413-cd61b8aa9b13',
+      { idType: 'INSTRUMENT_ID_TYPE_UID', id: 'e6123145-9665-43e0-8413-cd61b8aa9b13' },
+    ],
+  ])('looks %s up the way a signal names it', (id, request) => {
+    expect(instrumentIdToRequest(id)).toEqual(request);
+    expect(specViolations(request, checkedSchema('tinvestInstrumentRequest'))).toEqual([]);
+  });
+
+  it('reads the instrument, its flags false when absent, and no instrument for 50002', () => {
+    const instrument = {
+      uid: '2c2e4645-e9f4-48d7-a389-396bcfc944f9',
+      figi: FIGI,
+      ticker: 'AAPL',
+      name: 'Apple',
+      lot: 1,
+      apiTradeAvailableFlag: true,
+      buyAvailableFlag: true,
+    };
+    expect(instrumentResponseToInstrument(200, JSON.stringify({ instrument }))).toEqual({
+      ...instrument,
+      sellAvailableFlag: false,
+      forQualInvestorFlag: false,
+    });
+    const notFound = JSON.stringify({ code: 5, message: 'Instrument not found', description: 50002 });
+    expect(instrumentResponseToInstrument(404, notFound)).toBeUndefined();
+    expect(instrumentResponseToInstrument(400, notFound)).toBeUndefined();
+    expectUnavailable(() => instrumentResponseToInstrument(500, '{}'));
+  });
+});
+
+describe('orderToListing and listingToInstrumentRequest (an order without f)', () => {
+  const order = { ...ORDER, figi: undefined };
+
+  it.each([
+    ['no exchange', undefined, { ticker: 'BRK.B', classCode: 'TQBR' }],
+    ['MOEX', 'MOEX', { ticker: 'BRK.B', classCode: 'TQBR' }],
+    ['SPBX', 'SPBX', { ticker: 'BRK.B', classCode: 'SPBXM' }],
+  ] as const)('looks the ticker up, in T-Invest spelling, where %s says', (_case, exchange, listing) => {
+    expect(orderToListing({ ...order, exchange }, 'TQBR')).toEqual(listing);
+  });
+
+  it('takes the configured class code for MOEX', () => {
+    expect(orderToListing({ ...order, exchange: 'MOEX' }, 'TQTF').classCode).toBe('TQTF');
+  });
+
+  it('asks GetInstrumentBy by ticker within the class code, as the spec describes the request', () => {
+    const request = listingToInstrumentRequest({ ticker: 'SBER', classCode: 'TQBR' });
+
+    expect(request).toEqual({ idType: 'INSTRUMENT_ID_TYPE_TICKER', classCode: 'TQBR', id: 'SBER' });
+    expect(InstrumentRequestSchema.safeParse(request).success).toBe(true);
+    expect(specViolations(request, checkedSchema('tinvestInstrumentRequest'))).toEqual([]);
+  });
+});
+
+describe('instrumentResponseToLookup', () => {
+  const UID = 'e6123145-9665-43e0-8413-cd61b8aa9b13';
+  const instrument = (fields: Record<string, unknown>) =>
+    JSON.stringify({ instrument: { figi: 'BBG004730N88', ticker: 'SBER', classCode: 'TQBR', uid: UID, ...fields } });
+  const error = (code: number, description: number, message: string) => JSON.stringify({ code, message, description });
+
+  it.each([
+    ['tradable through the API', { apiTradeAvailableFlag: true, lot: 10 }, true],
+    ['not tradable through the API', { apiTradeAvailableFlag: false }, false],
+    ['without the flag (proto3 JSON leaves a false out)', {}, false],
+  ])('finds an instrument %s', (_case, fields, apiTradeAvailable) => {
+    expect(instrumentResponseToLookup(200, instrument(fields))).toEqual({
+      status: 'found',
+      uid: UID,
+      apiTradeAvailable,
+    });
+    expect(specViolations(JSON.parse(instrument(fields)).instrument, checkedSchema('tinvestInstrument'))).toEqual([]);
+  });
+
+  it('answers 50002 as not found', () => {
+    expect(instrumentResponseToLookup(404, error(5, 50002, 'Instrument not found'))).toEqual({ status: 'not-found' });
+  });
+
+  it('passes another error of the broker on as a refusal with its message', () => {
+    expect(instrumentResponseToLookup(400, error(3, 30013, '`class_code` require for `id_type` = `ticker`'))).toEqual({
+      status: 'refused',
+      message: '`class_code` require for `id_type` = `ticker`',
+    });
+  });
+
+  it('answers a rejected token as "Неверный торговый токен"', () => {
+    expectBadToken(() => instrumentResponseToLookup(401, ''));
+    expectBadToken(() => instrumentResponseToLookup(400, error(16, 40003, 'bad token')));
+  });
+
+  it.each([
+    ['a 200 without an instrument', 200, '{}'],
+    ['a 200 without a uid', 200, instrument({ uid: '' })],
+    ['HTML', 200, HTML],
+    ['a 500', 500, error(13, 70001, 'Internal error')],
+    ['a 429', 429, ''],
+    ['a 404 page', 404, HTML],
+  ])('treats %s as the broker unavailable', (_case, status, text) => {
+    expectUnavailable(() => instrumentResponseToLookup(status, text), text || undefined);
+  });
+});
+
+describe('listedOrderToTinkoffTerms', () => {
+  const order = { ...ORDER, figi: undefined };
+  const listing = { ticker: 'BRK.B', classCode: 'SPBXM' };
+  const refusal = (act: () => unknown) => thrown(act) as InstrumentRefusedError;
+
+  it('names the instrument by the uid T-Invest gave, and says where it was found', () => {
+    const terms = listedOrderToTinkoffTerms(order, listing, { status: 'found', uid: 'u-1', apiTradeAvailable: true });
+
+    expect(terms).toEqual({ figi: 'u-1', side: 'buy', lots: 5, price: '12.3', listing });
+    expect(orderToPostOrderRequest(terms, ACCOUNT, ORDER_ID).instrumentId).toBe('u-1');
+  });
+
+  it.each([
+    ['not found', { status: 'not-found' }, 'Инструмент не найден: BRK.B (SPBXM)', 'not found'],
+    [
+      'not tradable through the API',
+      { status: 'found', uid: 'u-1', apiTradeAvailable: false },
+      'Инструмент недоступен для торговли через API: BRK.B',
+      'not tradable through the API',
+    ],
+    ['refused with a message', { status: 'refused', message: ' Нет доступа ' }, 'Нет доступа', 'lookup refused'],
+    ['refused without a message', { status: 'refused', message: '' }, 'Запрос не выполнен', 'lookup refused'],
+  ] as const)('refuses an instrument %s with 400 and the reason', (_case, lookup, publicMessage, reason) => {
+    const error = refusal(() => listedOrderToTinkoffTerms(order, listing, lookup));
+
+    expect(error).toBeInstanceOf(InstrumentRefusedError);
+    expect(error).toMatchObject({ statusCode: 400, publicMessage, reason });
   });
 });

@@ -9,16 +9,21 @@ import { JwtClaimsSchema } from './schemas.ts';
 /** Refresh this long before `exp`: covers clock skew and the order call that follows. */
 export const EXPIRY_MARGIN_MS = 60_000;
 
-/** `exp` of a JWT in ms since the epoch, or undefined when the token carries none we can read. */
-export function jwtExpiresAt(jwt: string): number | undefined {
+/** The claims of a JWT (its payload, not verified: Alor checks its own signature), or undefined when unreadable. */
+export function jwtClaims(jwt: string): unknown {
   const payload = jwt.split('.')[1];
   if (payload === undefined) return undefined;
   try {
-    const claims = JwtClaimsSchema.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
-    return claims.success ? claims.data.exp * 1000 : undefined;
+    return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
   } catch {
     return undefined;
   }
+}
+
+/** `exp` of a JWT in ms since the epoch, or undefined when the token carries none we can read. */
+export function jwtExpiresAt(jwt: string): number | undefined {
+  const claims = JwtClaimsSchema.safeParse(jwtClaims(jwt));
+  return claims.success ? claims.data.exp * 1000 : undefined;
 }
 
 export interface AccessToken {
@@ -46,10 +51,13 @@ export class AccessTokenCache {
     return createHash('sha256').update(refreshToken).digest('base64url');
   }
 
-  async get(refreshToken: string, refresh: () => Promise<string>): Promise<AccessToken> {
+  /** `validForMs`: a cached token is used only if it stays usable that much longer (a keep-warm's next turn). */
+  async get(refreshToken: string, refresh: () => Promise<string>, validForMs = 0): Promise<AccessToken> {
     const key = this.#key(refreshToken);
     const cached = this.#tokens.get(key);
-    if (cached !== undefined && cached.refreshBefore > this.#now()) return { value: cached.value, fromCache: true };
+    if (cached !== undefined && cached.refreshBefore > this.#now() + validForMs) {
+      return { value: cached.value, fromCache: true };
+    }
     let pending = this.#refreshing.get(key);
     if (pending === undefined) {
       pending = refresh()

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { type BrokerEndpoint, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
-import type { BrokerClient, BrokerOrderCall } from '../broker-handler.ts';
+import type { BrokerClient, BrokerOrderCall, KeepWarmCall } from '../broker-handler.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import { AccessTokenCache } from './access-token.ts';
@@ -10,16 +10,24 @@ import {
   orderLookupResponseToState,
   orderResponseToOutcome,
   refreshResponseToAccessToken,
+  securityResponseToInstrument,
+  summaryResponseToAnswers,
   termsToAlorLimitOrder,
 } from './mapping.ts';
+import type { AlorSecurity } from './schemas.ts';
 
 export const LIMIT_ORDER_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/limit';
+/** The read calls of the preflight (`MdV2ClientsExchangePortfolioSummaryGet`, `MdV2SecuritiesExchangeSymbolGet`). */
+export const portfolioSummaryPath = (exchange: string, portfolio: string) =>
+  `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/summary`;
+export const securityPath = (exchange: string, symbol: string) =>
+  `/md/v2/Securities/${exchange}/${encodeURIComponent(symbol)}`;
+/** `query_Format_Optional`: the original format, whose schemas the mapping reads. */
+const READ_FORMAT = 'format=Simple';
 
-/** `GET` one order of a portfolio, in the `Simple` format: what a follow-up reads. */
-export function orderLookupPath(exchange: string, portfolio: string, orderId: string): string {
-  const segment = encodeURIComponent;
-  return `/md/v2/Clients/${segment(exchange)}/${segment(portfolio)}/orders/${segment(orderId)}`;
-}
+/** One order of a portfolio (`MdV2ClientsExchangePortfolioOrdersOrderIdGet`): what a follow-up reads. */
+export const orderLookupPath = (exchange: string, portfolio: string, orderId: string) =>
+  `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/orders/${encodeURIComponent(orderId)}`;
 
 /** A follow-up's lookup of one order it placed: never a change to it. */
 export interface AlorOrderLookup {
@@ -42,8 +50,8 @@ export class AlorClient implements BrokerClient<AlorOrderTerms> {
   readonly #dispatcher: Dispatcher;
   readonly #refreshEndpoint: BrokerEndpoint;
   readonly #orderEndpoint: BrokerEndpoint;
-  readonly #tokens: AccessTokenCache;
   readonly #apiUrl: string;
+  readonly #tokens: AccessTokenCache;
 
   constructor(options: AlorClientOptions) {
     this.#dispatcher = options.dispatcher;
@@ -55,7 +63,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms> {
 
   async placeLimitOrder(call: BrokerOrderCall<AlorOrderTerms>): Promise<OrderOutcome> {
     const refreshToken = call.credential;
-    const refresh = () => this.#refreshAccessToken(refreshToken, call.deadline);
+    const refresh = () => this.refreshAccessToken(refreshToken, call.deadline);
     const body = JSON.stringify(termsToAlorLimitOrder(call.terms, call.account));
     const token = await this.#tokens.get(refreshToken, refresh);
     if (call.dryRun) return { status: 'dry-run' };
@@ -72,27 +80,28 @@ export class AlorClient implements BrokerClient<AlorOrderTerms> {
   /** The order's state (`GET …/orders/{orderId}`): a read, with the same access token cache as orders. */
   async lookUpOrder(lookup: AlorOrderLookup): Promise<OrderState> {
     const refreshToken = lookup.credential;
-    const refresh = () => this.#refreshAccessToken(refreshToken, lookup.deadline);
-    const target = endpoint(this.#apiUrl, orderLookupPath(lookup.exchange, lookup.account, lookup.orderId));
-    const get = (accessToken: string) =>
-      sendBrokerRequest(this.#dispatcher, {
-        endpoint: target,
-        query: 'format=Simple',
-        method: 'GET',
-        headers: { authorization: `Bearer ${accessToken}` },
-        deadline: lookup.deadline,
-        idempotent: true,
-      });
+    const refresh = () => this.refreshAccessToken(refreshToken, lookup.deadline);
+    const path = orderLookupPath(lookup.exchange, lookup.account, lookup.orderId);
     const token = await this.#tokens.get(refreshToken, refresh);
-    let response = await get(token.value);
+    let response = await this.#read(path, token.value, lookup.deadline);
     if (response.statusCode === 401 && token.fromCache) {
       this.#tokens.invalidate(refreshToken, token.value);
-      response = await get((await this.#tokens.get(refreshToken, refresh)).value);
+      response = await this.#read(path, (await this.#tokens.get(refreshToken, refresh)).value, lookup.deadline);
     }
     return orderLookupResponseToState(response.statusCode, response.text);
   }
 
-  async #refreshAccessToken(refreshToken: string, deadline: Deadline): Promise<string> {
+  /** Keep-warm: refreshes the access token now when it would expire before `validForMs` has passed. */
+  async keepWarm(call: KeepWarmCall): Promise<void> {
+    await this.#tokens.get(
+      call.credential,
+      () => this.refreshAccessToken(call.credential, call.deadline),
+      call.validForMs,
+    );
+  }
+
+  /** A fresh access token, never from the cache: what the preflight asks to see the refresh token accepted. */
+  async refreshAccessToken(refreshToken: string, deadline: Deadline): Promise<string> {
     const response = await sendBrokerRequest(this.#dispatcher, {
       endpoint: this.#refreshEndpoint,
       query: `token=${encodeURIComponent(refreshToken)}`,
@@ -100,6 +109,35 @@ export class AlorClient implements BrokerClient<AlorOrderTerms> {
       idempotent: true,
     });
     return refreshResponseToAccessToken(response.statusCode, response.text);
+  }
+
+  /** Whether the portfolio answers on the exchange (its summary). */
+  async portfolioAnswers(accessToken: string, exchange: string, portfolio: string, deadline: Deadline) {
+    const response = await this.#read(portfolioSummaryPath(exchange, portfolio), accessToken, deadline);
+    return summaryResponseToAnswers(response.statusCode, response.text);
+  }
+
+  /** The instrument a signal's ticker names on the exchange, or undefined when the exchange has none. */
+  async security(
+    accessToken: string,
+    exchange: string,
+    symbol: string,
+    deadline: Deadline,
+  ): Promise<AlorSecurity | undefined> {
+    const response = await this.#read(securityPath(exchange, symbol), accessToken, deadline);
+    return securityResponseToInstrument(response.statusCode, response.text);
+  }
+
+  /** A GET of market data or client info: no side effect, so safe to resend. */
+  #read(path: string, accessToken: string, deadline: Deadline) {
+    return sendBrokerRequest(this.#dispatcher, {
+      endpoint: endpoint(this.#apiUrl, path),
+      query: READ_FORMAT,
+      method: 'GET',
+      headers: { authorization: `Bearer ${accessToken}` },
+      deadline,
+      idempotent: true,
+    });
   }
 
   #sendOrder(body: string, accessToken: string, call: BrokerOrderCall<AlorOrderTerms>) {

@@ -1,22 +1,37 @@
 import type { AlorConfig } from '../../config.ts';
-import type { WebhookHandler } from '../../http/inbound/webhook-handler.ts';
-import { AlorOrderSchema } from '../../payload.ts';
-import { type BrokerHandlerDeps, createBrokerHandler } from '../broker-handler.ts';
+import { type AlorOrder, AlorOrderSchema } from '../../payload.ts';
+import {
+  type BrokerHandlerDeps,
+  type BrokerLambdaHandler,
+  createBrokerHandler,
+  initBrokerContainer,
+} from '../broker-handler.ts';
 import { AlorClient } from './client.ts';
-import { orderToAlorTerms } from './mapping.ts';
+import { ALOR_NOT_CONFIGURED, type AlorOrderTerms, orderToAlorTerms } from './mapping.ts';
+
+/** Alor's two hosts: OAuth (the token refresh) and the API (the order). */
+function alorOrigins(config: AlorConfig): string[] {
+  return [config.oauthUrl, config.apiUrl];
+}
 
 /** Alor webhook: refresh token → access token (cached) → limit order. Importing this module runs nothing. */
-export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = {}): WebhookHandler {
-  return createBrokerHandler(
-    {
+export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = {}): BrokerLambdaHandler {
+  return createBrokerHandler<AlorOrder, AlorOrderTerms>(
+    (dispatcher) => ({
       broker: 'alor',
       orderSchema: AlorOrderSchema,
       stored: { credential: config.refreshToken, account: config.portfolio },
-      notConfigured: { credential: 'Не задан refresh-токен Alor Open API', account: 'Не задан портфель ФР Alor' },
+      notConfigured: ALOR_NOT_CONFIGURED,
       orderTerms: (order) => orderToAlorTerms(order, config.exchange),
-      createClient: (dispatcher) => new AlorClient({ dispatcher, oauthUrl: config.oauthUrl, apiUrl: config.apiUrl }),
-    },
+      client: new AlorClient({ dispatcher, oauthUrl: config.oauthUrl, apiUrl: config.apiUrl }),
+      origins: alorOrigins(config),
+    }),
     config,
     deps,
   );
+}
+
+/** Init of an Alor container: the store prefetch, and handshakes with both Alor hosts (OAuth and API). */
+export function initAlorContainer(config: AlorConfig): Promise<BrokerHandlerDeps> {
+  return initBrokerContainer(config, config.portfolio, alorOrigins(config));
 }

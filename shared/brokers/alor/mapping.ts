@@ -1,17 +1,29 @@
 import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import type { AlorOrder } from '../../payload.ts';
+import type { NotConfiguredMessages } from '../credentials.ts';
 import { type OrderState, orderState } from '../order-state.ts';
 import { type OrderOutcome, refused } from '../outcome.ts';
+import { jwtClaims } from './access-token.ts';
 import {
   type AlorLimitOrderRequest,
   AlorOrderErrorSchema,
   AlorOrderResponseSchema,
   AlorOrderStateSchema,
+  AlorPortfolioSummarySchema,
   AlorRefreshResponseSchema,
+  type AlorSecurity,
+  AlorSecuritySchema,
+  AlorTokenHolderClaimsSchema,
 } from './schemas.ts';
 
 /** Pure translation between the webhook's order and Alor's wire format, both ways. */
+
+/** The contract's 404 texts (docs/contract.md#no-credential, docs/contract.md#no-account). */
+export const ALOR_NOT_CONFIGURED: NotConfiguredMessages = {
+  credential: 'Не задан refresh-токен Alor Open API',
+  account: 'Не задан портфель ФР Alor',
+};
 
 export const REFRESH_REJECTED_MESSAGE = 'Refresh-токен неверный, заблокирован либо истёк';
 
@@ -30,8 +42,15 @@ export function tickerToAlorSymbol(ticker: string): string {
   return ticker.replace('.', ' ');
 }
 
-export function orderToAlorTerms(order: AlorOrder, exchange: AlorOrderTerms['exchange']): AlorOrderTerms {
-  return { symbol: tickerToAlorSymbol(order.ticker), exchange, side: order.side, lots: order.lots, price: order.price };
+/** The exchange `t` names (`MOEX:SBER`) wins over the configured one (`ALOR_EXCHANGE`). */
+export function orderToAlorTerms(order: AlorOrder, configuredExchange: AlorOrderTerms['exchange']): AlorOrderTerms {
+  return {
+    symbol: tickerToAlorSymbol(order.ticker),
+    exchange: order.exchange ?? configuredExchange,
+    side: order.side,
+    lots: order.lots,
+    price: order.price,
+  };
 }
 
 export function termsToAlorLimitOrder(terms: AlorOrderTerms, portfolio: string): AlorLimitOrderRequest {
@@ -90,9 +109,51 @@ export function orderResponseToOutcome(statusCode: number, text: string): OrderO
   throw new BrokerUnavailableError(`order HTTP ${statusCode}`, { retriable: false });
 }
 
+/** Whose an access token is: its user and the portfolios it may trade (undefined when it does not say). */
+export interface AlorTokenHolder {
+  readonly user: string | undefined;
+  readonly portfolios: readonly string[] | undefined;
+}
+
+export function accessTokenToHolder(accessToken: string): AlorTokenHolder {
+  const claims = AlorTokenHolderClaimsSchema.safeParse(jwtClaims(accessToken));
+  if (!claims.success) return { user: undefined, portfolios: undefined };
+  const { sub, portfolios } = claims.data;
+  return { user: sub, portfolios: portfolios?.split(/\s+/).filter((portfolio) => portfolio !== '') };
+}
+
+/** A read call's 401: the access token, just issued, belongs to another environment (test or production hosts). */
+function readRejected(statusCode: number): boolean {
+  return statusCode === 401;
+}
+
+/**
+ * Whether the portfolio answers on the exchange: 200 with the summary it is; the documented 403 (and a 404) it is not
+ * (a portfolio of another market, or not this user's).
+ */
+export function summaryResponseToAnswers(statusCode: number, text: string): boolean {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  if (statusCode === 403 || statusCode === 404) return false;
+  if (statusCode !== 200 || !AlorPortfolioSummarySchema.safeParse(parseJsonText(text)).success) {
+    throw new BrokerUnavailableError(`summary HTTP ${statusCode}`, { retriable: false });
+  }
+  return true;
+}
+
+/** The instrument on the exchange, or undefined when the exchange has no such symbol (the documented 404). */
+export function securityResponseToInstrument(statusCode: number, text: string): AlorSecurity | undefined {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  if (statusCode === 404) return undefined;
+  const parsed = AlorSecuritySchema.safeParse(parseJsonText(text));
+  if (statusCode !== 200 || !parsed.success) {
+    throw new BrokerUnavailableError(`security HTTP ${statusCode}`, { retriable: false });
+  }
+  return parsed.data;
+}
+
 /** The answer of the order lookup a follow-up makes: the order's state, or that Alor does not know it (404). */
 export function orderLookupResponseToState(statusCode: number, text: string): OrderState {
-  if (statusCode === 401) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
   if (statusCode === 404) return { status: 'not-found' };
   if (statusCode !== 200) throw new BrokerUnavailableError(`order lookup HTTP ${statusCode}`, { retriable: false });
   const parsed = AlorOrderStateSchema.safeParse(parseJsonText(text));

@@ -55,3 +55,27 @@ export const AlorOrderStateSchema = z.object({
   qty: z.number().optional(),
   filled: z.number().optional(),
 });
+
+/**
+ * The access token's claims that say whose it is: `portfolios`, the portfolios it may trade, space-separated (the
+ * spec's introduction, "Получение списка портфелей"), and `sub`, the user name (Alor's published API docs; the spec
+ * does not list the claims).
+ */
+export const AlorTokenHolderClaimsSchema = z.object({
+  sub: z.string().optional(),
+  portfolios: z.string().optional(),
+});
+
+/** `MdV2ClientsExchangePortfolioSummaryGet` answers `response_Summary_Simple`: read only to see it is one. */
+export const AlorPortfolioSummarySchema = z.object({ buyingPower: z.number().optional() });
+
+/** `MdV2SecuritiesExchangeSymbolGet` answers `response_Security_Simple`: the fields the preflight shows. */
+export const AlorSecuritySchema = z.object({
+  symbol: z.string(),
+  shortname: z.string().optional(),
+  lotsize: z.number().optional(),
+  /** `field_TradingStatusCode`: 18 is "no trading / trading closed". */
+  tradingStatus: z.number().int().optional(),
+  tradingStatusInfo: z.string().nullable().optional(),
+});
+export type AlorSecurity = z.infer<typeof AlorSecuritySchema>;

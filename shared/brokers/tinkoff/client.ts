@@ -5,6 +5,10 @@ import type { BrokerClient, BrokerOrderCall } from '../broker-handler.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import {
+  accountsResponseToAccounts,
+  infoResponseToQualified,
+  instrumentIdToRequest,
+  instrumentResponseToInstrument,
   orderLookupResponseToState,
   orderStateResponseToOutcome,
   orderToPostOrderRequest,
@@ -13,11 +17,15 @@ import {
   type TinkoffOrderTerms,
   v1ResponseToOutcome,
 } from './mapping.ts';
-import type { GetOrderStateRequest } from './schemas.ts';
+import type { Account, GetAccountsRequest, GetOrderStateRequest, Instrument } from './schemas.ts';
 
 export const POST_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder';
 export const GET_ORDER_STATE_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrderState';
 export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
+/** The read calls of the preflight and `npm run secrets`. */
+export const GET_ACCOUNTS_PATH = '/tinkoff.public.invest.api.contract.v1.UsersService/GetAccounts';
+export const GET_INFO_PATH = '/tinkoff.public.invest.api.contract.v1.UsersService/GetInfo';
+export const GET_INSTRUMENT_BY_PATH = '/tinkoff.public.invest.api.contract.v1.InstrumentsService/GetInstrumentBy';
 
 export type TinkoffOrderCall = BrokerOrderCall<TinkoffOrderTerms>;
 export type TinkoffClient = BrokerClient<TinkoffOrderTerms>;
@@ -43,6 +51,7 @@ export class TinkoffV2Client implements TinkoffClient {
   readonly #dispatcher: Dispatcher;
   readonly #endpoint: BrokerEndpoint;
   readonly #stateEndpoint: BrokerEndpoint;
+  readonly #apiUrl: string;
   /**
    * orderId → the first outcome seen for it. A 30057 duplicate carries no report, so on its own it cannot say
    * whether the first call was placed or refused: a resend that reaches the same container is answered as the
@@ -54,12 +63,13 @@ export class TinkoffV2Client implements TinkoffClient {
     this.#dispatcher = options.dispatcher;
     this.#endpoint = endpoint(options.apiUrl, POST_ORDER_PATH);
     this.#stateEndpoint = endpoint(options.apiUrl, GET_ORDER_STATE_PATH);
+    this.#apiUrl = options.apiUrl;
   }
 
   async placeLimitOrder(call: TinkoffOrderCall): Promise<OrderOutcome> {
     const body = JSON.stringify(orderToPostOrderRequest(call.terms, call.account, call.requestId));
     if (call.dryRun) return { status: 'dry-run' };
-    const response = await this.#post(this.#endpoint, body, call);
+    const response = await this.#post(this.#endpoint, body, call.credential, call.deadline);
     const result = postOrderResponseToOutcome(response.statusCode, response.text);
     if (result.status === 'duplicate') {
       return this.#firstOutcomes.get(call.requestId) ?? (await this.#orderStateOf(call));
@@ -79,7 +89,7 @@ export class TinkoffV2Client implements TinkoffClient {
       orderId: call.requestId,
       orderIdType: 'ORDER_ID_TYPE_REQUEST',
     };
-    const response = await this.#post(this.#stateEndpoint, JSON.stringify(request), call);
+    const response = await this.#post(this.#stateEndpoint, JSON.stringify(request), call.credential, call.deadline);
     return orderStateResponseToOutcome(response.statusCode, response.text);
   }
 
@@ -90,17 +100,42 @@ export class TinkoffV2Client implements TinkoffClient {
       orderId: lookup.orderId,
       orderIdType: 'ORDER_ID_TYPE_EXCHANGE',
     };
-    const response = await this.#post(this.#stateEndpoint, JSON.stringify(request), lookup);
+    const response = await this.#post(this.#stateEndpoint, JSON.stringify(request), lookup.credential, lookup.deadline);
     return orderLookupResponseToState(response.statusCode, response.text);
   }
 
-  /** Both v2 calls: the trading token, the request's deadline, and safe to resend (keyed by our orderId, or a read). */
-  #post(target: BrokerEndpoint, body: string, call: Pick<TinkoffOrderCall, 'credential' | 'deadline'>) {
+  /** `UsersService/GetAccounts`: the accounts the token reaches. */
+  async accounts(token: string, deadline: Deadline): Promise<Account[]> {
+    const request: GetAccountsRequest = {};
+    const response = await this.#post(
+      endpoint(this.#apiUrl, GET_ACCOUNTS_PATH),
+      JSON.stringify(request),
+      token,
+      deadline,
+    );
+    return accountsResponseToAccounts(response.statusCode, response.text);
+  }
+
+  /** `UsersService/GetInfo`: whether the token's user is a qualified investor. */
+  async isQualifiedInvestor(token: string, deadline: Deadline): Promise<boolean> {
+    const response = await this.#post(endpoint(this.#apiUrl, GET_INFO_PATH), '{}', token, deadline);
+    return infoResponseToQualified(response.statusCode, response.text);
+  }
+
+  /** `InstrumentsService/GetInstrumentBy` a signal's `f`; undefined when T-Invest knows no such instrument. */
+  async instrument(token: string, id: string, deadline: Deadline): Promise<Instrument | undefined> {
+    const body = JSON.stringify(instrumentIdToRequest(id));
+    const response = await this.#post(endpoint(this.#apiUrl, GET_INSTRUMENT_BY_PATH), body, token, deadline);
+    return instrumentResponseToInstrument(response.statusCode, response.text);
+  }
+
+  /** Every v2 call: the trading token, the request's deadline, and safe to resend (keyed by our orderId, or a read). */
+  #post(target: BrokerEndpoint, body: string, token: string, deadline: Deadline) {
     return sendBrokerRequest(this.#dispatcher, {
       endpoint: target,
-      headers: { authorization: `Bearer ${call.credential}` },
+      headers: { authorization: `Bearer ${token}` },
       body,
-      deadline: call.deadline,
+      deadline,
       idempotent: true,
     });
   }

@@ -1,26 +1,52 @@
 import type { TinkoffConfig } from '../../config.ts';
-import type { WebhookHandler } from '../../http/inbound/webhook-handler.ts';
-import { TinkoffOrderSchema } from '../../payload.ts';
-import { type BrokerHandlerDeps, createBrokerHandler } from '../broker-handler.ts';
+import { TinkoffFigiOrderSchema, type TinkoffOrder, TinkoffOrderSchema } from '../../payload.ts';
+import {
+  type BrokerHandlerDeps,
+  type BrokerLambdaHandler,
+  createBrokerHandler,
+  initBrokerContainer,
+} from '../broker-handler.ts';
 import { TinkoffV1Client, TinkoffV2Client } from './client.ts';
-import { orderToTinkoffTerms } from './mapping.ts';
+import { TinkoffInstruments } from './instruments.ts';
+import {
+  listedOrderToTinkoffTerms,
+  orderToListing,
+  orderToTinkoffTerms,
+  TINKOFF_NOT_CONFIGURED,
+  type TinkoffOrderTerms,
+} from './mapping.ts';
 
 /**
- * T-Invest webhook: a limit order on API v2 (`PostOrder`), or on v1 with `TINKOFF_API=v1`. Importing this module
- * runs nothing.
+ * T-Invest webhook: a limit order on API v2 (`PostOrder`), or on v1 with `TINKOFF_API=v1`. An order without `f` is for
+ * the instrument its ticker names in the class code of its exchange (v2 only: v1 has no instrument lookup, so `f` is
+ * required there). Importing this module runs nothing.
  */
-export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerDeps = {}): WebhookHandler {
-  const Client = config.api === 'v1' ? TinkoffV1Client : TinkoffV2Client;
-  return createBrokerHandler(
-    {
-      broker: 'tinkoff',
-      orderSchema: TinkoffOrderSchema,
-      stored: { credential: config.token, account: config.accountId },
-      notConfigured: { credential: 'Не задан торговый токен', account: 'Не задан номер счёта' },
-      orderTerms: orderToTinkoffTerms,
-      createClient: (dispatcher) => new Client({ dispatcher, apiUrl: config.apiUrl }),
+export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerDeps = {}): BrokerLambdaHandler {
+  return createBrokerHandler<TinkoffOrder, TinkoffOrderTerms>(
+    (dispatcher) => {
+      const options = { dispatcher, apiUrl: config.apiUrl };
+      const instruments = new TinkoffInstruments(options);
+      return {
+        broker: 'tinkoff',
+        orderSchema: config.api === 'v1' ? TinkoffFigiOrderSchema : TinkoffOrderSchema,
+        stored: { credential: config.token, account: config.accountId },
+        notConfigured: TINKOFF_NOT_CONFIGURED,
+        orderTerms: async (order, access) => {
+          const { figi } = order;
+          if (figi !== undefined) return orderToTinkoffTerms({ ...order, figi });
+          const listing = orderToListing(order, config.classCode);
+          return listedOrderToTinkoffTerms(order, listing, await instruments.lookup(listing, await access()));
+        },
+        client: config.api === 'v1' ? new TinkoffV1Client(options) : new TinkoffV2Client(options),
+        origins: [config.apiUrl],
+      };
     },
     config,
     deps,
   );
+}
+
+/** Init of a T-Invest container: the store prefetch, and a handshake with the API host. */
+export function initTinkoffContainer(config: TinkoffConfig): Promise<BrokerHandlerDeps> {
+  return initBrokerContainer(config, config.accountId, [config.apiUrl]);
 }

@@ -1,11 +1,19 @@
 import { decimalToQuotation } from '../../decimal.ts';
-import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
+import { BrokerCredentialRejectedError, BrokerUnavailableError, InstrumentRefusedError } from '../../errors.ts';
+import { TINKOFF_SPBX_CLASS_CODE } from '../../facts.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
-import type { TinkoffOrder } from '../../payload.ts';
+import type { TinkoffFigiOrder, TinkoffOrder } from '../../payload.ts';
+import type { NotConfiguredMessages } from '../credentials.ts';
 import { type OrderState, orderState } from '../order-state.ts';
-import { type OrderOutcome, refused } from '../outcome.ts';
+import { NO_MESSAGE_REFUSAL, type OrderOutcome, refused } from '../outcome.ts';
 import {
+  type Account,
   ErrorResponseSchema,
+  GetAccountsResponseSchema,
+  GetInfoResponseSchema,
+  type Instrument,
+  type InstrumentRequest,
+  InstrumentResponseSchema,
   OrderStateSchema,
   type PostOrderRequest,
   PostOrderResponseSchema,
@@ -15,16 +23,40 @@ import {
 
 /** Pure translation between the webhook's order and T-Invest's wire formats (API v2 and v1), both ways. */
 
+/** The contract's 404 texts (docs/contract.md#no-credential, docs/contract.md#no-account). */
+export const TINKOFF_NOT_CONFIGURED: NotConfiguredMessages = {
+  credential: 'Не задан торговый токен',
+  account: 'Не задан номер счёта',
+};
+
 export const INVALID_TOKEN_MESSAGE = 'Неверный торговый токен';
 
 /** Catalogue codes (docs/broker-specs/tinvest-v2-api_errors.json) the contract treats specially. */
 const TOKEN_INVALID_CODE = '40003';
 const DUPLICATE_ORDER_CODE = '30057';
 const ORDER_NOT_FOUND_CODE = '50005';
+const INSTRUMENT_NOT_FOUND_CODE = '50002';
 const REFUSED_STATUSES = new Set(['EXECUTION_REPORT_STATUS_REJECTED', 'EXECUTION_REPORT_STATUS_CANCELLED']);
 
+/** Where T-Invest lists an instrument: its ticker, in T-Invest's spelling, within a class code. */
+export interface TinkoffListing {
+  readonly ticker: string;
+  readonly classCode: string;
+}
+
 /** An order in T-Invest's terms: what names its `orderId` and what the log line shows. The ticker is not sent. */
-export type TinkoffOrderTerms = Pick<TinkoffOrder, 'figi' | 'side' | 'lots' | 'price'>;
+export type TinkoffOrderTerms = Pick<TinkoffFigiOrder, 'side' | 'lots' | 'price'> & {
+  /** PostOrder's `instrumentId`: `f` as sent (a FIGI or an instrument uid), or the uid T-Invest gave for `t`. */
+  readonly figi: string;
+  /** Where the instrument was looked up, for an order without `f`. */
+  readonly listing?: TinkoffListing;
+};
+
+/** What `GetInstrumentBy` said of a listing. */
+export type InstrumentLookup =
+  | { readonly status: 'found'; readonly uid: string; readonly apiTradeAvailable: boolean }
+  | { readonly status: 'not-found' }
+  | { readonly status: 'refused'; readonly message: string };
 
 /** What a `PostOrder` answer says: an outcome, or that this `orderId` was sent before (error 30057). */
 export type PostOrderResult = OrderOutcome | { readonly status: 'duplicate' };
@@ -34,8 +66,45 @@ export function tickerToTinkoffTicker(ticker: string): string {
   return ticker.replace(' ', '.');
 }
 
-export function orderToTinkoffTerms(order: TinkoffOrder): TinkoffOrderTerms {
+export function orderToTinkoffTerms(order: TinkoffFigiOrder): TinkoffOrderTerms {
   return { figi: order.figi, side: order.side, lots: order.lots, price: order.price };
+}
+
+/** Where an order without `f` looks its ticker up: SPBX (`SPBX:AAPL`) in SPBXM, MOEX or no exchange in `classCode`. */
+export function orderToListing(order: TinkoffOrder, classCode: string): TinkoffListing {
+  return {
+    ticker: tickerToTinkoffTicker(order.ticker),
+    classCode: order.exchange === 'SPBX' ? TINKOFF_SPBX_CLASS_CODE : classCode,
+  };
+}
+
+export function listingToInstrumentRequest(listing: TinkoffListing): InstrumentRequest {
+  return { idType: 'INSTRUMENT_ID_TYPE_TICKER', classCode: listing.classCode, id: listing.ticker };
+}
+
+/**
+ * An order without `f`, in T-Invest's terms once `GetInstrumentBy` has answered: PostOrder gets the instrument's uid.
+ * An instrument that cannot be traded here is refused with the reason, as a refused order is.
+ */
+export function listedOrderToTinkoffTerms(
+  order: TinkoffOrder,
+  listing: TinkoffListing,
+  lookup: InstrumentLookup,
+): TinkoffOrderTerms {
+  switch (lookup.status) {
+    case 'not-found':
+      throw new InstrumentRefusedError(`Инструмент не найден: ${listing.ticker} (${listing.classCode})`, 'not found');
+    case 'refused':
+      throw new InstrumentRefusedError(lookup.message.trim() || NO_MESSAGE_REFUSAL, 'lookup refused');
+    case 'found':
+      if (!lookup.apiTradeAvailable) {
+        throw new InstrumentRefusedError(
+          `Инструмент недоступен для торговли через API: ${listing.ticker}`,
+          'not tradable through the API',
+        );
+      }
+      return { figi: lookup.uid, side: order.side, lots: order.lots, price: order.price, listing };
+  }
 }
 
 export function orderToPostOrderRequest(
@@ -84,6 +153,28 @@ export function postOrderResponseToOutcome(statusCode: number, text: string): Po
   if (description === TOKEN_INVALID_CODE) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
   if (description === DUPLICATE_ORDER_CODE) return { status: 'duplicate' };
   return refused(message);
+}
+
+/** A `GetInstrumentBy` answer: the instrument, or T-Invest's reason for not giving one (50002: not found). */
+export function instrumentResponseToLookup(statusCode: number, text: string): InstrumentLookup {
+  if (statusCode === 401) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  const json = parseJsonText(text);
+  if (statusCode === 200) {
+    const parsed = InstrumentResponseSchema.safeParse(json);
+    if (!parsed.success)
+      throw new BrokerUnavailableError('GetInstrumentBy answer is not the documented JSON', { retriable: false });
+    const { uid, apiTradeAvailableFlag } = parsed.data.instrument;
+    return { status: 'found', uid, apiTradeAvailable: apiTradeAvailableFlag };
+  }
+  if (!isClientError(statusCode))
+    throw new BrokerUnavailableError(`GetInstrumentBy HTTP ${statusCode}`, { retriable: false });
+  const parsed = ErrorResponseSchema.safeParse(json);
+  if (!parsed.success)
+    throw new BrokerUnavailableError(`GetInstrumentBy HTTP ${statusCode} without JSON`, { retriable: false });
+  const { description, message } = parsed.data;
+  if (description === TOKEN_INVALID_CODE) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  if (description === INSTRUMENT_NOT_FOUND_CODE) return { status: 'not-found' };
+  return { status: 'refused', message: message ?? '' };
 }
 
 /**
@@ -152,4 +243,55 @@ export function v1ResponseToOutcome(statusCode: number, text: string): OrderOutc
   return payload.status?.toLowerCase() === 'rejected'
     ? refused(payload.message)
     : { status: 'placed', orderId: payload.orderId, replayed: false };
+}
+
+/** A read call that did not answer 200: a rejected token, or a broker that is not answering as documented. */
+function readFailure(method: string, statusCode: number, json: unknown): Error {
+  const error = ErrorResponseSchema.safeParse(json);
+  if (statusCode === 401 || (error.success && error.data.description === TOKEN_INVALID_CODE)) {
+    return new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  }
+  return new BrokerUnavailableError(`${method} HTTP ${statusCode}`, { retriable: false });
+}
+
+/** `UsersService/GetAccounts`: every account the token reaches, with its status and the token's access to it. */
+export function accountsResponseToAccounts(statusCode: number, text: string): Account[] {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) throw readFailure('GetAccounts', statusCode, json);
+  const parsed = GetAccountsResponseSchema.safeParse(json);
+  if (!parsed.success)
+    throw new BrokerUnavailableError('GetAccounts answer is not the documented JSON', { retriable: false });
+  return parsed.data.accounts;
+}
+
+/** `UsersService/GetInfo`: whether the user is a qualified investor. */
+export function infoResponseToQualified(statusCode: number, text: string): boolean {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) throw readFailure('GetInfo', statusCode, json);
+  const parsed = GetInfoResponseSchema.safeParse(json);
+  if (!parsed.success)
+    throw new BrokerUnavailableError('GetInfo answer is not the documented JSON', { retriable: false });
+  return parsed.data.qualStatus;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A signal's `f` is a FIGI or an instrument uid (shared/payload.ts): looked up the same way. */
+export function instrumentIdToRequest(id: string): InstrumentRequest {
+  return { idType: UUID.test(id) ? 'INSTRUMENT_ID_TYPE_UID' : 'INSTRUMENT_ID_TYPE_FIGI', id };
+}
+
+/** `InstrumentsService/GetInstrumentBy`: the instrument, or undefined when T-Invest knows none by that id (50002). */
+export function instrumentResponseToInstrument(statusCode: number, text: string): Instrument | undefined {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) {
+    const error = ErrorResponseSchema.safeParse(json);
+    if (statusCode === 404 || (error.success && error.data.description === INSTRUMENT_NOT_FOUND_CODE)) return undefined;
+    throw readFailure('GetInstrumentBy', statusCode, json);
+  }
+  const parsed = InstrumentResponseSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new BrokerUnavailableError('GetInstrumentBy answer is not the documented JSON', { retriable: false });
+  }
+  return parsed.data.instrument;
 }

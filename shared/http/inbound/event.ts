@@ -7,6 +7,8 @@ export interface WebhookRequest {
   readonly secretQuery: string | undefined;
   readonly signatureHeader: string | undefined;
   readonly idempotencyKeyHeader: string | undefined;
+  /** The caller's address as API Gateway saw it. */
+  readonly sourceIp: string | undefined;
 }
 
 /** Header names arrive lower-cased from HTTP APIs; look both ways so hand-made events behave the same. */
@@ -23,5 +25,6 @@ export function toWebhookRequest(event: APIGatewayProxyEventV2): WebhookRequest 
     secretQuery: event.queryStringParameters?.secret,
     signatureHeader: header(event, 'x-hook-signature'),
     idempotencyKeyHeader: header(event, 'idempotency-key'),
+    sourceIp: event.requestContext?.http?.sourceIp,
   };
 }

@@ -1,6 +1,8 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { type SeparatedBody, separateBodySecret } from '../../auth/body-secret.ts';
 import { checkWebhookSecret } from '../../auth/secret.ts';
+import { SourceAllowList } from '../../auth/source-allow-list.ts';
 import { parseAcceptedSecrets } from '../../auth/webhook-secrets.ts';
 import type { OrderOutcome } from '../../brokers/outcome.ts';
 import type { CommonConfig } from '../../config.ts';
@@ -8,23 +10,25 @@ import {
   BrokerTimeoutError,
   BrokerUnavailableError,
   describeError,
+  ForbiddenSourceError,
   HttpError,
   INTERNAL_ERROR_MESSAGE,
+  InstrumentRefusedError,
   InvalidPayloadError,
   NotConfiguredError,
   UnauthorizedError,
 } from '../../errors.ts';
 import type { Broker } from '../../facts.ts';
 import { type LogFields, logger } from '../../logging.ts';
-import { IdempotencyKeySchema, parseWebhookBody } from '../../payload.ts';
+import { decodeJsonBody, IdempotencyKeySchema, parseDecodedBody } from '../../payload.ts';
 import type { SecretStore } from '../../secrets.ts';
 import { createDeadline, type Deadline } from '../outbound/deadline.ts';
 import { toWebhookRequest } from './event.ts';
 import { OK_BODY, textResponse, type WebhookResponse } from './response.ts';
 
 /**
- * The policy every broker handler shares, in the order of the contract's rows: authenticate (401) before
- * anything else, answer `check`, validate (400), then let the broker part read its credentials (404) and
+ * The policy every broker handler shares, in the order of the contract's rows: the caller's address (403, when an
+ * allow-list is set), then authenticate (401) before anything else, answer `check`, validate (400), then let the broker part read its credentials (404) and
  * place the order. Errors become answers here and only here; each invocation logs one JSON line.
  */
 
@@ -33,6 +37,8 @@ export interface OrderRequest<TOrder> {
   /** The caller's key, from the `Idempotency-Key` header or the body's `id`. */
   readonly idempotencyKey: string | undefined;
   readonly deadline: Deadline;
+  /** Called once the order's terms are known, so that the line of a failure after it still says which order it was. */
+  readonly termsKnown: (terms: LogFields) => void;
 }
 
 /** The order fields the handler reads itself: the caller's key, and the ticker the log line names the order by. */
@@ -41,14 +47,18 @@ export interface WebhookOrder {
   readonly ticker: string;
 }
 
+/** What became of an order, and what the invocation's log line says of it: nothing secret, in the broker's terms. */
+export interface OrderResult {
+  readonly outcome: OrderOutcome;
+  readonly terms: LogFields;
+}
+
 export interface WebhookHandlerOptions<TOrder extends WebhookOrder> {
   readonly broker: Broker;
   readonly config: CommonConfig;
   readonly store: SecretStore;
   readonly orderSchema: z.ZodType<TOrder>;
-  readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderOutcome>;
-  /** What the invocation's log line says of the order: nothing secret, in the broker's own terms. */
-  readonly describeOrder: (order: TOrder) => LogFields;
+  readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderResult>;
 }
 
 export type WebhookHandler = (
@@ -78,9 +88,11 @@ function outcomeToAnswer(outcome: OrderOutcome): { response: WebhookResponse; fi
 
 /** Safe, specific log fields for a known error: reasons and codes, never values. */
 function errorFields(error: HttpError): LogFields {
+  if (error instanceof ForbiddenSourceError) return { outcome: 'forbidden-source', sourceIp: error.sourceIp };
   if (error instanceof UnauthorizedError) return { outcome: 'unauthorized', reason: error.reason };
   if (error instanceof InvalidPayloadError) return { outcome: 'invalid', issues: error.issues };
   if (error instanceof NotConfiguredError) return { outcome: 'not_configured', missing: error.missing };
+  if (error instanceof InstrumentRefusedError) return { outcome: 'instrument-refused', reason: error.reason };
   if (error instanceof BrokerUnavailableError || error instanceof BrokerTimeoutError) {
     return { outcome: error.code.toLowerCase(), upstream: error.detail };
   }
@@ -90,18 +102,29 @@ function errorFields(error: HttpError): LogFields {
 export function createWebhookHandler<TOrder extends WebhookOrder>(
   options: WebhookHandlerOptions<TOrder>,
 ): WebhookHandler {
-  const { broker, config, store, orderSchema, placeOrder, describeOrder } = options;
+  const { broker, config, store, orderSchema, placeOrder } = options;
   const log = logger.child({ broker });
+  const allowList = config.allowedSources === undefined ? undefined : new SourceAllowList(config.allowedSources);
 
   /**
-   * `described` receives the order once the payload is valid, so that the line of a failure after it (404, 502, 504,
-   * 500) still says which order it was.
+   * `described` receives the order's ticker once the payload is valid, and its terms once the broker part knows them,
+   * so that the line of a failure after it (404, 502, 504, 500) still says which order it was.
    */
   const answer = async (
     event: APIGatewayProxyEventV2,
     described: { order?: LogFields },
   ): Promise<{ response: WebhookResponse; fields: LogFields }> => {
     const request = toWebhookRequest(event);
+    // Before the secret is even read from the store: a caller from elsewhere learns nothing and costs nothing.
+    if (allowList !== undefined && !allowList.allows(request.sourceIp)) {
+      throw new ForbiddenSourceError(request.sourceIp);
+    }
+    // Decoded once, when first needed: by the secret check when the secret can only be in the body, else after it.
+    let separated: SeparatedBody | undefined;
+    const body = () => {
+      separated ??= separateBodySecret(decodeJsonBody(request.rawBody));
+      return separated;
+    };
     const accepted = parseAcceptedSecrets(await store.readSecret(config.webhookSecret));
     const auth = checkWebhookSecret(
       {
@@ -109,12 +132,13 @@ export function createWebhookHandler<TOrder extends WebhookOrder>(
         query: request.secretQuery,
         signature: request.signatureHeader,
         rawBody: request.rawBody,
+        bodySecret: () => body().secret,
       },
       accepted,
     );
     if (!auth.ok) throw new UnauthorizedError(auth.reason);
 
-    const parsed = parseWebhookBody(request.rawBody, orderSchema);
+    const parsed = parseDecodedBody(body().body, orderSchema);
     if (!parsed.success) throw new InvalidPayloadError(parsed.issues);
     if (parsed.data.kind === 'check') {
       return { response: textResponse(200, OK_BODY), fields: { outcome: 'check', auth: auth.method } };
@@ -124,16 +148,19 @@ export function createWebhookHandler<TOrder extends WebhookOrder>(
       throw new InvalidPayloadError(['Idempotency-Key: must be 1-64 printable characters']);
     }
     const { order } = parsed.data;
-    described.order = { order: describeOrder(order), ticker: order.ticker };
-    const outcome = await placeOrder({
+    described.order = { ticker: order.ticker };
+    const { outcome, terms } = await placeOrder({
       order,
       idempotencyKey: headerKey ?? order.idempotencyKey,
       deadline: createDeadline(config.brokerTimeoutMs),
+      termsKnown: (known) => {
+        described.order = { order: known, ticker: order.ticker };
+      },
     });
     const result = outcomeToAnswer(outcome);
     return {
       response: result.response,
-      fields: { ...result.fields, ...described.order, auth: auth.method, dryRun: config.dryRun },
+      fields: { ...result.fields, order: terms, ticker: order.ticker, auth: auth.method, dryRun: config.dryRun },
     };
   };
 

@@ -1,0 +1,105 @@
+// One "first order over a network" run, started by `bench/first-order.ts` in a fresh `node` process: import the
+// bundled function, send one order at once (no `check` first, as a real first signal), then warm orders on the same
+// container (the connections open, the code compiled: the median of the last half is the warm figure).
+// The timeline of connections and requests comes from the diagnostics channels undici and node:http publish, so
+// the bundle is measured unchanged. The figures go to file descriptor 3 as one JSON line.
+import { subscribe } from 'node:diagnostics_channel';
+import { writeSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
+const [bundlePath, broker, warmOrdersText, mode] = process.argv.slice(2);
+const warmOrders = Number(warmOrdersText);
+const secret = process.env.BENCH_WEBHOOK_SECRET ?? '';
+const events = [];
+const at = () => performance.now();
+
+const connecting = new Map();
+const originOf = (params) => `${params.protocol}//${params.host}`;
+subscribe('undici:client:beforeConnect', ({ connectParams }) => {
+  connecting.set(originOf(connectParams), at());
+});
+subscribe('undici:client:connected', ({ connectParams }) => {
+  const origin = originOf(connectParams);
+  events.push({ kind: 'handshake', origin, start: connecting.get(origin), end: at() });
+});
+const requests = new WeakMap();
+subscribe('undici:request:create', ({ request }) => {
+  requests.set(request, { kind: 'broker', path: request.path.split('?')[0], start: at() });
+});
+subscribe('undici:request:headers', ({ request }) => {
+  const entry = requests.get(request);
+  if (entry !== undefined) events.push({ ...entry, end: at() });
+});
+const storeReads = new WeakMap();
+subscribe('http.client.request.start', ({ request }) => {
+  storeReads.set(request, at());
+});
+subscribe('http.client.response.finish', ({ request }) => {
+  const start = storeReads.get(request);
+  if (start !== undefined) events.push({ kind: 'store', start, end: at() });
+});
+
+function event(body) {
+  return {
+    version: '2.0',
+    routeKey: `POST /${broker}`,
+    rawPath: `/${broker}`,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json', 'x-webhook-secret': secret },
+    requestContext: { requestId: `first-order-${process.pid}`, http: { method: 'POST', path: `/${broker}` } },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  };
+}
+
+const ORDERS = {
+  alor: { t: 'AAPL', p: '190.5', v: 1, d: 'buy' },
+  tinkoff: { t: 'AAPL', p: '190.5', v: 1, d: 'buy', f: 'BBG000B9XRY4' },
+};
+
+const SCHEDULED = { version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
+
+const importStart = at();
+const { handler } = await import(pathToFileURL(bundlePath).href);
+// `keep-warm`: the container got a keep-warm invocation before the signal (the optional schedule's effect).
+if (mode === 'keep-warm') await handler(SCHEDULED);
+const imported = at();
+const first = await handler(event(ORDERS[broker]));
+const firstDone = at();
+const warmMs = [];
+const statuses = [first.statusCode];
+for (let i = 0; i < warmOrders; i += 1) {
+  const started = at();
+  const answer = await handler(event(ORDERS[broker]));
+  warmMs.push(at() - started);
+  statuses.push(answer.statusCode);
+}
+const lastHalf = warmMs.slice(Math.floor(warmOrders / 2)).sort((a, b) => a - b);
+
+// The floor of a warm order over this link: a bare undici request on a kept-alive connection to the order's host.
+const { Client } = await import('undici');
+const orderOrigin = new URL(process.env[broker === 'alor' ? 'ALOR_API_URL' : 'TINKOFF_API_URL']).origin;
+const bare = new Client(orderOrigin);
+const bareMs = [];
+for (let i = 0; i < warmOrders; i += 1) {
+  const started = at();
+  const response = await bare.request({ path: '/', method: 'GET' });
+  await response.body.text();
+  bareMs.push(at() - started);
+}
+const bareLastHalf = bareMs.slice(Math.floor(warmOrders / 2)).sort((a, b) => a - b);
+
+writeSync(
+  3,
+  `${JSON.stringify({
+    importMs: imported - importStart,
+    firstOrderMs: firstDone - imported,
+    warmOrderMs: lastHalf[Math.floor(lastHalf.length / 2)],
+    bareRequestMs: bareLastHalf[Math.floor(bareLastHalf.length / 2)],
+    statuses,
+    body: first.statusCode === 200 ? undefined : first.body,
+    events: events.map((entry) => ({ ...entry, start: entry.start - imported, end: entry.end - imported })),
+  })}\n`,
+);
+// Keep-alive sockets would hold the process open; a Lambda container is frozen instead.
+process.exit(0);

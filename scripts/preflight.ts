@@ -1,0 +1,163 @@
+/**
+ * `npm run preflight`: proves, before the first real signal, that each configured broker can trade with the settings
+ * its function will use, with read-only broker calls only (never an order), and prints a checklist: ✓ holds, ! deserves
+ * a look, ✗ a signal would fail (each with one fix), ? could not be checked.
+ *
+ *   npm run preflight                              the settings of a local run: `.env` and the shell, as `npm start`
+ *   npm run preflight -- --deployed                the deployed stack's: its secrets and parameters, with your AWS
+ *                                                  credentials (names from cdk.json context, plus any -c key=value)
+ *   options: --broker alor|tinkoff   --ticker <t>   --figi <f>   --lang ru|en   --json
+ *
+ * Exit code: 0 ready (warnings allowed), 1 a check failed, 2 something could not be checked (broker or store
+ * unreachable). The language follows LC_ALL / LANG (Russian when it starts with "ru") unless --lang says.
+ */
+import { pathToFileURL } from 'node:url';
+import { readEnvFile } from '#local/env-file.ts';
+import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
+import { ConfigError } from '#shared/config-error.ts';
+import { BROKERS, type Broker, LOCAL_ENV } from '#shared/facts.ts';
+import {
+  type BrokerChecklist,
+  exitCode,
+  renderChecklists,
+  type SettingsSource,
+  showChecklist,
+} from '#shared/preflight/checklist.ts';
+import {
+  holdsPlainValuesOnly,
+  PLAIN_VALUES,
+  type PreflightSettings,
+  runPreflight,
+  type ValueReader,
+} from '#shared/preflight/run.ts';
+import { LANGS, type Lang, langFromLocale } from '#shared/preflight/texts.ts';
+import { functionEnvironment, readConfig } from '../infra/config.ts';
+import { loadContext, parseArgs, UsageError } from './context.ts';
+
+export interface PreflightArgs {
+  readonly deployed: boolean;
+  readonly brokers: readonly Broker[] | undefined;
+  readonly ticker: string | undefined;
+  readonly figi: string | undefined;
+  readonly lang: Lang | undefined;
+  readonly json: boolean;
+  readonly help: boolean;
+  /** `-c key=value` pairs, for `--deployed`. */
+  readonly context: Record<string, string>;
+}
+
+const USAGE =
+  'usage: npm run preflight -- [--deployed] [--broker alor|tinkoff] [--ticker <t>] [--figi <f>] [--lang ru|en] [--json] [-c key=value ...]';
+
+export function parsePreflightArgs(argv: readonly string[]): PreflightArgs {
+  const { positional, context } = parseArgs(argv);
+  const values: Record<string, string> = {};
+  const flags = new Set<string>();
+  for (let i = 0; i < positional.length; i += 1) {
+    const arg = positional[i] ?? '';
+    if (arg === '--deployed' || arg === '--json' || arg === '--help') {
+      flags.add(arg);
+    } else if (['--broker', '--ticker', '--figi', '--lang'].includes(arg)) {
+      const value = positional[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`${arg} needs a value\n${USAGE}`);
+      values[arg] = value;
+      i += 1;
+    } else {
+      throw new UsageError(`unknown argument ${arg}\n${USAGE}`);
+    }
+  }
+  const broker = values['--broker'];
+  if (broker !== undefined && !(BROKERS as readonly string[]).includes(broker)) {
+    throw new UsageError(`--broker is one of ${BROKERS.join(', ')}\n${USAGE}`);
+  }
+  const lang = values['--lang'];
+  if (lang !== undefined && !(LANGS as readonly string[]).includes(lang)) {
+    throw new UsageError(`--lang is one of ${LANGS.join(', ')}\n${USAGE}`);
+  }
+  return {
+    deployed: flags.has('--deployed'),
+    brokers: broker === undefined ? undefined : [broker as Broker],
+    ticker: values['--ticker'],
+    figi: values['--figi'],
+    lang: lang as Lang | undefined,
+    json: flags.has('--json'),
+    help: flags.has('--help'),
+    context,
+  };
+}
+
+/** A local run's settings, read exactly as `npm start` reads them: `.env` (or ENV_FILE), the shell winning. */
+function localSettings(env: NodeJS.ProcessEnv): PreflightSettings {
+  readEnvFile(env);
+  return { alor: loadAlorConfig(env), tinkoff: loadTinkoffConfig(env) };
+}
+
+/** The deployed functions' settings: the environment the stack gives them, read from the same context. */
+function deployedSettings(context: Record<string, string>): { settings: PreflightSettings; region?: string } {
+  const ctx = loadContext(new URL('../cdk.json', import.meta.url), context);
+  const config = readConfig((key) => ctx[key]);
+  const webhookSecret = config.webhookSecret.name;
+  const env = (broker: 'alor' | 'tinkoff', credential: string) =>
+    functionEnvironment(config, broker, { webhookSecret, credential });
+  return {
+    settings: {
+      alor: loadAlorConfig(env('alor', config.alorRefreshToken.name)),
+      tinkoff: loadTinkoffConfig(env('tinkoff', config.tinkoffToken.name)),
+    },
+    ...(config.env.region === undefined ? {} : { region: config.env.region }),
+  };
+}
+
+/** The functions' own store when a value lives in Secrets Manager or SSM; loaded only then (it brings the AWS SDK). */
+async function valueReader(settings: PreflightSettings, region: string | undefined): Promise<ValueReader> {
+  if (holdsPlainValuesOnly(settings)) return PLAIN_VALUES;
+  const { createStoreClients, SecretStore } = await import('#shared/secrets.ts');
+  return new SecretStore({ ttlMs: settings.alor.secretsCacheTtlMs, clients: () => createStoreClients(region) });
+}
+
+export async function preflight(
+  args: PreflightArgs,
+  env: NodeJS.ProcessEnv,
+): Promise<{ lists: BrokerChecklist[]; source: SettingsSource }> {
+  const source: SettingsSource = args.deployed ? 'deployed' : 'local';
+  const { settings, region } = args.deployed ? deployedSettings(args.context) : { settings: localSettings(env) };
+  const lists = await runPreflight(settings, {
+    store: await valueReader(settings, region),
+    brokers: args.brokers,
+    ticker: args.ticker,
+    figi: args.figi,
+    tinkoffSandboxUrl: env[LOCAL_ENV.tinkoffSandboxApiUrl] || undefined,
+  });
+  return { lists, source };
+}
+
+async function main(): Promise<void> {
+  let lang: Lang = langFromLocale(process.env);
+  try {
+    const args = parsePreflightArgs(process.argv.slice(2));
+    lang = args.lang ?? lang;
+    if (args.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    const { lists, source } = await preflight(args, process.env);
+    process.stdout.write(
+      args.json
+        ? `${JSON.stringify({ exitCode: exitCode(lists), checklists: lists.map((list) => showChecklist(list, lang, source)) }, null, 2)}\n`
+        : renderChecklists(lists, lang, source),
+    );
+    process.exitCode = exitCode(lists);
+  } catch (error) {
+    // A usage or configuration error says what to change; anything else only its name: no message, no stack.
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = error instanceof UsageError ? 2 : 1;
+      return;
+    }
+    const name = error instanceof Error ? error.name : typeof error;
+    process.stderr.write(lang === 'ru' ? `Проверка не удалась: ${name}\n` : `The preflight failed: ${name}\n`);
+    process.exitCode = 2;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,396 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeAwsStore, GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
+import {
+  type AlorPaperScenario,
+  type PaperBrokers,
+  startPaperBrokers,
+  type TinkoffPaperScenario,
+} from '#local/paper-broker/index.ts';
+import { type PreflightRun, runPreflightProcess } from '../helpers/preflight-process.ts';
+
+/**
+ * `npm run preflight` through the real command line, against the paper brokers on 127.0.0.1: each way a setup goes
+ * wrong gives its named ✗, its fix and its exit code; never an order call, at most 4 broker requests per broker, and
+ * no secret in any output.
+ */
+
+/** Canary tokens: any output holding one of them has leaked a secret. */
+const ALOR_TOKEN = `canary-alor-${randomUUID()}`;
+const TINKOFF_TOKEN = `t.canary-tinvest-${randomUUID()}`;
+const PORTFOLIO = 'D00000';
+const ACCOUNT = '2000000000';
+const INSTRUMENT_ARGS = ['--ticker', 'AAPL', '--figi', 'BBG000B9XRY4'];
+/** Order routes of both paper brokers: none may ever be hit by a preflight. */
+const ORDER_ROUTES = ['order', 'order-state', 'v1-order'];
+
+let paper: PaperBrokers;
+/** Every output of every run, for the canary test. */
+const outputs: string[] = [];
+
+/** The settings of a local run with both brokers on paper. */
+function paperEnv(): Record<string, string> {
+  return {
+    ALOR_REFRESH_TOKEN: ALOR_TOKEN,
+    ALOR_PORTFOLIO: PORTFOLIO,
+    ALOR_OAUTH_URL: paper.alor.url,
+    ALOR_API_URL: paper.alor.url,
+    TINKOFF_TOKEN: TINKOFF_TOKEN,
+    TINKOFF_ACCOUNT_ID: ACCOUNT,
+    TINKOFF_API_URL: paper.tinkoff.v2Url,
+    PREFLIGHT_TINKOFF_SANDBOX_URL: paper.tinkoff.sandboxUrl,
+  };
+}
+
+async function preflight(args: readonly string[], env: Record<string, string>): Promise<PreflightRun> {
+  const run = await runPreflightProcess(args, env);
+  outputs.push(run.stdout, run.stderr);
+  return run;
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+beforeAll(async () => {
+  paper = await startPaperBrokers({
+    alor: { accounts: { [ALOR_TOKEN]: [PORTFOLIO] } },
+    tinkoff: { accounts: { [TINKOFF_TOKEN]: [ACCOUNT] } },
+  });
+});
+
+afterAll(async () => {
+  await paper.close();
+});
+
+beforeEach(() => {
+  paper.alor.setScenario(undefined);
+  paper.tinkoff.setScenario(undefined);
+  paper.alor.clearFaults();
+  paper.tinkoff.clearFaults();
+  paper.alor.resetStats();
+  paper.tinkoff.resetStats();
+});
+
+/** What every run must respect: no order route, and a full preflight's 4 requests per broker at most. */
+function expectReadOnlyAndFew(): void {
+  for (const broker of [paper.alor, paper.tinkoff]) {
+    for (const route of ORDER_ROUTES) expect(broker.stats.byRoute[route], route).toBeUndefined();
+    expect(broker.stats.requests).toBeLessThanOrEqual(4);
+  }
+}
+
+interface ScenarioCase {
+  readonly alor?: AlorPaperScenario;
+  readonly tinkoff?: TinkoffPaperScenario;
+  readonly lang: 'en' | 'ru';
+  readonly line: string;
+  readonly fix?: string;
+  readonly exit: 0 | 1;
+}
+
+describe('npm run preflight on the paper brokers (scripts/preflight.ts as a child process)', () => {
+  it('passes a full preflight of both brokers, with the instrument, in at most 4 requests per broker', async () => {
+    const run = await preflight(INSTRUMENT_ARGS, paperEnv());
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('✓ Refresh token accepted (user P000000)');
+    expect(run.stdout).toContain(`✓ Portfolio ${PORTFOLIO} answers on SPBX`);
+    expect(run.stdout).toContain('✓ AAPL on SPBX: AAPL, lot size 1');
+    expect(run.stdout).toContain(`✓ The token has full access to account ${ACCOUNT}: it can trade`);
+    expect(run.stdout).toContain('✓ BBG000B9XRY4 is AAPL (Apple), tradable through the API; lot size 1');
+    expect(run.stdout).not.toContain('✗');
+    expect(run.stdout.trimEnd().endsWith('Ready for the first signal.')).toBe(true);
+    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, security: 1 });
+    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, instrument: 1 });
+    expectReadOnlyAndFew();
+  });
+
+  it.each<[string, ScenarioCase]>([
+    [
+      'a revoked refresh token',
+      {
+        alor: 'revoked-refresh-token',
+        lang: 'en',
+        line: '✗ Alor refused the refresh token: it is expired, revoked or for the other environment',
+        fix: 'fix: issue a new one at https://alor.dev/open-api-tokens (for the test hosts, a test environment token) and store it: ALOR_REFRESH_TOKEN=… in .env',
+        exit: 1,
+      },
+    ],
+    [
+      'a portfolio not in the token',
+      {
+        alor: 'portfolio-not-in-token',
+        lang: 'en',
+        line: `✗ Portfolio ${PORTFOLIO} is not one of the token's; it carries: D99999, G99999`,
+        fix: 'fix: use one of them: ALOR_PORTFOLIO=D99999 in .env',
+        exit: 1,
+      },
+    ],
+    [
+      'a portfolio that does not answer on the exchange',
+      {
+        alor: 'portfolio-not-on-exchange',
+        lang: 'en',
+        line: `✗ Portfolio ${PORTFOLIO} does not answer on SPBX`,
+        fix: "fix: use the stock market portfolio (D…), or the portfolio's exchange: ALOR_EXCHANGE=MOEX in .env",
+        exit: 1,
+      },
+    ],
+    [
+      'an Alor instrument the exchange does not list',
+      {
+        alor: 'instrument-not-tradable',
+        lang: 'en',
+        line: '✗ SPBX has no instrument AAPL',
+        fix: 'fix: check the ticker in the widget and the exchange',
+        exit: 1,
+      },
+    ],
+    [
+      'a read-only token',
+      {
+        tinkoff: 'read-only-token',
+        lang: 'en',
+        line: `✗ This token cannot trade: it is read-only for account ${ACCOUNT}`,
+        fix: 'fix: issue a full-access token for this account at https://www.tbank.ru/invest/settings/ and store it: TINKOFF_TOKEN=… in .env',
+        exit: 1,
+      },
+    ],
+    [
+      'a read-only token, in Russian',
+      {
+        tinkoff: 'read-only-token',
+        lang: 'ru',
+        line: `✗ Этот токен не может торговать: к счёту ${ACCOUNT} у него доступ только на чтение`,
+        fix: 'как исправить: выпустите токен с полным доступом к этому счёту на https://www.tbank.ru/invest/settings/ и сохраните: TINKOFF_TOKEN=… в файле .env',
+        exit: 1,
+      },
+    ],
+    [
+      'a wrong account',
+      {
+        tinkoff: 'wrong-account',
+        lang: 'en',
+        line: `✗ Account ${ACCOUNT} is not one the token reaches: 2000000099 (Брокерский счёт)`,
+        fix: 'fix: use one of them: TINKOFF_ACCOUNT_ID=2000000099 in .env',
+        exit: 1,
+      },
+    ],
+    [
+      'a closed account',
+      {
+        tinkoff: 'closed-account',
+        lang: 'en',
+        line: `✗ Account ${ACCOUNT} is not open (ACCOUNT_STATUS_CLOSED)`,
+        fix: 'fix: use an open account: TINKOFF_ACCOUNT_ID=… in .env',
+        exit: 1,
+      },
+    ],
+    [
+      'a token for several accounts (a warning: it can trade)',
+      {
+        tinkoff: 'several-accounts',
+        lang: 'en',
+        line: `! The token reaches 2 accounts, not only ${ACCOUNT}`,
+        fix: `fix: a token limited to account ${ACCOUNT} is safer: T-Invest issues them at https://www.tbank.ru/invest/settings/`,
+        exit: 0,
+      },
+    ],
+    [
+      'a sandbox token on a production host',
+      {
+        tinkoff: 'sandbox-token',
+        lang: 'en',
+        line: '✗ This is a sandbox token, and http://127.0.0.1:',
+        fix: 'for the sandbox, TINKOFF_API_URL=https://sandbox-invest-public-api.tbank.ru/rest in .env',
+        exit: 1,
+      },
+    ],
+    [
+      'a sandbox token, in Russian',
+      {
+        tinkoff: 'sandbox-token',
+        lang: 'ru',
+        line: '✗ Это токен песочницы, а http://127.0.0.1:',
+        fix: 'для песочницы — TINKOFF_API_URL=https://sandbox-invest-public-api.tbank.ru/rest в файле .env',
+        exit: 1,
+      },
+    ],
+    [
+      'a T-Invest instrument not tradable through the API',
+      {
+        tinkoff: 'instrument-not-tradable',
+        lang: 'en',
+        line: '✗ AAPL (BBG000B9XRY4) cannot be traded through the API',
+        fix: 'fix: T-Invest refuses API orders for this instrument: choose another one',
+        exit: 1,
+      },
+    ],
+  ])('finds %s: its ✗ (or !), its fix and its exit code', async (_case, scenario) => {
+    paper.alor.setScenario(scenario.alor);
+    paper.tinkoff.setScenario(scenario.tinkoff);
+
+    const run = await preflight([...INSTRUMENT_ARGS, '--lang', scenario.lang], paperEnv());
+
+    expect(run.stdout).toContain(scenario.line);
+    if (scenario.fix !== undefined) expect(run.stdout).toContain(scenario.fix);
+    expect(run.code).toBe(scenario.exit);
+    expect(run.stderr).toBe('');
+    expectReadOnlyAndFew();
+  });
+
+  it('takes the language from LC_ALL or LANG when --lang is not given', async () => {
+    paper.tinkoff.setScenario('read-only-token');
+    const russian = await preflight([], { ...paperEnv(), LANG: 'en_US.UTF-8', LC_ALL: 'ru_RU.UTF-8' });
+    const english = await preflight([], { ...paperEnv(), LANG: 'de_DE.UTF-8' });
+
+    expect(russian.stdout).toContain('Не готово: исправьте пункты ✗.');
+    expect(english.stdout).toContain('Not ready: fix the ✗ items.');
+  });
+
+  it('fails a broker whose token is set without its account, naming the 404 its orders get', async () => {
+    const { TINKOFF_ACCOUNT_ID: _unset, ...env } = paperEnv();
+    const run = await preflight(['--broker', 'tinkoff'], env);
+
+    expect(run.stdout).toContain('✗ The account id is not set: orders are answered 404 «Не задан номер счёта»');
+    expect(run.stdout).toContain('fix: TINKOFF_ACCOUNT_ID=… in .env');
+    expect(run.stdout).not.toContain('Alor');
+    expect(run.code).toBe(1);
+    expect(paper.tinkoff.stats.requests).toBe(0);
+  });
+
+  it('fails when no broker is configured, and when the broker asked for is not', async () => {
+    const none = await preflight([], {});
+    expect(none.stdout).toContain('✗ Alor is not configured: neither its token nor its account is set');
+    expect(none.stdout).toContain('fix: TINKOFF_TOKEN=… in .env; TINKOFF_ACCOUNT_ID=… in .env');
+    expect(none.code).toBe(1);
+
+    const { TINKOFF_TOKEN: _token, TINKOFF_ACCOUNT_ID: _account, ...alorOnly } = paperEnv();
+    const skipped = await preflight([], alorOnly);
+    expect(skipped.stdout).toContain('T-Invest: not configured, skipped');
+    expect(skipped.code).toBe(0);
+    const asked = await preflight(['--broker', 'tinkoff'], alorOnly);
+    expect(asked.stdout).toContain('✗ T-Invest is not configured');
+    expect(asked.code).toBe(1);
+  });
+
+  it('exits 2 within the broker deadline when a broker never answers: a plain message, no stack trace', async () => {
+    paper.tinkoff.injectFault({ fault: { kind: 'hang-before-headers' }, times: 10 });
+
+    const run = await preflight(['--broker', 'tinkoff'], { ...paperEnv(), BROKER_TIMEOUT_MS: '300' });
+
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain('? T-Invest did not answer within 300 ms');
+    expect(run.stdout).toContain('Could not check the ? items: try again later.');
+    expect(`${run.stdout}${run.stderr}`).not.toMatch(/\n\s+at /);
+    expect(run.stderr).toBe('');
+  });
+
+  it('exits 2 when a broker cannot be reached, keeping the checks made before', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const run = await preflight(['--broker', 'alor'], { ...paperEnv(), ALOR_OAUTH_URL: url, ALOR_API_URL: url });
+
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain('! Hosts: neither Alor production nor its test environment');
+    expect(run.stdout).toContain('? Could not reach Alor (ECONNREFUSED)');
+  });
+
+  it('refuses an unknown argument with its usage, exit 2', async () => {
+    const run = await preflight(['--broker', 'finam'], paperEnv());
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--broker is one of alor, tinkoff');
+    expect(run.stdout).toBe('');
+  });
+
+  it('prints the checklist as JSON with --json: ids, statuses, texts and fixes', async () => {
+    paper.alor.setScenario('revoked-refresh-token');
+    const run = await preflight(['--json', '--broker', 'alor'], paperEnv());
+    const parsed = JSON.parse(run.stdout) as {
+      exitCode: number;
+      checklists: { checks: { id: string; status: string }[] }[];
+    };
+
+    expect(run.code).toBe(1);
+    expect(parsed.exitCode).toBe(1);
+    expect(parsed.checklists[0]?.checks.map(({ id, status }) => [id, status])).toEqual([
+      ['alor-hosts-other', 'warn'],
+      ['alor-refresh-rejected', 'fail'],
+    ]);
+  });
+});
+
+describe('npm run preflight --deployed (the stack names, through the real AWS SDK clients)', () => {
+  let store: FakeAwsStore;
+
+  beforeAll(async () => {
+    store = await startFakeAwsStore();
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+  beforeEach(() => {
+    store.resetRequests();
+    store.failWith(undefined);
+  });
+
+  it('reads the secrets and parameters the stack names, and fails brokers that have none', async () => {
+    const run = await preflight(['--deployed'], store.env());
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("Alor (the deployed stack's settings (Secrets Manager, SSM))");
+    expect(run.stdout).toContain(
+      'fix: npm run secrets -- set alor-refresh-token; npm run secrets -- set alor-portfolio',
+    );
+    expect(store.count(GET_SECRET_VALUE, 'ppp-webhooks/alor/refresh-token')).toBe(1);
+    expect(store.count(GET_PARAMETER, '/ppp-webhooks/alor/portfolio')).toBe(1);
+    expect(store.count(GET_SECRET_VALUE, 'ppp-webhooks/tinkoff/token')).toBe(1);
+    expect(store.count(GET_PARAMETER, '/ppp-webhooks/tinkoff/account-id')).toBe(1);
+    // The webhook secret is not a broker's: the preflight never reads it.
+    expect(store.count(GET_SECRET_VALUE, 'ppp-webhooks/webhook-secret')).toBe(0);
+  });
+
+  it('checks the broker at the hosts the stack context names, with the stored token', async () => {
+    store.setSecret('ppp-webhooks/alor/refresh-token', ALOR_TOKEN);
+    store.setParameter('/ppp-webhooks/alor/portfolio', PORTFOLIO);
+    const url = `https://127.0.0.1:${await closedPort()}`;
+    try {
+      const run = await preflight(
+        ['--deployed', '--broker', 'alor', '-c', `alorOauthUrl=${url}`, '-c', `alorApiUrl=${url}`],
+        store.env(),
+      );
+
+      expect(run.code).toBe(2);
+      expect(run.stdout).toContain(`? Could not reach Alor (ECONNREFUSED)`);
+      expect(run.stdout).toContain(`check the network and the address ${url}`);
+    } finally {
+      store.setSecret('ppp-webhooks/alor/refresh-token', undefined);
+      store.setParameter('/ppp-webhooks/alor/portfolio', undefined);
+    }
+  });
+
+  it('exits 2 when the store cannot be read, naming what it could not read', async () => {
+    store.failWith('AccessDeniedException');
+    const run = await preflight(['--deployed', '--broker', 'tinkoff'], store.env());
+
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain('? Could not read ppp-webhooks/tinkoff/token (AccessDeniedException)');
+    expect(run.stdout).toContain('fix: check your AWS credentials and region (AWS_PROFILE, AWS_REGION)');
+  });
+});
+
+describe('npm run preflight output', () => {
+  it('holds no secret value in any case: neither token nor any access token the paper broker issued', () => {
+    expect(outputs.length).toBeGreaterThan(20);
+    const secrets = [ALOR_TOKEN, TINKOFF_TOKEN, ...paper.alor.issuedAccessTokens];
+    expect(paper.alor.issuedAccessTokens.length).toBeGreaterThan(0);
+    for (const output of outputs) for (const secret of secrets) expect(output).not.toContain(secret);
+  });
+});

@@ -1,0 +1,211 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toApiGatewayEvent } from '#local/api-gateway-event.ts';
+import { PAPER_INSTRUMENTS, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { type Broker, TRADINGVIEW_SOURCE_IPS } from '#shared/facts.ts';
+import {
+  alorPaperEnv,
+  type ContractAnswer,
+  type Env,
+  importHandler,
+  TEST_WEBHOOK_SECRET,
+  tinkoffPaperEnv,
+} from '../helpers/handlers.ts';
+
+/**
+ * README.md#tradingview-alerts: every alert message the README offers, rendered as TradingView renders it and sent as
+ * TradingView sends it (from one of its addresses, the secret in the URL or the message, `application/json` when the
+ * message is JSON and `text/plain` otherwise), through the exported handler of each function with the source allow-list
+ * on, places the intended order on the paper broker.
+ */
+
+const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+/** The README's alert messages, by the marker of their fenced block (```json tradingview-…). */
+const TEMPLATES = new Map(
+  [...README.matchAll(/^```json (tradingview-[a-z-]+)\n([\s\S]*?)^```$/gm)].map((match) => [
+    match[1] ?? '',
+    match[2] ?? '',
+  ]),
+);
+
+/** What TradingView puts in for each placeholder, on a chart like this. */
+interface Chart {
+  readonly exchange: string;
+  readonly ticker: string;
+  readonly action: 'buy' | 'sell';
+  readonly contracts: string;
+  readonly close: string;
+}
+
+const CHARTS: readonly Chart[] = [
+  { exchange: 'MOEX', ticker: 'SBER', action: 'buy', contracts: '1', close: '285.45' },
+  { exchange: 'MOEX_DLY', ticker: 'SBER', action: 'sell', contracts: '10', close: '285.45' },
+  { exchange: 'MOEX', ticker: 'GAZP', action: 'sell', contracts: '1.0', close: '128.3' },
+];
+
+/** The order each message is meant to place on a chart: the side and lots the strategy or the message fixes. */
+const INTENDED: Readonly<Record<string, (chart: Chart) => { side: 'buy' | 'sell'; lots: number }>> = {
+  'tradingview-strategy': (chart) => ({ side: chart.action, lots: Number(chart.contracts) }),
+  'tradingview-strategy-body-secret': (chart) => ({ side: chart.action, lots: Number(chart.contracts) }),
+  'tradingview-indicator-buy': () => ({ side: 'buy', lots: 1 }),
+  'tradingview-indicator-sell': () => ({ side: 'sell', lots: 1 }),
+};
+
+function render(template: string, chart: Chart): string {
+  const values: Record<string, string> = {
+    '{{exchange}}': chart.exchange,
+    '{{ticker}}': chart.ticker,
+    '{{strategy.order.action}}': chart.action,
+    '{{strategy.order.contracts}}': chart.contracts,
+    '{{close}}': chart.close,
+  };
+  const rendered = template
+    .replace(/\{\{[^}]*\}\}/g, (placeholder) => {
+      const value = values[placeholder];
+      if (value === undefined) throw new Error(`a placeholder the test does not know: ${placeholder}`);
+      return value;
+    })
+    .replace('<webhook secret>', TEST_WEBHOOK_SECRET);
+  return rendered;
+}
+
+/** TradingView's content type: JSON when the message parses as JSON, plain text otherwise. */
+function contentTypeOf(message: string): string {
+  try {
+    JSON.parse(message);
+    return 'application/json';
+  } catch {
+    return 'text/plain; charset=utf-8';
+  }
+}
+
+let paper: PaperBrokers;
+
+beforeAll(async () => {
+  paper = await startPaperBrokers();
+});
+afterAll(async () => {
+  await paper.close();
+});
+beforeEach(() => {
+  paper.alor.resetStats();
+  paper.tinkoff.resetStats();
+});
+
+function envOf(broker: Broker): Env {
+  const env = broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper);
+  return { ...env, ALLOWED_SOURCE_IPS: 'tradingview' };
+}
+
+/** An alert as TradingView posts it: the message as the body, from one of its addresses, to the URL given. */
+async function sendAlert(
+  broker: Broker,
+  message: string,
+  options: { contentType?: string; urlSecret?: boolean; sourceIp?: string } = {},
+): Promise<ContractAnswer> {
+  const handler = await importHandler(broker, envOf(broker));
+  const secret = options.urlSecret === false ? '' : `?secret=${TEST_WEBHOOK_SECRET}`;
+  const event = toApiGatewayEvent({
+    method: 'POST',
+    url: `/${broker}${secret}`,
+    headers: { 'content-type': options.contentType ?? contentTypeOf(message), 'user-agent': 'Go-http-client/1.1' },
+    body: Buffer.from(message, 'utf8'),
+    routeKey: `POST /${broker}`,
+    sourceIp: options.sourceIp ?? TRADINGVIEW_SOURCE_IPS[0],
+  });
+  const response = await handler(event);
+  return { status: response.statusCode, body: response.body, headers: response.headers };
+}
+
+/** The order the paper broker booked last, in one shape for both brokers. */
+function lastOrder(broker: Broker) {
+  if (broker === 'alor') {
+    const order = paper.alor.orders.at(-1);
+    return (
+      order && {
+        instrument: `${order.exchange}:${order.symbol}`,
+        side: order.side,
+        lots: order.quantity,
+        price: String(order.price),
+      }
+    );
+  }
+  const order = paper.tinkoff.orders.at(-1);
+  const listed = PAPER_INSTRUMENTS.tinkoff.find((instrument) => instrument.uid === order?.instrumentId);
+  return (
+    order && {
+      instrument: `${listed?.classCode}:${listed?.ticker}`,
+      side: order.direction,
+      lots: order.lots,
+      price: order.price,
+    }
+  );
+}
+
+describe('README.md#tradingview-alerts', () => {
+  it('offers a strategy and indicator alerts, each checked below', () => {
+    expect([...TEMPLATES.keys()].sort()).toEqual(Object.keys(INTENDED).sort());
+  });
+
+  const cases = [...TEMPLATES.keys()].flatMap((marker) =>
+    (['alor', 'tinkoff'] as const).flatMap((broker) => CHARTS.map((chart) => [marker, broker, chart] as const)),
+  );
+
+  it.each(cases)('%s, sent to /%s from a %j chart, places the intended order', async (marker, broker, chart) => {
+    const message = render(TEMPLATES.get(marker) ?? '', chart);
+    const before = broker === 'alor' ? paper.alor.orders.length : paper.tinkoff.orders.length;
+    const bodySecret = message.includes('"secret"');
+
+    const answer = await sendAlert(broker, message, { urlSecret: !bodySecret });
+
+    expect(contentTypeOf(message)).toBe('application/json');
+    expect({ status: answer.status, body: answer.body }).toEqual({ status: 200, body: '200 OK' });
+    expect((broker === 'alor' ? paper.alor.orders.length : paper.tinkoff.orders.length) - before).toBe(1);
+    const { side, lots } = INTENDED[marker]?.(chart) ?? { side: 'none', lots: 0 };
+    expect(lastOrder(broker)).toEqual({
+      instrument: broker === 'alor' ? `MOEX:${chart.ticker}` : `TQBR:${chart.ticker}`,
+      side,
+      lots,
+      price: chart.close,
+    });
+  });
+});
+
+describe('TradingView requests', () => {
+  const message = () => render(TEMPLATES.get('tradingview-strategy') ?? '', CHARTS[0] as Chart);
+
+  it.each(['text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'application/json'])(
+    'places a JSON message whatever its content type says (%s)',
+    async (contentType) => {
+      expect(await sendAlert('alor', message(), { contentType })).toMatchObject({ status: 200, body: '200 OK' });
+    },
+  );
+
+  it.each([
+    ['plain text', 'buy SBER 1 at 285.45'],
+    [
+      'strategy placeholders left unfilled (a strategy message on an indicator alert)',
+      '{"t":"MOEX:SBER","d":"{{strategy.order.action}}","v":"{{strategy.order.contracts}}","p":"285.45"}',
+    ],
+    ['placeholders filled in empty', '{"t":"MOEX:SBER","d":"","v":"","p":"285.45"}'],
+    ['an exchange neither broker trades on', '{"t":"NASDAQ:AAPL","d":"buy","v":"1","p":"190.1"}'],
+  ])('answers %s with 400 and places nothing', async (_case, text) => {
+    const answer = await sendAlert('tinkoff', text);
+
+    expect(answer).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
+    expect(paper.tinkoff.stats.requests).toBe(0);
+  });
+
+  it('answers a message that is not JSON 401 when the secret could only have been in it', async () => {
+    expect(await sendAlert('alor', 'buy SBER', { urlSecret: false })).toMatchObject({ status: 401 });
+  });
+
+  it('answers 403 "Forbidden" to an alert from an address TradingView does not publish, the secret notwithstanding', async () => {
+    expect(await sendAlert('alor', message(), { sourceIp: '198.51.100.23' })).toMatchObject({
+      status: 403,
+      body: 'Forbidden',
+    });
+    expect(paper.alor.stats.requests).toBe(0);
+  });
+});
