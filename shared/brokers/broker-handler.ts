@@ -74,6 +74,8 @@ export interface BrokerRecipe<TOrder extends WebhookOrder, TTerms extends LogFie
   readonly client: BrokerClient<TTerms>;
   /** The broker origins the client calls: opened during init and kept open by keep-warm. */
   readonly origins: readonly string[];
+  /** Reads the broker's success answers once on samples (init), so the first order runs warm code. */
+  readonly warmUpAnswers: () => void;
 }
 
 /** What a broker handler takes from outside: tests inject a store or an undici `MockAgent`. */
@@ -99,6 +101,7 @@ function warmUpOrderPath<TOrder extends WebhookOrder, TTerms extends LogFields>(
   if (parsed.success && parsed.data.kind === 'order') {
     brokerRequestId(recipe.broker, 'warm-up', 'warm-up', parsed.data.order);
   }
+  recipe.warmUpAnswers();
 }
 
 /** What a keep-warm prepares must stay valid until the next one, at the longest interval the stack allows. */

@@ -7,7 +7,7 @@ import {
   initBrokerContainer,
 } from '../broker-handler.ts';
 import { AlorClient } from './client.ts';
-import { ALOR_NOT_CONFIGURED, type AlorOrderTerms, orderToAlorTerms } from './mapping.ts';
+import { ALOR_NOT_CONFIGURED, type AlorOrderTerms, orderToAlorTerms, warmUpAlorAnswers } from './mapping.ts';
 
 /** Alor's two hosts: OAuth (the token refresh) and the API (the order). */
 function alorOrigins(config: AlorConfig): string[] {
@@ -25,6 +25,7 @@ export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = 
       orderTerms: (order) => orderToAlorTerms(order, config.exchange),
       client: new AlorClient({ dispatcher, oauthUrl: config.oauthUrl, apiUrl: config.apiUrl }),
       origins: alorOrigins(config),
+      warmUpAnswers: warmUpAlorAnswers,
     }),
     config,
     deps,

@@ -4,7 +4,7 @@ import type { AlorOrder } from '../../payload.ts';
 import type { NotConfiguredMessages } from '../credentials.ts';
 import { type OrderState, orderState } from '../order-state.ts';
 import { type OrderOutcome, refused } from '../outcome.ts';
-import { jwtClaims } from './access-token.ts';
+import { jwtClaims, jwtExpiresAt } from './access-token.ts';
 import {
   type AlorLimitOrderRequest,
   AlorOrderErrorSchema,
@@ -161,4 +161,18 @@ export function orderLookupResponseToState(statusCode: number, text: string): Or
     throw new BrokerUnavailableError('order lookup answer is not the documented JSON', { retriable: false });
   }
   return orderState(parsed.data.status, parsed.data.qty, parsed.data.filled);
+}
+
+/** A JWT whose claims hold only `exp`, in a refresh answer: the shape {@link warmUpAlorAnswers} reads. */
+const WARM_UP_REFRESH_ANSWER = JSON.stringify({
+  AccessToken: `e30.${Buffer.from('{"exp":0}').toString('base64url')}.c2ln`,
+});
+
+/**
+ * Reads each answer of a successful order once, on documented samples, during init: zod builds the answers' parsers
+ * and V8 compiles the readers then, not between the refresh and the order of the first signal.
+ */
+export function warmUpAlorAnswers(): void {
+  jwtExpiresAt(refreshResponseToAccessToken(200, WARM_UP_REFRESH_ANSWER));
+  orderResponseToOutcome(200, '{"message":"success","orderNumber":"1"}');
 }

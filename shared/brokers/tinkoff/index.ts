@@ -14,6 +14,7 @@ import {
   orderToTinkoffTerms,
   TINKOFF_NOT_CONFIGURED,
   type TinkoffOrderTerms,
+  warmUpTinkoffAnswers,
 } from './mapping.ts';
 
 /**
@@ -39,6 +40,7 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
         },
         client: config.api === 'v1' ? new TinkoffV1Client(options) : new TinkoffV2Client(options),
         origins: [config.apiUrl],
+        warmUpAnswers: warmUpTinkoffAnswers,
       };
     },
     config,

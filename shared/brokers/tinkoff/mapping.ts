@@ -295,3 +295,11 @@ export function instrumentResponseToInstrument(statusCode: number, text: string)
   }
   return parsed.data.instrument;
 }
+
+/**
+ * Reads the answer of a successful PostOrder once, on a documented sample, during init: zod builds its parser and V8
+ * compiles the reader then, not after the first signal's order came back.
+ */
+export function warmUpTinkoffAnswers(): void {
+  postOrderResponseToOutcome(200, '{"orderId":"1","executionReportStatus":"EXECUTION_REPORT_STATUS_NEW"}');
+}
