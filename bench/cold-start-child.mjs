@@ -4,28 +4,12 @@
 // line, because the function's own log lines use stdout.
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { ORDERS, webhookEvent } from './child-signal.mjs';
 
 const processStartToScriptMs = performance.now();
 const [bundlePath, broker] = process.argv.slice(2);
-const secret = process.env.BENCH_WEBHOOK_SECRET ?? '';
 
-function event(body) {
-  return {
-    version: '2.0',
-    routeKey: `POST /${broker}`,
-    rawPath: `/${broker}`,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', 'x-webhook-secret': secret },
-    requestContext: { requestId: `cold-${process.pid}`, http: { method: 'POST', path: `/${broker}` } },
-    body: JSON.stringify(body),
-    isBase64Encoded: false,
-  };
-}
-
-const ORDERS = {
-  alor: { t: 'AAPL', p: '190.5', v: 1, d: 'buy' },
-  tinkoff: { t: 'AAPL', p: '190.5', v: 1, d: 'buy', f: 'BBG000B9XRY4' },
-};
+const event = (body) => webhookEvent(broker, body, `cold-${process.pid}`);
 
 const importStart = performance.now();
 const { handler } = await import(pathToFileURL(bundlePath).href);

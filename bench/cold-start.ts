@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Broker } from '#shared/facts.ts';
-import { RUNTIME_NODE_OPTIONS } from '../infra/bundling.ts';
+import { runMeasuredChild } from './child-run.ts';
 import { median, round } from './stats.ts';
 
 /**
@@ -39,46 +38,12 @@ export interface ColdFigures {
 }
 
 const CHILD = fileURLToPath(new URL('cold-start-child.mjs', import.meta.url));
-const RUN_TIMEOUT_MS = 20_000;
-
-/** Only what the function needs: the host's AWS profile, proxies or LOG_LEVEL must not change what is measured. */
-const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
-
-export function coldRun(bundle: string, broker: Broker, env: Record<string, string>): Promise<ColdRun> {
-  return new Promise((resolve, reject) => {
-    const base = Object.fromEntries(
-      INHERITED.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
-    );
-    const child = spawn(process.execPath, [CHILD, bundle, broker], {
-      // As deployed: the function's NODE_OPTIONS (source maps) are part of its cold start.
-      env: { ...base, ...env, NODE_OPTIONS: RUNTIME_NODE_OPTIONS },
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      timeout: RUN_TIMEOUT_MS,
-    });
-    let result = '';
-    let stderr = '';
-    child.stdio[3]?.on('data', (chunk: Buffer) => {
-      result += chunk.toString('utf8');
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0 || result === '') {
-        reject(new Error(`cold-start run of ${bundle} exited with ${code}: ${stderr.slice(-2000)}`));
-        return;
-      }
-      const run = JSON.parse(result) as ColdRun;
-      if (run.checkStatus !== 200 || run.orderStatus !== 200) {
-        reject(
-          new Error(`cold-start run answered check ${run.checkStatus}, order ${run.orderStatus} ${run.orderBody}`),
-        );
-        return;
-      }
-      resolve(run);
-    });
-  });
+export async function coldRun(bundle: string, broker: Broker, env: Record<string, string>): Promise<ColdRun> {
+  const run = await runMeasuredChild<ColdRun>(`cold-start run of ${bundle}`, CHILD, [bundle, broker], env);
+  if (run.checkStatus !== 200 || run.orderStatus !== 200) {
+    throw new Error(`cold-start run answered check ${run.checkStatus}, order ${run.orderStatus} ${run.orderBody}`);
+  }
+  return run;
 }
 
 /** Medians over the runs of one bundle (the runs of all bundles are interleaved by the caller). */

@@ -6,10 +6,10 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { ORDERS, webhookEvent } from './child-signal.mjs';
 
 const [bundlePath, broker, warmOrdersText, mode] = process.argv.slice(2);
 const warmOrders = Number(warmOrdersText);
-const secret = process.env.BENCH_WEBHOOK_SECRET ?? '';
 const events = [];
 const at = () => performance.now();
 
@@ -39,23 +39,7 @@ subscribe('http.client.response.finish', ({ request }) => {
   if (start !== undefined) events.push({ kind: 'store', start, end: at() });
 });
 
-function event(body) {
-  return {
-    version: '2.0',
-    routeKey: `POST /${broker}`,
-    rawPath: `/${broker}`,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', 'x-webhook-secret': secret },
-    requestContext: { requestId: `first-order-${process.pid}`, http: { method: 'POST', path: `/${broker}` } },
-    body: JSON.stringify(body),
-    isBase64Encoded: false,
-  };
-}
-
-const ORDERS = {
-  alor: { t: 'AAPL', p: '190.5', v: 1, d: 'buy' },
-  tinkoff: { t: 'AAPL', p: '190.5', v: 1, d: 'buy', f: 'BBG000B9XRY4' },
-};
+const event = (body) => webhookEvent(broker, body, `first-order-${process.pid}`);
 
 const SCHEDULED = { version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
 

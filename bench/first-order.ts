@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { PaperBrokers } from '#local/paper-broker/index.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
-import { RUNTIME_NODE_OPTIONS } from '../infra/bundling.ts';
+import { runMeasuredChild } from './child-run.ts';
 import { type DelayedOrigin, makeThrowawayCa, startDelayedOrigin, type ThrowawayCa } from './network.ts';
 import { median, round } from './stats.ts';
 
@@ -59,8 +58,6 @@ export interface FirstOrderFigures {
 const CHILD = fileURLToPath(new URL('first-order-child.mjs', import.meta.url));
 /** Orders after the first, per run; the warm figure is the median of the last half. */
 const WARM_ORDERS_PER_RUN = 20;
-const RUN_TIMEOUT_MS = 20_000;
-const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
 
 /** The paper brokers behind TLS and a delayed link: one origin per production host. */
 export interface BrokerNetwork {
@@ -99,50 +96,23 @@ export async function startBrokerNetwork(paper: PaperBrokers, rttMs: number): Pr
 /** `cold`: the order right after the import; `keep-warm`: after a keep-warm invocation of the new container. */
 export type FirstOrderMode = 'cold' | 'keep-warm';
 
-export function firstOrderRun(
+export async function firstOrderRun(
   bundle: string,
   broker: Broker,
   env: Record<string, string>,
   network: BrokerNetwork,
   mode: FirstOrderMode = 'cold',
 ): Promise<FirstOrderRun> {
-  return new Promise((resolve, reject) => {
-    const base = Object.fromEntries(
-      INHERITED.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
-    );
-    const child = spawn(process.execPath, [CHILD, bundle, broker, String(WARM_ORDERS_PER_RUN), mode], {
-      env: {
-        ...base,
-        ...env,
-        ...network.env,
-        NODE_EXTRA_CA_CERTS: network.ca.caFile,
-        NODE_OPTIONS: RUNTIME_NODE_OPTIONS,
-      },
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      timeout: RUN_TIMEOUT_MS,
-    });
-    let result = '';
-    let stderr = '';
-    child.stdio[3]?.on('data', (chunk: Buffer) => {
-      result += chunk.toString('utf8');
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0 || result === '') {
-        reject(new Error(`first-order run of ${bundle} exited with ${code}: ${stderr.slice(-2000)}`));
-        return;
-      }
-      const run = JSON.parse(result) as FirstOrderRun;
-      if (run.statuses.some((status) => status !== 200)) {
-        reject(new Error(`first-order run answered ${run.statuses.join(', ')}: ${run.body}`));
-        return;
-      }
-      resolve(run);
-    });
-  });
+  const run = await runMeasuredChild<FirstOrderRun>(
+    `first-order run of ${bundle}`,
+    CHILD,
+    [bundle, broker, String(WARM_ORDERS_PER_RUN), mode],
+    { ...env, ...network.env, NODE_EXTRA_CA_CERTS: network.ca.caFile },
+  );
+  if (run.statuses.some((status) => status !== 200)) {
+    throw new Error(`first-order run answered ${run.statuses.join(', ')}: ${run.body}`);
+  }
+  return run;
 }
 
 const afterImport = (events: readonly TimelineEvent[], kind: TimelineEvent['kind'], path?: RegExp) =>

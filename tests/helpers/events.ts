@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, ScheduledEvent } from 'aws-lambda';
 
 /**
  * API Gateway HTTP API (payload format 2.0) events for driving the exported handlers, built from a real event
@@ -94,3 +94,16 @@ export function apiGatewayEvent(options: ApiGatewayEventOptions = {}): APIGatewa
   else event.queryStringParameters = parameters;
   return event;
 }
+
+/** What the optional EventBridge keep-warm schedule sends a function (infra/gateway-stack.ts, keepWarmMinutes). */
+export const SCHEDULED_EVENT: ScheduledEvent = {
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2026-12-01T10:00:00Z',
+  region: 'eu-central-1',
+  resources: ['arn:aws:events:eu-central-1:123456789012:rule/PppWebhooks-KeepWarm'],
+  detail: {},
+};

@@ -1,4 +1,3 @@
-import type { ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
@@ -6,6 +5,7 @@ import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { SCHEDULED_EVENT } from '../helpers/events.ts';
 import { logLines } from '../helpers/logs.ts';
 import { orderSignal, paperEnv } from '../helpers/resilience.ts';
 
@@ -14,18 +14,6 @@ import { orderSignal, paperEnv } from '../helpers/resilience.ts';
  * and Alor's access token valid past the next turn, so the next order is one broker request on an open connection.
  * It never reaches an order route. Counted with the paper brokers' request and connection counters.
  */
-
-const SCHEDULED: ScheduledEvent = {
-  version: '0',
-  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: '123456789012',
-  time: '2026-12-01T10:00:00Z',
-  region: 'eu-central-1',
-  resources: ['arn:aws:events:eu-central-1:123456789012:rule/PppWebhooks-KeepWarm'],
-  detail: {},
-};
 
 let paper: PaperBrokers;
 /** Access tokens living 10 minutes: shorter than a keep-warm's horizon (15 minutes), so every turn refreshes. */
@@ -60,7 +48,7 @@ describe('keep-warm', () => {
   it('Alor: refreshes the access token and opens both hosts, then the next order is one request', async () => {
     const handler = container('alor', paper);
 
-    expect(await handler(SCHEDULED)).toMatchObject({ statusCode: 200 });
+    expect(await handler(SCHEDULED_EVENT)).toMatchObject({ statusCode: 200 });
     expect(paper.alor.stats.byRoute).toEqual({ refresh: 1 });
     const connectionsAfterKeepWarm = paper.alor.stats.connections;
 
@@ -71,18 +59,18 @@ describe('keep-warm', () => {
 
   it('Alor: leaves a token valid past the next turn alone', async () => {
     const handler = container('alor', paper);
-    await handler(SCHEDULED);
+    await handler(SCHEDULED_EVENT);
 
-    await handler(SCHEDULED);
+    await handler(SCHEDULED_EVENT);
 
     expect(paper.alor.stats.byRoute).toEqual({ refresh: 1 });
   });
 
   it('Alor: refreshes again a token that would expire before the next turn', async () => {
     const handler = container('alor', shortTokens);
-    await handler(SCHEDULED);
+    await handler(SCHEDULED_EVENT);
 
-    await handler(SCHEDULED);
+    await handler(SCHEDULED_EVENT);
 
     expect(shortTokens.alor.stats.byRoute).toEqual({ refresh: 2 });
   });
@@ -90,8 +78,8 @@ describe('keep-warm', () => {
   it('T-Invest: opens a connection and calls nothing, then the next order is one request on it', async () => {
     const handler = container('tinkoff', paper);
 
-    await handler(SCHEDULED);
-    await handler(SCHEDULED);
+    await handler(SCHEDULED_EVENT);
+    await handler(SCHEDULED_EVENT);
 
     expect(paper.tinkoff.stats.requests).toBe(0);
     expect(paper.tinkoff.stats.connections).toBe(1);
@@ -104,7 +92,7 @@ describe('keep-warm', () => {
     const handler = container('alor', paper);
     paper.alor.injectFault({ route: 'refresh', fault: { kind: 'status', status: 500, body: '' } });
 
-    expect(await handler(SCHEDULED)).toMatchObject({ statusCode: 200 });
+    expect(await handler(SCHEDULED_EVENT)).toMatchObject({ statusCode: 200 });
     expect(logLines()).toEqual([
       expect.objectContaining({ level: 'warn', message: 'keep-warm', broker: 'alor', outcome: 'keep-warm' }),
     ]);

@@ -1,4 +1,3 @@
-import type { ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
@@ -7,7 +6,7 @@ import { type Broker, ENV, NOTIFY_ENV, UNAUTHORIZED_WINDOW_SECONDS } from '#shar
 import { handleNotifierEvent } from '#shared/notify/lambda.ts';
 import { WindowFlushSchema } from '#shared/notify/queue.ts';
 import { SecretStore } from '#shared/secrets.ts';
-import { apiGatewayEvent } from '../helpers/events.ts';
+import { apiGatewayEvent, SCHEDULED_EVENT } from '../helpers/events.ts';
 import { alorPaperEnv, type Env, importHandler, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from '../helpers/handlers.ts';
 import { logLines } from '../helpers/logs.ts';
 import { cloudWatchLogsEvent, logLineTexts, type NotifierUnderTest, notifierHarness } from '../helpers/notify.ts';
@@ -19,18 +18,6 @@ import { cloudWatchLogsEvent, logLineTexts, type NotifierUnderTest, notifierHarn
  */
 
 const AUTH = { 'x-webhook-secret': TEST_WEBHOOK_SECRET };
-/** What the optional EventBridge keep-warm schedule sends the function. */
-const SCHEDULED: ScheduledEvent = {
-  version: '0',
-  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: '123456789012',
-  time: '2026-12-01T10:00:00Z',
-  region: 'eu-central-1',
-  resources: ['arn:aws:events:eu-central-1:123456789012:rule/PppWebhooks-KeepWarm'],
-  detail: {},
-};
 const ORDERS: Record<Broker, Record<string, unknown>> = {
   alor: { t: 'AAPL', p: 150.5, v: 2, d: 'buy' },
   tinkoff: { t: 'SBER', p: '250.5', v: 1, d: 'sell', f: 'BBG004730N88' },
@@ -210,7 +197,7 @@ describe('notifier: keep-warm', () => {
   it("says nothing of a keep-warm turn (outcome 'keep-warm'), even with every kind asked for", async () => {
     const under = harness.build({ [NOTIFY_ENV.kinds]: 'all' });
     const handler = await importHandler('alor', paperEnv('alor'));
-    expect(await handler(SCHEDULED)).toMatchObject({ statusCode: 200 });
+    expect(await handler(SCHEDULED_EVENT)).toMatchObject({ statusCode: 200 });
     expect(logLines()).toEqual([expect.objectContaining({ message: 'keep-warm', outcome: 'keep-warm' })]);
 
     await handleNotifierEvent(under.notifier, cloudWatchLogsEvent(logLineTexts()));
