@@ -407,7 +407,7 @@ const TEXTS: Readonly<Record<CheckId, Texts>> = {
       text: `${str(p, 'id')} — ${str(p, 'ticker')} (${str(p, 'name')}), торгуется через API; лот ${str(p, 'lot')}: v=1 в сигнале — это ${str(p, 'lot')} шт.`,
     },
     en: {
-      text: `${str(p, 'id')} is ${str(p, 'ticker')} (${str(p, 'name')}), tradable through the API; lot size ${str(p, 'lot')}: a signal's v=1 is ${str(p, 'lot')} units`,
+      text: `${str(p, 'id')} is ${str(p, 'ticker')} (${str(p, 'name')}), tradable through the API; lot size ${str(p, 'lot')}: a signal's v=1 buys or sells ${str(p, 'lot')} of it`,
     },
   }),
   'tinkoff-instrument-not-found': (p) => ({
