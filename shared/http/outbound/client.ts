@@ -7,7 +7,6 @@ import buildUndiciConnector from 'undici/lib/core/connect.js';
 // exactly what the index exports (`Agent`, and `request`, which it copies onto `Dispatcher.prototype`);
 // tests/integration/performance-invariants.test.ts fails if an undici upgrade moves or changes them.
 import UndiciAgent from 'undici/lib/dispatcher/agent.js';
-import llhttpSimdWasm from 'undici/lib/llhttp/llhttp_simd-wasm.js';
 import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '../../errors.ts';
 import type { Deadline } from './deadline.ts';
 
@@ -49,31 +48,12 @@ const connectPreferringOpened: buildConnector.connector = (options, callback) =>
 };
 
 /**
- * Undici compiles its HTTP parser (WebAssembly) when it takes its first connection. V8 reuses a compiled module for
- * the same bytes while one is alive, so compiling it once during init, and keeping it, takes that off the first order.
- * A failure changes nothing: undici compiles (or falls back) itself.
- */
-const { Module: WasmModule } = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => object } })
-  .WebAssembly;
-/** Held, so V8 keeps the compiled parser for undici to reuse. */
-const httpParserCompiledAhead: object[] = [];
-function compileHttpParserAhead(): void {
-  if (httpParserCompiledAhead.length > 0) return;
-  try {
-    httpParserCompiledAhead.push(new WasmModule(llhttpSimdWasm));
-  } catch {
-    // Undici compiles its parser (or falls back to the non-SIMD build) itself.
-  }
-}
-
-/**
  * Opens TCP+TLS to each broker origin before any request needs it (a function's init, beside the secret prefetch):
  * a cold container's first order then waits for no handshake. Nothing is sent on these connections; one that fails
  * or closes is simply opened again by the request that needs it. Resolves when all are open, or after `maxWaitMs`;
  * a handshake still running then is joined by the first request to that origin.
  */
 export async function preconnect(origins: readonly string[], maxWaitMs: number): Promise<void> {
-  compileHttpParserAhead();
   const opening = [...new Set(origins.map((origin) => new URL(origin).origin))].map((origin) => {
     const url = new URL(origin);
     const socket = new Promise<Socket | undefined>((resolve) => {

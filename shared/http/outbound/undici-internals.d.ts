@@ -21,8 +21,3 @@ declare module 'undici/lib/core/connect.js' {
   const build: typeof buildConnector;
   export default build;
 }
-
-declare module 'undici/lib/llhttp/llhttp_simd-wasm.js' {
-  const wasm: Buffer;
-  export default wasm;
-}
