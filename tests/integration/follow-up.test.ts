@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type OrderStateChange, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { OrderStateChange } from '#local/paper-broker/index.ts';
 import { type Broker, FOLLOW_UP_LOG_MESSAGE, WEBHOOK_LOG_MESSAGE } from '#shared/facts.ts';
 import { handleNotifierEvent } from '#shared/notify/lambda.ts';
 import { type FollowUpRequest, FollowUpRequestSchema } from '#shared/notify/queue.ts';
@@ -20,6 +20,7 @@ import {
   notifierHarness,
   sqsEvent,
 } from '../helpers/notify.ts';
+import { usePaperBrokers } from '../helpers/paper-brokers.ts';
 
 /**
  * The follow-up of a placed order, end to end on both paper brokers: the webhook places it, the notifier queues its
@@ -38,19 +39,8 @@ const ORDER_LINES: Record<Broker, string> = {
 /** The paper broker routes a follow-up may use: a token refresh and the lookup, never an order. */
 const READ_ROUTES: Record<Broker, readonly string[]> = { alor: ['refresh', 'order-lookup'], tinkoff: ['order-state'] };
 
-let paper: PaperBrokers;
+const paper = usePaperBrokers();
 const harness = notifierHarness();
-
-beforeAll(async () => {
-  paper = await startPaperBrokers();
-});
-afterAll(async () => {
-  await paper.close();
-});
-beforeEach(() => {
-  paper.alor.clearFaults();
-  paper.tinkoff.clearFaults();
-});
 
 const paperEnv = (broker: Broker): Env => (broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper));
 

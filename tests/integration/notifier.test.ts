@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { describe, expect, it } from 'vitest';
+import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { loadTinkoffConfig } from '#shared/config.ts';
 import { type Broker, ENV, NOTIFY_ENV, UNAUTHORIZED_WINDOW_SECONDS } from '#shared/facts.ts';
@@ -10,6 +10,7 @@ import { apiGatewayEvent, SCHEDULED_EVENT } from '../helpers/events.ts';
 import { alorPaperEnv, type Env, importHandler, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from '../helpers/handlers.ts';
 import { logLines } from '../helpers/logs.ts';
 import { cloudWatchLogsEvent, logLineTexts, type NotifierUnderTest, notifierHarness } from '../helpers/notify.ts';
+import { usePaperBrokers } from '../helpers/paper-brokers.ts';
 
 /**
  * The notifier end to end, as deployed but in one process: a signal goes through the real exported handler (paper
@@ -23,19 +24,8 @@ const ORDERS: Record<Broker, Record<string, unknown>> = {
   tinkoff: { t: 'SBER', p: '250.5', v: 1, d: 'sell', f: 'BBG004730N88' },
 };
 
-let paper: PaperBrokers;
+const paper = usePaperBrokers();
 const harness = notifierHarness();
-
-beforeAll(async () => {
-  paper = await startPaperBrokers();
-});
-afterAll(async () => {
-  await paper.close();
-});
-beforeEach(() => {
-  paper.alor.clearFaults();
-  paper.tinkoff.clearFaults();
-});
 
 const paperEnv = (broker: Broker): Env => (broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper));
 

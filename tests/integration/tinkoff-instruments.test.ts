@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PAPER_INSTRUMENTS, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { describe, expect, it } from 'vitest';
+import { PAPER_INSTRUMENTS, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { GET_INSTRUMENT_BY_PATH } from '#local/paper-broker/tinkoff.ts';
 import { brokerRequestId } from '#shared/brokers/request-id.ts';
+import { usePaperBrokers } from '../helpers/paper-brokers.ts';
 import { allExchangesSettled, orderSignal, paperHandler, receivedOrderIds } from '../helpers/resilience.ts';
 import { catalogueEntry, checkedSchema, specViolations } from '../unit/broker-spec.ts';
 
@@ -11,18 +12,7 @@ import { catalogueEntry, checkedSchema, specViolations } from '../unit/broker-sp
  * instrument found. Broker requests are counted on the paper T-Invest.
  */
 
-let paper: PaperBrokers;
-
-beforeAll(async () => {
-  paper = await startPaperBrokers();
-});
-afterAll(async () => {
-  await paper.close();
-});
-beforeEach(() => {
-  paper.tinkoff.clearFaults();
-  paper.tinkoff.resetStats();
-});
+const paper = usePaperBrokers();
 
 const signal = (t: string, fields: Record<string, unknown> = {}) =>
   orderSignal('tinkoff', { body: { t, p: '250.5', v: 1, d: 'buy', ...fields } });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toApiGatewayEvent } from '#local/api-gateway-event.ts';
-import { PAPER_INSTRUMENTS, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { PAPER_INSTRUMENTS } from '#local/paper-broker/index.ts';
 import { type Broker, TRADINGVIEW_SOURCE_IPS } from '#shared/facts.ts';
 import {
   alorPaperEnv,
@@ -11,6 +11,7 @@ import {
   TEST_WEBHOOK_SECRET,
   tinkoffPaperEnv,
 } from '../helpers/handlers.ts';
+import { usePaperBrokers } from '../helpers/paper-brokers.ts';
 
 /**
  * README.md#tradingview-alerts: every alert message the README offers, rendered as TradingView renders it and sent as
@@ -80,18 +81,7 @@ function contentTypeOf(message: string): string {
   }
 }
 
-let paper: PaperBrokers;
-
-beforeAll(async () => {
-  paper = await startPaperBrokers();
-});
-afterAll(async () => {
-  await paper.close();
-});
-beforeEach(() => {
-  paper.alor.resetStats();
-  paper.tinkoff.resetStats();
-});
+const paper = usePaperBrokers();
 
 function envOf(broker: Broker): Env {
   const env = broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper);
