@@ -12,6 +12,7 @@ import {
   TEST_WEBHOOK_SECRET,
   tinkoffPaperEnv,
 } from '../helpers/handlers.ts';
+import { usePaperBrokers } from '../helpers/local-servers.ts';
 import { logLines } from '../helpers/logs.ts';
 import {
   cloudWatchLogsEvent,
@@ -20,7 +21,6 @@ import {
   notifierHarness,
   sqsEvent,
 } from '../helpers/notify.ts';
-import { usePaperBrokers } from '../helpers/paper-brokers.ts';
 
 /**
  * The follow-up of a placed order, end to end on both paper brokers: the webhook places it, the notifier queues its

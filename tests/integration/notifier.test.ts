@@ -8,9 +8,9 @@ import { WindowFlushSchema } from '#shared/notify/queue.ts';
 import { SecretStore } from '#shared/secrets.ts';
 import { apiGatewayEvent, SCHEDULED_EVENT } from '../helpers/events.ts';
 import { alorPaperEnv, type Env, importHandler, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from '../helpers/handlers.ts';
+import { usePaperBrokers } from '../helpers/local-servers.ts';
 import { logLines } from '../helpers/logs.ts';
 import { cloudWatchLogsEvent, logLineTexts, type NotifierUnderTest, notifierHarness } from '../helpers/notify.ts';
-import { usePaperBrokers } from '../helpers/paper-brokers.ts';
 
 /**
  * The notifier end to end, as deployed but in one process: a signal goes through the real exported handler (paper

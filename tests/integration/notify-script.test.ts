@@ -1,10 +1,11 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FAKE_TELEGRAM, type FakeTelegram, startFakeTelegram } from '#local/fake-telegram.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { FAKE_TELEGRAM, startFakeTelegram } from '#local/fake-telegram.ts';
 import { UsageError } from '../../scripts/context.ts';
 import { run } from '../../scripts/notify.ts';
+import { useLocalServer } from '../helpers/local-servers.ts';
 
 /** `npm run notify -- test` against the fake Telegram, with the values from the environment or from the AWS stores. */
 
@@ -13,15 +14,8 @@ const ssm = mockClient(SSMClient);
 const clients = () => ({ secretsManager: new SecretsManagerClient({}), ssm: new SSMClient({}) });
 
 describe('scripts/notify.ts', () => {
-  let telegram: FakeTelegram;
-  beforeAll(async () => {
-    telegram = await startFakeTelegram();
-  });
-  afterAll(async () => {
-    await telegram.close();
-  });
+  const telegram = useLocalServer(startFakeTelegram, (started) => started.reset());
   beforeEach(() => {
-    telegram.reset();
     secretsManager.reset();
     ssm.reset();
   });

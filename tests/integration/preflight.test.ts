@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeAwsStore, GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
+import { GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
 import {
   type AlorPaperScenario,
   type PaperBrokers,
   startPaperBrokers,
   type TinkoffPaperScenario,
 } from '#local/paper-broker/index.ts';
+import { useLocalServer } from '../helpers/local-servers.ts';
 import { type PreflightRun, runPreflightProcess } from '../helpers/preflight-process.ts';
 
 /**
@@ -328,17 +329,9 @@ describe('npm run preflight on the paper brokers (scripts/preflight.ts as a chil
 });
 
 describe('npm run preflight --deployed (the stack names, through the real AWS SDK clients)', () => {
-  let store: FakeAwsStore;
-
-  beforeAll(async () => {
-    store = await startFakeAwsStore();
-  });
-  afterAll(async () => {
-    await store.close();
-  });
-  beforeEach(() => {
-    store.resetRequests();
-    store.failWith(undefined);
+  const store = useLocalServer(startFakeAwsStore, (started) => {
+    started.resetRequests();
+    started.failWith(undefined);
   });
 
   it('reads the secrets and parameters the stack names, and fails brokers that have none', async () => {

@@ -1,23 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeTelegram, startFakeTelegram } from '#local/fake-telegram.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { startFakeTelegram } from '#local/fake-telegram.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';
 import { BACKOFF_MS, MAX_ATTEMPTS, TelegramClient } from '#shared/notify/telegram.ts';
+import { useLocalServer } from '../helpers/local-servers.ts';
 
 /** The client against the fake Telegram on 127.0.0.1, with a sleep that only records how long it was asked to wait. */
 describe('TelegramClient', () => {
-  let telegram: FakeTelegram;
+  const telegram = useLocalServer(startFakeTelegram, (started) => started.reset());
   let waits: number[];
   let client: TelegramClient;
   const target = () => ({ botToken: telegram.botToken, chatId: telegram.chatId });
 
-  beforeAll(async () => {
-    telegram = await startFakeTelegram();
-  });
-  afterAll(async () => {
-    await telegram.close();
-  });
   beforeEach(() => {
-    telegram.reset();
     waits = [];
     client = new TelegramClient({
       dispatcher: createBrokerAgent(),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PAPER_INSTRUMENTS, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { GET_INSTRUMENT_BY_PATH } from '#local/paper-broker/tinkoff.ts';
 import { brokerRequestId } from '#shared/brokers/request-id.ts';
-import { usePaperBrokers } from '../helpers/paper-brokers.ts';
+import { usePaperBrokers } from '../helpers/local-servers.ts';
 import { allExchangesSettled, orderSignal, paperHandler, receivedOrderIds } from '../helpers/resilience.ts';
 import { catalogueEntry, checkedSchema, specViolations } from '../unit/broker-spec.ts';
 

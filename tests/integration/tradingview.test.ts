@@ -11,7 +11,7 @@ import {
   TEST_WEBHOOK_SECRET,
   tinkoffPaperEnv,
 } from '../helpers/handlers.ts';
-import { usePaperBrokers } from '../helpers/paper-brokers.ts';
+import { usePaperBrokers } from '../helpers/local-servers.ts';
 
 /**
  * README.md#tradingview-alerts: every alert message the README offers, rendered as TradingView renders it and sent as
