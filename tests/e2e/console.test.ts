@@ -74,8 +74,10 @@ describe('console page (chromium)', () => {
     await page.getByTestId('send').click();
     await expect.poll(() => page.getByTestId('send-result').textContent()).toMatch(/^tinkoff: 200 200 OK/);
 
+    // The book refreshes on a timer: until then its one row is the "No orders yet." placeholder.
     const tinkoffBook = page.getByTestId('tinkoff-book').locator('tbody tr');
-    await expect.poll(() => tinkoffBook.count()).toBe(1);
+    await expect.poll(() => tinkoffBook.first().textContent()).toContain('BBG004730N88');
+    expect(await tinkoffBook.count()).toBe(1);
     const order = await tinkoffBook.first().textContent();
     expect(order).toContain('BBG004730N88');
     expect(order).toContain('251.25');
