@@ -21,7 +21,7 @@ export function runMeasuredChild<TResult>(
       INHERITED.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
     );
     const child = spawn(process.execPath, [script, ...args], {
-      env: { ...base, ...env, NODE_OPTIONS: RUNTIME_NODE_OPTIONS },
+      env: { ...base, NODE_OPTIONS: RUNTIME_NODE_OPTIONS, ...env },
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       timeout: RUN_TIMEOUT_MS,
     });

@@ -1,7 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  ParamsAndSecretsLayerVersion,
+  ParamsAndSecretsLogLevel,
+  ParamsAndSecretsVersions,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type CfnLogGroup, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -58,6 +65,15 @@ export interface BrokerFunctionProps {
    * @default true
    */
   readonly bundleAwsSdk?: boolean;
+
+  /**
+   * Read the secrets and parameters through the AWS Parameters and Secrets Lambda Extension (an AWS-managed layer on
+   * localhost) instead of the AWS SDK, which is then only the fallback for what the extension does not answer and is
+   * left external (the runtime's copy), so a cold start never loads it (README.md#store-reads). Overrides
+   * `bundleAwsSdk`.
+   * @default false
+   */
+  readonly storeExtension?: boolean;
 
   /**
    * Description of the function.
@@ -157,7 +173,8 @@ export class BrokerFunction extends Construct {
         "Lambda creates its log streams with names chosen at run time, so only the stream part of the ARN is a wildcard; the log group is this function's own, exact group, and the actions are only CreateLogStream and PutLogEvents.",
     });
 
-    const bundleAwsSdk = props.bundleAwsSdk ?? true;
+    const storeExtension = props.storeExtension ?? false;
+    const bundleAwsSdk = !storeExtension && (props.bundleAwsSdk ?? true);
     this.function = new NodejsFunction(this, 'Handler', {
       entry: props.entry,
       handler: 'handler',
@@ -174,6 +191,7 @@ export class BrokerFunction extends Construct {
       description: props.description,
       environment: { ...props.environment, NODE_OPTIONS: RUNTIME_NODE_OPTIONS },
       bundling: cdkBundlingOptions({ bundleAwsSdk }),
+      ...(storeExtension ? { paramsAndSecrets: storeExtensionLayer() } : {}),
       ...(props.deadLetterQueue === undefined ? {} : { deadLetterQueue: props.deadLetterQueue, retryAttempts: 2 }),
     });
     Validations.of(this.function).acknowledge({
@@ -182,6 +200,22 @@ export class BrokerFunction extends Construct {
         'The project targets the nodejs22.x runtime on purpose (it is what the functions are built, bundled and tested for: esbuild target node22). Moving to a newer runtime is a deliberate change of BrokerFunction and the bundling target, not a side effect.',
     });
   }
+}
+
+/** How long the extension waits for Secrets Manager or SSM: under the function's own wait for it, then the SDK's turn. */
+export const STORE_EXTENSION_AWS_TIMEOUT_MS = 900;
+
+/**
+ * The extension with its cache off: the function keeps its own cache (`SECRETS_CACHE_TTL_MS`, the stale-on-error
+ * rule), and a second cache behind it would delay a rotated secret by up to another TTL.
+ */
+function storeExtensionLayer(): ParamsAndSecretsLayerVersion {
+  return ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, {
+    cacheEnabled: false,
+    logLevel: ParamsAndSecretsLogLevel.WARN,
+    secretsManagerTimeout: Duration.millis(STORE_EXTENSION_AWS_TIMEOUT_MS),
+    parameterStoreTimeout: Duration.millis(STORE_EXTENSION_AWS_TIMEOUT_MS),
+  });
 }
 
 /**

@@ -31,6 +31,11 @@ export const AWS_SDK_EXTERNALS = ['@aws-sdk/*', '@smithy/*'];
  */
 export const RUNTIME_NODE_OPTIONS = '--enable-source-maps';
 
+/** Tells shared/store/sdk.ts how to load the SDK: by package name when it is external, else from the bundle. */
+function sdkDefine(bundleAwsSdk: boolean): Record<string, string> {
+  return { PPP_AWS_SDK_EXTERNAL: JSON.stringify(!bundleAwsSdk) };
+}
+
 /** Name of the handler file in the asset; CDK writes `index.mjs` for ESM output. */
 export const BUNDLE_FILE_NAME = 'index.mjs';
 
@@ -55,6 +60,7 @@ export function cdkBundlingOptions({ bundleAwsSdk }: BundleSettings): BundlingOp
     sourcesContent: false,
     bundleAwsSDK: bundleAwsSdk,
     externalModules: bundleAwsSdk ? [] : [...AWS_SDK_EXTERNALS],
+    define: sdkDefine(bundleAwsSdk),
   };
 }
 
@@ -74,6 +80,7 @@ export function esbuildOptions(entry: string, outfile: string, { bundleAwsSdk }:
     sourcemap: true,
     sourcesContent: false,
     external: bundleAwsSdk ? [] : [...AWS_SDK_EXTERNALS],
+    define: sdkDefine(bundleAwsSdk),
     logLevel: 'warning',
   };
 }

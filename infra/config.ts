@@ -70,6 +70,11 @@ export const CONTEXT_DEFAULTS = {
   /** Bundle the AWS SDK v3 into each function (true) or use the copy the Lambda runtime ships (false). */
   bundleAwsSdk: true,
   /**
+   * The webhook functions read their secrets and parameters through the AWS Parameters and Secrets Lambda Extension
+   * (a layer), the AWS SDK only as its fallback and left out of their bundles: about 100 ms less cold start.
+   */
+  storeExtension: true,
+  /**
    * Invoke each function every this many minutes from an EventBridge schedule (through IAM, never the public API),
    * keeping its container, its broker connections and Alor's access token ready; 0 = off.
    */
@@ -121,6 +126,7 @@ export interface WebhooksConfig {
   readonly throttlingBurstLimit: number;
   readonly logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   readonly bundleAwsSdk: boolean;
+  readonly storeExtension: boolean;
   readonly keepWarmMinutes: number;
 }
 
@@ -205,6 +211,7 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     throttlingBurstLimit,
     logRetentionDays: oneOf(get, 'logRetentionDays', LOG_RETENTION_DAYS, CONTEXT_DEFAULTS.logRetentionDays, Number),
     bundleAwsSdk: boolean(get, 'bundleAwsSdk', CONTEXT_DEFAULTS.bundleAwsSdk),
+    storeExtension: boolean(get, 'storeExtension', CONTEXT_DEFAULTS.storeExtension),
     keepWarmMinutes: integer(get, 'keepWarmMinutes', CONTEXT_DEFAULTS.keepWarmMinutes, 0, MAX_KEEP_WARM_MINUTES),
   };
 }

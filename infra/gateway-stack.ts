@@ -112,6 +112,7 @@ export class GatewayStack extends Stack {
         }),
         readableSecretArns: [webhookSecret.policyArn, brokers[broker].secretArn],
         readableParameterArns: [brokers[broker].parameterArn],
+        storeExtension: config.storeExtension,
       });
     this.alor = webhook('alor', 'AlorFunction', 'PPP webhook: limit orders at Alor');
     this.tinkoff = webhook('tinkoff', 'TinkoffFunction', 'PPP webhook: limit orders at T-Invest');

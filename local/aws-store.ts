@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EXTENSION_PARAMETER_PATH, EXTENSION_SECRET_PATH, EXTENSION_TOKEN_HEADER } from '#shared/store/extension.ts';
 import { readRequestBody } from './http-body.ts';
 
 /**
@@ -7,6 +8,10 @@ import { readRequestBody } from './http-body.ts';
  * Parameter Store `GetParameter`, spoken in the AWS JSON 1.1 protocol the real SDK v3 clients use. It is a
  * loopback `node:http` server with an in-memory map and a request log, for tests and local runs: point the
  * SDK at it with `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_SSM` (see `env()`).
+ *
+ * It also answers as the AWS Parameters and Secrets Lambda Extension does on its local port (`GET
+ * /secretsmanager/get?secretId=…`, `GET /systemsmanager/parameters/get?name=…`, the session token in a header; an
+ * error is a non-200 status with a text body): `extensionEnv()` points a function at it.
  *
  * It checks no signature: any credentials do. It never logs a value.
  */
@@ -19,8 +24,10 @@ export type StoreTarget = typeof GET_SECRET_VALUE | typeof GET_PARAMETER;
 export interface StoreRequest {
   /** The `X-Amz-Target` header, e.g. `secretsmanager.GetSecretValue`. */
   readonly target: string;
-  /** `SecretId` or `Name` from the body; empty when absent. */
+  /** `SecretId` or `Name` from the body (the query, through the extension); empty when absent. */
   readonly id: string;
+  /** Whether the read came through the extension's port or the AWS API. */
+  readonly via: 'api' | 'extension';
 }
 
 export interface FakeAwsStoreOptions {
@@ -47,8 +54,10 @@ export interface FakeAwsStore {
   /** Answer every request with HTTP 500 `InternalServiceError` (or `undefined` to behave again). */
   failWith(type: string | undefined): void;
   resetRequests(): void;
-  /** The environment that points the AWS SDK v3 at this store, with dummy credentials. */
+  /** The environment that points the AWS SDK v3 at this store, with dummy credentials and session token. */
   env(): Record<string, string>;
+  /** With {@link env}: the environment of a function that has the Parameters and Secrets extension's layer. */
+  extensionEnv(): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -56,9 +65,12 @@ const MAX_REQUEST_BYTES = 64 * 1024;
 const MAX_REQUESTS_KEPT = 10_000;
 const ACCOUNT = '000000000000';
 const JSON_11 = 'application/x-amz-json-1.1';
+const SESSION_TOKEN = 'fake-session-token';
 
 interface Answer {
   readonly status: number;
+  /** An answer on the extension's port: an error goes out as text, not as the API's JSON. */
+  readonly extension?: boolean;
   readonly body: Record<string, unknown>;
 }
 
@@ -122,10 +134,28 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     };
   };
 
+  /** The extension's answers: the same JSON as the API on success; its errors are a status and a text. */
+  const extensionAnswer = (request: IncomingMessage): Answer | undefined => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const secretRead = url.pathname === EXTENSION_SECRET_PATH;
+    if (request.method !== 'GET' || (!secretRead && url.pathname !== EXTENSION_PARAMETER_PATH)) return undefined;
+    const id = url.searchParams.get(secretRead ? 'secretId' : 'name') ?? '';
+    if (requests.length >= MAX_REQUESTS_KEPT) requests.shift();
+    requests.push({ target: secretRead ? GET_SECRET_VALUE : GET_PARAMETER, id, via: 'extension' });
+    const read = () => {
+      if (request.headers[EXTENSION_TOKEN_HEADER] !== SESSION_TOKEN) return error('Unauthorized', 'no token', 401);
+      if (failure !== undefined) return error(failure, 'injected failure', 500);
+      return secretRead ? getSecretValue(id) : getParameter(id, url.searchParams.get('withDecryption') === 'true');
+    };
+    return { ...read(), extension: true };
+  };
+
   const answer = async (request: IncomingMessage): Promise<Answer> => {
     const target = String(request.headers['x-amz-target'] ?? '');
     const raw = await readRequestBody(request, MAX_REQUEST_BYTES);
     if (raw.tooLarge) return error('SerializationException', 'request too large');
+    const throughExtension = extensionAnswer(request);
+    if (throughExtension !== undefined) return throughExtension;
     const text = raw.bytes.toString('utf8');
     let body: unknown;
     try {
@@ -135,7 +165,7 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     }
     const id = target === GET_SECRET_VALUE ? field(body, 'SecretId') : field(body, 'Name');
     if (requests.length >= MAX_REQUESTS_KEPT) requests.shift();
-    requests.push({ target, id });
+    requests.push({ target, id, via: 'api' });
     if (request.method !== 'POST') return error('UnknownOperationException', 'POST only');
     if (failure !== undefined) return error(failure, 'injected failure', 500);
     if (target === GET_SECRET_VALUE) return getSecretValue(id);
@@ -145,13 +175,18 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     return error('UnknownOperationException', 'only GetSecretValue and GetParameter are served');
   };
 
+  // A body left unread (too large) means the connection cannot carry another request: `connection: close`.
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     answer(request)
       .catch(() => error('InternalServiceError', 'fake store failure', 500))
-      .then(({ status, body }) => {
-        const type = typeof body.__type === 'string' ? { 'x-amzn-errortype': body.__type } : {};
-        // A body left unread (too large) means the connection cannot carry another request.
+      .then(({ status, body, extension }) => {
         const close = request.complete ? {} : { connection: 'close' };
+        if (extension === true && status !== 200) {
+          response.writeHead(status, { 'content-type': 'text/plain', ...close });
+          response.end(`${String(body.__type)}: ${String(body.message)}`);
+          return;
+        }
+        const type = typeof body.__type === 'string' ? { 'x-amzn-errortype': body.__type } : {};
         response.writeHead(status, {
           'content-type': JSON_11,
           'x-amzn-requestid': '00000000-0000-4000-8000-000000000000',
@@ -188,9 +223,11 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_SESSION_TOKEN: SESSION_TOKEN,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
       AWS_ENDPOINT_URL_SSM: url,
     }),
+    extensionEnv: () => ({ PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(port) }),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((closeError) => (closeError ? reject(closeError) : resolve()));

@@ -18,7 +18,9 @@ import { createBrokerAgent } from '#shared/http/outbound/client.ts';
 import { loadNotifierConfig } from '#shared/notify/config.ts';
 import { testMessage } from '#shared/notify/messages.ts';
 import { TelegramClient } from '#shared/notify/telegram.ts';
-import { SecretStore, type StoreClients } from '#shared/secrets.ts';
+import { SecretStore } from '#shared/secrets.ts';
+import type { StoreClients } from '#shared/store/sdk.ts';
+import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
 import { readConfig, readNotifyConfig } from '../infra/config.ts';
 import { loadContext, parseArgs, UsageError } from './context.ts';
 
@@ -55,7 +57,7 @@ export async function run(
     chatId = { kind: 'parameter', name: stack.telegramChatId.name };
     language = stack.language;
   }
-  const store = new SecretStore({ ttlMs: 1000, clients: () => clients(region) });
+  const store = new SecretStore({ ttlMs: 1000, sdk: loadedStoreSdk, clients: () => clients(region) });
   const [token, chat] = await Promise.all([store.readSecret(botToken), store.readParameter(chatId)]);
   if (token === undefined || chat === undefined) {
     io.err(

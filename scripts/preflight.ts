@@ -111,8 +111,16 @@ function deployedSettings(context: Record<string, string>): { settings: Prefligh
 /** The functions' own store when a value lives in Secrets Manager or SSM; loaded only then (it brings the AWS SDK). */
 async function valueReader(settings: PreflightSettings, region: string | undefined): Promise<ValueReader> {
   if (holdsPlainValuesOnly(settings)) return PLAIN_VALUES;
-  const { createStoreClients, SecretStore } = await import('#shared/secrets.ts');
-  return new SecretStore({ ttlMs: settings.alor.secretsCacheTtlMs, clients: () => createStoreClients(region) });
+  const [{ SecretStore }, { storeClients }, { loadedStoreSdk }] = await Promise.all([
+    import('#shared/secrets.ts'),
+    import('#shared/store/sdk.ts'),
+    import('#shared/store/sdk-modules.ts'),
+  ]);
+  return new SecretStore({
+    ttlMs: settings.alor.secretsCacheTtlMs,
+    sdk: loadedStoreSdk,
+    clients: (sdk) => storeClients(sdk, region),
+  });
 }
 
 export async function preflight(

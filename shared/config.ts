@@ -17,6 +17,7 @@ import {
   TINKOFF_DEFAULT_API_URL,
   type TinkoffApi,
 } from './facts.ts';
+import type { StoreExtension } from './store/extension.ts';
 
 /**
  * Configuration is parsed once per container from the environment, into a typed object that handlers
@@ -86,6 +87,14 @@ const CommonEnvSchema = z.object({
   [ENV.secretsCacheTtlMs]: positiveIntegerMs(DEFAULT_SECRETS_TTL_MS, 60 * 60_000),
   [ENV.dryRun]: booleanFlag,
   [ENV.allowedSourceIps]: sourceRanges,
+  [ENV.storeExtensionPort]: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a port number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(65_535))
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  [ENV.awsSessionToken]: optionalText,
 });
 
 const AlorEnvSchema = CommonEnvSchema.extend({
@@ -126,6 +135,8 @@ export interface CommonConfig {
   readonly dryRun: boolean;
   /** The addresses a call may come from; unset: any. */
   readonly allowedSources?: readonly SourceRange[] | undefined;
+  /** The Parameters and Secrets extension, when the function has its layer; unset: the AWS SDK reads the store. */
+  readonly storeExtension?: StoreExtension | undefined;
 }
 
 export interface AlorConfig extends CommonConfig {
@@ -157,6 +168,11 @@ export function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.output<T> 
   throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
 }
 
+/** The extension asks for the session token; without one (outside Lambda) it could answer nothing. */
+function storeExtension(port: number | undefined, token: string | undefined): StoreExtension | undefined {
+  return port === undefined || token === undefined ? undefined : { url: `http://localhost:${port}`, token };
+}
+
 function commonConfig(env: z.output<typeof CommonEnvSchema>): CommonConfig {
   return {
     webhookSecret: source(env[ENV.webhookSecretId], env[ENV.webhookSecret], 'secret'),
@@ -164,6 +180,7 @@ function commonConfig(env: z.output<typeof CommonEnvSchema>): CommonConfig {
     secretsCacheTtlMs: env[ENV.secretsCacheTtlMs],
     dryRun: env[ENV.dryRun],
     allowedSources: env[ENV.allowedSourceIps],
+    storeExtension: storeExtension(env[ENV.storeExtensionPort], env[ENV.awsSessionToken]),
   };
 }
 

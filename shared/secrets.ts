@@ -1,25 +1,39 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { Dispatcher } from 'undici';
 import { parseAcceptedSecrets } from './auth/webhook-secrets.ts';
-import type { CommonConfig, ValueSource } from './config.ts';
+import type { ValueSource } from './config.ts';
 import { describeError } from './errors.ts';
+import { brokerAgent } from './http/outbound/client.ts';
 import { logger, registerSecret } from './logging.ts';
+import {
+  type ExtensionAnswer,
+  readParameterThroughExtension,
+  readSecretThroughExtension,
+  type StoreExtension,
+} from './store/extension.ts';
+import { getParameterValue, getSecretString, type StoreClients, type StoreSdk, storeClients } from './store/sdk.ts';
 
 /**
  * Reads secrets (Secrets Manager) and identifiers (SSM Parameter Store) once per container and keeps them
  * for a while: a rotated value is picked up within the TTL. An absent or empty value is `undefined`
  * (the contract's 404 rows); any other store failure throws (500), unless an older value can still serve.
+ * Reads go through the Parameters and Secrets extension when the function has it, else (and whenever the extension
+ * gives no value) through the AWS SDK, loaded on first use.
  */
-
-export interface StoreClients {
-  readonly secretsManager: Pick<SecretsManagerClient, 'send'>;
-  readonly ssm: Pick<SSMClient, 'send'>;
-}
 
 export interface SecretStoreOptions {
   readonly ttlMs: number;
-  /** Created on first use, so a container that never reads the store never builds the SDK clients. */
-  readonly clients?: () => StoreClients;
+  /**
+   * The AWS SDK's classes, asked for at the first SDK read: `loadedStoreSdk` (shared/store/sdk-modules.ts) where the
+   * SDK is loaded anyway, `loadStoreSdkOnDemand` (shared/store/sdk-on-demand.ts) in the webhook functions. Never
+   * imported here, so that this module does not bring the SDK into a bundle.
+   */
+  readonly sdk: () => Promise<StoreSdk>;
+  /** Created on first SDK read, so a container that never reads the store with the SDK never builds the clients. */
+  readonly clients?: (sdk: StoreSdk) => StoreClients;
+  /** The Parameters and Secrets extension, when the function has the layer (`config.storeExtension`). */
+  readonly extension?: StoreExtension | undefined;
+  /** @default the container's one keep-alive agent: the extension is called over it */
+  readonly dispatcher?: Dispatcher;
   readonly now?: () => number;
 }
 
@@ -27,17 +41,6 @@ export interface SecretStoreOptions {
 const MAX_ABSENT_TTL_MS = 30_000;
 /** After a failed re-read, the cached value is served this long before the store is asked again. */
 const STALE_RETRY_MS = 30_000;
-/** Store calls happen inside a webhook's 3 s budget: fail fast rather than retry at length. */
-const STORE_CLIENT_CONFIG = { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 } };
-
-/** `region`: where the stack is (CDK context), for tools run outside it; a function's clients take Lambda's. */
-export function createStoreClients(region?: string): StoreClients {
-  const config = region === undefined ? STORE_CLIENT_CONFIG : { ...STORE_CLIENT_CONFIG, region };
-  return {
-    secretsManager: new SecretsManagerClient(config),
-    ssm: new SSMClient(config),
-  };
-}
 
 /** How long a function's init waits for {@link SecretStore.prefetch}: well inside Lambda's 10 s init limit. */
 export const INIT_PREFETCH_MAX_WAIT_MS = 1500;
@@ -53,15 +56,16 @@ interface CacheEntry {
   readonly expiresAt: number;
 }
 
-const ABSENT_ERRORS = new Set(['ResourceNotFoundException', 'ParameterNotFound']);
-
 function emptyToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
 export class SecretStore {
   readonly #ttlMs: number;
-  readonly #createClients: () => StoreClients;
+  readonly #loadSdk: () => Promise<StoreSdk>;
+  readonly #createClients: ((sdk: StoreSdk) => StoreClients) | undefined;
+  readonly #extension: StoreExtension | undefined;
+  readonly #dispatcher: Dispatcher | undefined;
   readonly #now: () => number;
   #clients: StoreClients | undefined;
   readonly #cache = new Map<string, CacheEntry>();
@@ -69,7 +73,10 @@ export class SecretStore {
 
   constructor(options: SecretStoreOptions) {
     this.#ttlMs = options.ttlMs;
-    this.#createClients = options.clients ?? createStoreClients;
+    this.#loadSdk = options.sdk;
+    this.#createClients = options.clients;
+    this.#extension = options.extension;
+    this.#dispatcher = options.dispatcher;
     this.#now = options.now ?? Date.now;
   }
 
@@ -147,42 +154,36 @@ export class SecretStore {
     return refresh;
   }
 
-  #storeClients(): StoreClients {
-    this.#clients ??= this.#createClients();
-    return this.#clients;
+  async #sdk(): Promise<{ sdk: StoreSdk; clients: StoreClients }> {
+    const sdk = await this.#loadSdk();
+    this.#clients ??= this.#createClients?.(sdk) ?? storeClients(sdk);
+    return { sdk, clients: this.#clients };
   }
 
-  async #fetchSecret(secretId: string): Promise<string | undefined> {
-    try {
-      const output = await this.#storeClients().secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }));
-      return emptyToUndefined(output.SecretString);
-    } catch (error) {
-      if (ABSENT_ERRORS.has(describeError(error).name)) return undefined;
-      throw error;
+  /** The extension's value when it gives one, else the SDK's. */
+  async #viaExtensionOrSdk(
+    throughExtension: (dispatcher: Dispatcher, extension: StoreExtension) => Promise<ExtensionAnswer>,
+    withSdk: (sdk: StoreSdk, clients: StoreClients) => Promise<string | undefined>,
+  ): Promise<string | undefined> {
+    if (this.#extension !== undefined) {
+      const answer = await throughExtension(this.#dispatcher ?? brokerAgent(), this.#extension);
+      if (answer !== undefined) return emptyToUndefined(answer.value);
     }
+    const { sdk, clients } = await this.#sdk();
+    return emptyToUndefined(await withSdk(sdk, clients));
   }
 
-  async #fetchParameter(name: string): Promise<string | undefined> {
-    try {
-      const output = await this.#storeClients().ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-      return emptyToUndefined(output.Parameter?.Value);
-    } catch (error) {
-      if (ABSENT_ERRORS.has(describeError(error).name)) return undefined;
-      throw error;
-    }
+  #fetchSecret(secretId: string): Promise<string | undefined> {
+    return this.#viaExtensionOrSdk(
+      (dispatcher, extension) => readSecretThroughExtension(dispatcher, extension, secretId),
+      (sdk, clients) => getSecretString(sdk, clients, secretId),
+    );
   }
-}
 
-/**
- * The store of a function's container, filled during init (module scope, once per container): the webhook secret and
- * the broker account (an SSM parameter, not a secret) are read in parallel, so the first invocation pays no store round
- * trip for them: a `check` answers from the cache, and the first order reads only the broker token. The broker token is
- * deliberately NOT read here: on a 401 no secret but the webhook secret may be read from the store
- * (docs/contract.md#order-of-checks), and a container's first call may well be unauthenticated. Bounded by
- * {@link INIT_PREFETCH_MAX_WAIT_MS}, so a slow store cannot stall init. Measured by `npm run bench`.
- */
-export async function initSecretStore(config: CommonConfig, account: ValueSource): Promise<SecretStore> {
-  const store = new SecretStore({ ttlMs: config.secretsCacheTtlMs });
-  await store.prefetch({ secrets: [config.webhookSecret], parameters: [account] }, INIT_PREFETCH_MAX_WAIT_MS);
-  return store;
+  #fetchParameter(name: string): Promise<string | undefined> {
+    return this.#viaExtensionOrSdk(
+      (dispatcher, extension) => readParameterThroughExtension(dispatcher, extension, name),
+      (sdk, clients) => getParameterValue(sdk, clients, name),
+    );
+  }
 }

@@ -18,6 +18,7 @@ import { MemoryNotifyStore } from '#shared/notify/notify-store.ts';
 import type { MessageQueue, QueueMessage } from '#shared/notify/queue.ts';
 import { TelegramClient, type TelegramTarget } from '#shared/notify/telegram.ts';
 import { SecretStore } from '#shared/secrets.ts';
+import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
 
 /**
  * The Telegram messages of `npm start`: the same notifier as on AWS, fed with the in-process functions' log lines
@@ -121,7 +122,7 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
   const timers = new Set<NodeJS.Timeout>();
   const notifier = createNotifier({
     config,
-    secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs }),
+    secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
     telegram,
     store: new MemoryNotifyStore(),
     followUpQueues: Object.fromEntries(

@@ -11,7 +11,8 @@ import { brokerAgent, preconnect, reconnectIdleOrigins } from '../http/outbound/
 import { createDeadline, type Deadline } from '../http/outbound/deadline.ts';
 import { type LogFields, logger } from '../logging.ts';
 import { parseWebhookBody } from '../payload.ts';
-import { INIT_PREFETCH_MAX_WAIT_MS, initSecretStore, SecretStore } from '../secrets.ts';
+import { INIT_PREFETCH_MAX_WAIT_MS, SecretStore } from '../secrets.ts';
+import { loadStoreSdkOnDemand } from '../store/sdk-on-demand.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
 import type { OrderOutcome } from './outcome.ts';
 import { brokerRequestId } from './request-id.ts';
@@ -125,7 +126,7 @@ export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends 
   config: CommonConfig,
   deps: BrokerHandlerDeps,
 ): BrokerLambdaHandler {
-  const store = deps.store ?? new SecretStore({ ttlMs: config.secretsCacheTtlMs });
+  const store = deps.store ?? webhookStore(config);
   const dispatcher = deps.dispatcher ?? brokerAgent();
   const made = recipe(dispatcher);
   const { broker, orderSchema, stored, notConfigured, orderTerms, client, origins } = made;
@@ -187,6 +188,29 @@ export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends 
   return (event, context) => (isKeepWarmEvent(event) ? keepWarm() : webhook(event, context));
 }
 
+/** A webhook function's store: through the extension when it has the layer, the SDK loaded only when needed. */
+function webhookStore(config: CommonConfig): SecretStore {
+  return new SecretStore({
+    ttlMs: config.secretsCacheTtlMs,
+    extension: config.storeExtension,
+    sdk: loadStoreSdkOnDemand,
+  });
+}
+
+/**
+ * The store of a webhook container, filled during init (module scope, once per container): the webhook secret and
+ * the broker account (an SSM parameter, not a secret) are read in parallel, so the first invocation pays no store round
+ * trip for them: a `check` answers from the cache, and the first order reads only the broker token. The broker token is
+ * deliberately NOT read here: on a 401 no secret but the webhook secret may be read from the store
+ * (docs/contract.md#order-of-checks), and a container's first call may well be unauthenticated. Bounded by
+ * {@link INIT_PREFETCH_MAX_WAIT_MS}, so a slow store cannot stall init. Measured by `npm run bench`.
+ */
+async function initWebhookStore(config: CommonConfig, account: ValueSource): Promise<SecretStore> {
+  const store = webhookStore(config);
+  await store.prefetch({ secrets: [config.webhookSecret], parameters: [account] }, INIT_PREFETCH_MAX_WAIT_MS);
+  return store;
+}
+
 /**
  * A container's init (the module scope of functions/<broker>/handler.ts), both halves in parallel and bounded: the
  * store prefetch (webhook secret and account, never the broker token) and TCP+TLS to each broker origin (nothing
@@ -198,7 +222,7 @@ export async function initBrokerContainer(
   brokerOrigins: readonly string[],
 ): Promise<BrokerHandlerDeps> {
   const [store] = await Promise.all([
-    initSecretStore(config, account),
+    initWebhookStore(config, account),
     preconnect(brokerOrigins, INIT_PREFETCH_MAX_WAIT_MS),
   ]);
   return { store };

@@ -6,6 +6,7 @@ import { BROKERS, type Broker } from '../facts.ts';
 import { createBrokerAgent, parseJsonText } from '../http/outbound/client.ts';
 import { logger } from '../logging.ts';
 import { SecretStore } from '../secrets.ts';
+import { loadedStoreSdk } from '../store/sdk-modules.ts';
 import type { NotifierConfig, NotifierResources } from './config.ts';
 import { createNotifier, type Notifier } from './notifier.ts';
 import { DynamoNotifyStore } from './notify-store.ts';
@@ -76,7 +77,7 @@ export function createNotifierHandler(
   const queue = (url: string): MessageQueue => new SqsQueue(sqs, url);
   const notifier = createNotifier({
     config,
-    secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs }),
+    secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
     telegram: new TelegramClient({ dispatcher: createBrokerAgent(), apiUrl: config.apiUrl }),
     store: new DynamoNotifyStore(new DynamoDBClient(AWS_CLIENT_CONFIG), resources.tableName),
     followUpQueues: Object.fromEntries(

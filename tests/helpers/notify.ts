@@ -11,6 +11,7 @@ import { MemoryNotifyStore } from '#shared/notify/notify-store.ts';
 import type { MessageQueue, QueueMessage } from '#shared/notify/queue.ts';
 import { TelegramClient } from '#shared/notify/telegram.ts';
 import { SecretStore } from '#shared/secrets.ts';
+import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
 import { logLines } from './logs.ts';
 
 /** A queue that keeps what is sent to it, for a test to read or deliver; it can be made to fail. */
@@ -102,7 +103,7 @@ export function notifierHarness() {
     });
     const notifier = createNotifier({
       config,
-      secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs }),
+      secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
       telegram: new TelegramClient({
         dispatcher: createBrokerAgent(),
         apiUrl: config.apiUrl,

@@ -30,6 +30,7 @@ describe('readConfig', () => {
       throttlingBurstLimit: 20,
       logRetentionDays: 30,
       bundleAwsSdk: true,
+      storeExtension: true,
       keepWarmMinutes: 0,
     } satisfies WebhooksConfig);
   });

@@ -1,7 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import type { Broker } from '#shared/facts.ts';
+import { BROKERS, type Broker } from '#shared/facts.ts';
 import { ACCESS_LOG_FIELDS } from '../../infra/gateway-stack.ts';
 import { logicalId, synth } from './synth.ts';
 
@@ -21,7 +21,20 @@ const arn = (service: string, ...rest: unknown[]) => ({
   ],
 });
 
+/** What the Parameters and Secrets extension's binding sets (storeExtension, on by default): its cache off. */
+const STORE_EXTENSION_ENV = {
+  PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED: 'false',
+  PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE: '1000',
+  PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: '2773',
+  PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL: 'warn',
+  PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS: '3',
+  SECRETS_MANAGER_TIMEOUT_MILLIS: '900',
+  SECRETS_MANAGER_TTL: '300',
+  SSM_PARAMETER_STORE_TIMEOUT_MILLIS: '900',
+  SSM_PARAMETER_STORE_TTL: '300',
+};
 const ALOR_ENV_NAMES = [
+  ...Object.keys(STORE_EXTENSION_ENV),
   'ALOR_EXCHANGE',
   'ALOR_PORTFOLIO_PARAMETER',
   'ALOR_REFRESH_TOKEN_SECRET_ID',
@@ -31,6 +44,7 @@ const ALOR_ENV_NAMES = [
   'WEBHOOK_SECRET_ID',
 ];
 const TINKOFF_ENV_NAMES = [
+  ...Object.keys(STORE_EXTENSION_ENV),
   'BROKER_TIMEOUT_MS',
   'DRY_RUN',
   'NODE_OPTIONS',
@@ -133,8 +147,8 @@ describe('GatewayStack with the defaults of cdk.json', () => {
   });
 
   it('passes each function only its own broker variables plus the webhook secret id', () => {
-    expect(Object.keys(functionProps(built, 'alor').Environment.Variables).sort()).toEqual(ALOR_ENV_NAMES);
-    expect(Object.keys(functionProps(built, 'tinkoff').Environment.Variables).sort()).toEqual(TINKOFF_ENV_NAMES);
+    expect(Object.keys(functionProps(built, 'alor').Environment.Variables).sort()).toEqual(ALOR_ENV_NAMES.sort());
+    expect(Object.keys(functionProps(built, 'tinkoff').Environment.Variables).sort()).toEqual(TINKOFF_ENV_NAMES.sort());
   });
 
   it('sets the documented defaults and passes secrets by ARN and parameters by name', () => {
@@ -146,6 +160,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       BROKER_TIMEOUT_MS: '2500',
       DRY_RUN: 'false',
       NODE_OPTIONS: '--enable-source-maps',
+      ...STORE_EXTENSION_ENV,
     });
     expect(functionProps(built, 'tinkoff').Environment.Variables).toEqual({
       WEBHOOK_SECRET_ID: { Ref: logicalId(stack, stack.node.findChild('WebhookSecret')) },
@@ -155,7 +170,29 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       BROKER_TIMEOUT_MS: '2500',
       DRY_RUN: 'false',
       NODE_OPTIONS: '--enable-source-maps',
+      ...STORE_EXTENSION_ENV,
     });
+  });
+
+  it('gives both webhook functions the AWS Parameters and Secrets extension layer, and only them', () => {
+    for (const broker of BROKERS) {
+      const layers = functionProps(built, broker).Layers;
+      expect(layers).toHaveLength(1);
+      expect(JSON.stringify(layers)).toMatch(/Paramsandsecrets/i);
+    }
+    const withLayers = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (resource) => resource.Properties.Layers !== undefined,
+    );
+    expect(withLayers).toHaveLength(2);
+  });
+
+  it('reads the store with the SDK and adds no layer with storeExtension false', () => {
+    const without = synth({ storeExtension: false });
+    for (const broker of BROKERS) {
+      const props = functionProps(without, broker);
+      expect(props.Layers).toBeUndefined();
+      expect(Object.keys(props.Environment.Variables).filter((name) => name.includes('SECRETS_'))).toEqual([]);
+    }
   });
 
   it('creates the broker token secrets without any value and the webhook secret with a generated one', () => {

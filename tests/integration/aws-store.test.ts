@@ -6,6 +6,7 @@ import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { SecretStore } from '#shared/secrets.ts';
+import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 
@@ -155,7 +156,7 @@ describe('webhook secret from Secrets Manager', () => {
       const response = await build()(signal(route, ORDER, 'JP-wrong-secret-000000'));
 
       expect(answerOf(response)).toEqual({ status: 401, body: 'Unauthorized' });
-      expect(store.requests).toEqual([{ target: GET_SECRET_VALUE, id: WEBHOOK_SECRET_ID }]);
+      expect(store.requests).toEqual([{ target: GET_SECRET_VALUE, id: WEBHOOK_SECRET_ID, via: 'api' }]);
       expectNoSecretsInLogs();
     },
   );
@@ -166,7 +167,7 @@ describe('webhook secret from Secrets Manager', () => {
     const response = await tinkoffHandler()(signal('POST /tinkoff', { check: true }, ''));
 
     expect(answerOf(response)).toEqual({ status: 401, body: 'Unauthorized' });
-    expect(store.requests).toEqual([{ target: GET_SECRET_VALUE, id: WEBHOOK_SECRET_ID }]);
+    expect(store.requests).toEqual([{ target: GET_SECRET_VALUE, id: WEBHOOK_SECRET_ID, via: 'api' }]);
   });
 
   it('accepts any value of a JSON-array secret (rotation)', async () => {
@@ -185,7 +186,7 @@ describe('webhook secret from Secrets Manager', () => {
     const response = await alorHandler()(signal('POST /alor', { check: true }));
 
     expect(answerOf(response)).toEqual({ status: 200, body: '200 OK' });
-    expect(store.requests).toEqual([{ target: GET_SECRET_VALUE, id: WEBHOOK_SECRET_ID }]);
+    expect(store.requests).toEqual([{ target: GET_SECRET_VALUE, id: WEBHOOK_SECRET_ID, via: 'api' }]);
   });
 
   it('reads each value once per container: a second call is served from the cache', async () => {
@@ -265,7 +266,7 @@ describe('source allow-list (ALLOWED_SOURCE_IPS): refused before the store is re
     );
 
     expect(answerOf(response)).toEqual({ status: 401, body: 'Unauthorized' });
-    expect(store.requests).toEqual([{ target: GET_SECRET_VALUE, id: WEBHOOK_SECRET_ID }]);
+    expect(store.requests).toEqual([{ target: GET_SECRET_VALUE, id: WEBHOOK_SECRET_ID, via: 'api' }]);
   });
 });
 
@@ -325,7 +326,7 @@ describe('broker credentials from the store: the 404 rows', () => {
     const response = await alorHandler()(signal('POST /alor', { ...ORDER, v: 'abc' }));
 
     expect(answerOf(response)).toEqual({ status: 400, body: 'Некорректные данные в заявке' });
-    expect(store.requests).toEqual([{ target: GET_SECRET_VALUE, id: WEBHOOK_SECRET_ID }]);
+    expect(store.requests).toEqual([{ target: GET_SECRET_VALUE, id: WEBHOOK_SECRET_ID, via: 'api' }]);
   });
 });
 
@@ -368,7 +369,7 @@ describe('store failures', () => {
 
   it('keeps serving cached values when the store fails after the TTL', async () => {
     let now = 0;
-    const handler = tinkoffHandler({}, new SecretStore({ ttlMs: 1, now: () => now }));
+    const handler = tinkoffHandler({}, new SecretStore({ ttlMs: 1, now: () => now, sdk: loadedStoreSdk }));
     await handler(signal('POST /tinkoff'));
     now += 2;
     store.failWith('InternalServiceError');

@@ -19,7 +19,9 @@ import type { Broker } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';
 import { createDeadline } from '#shared/http/outbound/deadline.ts';
-import { SecretStore, type StoreClients } from '#shared/secrets.ts';
+import { SecretStore } from '#shared/secrets.ts';
+import type { StoreClients } from '#shared/store/sdk.ts';
+import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { allOutput } from '../helpers/logs.ts';
 import { ORDERS } from '../helpers/resilience.ts';
@@ -345,7 +347,7 @@ function storeWith(values: Record<string, string>, failing: ReadonlySet<string> 
       }),
     },
   } as unknown as StoreClients;
-  return { store: new SecretStore({ ttlMs: 60_000, clients: () => clients }), reads };
+  return { store: new SecretStore({ ttlMs: 60_000, sdk: loadedStoreSdk, clients: () => clients }), reads };
 }
 
 describe.each(['alor', 'tinkoff'] as const)('%s webhook: secrets from the store', (broker: Broker) => {

@@ -6,6 +6,7 @@ import { type Broker, ENV, NOTIFY_ENV, UNAUTHORIZED_WINDOW_SECONDS } from '#shar
 import { handleNotifierEvent } from '#shared/notify/lambda.ts';
 import { WindowFlushSchema } from '#shared/notify/queue.ts';
 import { SecretStore } from '#shared/secrets.ts';
+import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
 import { apiGatewayEvent, SCHEDULED_EVENT } from '../helpers/events.ts';
 import { alorPaperEnv, type Env, importHandler, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from '../helpers/handlers.ts';
 import { usePaperBrokers } from '../helpers/local-servers.ts';
@@ -118,6 +119,7 @@ describe('notifier: one message per outcome, through the real handlers', () => {
         const failing = Object.assign(new Error('store down'), { name: 'InternalServiceError' });
         const store = new SecretStore({
           ttlMs: 1000,
+          sdk: loadedStoreSdk,
           clients: () => ({
             secretsManager: { send: () => Promise.reject(failing) },
             ssm: { send: () => Promise.reject(failing) },

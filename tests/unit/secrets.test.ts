@@ -8,7 +8,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ValueSource } from '#shared/config.ts';
 import { redact } from '#shared/logging.ts';
-import { SecretStore, type StoreClients } from '#shared/secrets.ts';
+import { SecretStore } from '#shared/secrets.ts';
+import type { StoreClients } from '#shared/store/sdk.ts';
+import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);
@@ -36,7 +38,7 @@ function clients(): StoreClients {
 
 function storeAt(start = 1_000_000, ttlMs = TTL_MS) {
   let now = start;
-  const store = new SecretStore({ ttlMs, clients, now: () => now });
+  const store = new SecretStore({ ttlMs, sdk: loadedStoreSdk, clients, now: () => now });
   return { store, advance: (ms: number) => (now += ms) };
 }
 
@@ -316,7 +318,7 @@ describe('SecretStore.readParameter', () => {
 describe('SecretStore with plain and unset sources', () => {
   it('returns a plain value as is, and a blank one as absent, without building SDK clients', async () => {
     const factory = vi.fn(clients);
-    const store = new SecretStore({ ttlMs: TTL_MS, clients: factory });
+    const store = new SecretStore({ ttlMs: TTL_MS, sdk: loadedStoreSdk, clients: factory });
 
     expect(await store.readSecret({ kind: 'plain', value: 'local-secret-1' })).toBe('local-secret-1');
     expect(await store.readParameter({ kind: 'plain', value: '  ' })).toBeUndefined();
@@ -328,7 +330,7 @@ describe('SecretStore with plain and unset sources', () => {
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: uniqueSecret() });
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'D1' } });
     const factory = vi.fn(clients);
-    const store = new SecretStore({ ttlMs: TTL_MS, clients: factory });
+    const store = new SecretStore({ ttlMs: TTL_MS, sdk: loadedStoreSdk, clients: factory });
 
     await store.readSecret(SECRET);
     await store.readParameter(PARAMETER);

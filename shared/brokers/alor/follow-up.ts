@@ -1,6 +1,7 @@
 import type { AlorConfig } from '../../config.ts';
 import { brokerAgent } from '../../http/outbound/client.ts';
 import { SecretStore } from '../../secrets.ts';
+import { loadedStoreSdk } from '../../store/sdk-modules.ts';
 import type { BrokerHandlerDeps } from '../broker-handler.ts';
 import { createFollowUpHandler, type FollowUpHandler } from '../follow-up-handler.ts';
 import { AlorClient } from './client.ts';
@@ -29,6 +30,7 @@ export function createAlorFollowUpHandler(config: AlorConfig, deps: BrokerHandle
         }),
     },
     config,
-    deps.store ?? new SecretStore({ ttlMs: config.secretsCacheTtlMs }),
+    deps.store ??
+      new SecretStore({ ttlMs: config.secretsCacheTtlMs, extension: config.storeExtension, sdk: loadedStoreSdk }),
   );
 }

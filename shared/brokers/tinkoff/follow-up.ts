@@ -2,6 +2,7 @@ import type { TinkoffConfig } from '../../config.ts';
 import { BrokerUnavailableError } from '../../errors.ts';
 import { brokerAgent } from '../../http/outbound/client.ts';
 import { SecretStore } from '../../secrets.ts';
+import { loadedStoreSdk } from '../../store/sdk-modules.ts';
 import type { BrokerHandlerDeps } from '../broker-handler.ts';
 import { createFollowUpHandler, type FollowUpHandler } from '../follow-up-handler.ts';
 import { TinkoffV2Client } from './client.ts';
@@ -23,6 +24,7 @@ export function createTinkoffFollowUpHandler(config: TinkoffConfig, deps: Broker
       },
     },
     config,
-    deps.store ?? new SecretStore({ ttlMs: config.secretsCacheTtlMs }),
+    deps.store ??
+      new SecretStore({ ttlMs: config.secretsCacheTtlMs, extension: config.storeExtension, sdk: loadedStoreSdk }),
   );
 }

@@ -1,0 +1,88 @@
+import type { Dispatcher } from 'undici';
+import * as z from 'zod';
+import { describeError } from '../errors.ts';
+import { endpoint, parseJsonText, sendBrokerRequest } from '../http/outbound/client.ts';
+import { createDeadline } from '../http/outbound/deadline.ts';
+import { logger } from '../logging.ts';
+
+/**
+ * The AWS Parameters and Secrets Lambda Extension: a layer whose local HTTP server reads Secrets Manager and SSM
+ * with the function's role, so the function reads its store with undici, already loaded, instead of the AWS SDK
+ * (whose evaluation was most of a cold import; README.md#store-reads). It is a fast path only: whatever the extension
+ * does not answer with a value (not started yet, an AWS error, an absent secret, a malformed answer) the caller reads
+ * again with the SDK, which alone tells an absent value (the 404 rows) from a failure (500).
+ */
+
+/** Where the extension listens, and the token it asks for (the container's `AWS_SESSION_TOKEN`). */
+export interface StoreExtension {
+  /** `http://localhost:<PARAMETERS_SECRETS_EXTENSION_HTTP_PORT>` */
+  readonly url: string;
+  readonly token: string;
+}
+
+/** The extension answers from a local process: a read that takes longer is left to the SDK. */
+export const EXTENSION_READ_TIMEOUT_MS = 1000;
+
+export const EXTENSION_TOKEN_HEADER = 'x-aws-parameters-secrets-token';
+export const EXTENSION_SECRET_PATH = '/secretsmanager/get';
+export const EXTENSION_PARAMETER_PATH = '/systemsmanager/parameters/get';
+
+/** The fields read of the extension's answers: the same JSON as GetSecretValue and GetParameter. */
+const SecretAnswerSchema = z.object({ SecretString: z.string().nullish() });
+const ParameterAnswerSchema = z.object({ Parameter: z.object({ Value: z.string().nullish() }) });
+
+/** What the extension said: a value (absent when the secret holds none as a string), or nothing to rely on. */
+export type ExtensionAnswer = { readonly value: string | undefined } | undefined;
+
+async function read(
+  dispatcher: Dispatcher,
+  extension: StoreExtension,
+  path: string,
+  query: string,
+  value: (json: unknown) => string | null | undefined,
+): Promise<ExtensionAnswer> {
+  try {
+    const response = await sendBrokerRequest(dispatcher, {
+      endpoint: endpoint(extension.url, path),
+      query,
+      method: 'GET',
+      headers: { [EXTENSION_TOKEN_HEADER]: extension.token },
+      deadline: createDeadline(EXTENSION_READ_TIMEOUT_MS),
+      idempotent: true,
+    });
+    if (response.statusCode !== 200) {
+      // Its error text is not read: absent and failed are told apart by the SDK, not by the extension's wording.
+      logger.warn('store extension gave no value, reading with the SDK', { status: response.statusCode, path });
+      return undefined;
+    }
+    return { value: value(parseJsonText(response.text)) ?? undefined };
+  } catch (error) {
+    logger.warn('store extension gave no value, reading with the SDK', { error: describeError(error), path });
+    return undefined;
+  }
+}
+
+export function readSecretThroughExtension(
+  dispatcher: Dispatcher,
+  extension: StoreExtension,
+  secretId: string,
+): Promise<ExtensionAnswer> {
+  return read(dispatcher, extension, EXTENSION_SECRET_PATH, `secretId=${encodeURIComponent(secretId)}`, (json) => {
+    const parsed = SecretAnswerSchema.safeParse(json);
+    if (!parsed.success) throw new Error('malformed extension answer');
+    return parsed.data.SecretString;
+  });
+}
+
+export function readParameterThroughExtension(
+  dispatcher: Dispatcher,
+  extension: StoreExtension,
+  name: string,
+): Promise<ExtensionAnswer> {
+  const query = `name=${encodeURIComponent(name)}&withDecryption=true`;
+  return read(dispatcher, extension, EXTENSION_PARAMETER_PATH, query, (json) => {
+    const parsed = ParameterAnswerSchema.safeParse(json);
+    if (!parsed.success) throw new Error('malformed extension answer');
+    return parsed.data.Parameter.Value;
+  });
+}

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
+import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
+import { type Broker, ENV } from '#shared/facts.ts';
+import { apiGatewayEvent } from '../helpers/events.ts';
+import { type Env, importHandler } from '../helpers/handlers.ts';
+import { useLocalServer, usePaperBrokers } from '../helpers/local-servers.ts';
+import { allOutput } from '../helpers/logs.ts';
+
+/**
+ * The webhook functions as deployed by default (`storeExtension`): their secrets and parameters read through the AWS
+ * Parameters and Secrets extension's local port, served here by the fake store of local/aws-store.ts, with the AWS
+ * SDK as the fallback for whatever the extension does not answer with a value. Each function is imported cold, init
+ * included, and orders go to the paper brokers.
+ */
+
+const WEBHOOK_SECRET = 'extension-webhook-secret-3f9a';
+const STORED = {
+  webhookSecret: 'ppp/webhook-secret',
+  alorToken: 'ppp/alor/refresh-token',
+  alorPortfolio: '/ppp/alor/portfolio',
+  tinkoffToken: 'ppp/tinkoff/token',
+  tinkoffAccount: '/ppp/tinkoff/account-id',
+};
+const ORDER = { t: 'AAPL', p: '190.5', v: 1, d: 'buy', f: 'BBG000B9XRY4' };
+
+const paper = usePaperBrokers();
+const store = useLocalServer(startFakeAwsStore, (started) => {
+  started.failWith(undefined);
+  started.resetRequests();
+  started.setSecret(STORED.webhookSecret, WEBHOOK_SECRET);
+  started.setSecret(STORED.alorToken, PAPER_ALOR.refreshToken);
+  started.setParameter(STORED.alorPortfolio, PAPER_ALOR.portfolio);
+  started.setSecret(STORED.tinkoffToken, PAPER_TINKOFF.token);
+  started.setParameter(STORED.tinkoffAccount, PAPER_TINKOFF.accountId);
+});
+
+/** What the stack sets, the extension's port included; `overrides` replace any of it. */
+function deployedEnv(broker: Broker, overrides: Env = {}): Env {
+  const brokerEnv: Env =
+    broker === 'alor'
+      ? {
+          [ENV.alorRefreshTokenSecretId]: STORED.alorToken,
+          [ENV.alorPortfolioParameter]: STORED.alorPortfolio,
+          [ENV.alorOauthUrl]: paper.alor.url,
+          [ENV.alorApiUrl]: paper.alor.url,
+        }
+      : {
+          [ENV.tinkoffTokenSecretId]: STORED.tinkoffToken,
+          [ENV.tinkoffAccountIdParameter]: STORED.tinkoffAccount,
+          [ENV.tinkoffApiUrl]: paper.tinkoff.v2Url,
+        };
+  return {
+    ...store.env(),
+    ...store.extensionEnv(),
+    [ENV.webhookSecretId]: STORED.webhookSecret,
+    ...brokerEnv,
+    ...overrides,
+  };
+}
+
+const signal = (broker: Broker, body: unknown, secret = WEBHOOK_SECRET) =>
+  apiGatewayEvent({ route: `POST /${broker}`, body: JSON.stringify(body), headers: { 'x-webhook-secret': secret } });
+
+const answer = (response: { statusCode: number; body: string }) => ({
+  status: response.statusCode,
+  body: response.body,
+});
+
+const reads = (via: 'api' | 'extension') => store.requests.filter((request) => request.via === via);
+
+describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (broker) => {
+  it('places an order with every value read through the extension, none through the AWS API', async () => {
+    const handler = await importHandler(broker, deployedEnv(broker));
+
+    expect(answer(await handler(signal(broker, { check: true })))).toEqual({ status: 200, body: '200 OK' });
+    expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
+
+    expect(reads('api')).toEqual([]);
+    expect(
+      reads('extension')
+        .map((request) => request.id)
+        .sort(),
+    ).toEqual(
+      broker === 'alor'
+        ? [STORED.alorPortfolio, STORED.alorToken, STORED.webhookSecret].sort()
+        : [STORED.tinkoffAccount, STORED.tinkoffToken, STORED.webhookSecret].sort(),
+    );
+    expect(broker === 'alor' ? paper.alor.orders.length : paper.tinkoff.orders.length).toBeGreaterThan(0);
+  });
+
+  it('answers an unauthenticated call 401 having read nothing but the webhook secret', async () => {
+    const handler = await importHandler(broker, deployedEnv(broker));
+    store.resetRequests();
+
+    expect(answer(await handler(signal(broker, ORDER, 'wrong-secret')))).toEqual({ status: 401, body: 'Unauthorized' });
+    expect(store.requests).toEqual([]);
+  });
+
+  it('answers the no-credential row (docs/contract.md#no-credential) of an absent token, the absence confirmed by the AWS API, not by the extension text', async () => {
+    store.setSecret(broker === 'alor' ? STORED.alorToken : STORED.tinkoffToken, undefined);
+    const handler = await importHandler(broker, deployedEnv(broker));
+
+    const response = answer(await handler(signal(broker, ORDER)));
+
+    expect(response).toEqual({
+      status: 404,
+      body: broker === 'alor' ? 'Не задан refresh-токен Alor Open API' : 'Не задан торговый токен',
+    });
+    const tokenId = broker === 'alor' ? STORED.alorToken : STORED.tinkoffToken;
+    expect(store.count(GET_SECRET_VALUE, tokenId)).toBe(2);
+    expect(reads('api').map((request) => request.id)).toEqual([tokenId]);
+  });
+
+  it('reads with the AWS SDK when the extension does not answer (not started, no layer), and still trades', async () => {
+    const handler = await importHandler(broker, deployedEnv(broker, { [ENV.storeExtensionPort]: '1' }));
+
+    expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
+
+    expect(reads('extension')).toEqual([]);
+    expect(reads('api').length).toBe(3);
+    expect(allOutput()).toContain('store extension gave no value, reading with the SDK');
+  });
+
+  it('reads with the AWS SDK when the extension refuses the session token', async () => {
+    const handler = await importHandler(broker, deployedEnv(broker, { [ENV.awsSessionToken]: 'another-token' }));
+
+    expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
+    expect(reads('api').length).toBe(3);
+  });
+
+  it('answers 500 without AWS text when neither the extension nor the API can read the store', async () => {
+    const handler = await importHandler(broker, deployedEnv(broker));
+    store.failWith('InternalServiceError');
+
+    expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 500, body: 'Внутренняя ошибка' });
+    expect(store.count(GET_PARAMETER) + store.count(GET_SECRET_VALUE)).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,81 @@
+import { MockAgent } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  EXTENSION_TOKEN_HEADER,
+  readParameterThroughExtension,
+  readSecretThroughExtension,
+  type StoreExtension,
+} from '#shared/store/extension.ts';
+
+/** The extension's HTTP interface as AWS documents it, spoken by shared/store/extension.ts against a MockAgent. */
+
+const EXTENSION: StoreExtension = { url: 'http://localhost:2773', token: 'session-token-1' };
+let agent: MockAgent;
+
+beforeEach(() => {
+  agent = new MockAgent();
+  agent.disableNetConnect();
+});
+afterEach(async () => {
+  agent.assertNoPendingInterceptors();
+  await agent.close();
+});
+
+const extension = () => agent.get(EXTENSION.url);
+
+describe('readSecretThroughExtension', () => {
+  it('asks GET /secretsmanager/get?secretId=… with the session token, and returns SecretString', async () => {
+    extension()
+      .intercept({
+        path: '/secretsmanager/get?secretId=ppp%2Falor%2Frefresh-token',
+        method: 'GET',
+        headers: { [EXTENSION_TOKEN_HEADER]: EXTENSION.token },
+      })
+      .reply(200, { Name: 'ppp/alor/refresh-token', SecretString: 'value-1', VersionStages: ['AWSCURRENT'] });
+
+    expect(await readSecretThroughExtension(agent, EXTENSION, 'ppp/alor/refresh-token')).toEqual({ value: 'value-1' });
+  });
+
+  it('answers a secret without a string value as an absent value', async () => {
+    extension()
+      .intercept({ path: /^\/secretsmanager\/get/, method: 'GET' })
+      .reply(200, { SecretBinary: 'AAEC', SecretString: null });
+
+    expect(await readSecretThroughExtension(agent, EXTENSION, 'id')).toEqual({ value: undefined });
+  });
+
+  it.each([
+    ['an error status (absent, denied, throttled: left to the SDK to tell)', 400, 'ResourceNotFoundException: …'],
+    ['a server error', 500, 'internal'],
+    ['an answer that is not the API JSON', 200, '<html>proxy</html>'],
+  ])('gives no answer on %s', async (_case, status, body) => {
+    extension()
+      .intercept({ path: /^\/secretsmanager\/get/, method: 'GET' })
+      .reply(status, body);
+
+    expect(await readSecretThroughExtension(agent, EXTENSION, 'id')).toBeUndefined();
+  });
+
+  it('gives no answer when nothing listens on the port', async () => {
+    extension()
+      .intercept({ path: /^\/secretsmanager\/get/, method: 'GET' })
+      .replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
+      .times(2);
+
+    expect(await readSecretThroughExtension(agent, EXTENSION, 'id')).toBeUndefined();
+  });
+});
+
+describe('readParameterThroughExtension', () => {
+  it('asks GET /systemsmanager/parameters/get?name=…&withDecryption=true, and returns Parameter.Value', async () => {
+    extension()
+      .intercept({
+        path: '/systemsmanager/parameters/get?name=%2Fppp%2Falor%2Fportfolio&withDecryption=true',
+        method: 'GET',
+        headers: { [EXTENSION_TOKEN_HEADER]: EXTENSION.token },
+      })
+      .reply(200, { Parameter: { Name: '/ppp/alor/portfolio', Type: 'String', Value: 'D71111', Version: 1 } });
+
+    expect(await readParameterThroughExtension(agent, EXTENSION, '/ppp/alor/portfolio')).toEqual({ value: 'D71111' });
+  });
+});
