@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { RUNTIME_NODE_OPTIONS } from '../infra/bundling.ts';
 
 /**
  * One measured run in a fresh `node` process, as a cold Lambda container is: the child gets only the environment the
- * function would (the host's AWS profile, proxies or LOG_LEVEL must not change what is measured), the deployed
- * `NODE_OPTIONS`, and writes its figures as one JSON line to file descriptor 3 (stdout is the function's log).
+ * function would (the host's AWS profile, proxies or LOG_LEVEL must not change what is measured; no `NODE_OPTIONS`, as
+ * deployed, unless `env` sets one for an alternative), and writes its figures as one JSON line to file descriptor 3 (stdout is the function's log).
  */
 
 const RUN_TIMEOUT_MS = 20_000;
@@ -21,7 +20,7 @@ export function runMeasuredChild<TResult>(
       INHERITED.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
     );
     const child = spawn(process.execPath, [script, ...args], {
-      env: { ...base, NODE_OPTIONS: RUNTIME_NODE_OPTIONS, ...env },
+      env: { ...base, ...env },
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       timeout: RUN_TIMEOUT_MS,
     });

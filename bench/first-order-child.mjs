@@ -23,8 +23,11 @@ subscribe('undici:client:connected', ({ connectParams }) => {
   events.push({ kind: 'handshake', origin, start: connecting.get(origin), end: at() });
 });
 const requests = new WeakMap();
+// Store reads through the Parameters and Secrets extension go over undici too; through the AWS SDK, over node:http.
+const EXTENSION_PATH = /^\/(secretsmanager|systemsmanager)\//;
 subscribe('undici:request:create', ({ request }) => {
-  requests.set(request, { kind: 'broker', path: request.path.split('?')[0], start: at() });
+  const path = request.path.split('?')[0];
+  requests.set(request, { kind: EXTENSION_PATH.test(path) ? 'store' : 'broker', path, start: at() });
 });
 subscribe('undici:request:headers', ({ request }) => {
   const entry = requests.get(request);

@@ -14,7 +14,7 @@ import { type CfnLogGroup, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS } from '../shared/facts.ts';
-import { cdkBundlingOptions, RUNTIME_NODE_OPTIONS } from './bundling.ts';
+import { cdkBundlingOptions } from './bundling.ts';
 
 /** Root of the repository: where `package.json` and `package-lock.json` live. */
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -25,7 +25,7 @@ export interface BrokerFunctionProps {
 
   /**
    * Environment variables of the function: settings and the NAMES/ARNs of secrets and parameters, never a secret
-   * value. `NODE_OPTIONS=--enable-source-maps` is added by the construct.
+   * value.
    */
   readonly environment: Readonly<Record<string, string>>;
 
@@ -102,7 +102,7 @@ export interface BrokerFunctionProps {
 
 /**
  * One function of the project (a broker webhook, the notifier, a follow-up) with all project defaults: Node.js 22 on
- * arm64, ESM bundle (minified, with source maps), an explicit log group with a retention period, and an execution role
+ * arm64, ESM bundle (minified, its source map beside it, not read at run time), an explicit log group with a retention period, and an execution role
  * that may do exactly this: write to its own log group, read the listed secrets, read the listed parameters, and the
  * listed statements (queues, a table) on exact resources.
  *
@@ -189,7 +189,9 @@ export class BrokerFunction extends Construct {
       // X-Ray would need xray:PutTraceSegments on "*"; the access log and function logs carry the request id instead.
       tracing: Tracing.DISABLED,
       description: props.description,
-      environment: { ...props.environment, NODE_OPTIONS: RUNTIME_NODE_OPTIONS },
+      // No `--enable-source-maps`: reading the map costs 20-45 ms of every cold start (README.md#store-reads), and no
+      // log line carries a stack trace; the map ships in the asset for the rare init failure worth mapping.
+      environment: { ...props.environment },
       bundling: cdkBundlingOptions({ bundleAwsSdk }),
       ...(storeExtension ? { paramsAndSecrets: storeExtensionLayer() } : {}),
       ...(props.deadLetterQueue === undefined ? {} : { deadLetterQueue: props.deadLetterQueue, retryAttempts: 2 }),
@@ -244,8 +246,5 @@ function validate(path: string, props: BrokerFunctionProps, memorySize: number, 
   const wildcard = resources.find((arn) => arn.includes('*'));
   if (wildcard !== undefined) {
     throw new Error(`${path}: secret and parameter ARNs must be exact, without "*"; got "${wildcard}"`);
-  }
-  if ('NODE_OPTIONS' in props.environment) {
-    throw new Error(`${path}: NODE_OPTIONS is set by the construct`);
   }
 }

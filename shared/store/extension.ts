@@ -15,7 +15,7 @@ import { logger } from '../logging.ts';
 
 /** Where the extension listens, and the token it asks for (the container's `AWS_SESSION_TOKEN`). */
 export interface StoreExtension {
-  /** `http://localhost:<PARAMETERS_SECRETS_EXTENSION_HTTP_PORT>` */
+  /** `http://127.0.0.1:<PARAMETERS_SECRETS_EXTENSION_HTTP_PORT>` */
   readonly url: string;
   readonly token: string;
 }

@@ -41,12 +41,6 @@ describe('BrokerFunction', () => {
     );
   });
 
-  it('owns NODE_OPTIONS, which turns the source maps on', () => {
-    expect(build({ environment: { NODE_OPTIONS: '--inspect' } })).toThrow(
-      'Test/Fn: NODE_OPTIONS is set by the construct',
-    );
-  });
-
   it('builds with only the required props', () => {
     expect(build({})().function.runtime.name).toBe('nodejs22.x');
   });

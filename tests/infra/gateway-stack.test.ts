@@ -40,14 +40,12 @@ const ALOR_ENV_NAMES = [
   'ALOR_REFRESH_TOKEN_SECRET_ID',
   'BROKER_TIMEOUT_MS',
   'DRY_RUN',
-  'NODE_OPTIONS',
   'WEBHOOK_SECRET_ID',
 ];
 const TINKOFF_ENV_NAMES = [
   ...Object.keys(STORE_EXTENSION_ENV),
   'BROKER_TIMEOUT_MS',
   'DRY_RUN',
-  'NODE_OPTIONS',
   'TINKOFF_ACCOUNT_ID_PARAMETER',
   'TINKOFF_API',
   'TINKOFF_TOKEN_SECRET_ID',
@@ -159,7 +157,6 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       ALOR_EXCHANGE: 'SPBX',
       BROKER_TIMEOUT_MS: '2500',
       DRY_RUN: 'false',
-      NODE_OPTIONS: '--enable-source-maps',
       ...STORE_EXTENSION_ENV,
     });
     expect(functionProps(built, 'tinkoff').Environment.Variables).toEqual({
@@ -169,7 +166,6 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       TINKOFF_API: 'v2',
       BROKER_TIMEOUT_MS: '2500',
       DRY_RUN: 'false',
-      NODE_OPTIONS: '--enable-source-maps',
       ...STORE_EXTENSION_ENV,
     });
   });

@@ -49,7 +49,6 @@ describe('NotificationsStack with the defaults of cdk.json', () => {
     expect(Object.keys(variables).sort()).toEqual([
       'ALOR_FOLLOW_UP_QUEUE_URL',
       'FOLLOW_UP_DELAY_SECONDS',
-      'NODE_OPTIONS',
       'NOTIFY_DEAD_LETTER_QUEUE_URL',
       'NOTIFY_KINDS',
       'NOTIFY_LANGUAGE',
@@ -75,7 +74,7 @@ describe('NotificationsStack with the defaults of cdk.json', () => {
     'gives the %s follow-up only its broker settings: no webhook secret, no other broker',
     (broker, names) => {
       const variables = resource(template, id(nested.followUps[broker].function)).Properties.Environment.Variables;
-      expect(Object.keys(variables).sort()).toEqual([...names, 'NODE_OPTIONS'].sort());
+      expect(Object.keys(variables).sort()).toEqual([...names].sort());
     },
   );
 

@@ -9,7 +9,7 @@ import {
 
 /** The extension's HTTP interface as AWS documents it, spoken by shared/store/extension.ts against a MockAgent. */
 
-const EXTENSION: StoreExtension = { url: 'http://localhost:2773', token: 'session-token-1' };
+const EXTENSION: StoreExtension = { url: 'http://127.0.0.1:2773', token: 'session-token-1' };
 let agent: MockAgent;
 
 beforeEach(() => {
