@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { parseSourceRanges, SOURCE_ENTRY_RULE, type SourceRange } from './auth/source-allow-list.ts';
 import { ConfigError } from './config-error.ts';
 import {
@@ -18,6 +17,7 @@ import {
   type TinkoffApi,
 } from './facts.ts';
 import type { StoreExtension } from './store/extension.ts';
+import * as z from './zod.ts';
 
 /**
  * Configuration is parsed once per container from the environment, into a typed object that handlers
@@ -31,31 +31,52 @@ export type ValueSource =
   | { readonly kind: 'plain'; readonly value: string }
   | { readonly kind: 'unset' };
 
-const optionalText = z
-  .string()
-  .optional()
-  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value));
+const optionalText = z.pipe(
+  z.optional(z.string()),
+  z.transform((value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value)),
+);
 
-const baseUrl = z
-  .url({ protocol: /^https?$/ })
-  .transform((value) => value.replace(/\/+$/, ''))
-  .optional()
-  .or(z.literal('').transform(() => undefined));
+/** An unset variable, or one set to `''`: both mean "not given". */
+const emptyAsUnset = z.pipe(
+  z.literal(''),
+  z.transform(() => undefined),
+);
 
-const booleanFlag = z
-  .enum(['true', 'false', '1', '0', ''])
-  .optional()
-  .transform((value) => value === 'true' || value === '1');
+const baseUrl = z.union([
+  z.optional(
+    z.pipe(
+      z.url({ protocol: /^https?$/ }),
+      z.transform((value: string) => value.replace(/\/+$/, '')),
+    ),
+  ),
+  emptyAsUnset,
+]);
+
+const booleanFlag = z.pipe(
+  z.optional(z.enum(['true', 'false', '1', '0', ''])),
+  z.transform((value) => value === 'true' || value === '1'),
+);
+
+/** A whole number written in decimal digits, from `min` to `max`; unset or `''` is `undefined`. */
+const wholeNumber = (rule: string, min: number, max: number) =>
+  z.union([
+    z.optional(
+      z.pipe(
+        z.pipe(
+          z.string().check(z.regex(/^\d+$/, rule)),
+          z.transform((digits: string) => Number(digits)),
+        ),
+        z.int().check(z.gte(min), z.lte(max)),
+      ),
+    ),
+    emptyAsUnset,
+  ]);
 
 const positiveIntegerMs = (fallback: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number of milliseconds')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(max))
-    .optional()
-    .or(z.literal('').transform(() => undefined))
-    .transform((value) => value ?? fallback);
+  z.pipe(
+    wholeNumber('must be a whole number of milliseconds', 1, max),
+    z.transform((value: number | undefined) => value ?? fallback),
+  );
 
 export function source(
   storeRef: string | undefined,
@@ -68,17 +89,17 @@ export function source(
 }
 
 /** `ALLOWED_SOURCE_IPS`: unset or empty, no check. */
-const sourceRanges = z
-  .string()
-  .optional()
-  .transform((value, ctx) => {
+const sourceRanges = z.pipe(
+  z.optional(z.string()),
+  z.transform((value, ctx) => {
     if (value === undefined || value.trim() === '') return undefined;
     const parsed = parseSourceRanges(value);
     if (parsed.ok) return parsed.ranges;
     const entries = parsed.invalidEntries.join(', ');
-    ctx.addIssue({ code: 'custom', message: `entry ${entries} is not ${SOURCE_ENTRY_RULE}` });
+    ctx.issues.push({ code: 'custom', message: `entry ${entries} is not ${SOURCE_ENTRY_RULE}`, input: value });
     return z.NEVER;
-  });
+  }),
+);
 
 const CommonEnvSchema = z.object({
   [ENV.webhookSecretId]: optionalText,
@@ -87,45 +108,40 @@ const CommonEnvSchema = z.object({
   [ENV.secretsCacheTtlMs]: positiveIntegerMs(DEFAULT_SECRETS_TTL_MS, 60 * 60_000),
   [ENV.dryRun]: booleanFlag,
   [ENV.allowedSourceIps]: sourceRanges,
-  [ENV.storeExtensionPort]: z
-    .string()
-    .regex(/^\d{1,5}$/, 'must be a port number')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(65_535))
-    .optional()
-    .or(z.literal('').transform(() => undefined)),
+  [ENV.storeExtensionPort]: wholeNumber('must be a port number', 1, 65_535),
   [ENV.awsSessionToken]: optionalText,
 });
 
-const AlorEnvSchema = CommonEnvSchema.extend({
+const AlorEnvSchema = z.extend(CommonEnvSchema, {
   [ENV.alorRefreshTokenSecretId]: optionalText,
   [ENV.alorRefreshToken]: optionalText,
   [ENV.alorPortfolioParameter]: optionalText,
   [ENV.alorPortfolio]: optionalText,
-  [ENV.alorExchange]: z
-    .enum([...ALOR_EXCHANGES, ''])
-    .optional()
-    .transform((value) => value || DEFAULT_ALOR_EXCHANGE),
+  [ENV.alorExchange]: z.pipe(
+    z.optional(z.enum([...ALOR_EXCHANGES, ''])),
+    z.transform((value: AlorExchange | '' | undefined) => value || DEFAULT_ALOR_EXCHANGE),
+  ),
   [ENV.alorOauthUrl]: baseUrl,
   [ENV.alorApiUrl]: baseUrl,
 });
 
-const TinkoffEnvSchema = CommonEnvSchema.extend({
+const TinkoffEnvSchema = z.extend(CommonEnvSchema, {
   [ENV.tinkoffTokenSecretId]: optionalText,
   [ENV.tinkoffToken]: optionalText,
   [ENV.tinkoffAccountIdParameter]: optionalText,
   [ENV.tinkoffAccountId]: optionalText,
-  [ENV.tinkoffApi]: z
-    .enum([...TINKOFF_APIS, ''])
-    .optional()
-    .transform((value) => value || DEFAULT_TINKOFF_API),
+  [ENV.tinkoffApi]: z.pipe(
+    z.optional(z.enum([...TINKOFF_APIS, ''])),
+    z.transform((value: TinkoffApi | '' | undefined) => value || DEFAULT_TINKOFF_API),
+  ),
   [ENV.tinkoffApiUrl]: baseUrl,
-  [ENV.tinkoffClassCode]: z
-    .string()
-    .regex(/^[A-Za-z0-9_]{1,20}$/, 'must be a T-Invest class code such as TQBR')
-    .optional()
-    .or(z.literal('').transform(() => undefined))
-    .transform((value) => value ?? DEFAULT_TINKOFF_CLASS_CODE),
+  [ENV.tinkoffClassCode]: z.pipe(
+    z.union([
+      z.optional(z.string().check(z.regex(/^[A-Za-z0-9_]{1,20}$/, 'must be a T-Invest class code such as TQBR'))),
+      emptyAsUnset,
+    ]),
+    z.transform((value: string | undefined) => value ?? DEFAULT_TINKOFF_CLASS_CODE),
+  ),
 });
 
 export interface CommonConfig {
@@ -160,7 +176,7 @@ export interface TinkoffConfig extends CommonConfig {
 
 type Env = Record<string, string | undefined>;
 
-export function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
+export function parseEnv<T extends z.ZodMiniType>(schema: T, env: Env): z.output<T> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   // Name the variable and the rule, never the value: a misplaced token must not reach the log.

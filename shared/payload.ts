@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { isZeroDecimal, numberToCanonicalDecimal, toCanonicalDecimal } from './decimal.ts';
 import { SIGNAL_EXCHANGES, type SignalExchange } from './facts.ts';
+import * as z from './zod.ts';
 
 /**
  * The webhook body: `{ check }` or `{ t, p, v, d, f, id }`; `t` may name its exchange as TradingView writes it
@@ -17,21 +17,36 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** The original read bodies with `EJSON.parse`, so numbers may come wrapped: `{"$numberInt":"5"}`. */
 const EjsonNumberSchema = z.union([
-  z.strictObject({ $numberInt: z.string() }).transform((wrapper) => wrapper.$numberInt),
-  z.strictObject({ $numberLong: z.string() }).transform((wrapper) => wrapper.$numberLong),
-  z.strictObject({ $numberDouble: z.string() }).transform((wrapper) => wrapper.$numberDouble),
-  z.strictObject({ $numberDecimal: z.string() }).transform((wrapper) => wrapper.$numberDecimal),
+  z.pipe(
+    z.strictObject({ $numberInt: z.string() }),
+    z.transform((wrapper) => wrapper.$numberInt),
+  ),
+  z.pipe(
+    z.strictObject({ $numberLong: z.string() }),
+    z.transform((wrapper) => wrapper.$numberLong),
+  ),
+  z.pipe(
+    z.strictObject({ $numberDouble: z.string() }),
+    z.transform((wrapper) => wrapper.$numberDouble),
+  ),
+  z.pipe(
+    z.strictObject({ $numberDecimal: z.string() }),
+    z.transform((wrapper) => wrapper.$numberDecimal),
+  ),
 ]);
 
 /** A number, a numeric string or an EJSON wrapper, as a canonical decimal string. */
-const DecimalSchema = z.union([z.number(), z.string(), EjsonNumberSchema]).transform((value, ctx) => {
-  const decimal = typeof value === 'number' ? numberToCanonicalDecimal(value) : toCanonicalDecimal(value);
-  if (decimal === undefined || isZeroDecimal(decimal)) {
-    ctx.addIssue({ code: 'custom', message: 'must be a finite number above zero' });
-    return z.NEVER;
-  }
-  return decimal;
-});
+const DecimalSchema = z.pipe(
+  z.union([z.number(), z.string(), EjsonNumberSchema]),
+  z.transform((value: string | number, ctx) => {
+    const decimal = typeof value === 'number' ? numberToCanonicalDecimal(value) : toCanonicalDecimal(value);
+    if (decimal === undefined || isZeroDecimal(decimal)) {
+      ctx.issues.push({ code: 'custom', message: 'must be a finite number above zero', input: value });
+      return z.NEVER;
+    }
+    return decimal;
+  }),
+);
 
 const TICKER = /^[A-Za-z0-9][A-Za-z0-9._@+\- ]{0,49}$/;
 const TICKER_RULE = 'must be 1-50 Latin letters, digits or ._@+- and spaces';
@@ -51,63 +66,80 @@ export interface SignalInstrument {
  * is refused: the order would otherwise go to the configured exchange, which is not the one the signal named. The
  * reason names the rule, never the value.
  */
-export const InstrumentSchema = z.string().transform((value, ctx): SignalInstrument => {
-  const prefix = EXCHANGE_PREFIX.exec(value);
-  const ticker = prefix === null ? value : value.slice(prefix[0].length);
-  if (!TICKER.test(ticker)) {
-    ctx.addIssue({ code: 'custom', message: TICKER_RULE });
-    return z.NEVER;
-  }
-  if (prefix === null) return { ticker };
-  const named = (prefix[1] ?? '').toUpperCase().replace(DELAYED_DATA_SUFFIX, '');
-  const exchange = SIGNAL_EXCHANGES.find((candidate) => candidate === named);
-  if (exchange === undefined) {
-    ctx.addIssue({ code: 'custom', message: `the exchange must be one of ${SIGNAL_EXCHANGES.join(', ')}` });
-    return z.NEVER;
-  }
-  return { ticker, exchange };
-});
+export const InstrumentSchema = z.pipe(
+  z.string(),
+  z.transform((value: string, ctx): SignalInstrument => {
+    const prefix = EXCHANGE_PREFIX.exec(value);
+    const ticker = prefix === null ? value : value.slice(prefix[0].length);
+    if (!TICKER.test(ticker)) {
+      ctx.issues.push({ code: 'custom', message: TICKER_RULE, input: value });
+      return z.NEVER;
+    }
+    if (prefix === null) return { ticker };
+    const named = (prefix[1] ?? '').toUpperCase().replace(DELAYED_DATA_SUFFIX, '');
+    const exchange = SIGNAL_EXCHANGES.find((candidate) => candidate === named);
+    if (exchange === undefined) {
+      const message = `the exchange must be one of ${SIGNAL_EXCHANGES.join(', ')}`;
+      ctx.issues.push({ code: 'custom', message, input: value });
+      return z.NEVER;
+    }
+    return { ticker, exchange };
+  }),
+);
 
 export const PriceSchema = DecimalSchema;
 
-export const LotsSchema = DecimalSchema.transform((decimal, ctx) => {
-  const lots = Number(decimal);
-  if (decimal.includes('.') || lots > MAX_LOTS) {
-    ctx.addIssue({ code: 'custom', message: `must be a whole number from 1 to ${MAX_LOTS}` });
-    return z.NEVER;
-  }
-  return lots;
-});
+export const LotsSchema = z.pipe(
+  DecimalSchema,
+  z.transform((decimal: string, ctx) => {
+    const lots = Number(decimal);
+    if (decimal.includes('.') || lots > MAX_LOTS) {
+      ctx.issues.push({ code: 'custom', message: `must be a whole number from 1 to ${MAX_LOTS}`, input: decimal });
+      return z.NEVER;
+    }
+    return lots;
+  }),
+);
 
-export const SideSchema = z
-  .string()
-  .transform((value) => value.toLowerCase())
-  .pipe(z.enum(['buy', 'sell']));
+export const SideSchema = z.pipe(
+  z.pipe(
+    z.string(),
+    z.transform((value: string) => value.toLowerCase()),
+  ),
+  z.enum(['buy', 'sell']),
+);
 
 /** A FIGI (`BBG000B9XRY4`) or a T-Invest instrument_uid (a UUID). */
-export const InstrumentIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a FIGI or an instrument uid');
+export const InstrumentIdSchema = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a FIGI or an instrument uid'));
 
 /** Caller's idempotency key (docs/contract.md#idempotency): at most 64 printable ASCII characters. */
-export const IdempotencyKeySchema = z.string().regex(/^[\x20-\x7e]{1,64}$/, 'must be 1-64 printable characters');
+export const IdempotencyKeySchema = z
+  .string()
+  .check(z.regex(/^[\x20-\x7e]{1,64}$/, 'must be 1-64 printable characters'));
 
 const OrderFields = {
   t: InstrumentSchema,
   p: PriceSchema,
   v: LotsSchema,
   d: SideSchema,
-  id: IdempotencyKeySchema.optional(),
+  id: z.optional(IdempotencyKeySchema),
 };
 
-export const AlorOrderSchema = z.object({ ...OrderFields, f: z.unknown().optional() }).transform((fields) => ({
-  ...fields.t,
-  price: fields.p,
-  lots: fields.v,
-  side: fields.d,
-  idempotencyKey: fields.id,
-}));
+export const AlorOrderSchema = z.pipe(
+  z.object({ ...OrderFields, f: z.optional(z.unknown()) }),
+  z.transform((fields) => ({
+    ...fields.t,
+    price: fields.p,
+    lots: fields.v,
+    side: fields.d,
+    idempotencyKey: fields.id,
+  })),
+);
 export type AlorOrder = z.output<typeof AlorOrderSchema>;
 
-const TinkoffFieldsSchema = z.object({ ...OrderFields, f: InstrumentIdSchema.optional() });
+const TinkoffFieldsSchema = z.object({ ...OrderFields, f: z.optional(InstrumentIdSchema) });
 
 function fieldsToTinkoffOrder(fields: z.output<typeof TinkoffFieldsSchema>) {
   return {
@@ -124,14 +156,14 @@ function fieldsToTinkoffOrder(fields: z.output<typeof TinkoffFieldsSchema>) {
  * A T-Invest order: `f` names the instrument (a FIGI or an instrument uid); without it, T-Invest is asked for the
  * instrument `t` names (shared/brokers/tinkoff/instruments.ts).
  */
-export const TinkoffOrderSchema = TinkoffFieldsSchema.transform(fieldsToTinkoffOrder);
+export const TinkoffOrderSchema = z.pipe(TinkoffFieldsSchema, z.transform(fieldsToTinkoffOrder));
 export type TinkoffOrder = z.output<typeof TinkoffOrderSchema>;
 
 /** A T-Invest order that names its instrument with `f`: the only kind API v1, which has no instrument lookup, takes. */
-export const TinkoffFigiOrderSchema = TinkoffFieldsSchema.extend({ f: InstrumentIdSchema }).transform((fields) => ({
-  ...fieldsToTinkoffOrder(fields),
-  figi: fields.f,
-}));
+export const TinkoffFigiOrderSchema = z.pipe(
+  z.extend(TinkoffFieldsSchema, { f: InstrumentIdSchema }),
+  z.transform((fields) => ({ ...fieldsToTinkoffOrder(fields), figi: fields.f })),
+);
 export type TinkoffFigiOrder = z.output<typeof TinkoffFigiOrderSchema>;
 
 export type ParsedBody<TOrder> = { kind: 'check' } | { kind: 'order'; order: TOrder };
@@ -226,7 +258,7 @@ const MAX_ISSUE_LENGTH = 100;
  * Field paths and reasons, never the values themselves: a payload may hold anything. Unknown key names are
  * the caller's text, so they are counted, not quoted; and the whole report is bounded for the log line.
  */
-function describeIssues(error: z.ZodError): string[] {
+function describeIssues(error: z.core.$ZodError): string[] {
   return error.issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => {
     const reason = issue.code === 'unrecognized_keys' ? `${issue.keys.length} unrecognized key(s)` : issue.message;
     const line = `${issue.path.join('.') || 'body'}: ${reason}`;
@@ -236,7 +268,7 @@ function describeIssues(error: z.ZodError): string[] {
 
 export function parseWebhookBody<TOrder>(
   rawBody: Uint8Array,
-  orderSchema: z.ZodType<TOrder>,
+  orderSchema: z.ZodMiniType<TOrder>,
 ): ParseResult<ParsedBody<TOrder>> {
   return parseDecodedBody(decodeJsonBody(rawBody), orderSchema);
 }
@@ -244,7 +276,7 @@ export function parseWebhookBody<TOrder>(
 /** {@link parseWebhookBody} of a body already decoded by {@link decodeJsonBody}. */
 export function parseDecodedBody<TOrder>(
   decoded: ParseResult<unknown>,
-  orderSchema: z.ZodType<TOrder>,
+  orderSchema: z.ZodMiniType<TOrder>,
 ): ParseResult<ParsedBody<TOrder>> {
   if (!decoded.success) return decoded;
   if (isCheck(decoded.data)) return { success: true, data: { kind: 'check' } };

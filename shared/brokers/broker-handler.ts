@@ -1,6 +1,5 @@
 import type { APIGatewayProxyEventV2, Context, ScheduledEvent } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
-import type { z } from 'zod';
 import { checkWebhookSecret } from '../auth/secret.ts';
 import type { CommonConfig, ValueSource } from '../config.ts';
 import { describeError } from '../errors.ts';
@@ -13,6 +12,7 @@ import { type LogFields, logger } from '../logging.ts';
 import { parseWebhookBody } from '../payload.ts';
 import { INIT_PREFETCH_MAX_WAIT_MS, SecretStore } from '../secrets.ts';
 import { loadStoreSdkOnDemand } from '../store/sdk-on-demand.ts';
+import type * as z from '../zod.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
 import type { OrderOutcome } from './outcome.ts';
 import { brokerRequestId } from './request-id.ts';
@@ -59,7 +59,7 @@ export interface BrokerAccess {
 
 export interface BrokerRecipe<TOrder extends WebhookOrder, TTerms extends LogFields> {
   readonly broker: Broker;
-  readonly orderSchema: z.ZodType<TOrder>;
+  readonly orderSchema: z.ZodMiniType<TOrder>;
   /** Where the broker credential (a secret) and the account (a parameter) are stored. */
   readonly stored: BrokerCredentialSources;
   /** The contract's 404 texts. */

@@ -1,9 +1,9 @@
 import type { Dispatcher } from 'undici';
-import * as z from 'zod';
 import { describeError } from '../errors.ts';
 import { endpoint, parseJsonText, sendBrokerRequest } from '../http/outbound/client.ts';
 import { createDeadline } from '../http/outbound/deadline.ts';
 import { logger } from '../logging.ts';
+import * as z from '../zod.ts';
 
 /**
  * The AWS Parameters and Secrets Lambda Extension: a layer whose local HTTP server reads Secrets Manager and SSM
@@ -28,8 +28,8 @@ export const EXTENSION_SECRET_PATH = '/secretsmanager/get';
 export const EXTENSION_PARAMETER_PATH = '/systemsmanager/parameters/get';
 
 /** The fields read of the extension's answers: the same JSON as GetSecretValue and GetParameter. */
-const SecretAnswerSchema = z.object({ SecretString: z.string().nullish() });
-const ParameterAnswerSchema = z.object({ Parameter: z.object({ Value: z.string().nullish() }) });
+const SecretAnswerSchema = z.object({ SecretString: z.nullish(z.string()) });
+const ParameterAnswerSchema = z.object({ Parameter: z.object({ Value: z.nullish(z.string()) }) });
 
 /** What the extension said: a value (absent when the secret holds none as a string), or nothing to rely on. */
 export type ExtensionAnswer = { readonly value: string | undefined } | undefined;

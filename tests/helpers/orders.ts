@@ -1,13 +1,13 @@
 import fc from 'fast-check';
-import type * as z from 'zod';
 import { MAX_LOTS } from '#shared/payload.ts';
+import type * as z from '#shared/zod.ts';
 
 /**
  * Orders as the production payload schema produces them, over the whole accepted range: what a broker mapping
  * must turn into a body its spec accepts. `instrument`, when given, fills `f` (T-Invest's FIGI or uid).
  */
 export function parsedOrders<TOrder>(
-  schema: z.ZodType<TOrder>,
+  schema: z.ZodMiniType<TOrder>,
   instrument?: fc.Arbitrary<string>,
 ): fc.Arbitrary<TOrder> {
   return fc

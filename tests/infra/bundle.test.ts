@@ -111,6 +111,12 @@ describe.each(VARIANTS)('bundled functions ($name)', ({ bundleAwsSdk }) => {
     if (!bundleAwsSdk) expect(code).toMatch(/import\("@aws-sdk\/client-secrets-manager"\)/);
   });
 
+  it.each(BROKERS)("%s: holds zod's smaller build only (shared/zod.ts), not the classic one", (broker) => {
+    const inputs = Object.keys(metafiles.get(broker)?.inputs ?? {});
+    expect(inputs.some((input) => input.includes('node_modules/zod/v4/mini/'))).toBe(true);
+    expect(inputs.filter((input) => input.includes('node_modules/zod/v4/classic/'))).toEqual([]);
+  });
+
   it.each(BROKERS)(`%s: ${bundleAwsSdk ? 'contains' : 'leaves out'} the AWS SDK`, (broker) => {
     const inputs = Object.keys(metafiles.get(broker)?.inputs ?? {});
     const sdkInputs = inputs.filter((input) => input.includes('node_modules/@aws-sdk/'));

@@ -1,48 +1,55 @@
-import * as z from 'zod';
+import * as z from '../../zod.ts';
 
 /** Alor wire formats, per docs/broker-specs/alor-WarpOpenAPIv2.yml. */
 
 /** `POST /refresh` → `{ AccessToken }`. */
-export const AlorRefreshResponseSchema = z.object({ AccessToken: z.string().min(1) });
+export const AlorRefreshResponseSchema = z.object({ AccessToken: z.string().check(z.minLength(1)) });
 
 /** The JWT payload fields we rely on; `exp` is seconds since the epoch. */
-export const JwtClaimsSchema = z.object({ exp: z.number().finite() });
+export const JwtClaimsSchema = z.object({ exp: z.number() });
 
 /** `OrdersActionsLimitTVPost` request body. */
 export const AlorLimitOrderRequestSchema = z.strictObject({
   side: z.enum(['buy', 'sell']),
-  quantity: z.number().int().min(1).max(2_147_483_647),
-  price: z.number().finite().positive(),
-  instrument: z.strictObject({ symbol: z.string().min(1), exchange: z.enum(['MOEX', 'SPBX']) }),
-  user: z.strictObject({ portfolio: z.string().min(1) }),
+  quantity: z.int().check(z.gte(1), z.lte(2_147_483_647)),
+  price: z.number().check(z.positive()),
+  instrument: z.strictObject({ symbol: z.string().check(z.minLength(1)), exchange: z.enum(['MOEX', 'SPBX']) }),
+  user: z.strictObject({ portfolio: z.string().check(z.minLength(1)) }),
 });
 export type AlorLimitOrderRequest = z.infer<typeof AlorLimitOrderRequestSchema>;
 
-const OrderNumberSchema = z.union([z.string(), z.number()]).transform(String);
+const OrderNumberSchema = z.pipe(
+  z.union([z.string(), z.number()]),
+  z.transform((id: string | number) => String(id)),
+);
 
 /** `response_OrderActionLimitMarket_CommandAPI`: 200 `{ message: "success", orderNumber }`. */
 export const AlorOrderResponseSchema = z.object({
   message: z.string(),
-  orderNumber: OrderNumberSchema.optional(),
+  orderNumber: z.optional(OrderNumberSchema),
 });
 
 /** The replayed first answer: `body` may arrive as an object or as a JSON string. */
+const PartialOrderResponseSchema = z.partial(AlorOrderResponseSchema);
 const OldResponseBodySchema = z.union([
-  AlorOrderResponseSchema.partial(),
-  z.string().transform((text, ctx) => {
-    try {
-      return AlorOrderResponseSchema.partial().parse(JSON.parse(text));
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'oldResponse.body is not the documented JSON' });
-      return z.NEVER;
-    }
-  }),
+  PartialOrderResponseSchema,
+  z.pipe(
+    z.string(),
+    z.transform((text: string, ctx) => {
+      try {
+        return PartialOrderResponseSchema.parse(JSON.parse(text));
+      } catch {
+        ctx.issues.push({ code: 'custom', message: 'oldResponse.body is not the documented JSON', input: text });
+        return z.NEVER;
+      }
+    }),
+  ),
 ]);
 
 /** `response_OrderActionCode400_CommandAPI`: a refusal, or an "already handled" replay with `oldResponse`. */
 export const AlorOrderErrorSchema = z.object({
-  message: z.string().optional(),
-  oldResponse: z.object({ statusCode: z.number().int(), body: OldResponseBodySchema }).optional(),
+  message: z.optional(z.string()),
+  oldResponse: z.optional(z.object({ statusCode: z.int(), body: OldResponseBodySchema })),
 });
 
 /**
@@ -50,10 +57,10 @@ export const AlorOrderErrorSchema = z.object({
  * status, and lots asked for and filled (`qty`/`filled`, in lots).
  */
 export const AlorOrderStateSchema = z.object({
-  id: OrderNumberSchema.optional(),
+  id: z.optional(OrderNumberSchema),
   status: z.enum(['working', 'filled', 'canceled', 'rejected']),
-  qty: z.number().optional(),
-  filled: z.number().optional(),
+  qty: z.optional(z.number()),
+  filled: z.optional(z.number()),
 });
 
 /**
@@ -62,20 +69,20 @@ export const AlorOrderStateSchema = z.object({
  * does not list the claims).
  */
 export const AlorTokenHolderClaimsSchema = z.object({
-  sub: z.string().optional(),
-  portfolios: z.string().optional(),
+  sub: z.optional(z.string()),
+  portfolios: z.optional(z.string()),
 });
 
 /** `MdV2ClientsExchangePortfolioSummaryGet` answers `response_Summary_Simple`: read only to see it is one. */
-export const AlorPortfolioSummarySchema = z.object({ buyingPower: z.number().optional() });
+export const AlorPortfolioSummarySchema = z.object({ buyingPower: z.optional(z.number()) });
 
 /** `MdV2SecuritiesExchangeSymbolGet` answers `response_Security_Simple`: the fields the preflight shows. */
 export const AlorSecuritySchema = z.object({
   symbol: z.string(),
-  shortname: z.string().optional(),
-  lotsize: z.number().optional(),
+  shortname: z.optional(z.string()),
+  lotsize: z.optional(z.number()),
   /** `field_TradingStatusCode`: 18 is "no trading / trading closed". */
-  tradingStatus: z.number().int().optional(),
-  tradingStatusInfo: z.string().nullable().optional(),
+  tradingStatus: z.optional(z.int()),
+  tradingStatusInfo: z.optional(z.nullable(z.string())),
 });
 export type AlorSecurity = z.infer<typeof AlorSecuritySchema>;

@@ -1,5 +1,4 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
 import { type SeparatedBody, separateBodySecret } from '../../auth/body-secret.ts';
 import { checkWebhookSecret } from '../../auth/secret.ts';
 import { SourceAllowList } from '../../auth/source-allow-list.ts';
@@ -22,6 +21,7 @@ import type { Broker } from '../../facts.ts';
 import { type LogFields, logger } from '../../logging.ts';
 import { decodeJsonBody, IdempotencyKeySchema, parseDecodedBody } from '../../payload.ts';
 import type { SecretStore } from '../../secrets.ts';
+import type * as z from '../../zod.ts';
 import { createDeadline, type Deadline } from '../outbound/deadline.ts';
 import { toWebhookRequest } from './event.ts';
 import { OK_BODY, textResponse, type WebhookResponse } from './response.ts';
@@ -57,7 +57,7 @@ export interface WebhookHandlerOptions<TOrder extends WebhookOrder> {
   readonly broker: Broker;
   readonly config: CommonConfig;
   readonly store: SecretStore;
-  readonly orderSchema: z.ZodType<TOrder>;
+  readonly orderSchema: z.ZodMiniType<TOrder>;
   readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderResult>;
 }
 
