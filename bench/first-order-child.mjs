@@ -63,16 +63,30 @@ for (let i = 0; i < warmOrders; i += 1) {
 }
 const lastHalf = warmMs.slice(Math.floor(warmOrders / 2)).sort((a, b) => a - b);
 
-// The floor of a warm order over this link: a bare undici request on a kept-alive connection to the order's host.
+// The floor of a warm order over this link: the same order sent by a bare undici request on a kept-alive
+// connection, each with a fresh idempotency key (bench/first-order.ts, BareOrderRequest).
 const { Client } = await import('undici');
-const orderOrigin = new URL(process.env[broker === 'alor' ? 'ALOR_API_URL' : 'TINKOFF_API_URL']).origin;
-const bare = new Client(orderOrigin);
+const { randomUUID } = await import('node:crypto');
+const bareOrder = JSON.parse(process.env.BENCH_BARE_ORDER);
+const bareUrl = new URL(bareOrder.url);
+const bare = new Client(bareUrl.origin);
 const bareMs = [];
+const bareStatuses = new Set();
 for (let i = 0; i < warmOrders; i += 1) {
+  const id = randomUUID();
+  const headers = Object.fromEntries(
+    Object.entries(bareOrder.headers).map(([name, value]) => [name, value.replaceAll('{{id}}', id)]),
+  );
   const started = at();
-  const response = await bare.request({ path: '/', method: 'GET' });
+  const response = await bare.request({
+    path: bareUrl.pathname,
+    method: 'POST',
+    headers,
+    body: bareOrder.body.replaceAll('{{id}}', id),
+  });
   await response.body.text();
   bareMs.push(at() - started);
+  bareStatuses.add(response.statusCode);
 }
 const bareLastHalf = bareMs.slice(Math.floor(warmOrders / 2)).sort((a, b) => a - b);
 
@@ -83,7 +97,7 @@ writeSync(
     firstOrderMs: firstDone - imported,
     warmOrderMs: lastHalf[Math.floor(lastHalf.length / 2)],
     bareRequestMs: bareLastHalf[Math.floor(bareLastHalf.length / 2)],
-    statuses,
+    statuses: [...statuses, ...bareStatuses],
     body: first.statusCode === 200 ? undefined : first.body,
     events: events.map((entry) => ({ ...entry, start: entry.start - imported, end: entry.end - imported })),
   })}\n`,

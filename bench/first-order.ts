@@ -1,5 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import type { PaperBrokers } from '#local/paper-broker/index.ts';
+import { request } from 'undici';
+import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
+import { LIMIT_ORDER_PATH } from '#shared/brokers/alor/client.ts';
+import { termsToAlorLimitOrder } from '#shared/brokers/alor/mapping.ts';
+import { POST_ORDER_PATH } from '#shared/brokers/tinkoff/client.ts';
+import { orderToPostOrderRequest } from '#shared/brokers/tinkoff/mapping.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
 import { runMeasuredChild } from './child-run.ts';
 import { type DelayedOrigin, makeThrowawayCa, startDelayedOrigin, type ThrowawayCa } from './network.ts';
@@ -9,8 +14,8 @@ import { median, round } from './stats.ts';
  * "First order over a network": a fresh `node` process per run imports the deployed bundle and sends one order at
  * once, to paper brokers behind TLS and a simulated round trip (`BENCH_RTT_MS`, default 50), with Alor's OAuth and API
  * hosts as separate origins as in production. The figure is the time after the import, in ms and in round trips,
- * with where it went; then warm orders on the same container over the same link, beside a bare undici request over
- * that link (the floor of a warm order).
+ * with where it went; then warm orders on the same container over the same link, beside the same order sent by a bare
+ * undici request over that link (the floor of a warm order: what the broker and the link take, without the function).
  */
 
 export interface TimelineEvent {
@@ -40,7 +45,7 @@ export interface FirstOrderFigures {
   readonly firstOrderRtts: number;
   readonly warmOrderMs: number;
   readonly warmOrderRtts: number;
-  /** A bare undici request over the same link, kept-alive: the floor of a warm order. */
+  /** The same order sent by a bare undici request over the same link, kept-alive: the floor of a warm order. */
   readonly bareRequestMs: number;
   /** `warmOrderMs` minus `bareRequestMs`: what the function adds to one round trip. */
   readonly warmOverheadMs: number;
@@ -59,13 +64,58 @@ const CHILD = fileURLToPath(new URL('first-order-child.mjs', import.meta.url));
 /** Orders after the first, per run; the warm figure is the median of the last half. */
 const WARM_ORDERS_PER_RUN = 20;
 
+/**
+ * A broker's order request as the function sends it, for a bare undici client to send by hand: `{{id}}` in the
+ * headers and body stands for a fresh idempotency key per request (the paper broker would refuse a repeated one).
+ */
+export interface BareOrderRequest {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
 /** The paper brokers behind TLS and a delayed link: one origin per production host. */
 export interface BrokerNetwork {
   readonly rttMs: number;
   readonly ca: ThrowawayCa;
   /** Function settings pointing each broker URL at its delayed origin. */
   readonly env: Record<string, string>;
+  /** The orders of `bench/child-signal.mjs` (AAPL, 1 lot at 190.5, buy) as each broker receives them. */
+  readonly bareOrders: Record<Broker, BareOrderRequest>;
   close(): Promise<void>;
+}
+
+const BARE_ID = '{{id}}';
+
+/** An access token from the paper Alor, as the function's refresh gets one, for the bare Alor order. */
+async function paperAlorAccessToken(paper: PaperBrokers): Promise<string> {
+  const query = `token=${encodeURIComponent(PAPER_ALOR.refreshToken)}`;
+  const response = await request(`${paper.alor.url}/refresh?${query}`, { method: 'POST' });
+  return ((await response.body.json()) as { AccessToken: string }).AccessToken;
+}
+
+async function bareOrders(paper: PaperBrokers, env: Record<string, string>): Promise<Record<Broker, BareOrderRequest>> {
+  const terms = { side: 'buy', lots: 1, price: '190.5' } as const;
+  const alorBody = termsToAlorLimitOrder({ ...terms, symbol: 'AAPL', exchange: 'SPBX' }, PAPER_ALOR.portfolio);
+  const tinkoffBody = orderToPostOrderRequest({ ...terms, figi: 'BBG000B9XRY4' }, PAPER_TINKOFF.accountId, BARE_ID);
+  const json = { 'content-type': 'application/json' };
+  return {
+    alor: {
+      url: `${env[ENV.alorApiUrl]}${LIMIT_ORDER_PATH}`,
+      headers: {
+        ...json,
+        authorization: `Bearer ${await paperAlorAccessToken(paper)}`,
+        'x-reqid': BARE_ID,
+        'x-alor-reqid': BARE_ID,
+      },
+      body: JSON.stringify(alorBody),
+    },
+    tinkoff: {
+      url: `${env[ENV.tinkoffApiUrl]}${POST_ORDER_PATH}`,
+      headers: { ...json, authorization: `Bearer ${PAPER_TINKOFF.token}` },
+      body: JSON.stringify(tinkoffBody),
+    },
+  };
 }
 
 export async function startBrokerNetwork(paper: PaperBrokers, rttMs: number): Promise<BrokerNetwork> {
@@ -86,6 +136,7 @@ export async function startBrokerNetwork(paper: PaperBrokers, rttMs: number): Pr
     rttMs,
     ca,
     env,
+    bareOrders: await bareOrders(paper, env),
     close: async () => {
       await Promise.all(origins.map((started) => started.close()));
       ca.dispose();
@@ -107,7 +158,12 @@ export async function firstOrderRun(
     `first-order run of ${bundle}`,
     CHILD,
     [bundle, broker, String(WARM_ORDERS_PER_RUN), mode],
-    { ...env, ...network.env, NODE_EXTRA_CA_CERTS: network.ca.caFile },
+    {
+      ...env,
+      ...network.env,
+      NODE_EXTRA_CA_CERTS: network.ca.caFile,
+      BENCH_BARE_ORDER: JSON.stringify(network.bareOrders[broker]),
+    },
   );
   if (run.statuses.some((status) => status !== 200)) {
     throw new Error(`first-order run answered ${run.statuses.join(', ')}: ${run.body}`);
