@@ -53,31 +53,19 @@ if (mode === 'keep-warm') await handler(SCHEDULED);
 const imported = at();
 const first = await handler(event(ORDERS[broker]));
 const firstDone = at();
-const warmMs = [];
-const statuses = [first.statusCode];
-for (let i = 0; i < warmOrders; i += 1) {
-  const started = at();
-  const answer = await handler(event(ORDERS[broker]));
-  warmMs.push(at() - started);
-  statuses.push(answer.statusCode);
-}
-const lastHalf = warmMs.slice(Math.floor(warmOrders / 2)).sort((a, b) => a - b);
-
-// The floor of a warm order over this link: the same order sent by a bare undici request on a kept-alive
-// connection, each with a fresh idempotency key (bench/first-order.ts, BareOrderRequest).
+// Warm orders beside their floor, alternating so that both see the same moment of the process: the same order sent
+// by a bare undici request on its own kept-alive connection, each with a fresh idempotency key
+// (bench/first-order.ts, BareOrderRequest).
 const { Client } = await import('undici');
 const { randomUUID } = await import('node:crypto');
 const bareOrder = JSON.parse(process.env.BENCH_BARE_ORDER);
 const bareUrl = new URL(bareOrder.url);
 const bare = new Client(bareUrl.origin);
-const bareMs = [];
-const bareStatuses = new Set();
-for (let i = 0; i < warmOrders; i += 1) {
+const sendBare = async () => {
   const id = randomUUID();
   const headers = Object.fromEntries(
     Object.entries(bareOrder.headers).map(([name, value]) => [name, value.replaceAll('{{id}}', id)]),
   );
-  const started = at();
   const response = await bare.request({
     path: bareUrl.pathname,
     method: 'POST',
@@ -85,19 +73,33 @@ for (let i = 0; i < warmOrders; i += 1) {
     body: bareOrder.body.replaceAll('{{id}}', id),
   });
   await response.body.text();
+  return response.statusCode;
+};
+const statuses = [first.statusCode, await sendBare()];
+const warmMs = [];
+const bareMs = [];
+for (let i = 0; i < warmOrders; i += 1) {
+  let started = at();
+  const answer = await handler(event(ORDERS[broker]));
+  warmMs.push(at() - started);
+  statuses.push(answer.statusCode);
+  started = at();
+  statuses.push(await sendBare());
   bareMs.push(at() - started);
-  bareStatuses.add(response.statusCode);
 }
-const bareLastHalf = bareMs.slice(Math.floor(warmOrders / 2)).sort((a, b) => a - b);
+const medianOfLastHalf = (values) => {
+  const lastHalf = values.slice(Math.floor(values.length / 2)).sort((a, b) => a - b);
+  return lastHalf[Math.floor(lastHalf.length / 2)];
+};
 
 writeSync(
   3,
   `${JSON.stringify({
     importMs: imported - importStart,
     firstOrderMs: firstDone - imported,
-    warmOrderMs: lastHalf[Math.floor(lastHalf.length / 2)],
-    bareRequestMs: bareLastHalf[Math.floor(bareLastHalf.length / 2)],
-    statuses: [...statuses, ...bareStatuses],
+    warmOrderMs: medianOfLastHalf(warmMs),
+    bareRequestMs: medianOfLastHalf(bareMs),
+    statuses,
     body: first.statusCode === 200 ? undefined : first.body,
     events: events.map((entry) => ({ ...entry, start: entry.start - imported, end: entry.end - imported })),
   })}\n`,
