@@ -150,6 +150,9 @@ describe('loadAlorConfig', () => {
     ['ALOR_API_URL', 'ftp://api.alor.ru'],
     ['ALOR_OAUTH_URL', TOKEN_LIKE],
     ['ALOR_OAUTH_URL', `javascript:${TOKEN_LIKE}`],
+    ['PARAMETERS_SECRETS_EXTENSION_HTTP_PORT', '0'],
+    ['PARAMETERS_SECRETS_EXTENSION_HTTP_PORT', '65536'],
+    ['PARAMETERS_SECRETS_EXTENSION_HTTP_PORT', 'http://127.0.0.1:2773'],
   ])('refuses %s=%j with a ConfigError naming the variable, never the value', (name, value) => {
     const error = configError(() => loadAlorConfig({ [name]: value }));
 
@@ -157,6 +160,15 @@ describe('loadAlorConfig', () => {
     expect(error.message).toMatch(new RegExp(`^Invalid configuration: ${name}: `));
     expect(error.message).not.toContain(value);
     expect(error.message).not.toContain('secretTOKEN');
+  });
+
+  it('reads the store through the extension on 127.0.0.1 when its port and the session token are set; else not', () => {
+    const extension = { PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: '2773', AWS_SESSION_TOKEN: 'session-1' };
+    expect(loadAlorConfig(extension).storeExtension).toEqual({ url: 'http://127.0.0.1:2773', token: 'session-1' });
+    expect(loadTinkoffConfig(extension).storeExtension).toEqual({ url: 'http://127.0.0.1:2773', token: 'session-1' });
+    expect(loadAlorConfig({ PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: '2773' }).storeExtension).toBeUndefined();
+    expect(loadAlorConfig({ AWS_SESSION_TOKEN: 'session-1' }).storeExtension).toBeUndefined();
+    expect(loadAlorConfig({ ...extension, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: '' }).storeExtension).toBeUndefined();
   });
 
   it('reads ALLOWED_SOURCE_IPS into the ranges a call may come from; unset or blank, none', () => {
