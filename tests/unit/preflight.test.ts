@@ -1,5 +1,4 @@
-import { MockAgent } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { otherTinkoffEnvironment } from '#shared/brokers/tinkoff/preflight.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { brokerHostKind, TINKOFF_DEFAULT_API_URL, TINKOFF_SANDBOX_API_URL } from '#shared/facts.ts';
@@ -14,6 +13,7 @@ import {
 } from '#shared/preflight/checklist.ts';
 import { PLAIN_VALUES, runPreflight } from '#shared/preflight/run.ts';
 import { LANGS, langFromLocale } from '#shared/preflight/texts.ts';
+import { useMockAgent } from '../helpers/mock-agent.ts';
 
 /** Every parameter any text quotes, so a text that forgets one shows as an empty quote, not a crash. */
 const PARAMS = {
@@ -171,32 +171,23 @@ describe('runPreflight on T-Invest (a MockAgent for the broker)', () => {
     status: 'ACCOUNT_STATUS_OPEN',
     accessLevel: 'ACCOUNT_ACCESS_LEVEL_FULL_ACCESS',
   };
-  let agent: MockAgent;
-
-  beforeEach(() => {
-    agent = new MockAgent();
-    agent.disableNetConnect();
-  });
-  afterEach(async () => {
-    agent.assertNoPendingInterceptors();
-    await agent.close();
-  });
+  const mockAgent = useMockAgent();
 
   const settings = (apiUrl: string) => ({
     alor: loadAlorConfig({}),
     tinkoff: loadTinkoffConfig({ TINKOFF_TOKEN: TOKEN, TINKOFF_ACCOUNT_ID: ACCOUNT, TINKOFF_API_URL: apiUrl }),
   });
   const ids = async (apiUrl: string, figi?: string) => {
-    const lists = await runPreflight(settings(apiUrl), { store: PLAIN_VALUES, dispatcher: agent, figi });
+    const lists = await runPreflight(settings(apiUrl), { store: PLAIN_VALUES, dispatcher: mockAgent(), figi });
     return { ids: lists.flatMap((list) => list.checks.map((item) => item.id)), code: exitCode(lists) };
   };
 
   it('says a production token on the sandbox host is one, asking production once', async () => {
-    agent
+    mockAgent()
       .get(new URL(TINKOFF_SANDBOX_API_URL).origin)
       .intercept({ path: ACCOUNTS, method: 'POST' })
       .reply(401, REFUSED);
-    agent
+    mockAgent()
       .get(new URL(TINKOFF_DEFAULT_API_URL.v2).origin)
       .intercept({ path: ACCOUNTS, method: 'POST' })
       .reply(200, { accounts: [ACCOUNT_JSON] });
@@ -208,11 +199,11 @@ describe('runPreflight on T-Invest (a MockAgent for the broker)', () => {
   });
 
   it('says only that the token is refused when the other environment refuses it too', async () => {
-    agent
+    mockAgent()
       .get(new URL(TINKOFF_DEFAULT_API_URL.v2).origin)
       .intercept({ path: ACCOUNTS, method: 'POST' })
       .reply(401, REFUSED);
-    agent
+    mockAgent()
       .get(new URL(TINKOFF_SANDBOX_API_URL).origin)
       .intercept({ path: ACCOUNTS, method: 'POST' })
       .reply(401, REFUSED);
@@ -221,7 +212,7 @@ describe('runPreflight on T-Invest (a MockAgent for the broker)', () => {
   });
 
   it('keeps the checks made when a later read call refuses the token, and cannot say more (exit 2)', async () => {
-    const broker = agent.get(new URL(TINKOFF_DEFAULT_API_URL.v2).origin);
+    const broker = mockAgent().get(new URL(TINKOFF_DEFAULT_API_URL.v2).origin);
     broker.intercept({ path: ACCOUNTS, method: 'POST' }).reply(200, { accounts: [ACCOUNT_JSON] });
     broker.intercept({ path: INSTRUMENT, method: 'POST' }).reply(401, REFUSED);
 

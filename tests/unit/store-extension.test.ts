@@ -1,27 +1,17 @@
-import { MockAgent } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   EXTENSION_TOKEN_HEADER,
   readParameterThroughExtension,
   readSecretThroughExtension,
   type StoreExtension,
 } from '#shared/store/extension.ts';
+import { useMockAgent } from '../helpers/mock-agent.ts';
 
 /** The extension's HTTP interface as AWS documents it, spoken by shared/store/extension.ts against a MockAgent. */
 
 const EXTENSION: StoreExtension = { url: 'http://127.0.0.1:2773', token: 'session-token-1' };
-let agent: MockAgent;
-
-beforeEach(() => {
-  agent = new MockAgent();
-  agent.disableNetConnect();
-});
-afterEach(async () => {
-  agent.assertNoPendingInterceptors();
-  await agent.close();
-});
-
-const extension = () => agent.get(EXTENSION.url);
+const mockAgent = useMockAgent();
+const extension = () => mockAgent().get(EXTENSION.url);
 
 describe('readSecretThroughExtension', () => {
   it('asks GET /secretsmanager/get?secretId=… with the session token, and returns SecretString', async () => {
@@ -33,7 +23,9 @@ describe('readSecretThroughExtension', () => {
       })
       .reply(200, { Name: 'ppp/alor/refresh-token', SecretString: 'value-1', VersionStages: ['AWSCURRENT'] });
 
-    expect(await readSecretThroughExtension(agent, EXTENSION, 'ppp/alor/refresh-token')).toEqual({ value: 'value-1' });
+    expect(await readSecretThroughExtension(mockAgent(), EXTENSION, 'ppp/alor/refresh-token')).toEqual({
+      value: 'value-1',
+    });
   });
 
   it('answers a secret without a string value as an absent value', async () => {
@@ -41,7 +33,7 @@ describe('readSecretThroughExtension', () => {
       .intercept({ path: /^\/secretsmanager\/get/, method: 'GET' })
       .reply(200, { SecretBinary: 'AAEC', SecretString: null });
 
-    expect(await readSecretThroughExtension(agent, EXTENSION, 'id')).toEqual({ value: undefined });
+    expect(await readSecretThroughExtension(mockAgent(), EXTENSION, 'id')).toEqual({ value: undefined });
   });
 
   it.each([
@@ -53,7 +45,7 @@ describe('readSecretThroughExtension', () => {
       .intercept({ path: /^\/secretsmanager\/get/, method: 'GET' })
       .reply(status, body);
 
-    expect(await readSecretThroughExtension(agent, EXTENSION, 'id')).toBeUndefined();
+    expect(await readSecretThroughExtension(mockAgent(), EXTENSION, 'id')).toBeUndefined();
   });
 
   it('gives no answer when nothing listens on the port', async () => {
@@ -62,7 +54,7 @@ describe('readSecretThroughExtension', () => {
       .replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
       .times(2);
 
-    expect(await readSecretThroughExtension(agent, EXTENSION, 'id')).toBeUndefined();
+    expect(await readSecretThroughExtension(mockAgent(), EXTENSION, 'id')).toBeUndefined();
   });
 });
 
@@ -76,6 +68,8 @@ describe('readParameterThroughExtension', () => {
       })
       .reply(200, { Parameter: { Name: '/ppp/alor/portfolio', Type: 'String', Value: 'D71111', Version: 1 } });
 
-    expect(await readParameterThroughExtension(agent, EXTENSION, '/ppp/alor/portfolio')).toEqual({ value: 'D71111' });
+    expect(await readParameterThroughExtension(mockAgent(), EXTENSION, '/ppp/alor/portfolio')).toEqual({
+      value: 'D71111',
+    });
   });
 });
