@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import { parseAcceptedSecrets } from './auth/webhook-secrets.ts';
 import type { ValueSource } from './config.ts';
 import { describeError } from './errors.ts';
@@ -32,8 +31,6 @@ export interface SecretStoreOptions {
   readonly clients?: (sdk: StoreSdk) => StoreClients;
   /** The Parameters and Secrets extension, when the function has the layer (`config.storeExtension`). */
   readonly extension?: StoreExtension | undefined;
-  /** @default the container's one keep-alive agent: the extension is called over it */
-  readonly dispatcher?: Dispatcher;
   readonly now?: () => number;
 }
 
@@ -65,7 +62,6 @@ export class SecretStore {
   readonly #loadSdk: () => Promise<StoreSdk>;
   readonly #createClients: ((sdk: StoreSdk) => StoreClients) | undefined;
   readonly #extension: StoreExtension | undefined;
-  readonly #dispatcher: Dispatcher | undefined;
   readonly #now: () => number;
   #clients: StoreClients | undefined;
   readonly #cache = new Map<string, CacheEntry>();
@@ -76,7 +72,6 @@ export class SecretStore {
     this.#loadSdk = options.sdk;
     this.#createClients = options.clients;
     this.#extension = options.extension;
-    this.#dispatcher = options.dispatcher;
     this.#now = options.now ?? Date.now;
   }
 
@@ -162,11 +157,11 @@ export class SecretStore {
 
   /** The extension's value when it gives one, else the SDK's. */
   async #viaExtensionOrSdk(
-    throughExtension: (dispatcher: Dispatcher, extension: StoreExtension) => Promise<ExtensionAnswer>,
+    throughExtension: (extension: StoreExtension) => Promise<ExtensionAnswer>,
     withSdk: (sdk: StoreSdk, clients: StoreClients) => Promise<string | undefined>,
   ): Promise<string | undefined> {
     if (this.#extension !== undefined) {
-      const answer = await throughExtension(this.#dispatcher ?? brokerAgent(), this.#extension);
+      const answer = await throughExtension(this.#extension);
       if (answer !== undefined) return emptyToUndefined(answer.value);
     }
     const { sdk, clients } = await this.#sdk();
@@ -175,14 +170,15 @@ export class SecretStore {
 
   #fetchSecret(secretId: string): Promise<string | undefined> {
     return this.#viaExtensionOrSdk(
-      (dispatcher, extension) => readSecretThroughExtension(dispatcher, extension, secretId),
+      // Over the container's one keep-alive agent, as the broker calls.
+      (extension) => readSecretThroughExtension(brokerAgent(), extension, secretId),
       (sdk, clients) => getSecretString(sdk, clients, secretId),
     );
   }
 
   #fetchParameter(name: string): Promise<string | undefined> {
     return this.#viaExtensionOrSdk(
-      (dispatcher, extension) => readParameterThroughExtension(dispatcher, extension, name),
+      (extension) => readParameterThroughExtension(brokerAgent(), extension, name),
       (sdk, clients) => getParameterValue(sdk, clients, name),
     );
   }
