@@ -134,14 +134,18 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     };
   };
 
+  const record = (request: StoreRequest) => {
+    if (requests.length >= MAX_REQUESTS_KEPT) requests.shift();
+    requests.push(request);
+  };
+
   /** The extension's answers: the same JSON as the API on success; its errors are a status and a text. */
   const extensionAnswer = (request: IncomingMessage): Answer | undefined => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const secretRead = url.pathname === EXTENSION_SECRET_PATH;
     if (request.method !== 'GET' || (!secretRead && url.pathname !== EXTENSION_PARAMETER_PATH)) return undefined;
     const id = url.searchParams.get(secretRead ? 'secretId' : 'name') ?? '';
-    if (requests.length >= MAX_REQUESTS_KEPT) requests.shift();
-    requests.push({ target: secretRead ? GET_SECRET_VALUE : GET_PARAMETER, id, via: 'extension' });
+    record({ target: secretRead ? GET_SECRET_VALUE : GET_PARAMETER, id, via: 'extension' });
     const read = () => {
       if (request.headers[EXTENSION_TOKEN_HEADER] !== SESSION_TOKEN) return error('Unauthorized', 'no token', 401);
       if (failure !== undefined) return error(failure, 'injected failure', 500);
@@ -164,8 +168,7 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
       return error('SerializationException', 'request body is not JSON');
     }
     const id = target === GET_SECRET_VALUE ? field(body, 'SecretId') : field(body, 'Name');
-    if (requests.length >= MAX_REQUESTS_KEPT) requests.shift();
-    requests.push({ target, id, via: 'api' });
+    record({ target, id, via: 'api' });
     if (request.method !== 'POST') return error('UnknownOperationException', 'POST only');
     if (failure !== undefined) return error(failure, 'injected failure', 500);
     if (target === GET_SECRET_VALUE) return getSecretValue(id);
