@@ -13,7 +13,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type CfnLogGroup, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS } from '../shared/facts.ts';
+import { API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, STORE_EXTENSION_READ_TIMEOUT_MS } from '../shared/facts.ts';
 import { cdkBundlingOptions } from './bundling.ts';
 
 /** Root of the repository: where `package.json` and `package-lock.json` live. */
@@ -102,9 +102,9 @@ export interface BrokerFunctionProps {
 
 /**
  * One function of the project (a broker webhook, the notifier, a follow-up) with all project defaults: Node.js 22 on
- * arm64, ESM bundle (minified, its source map beside it, not read at run time), an explicit log group with a retention period, and an execution role
- * that may do exactly this: write to its own log group, read the listed secrets, read the listed parameters, and the
- * listed statements (queues, a table) on exact resources.
+ * arm64, ESM bundle (minified, its source map beside it, not read at run time), an explicit log group with a retention
+ * period, and an execution role that may do exactly this: write to its own log group, read the listed secrets, read the
+ * listed parameters, and the listed statements (queues, a table) on exact resources.
  *
  * The role is built here instead of letting Lambda attach the managed `AWSLambdaBasicExecutionRole` (which may
  * create and write any log group in the account).
@@ -191,7 +191,7 @@ export class BrokerFunction extends Construct {
       description: props.description,
       // No `--enable-source-maps`: reading the map costs 20-45 ms of every cold start (README.md#store-reads), and no
       // log line carries a stack trace; the map ships in the asset for the rare init failure worth mapping.
-      environment: { ...props.environment },
+      environment: props.environment,
       bundling: cdkBundlingOptions({ bundleAwsSdk }),
       ...(storeExtension ? { paramsAndSecrets: storeExtensionLayer() } : {}),
       ...(props.deadLetterQueue === undefined ? {} : { deadLetterQueue: props.deadLetterQueue, retryAttempts: 2 }),
@@ -205,7 +205,7 @@ export class BrokerFunction extends Construct {
 }
 
 /** How long the extension waits for Secrets Manager or SSM: under the function's own wait for it, then the SDK's turn. */
-export const STORE_EXTENSION_AWS_TIMEOUT_MS = 900;
+const STORE_EXTENSION_AWS_TIMEOUT_MS = STORE_EXTENSION_READ_TIMEOUT_MS - 100;
 
 /**
  * The extension with its cache off: the function keeps its own cache (`SECRETS_CACHE_TTL_MS`, the stale-on-error

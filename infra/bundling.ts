@@ -25,7 +25,7 @@ export const ESM_REQUIRE_BANNER =
 /** What "leave the AWS SDK external" means: both the SDK clients and the Smithy runtime they are built on. */
 export const AWS_SDK_EXTERNALS = ['@aws-sdk/*', '@smithy/*'];
 
-/** Tells shared/store/sdk.ts how to load the SDK: by package name when it is external, else from the bundle. */
+/** Tells shared/store/sdk-on-demand.ts how to load the SDK: by package name when it is external, else from the bundle. */
 function sdkDefine(bundleAwsSdk: boolean): Record<string, string> {
   return { PPP_AWS_SDK_EXTERNAL: JSON.stringify(!bundleAwsSdk) };
 }

@@ -114,6 +114,12 @@ export const TRADINGVIEW_SOURCES = 'tradingview';
 export const DEFAULT_BROKER_TIMEOUT_MS = 2500;
 /** The largest `BROKER_TIMEOUT_MS`: API Gateway gives up on the function at 30 s. */
 export const MAX_BROKER_TIMEOUT_MS = 25_000;
+/**
+ * How long a function waits for the Parameters and Secrets extension before reading with the AWS SDK instead; the
+ * stack gives the extension less than this for its own call to Secrets Manager or SSM (infra/broker-function.ts).
+ */
+export const STORE_EXTENSION_READ_TIMEOUT_MS = 1000;
+
 /** A rotated secret is picked up within this time (`SECRETS_CACHE_TTL_MS`). */
 export const DEFAULT_SECRETS_TTL_MS = 5 * 60_000;
 

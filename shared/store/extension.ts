@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { describeError } from '../errors.ts';
+import { STORE_EXTENSION_READ_TIMEOUT_MS } from '../facts.ts';
 import { endpoint, parseJsonText, sendBrokerRequest } from '../http/outbound/client.ts';
 import { createDeadline } from '../http/outbound/deadline.ts';
 import { logger } from '../logging.ts';
@@ -19,9 +20,6 @@ export interface StoreExtension {
   readonly url: string;
   readonly token: string;
 }
-
-/** The extension answers from a local process: a read that takes longer is left to the SDK. */
-export const EXTENSION_READ_TIMEOUT_MS = 1000;
 
 export const EXTENSION_TOKEN_HEADER = 'x-aws-parameters-secrets-token';
 export const EXTENSION_SECRET_PATH = '/secretsmanager/get';
@@ -47,7 +45,7 @@ async function read(
       query,
       method: 'GET',
       headers: { [EXTENSION_TOKEN_HEADER]: extension.token },
-      deadline: createDeadline(EXTENSION_READ_TIMEOUT_MS),
+      deadline: createDeadline(STORE_EXTENSION_READ_TIMEOUT_MS),
       idempotent: true,
     });
     if (response.statusCode !== 200) {
