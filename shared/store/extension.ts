@@ -32,13 +32,18 @@ const ParameterAnswerSchema = z.object({ Parameter: z.object({ Value: z.nullish(
 /** What the extension said: a value (absent when the secret holds none as a string), or nothing to rely on. */
 export type ExtensionAnswer = { readonly value: string | undefined } | undefined;
 
-async function read(
+async function read<TAnswer>(
   dispatcher: Dispatcher,
   extension: StoreExtension,
-  path: string,
-  query: string,
-  value: (json: unknown) => string | null | undefined,
+  request: { readonly path: string; readonly query: string },
+  answerSchema: z.ZodMiniType<TAnswer>,
+  valueOf: (answer: TAnswer) => string | null | undefined,
 ): Promise<ExtensionAnswer> {
+  const { path, query } = request;
+  const noValue = (fields: Record<string, unknown>) => {
+    logger.warn('store extension gave no value, reading with the SDK', { ...fields, path });
+    return undefined;
+  };
   try {
     const response = await sendBrokerRequest(dispatcher, {
       endpoint: endpoint(extension.url, path),
@@ -48,15 +53,13 @@ async function read(
       deadline: createDeadline(STORE_EXTENSION_READ_TIMEOUT_MS),
       idempotent: true,
     });
-    if (response.statusCode !== 200) {
-      // Its error text is not read: absent and failed are told apart by the SDK, not by the extension's wording.
-      logger.warn('store extension gave no value, reading with the SDK', { status: response.statusCode, path });
-      return undefined;
-    }
-    return { value: value(parseJsonText(response.text)) ?? undefined };
+    // Its error text is not read: absent and failed are told apart by the SDK, not by the extension's wording.
+    if (response.statusCode !== 200) return noValue({ status: response.statusCode });
+    const answer = answerSchema.safeParse(parseJsonText(response.text));
+    if (!answer.success) return noValue({ status: response.statusCode, malformed: true });
+    return { value: valueOf(answer.data) ?? undefined };
   } catch (error) {
-    logger.warn('store extension gave no value, reading with the SDK', { error: describeError(error), path });
-    return undefined;
+    return noValue({ error: describeError(error) });
   }
 }
 
@@ -65,11 +68,8 @@ export function readSecretThroughExtension(
   extension: StoreExtension,
   secretId: string,
 ): Promise<ExtensionAnswer> {
-  return read(dispatcher, extension, EXTENSION_SECRET_PATH, `secretId=${encodeURIComponent(secretId)}`, (json) => {
-    const parsed = SecretAnswerSchema.safeParse(json);
-    if (!parsed.success) throw new Error('malformed extension answer');
-    return parsed.data.SecretString;
-  });
+  const request = { path: EXTENSION_SECRET_PATH, query: `secretId=${encodeURIComponent(secretId)}` };
+  return read(dispatcher, extension, request, SecretAnswerSchema, (answer) => answer.SecretString);
 }
 
 export function readParameterThroughExtension(
@@ -77,10 +77,6 @@ export function readParameterThroughExtension(
   extension: StoreExtension,
   name: string,
 ): Promise<ExtensionAnswer> {
-  const query = `name=${encodeURIComponent(name)}&withDecryption=true`;
-  return read(dispatcher, extension, EXTENSION_PARAMETER_PATH, query, (json) => {
-    const parsed = ParameterAnswerSchema.safeParse(json);
-    if (!parsed.success) throw new Error('malformed extension answer');
-    return parsed.data.Parameter.Value;
-  });
+  const request = { path: EXTENSION_PARAMETER_PATH, query: `name=${encodeURIComponent(name)}&withDecryption=true` };
+  return read(dispatcher, extension, request, ParameterAnswerSchema, (answer) => answer.Parameter.Value);
 }
