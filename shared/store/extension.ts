@@ -37,7 +37,7 @@ async function read<TAnswer>(
   extension: StoreExtension,
   request: { readonly path: string; readonly query: string },
   answerSchema: z.ZodMiniType<TAnswer>,
-  valueOf: (answer: TAnswer) => string | null | undefined,
+  pickValue: (answer: TAnswer) => string | null | undefined,
 ): Promise<ExtensionAnswer> {
   const { path, query } = request;
   const noValue = (fields: Record<string, unknown>) => {
@@ -57,7 +57,7 @@ async function read<TAnswer>(
     if (response.statusCode !== 200) return noValue({ status: response.statusCode });
     const answer = answerSchema.safeParse(parseJsonText(response.text));
     if (!answer.success) return noValue({ status: response.statusCode, malformed: true });
-    return { value: valueOf(answer.data) ?? undefined };
+    return { value: pickValue(answer.data) ?? undefined };
   } catch (error) {
     return noValue({ error: describeError(error) });
   }
