@@ -173,6 +173,13 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 type JsonTextProblem = 'nested too deeply' | 'repeated key';
 
+/** What one pass over the text finds before JSON.parse sees it. */
+interface JsonTextScan {
+  readonly problem?: JsonTextProblem;
+  /** The first key that could reach an object prototype; refused once the text is known to be JSON. */
+  readonly forbiddenKey?: string;
+}
+
 /** A key as JSON reads it, so `"d"` and `"\u0064"` are the same key. */
 function decodeKey(rawKey: string): string {
   try {
@@ -183,12 +190,14 @@ function decodeKey(rawKey: string): string {
 }
 
 /**
- * One linear pass over the text before JSON.parse sees it: nesting beyond the limit, or a key repeated within one
- * object. JSON.parse keeps the last of repeated keys, so a side or a price must never depend on that accident.
+ * One linear pass over the text: nesting beyond the limit, a key repeated within one object (JSON.parse keeps the
+ * last of repeated keys, so a side or a price must never depend on that accident), and keys that could reach an
+ * object prototype. Found here rather than by a JSON.parse reviver, which called back for every value.
  */
-function findJsonTextProblem(text: string): JsonTextProblem | undefined {
+function scanJsonText(text: string): JsonTextScan {
   const keysOfOpenObjects: (Set<string> | undefined)[] = [];
   let expectKey = false;
+  let forbiddenKey: string | undefined;
   for (let index = 0; index < text.length; index++) {
     const char = text[index];
     if (char === '"') {
@@ -204,13 +213,14 @@ function findJsonTextProblem(text: string): JsonTextProblem | undefined {
       if (expectKey && keys !== undefined) {
         const rawKey = text.slice(start, index);
         const key = escaped ? decodeKey(rawKey) : rawKey;
-        if (keys.has(key)) return 'repeated key';
+        if (keys.has(key)) return { problem: 'repeated key' };
         keys.add(key);
+        if (forbiddenKey === undefined && FORBIDDEN_KEYS.has(key)) forbiddenKey = key;
       }
       expectKey = false;
     } else if (char === '{' || char === '[') {
       keysOfOpenObjects.push(char === '{' ? new Set() : undefined);
-      if (keysOfOpenObjects.length > MAX_JSON_DEPTH) return 'nested too deeply';
+      if (keysOfOpenObjects.length > MAX_JSON_DEPTH) return { problem: 'nested too deeply' };
       expectKey = char === '{';
     } else if (char === '}' || char === ']') {
       keysOfOpenObjects.pop();
@@ -219,7 +229,7 @@ function findJsonTextProblem(text: string): JsonTextProblem | undefined {
       expectKey = keysOfOpenObjects.at(-1) !== undefined;
     }
   }
-  return undefined;
+  return forbiddenKey === undefined ? {} : { forbiddenKey };
 }
 
 /** Decodes and parses the raw body bytes into a JSON value, or explains why it is not acceptable. */
@@ -232,19 +242,16 @@ export function decodeJsonBody(rawBody: Uint8Array): ParseResult<unknown> {
   } catch {
     return { success: false, issues: ['body: not UTF-8'] };
   }
-  const textProblem = findJsonTextProblem(text);
-  if (textProblem !== undefined) return { success: false, issues: [`body: ${textProblem}`] };
-  let forbiddenKey: string | undefined;
+  const scan = scanJsonText(text);
+  if (scan.problem !== undefined) return { success: false, issues: [`body: ${scan.problem}`] };
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text, (key, nested: unknown) => {
-      if (FORBIDDEN_KEYS.has(key)) forbiddenKey = key;
-      return nested;
-    });
-    if (forbiddenKey !== undefined) return { success: false, issues: [`body: forbidden key ${forbiddenKey}`] };
-    return { success: true, data: value };
+    value = JSON.parse(text);
   } catch {
     return { success: false, issues: ['body: not JSON'] };
   }
+  if (scan.forbiddenKey !== undefined) return { success: false, issues: [`body: forbidden key ${scan.forbiddenKey}`] };
+  return { success: true, data: value };
 }
 
 function isCheck(value: unknown): boolean {
