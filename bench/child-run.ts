@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 
 /**
  * One measured run in a fresh `node` process, as a cold Lambda container is: the child gets only the environment the
@@ -7,6 +7,18 @@ import { spawn } from 'node:child_process';
  */
 
 const RUN_TIMEOUT_MS = 20_000;
+
+/**
+ * The `node` the measured children run on: `BENCH_NODE` (a path), else this process's. Lambda runs Node 22, which
+ * need not be the machine's: `BENCH_NODE=/path/to/node22 npm run bench` measures the cold starts and first orders
+ * on it (the warm phases run in this process).
+ */
+export const CHILD_NODE = process.env.BENCH_NODE || process.execPath;
+
+/** `node --version` of {@link CHILD_NODE}. */
+export function childNodeVersion(): string {
+  return execFileSync(CHILD_NODE, ['--version'], { encoding: 'utf8' }).trim();
+}
 const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
 
 export function runMeasuredChild<TResult>(
@@ -19,7 +31,7 @@ export function runMeasuredChild<TResult>(
     const base = Object.fromEntries(
       INHERITED.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
     );
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(CHILD_NODE, [script, ...args], {
       env: { ...base, ...env },
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       timeout: RUN_TIMEOUT_MS,

@@ -7,7 +7,8 @@
  * printed says how long the run took (`durationS` in the JSON). Options (environment): BENCH_WARM_ORDERS (1000),
  * BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10), BENCH_WARMUP (1000), BENCH_RTT_MS (50: the simulated round
  * trip to the brokers of the "first order over a network" phase), BENCH_NETWORK_RUNS (7), BENCH_PREFLIGHT_RUNS (5),
- * BENCH_NOTIFY_INVOCATIONS (1000: calls per instance with Telegram messages off and on, bench/notify.ts).
+ * BENCH_NOTIFY_INVOCATIONS (1000: calls per instance with Telegram messages off and on, bench/notify.ts), BENCH_NODE
+ * (the `node` binary of the fresh processes: cold starts and first orders; bench/child-run.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -24,6 +25,7 @@ import {
   storeNames,
 } from '#shared/facts.ts';
 import { type BundleFigures, buildAllBundles, buildFloorBundle, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
+import { childNodeVersion } from './child-run.ts';
 import { type ColdFigures, type ColdRun, coldRun, summarizeCold } from './cold-start.ts';
 import { type FirstOrderFigures, firstOrderRun, startBrokerNetwork, summarizeFirstOrder } from './first-order.ts';
 import { createBenchNotifier, type LineTap, measureNotify, type NotifyFigures } from './notify.ts';
@@ -324,6 +326,8 @@ const results = {
   generatedAt: new Date().toISOString(),
   machine: {
     node: process.version,
+    /** The node of the fresh processes (cold starts, first orders): BENCH_NODE, else the same. */
+    childNode: childNodeVersion(),
     cpus: cpus().length,
     loadAverage1mBefore: round(loadBefore[0] ?? 0, 2),
     loadAverage1mAfter: round(loadavg()[0] ?? 0, 2),
@@ -469,7 +473,8 @@ say(
     : `Targets not met: ${missed.map(([key, check]) => `${key} = ${check.value} (${check.target})`).join('; ')}`,
 );
 say(
-  `Load average ${results.machine.loadAverage1mBefore} → ${results.machine.loadAverage1mAfter} on ${results.machine.cpus} CPUs; ` +
+  `Node ${results.machine.node} (fresh processes: ${results.machine.childNode}); ` +
+    `load average ${results.machine.loadAverage1mBefore} → ${results.machine.loadAverage1mAfter} on ${results.machine.cpus} CPUs; ` +
     `${results.durationS} s. Figures in bench/results.json.`,
 );
 process.exit(0);
