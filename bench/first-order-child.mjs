@@ -25,11 +25,16 @@ subscribe('undici:client:connected', ({ connectParams }) => {
 const requests = new WeakMap();
 // Store reads through the Parameters and Secrets extension go over undici too; through the AWS SDK, over node:http.
 const EXTENSION_PATH = /^\/(secretsmanager|systemsmanager)\//;
+// The phases of one timed call (a warm order or its bare twin): until its request is created, on the link until the
+// answer's headers, and after them until the call returns.
+let timedCall;
 subscribe('undici:request:create', ({ request }) => {
+  if (timedCall !== undefined) timedCall.created ??= at();
   const path = request.path.split('?')[0];
   requests.set(request, { kind: EXTENSION_PATH.test(path) ? 'store' : 'broker', path, start: at() });
 });
 subscribe('undici:request:headers', ({ request }) => {
+  if (timedCall !== undefined) timedCall.headers ??= at();
   const entry = requests.get(request);
   if (entry !== undefined) events.push({ ...entry, end: at() });
 });
@@ -78,14 +83,21 @@ const sendBare = async () => {
 const statuses = [first.statusCode, await sendBare()];
 const warmMs = [];
 const bareMs = [];
+const phases = { function: [], bare: [] };
+/** Runs `call` timed, with its phases; returns its status. */
+const timed = async (call, totals, phaseList) => {
+  timedCall = { start: at() };
+  const status = await call();
+  const end = at();
+  const { start, created, headers } = timedCall;
+  timedCall = undefined;
+  totals.push(end - start);
+  phaseList.push({ beforeSend: created - start, onLink: headers - created, afterHeaders: end - headers });
+  return status;
+};
 for (let i = 0; i < warmOrders; i += 1) {
-  let started = at();
-  const answer = await handler(event(ORDERS[broker]));
-  warmMs.push(at() - started);
-  statuses.push(answer.statusCode);
-  started = at();
-  statuses.push(await sendBare());
-  bareMs.push(at() - started);
+  statuses.push(await timed(async () => (await handler(event(ORDERS[broker]))).statusCode, warmMs, phases.function));
+  statuses.push(await timed(sendBare, bareMs, phases.bare));
 }
 const medianOfLastHalf = (values) => {
   const lastHalf = values.slice(Math.floor(values.length / 2)).sort((a, b) => a - b);
@@ -99,6 +111,14 @@ writeSync(
     firstOrderMs: firstDone - imported,
     warmOrderMs: medianOfLastHalf(warmMs),
     bareRequestMs: medianOfLastHalf(bareMs),
+    warmPhases: Object.fromEntries(
+      Object.entries(phases).map(([caller, list]) => [
+        caller,
+        Object.fromEntries(
+          ['beforeSend', 'onLink', 'afterHeaders'].map((phase) => [phase, medianOfLastHalf(list.map((p) => p[phase]))]),
+        ),
+      ]),
+    ),
     statuses,
     body: first.statusCode === 200 ? undefined : first.body,
     events: events.map((entry) => ({ ...entry, start: entry.start - imported, end: entry.end - imported })),

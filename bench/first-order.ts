@@ -27,11 +27,19 @@ export interface TimelineEvent {
   readonly end: number;
 }
 
+/** Where a warm call's time went: until its request was created, on the link until the answer's headers, after them. */
+export interface CallPhases {
+  readonly beforeSend: number;
+  readonly onLink: number;
+  readonly afterHeaders: number;
+}
+
 interface FirstOrderRun {
   readonly importMs: number;
   readonly firstOrderMs: number;
   readonly warmOrderMs: number;
   readonly bareRequestMs: number;
+  readonly warmPhases: { readonly function: CallPhases; readonly bare: CallPhases };
   readonly statuses: readonly number[];
   readonly body?: string;
   readonly events: readonly TimelineEvent[];
@@ -49,6 +57,8 @@ export interface FirstOrderFigures {
   readonly bareRequestMs: number;
   /** `warmOrderMs` minus `bareRequestMs`: what the function adds to one round trip. */
   readonly warmOverheadMs: number;
+  /** The same two taken apart (medians), which tells the function's own time from the link's jitter. */
+  readonly warmPhasesMs: { readonly function: CallPhases; readonly bare: CallPhases };
   /** Medians of the time spent, after the import, in each kind of step (steps may overlap). */
   readonly breakdownMs: {
     readonly storeReads: number;
@@ -194,6 +204,15 @@ function firstOrderEvents(run: FirstOrderRun): TimelineEvent[] {
   return run.events.filter((event) => event.start < run.firstOrderMs);
 }
 
+function medianPhases(phases: readonly CallPhases[]): CallPhases {
+  const med = (pick: (call: CallPhases) => number) => round(median(phases.map(pick)), 2);
+  return {
+    beforeSend: med((call) => call.beforeSend),
+    onLink: med((call) => call.onLink),
+    afterHeaders: med((call) => call.afterHeaders),
+  };
+}
+
 export function summarizeFirstOrder(runs: readonly FirstOrderRun[], rttMs: number): FirstOrderFigures {
   const med = (pick: (run: FirstOrderRun) => number) => round(median(runs.map(pick)), 1);
   const firstOrderMs = med((run) => run.firstOrderMs);
@@ -208,6 +227,10 @@ export function summarizeFirstOrder(runs: readonly FirstOrderRun[], rttMs: numbe
     warmOrderRtts: round(warmOrderMs / rttMs, 2),
     bareRequestMs: med((run) => run.bareRequestMs),
     warmOverheadMs: med((run) => run.warmOrderMs - run.bareRequestMs),
+    warmPhasesMs: {
+      function: medianPhases(runs.map((run) => run.warmPhases.function)),
+      bare: medianPhases(runs.map((run) => run.warmPhases.bare)),
+    },
     breakdownMs: {
       storeReads: med((run) => coveredMs(afterImport(firstOrderEvents(run), 'store'))),
       handshakes: med((run) => coveredMs(afterImport(firstOrderEvents(run), 'handshake'))),

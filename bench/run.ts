@@ -27,7 +27,13 @@ import {
 import { type BundleFigures, buildAllBundles, buildFloorBundle, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
 import { childNodeVersion } from './child-run.ts';
 import { type ColdFigures, type ColdRun, coldRun, summarizeCold } from './cold-start.ts';
-import { type FirstOrderFigures, firstOrderRun, startBrokerNetwork, summarizeFirstOrder } from './first-order.ts';
+import {
+  type CallPhases,
+  type FirstOrderFigures,
+  firstOrderRun,
+  startBrokerNetwork,
+  summarizeFirstOrder,
+} from './first-order.ts';
 import { createBenchNotifier, type LineTap, measureNotify, type NotifyFigures } from './notify.ts';
 import { measurePreflight, type PreflightFigures } from './preflight.ts';
 import { round } from './stats.ts';
@@ -411,6 +417,8 @@ for (const variant of SDK_VARIANTS) {
   ]);
 }
 const network = (b: Broker) => overNetwork[b];
+const phasesCell = (phases: CallPhases) =>
+  [phases.beforeSend, phases.onLink, phases.afterHeaders].map((value) => value.toFixed(2)).join(' / ');
 rows.push(
   [`floor bundle: import + check (ms)`, () => (floorCold?.coldStartMs ?? Number.NaN).toFixed(1), ''],
   [
@@ -443,6 +451,8 @@ rows.push(
     '',
   ],
   [`  minus a bare request over the link (ms)`, (b) => network(b).warmOverheadMs.toFixed(2), '< 1'],
+  [`  before send / on the link / after headers (ms)`, (b) => phasesCell(network(b).warmPhasesMs.function), ''],
+  [`  the same, bare request (ms)`, (b) => phasesCell(network(b).warmPhasesMs.bare), ''],
 );
 const widths = [54, 24, 24, 16];
 const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 10)).join(' ');
