@@ -6,10 +6,10 @@ import { afterEach, beforeEach } from 'vitest';
  * connection allowed, checked and closed after it (an interceptor a test set up but never used fails that test).
  * Call the returned function inside a test for that test's agent.
  */
-export function useMockAgent(): () => MockAgent {
+export function useMockAgent(options?: MockAgent.Options): () => MockAgent {
   let agent: MockAgent | undefined;
   beforeEach(() => {
-    agent = new MockAgent();
+    agent = new MockAgent(options);
     agent.disableNetConnect();
   });
   afterEach(async () => {

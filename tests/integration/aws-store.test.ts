@@ -1,6 +1,5 @@
 import { createServer } from 'node:net';
-import { MockAgent } from 'undici';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type FakeAwsStore, GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
@@ -9,6 +8,7 @@ import { SecretStore } from '#shared/secrets.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
+import { useMockAgent } from '../helpers/mock-agent.ts';
 
 /**
  * The handlers with the real @aws-sdk/client-secrets-manager and @aws-sdk/client-ssm clients, against the
@@ -29,7 +29,7 @@ const ORDER = { t: 'BRK.B', p: '300.5', v: 2, d: 'buy', f: 'BBG000MM2P62' };
 const ALOR_ORIGIN = 'https://oauth.alor.test';
 
 let store: FakeAwsStore;
-let agent: MockAgent;
+const agent = useMockAgent();
 
 beforeAll(async () => {
   store = await startFakeAwsStore();
@@ -47,13 +47,6 @@ beforeEach(() => {
   store.setSecret(TINKOFF_TOKEN_ID, TINKOFF_TOKEN);
   store.setParameter(TINKOFF_ACCOUNT_PARAMETER, '2000123456');
   useStoreAt(store.env());
-  agent = new MockAgent();
-  agent.disableNetConnect();
-});
-
-afterEach(async () => {
-  agent.assertNoPendingInterceptors();
-  await agent.close();
 });
 
 /** Points the SDK clients (built on the first store read of each handler) at an endpoint. */
@@ -81,11 +74,11 @@ const TINKOFF_ENV = {
 };
 
 function alorHandler(env: Record<string, string> = {}) {
-  return createAlorHandler(loadAlorConfig({ ...ALOR_ENV, ...env }), { dispatcher: agent });
+  return createAlorHandler(loadAlorConfig({ ...ALOR_ENV, ...env }), { dispatcher: agent() });
 }
 
 function tinkoffHandler(env: Record<string, string> = {}, store?: SecretStore) {
-  return createTinkoffHandler(loadTinkoffConfig({ ...TINKOFF_ENV, ...env }), { dispatcher: agent, store });
+  return createTinkoffHandler(loadTinkoffConfig({ ...TINKOFF_ENV, ...env }), { dispatcher: agent(), store });
 }
 
 function signal(route: 'POST /alor' | 'POST /tinkoff', body: unknown = ORDER, secret = WEBHOOK_SECRET) {
@@ -104,7 +97,7 @@ function accessToken(): string {
 
 /** Alor's refresh endpoint, answering only for the refresh token read from the store. */
 function expectAlorRefresh(): void {
-  agent
+  agent()
     .get(ALOR_ORIGIN)
     .intercept({ path: '/refresh', method: 'POST', query: { token: ALOR_REFRESH_TOKEN } })
     .reply(200, { AccessToken: accessToken() });

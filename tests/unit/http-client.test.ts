@@ -1,5 +1,4 @@
-import { MockAgent } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '#shared/errors.ts';
 import {
   type BrokerRequest,
@@ -9,23 +8,14 @@ import {
   sendBrokerRequest,
 } from '#shared/http/outbound/client.ts';
 import { createDeadline, type Deadline } from '#shared/http/outbound/deadline.ts';
+import { useMockAgent } from '../helpers/mock-agent.ts';
 
 const ORIGIN = 'https://api.broker.test';
 const PATH = '/rest/Orders/PostOrder';
 const QUERY_SECRET = 'Qsecret-refresh-token-77';
 const BODY = '{"orderId":"0b7c2f4e-6a1d-5e3b-8c9f-1a2b3c4d5e6f"}';
 
-let agent: MockAgent;
-
-beforeEach(() => {
-  agent = new MockAgent({ enableCallHistory: true });
-  agent.disableNetConnect();
-});
-
-afterEach(async () => {
-  agent.assertNoPendingInterceptors();
-  await agent.close();
-});
+const agent = useMockAgent({ enableCallHistory: true });
 
 /** A deadline whose remaining time the test sets; its signal never fires on its own. */
 function manualDeadline(remainingMs = 2000) {
@@ -46,7 +36,7 @@ function request(overrides: Partial<BrokerRequest> = {}): BrokerRequest {
 }
 
 function pool() {
-  return agent.get(ORIGIN);
+  return agent().get(ORIGIN);
 }
 
 function intercept(query?: Record<string, string>) {
@@ -54,7 +44,7 @@ function intercept(query?: Record<string, string>) {
 }
 
 function calls() {
-  return agent.getCallHistory()?.calls() ?? [];
+  return agent().getCallHistory()?.calls() ?? [];
 }
 
 function networkError(code: string, message = `connect ${code} 10.0.0.1:443 ${ORIGIN}${PATH}?token=${QUERY_SECRET}`) {
@@ -118,7 +108,7 @@ describe('sendBrokerRequest', () => {
       })
       .reply(200, '{"message":"success"}');
 
-    const response = await sendBrokerRequest(agent, request({ query: `token=${QUERY_SECRET}` }));
+    const response = await sendBrokerRequest(agent(), request({ query: `token=${QUERY_SECRET}` }));
 
     expect(response).toEqual({ statusCode: 200, text: '{"message":"success"}' });
   });
@@ -126,7 +116,7 @@ describe('sendBrokerRequest', () => {
   it('returns a 4xx answer as is, without a retry', async () => {
     intercept().reply(400, '{"message":"refused"}');
 
-    expect(await sendBrokerRequest(agent, request())).toEqual({ statusCode: 400, text: '{"message":"refused"}' });
+    expect(await sendBrokerRequest(agent(), request())).toEqual({ statusCode: 400, text: '{"message":"refused"}' });
     expect(calls()).toHaveLength(1);
   });
 
@@ -135,7 +125,7 @@ describe('sendBrokerRequest', () => {
       intercept().reply(status, 'Bad gateway');
       intercept().reply(200, '{"ok":true}');
 
-      const response = await sendBrokerRequest(agent, request());
+      const response = await sendBrokerRequest(agent(), request());
 
       expect(response).toEqual({ statusCode: 200, text: '{"ok":true}' });
       const [first, second] = calls();
@@ -147,21 +137,21 @@ describe('sendBrokerRequest', () => {
     it('resends only once: a second 503 is returned', async () => {
       intercept().reply(503, 'one').times(2);
 
-      expect(await sendBrokerRequest(agent, request())).toEqual({ statusCode: 503, text: 'one' });
+      expect(await sendBrokerRequest(agent(), request())).toEqual({ statusCode: 503, text: 'one' });
       expect(calls()).toHaveLength(2);
     });
 
     it.each([500, 429])('does not resend after a %i', async (status) => {
       intercept().reply(status, 'no');
 
-      expect((await sendBrokerRequest(agent, request())).statusCode).toBe(status);
+      expect((await sendBrokerRequest(agent(), request())).statusCode).toBe(status);
       expect(calls()).toHaveLength(1);
     });
 
     it('does not resend a non-idempotent request after a 502', async () => {
       intercept().reply(502, 'Bad gateway');
 
-      expect(await sendBrokerRequest(agent, request({ idempotent: false }))).toEqual({
+      expect(await sendBrokerRequest(agent(), request({ idempotent: false }))).toEqual({
         statusCode: 502,
         text: 'Bad gateway',
       });
@@ -172,14 +162,14 @@ describe('sendBrokerRequest', () => {
       intercept().replyWithError(networkError(code));
       intercept().reply(200, 'ok');
 
-      expect(await sendBrokerRequest(agent, request())).toEqual({ statusCode: 200, text: 'ok' });
+      expect(await sendBrokerRequest(agent(), request())).toEqual({ statusCode: 200, text: 'ok' });
       expect(calls()).toHaveLength(2);
     });
 
     it('does not resend a non-idempotent request after a reset: the broker may have acted on it', async () => {
       intercept().replyWithError(networkError('ECONNRESET'));
 
-      const error = await rejection(sendBrokerRequest(agent, request({ idempotent: false })));
+      const error = await rejection(sendBrokerRequest(agent(), request({ idempotent: false })));
 
       expect(error).toBeInstanceOf(BrokerUnavailableError);
       expect(error).toMatchObject({ statusCode: 502, detail: 'ECONNRESET', retriable: false });
@@ -192,7 +182,10 @@ describe('sendBrokerRequest', () => {
         intercept().replyWithError(networkError(code));
         intercept().reply(200, 'ok');
 
-        expect(await sendBrokerRequest(agent, request({ idempotent: false }))).toEqual({ statusCode: 200, text: 'ok' });
+        expect(await sendBrokerRequest(agent(), request({ idempotent: false }))).toEqual({
+          statusCode: 200,
+          text: 'ok',
+        });
         expect(calls()).toHaveLength(2);
       },
     );
@@ -200,7 +193,7 @@ describe('sendBrokerRequest', () => {
     it('gives up after one resend of a request that was never sent', async () => {
       intercept().replyWithError(networkError('ECONNREFUSED')).times(2);
 
-      const error = await rejection(sendBrokerRequest(agent, request({ idempotent: false })));
+      const error = await rejection(sendBrokerRequest(agent(), request({ idempotent: false })));
 
       expect(error).toMatchObject({ statusCode: 502, detail: 'ECONNREFUSED', retriable: true });
       expect(calls()).toHaveLength(2);
@@ -213,7 +206,7 @@ describe('sendBrokerRequest', () => {
         return { statusCode: 502, data: 'Bad gateway' };
       });
 
-      expect((await sendBrokerRequest(agent, request({ deadline }))).statusCode).toBe(502);
+      expect((await sendBrokerRequest(agent(), request({ deadline }))).statusCode).toBe(502);
       expect(calls()).toHaveLength(1);
     });
 
@@ -223,7 +216,7 @@ describe('sendBrokerRequest', () => {
       const deadline = { signal: new AbortController().signal, remainingMs: () => remaining.shift() ?? 99 };
       intercept().replyWithError(networkError('ECONNREFUSED'));
 
-      const error = await rejection(sendBrokerRequest(agent, request({ deadline, idempotent: false })));
+      const error = await rejection(sendBrokerRequest(agent(), request({ deadline, idempotent: false })));
 
       expect(error).toBeInstanceOf(BrokerUnavailableError);
       expect(calls()).toHaveLength(1);
@@ -237,7 +230,7 @@ describe('sendBrokerRequest', () => {
       });
       intercept().reply(200, 'ok');
 
-      expect((await sendBrokerRequest(agent, request({ deadline }))).statusCode).toBe(200);
+      expect((await sendBrokerRequest(agent(), request({ deadline }))).statusCode).toBe(200);
     });
   });
 
@@ -245,7 +238,7 @@ describe('sendBrokerRequest', () => {
     it('answers BrokerTimeoutError when the broker does not answer in time, and does not resend', async () => {
       intercept().reply(200, 'late').delay(2000);
 
-      const error = await rejection(sendBrokerRequest(agent, request({ deadline: createDeadline(50) })));
+      const error = await rejection(sendBrokerRequest(agent(), request({ deadline: createDeadline(50) })));
 
       expect(error).toBeInstanceOf(BrokerTimeoutError);
       expect(error).toMatchObject({ statusCode: 504, publicMessage: 'Брокер не ответил вовремя' });
@@ -257,7 +250,7 @@ describe('sendBrokerRequest', () => {
       async (code) => {
         intercept().replyWithError(networkError(code));
 
-        const error = await rejection(sendBrokerRequest(agent, request()));
+        const error = await rejection(sendBrokerRequest(agent(), request()));
 
         expect(error).toBeInstanceOf(BrokerTimeoutError);
         expect(error).toMatchObject({ detail: code });
@@ -266,7 +259,7 @@ describe('sendBrokerRequest', () => {
     );
 
     it('sends nothing once the deadline has passed', async () => {
-      const error = await rejection(sendBrokerRequest(agent, request({ deadline: manualDeadline(0).deadline })));
+      const error = await rejection(sendBrokerRequest(agent(), request({ deadline: manualDeadline(0).deadline })));
 
       expect(error).toBeInstanceOf(BrokerTimeoutError);
       expect(error).toMatchObject({ detail: 'deadline passed before sending' });
@@ -278,13 +271,13 @@ describe('sendBrokerRequest', () => {
     it('accepts a body of exactly 1 MiB', async () => {
       intercept().reply(200, Buffer.alloc(MAX_BROKER_BODY_BYTES, 0x61));
 
-      expect((await sendBrokerRequest(agent, request())).text).toHaveLength(1024 * 1024);
+      expect((await sendBrokerRequest(agent(), request())).text).toHaveLength(1024 * 1024);
     });
 
     it('refuses a body over 1 MiB as the broker unavailable, without a resend', async () => {
       intercept().reply(200, Buffer.alloc(MAX_BROKER_BODY_BYTES + 1, 0x61));
 
-      const error = await rejection(sendBrokerRequest(agent, request()));
+      const error = await rejection(sendBrokerRequest(agent(), request()));
 
       expect(error).toBeInstanceOf(BrokerUnavailableError);
       expect(error).toMatchObject({ statusCode: 502, detail: 'body too large', retriable: false });
@@ -294,7 +287,7 @@ describe('sendBrokerRequest', () => {
     it('refuses a declared content-length over 1 MiB before reading the body', async () => {
       intercept().reply(200, 'small', { headers: { 'content-length': String(MAX_BROKER_BODY_BYTES + 1) } });
 
-      const error = await rejection(sendBrokerRequest(agent, request()));
+      const error = await rejection(sendBrokerRequest(agent(), request()));
 
       expect(error).toMatchObject({ detail: 'body too large' });
     });
@@ -312,7 +305,7 @@ describe('sendBrokerRequest', () => {
         .times(retried ? 2 : 1);
 
       const error = await rejection(
-        sendBrokerRequest(agent, request({ query: `token=${QUERY_SECRET}`, idempotent: false })),
+        sendBrokerRequest(agent(), request({ query: `token=${QUERY_SECRET}`, idempotent: false })),
       );
 
       expect(error).toBeInstanceOf(BrokerUnavailableError);
@@ -322,19 +315,19 @@ describe('sendBrokerRequest', () => {
     it('on a request no route matches (undici quotes the path in its own message)', async () => {
       pool().intercept({ path: '/other', method: 'POST' }).reply(200, 'x');
 
-      const error = await rejection(sendBrokerRequest(agent, request({ query: `token=${QUERY_SECRET}` })));
+      const error = await rejection(sendBrokerRequest(agent(), request({ query: `token=${QUERY_SECRET}` })));
 
       expect(error).toBeInstanceOf(BrokerUnavailableError);
       expectNoUrl(error);
       // Leave the unused route satisfied for assertNoPendingInterceptors.
-      await sendBrokerRequest(agent, request({ endpoint: { origin: ORIGIN, path: '/other' } }));
+      await sendBrokerRequest(agent(), request({ endpoint: { origin: ORIGIN, path: '/other' } }));
     });
 
     it('on a timeout', async () => {
       intercept({ token: QUERY_SECRET }).reply(200, 'late').delay(2000);
 
       const error = await rejection(
-        sendBrokerRequest(agent, request({ query: `token=${QUERY_SECRET}`, deadline: createDeadline(20) })),
+        sendBrokerRequest(agent(), request({ query: `token=${QUERY_SECRET}`, deadline: createDeadline(20) })),
       );
 
       expect(error).toBeInstanceOf(BrokerTimeoutError);
