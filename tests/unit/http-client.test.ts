@@ -1,3 +1,4 @@
+import { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '#shared/errors.ts';
 import {
@@ -282,6 +283,26 @@ describe('sendBrokerRequest', () => {
       expect(error).toBeInstanceOf(BrokerUnavailableError);
       expect(error).toMatchObject({ statusCode: 502, detail: 'body too large', retriable: false });
       expect(calls()).toHaveLength(1);
+    });
+
+    it('fails, rather than waits, when the body is closed before its end (undici reports an abort: 504)', async () => {
+      // A dispatcher that answers 200 and then closes the body without an error or an end.
+      const closesEarly = new (class extends Dispatcher {
+        override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+          const legacy = handler as Required<Pick<Dispatcher.DispatchHandler, 'onConnect' | 'onHeaders'>> & {
+            res?: { destroy(): void };
+          };
+          legacy.onConnect(() => {});
+          legacy.onHeaders(200, [], () => {}, 'OK');
+          setImmediate(() => legacy.res?.destroy());
+          return true;
+        }
+      })();
+
+      const error = await rejection(sendBrokerRequest(closesEarly, request({ idempotent: false })));
+
+      expect(error).toBeInstanceOf(BrokerTimeoutError);
+      expect(error).toMatchObject({ statusCode: 504, detail: 'UND_ERR_ABORTED' });
     });
 
     it('refuses a declared content-length over 1 MiB before reading the body', async () => {
