@@ -91,19 +91,44 @@ export interface DelayedOrigin {
   close(): Promise<void>;
 }
 
+/**
+ * Node's timers fire on whole milliseconds of the event loop's clock, up to a millisecond early or late: a link
+ * timed by them alone adds that much jitter to every hop. The link sleeps until this close to a step's time, then
+ * waits out the rest in event-loop turns, so each step happens within a few microseconds of its time.
+ */
+const TIMER_MARGIN_MS = 2;
+
 /** Forwards `from` to `to`, each chunk `delayMs` later, in order; the first chunk `firstExtraMs` later still. */
 function delayedPipe(from: Socket, to: Socket, delayMs: number, firstExtraMs: number): void {
+  const steps: { readonly due: number; readonly run: () => void }[] = [];
   let lastDue = 0;
   let first = true;
+  let waiting = false;
+  const runDueSteps = () => {
+    waiting = false;
+    while (steps.length > 0 && (steps[0]?.due ?? 0) <= performance.now()) steps.shift()?.run();
+    waitForNextStep();
+  };
+  const waitForNextStep = () => {
+    const next = steps[0];
+    if (next === undefined || waiting) return;
+    waiting = true;
+    const sleepMs = next.due - performance.now() - TIMER_MARGIN_MS;
+    if (sleepMs > 0) setTimeout(runDueSteps, sleepMs);
+    else setImmediate(runDueSteps);
+  };
+  const after = (due: number, run: () => void) => {
+    steps.push({ due, run });
+    waitForNextStep();
+  };
   from.on('data', (chunk: Buffer) => {
-    const due = Math.max(performance.now() + delayMs + (first ? firstExtraMs : 0), lastDue);
+    lastDue = Math.max(performance.now() + delayMs + (first ? firstExtraMs : 0), lastDue);
     first = false;
-    lastDue = due;
-    setTimeout(() => to.write(chunk), due - performance.now());
+    after(lastDue, () => to.write(chunk));
   });
-  from.on('end', () => setTimeout(() => to.end(), Math.max(0, lastDue - performance.now())));
+  from.on('end', () => after(lastDue, () => to.end()));
   from.on('error', () => to.destroy());
-  from.on('close', () => setTimeout(() => to.destroy(), Math.max(0, lastDue - performance.now())));
+  from.on('close', () => after(lastDue, () => to.destroy()));
 }
 
 function listen(server: Server): Promise<number> {
