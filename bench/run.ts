@@ -24,7 +24,7 @@ import {
   FUNCTION_SETTING_NAME,
   storeNames,
 } from '#shared/facts.ts';
-import { type BundleFigures, buildAllBundles, buildFloorBundle, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
+import { type BundleFigures, buildAllBundles, buildFloorBundles, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
 import { childNodeVersion } from './child-run.ts';
 import { type ColdFigures, type ColdRun, coldRun, summarizeCold } from './cold-start.ts';
 import {
@@ -109,7 +109,7 @@ const loadBefore = loadavg();
 
 say('Building bundles with infra/bundling.ts (SDK bundled and SDK external)…');
 const bundles = await buildAllBundles();
-const floorBundle = await buildFloorBundle();
+const floorBundles = await buildFloorBundles();
 
 const paper = await startPaperBrokers();
 const telegram = await startFakeTelegram();
@@ -158,6 +158,7 @@ const warm = {} as Record<Broker, WarmFigures>;
 const notify = {} as Record<Broker, NotifyFigures>;
 const cold = {} as Record<Broker, Record<ColdSetup, ColdFigures>>;
 let floorCold: ColdFigures | undefined;
+let storeFloorCold: ColdFigures | undefined;
 const overNetwork = {} as Record<Broker, FirstOrderFigures>;
 const overNetworkKeptWarm = {} as Record<Broker, FirstOrderFigures>;
 let preflight: PreflightFigures;
@@ -198,7 +199,9 @@ try {
   const runs = new Map<string, ColdRun[]>();
   const coldDeadline = performance.now() + 5 * MAX_PHASE_MS;
   for (let i = 0; i < COLD_RUNS && performance.now() < coldDeadline; i += 1) {
-    runs.set('floor', [...(runs.get('floor') ?? []), await coldRun(floorBundle.file, 'alor', functionEnv)]);
+    for (const [key, floor] of Object.entries(floorBundles)) {
+      runs.set(key, [...(runs.get(key) ?? []), await coldRun(floor.file, 'alor', functionEnv)]);
+    }
     for (const setup of COLD_SETUP_NAMES) {
       const { variant, env } = COLD_SETUPS[setup];
       for (const broker of BROKERS) {
@@ -212,6 +215,7 @@ try {
     for (const setup of COLD_SETUP_NAMES) cold[broker][setup] = summarizeCold(runs.get(`${setup}/${broker}`) ?? []);
   }
   floorCold = summarizeCold(runs.get('floor') ?? []);
+  storeFloorCold = summarizeCold(runs.get('withStoreRead') ?? []);
 
   // First order over a network: TLS and a simulated round trip in front of each broker origin, fresh processes.
   say(`First order over a network: TLS, ${RTT_MS} ms round trip, ${NETWORK_RUNS} fresh node processes per function…`);
@@ -270,6 +274,8 @@ const perBroker = Object.fromEntries(
 
 /** A cold start as a multiple of the floor bundle's in the same run. */
 const timesFloor = (figures: ColdFigures) => figures.coldStartMs / (floorCold?.coldStartMs ?? Number.NaN);
+/** The same against the floor that reads its secret through the store extension, as every function must. */
+const timesStoreFloor = (figures: ColdFigures) => figures.coldStartMs / (storeFloorCold?.coldStartMs ?? Number.NaN);
 
 const checks: Record<string, { value: number; target: string; met: boolean }> = {};
 for (const broker of BROKERS) {
@@ -350,7 +356,14 @@ const results = {
     preflightRuns: PREFLIGHT_RUNS,
   },
   brokers: perBroker,
-  floor: { cold: floorCold, bundle: sizes(floorBundle) },
+  floor: { cold: floorCold, bundle: sizes(floorBundles.floor) },
+  floorWithStoreRead: {
+    cold: storeFloorCold,
+    bundle: sizes(floorBundles.withStoreRead),
+    deployedColdStartVsFloor: Object.fromEntries(
+      BROKERS.map((broker) => [broker, round(timesStoreFloor(cold[broker].deployed), 2)]),
+    ),
+  },
   preflight,
   targets: checks,
   durationS: round((performance.now() - startedAt) / 1000, 1),
@@ -408,6 +421,9 @@ for (const setup of COLD_SETUP_NAMES) {
     [`  peak RSS (MB)`, (b) => cold[b][setup].peakRssMb.toFixed(1), ''],
     [`  ÷ floor bundle`, (b) => timesFloor(cold[b][setup]).toFixed(2), setup === 'deployed' ? '<= 1.5' : ''],
   );
+  if (setup === 'deployed') {
+    rows.push([`  ÷ floor bundle + one store read`, (b) => timesStoreFloor(cold[b][setup]).toFixed(2), '']);
+  }
 }
 for (const variant of SDK_VARIANTS) {
   rows.push([
@@ -421,6 +437,11 @@ const phasesCell = (phases: CallPhases) =>
   [phases.beforeSend, phases.onLink, phases.afterHeaders].map((value) => value.toFixed(2)).join(' / ');
 rows.push(
   [`floor bundle: import + check (ms)`, () => (floorCold?.coldStartMs ?? Number.NaN).toFixed(1), ''],
+  [
+    `floor bundle + one store read: import + check (ms)`,
+    () => (storeFloorCold?.coldStartMs ?? Number.NaN).toFixed(1),
+    '',
+  ],
   [
     `first order over ${RTT_MS} ms RTT + TLS: ms / RTTs`,
     (b) => pair(network(b).firstOrderMs.toFixed(1), network(b).firstOrderRtts.toFixed(2)),

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EXTENSION_PARAMETER_PATH, EXTENSION_SECRET_PATH, EXTENSION_TOKEN_HEADER } from '#shared/store/extension.ts';
+import { EXTENSION_PARAMETER_PATH, EXTENSION_SECRET_PATH, EXTENSION_TOKEN_HEADER } from '#shared/facts.ts';
 import { readRequestBody } from './http-body.ts';
 
 /**

@@ -120,6 +120,11 @@ export const MAX_BROKER_TIMEOUT_MS = 25_000;
  */
 export const STORE_EXTENSION_READ_TIMEOUT_MS = 1000;
 
+/** The extension's HTTP interface: the header that carries the session token, and its two read paths. */
+export const EXTENSION_TOKEN_HEADER = 'x-aws-parameters-secrets-token';
+export const EXTENSION_SECRET_PATH = '/secretsmanager/get';
+export const EXTENSION_PARAMETER_PATH = '/systemsmanager/parameters/get';
+
 /** A rotated secret is picked up within this time (`SECRETS_CACHE_TTL_MS`). */
 export const DEFAULT_SECRETS_TTL_MS = 5 * 60_000;
 

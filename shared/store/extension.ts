@@ -1,6 +1,11 @@
 import type { Dispatcher } from 'undici';
 import { describeError } from '../errors.ts';
-import { STORE_EXTENSION_READ_TIMEOUT_MS } from '../facts.ts';
+import {
+  EXTENSION_PARAMETER_PATH,
+  EXTENSION_SECRET_PATH,
+  EXTENSION_TOKEN_HEADER,
+  STORE_EXTENSION_READ_TIMEOUT_MS,
+} from '../facts.ts';
 import { endpoint, parseJsonText, sendBrokerRequest } from '../http/outbound/client.ts';
 import { createDeadline } from '../http/outbound/deadline.ts';
 import { logger } from '../logging.ts';
@@ -20,10 +25,6 @@ export interface StoreExtension {
   readonly url: string;
   readonly token: string;
 }
-
-export const EXTENSION_TOKEN_HEADER = 'x-aws-parameters-secrets-token';
-export const EXTENSION_SECRET_PATH = '/secretsmanager/get';
-export const EXTENSION_PARAMETER_PATH = '/systemsmanager/parameters/get';
 
 /** The fields read of the extension's answers: the same JSON as GetSecretValue and GetParameter. */
 const SecretAnswerSchema = z.object({ SecretString: z.nullish(z.string()) });

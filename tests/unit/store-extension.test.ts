@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { EXTENSION_TOKEN_HEADER } from '#shared/facts.ts';
 import {
-  EXTENSION_TOKEN_HEADER,
   readParameterThroughExtension,
   readSecretThroughExtension,
   type StoreExtension,
