@@ -8,7 +8,7 @@ import { OK_BODY, textResponse, type WebhookResponse } from '../http/inbound/res
 import { createWebhookHandler, type WebhookOrder } from '../http/inbound/webhook-handler.ts';
 import { brokerAgent, preconnect, reconnectIdleOrigins } from '../http/outbound/client.ts';
 import { createDeadline, type Deadline } from '../http/outbound/deadline.ts';
-import { type LogFields, logger } from '../logging.ts';
+import { type LogFields, logger, prepareLogOutput } from '../logging.ts';
 import { parseWebhookBody } from '../payload.ts';
 import { INIT_PREFETCH_MAX_WAIT_MS, SecretStore } from '../secrets.ts';
 import { loadStoreSdkOnDemand } from '../store/sdk-on-demand.ts';
@@ -75,7 +75,13 @@ export interface BrokerRecipe<TOrder extends WebhookOrder, TTerms extends LogFie
   readonly client: BrokerClient<TTerms>;
   /** The broker origins the client calls: opened during init and kept open by keep-warm. */
   readonly origins: readonly string[];
-  /** Reads the broker's success answers once on samples (init), so the first order runs warm code. */
+}
+
+/** What a container's init runs once on samples, so that the first order runs warm code (see {@link warmUpSteps}). */
+export interface OrderPathSamples<TOrder extends WebhookOrder> {
+  readonly broker: Broker;
+  readonly orderSchema: z.ZodMiniType<TOrder>;
+  /** Reads the broker's success answers once on samples. */
   readonly warmUpAnswers: () => void;
 }
 
@@ -87,22 +93,37 @@ export interface BrokerHandlerDeps {
   readonly dispatcher?: Dispatcher;
 }
 
-/** An order both brokers' schemas accept, for {@link warmUpOrderPath}. */
+/** An order both brokers' schemas accept, for {@link warmUpSteps}. */
 const WARM_UP_BODY = Buffer.from('{"t":"SBER","p":"250.5","v":1,"d":"buy","f":"BBG004730N88"}');
 
 /**
- * Runs the pure steps of an order once, on a sample, while the handler is made (a container's init): V8 compiles
- * them and zod builds the schema's parser then, instead of during the first real order. No I/O, nothing logged.
+ * The pure steps of an order, run once on a sample during a container's init: V8 compiles them and zod builds the
+ * schema's parser then, instead of during the first real order; and the log output is opened then, instead of in
+ * the first call's log line. No I/O, nothing logged.
  */
-function warmUpOrderPath<TOrder extends WebhookOrder, TTerms extends LogFields>(
-  recipe: BrokerRecipe<TOrder, TTerms>,
-): void {
-  checkWebhookSecret({ header: 'warm-up', rawBody: WARM_UP_BODY }, ['warm-up-accepted']);
-  const parsed = parseWebhookBody(WARM_UP_BODY, recipe.orderSchema);
-  if (parsed.success && parsed.data.kind === 'order') {
-    brokerRequestId(recipe.broker, 'warm-up', 'warm-up', parsed.data.order);
+function warmUpSteps<TOrder extends WebhookOrder>(samples: OrderPathSamples<TOrder>): (() => void)[] {
+  return [
+    prepareLogOutput,
+    () => checkWebhookSecret({ header: 'warm-up', rawBody: WARM_UP_BODY }, ['warm-up-accepted']),
+    () => {
+      const parsed = parseWebhookBody(WARM_UP_BODY, samples.orderSchema);
+      if (parsed.success && parsed.data.kind === 'order') {
+        brokerRequestId(samples.broker, 'warm-up', 'warm-up', parsed.data.order);
+      }
+    },
+    samples.warmUpAnswers,
+  ];
+}
+
+/**
+ * Runs each step in an event-loop turn of its own, so that what init waits for meanwhile (the store's answers, the
+ * handshakes) is handled between steps as it arrives, not after all of them: the steps fill that wait.
+ */
+async function runInTurns(steps: readonly (() => void)[]): Promise<void> {
+  for (const step of steps) {
+    await new Promise((resolve) => setImmediate(resolve));
+    step();
   }
-  recipe.warmUpAnswers();
 }
 
 /** What a keep-warm prepares must stay valid until the next one, at the longest interval the stack allows. */
@@ -131,7 +152,6 @@ export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends 
   const made = recipe(dispatcher);
   const { broker, orderSchema, stored, notConfigured, orderTerms, client, origins } = made;
   const log = logger.child({ broker });
-  warmUpOrderPath(made);
 
   const webhook = createWebhookHandler({
     broker,
@@ -212,18 +232,21 @@ async function initWebhookStore(config: CommonConfig, account: ValueSource): Pro
 }
 
 /**
- * A container's init (the module scope of functions/<broker>/handler.ts), both halves in parallel and bounded: the
- * store prefetch (webhook secret and account, never the broker token) and TCP+TLS to each broker origin (nothing
- * sent). The first order then waits for neither a store read of those values nor a handshake.
+ * A container's init (the module scope of functions/<broker>/handler.ts), in parallel and bounded: the store
+ * prefetch (webhook secret and account, never the broker token), TCP+TLS to each broker origin (nothing sent), and
+ * the order path's warm-up in the turns between. The first order then waits for neither a store read of those values
+ * nor a handshake, and runs compiled code.
  */
-export async function initBrokerContainer(
+export async function initBrokerContainer<TOrder extends WebhookOrder>(
   config: CommonConfig,
   account: ValueSource,
   brokerOrigins: readonly string[],
+  samples: OrderPathSamples<TOrder>,
 ): Promise<BrokerHandlerDeps> {
   const [store] = await Promise.all([
     initWebhookStore(config, account),
     preconnect(brokerOrigins, INIT_PREFETCH_MAX_WAIT_MS),
+    runInTurns(warmUpSteps(samples)),
   ]);
   return { store };
 }

@@ -25,7 +25,6 @@ export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = 
       orderTerms: (order) => orderToAlorTerms(order, config.exchange),
       client: new AlorClient({ dispatcher, oauthUrl: config.oauthUrl, apiUrl: config.apiUrl }),
       origins: alorOrigins(config),
-      warmUpAnswers: warmUpAlorAnswers,
     }),
     config,
     deps,
@@ -34,5 +33,9 @@ export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = 
 
 /** Init of an Alor container: the store prefetch, and handshakes with both Alor hosts (OAuth and API). */
 export function initAlorContainer(config: AlorConfig): Promise<BrokerHandlerDeps> {
-  return initBrokerContainer(config, config.portfolio, alorOrigins(config));
+  return initBrokerContainer(config, config.portfolio, alorOrigins(config), {
+    broker: 'alor',
+    orderSchema: AlorOrderSchema,
+    warmUpAnswers: warmUpAlorAnswers,
+  });
 }

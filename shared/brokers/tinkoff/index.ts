@@ -17,6 +17,11 @@ import {
   warmUpTinkoffAnswers,
 } from './mapping.ts';
 
+/** v1 has no instrument lookup, so `f` is required there. */
+function tinkoffOrderSchema(config: TinkoffConfig) {
+  return config.api === 'v1' ? TinkoffFigiOrderSchema : TinkoffOrderSchema;
+}
+
 /**
  * T-Invest webhook: a limit order on API v2 (`PostOrder`), or on v1 with `TINKOFF_API=v1`. An order without `f` is for
  * the instrument its ticker names in the class code of its exchange (v2 only: v1 has no instrument lookup, so `f` is
@@ -29,7 +34,7 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
       const instruments = new TinkoffInstruments(options);
       return {
         broker: 'tinkoff',
-        orderSchema: config.api === 'v1' ? TinkoffFigiOrderSchema : TinkoffOrderSchema,
+        orderSchema: tinkoffOrderSchema(config),
         stored: { credential: config.token, account: config.accountId },
         notConfigured: TINKOFF_NOT_CONFIGURED,
         orderTerms: async (order, access) => {
@@ -40,7 +45,6 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
         },
         client: config.api === 'v1' ? new TinkoffV1Client(options) : new TinkoffV2Client(options),
         origins: [config.apiUrl],
-        warmUpAnswers: warmUpTinkoffAnswers,
       };
     },
     config,
@@ -50,5 +54,9 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
 
 /** Init of a T-Invest container: the store prefetch, and a handshake with the API host. */
 export function initTinkoffContainer(config: TinkoffConfig): Promise<BrokerHandlerDeps> {
-  return initBrokerContainer(config, config.accountId, [config.apiUrl]);
+  return initBrokerContainer(config, config.accountId, [config.apiUrl], {
+    broker: 'tinkoff',
+    orderSchema: tinkoffOrderSchema(config),
+    warmUpAnswers: warmUpTinkoffAnswers,
+  });
 }
