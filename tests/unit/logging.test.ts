@@ -133,6 +133,8 @@ describe('redact', () => {
     ['inside JSON', '{"url":"/refresh?token=abc123"}', '{"url":"/refresh?token=[redacted]"}'],
     ['a Bearer header', 'authorization: Bearer eyJ.payload.sig', 'authorization: Bearer [redacted]'],
     ['a bearer in JSON', '{"authorization":"bearer t.abcdef"}', '{"authorization":"bearer [redacted]"}'],
+    ['mixed case', '&SeCrEt=abc BEARER t.abcdef', '&SeCrEt=[redacted] BEARER [redacted]'],
+    ['letters that change length in lower case before it', 'İİ?Token=abc', 'İİ?Token=[redacted]'],
   ])('blanks credentials in %s', (_case, text, expected) => {
     expect(redact(text)).toBe(expected);
   });
