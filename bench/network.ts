@@ -9,7 +9,11 @@ import { createServer as createTlsServer } from 'node:tls';
  * A broker origin as the function meets it in production, on 127.0.0.1: TLS with a certificate from a throwaway CA
  * (trusted the way Node trusts a private CA in production, `NODE_EXTRA_CA_CERTS`), behind a link that delays every
  * byte by half a round trip each way. A TCP handshake costs one round trip on a real link but nothing on loopback, so
- * the link holds a connection's first bytes for one more round trip: the client cannot have sent them earlier.
+ * the link holds a connection's first bytes until one round trip after the connection reached it: the client cannot
+ * have sent them earlier. A client that writes as soon as it is connected waits that round trip in full; one whose
+ * event loop was busy between its connect and its first write (a cold process's init, where the TLS ClientHello
+ * waits for a turn of the loop) waits only what is left of it, as on a real link, where the TCP handshake completes
+ * meanwhile.
  */
 
 export interface ThrowawayCa {
@@ -98,8 +102,11 @@ export interface DelayedOrigin {
  */
 const TIMER_MARGIN_MS = 2;
 
-/** Forwards `from` to `to`, each chunk `delayMs` later, in order; the first chunk `firstExtraMs` later still. */
-function delayedPipe(from: Socket, to: Socket, delayMs: number, firstExtraMs: number): void {
+/**
+ * Forwards `from` to `to`, each chunk `delayMs` later, in order; the first chunk as if sent no earlier than
+ * `firstSendableAt` (a `performance.now()` time).
+ */
+function delayedPipe(from: Socket, to: Socket, delayMs: number, firstSendableAt = 0): void {
   const steps: { readonly due: number; readonly run: () => void }[] = [];
   let lastDue = 0;
   let first = true;
@@ -122,7 +129,8 @@ function delayedPipe(from: Socket, to: Socket, delayMs: number, firstExtraMs: nu
     waitForNextStep();
   };
   from.on('data', (chunk: Buffer) => {
-    lastDue = Math.max(performance.now() + delayMs + (first ? firstExtraMs : 0), lastDue);
+    const sentAt = first ? Math.max(performance.now(), firstSendableAt) : performance.now();
+    lastDue = Math.max(sentAt + delayMs, lastDue);
     first = false;
     after(lastDue, () => to.write(chunk));
   });
@@ -168,8 +176,8 @@ export async function startDelayedOrigin(target: string, rttMs: number, ca: Thro
     track(client);
     const server = tcpConnect(tlsPort, '127.0.0.1');
     track(server);
-    delayedPipe(client, server, rttMs / 2, rttMs);
-    delayedPipe(server, client, rttMs / 2, 0);
+    delayedPipe(client, server, rttMs / 2, performance.now() + rttMs);
+    delayedPipe(server, client, rttMs / 2);
   });
   const linkPort = await listen(link);
 
