@@ -8,7 +8,7 @@ import {
   parseJsonText,
   sendBrokerRequest,
 } from '#shared/http/outbound/client.ts';
-import { createDeadline, type Deadline } from '#shared/http/outbound/deadline.ts';
+import { createDeadline, type Deadline, DeadlineSignal } from '#shared/http/outbound/deadline.ts';
 import { useMockAgent } from '../helpers/mock-agent.ts';
 
 const ORIGIN = 'https://api.broker.test';
@@ -265,6 +265,30 @@ describe('sendBrokerRequest', () => {
       expect(error).toBeInstanceOf(BrokerTimeoutError);
       expect(error).toMatchObject({ detail: 'deadline passed before sending' });
       expect(calls()).toHaveLength(0);
+    });
+
+    it('signals once, as AbortSignal.timeout does: aborted, a TimeoutError reason, one abort event', async () => {
+      const { signal } = createDeadline(5);
+      expect(signal).toBeInstanceOf(DeadlineSignal);
+      const emitter = signal as DeadlineSignal;
+      let aborts = 0;
+      emitter.on('abort', () => aborts++);
+      expect(emitter.aborted).toBe(false);
+
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      emitter.abort(new Error('later'));
+
+      expect(emitter.aborted).toBe(true);
+      expect(emitter.reason).toMatchObject({ name: 'TimeoutError' });
+      expect(aborts).toBe(1);
+    });
+
+    it('tells the broker call its timeout as AbortSignal.timeout did (the logged detail stays TimeoutError)', async () => {
+      intercept().reply(200, 'late').delay(2000);
+
+      const error = await rejection(sendBrokerRequest(agent(), request({ deadline: createDeadline(20) })));
+
+      expect(error).toMatchObject({ detail: 'TimeoutError' });
     });
   });
 
