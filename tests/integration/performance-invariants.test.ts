@@ -1,5 +1,6 @@
-import { Agent, Dispatcher } from 'undici';
+import { Agent, buildConnector, Dispatcher } from 'undici';
 import undiciRequest from 'undici/lib/api/api-request.js';
+import buildUndiciConnector from 'undici/lib/core/connect.js';
 import UndiciAgent from 'undici/lib/dispatcher/agent.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type FakeAwsStore, GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
@@ -155,9 +156,10 @@ describe.each(['alor', 'tinkoff'] as const)('%s init phase', (broker) => {
   });
 });
 
-describe('undici modules imported directly by shared/http/outbound/client.ts', () => {
-  it('are the Agent and request method undici exports', () => {
+describe('undici modules imported directly, not through its index', () => {
+  it('are what undici exports: the Agent and connector (shared/http/outbound/client.ts), request (bench/floor.ts)', () => {
     expect(UndiciAgent).toBe(Agent);
+    expect(buildUndiciConnector).toBe(buildConnector);
     expect(undiciRequest).toBe(Dispatcher.prototype.request);
   });
 });

@@ -20,8 +20,7 @@ const agent = useMockAgent({ enableCallHistory: true });
 
 /** A deadline whose remaining time the test sets; its signal never fires on its own. */
 function manualDeadline(remainingMs = 2000) {
-  const controller = new AbortController();
-  const deadline = { signal: controller.signal, remainingMs: () => remainingMs } satisfies Deadline;
+  const deadline = { signal: new DeadlineSignal(), remainingMs: () => remainingMs } satisfies Deadline;
   return { deadline, setRemaining: (ms: number) => (remainingMs = ms) };
 }
 
@@ -214,7 +213,7 @@ describe('sendBrokerRequest', () => {
     it('does not resend a refused connection when less than 100 ms of the deadline is left', async () => {
       // 2000 ms when the request is sent, 99 ms once it has failed.
       const remaining = [2000, 99];
-      const deadline = { signal: new AbortController().signal, remainingMs: () => remaining.shift() ?? 99 };
+      const deadline = { signal: new DeadlineSignal(), remainingMs: () => remaining.shift() ?? 99 };
       intercept().replyWithError(networkError('ECONNREFUSED'));
 
       const error = await rejection(sendBrokerRequest(agent(), request({ deadline, idempotent: false })));
@@ -309,24 +308,48 @@ describe('sendBrokerRequest', () => {
       expect(calls()).toHaveLength(1);
     });
 
-    it('fails, rather than waits, when the body is closed before its end (undici reports an abort: 504)', async () => {
-      // A dispatcher that answers 200 and then closes the body without an error or an end.
-      const closesEarly = new (class extends Dispatcher {
+    it('fails, rather than waits, when the connection is lost after the headers, before the body’s end', async () => {
+      // A dispatcher that answers 200, sends part of the body, then reports the connection lost (as undici does).
+      const losesConnection = new (class extends Dispatcher {
         override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-          const legacy = handler as Required<Pick<Dispatcher.DispatchHandler, 'onConnect' | 'onHeaders'>> & {
-            res?: { destroy(): void };
-          };
-          legacy.onConnect(() => {});
-          legacy.onHeaders(200, [], () => {}, 'OK');
-          setImmediate(() => legacy.res?.destroy());
+          const controller = { aborted: false, paused: false, reason: null, abort() {}, pause() {}, resume() {} };
+          handler.onRequestStart?.(controller, {});
+          handler.onResponseStart?.(controller, 200, { 'content-length': '100' }, 'OK');
+          handler.onResponseData?.(controller, Buffer.from('{"orderNumber":'));
+          setImmediate(() => handler.onResponseError?.(controller, networkError('UND_ERR_SOCKET')));
           return true;
         }
       })();
 
-      const error = await rejection(sendBrokerRequest(closesEarly, request({ idempotent: false })));
+      const error = await rejection(sendBrokerRequest(losesConnection, request({ idempotent: false })));
+
+      expect(error).toBeInstanceOf(BrokerUnavailableError);
+      expect(error).toMatchObject({ statusCode: 502, detail: 'UND_ERR_SOCKET' });
+    });
+
+    it('times out a body that stops arriving, at the deadline', async () => {
+      // A dispatcher that answers 200 and sends part of the body, then nothing: only the deadline ends the request.
+      const stalls = new (class extends Dispatcher {
+        override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+          const controller = {
+            aborted: false,
+            paused: false,
+            reason: null,
+            abort: (reason: Error) => setImmediate(() => handler.onResponseError?.(controller, reason)),
+            pause() {},
+            resume() {},
+          };
+          handler.onRequestStart?.(controller, {});
+          handler.onResponseStart?.(controller, 200, {}, 'OK');
+          handler.onResponseData?.(controller, Buffer.from('{"orderNumber":'));
+          return true;
+        }
+      })();
+
+      const error = await rejection(sendBrokerRequest(stalls, request({ deadline: createDeadline(20) })));
 
       expect(error).toBeInstanceOf(BrokerTimeoutError);
-      expect(error).toMatchObject({ statusCode: 504, detail: 'UND_ERR_ABORTED' });
+      expect(error).toMatchObject({ statusCode: 504, detail: 'TimeoutError' });
     });
 
     it('refuses a declared content-length over 1 MiB before reading the body', async () => {

@@ -5,14 +5,14 @@ import { EventEmitter } from 'node:events';
  * which fires on time; undici's own timeouts are coarse above one second and only back it up.
  */
 export interface Deadline {
-  readonly signal: AbortSignal | DeadlineSignal;
+  readonly signal: DeadlineSignal;
   remainingMs(): number;
 }
 
 /**
- * An abort signal in the form undici also takes (an emitter of `abort`, with `aborted` and `reason`) rather than an
- * `AbortSignal`: undici adds a listener to the signal of every request and removes it at the end, which on an
- * `EventTarget` costs about 0.05 ms of a warm order over the link, on an `EventEmitter` a few microseconds.
+ * An abort signal as an emitter of `abort`, with `aborted` and `reason`, rather than an `AbortSignal`: every request
+ * adds a listener to it and removes it at the end, which on an `EventTarget` costs about 0.05 ms of a warm order over
+ * the link, on an `EventEmitter` a few microseconds.
  */
 export class DeadlineSignal extends EventEmitter {
   aborted = false;

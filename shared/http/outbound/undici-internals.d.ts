@@ -1,5 +1,6 @@
-// Types of the two undici modules `client.ts` imports directly (undici ships types for its index only).
-// Both are the very objects the index exports: see the note in client.ts.
+// Types of the undici modules imported directly rather than through its index (undici ships types for its index
+// only): the agent and connector by `client.ts`, `request` by the bench's floors (bench/floor.ts). Each is the very
+// object the index exports: tests/integration/performance-invariants.test.ts checks it.
 
 declare module 'undici/lib/dispatcher/agent.js' {
   import type { Agent } from 'undici';
