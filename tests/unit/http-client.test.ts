@@ -327,6 +327,34 @@ describe('sendBrokerRequest', () => {
       expect(error).toMatchObject({ statusCode: 502, detail: 'UND_ERR_SOCKET' });
     });
 
+    it('never answers with a body cut at the cap, even if the end is reported before the abort’s error', async () => {
+      // A dispatcher that reports the end right after a chunk past the cap, and the abort's error a turn later.
+      const endsAfterAbort = new (class extends Dispatcher {
+        override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+          const controller = {
+            aborted: false,
+            paused: false,
+            reason: null,
+            abort(reason: Error) {
+              controller.aborted = true;
+              setImmediate(() => handler.onResponseError?.(controller, reason));
+            },
+            pause() {},
+            resume() {},
+          };
+          handler.onRequestStart?.(controller, {});
+          handler.onResponseStart?.(controller, 200, {}, 'OK');
+          handler.onResponseData?.(controller, Buffer.alloc(MAX_BROKER_BODY_BYTES + 1, 0x61));
+          handler.onResponseEnd?.(controller, {});
+          return true;
+        }
+      })();
+
+      const error = await rejection(sendBrokerRequest(endsAfterAbort, request()));
+
+      expect(error).toMatchObject({ statusCode: 502, detail: 'body too large' });
+    });
+
     it('times out a body that stops arriving, at the deadline', async () => {
       // A dispatcher that answers 200 and sends part of the body, then nothing: only the deadline ends the request.
       const stalls = new (class extends Dispatcher {

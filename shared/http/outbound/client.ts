@@ -202,7 +202,9 @@ function dispatchForText(
         if (size <= MAX_BROKER_BODY_BYTES) chunks.push(chunk);
         else started.abort(tooLarge());
       },
-      onResponseEnd() {
+      onResponseEnd(started) {
+        // Aborted (a body past the cap, the deadline): the error follows; never a cut body as an answer.
+        if (started.aborted) return;
         signal.removeListener('abort', abortOnDeadline);
         resolve({ statusCode, text: Buffer.concat(chunks).toString('utf8') });
       },
