@@ -51,6 +51,35 @@ function networkError(code: string, message = `connect ${code} 10.0.0.1:443 ${OR
   return Object.assign(new Error(message), { code });
 }
 
+/**
+ * A dispatcher that starts the request and then plays `answer` on the handler, as undici calls a dispatch handler; its
+ * controller's `abort` marks the request aborted and reports the reason as the request's error a turn later, as
+ * undici does.
+ */
+function scriptedDispatcher(
+  answer: (handler: Dispatcher.DispatchHandler, controller: Dispatcher.DispatchController) => void,
+): Dispatcher {
+  return new (class extends Dispatcher {
+    override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      const controller = {
+        aborted: false,
+        paused: false,
+        reason: null as Error | null,
+        abort(reason: Error) {
+          controller.aborted = true;
+          controller.reason = reason;
+          setImmediate(() => handler.onResponseError?.(controller, reason));
+        },
+        pause() {},
+        resume() {},
+      };
+      handler.onRequestStart?.(controller, {});
+      answer(handler, controller);
+      return true;
+    }
+  })();
+}
+
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
@@ -309,17 +338,11 @@ describe('sendBrokerRequest', () => {
     });
 
     it('fails, rather than waits, when the connection is lost after the headers, before the body’s end', async () => {
-      // A dispatcher that answers 200, sends part of the body, then reports the connection lost (as undici does).
-      const losesConnection = new (class extends Dispatcher {
-        override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-          const controller = { aborted: false, paused: false, reason: null, abort() {}, pause() {}, resume() {} };
-          handler.onRequestStart?.(controller, {});
-          handler.onResponseStart?.(controller, 200, { 'content-length': '100' }, 'OK');
-          handler.onResponseData?.(controller, Buffer.from('{"orderNumber":'));
-          setImmediate(() => handler.onResponseError?.(controller, networkError('UND_ERR_SOCKET')));
-          return true;
-        }
-      })();
+      const losesConnection = scriptedDispatcher((handler, controller) => {
+        handler.onResponseStart?.(controller, 200, { 'content-length': '100' }, 'OK');
+        handler.onResponseData?.(controller, Buffer.from('{"orderNumber":'));
+        setImmediate(() => handler.onResponseError?.(controller, networkError('UND_ERR_SOCKET')));
+      });
 
       const error = await rejection(sendBrokerRequest(losesConnection, request({ idempotent: false })));
 
@@ -328,27 +351,11 @@ describe('sendBrokerRequest', () => {
     });
 
     it('never answers with a body cut at the cap, even if the end is reported before the abort’s error', async () => {
-      // A dispatcher that reports the end right after a chunk past the cap, and the abort's error a turn later.
-      const endsAfterAbort = new (class extends Dispatcher {
-        override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-          const controller = {
-            aborted: false,
-            paused: false,
-            reason: null,
-            abort(reason: Error) {
-              controller.aborted = true;
-              setImmediate(() => handler.onResponseError?.(controller, reason));
-            },
-            pause() {},
-            resume() {},
-          };
-          handler.onRequestStart?.(controller, {});
-          handler.onResponseStart?.(controller, 200, {}, 'OK');
-          handler.onResponseData?.(controller, Buffer.alloc(MAX_BROKER_BODY_BYTES + 1, 0x61));
-          handler.onResponseEnd?.(controller, {});
-          return true;
-        }
-      })();
+      const endsAfterAbort = scriptedDispatcher((handler, controller) => {
+        handler.onResponseStart?.(controller, 200, {}, 'OK');
+        handler.onResponseData?.(controller, Buffer.alloc(MAX_BROKER_BODY_BYTES + 1, 0x61));
+        handler.onResponseEnd?.(controller, {});
+      });
 
       const error = await rejection(sendBrokerRequest(endsAfterAbort, request()));
 
@@ -356,23 +363,11 @@ describe('sendBrokerRequest', () => {
     });
 
     it('times out a body that stops arriving, at the deadline', async () => {
-      // A dispatcher that answers 200 and sends part of the body, then nothing: only the deadline ends the request.
-      const stalls = new (class extends Dispatcher {
-        override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-          const controller = {
-            aborted: false,
-            paused: false,
-            reason: null,
-            abort: (reason: Error) => setImmediate(() => handler.onResponseError?.(controller, reason)),
-            pause() {},
-            resume() {},
-          };
-          handler.onRequestStart?.(controller, {});
-          handler.onResponseStart?.(controller, 200, {}, 'OK');
-          handler.onResponseData?.(controller, Buffer.from('{"orderNumber":'));
-          return true;
-        }
-      })();
+      // Part of the body, then nothing: only the deadline ends the request.
+      const stalls = scriptedDispatcher((handler, controller) => {
+        handler.onResponseStart?.(controller, 200, {}, 'OK');
+        handler.onResponseData?.(controller, Buffer.from('{"orderNumber":'));
+      });
 
       const error = await rejection(sendBrokerRequest(stalls, request({ deadline: createDeadline(20) })));
 
