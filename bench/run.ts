@@ -272,10 +272,12 @@ const perBroker = Object.fromEntries(
   }
 >;
 
-/** A cold start as a multiple of the floor bundle's in the same run. */
-const timesFloor = (figures: ColdFigures) => figures.coldStartMs / (floorCold?.coldStartMs ?? Number.NaN);
-/** The same against the floor that reads its secret through the store extension, as every function must. */
-const timesStoreFloor = (figures: ColdFigures) => figures.coldStartMs / (storeFloorCold?.coldStartMs ?? Number.NaN);
+/**
+ * A cold start as a multiple of a floor bundle's in the same run: the floor the target is set against, or the one
+ * that reads its secret through the store extension, as every function must.
+ */
+const timesFloor = (figures: ColdFigures, floor = floorCold) =>
+  figures.coldStartMs / (floor?.coldStartMs ?? Number.NaN);
 
 const checks: Record<string, { value: number; target: string; met: boolean }> = {};
 for (const broker of BROKERS) {
@@ -361,7 +363,7 @@ const results = {
     cold: storeFloorCold,
     bundle: sizes(floorBundles.withStoreRead),
     deployedColdStartVsFloor: Object.fromEntries(
-      BROKERS.map((broker) => [broker, round(timesStoreFloor(cold[broker].deployed), 2)]),
+      BROKERS.map((broker) => [broker, round(timesFloor(cold[broker].deployed, storeFloorCold), 2)]),
     ),
   },
   preflight,
@@ -422,7 +424,7 @@ for (const setup of COLD_SETUP_NAMES) {
     [`  ÷ floor bundle`, (b) => timesFloor(cold[b][setup]).toFixed(2), setup === 'deployed' ? '<= 1.5' : ''],
   );
   if (setup === 'deployed') {
-    rows.push([`  ÷ floor bundle + one store read`, (b) => timesStoreFloor(cold[b][setup]).toFixed(2), '']);
+    rows.push([`  ÷ floor bundle + one store read`, (b) => timesFloor(cold[b][setup], storeFloorCold).toFixed(2), '']);
   }
 }
 for (const variant of SDK_VARIANTS) {
