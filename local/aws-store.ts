@@ -58,6 +58,13 @@ export interface FakeAwsStore {
   env(): Record<string, string>;
   /** With {@link env}: the environment of a function that has the Parameters and Secrets extension's layer. */
   extensionEnv(): Record<string, string>;
+  /**
+   * Holds each answer on the extension's port this long, as the real extension does while it calls AWS (its cache
+   * off); 0 (the default) answers at once.
+   */
+  setExtensionLatency(ms: number): void;
+  /** The most reads on the extension's port that were waiting for their answer at the same time, since the last reset. */
+  readonly peakExtensionReadsAtOnce: number;
   close(): Promise<void>;
 }
 
@@ -89,6 +96,9 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
   const parameters = new Map(Object.entries(options.parameters ?? {}));
   const requests: StoreRequest[] = [];
   let failure: string | undefined;
+  let extensionLatencyMs = 0;
+  let extensionReadsWaiting = 0;
+  let peakExtensionReadsAtOnce = 0;
 
   const secretArn = (name: string) => `arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:${name}-AbCdEf`;
   /** A SecretId is a name or the ARN this fake reports for it. */
@@ -159,7 +169,13 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     const raw = await readRequestBody(request, MAX_REQUEST_BYTES);
     if (raw.tooLarge) return error('SerializationException', 'request too large');
     const throughExtension = extensionAnswer(request);
-    if (throughExtension !== undefined) return throughExtension;
+    if (throughExtension !== undefined) {
+      extensionReadsWaiting += 1;
+      peakExtensionReadsAtOnce = Math.max(peakExtensionReadsAtOnce, extensionReadsWaiting);
+      if (extensionLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, extensionLatencyMs));
+      extensionReadsWaiting -= 1;
+      return throughExtension;
+    }
     const text = raw.bytes.toString('utf8');
     let body: unknown;
     try {
@@ -221,6 +237,13 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     },
     resetRequests: () => {
       requests.length = 0;
+      peakExtensionReadsAtOnce = extensionReadsWaiting;
+    },
+    setExtensionLatency: (ms) => {
+      extensionLatencyMs = ms;
+    },
+    get peakExtensionReadsAtOnce() {
+      return peakExtensionReadsAtOnce;
     },
     env: () => ({
       AWS_REGION: region,

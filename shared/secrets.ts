@@ -1,13 +1,13 @@
 import { parseAcceptedSecrets } from './auth/webhook-secrets.ts';
 import type { ValueSource } from './config.ts';
 import { describeError } from './errors.ts';
-import { brokerAgent } from './http/outbound/client.ts';
 import { logger, registerSecret } from './logging.ts';
 import {
   type ExtensionAnswer,
   readParameterThroughExtension,
   readSecretThroughExtension,
   type StoreExtension,
+  storeExtensionAgent,
 } from './store/extension.ts';
 import { getParameterValue, getSecretString, type StoreClients, type StoreSdk, storeClients } from './store/sdk.ts';
 
@@ -93,7 +93,8 @@ export class SecretStore {
 
   /**
    * Reads values into the cache ahead of the invocations that need them: meant for a function's init phase (module
-   * scope), so they are read with Lambda's init-time CPU and the first invocation pays no store round trip for them.
+   * scope), so they are read with Lambda's init-time CPU and the first invocation pays no store round trip for them,
+   * and for a keep-warm invocation.
    * Never throws: a failed read caches nothing and the invocation that needs the value reads it again, answering as
    * it would have without the prefetch. Resolves when every read has settled, or after `maxWaitMs`; a read still
    * running then is joined (not repeated) by the first invocation that needs it.
@@ -170,15 +171,14 @@ export class SecretStore {
 
   #fetchSecret(secretId: string): Promise<string | undefined> {
     return this.#viaExtensionOrSdk(
-      // Over the container's one keep-alive agent, as the broker calls.
-      (extension) => readSecretThroughExtension(brokerAgent(), extension, secretId),
+      (extension) => readSecretThroughExtension(storeExtensionAgent(), extension, secretId),
       (sdk, clients) => getSecretString(sdk, clients, secretId),
     );
   }
 
   #fetchParameter(name: string): Promise<string | undefined> {
     return this.#viaExtensionOrSdk(
-      (extension) => readParameterThroughExtension(brokerAgent(), extension, name),
+      (extension) => readParameterThroughExtension(storeExtensionAgent(), extension, name),
       (sdk, clients) => getParameterValue(sdk, clients, name),
     );
   }

@@ -183,9 +183,9 @@ export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends 
   });
 
   /**
-   * Keep-warm (an IAM-invoked schedule, never the public API): a connection open to each broker origin, and what
-   * the client prepares ahead (Alor's access token) valid until the next turn. It places nothing; a failure is
-   * logged and the next order simply does the work itself.
+   * Keep-warm (an IAM-invoked schedule, never the public API): a connection open to each broker origin, the values
+   * the next order reads from the store in the cache, and what the client prepares ahead (Alor's access token) valid
+   * until the next turn. It places nothing; a failure is logged and the next order simply does the work itself.
    */
   const keepWarm = async (): Promise<WebhookResponse> => {
     const startedAt = performance.now();
@@ -195,9 +195,20 @@ export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends 
       const { credential } = await readBrokerCredentials(store, stored, notConfigured);
       await client.keepWarm({ credential, deadline, validForMs: KEEP_WARM_VALID_FOR_MS });
     };
+    // What the next order reads from the store, cached ahead: through the extension an invocation is the only time
+    // it can be read (see initWebhookStore). Reads the client's preparation also makes are joined, not repeated.
+    const fillStore = () =>
+      store.prefetch(
+        { secrets: [config.webhookSecret, stored.credential], parameters: [stored.account] },
+        config.brokerTimeoutMs,
+      );
     const fields = { outcome: 'keep-warm' };
     try {
-      await Promise.all([prepareClient(), reconnectIdleOrigins(dispatcher, origins, config.brokerTimeoutMs)]);
+      await Promise.all([
+        fillStore(),
+        prepareClient(),
+        reconnectIdleOrigins(dispatcher, origins, config.brokerTimeoutMs),
+      ]);
       log.info('keep-warm', { ...fields, latencyMs: Math.round(performance.now() - startedAt) });
     } catch (error) {
       log.warn('keep-warm', { ...fields, error: describeError(error) });
@@ -218,24 +229,28 @@ function webhookStore(config: CommonConfig): SecretStore {
 }
 
 /**
- * The store of a webhook container, filled during init (module scope, once per container): the webhook secret and
- * the broker account (an SSM parameter, not a secret) are read in parallel, so the first invocation pays no store round
- * trip for them: a `check` answers from the cache, and the first order reads only the broker token. The broker token is
- * deliberately NOT read here: on a 401 no secret but the webhook secret may be read from the store
- * (docs/contract.md#order-of-checks), and a container's first call may well be unauthenticated. Bounded by
- * {@link INIT_PREFETCH_MAX_WAIT_MS}, so a slow store cannot stall init. Measured by `npm run bench`.
+ * The store of a webhook container. Read with the AWS SDK, it is filled during init (module scope, once per container):
+ * the webhook secret and the broker account (an SSM parameter, not a secret) in parallel, so the first invocation pays
+ * no store round trip for them: a `check` answers from the cache, and the first order reads only the broker token.
+ * Through the Parameters and Secrets extension nothing is read during init: AWS documents that the extension can be
+ * called during the INVOKE phase only, not during INIT (Systems Manager User Guide, "Using Parameter Store parameters
+ * in AWS Lambda functions"), so each value is read by the first invocation that needs it, or by a keep-warm. The broker token is never read here: on a 401 no secret
+ * but the webhook secret may be read from the store (docs/contract.md#order-of-checks), and a container's first call
+ * may well be unauthenticated. Bounded by {@link INIT_PREFETCH_MAX_WAIT_MS}, so a slow store cannot stall init.
  */
 async function initWebhookStore(config: CommonConfig, account: ValueSource): Promise<SecretStore> {
   const store = webhookStore(config);
-  await store.prefetch({ secrets: [config.webhookSecret], parameters: [account] }, INIT_PREFETCH_MAX_WAIT_MS);
+  if (config.storeExtension === undefined) {
+    await store.prefetch({ secrets: [config.webhookSecret], parameters: [account] }, INIT_PREFETCH_MAX_WAIT_MS);
+  }
   return store;
 }
 
 /**
  * A container's init (the module scope of functions/<broker>/handler.ts), in parallel and bounded: the store
- * prefetch (webhook secret and account, never the broker token), TCP+TLS to each broker origin (nothing sent), and
- * the order path's warm-up in the turns between. The first order then waits for neither a store read of those values
- * nor a handshake, and runs compiled code.
+ * prefetch when the store is read with the SDK (webhook secret and account, never the broker token; see
+ * {@link initWebhookStore}), TCP+TLS to each broker origin (nothing sent), and the order path's warm-up in the turns
+ * between. The first order then waits for no handshake, and runs compiled code.
  */
 export async function initBrokerContainer<TOrder extends WebhookOrder>(
   config: CommonConfig,

@@ -1,4 +1,5 @@
-import type { Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import UndiciAgent from 'undici/lib/dispatcher/agent.js';
 import { describeError } from '../errors.ts';
 import {
   EXTENSION_PARAMETER_PATH,
@@ -24,6 +25,18 @@ export interface StoreExtension {
   /** `http://127.0.0.1:<PARAMETERS_SECRETS_EXTENSION_HTTP_PORT>` */
   readonly url: string;
   readonly token: string;
+}
+
+/**
+ * The container's agent for the extension's port: two connections, so that the two values an order reads at once (the
+ * broker credential and the account, docs/contract.md#order-of-checks) are asked for at once. With its cache off (the
+ * function keeps its own), each read is a call the extension makes to AWS: on one connection the second read would
+ * wait for the first.
+ */
+let sharedExtensionAgent: Agent | undefined;
+export function storeExtensionAgent(): Agent {
+  sharedExtensionAgent ??= new UndiciAgent({ connections: 2, keepAliveTimeout: 60_000 });
+  return sharedExtensionAgent;
 }
 
 /** The fields read of the extension's answers: the same JSON as GetSecretValue and GetParameter. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
 import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
-import { apiGatewayEvent } from '../helpers/events.ts';
+import { apiGatewayEvent, SCHEDULED_EVENT } from '../helpers/events.ts';
 import { type Env, importHandler } from '../helpers/handlers.ts';
 import { useLocalServer, usePaperBrokers } from '../helpers/local-servers.ts';
 import { allOutput } from '../helpers/logs.ts';
@@ -11,7 +11,8 @@ import { allOutput } from '../helpers/logs.ts';
  * The webhook functions as deployed by default (`storeExtension`): their secrets and parameters read through the AWS
  * Parameters and Secrets extension's local port, served here by the fake store of local/aws-store.ts, with the AWS
  * SDK as the fallback for whatever the extension does not answer with a value. Each function is imported cold, init
- * included, and orders go to the paper brokers.
+ * included, and orders go to the paper brokers. AWS documents that the extension can be called during an invocation
+ * only, not during init: a cold import asks it for nothing.
  */
 
 const WEBHOOK_SECRET = 'extension-webhook-secret-3f9a';
@@ -27,6 +28,7 @@ const ORDER = { t: 'AAPL', p: '190.5', v: 1, d: 'buy', f: 'BBG000B9XRY4' };
 const paper = usePaperBrokers();
 const store = useLocalServer(startFakeAwsStore, (started) => {
   started.failWith(undefined);
+  started.setExtensionLatency(0);
   started.resetRequests();
   started.setSecret(STORED.webhookSecret, WEBHOOK_SECRET);
   started.setSecret(STORED.alorToken, PAPER_ALOR.refreshToken);
@@ -89,11 +91,48 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
     expect(broker === 'alor' ? paper.alor.orders.length : paper.tinkoff.orders.length).toBeGreaterThan(0);
   });
 
+  it('asks the extension for nothing during init; the first check reads the webhook secret alone', async () => {
+    const handler = await importHandler(broker, deployedEnv(broker));
+
+    expect(store.requests).toEqual([]);
+    expect(answer(await handler(signal(broker, { check: true })))).toEqual({ status: 200, body: '200 OK' });
+    expect(reads('extension').map((request) => request.id)).toEqual([STORED.webhookSecret]);
+    expect(reads('api')).toEqual([]);
+  });
+
   it('answers an unauthenticated call 401 having read nothing but the webhook secret', async () => {
     const handler = await importHandler(broker, deployedEnv(broker));
-    store.resetRequests();
 
     expect(answer(await handler(signal(broker, ORDER, 'wrong-secret')))).toEqual({ status: 401, body: 'Unauthorized' });
+    expect(store.requests.map((request) => request.id)).toEqual([STORED.webhookSecret]);
+  });
+
+  it('asks for the broker credential and the account at once, each read being an AWS call of the extension', async () => {
+    store.setExtensionLatency(100);
+    const handler = await importHandler(broker, deployedEnv(broker));
+    await handler(signal(broker, { check: true }));
+    store.resetRequests();
+
+    expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
+    expect(store.requests).toHaveLength(2);
+    expect(store.peakExtensionReadsAtOnce).toBe(2);
+  });
+
+  it('reads ahead in a keep-warm invocation what the next order needs, so that order reads nothing', async () => {
+    const handler = await importHandler(broker, deployedEnv(broker));
+
+    expect(answer(await handler(SCHEDULED_EVENT))).toEqual({ status: 200, body: '200 OK' });
+    expect(
+      reads('extension')
+        .map((request) => request.id)
+        .sort(),
+    ).toEqual(
+      broker === 'alor'
+        ? [STORED.alorPortfolio, STORED.alorToken, STORED.webhookSecret].sort()
+        : [STORED.tinkoffAccount, STORED.tinkoffToken, STORED.webhookSecret].sort(),
+    );
+    store.resetRequests();
+    expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
     expect(store.requests).toEqual([]);
   });
 
