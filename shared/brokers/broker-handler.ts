@@ -6,7 +6,7 @@ import { describeError } from '../errors.ts';
 import { type Broker, MAX_KEEP_WARM_MINUTES } from '../facts.ts';
 import { OK_BODY, textResponse, type WebhookResponse } from '../http/inbound/response.ts';
 import { createWebhookHandler, type WebhookOrder } from '../http/inbound/webhook-handler.ts';
-import { brokerAgent, preconnect, reconnectIdleOrigins } from '../http/outbound/client.ts';
+import { brokerAgent, preconnect, reconnectIdleOrigins, warmUpHttpClient } from '../http/outbound/client.ts';
 import { createDeadline, type Deadline } from '../http/outbound/deadline.ts';
 import { type LogFields, logger, prepareLogOutput } from '../logging.ts';
 import { parseWebhookBody } from '../payload.ts';
@@ -249,8 +249,9 @@ async function initWebhookStore(config: CommonConfig, account: ValueSource): Pro
 /**
  * A container's init (the module scope of functions/<broker>/handler.ts), in parallel and bounded: the store
  * prefetch when the store is read with the SDK (webhook secret and account, never the broker token; see
- * {@link initWebhookStore}), TCP+TLS to each broker origin (nothing sent), and the order path's warm-up in the turns
- * between. The first order then waits for no handshake, and runs compiled code.
+ * {@link initWebhookStore}), TCP+TLS to each broker origin (nothing sent), one request of the HTTP client within this
+ * process ({@link warmUpHttpClient}), and the order path's warm-up in the turns between. The first order then waits
+ * for no handshake, and runs compiled code.
  */
 export async function initBrokerContainer<TOrder extends WebhookOrder>(
   config: CommonConfig,
@@ -261,6 +262,7 @@ export async function initBrokerContainer<TOrder extends WebhookOrder>(
   const [store] = await Promise.all([
     initWebhookStore(config, account),
     preconnect(brokerOrigins, INIT_PREFETCH_MAX_WAIT_MS),
+    warmUpHttpClient(INIT_PREFETCH_MAX_WAIT_MS),
     runInTurns(warmUpSteps(samples)),
   ]);
   return { store };

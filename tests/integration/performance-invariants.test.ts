@@ -1,3 +1,4 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { Agent, buildConnector, Dispatcher } from 'undici';
 import undiciRequest from 'undici/lib/api/api-request.js';
 import buildUndiciConnector from 'undici/lib/core/connect.js';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { type FakeAwsStore, GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
 import type { Broker } from '#shared/facts.ts';
+import { warmUpHttpClient } from '#shared/http/outbound/client.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { importHandler } from '../helpers/handlers.ts';
 
@@ -153,6 +155,34 @@ describe.each(['alor', 'tinkoff'] as const)('%s init phase', (broker) => {
 
     expect((await handler(signal(broker, { check: true }))).statusCode).toBe(200);
     expect(storeReads()).toEqual([`${GET_SECRET_VALUE} ${IDS.webhookSecret}`]);
+  });
+});
+
+describe('the HTTP client warm-up at init', () => {
+  const openTcpHandles = () =>
+    process.getActiveResourcesInfo().filter((name) => name === 'TCPServerWrap' || name === 'TCPSocketWrap').length;
+
+  it('sends one request, to a responder of its own on loopback, and leaves no server or socket open', async () => {
+    const origins: string[] = [];
+    const onCreate = (message: unknown) => origins.push((message as { request: { origin: string } }).request.origin);
+    const before = openTcpHandles();
+    diagnosticsChannel.subscribe('undici:request:create', onCreate);
+    try {
+      await warmUpHttpClient(1000);
+    } finally {
+      diagnosticsChannel.unsubscribe('undici:request:create', onCreate);
+    }
+
+    // A closed handle is released in the close phase of the event loop's next turn.
+    for (let turn = 0; turn < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+
+    expect(origins).toHaveLength(1);
+    expect(origins[0]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(openTcpHandles()).toBe(before);
+  });
+
+  it('never throws, even when its deadline has passed before it starts', async () => {
+    await expect(warmUpHttpClient(0)).resolves.toBeUndefined();
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import type { Agent, buildConnector, Dispatcher } from 'undici';
 import buildUndiciConnector from 'undici/lib/core/connect.js';
 // Modules of undici instead of its index, which loads all of undici (fetch, WebSocket, EventSource, caches, mocks):
@@ -6,7 +6,7 @@ import buildUndiciConnector from 'undici/lib/core/connect.js';
 // the index exports; tests/integration/performance-invariants.test.ts fails if an undici upgrade moves or changes it.
 import UndiciAgent from 'undici/lib/dispatcher/agent.js';
 import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '../../errors.ts';
-import type { Deadline, DeadlineSignal } from './deadline.ts';
+import { createDeadline, type Deadline, type DeadlineSignal } from './deadline.ts';
 
 /**
  * The one way to talk to a broker: a deadline on every call, the body always consumed, a size cap on it,
@@ -260,6 +260,46 @@ export async function sendBrokerRequest(dispatcher: Dispatcher, request: BrokerR
     if (!mayResend(error, request) || request.deadline.remainingMs() < MIN_RETRY_BUDGET_MS) throw error;
   }
   return sendOnce(dispatcher, request);
+}
+
+/** What the responder of {@link warmUpHttpClient} answers: a small JSON body, as the store and the brokers send. */
+const WARM_UP_ANSWER =
+  'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}';
+
+/**
+ * One request through undici, during a container's init, to a responder of this very process on loopback that answers
+ * with a canned JSON body and closes: the HTTP client's first request (undici's WebAssembly parser compiled and
+ * instantiated, its code and this module's run once) is then not the first invocation's store read or order. Nothing
+ * leaves the process and no credential is involved. Through the Parameters and Secrets extension the store cannot be
+ * read during init (shared/brokers/broker-handler.ts), so without this the first order would pay it. Never throws: a
+ * failure only leaves the first real request cold. Measured by `npm run bench` (first order over a network).
+ */
+export async function warmUpHttpClient(maxWaitMs: number): Promise<void> {
+  const responder = createServer((socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.once('data', () => socket.end(WARM_UP_ANSWER));
+  });
+  const agent = new UndiciAgent({ connections: 1 });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      responder.once('error', reject);
+      responder.listen(0, '127.0.0.1', resolve);
+    });
+    const { port } = responder.address() as AddressInfo;
+    const answer = await sendBrokerRequest(agent, {
+      endpoint: endpoint(`http://127.0.0.1:${port}`, '/'),
+      method: 'GET',
+      deadline: createDeadline(maxWaitMs),
+      idempotent: true,
+    });
+    parseJsonText(answer.text);
+  } catch {
+    // Only slower: the first real request does this work instead.
+  } finally {
+    await agent.destroy().catch(() => undefined);
+    // Called back once its one connection has ended too (or at once if it never listened).
+    await new Promise((resolve) => responder.close(resolve));
+  }
 }
 
 /** Parses a broker's JSON text; `undefined` when it is not JSON (HTML error pages, truncated bodies). */
