@@ -181,6 +181,23 @@ describe('the HTTP client warm-up at init', () => {
     expect(openTcpHandles()).toBe(before);
   });
 
+  it("formats no error's stack: with --enable-source-maps, the first one would read the bundle's source map", async () => {
+    const formatted: unknown[] = [];
+    const previous = Error.prepareStackTrace;
+    Error.prepareStackTrace = (error, frames) => {
+      formatted.push(error);
+      return previous === undefined ? `${error}\n${frames.join('\n')}` : previous(error, frames);
+    };
+    try {
+      await warmUpHttpClient(1000);
+      for (let turn = 0; turn < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      Error.prepareStackTrace = previous;
+    }
+
+    expect(formatted).toEqual([]);
+  });
+
   it('never throws, even when its deadline has passed before it starts', async () => {
     await expect(warmUpHttpClient(0)).resolves.toBeUndefined();
   });

@@ -263,23 +263,34 @@ export async function sendBrokerRequest(dispatcher: Dispatcher, request: BrokerR
 }
 
 /** What the responder of {@link warmUpHttpClient} answers: a small JSON body, as the store and the brokers send. */
-const WARM_UP_ANSWER =
-  'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}';
+const WARM_UP_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}';
 
 /**
  * One request through undici, during a container's init, to a responder of this very process on loopback that answers
- * with a canned JSON body and closes: the HTTP client's first request (undici's WebAssembly parser compiled and
- * instantiated, its code and this module's run once) is then not the first invocation's store read or order. Nothing
- * leaves the process and no credential is involved. Through the Parameters and Secrets extension the store cannot be
- * read during init (shared/brokers/broker-handler.ts), so without this the first order would pay it. Never throws: a
- * failure only leaves the first real request cold. Measured by `npm run bench` (first order over a network).
+ * with a canned JSON body: the HTTP client's first request (undici's WebAssembly parser compiled and instantiated, its
+ * code and this module's run once) is then not the first invocation's store read or order. Nothing leaves the process
+ * and no credential is involved. Through the Parameters and Secrets extension the store cannot be read during init
+ * (shared/brokers/broker-handler.ts), so without this the first order would pay it. Never throws: a failure only
+ * leaves the first real request cold. Measured by `npm run bench` (first order over a network).
+ *
+ * The connection is closed by this side, without an error, before the agent: undici closing a socket itself passes an
+ * error to its `destroy`, whose stack Node's streams then format, which with `--enable-source-maps` means reading
+ * the bundle's source map (about 30 ms).
  */
 export async function warmUpHttpClient(maxWaitMs: number): Promise<void> {
   const responder = createServer((socket) => {
     socket.on('error', () => socket.destroy());
-    socket.once('data', () => socket.end(WARM_UP_ANSWER));
+    socket.once('data', () => socket.write(WARM_UP_ANSWER));
   });
-  const agent = new UndiciAgent({ connections: 1 });
+  let opened: Socket | undefined;
+  const agent = new UndiciAgent({
+    connections: 1,
+    connect: (options, callback) =>
+      connectToBroker(options, (...connected) => {
+        opened = connected[1] ?? undefined;
+        callback(...connected);
+      }),
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       responder.once('error', reject);
@@ -296,7 +307,12 @@ export async function warmUpHttpClient(maxWaitMs: number): Promise<void> {
   } catch {
     // Only slower: the first real request does this work instead.
   } finally {
-    await agent.destroy().catch(() => undefined);
+    if (opened !== undefined && !opened.destroyed) {
+      const closed = new Promise((resolve) => opened?.once('close', resolve));
+      opened.destroy();
+      await closed;
+    }
+    await agent.close().catch(() => undefined);
     // Called back once its one connection has ended too (or at once if it never listened).
     await new Promise((resolve) => responder.close(resolve));
   }
