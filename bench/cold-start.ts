@@ -13,7 +13,7 @@ import { median, round } from './stats.ts';
 export interface ColdRun {
   /** Node's own start-up before the script runs: the same for any function, shown for scale only. */
   readonly nodeBootMs: number;
-  /** `import()` of the bundle, including the init-phase store reads it awaits. */
+  /** `import()` of the bundle, its init included (no store read through the extension: that is the first call's). */
   readonly importMs: number;
   /** From the end of the import to the first `check: true` answer. */
   readonly firstCheckMs: number;
