@@ -70,6 +70,16 @@ const answer = (response: { statusCode: number; body: string }) => ({
 });
 
 const reads = (via: 'api' | 'extension') => store.requests.filter((request) => request.via === via);
+const idsReadThroughExtension = () =>
+  reads('extension')
+    .map((request) => request.id)
+    .sort();
+/** What an order reads from the store: the webhook secret, the broker credential and the account. */
+const idsOfAnOrder = (broker: Broker) =>
+  (broker === 'alor'
+    ? [STORED.alorPortfolio, STORED.alorToken, STORED.webhookSecret]
+    : [STORED.tinkoffAccount, STORED.tinkoffToken, STORED.webhookSecret]
+  ).sort();
 
 describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (broker) => {
   it('places an order with every value read through the extension, none through the AWS API', async () => {
@@ -79,15 +89,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
     expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
 
     expect(reads('api')).toEqual([]);
-    expect(
-      reads('extension')
-        .map((request) => request.id)
-        .sort(),
-    ).toEqual(
-      broker === 'alor'
-        ? [STORED.alorPortfolio, STORED.alorToken, STORED.webhookSecret].sort()
-        : [STORED.tinkoffAccount, STORED.tinkoffToken, STORED.webhookSecret].sort(),
-    );
+    expect(idsReadThroughExtension()).toEqual(idsOfAnOrder(broker));
     expect(broker === 'alor' ? paper.alor.orders.length : paper.tinkoff.orders.length).toBeGreaterThan(0);
   });
 
@@ -122,15 +124,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
     const handler = await importHandler(broker, deployedEnv(broker));
 
     expect(answer(await handler(SCHEDULED_EVENT))).toEqual({ status: 200, body: '200 OK' });
-    expect(
-      reads('extension')
-        .map((request) => request.id)
-        .sort(),
-    ).toEqual(
-      broker === 'alor'
-        ? [STORED.alorPortfolio, STORED.alorToken, STORED.webhookSecret].sort()
-        : [STORED.tinkoffAccount, STORED.tinkoffToken, STORED.webhookSecret].sort(),
-    );
+    expect(idsReadThroughExtension()).toEqual(idsOfAnOrder(broker));
     store.resetRequests();
     expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
     expect(store.requests).toEqual([]);
