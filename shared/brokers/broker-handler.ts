@@ -229,14 +229,15 @@ function webhookStore(config: CommonConfig): SecretStore {
 }
 
 /**
- * The store of a webhook container. Read with the AWS SDK, it is filled during init (module scope, once per container):
- * the webhook secret and the broker account (an SSM parameter, not a secret) in parallel, so the first invocation pays
- * no store round trip for them: a `check` answers from the cache, and the first order reads only the broker token.
- * Through the Parameters and Secrets extension nothing is read during init: AWS documents that the extension can be
- * called during the INVOKE phase only, not during INIT (Systems Manager User Guide, "Using Parameter Store parameters
- * in AWS Lambda functions"), so each value is read by the first invocation that needs it, or by a keep-warm. The broker token is never read here: on a 401 no secret
- * but the webhook secret may be read from the store (docs/contract.md#order-of-checks), and a container's first call
- * may well be unauthenticated. Bounded by {@link INIT_PREFETCH_MAX_WAIT_MS}, so a slow store cannot stall init.
+ * The store of a webhook container. Read with the AWS SDK, it is filled during init (module scope, once per
+ * container): the webhook secret and the broker account (an SSM parameter, not a secret) in parallel, so the first
+ * invocation pays no store round trip for them: a `check` answers from the cache, and the first order reads only the
+ * broker token. Through the Parameters and Secrets extension nothing is read during init: AWS documents that the
+ * extension can be called during the INVOKE phase only, not during INIT (Systems Manager User Guide, "Using Parameter
+ * Store parameters in AWS Lambda functions"), so each value is read by the first invocation that needs it, or by a
+ * keep-warm. The broker token is never read here: on a 401 no secret but the webhook secret may be read from the
+ * store (docs/contract.md#order-of-checks), and a container's first call may well be unauthenticated. Bounded by
+ * {@link INIT_PREFETCH_MAX_WAIT_MS}, so a slow store cannot stall init.
  */
 async function initWebhookStore(config: CommonConfig, account: ValueSource): Promise<SecretStore> {
   const store = webhookStore(config);
