@@ -63,7 +63,7 @@ export interface FakeAwsStore {
    * off); 0 (the default) answers at once.
    */
   setExtensionLatency(ms: number): void;
-  /** The most reads on the extension's port that were waiting for their answer at the same time, since the last reset. */
+  /** The most reads on the extension's port waiting for their answer at the same time, since the last reset. */
   readonly peakExtensionReadsAtOnce: number;
   close(): Promise<void>;
 }
