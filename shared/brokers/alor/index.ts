@@ -31,7 +31,7 @@ export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = 
   );
 }
 
-/** Init of an Alor container: the store prefetch, and handshakes with both Alor hosts (OAuth and API). */
+/** Init of an Alor container (initBrokerContainer): handshakes with both Alor hosts (OAuth, API), and the warm-ups. */
 export function initAlorContainer(config: AlorConfig): Promise<BrokerHandlerDeps> {
   return initBrokerContainer(config, config.portfolio, alorOrigins(config), {
     broker: 'alor',

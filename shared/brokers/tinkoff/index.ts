@@ -52,7 +52,7 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
   );
 }
 
-/** Init of a T-Invest container: the store prefetch, and a handshake with the API host. */
+/** Init of a T-Invest container (initBrokerContainer): a handshake with the API host, and the warm-ups. */
 export function initTinkoffContainer(config: TinkoffConfig): Promise<BrokerHandlerDeps> {
   return initBrokerContainer(config, config.accountId, [config.apiUrl], {
     broker: 'tinkoff',
