@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { describe, expect, it } from 'vitest';
 import { EXPIRY_MARGIN_MS } from '#shared/brokers/alor/access-token.ts';
 import type { Broker } from '#shared/facts.ts';
+import { usePaperBrokers } from '../helpers/local-servers.ts';
 import { maxOrdersPerKey, orderSignal, paperHandler, uniqueKey } from '../helpers/resilience.ts';
 
 /**
@@ -18,26 +18,10 @@ const SIGNALS = 50;
 /** Time is not under test here; the 50 orders share one connection per origin, so give them room. */
 const RELAXED = { BROKER_TIMEOUT_MS: '10000' };
 
-let paper: PaperBrokers;
-let shortLived: PaperBrokers;
-
-beforeAll(async () => {
-  [paper, shortLived] = await Promise.all([
-    startPaperBrokers(),
-    // A JWT that lives exactly the cache's margin is past its refresh point the moment it is issued,
-    // while the paper broker still accepts it: "expired in the cache".
-    startPaperBrokers({ alor: { accessTokenTtlSeconds: EXPIRY_MARGIN_MS / 1000 } }),
-  ]);
-});
-afterAll(async () => {
-  await Promise.all([paper.close(), shortLived.close()]);
-});
-beforeEach(() => {
-  for (const brokers of [paper, shortLived]) {
-    brokers.alor.clearFaults();
-    brokers.alor.resetStats();
-  }
-});
+const paper = usePaperBrokers();
+// A JWT that lives exactly the cache's margin is past its refresh point the moment it is issued,
+// while the paper broker still accepts it: "expired in the cache".
+const shortLived = usePaperBrokers({ alor: { accessTokenTtlSeconds: EXPIRY_MARGIN_MS / 1000 } });
 
 async function fireAtOnce(handler: ReturnType<typeof paperHandler>, broker: Broker = 'alor') {
   const events = Array.from({ length: SIGNALS }, () => orderSignal(broker, { headerKey: uniqueKey('burst') }));

@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type Fault, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { describe, expect, it, vi } from 'vitest';
+import type { Fault } from '#local/paper-broker/index.ts';
 import type { Broker } from '#shared/facts.ts';
+import { usePaperBrokers } from '../helpers/local-servers.ts';
 import {
   ANSWER_BOUND_MS,
   allExchangesSettled,
@@ -36,20 +37,7 @@ const OK = { status: 200, body: '200 OK' };
 const HTML_502 = '<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>';
 const FIVE_MB = 5 * 1024 * 1024;
 
-let paper: PaperBrokers;
-
-beforeAll(async () => {
-  paper = await startPaperBrokers();
-});
-afterAll(async () => {
-  await paper.close();
-});
-beforeEach(() => {
-  for (const server of [paper.alor, paper.tinkoff]) {
-    server.clearFaults();
-    server.resetStats();
-  }
-});
+const paper = usePaperBrokers();
 
 interface FaultCase {
   readonly name: string;

@@ -1,11 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { PaperBrokers } from '#local/paper-broker/index.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';
 import { SCHEDULED_EVENT } from '../helpers/events.ts';
+import { usePaperBrokers } from '../helpers/local-servers.ts';
 import { logLines } from '../helpers/logs.ts';
 import { orderSignal, paperEnv } from '../helpers/resilience.ts';
 
@@ -15,25 +16,9 @@ import { orderSignal, paperEnv } from '../helpers/resilience.ts';
  * It never reaches an order route. Counted with the paper brokers' request and connection counters.
  */
 
-let paper: PaperBrokers;
+const paper = usePaperBrokers();
 /** Access tokens living 10 minutes: shorter than a keep-warm's horizon (15 minutes), so every turn refreshes. */
-let shortTokens: PaperBrokers;
-
-beforeAll(async () => {
-  [paper, shortTokens] = await Promise.all([
-    startPaperBrokers(),
-    startPaperBrokers({ alor: { accessTokenTtlSeconds: 600 } }),
-  ]);
-});
-afterAll(async () => {
-  await Promise.all([paper.close(), shortTokens.close()]);
-});
-beforeEach(() => {
-  for (const brokers of [paper, shortTokens]) {
-    brokers.alor.resetStats();
-    brokers.tinkoff.resetStats();
-  }
-});
+const shortTokens = usePaperBrokers({ alor: { accessTokenTtlSeconds: 600 } });
 
 /** A container with its own keep-alive agent, as deployed. */
 function container(broker: Broker, brokers: PaperBrokers) {

@@ -1,14 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type Fault,
-  PAPER_ALOR,
-  PAPER_INSTRUMENTS,
-  PAPER_TINKOFF,
-  type PaperBrokers,
-  startPaperBrokers,
-} from '#local/paper-broker/index.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Fault, PAPER_ALOR, PAPER_INSTRUMENTS, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { AlorClient } from '#shared/brokers/alor/client.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import type { BrokerClient, BrokerOrderCall } from '#shared/brokers/broker-handler.ts';
@@ -23,6 +16,7 @@ import { SecretStore } from '#shared/secrets.ts';
 import type { StoreClients } from '#shared/store/sdk.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
+import { usePaperBrokers } from '../helpers/local-servers.ts';
 import { allOutput } from '../helpers/logs.ts';
 import { ORDERS } from '../helpers/resilience.ts';
 
@@ -49,22 +43,14 @@ const CANARY = {
 /** A webhook secret presented wrongly, sharing the real one as a prefix: a log of the attempt would show it. */
 const NEAR_MISS = `${CANARY.webhook}x`;
 
-let paper: PaperBrokers;
+const paper = usePaperBrokers({
+  alor: { accounts: { [CANARY.alorRefresh]: [PAPER_ALOR.portfolio] }, instruments: PAPER_INSTRUMENTS.alor },
+  tinkoff: { accounts: { [CANARY.tinkoffToken]: [PAPER_TINKOFF.accountId] }, instruments: PAPER_INSTRUMENTS.tinkoff },
+});
 const seen: string[] = [];
 
-beforeAll(async () => {
-  paper = await startPaperBrokers({
-    alor: { accounts: { [CANARY.alorRefresh]: [PAPER_ALOR.portfolio] }, instruments: PAPER_INSTRUMENTS.alor },
-    tinkoff: { accounts: { [CANARY.tinkoffToken]: [PAPER_TINKOFF.accountId] }, instruments: PAPER_INSTRUMENTS.tinkoff },
-  });
-});
-afterAll(async () => {
-  await paper.close();
-});
 beforeEach(() => {
   seen.length = 0;
-  paper.alor.clearFaults();
-  paper.tinkoff.clearFaults();
 });
 afterEach(() => {
   const output = allOutput();

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { Broker } from '#shared/facts.ts';
 import type { WebhookResponse } from '#shared/http/inbound/response.ts';
+import { usePaperBrokers } from '../helpers/local-servers.ts';
 import {
   allExchangesSettled,
   BROKER_TIMEOUT_MS,
@@ -25,27 +25,9 @@ import {
 const OK = { statusCode: 200, body: '200 OK' };
 
 /** Three paper setups, so both duplicate styles of each broker are exercised. */
-let paper: PaperBrokers;
-let paperDuplicates: PaperBrokers;
-
-beforeAll(async () => {
-  [paper, paperDuplicates] = await Promise.all([
-    startPaperBrokers(),
-    // Alor replays `oldResponse.body` as a JSON string; T-Invest answers a repeated orderId with error 30057.
-    startPaperBrokers({ alor: { replayBodyAsString: true }, tinkoff: { duplicateAsError: true } }),
-  ]);
-});
-afterAll(async () => {
-  await Promise.all([paper.close(), paperDuplicates.close()]);
-});
-beforeEach(() => {
-  for (const brokers of [paper, paperDuplicates]) {
-    for (const server of [brokers.alor, brokers.tinkoff]) {
-      server.clearFaults();
-      server.resetStats();
-    }
-  }
-});
+const paper = usePaperBrokers();
+// Alor replays `oldResponse.body` as a JSON string; T-Invest answers a repeated orderId with error 30057.
+const paperDuplicates = usePaperBrokers({ alor: { replayBodyAsString: true }, tinkoff: { duplicateAsError: true } });
 
 function answerOf(response: WebhookResponse) {
   return { statusCode: response.statusCode, body: response.body, headers: response.headers };
