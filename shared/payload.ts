@@ -16,24 +16,16 @@ export const MAX_LOTS = 2_147_483_647;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** The original read bodies with `EJSON.parse`, so numbers may come wrapped: `{"$numberInt":"5"}`. */
-const EjsonNumberSchema = z.union([
+const EJSON_NUMBER_KEYS = ['$numberInt', '$numberLong', '$numberDouble', '$numberDecimal'] as const;
+
+/** `{"<key>": "<digits>"}`, exactly that one key, as its string. */
+const ejsonNumberWrapper = (key: (typeof EJSON_NUMBER_KEYS)[number]) =>
   z.pipe(
-    z.strictObject({ $numberInt: z.string() }),
-    z.transform((wrapper) => wrapper.$numberInt),
-  ),
-  z.pipe(
-    z.strictObject({ $numberLong: z.string() }),
-    z.transform((wrapper) => wrapper.$numberLong),
-  ),
-  z.pipe(
-    z.strictObject({ $numberDouble: z.string() }),
-    z.transform((wrapper) => wrapper.$numberDouble),
-  ),
-  z.pipe(
-    z.strictObject({ $numberDecimal: z.string() }),
-    z.transform((wrapper) => wrapper.$numberDecimal),
-  ),
-]);
+    z.strictObject({ [key]: z.string() }),
+    z.transform((wrapper) => wrapper[key]),
+  );
+
+const EjsonNumberSchema = z.union(EJSON_NUMBER_KEYS.map(ejsonNumberWrapper));
 
 /** A number, a numeric string or an EJSON wrapper, as a canonical decimal string. */
 const DecimalSchema = z.pipe(
