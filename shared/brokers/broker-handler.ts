@@ -57,13 +57,25 @@ export interface BrokerAccess {
   readonly deadline: Deadline;
 }
 
-export interface BrokerRecipe<TOrder extends WebhookOrder, TTerms extends LogFields> {
+/**
+ * What a broker is to the recipe, apart from its connections: made once from the configuration, it serves the
+ * container's init (the origins to open, the samples to warm up on) and its handler alike.
+ */
+export interface BrokerDescription<TOrder extends WebhookOrder> {
   readonly broker: Broker;
   readonly orderSchema: z.ZodMiniType<TOrder>;
   /** Where the broker credential (a secret) and the account (a parameter) are stored. */
   readonly stored: BrokerCredentialSources;
   /** The contract's 404 texts. */
   readonly notConfigured: NotConfiguredMessages;
+  /** The broker origins the client calls: opened during init and kept open by keep-warm. */
+  readonly origins: readonly string[];
+  /** Reads the broker's success answers once on samples, so the first order runs warm code ({@link warmUpSteps}). */
+  readonly warmUpAnswers: () => void;
+}
+
+/** The parts of an order that call the broker, made with the dispatcher all of the container's broker calls use. */
+export interface BrokerCalls<TOrder extends WebhookOrder, TTerms extends LogFields> {
   /**
    * What the broker is asked to do, in its own terms (the instrument as sent, side, lots, price): it names the
    * broker request id, so a key reused for another order is another request, and it is what the log line shows.
@@ -73,16 +85,6 @@ export interface BrokerRecipe<TOrder extends WebhookOrder, TTerms extends LogFie
    */
   readonly orderTerms: (order: TOrder, access: () => Promise<BrokerAccess>) => TTerms | Promise<TTerms>;
   readonly client: BrokerClient<TTerms>;
-  /** The broker origins the client calls: opened during init and kept open by keep-warm. */
-  readonly origins: readonly string[];
-}
-
-/** What a container's init runs once on samples, so that the first order runs warm code (see {@link warmUpSteps}). */
-export interface OrderPathSamples<TOrder extends WebhookOrder> {
-  readonly broker: Broker;
-  readonly orderSchema: z.ZodMiniType<TOrder>;
-  /** Reads the broker's success answers once on samples. */
-  readonly warmUpAnswers: () => void;
 }
 
 /** What a broker handler takes from outside: tests inject a store or an undici `MockAgent`. */
@@ -101,17 +103,17 @@ const WARM_UP_BODY = Buffer.from('{"t":"SBER","p":"250.5","v":1,"d":"buy","f":"B
  * schema's parser then, instead of during the first real order; and the log output is opened then, instead of in
  * the first call's log line. No I/O, nothing logged.
  */
-function warmUpSteps<TOrder extends WebhookOrder>(samples: OrderPathSamples<TOrder>): (() => void)[] {
+function warmUpSteps<TOrder extends WebhookOrder>(description: BrokerDescription<TOrder>): (() => void)[] {
   return [
     prepareLogOutput,
     () => checkWebhookSecret({ header: 'warm-up', rawBody: WARM_UP_BODY }, ['warm-up-accepted']),
     () => {
-      const parsed = parseWebhookBody(WARM_UP_BODY, samples.orderSchema);
+      const parsed = parseWebhookBody(WARM_UP_BODY, description.orderSchema);
       if (parsed.success && parsed.data.kind === 'order') {
-        brokerRequestId(samples.broker, 'warm-up', 'warm-up', parsed.data.order);
+        brokerRequestId(description.broker, 'warm-up', 'warm-up', parsed.data.order);
       }
     },
-    samples.warmUpAnswers,
+    description.warmUpAnswers,
   ];
 }
 
@@ -141,16 +143,17 @@ export type BrokerLambdaHandler = (
   context?: Pick<Context, 'awsRequestId'>,
 ) => Promise<WebhookResponse>;
 
-/** `recipe` is made once per handler, with the dispatcher every broker call of the container goes through. */
+/** `calls` are made once per handler, with the dispatcher every broker call of the container goes through. */
 export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends LogFields>(
-  recipe: (dispatcher: Dispatcher) => BrokerRecipe<TOrder, TTerms>,
+  description: BrokerDescription<TOrder>,
+  calls: (dispatcher: Dispatcher) => BrokerCalls<TOrder, TTerms>,
   config: CommonConfig,
   deps: BrokerHandlerDeps,
 ): BrokerLambdaHandler {
   const store = deps.store ?? webhookStore(config);
   const dispatcher = deps.dispatcher ?? brokerAgent();
-  const made = recipe(dispatcher);
-  const { broker, orderSchema, stored, notConfigured, orderTerms, client, origins } = made;
+  const { broker, orderSchema, stored, notConfigured, origins } = description;
+  const { orderTerms, client } = calls(dispatcher);
   const log = logger.child({ broker });
 
   const webhook = createWebhookHandler({
@@ -256,15 +259,13 @@ async function initWebhookStore(config: CommonConfig, account: ValueSource): Pro
  */
 export async function initBrokerContainer<TOrder extends WebhookOrder>(
   config: CommonConfig,
-  account: ValueSource,
-  brokerOrigins: readonly string[],
-  samples: OrderPathSamples<TOrder>,
+  description: BrokerDescription<TOrder>,
 ): Promise<BrokerHandlerDeps> {
   const [store] = await Promise.all([
-    initWebhookStore(config, account),
-    preconnect(brokerOrigins, INIT_PREFETCH_MAX_WAIT_MS),
+    initWebhookStore(config, description.stored.account),
+    preconnect(description.origins, INIT_PREFETCH_MAX_WAIT_MS),
     warmUpHttpClient(INIT_PREFETCH_MAX_WAIT_MS),
-    runInTurns(warmUpSteps(samples)),
+    runInTurns(warmUpSteps(description)),
   ]);
   return { store };
 }

@@ -1,6 +1,7 @@
 import type { AlorConfig } from '../../config.ts';
 import { type AlorOrder, AlorOrderSchema } from '../../payload.ts';
 import {
+  type BrokerDescription,
   type BrokerHandlerDeps,
   type BrokerLambdaHandler,
   createBrokerHandler,
@@ -9,22 +10,25 @@ import {
 import { AlorClient } from './client.ts';
 import { ALOR_NOT_CONFIGURED, type AlorOrderTerms, orderToAlorTerms, warmUpAlorAnswers } from './mapping.ts';
 
-/** Alor's two hosts: OAuth (the token refresh) and the API (the order). */
-function alorOrigins(config: AlorConfig): string[] {
-  return [config.oauthUrl, config.apiUrl];
+/** Alor as the recipe sees it: both hosts (OAuth for the token refresh, the API for the order), its stored values. */
+function alorDescription(config: AlorConfig): BrokerDescription<AlorOrder> {
+  return {
+    broker: 'alor',
+    orderSchema: AlorOrderSchema,
+    stored: { credential: config.refreshToken, account: config.portfolio },
+    notConfigured: ALOR_NOT_CONFIGURED,
+    origins: [config.oauthUrl, config.apiUrl],
+    warmUpAnswers: warmUpAlorAnswers,
+  };
 }
 
 /** Alor webhook: refresh token → access token (cached) → limit order. Importing this module runs nothing. */
 export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = {}): BrokerLambdaHandler {
   return createBrokerHandler<AlorOrder, AlorOrderTerms>(
+    alorDescription(config),
     (dispatcher) => ({
-      broker: 'alor',
-      orderSchema: AlorOrderSchema,
-      stored: { credential: config.refreshToken, account: config.portfolio },
-      notConfigured: ALOR_NOT_CONFIGURED,
       orderTerms: (order) => orderToAlorTerms(order, config.exchange),
       client: new AlorClient({ dispatcher, oauthUrl: config.oauthUrl, apiUrl: config.apiUrl }),
-      origins: alorOrigins(config),
     }),
     config,
     deps,
@@ -33,9 +37,5 @@ export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = 
 
 /** Init of an Alor container (initBrokerContainer): handshakes with both Alor hosts (OAuth, API), and the warm-ups. */
 export function initAlorContainer(config: AlorConfig): Promise<BrokerHandlerDeps> {
-  return initBrokerContainer(config, config.portfolio, alorOrigins(config), {
-    broker: 'alor',
-    orderSchema: AlorOrderSchema,
-    warmUpAnswers: warmUpAlorAnswers,
-  });
+  return initBrokerContainer(config, alorDescription(config));
 }

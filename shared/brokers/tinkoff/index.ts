@@ -1,6 +1,7 @@
 import type { TinkoffConfig } from '../../config.ts';
 import { TinkoffFigiOrderSchema, type TinkoffOrder, TinkoffOrderSchema } from '../../payload.ts';
 import {
+  type BrokerDescription,
   type BrokerHandlerDeps,
   type BrokerLambdaHandler,
   createBrokerHandler,
@@ -17,9 +18,16 @@ import {
   warmUpTinkoffAnswers,
 } from './mapping.ts';
 
-/** v1 has no instrument lookup, so `f` is required there. */
-function tinkoffOrderSchema(config: TinkoffConfig) {
-  return config.api === 'v1' ? TinkoffFigiOrderSchema : TinkoffOrderSchema;
+/** T-Invest as the recipe sees it: its API host, its stored values (v1 has no instrument lookup: `f` is required). */
+function tinkoffDescription(config: TinkoffConfig): BrokerDescription<TinkoffOrder> {
+  return {
+    broker: 'tinkoff',
+    orderSchema: config.api === 'v1' ? TinkoffFigiOrderSchema : TinkoffOrderSchema,
+    stored: { credential: config.token, account: config.accountId },
+    notConfigured: TINKOFF_NOT_CONFIGURED,
+    origins: [config.apiUrl],
+    warmUpAnswers: warmUpTinkoffAnswers,
+  };
 }
 
 /**
@@ -29,14 +37,11 @@ function tinkoffOrderSchema(config: TinkoffConfig) {
  */
 export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerDeps = {}): BrokerLambdaHandler {
   return createBrokerHandler<TinkoffOrder, TinkoffOrderTerms>(
+    tinkoffDescription(config),
     (dispatcher) => {
       const options = { dispatcher, apiUrl: config.apiUrl };
       const instruments = new TinkoffInstruments(options);
       return {
-        broker: 'tinkoff',
-        orderSchema: tinkoffOrderSchema(config),
-        stored: { credential: config.token, account: config.accountId },
-        notConfigured: TINKOFF_NOT_CONFIGURED,
         orderTerms: async (order, access) => {
           const { figi } = order;
           if (figi !== undefined) return orderToTinkoffTerms({ ...order, figi });
@@ -44,7 +49,6 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
           return listedOrderToTinkoffTerms(order, listing, await instruments.lookup(listing, await access()));
         },
         client: config.api === 'v1' ? new TinkoffV1Client(options) : new TinkoffV2Client(options),
-        origins: [config.apiUrl],
       };
     },
     config,
@@ -54,9 +58,5 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
 
 /** Init of a T-Invest container (initBrokerContainer): a handshake with the API host, and the warm-ups. */
 export function initTinkoffContainer(config: TinkoffConfig): Promise<BrokerHandlerDeps> {
-  return initBrokerContainer(config, config.accountId, [config.apiUrl], {
-    broker: 'tinkoff',
-    orderSchema: tinkoffOrderSchema(config),
-    warmUpAnswers: warmUpTinkoffAnswers,
-  });
+  return initBrokerContainer(config, tinkoffDescription(config));
 }
