@@ -101,62 +101,19 @@ export const SideSchema = z.pipe(
   z.enum(['buy', 'sell']),
 );
 
-/** A FIGI (`BBG000B9XRY4`) or a T-Invest instrument_uid (a UUID). */
-export const InstrumentIdSchema = z
-  .string()
-  .check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a FIGI or an instrument uid'));
-
 /** Caller's idempotency key (docs/contract.md#idempotency): at most 64 printable ASCII characters. */
 export const IdempotencyKeySchema = z
   .string()
   .check(z.regex(/^[\x20-\x7e]{1,64}$/, 'must be 1-64 printable characters'));
 
-const OrderFields = {
+/** The order's fields every broker reads alike; the `order.ts` of each broker's module adds what it reads of `f`. */
+export const OrderFields = {
   t: InstrumentSchema,
   p: PriceSchema,
   v: LotsSchema,
   d: SideSchema,
   id: z.optional(IdempotencyKeySchema),
 };
-
-export const AlorOrderSchema = z.pipe(
-  z.object({ ...OrderFields, f: z.optional(z.unknown()) }),
-  z.transform((fields) => ({
-    ...fields.t,
-    price: fields.p,
-    lots: fields.v,
-    side: fields.d,
-    idempotencyKey: fields.id,
-  })),
-);
-export type AlorOrder = z.output<typeof AlorOrderSchema>;
-
-const TinkoffFieldsSchema = z.object({ ...OrderFields, f: z.optional(InstrumentIdSchema) });
-
-function fieldsToTinkoffOrder(fields: z.output<typeof TinkoffFieldsSchema>) {
-  return {
-    ...fields.t,
-    price: fields.p,
-    lots: fields.v,
-    side: fields.d,
-    figi: fields.f,
-    idempotencyKey: fields.id,
-  };
-}
-
-/**
- * A T-Invest order: `f` names the instrument (a FIGI or an instrument uid); without it, T-Invest is asked for the
- * instrument `t` names (shared/brokers/tinkoff/instruments.ts).
- */
-export const TinkoffOrderSchema = z.pipe(TinkoffFieldsSchema, z.transform(fieldsToTinkoffOrder));
-export type TinkoffOrder = z.output<typeof TinkoffOrderSchema>;
-
-/** A T-Invest order that names its instrument with `f`: the only kind API v1, which has no instrument lookup, takes. */
-export const TinkoffFigiOrderSchema = z.pipe(
-  z.extend(TinkoffFieldsSchema, { f: InstrumentIdSchema }),
-  z.transform((fields) => ({ ...fieldsToTinkoffOrder(fields), figi: fields.f })),
-);
-export type TinkoffFigiOrder = z.output<typeof TinkoffFigiOrderSchema>;
 
 export type ParsedBody<TOrder> = { kind: 'check' } | { kind: 'order'; order: TOrder };
 export type ParseResult<T> = { success: true; data: T } | { success: false; issues: string[] };

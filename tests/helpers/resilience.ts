@@ -3,13 +3,14 @@ import { vi } from 'vitest';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { orderToAlorTerms } from '#shared/brokers/alor/mapping.ts';
+import { AlorOrderSchema } from '#shared/brokers/alor/order.ts';
 import { brokerRequestId } from '#shared/brokers/request-id.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { orderToTinkoffTerms } from '#shared/brokers/tinkoff/mapping.ts';
+import { TinkoffFigiOrderSchema } from '#shared/brokers/tinkoff/order.ts';
 import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { type Broker, DEFAULT_ALOR_EXCHANGE, ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
-import { AlorOrderSchema, TinkoffFigiOrderSchema } from '#shared/payload.ts';
 import { apiGatewayEvent } from './events.ts';
 import { alorPaperEnv, type Env, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from './handlers.ts';
 

@@ -12,10 +12,10 @@ import {
   termsToAlorLimitOrder,
   tickerToAlorSymbol,
 } from '#shared/brokers/alor/mapping.ts';
+import { type AlorOrder, AlorOrderSchema } from '#shared/brokers/alor/order.ts';
 import { AlorLimitOrderRequestSchema } from '#shared/brokers/alor/schemas.ts';
 import type { OrderOutcome } from '#shared/brokers/outcome.ts';
 import { toCanonicalDecimal } from '#shared/decimal.ts';
-import { type AlorOrder, AlorOrderSchema } from '#shared/payload.ts';
 import { expectCredentialRejected, expectUnavailable } from '../helpers/broker-errors.ts';
 import { parsedOrders } from '../helpers/orders.ts';
 import { checkedSchema, specViolations } from './broker-spec.ts';

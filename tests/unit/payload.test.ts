@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { separateBodySecret } from '#shared/auth/body-secret.ts';
+import { type AlorOrder, AlorOrderSchema } from '#shared/brokers/alor/order.ts';
+import { TinkoffFigiOrderSchema, type TinkoffOrder, TinkoffOrderSchema } from '#shared/brokers/tinkoff/order.ts';
 import { SIGNAL_EXCHANGES } from '#shared/facts.ts';
 import {
-  type AlorOrder,
-  AlorOrderSchema,
   decodeJsonBody,
   MAX_BODY_BYTES,
   MAX_LOTS,
@@ -12,9 +12,6 @@ import {
   type ParseResult,
   parseDecodedBody,
   parseWebhookBody,
-  TinkoffFigiOrderSchema,
-  type TinkoffOrder,
-  TinkoffOrderSchema,
 } from '#shared/payload.ts';
 
 const FIGI = 'BBG000B9XRY4';

@@ -20,6 +20,7 @@ import {
   tickerToTinkoffTicker,
   v1ResponseToOutcome,
 } from '#shared/brokers/tinkoff/mapping.ts';
+import { type TinkoffFigiOrder, TinkoffFigiOrderSchema } from '#shared/brokers/tinkoff/order.ts';
 import {
   InstrumentRequestSchema,
   PostOrderRequestSchema,
@@ -27,7 +28,6 @@ import {
 } from '#shared/brokers/tinkoff/schemas.ts';
 import { toCanonicalDecimal } from '#shared/decimal.ts';
 import { InstrumentRefusedError } from '#shared/errors.ts';
-import { type TinkoffFigiOrder, TinkoffFigiOrderSchema } from '#shared/payload.ts';
 import { expectCredentialRejected, expectUnavailable, thrown } from '../helpers/broker-errors.ts';
 import { parsedOrders } from '../helpers/orders.ts';
 import { checkedSchema, specViolations } from './broker-spec.ts';

@@ -1,5 +1,4 @@
 import type { AlorConfig } from '../../config.ts';
-import { type AlorOrder, AlorOrderSchema } from '../../payload.ts';
 import {
   type BrokerDescription,
   type BrokerHandlerDeps,
@@ -9,6 +8,7 @@ import {
 } from '../broker-handler.ts';
 import { AlorClient } from './client.ts';
 import { ALOR_NOT_CONFIGURED, type AlorOrderTerms, orderToAlorTerms, warmUpAlorAnswers } from './mapping.ts';
+import { type AlorOrder, AlorOrderSchema } from './order.ts';
 
 /** Alor as the recipe sees it: both hosts (OAuth for the token refresh, the API for the order), its stored values. */
 function alorDescription(config: AlorConfig): BrokerDescription<AlorOrder> {

@@ -1,10 +1,10 @@
 import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
-import type { AlorOrder } from '../../payload.ts';
 import type { NotConfiguredMessages } from '../credentials.ts';
 import { type OrderState, orderState } from '../order-state.ts';
 import { type OrderOutcome, refused } from '../outcome.ts';
 import { jwtClaims, jwtExpiresAt } from './access-token.ts';
+import type { AlorOrder } from './order.ts';
 import {
   type AlorLimitOrderRequest,
   AlorOrderErrorSchema,

@@ -1,5 +1,4 @@
 import type { TinkoffConfig } from '../../config.ts';
-import { TinkoffFigiOrderSchema, type TinkoffOrder, TinkoffOrderSchema } from '../../payload.ts';
 import {
   type BrokerDescription,
   type BrokerHandlerDeps,
@@ -17,6 +16,7 @@ import {
   type TinkoffOrderTerms,
   warmUpTinkoffAnswers,
 } from './mapping.ts';
+import { TinkoffFigiOrderSchema, type TinkoffOrder, TinkoffOrderSchema } from './order.ts';
 
 /** T-Invest as the recipe sees it: its API host, its stored values (v1 has no instrument lookup: `f` is required). */
 function tinkoffDescription(config: TinkoffConfig): BrokerDescription<TinkoffOrder> {

@@ -2,10 +2,10 @@ import { decimalToQuotation } from '../../decimal.ts';
 import { BrokerCredentialRejectedError, BrokerUnavailableError, InstrumentRefusedError } from '../../errors.ts';
 import { TINKOFF_SPBX_CLASS_CODE } from '../../facts.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
-import type { TinkoffFigiOrder, TinkoffOrder } from '../../payload.ts';
 import type { NotConfiguredMessages } from '../credentials.ts';
 import { type OrderState, orderState } from '../order-state.ts';
 import { NO_MESSAGE_REFUSAL, type OrderOutcome, refused } from '../outcome.ts';
+import type { TinkoffFigiOrder, TinkoffOrder } from './order.ts';
 import {
   type Account,
   ErrorResponseSchema,
