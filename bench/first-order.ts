@@ -51,6 +51,8 @@ export interface FirstOrderFigures {
   readonly importMs: number;
   readonly firstOrderMs: number;
   readonly firstOrderRtts: number;
+  /** The fastest and the slowest of the runs' first orders: how far one run's median may move. */
+  readonly firstOrderSpreadMs: { readonly fastest: number; readonly slowest: number };
   readonly warmOrderMs: number;
   readonly warmOrderRtts: number;
   /** The same order sent by a bare undici request over the same link, kept-alive: the floor of a warm order. */
@@ -223,6 +225,10 @@ export function summarizeFirstOrder(runs: readonly FirstOrderRun[], rttMs: numbe
     importMs: med((run) => run.importMs),
     firstOrderMs,
     firstOrderRtts: round(firstOrderMs / rttMs, 2),
+    firstOrderSpreadMs: {
+      fastest: round(Math.min(...runs.map((run) => run.firstOrderMs)), 1),
+      slowest: round(Math.max(...runs.map((run) => run.firstOrderMs)), 1),
+    },
     warmOrderMs,
     warmOrderRtts: round(warmOrderMs / rttMs, 2),
     bareRequestMs: med((run) => run.bareRequestMs),

@@ -462,6 +462,11 @@ rows.push(
         .join(' / '),
     '',
   ],
+  [
+    `  fastest / slowest of the runs (ms)`,
+    (b) => pair(network(b).firstOrderSpreadMs.fastest.toFixed(1), network(b).firstOrderSpreadMs.slowest.toFixed(1)),
+    '',
+  ],
   [`  import, handshakes included (ms)`, (b) => network(b).importMs.toFixed(1), ''],
   [
     `  after a keep-warm invocation: ms / RTTs`,
