@@ -18,7 +18,7 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** The original read bodies with `EJSON.parse`, so numbers may come wrapped: `{"$numberInt":"5"}`. */
 const EJSON_NUMBER_KEYS = ['$numberInt', '$numberLong', '$numberDouble', '$numberDecimal'] as const;
 
-/** `{"<key>": "<digits>"}`, exactly that one key, as its string. */
+/** `{"<key>": "<a number as text>"}`, exactly that one key, as its text. */
 const ejsonNumberWrapper = (key: (typeof EJSON_NUMBER_KEYS)[number]) =>
   z.pipe(
     z.strictObject({ [key]: z.string() }),
