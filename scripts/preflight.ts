@@ -13,7 +13,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import { readEnvFile } from '#local/env-file.ts';
-import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
+import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
+import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { ConfigError } from '#shared/config-error.ts';
 import { BROKERS, type Broker, LOCAL_ENV } from '#shared/facts.ts';
 import {

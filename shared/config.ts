@@ -1,27 +1,14 @@
 import { parseSourceRanges, SOURCE_ENTRY_RULE, type SourceRange } from './auth/source-allow-list.ts';
 import { ConfigError } from './config-error.ts';
-import {
-  ALOR_DEFAULT_API_URL,
-  ALOR_DEFAULT_OAUTH_URL,
-  ALOR_EXCHANGES,
-  type AlorExchange,
-  DEFAULT_ALOR_EXCHANGE,
-  DEFAULT_BROKER_TIMEOUT_MS,
-  DEFAULT_SECRETS_TTL_MS,
-  DEFAULT_TINKOFF_API,
-  DEFAULT_TINKOFF_CLASS_CODE,
-  ENV,
-  MAX_BROKER_TIMEOUT_MS,
-  TINKOFF_APIS,
-  TINKOFF_DEFAULT_API_URL,
-  type TinkoffApi,
-} from './facts.ts';
+import { DEFAULT_BROKER_TIMEOUT_MS, DEFAULT_SECRETS_TTL_MS, ENV, MAX_BROKER_TIMEOUT_MS } from './facts.ts';
 import type { StoreExtension } from './store/extension.ts';
 import * as z from './zod.ts';
 
 /**
  * Configuration is parsed once per container from the environment, into a typed object that handlers
- * receive and tests build. A bad value fails the cold start with a message naming the variable.
+ * receive and tests build. A bad value fails the cold start with a message naming the variable. What every function
+ * reads is here; each broker's own settings are in its module (`config.ts` of shared/brokers/alor/ and
+ * shared/brokers/tinkoff/), the notifier's in shared/notify/config.ts.
  */
 
 /** Where a secret or identifier comes from: a store reference (deployed), a plain value (local runs, tests), or nowhere. */
@@ -31,18 +18,18 @@ export type ValueSource =
   | { readonly kind: 'plain'; readonly value: string }
   | { readonly kind: 'unset' };
 
-const optionalText = z.pipe(
+export const optionalText = z.pipe(
   z.optional(z.string()),
   z.transform((value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value)),
 );
 
 /** An unset variable, or one set to `''`: both mean "not given". */
-const emptyAsUnset = z.pipe(
+export const emptyAsUnset = z.pipe(
   z.literal(''),
   z.transform(() => undefined),
 );
 
-const baseUrl = z.union([
+export const baseUrl = z.union([
   z.optional(
     z.pipe(
       z.url({ protocol: /^https?$/ }),
@@ -101,7 +88,7 @@ const sourceRanges = z.pipe(
   }),
 );
 
-const CommonEnvSchema = z.object({
+export const CommonEnvSchema = z.object({
   [ENV.webhookSecretId]: optionalText,
   [ENV.webhookSecret]: optionalText,
   [ENV.brokerTimeoutMs]: positiveIntegerMs(DEFAULT_BROKER_TIMEOUT_MS, MAX_BROKER_TIMEOUT_MS),
@@ -110,38 +97,6 @@ const CommonEnvSchema = z.object({
   [ENV.allowedSourceIps]: sourceRanges,
   [ENV.storeExtensionPort]: wholeNumber('must be a port number', 1, 65_535),
   [ENV.awsSessionToken]: optionalText,
-});
-
-const AlorEnvSchema = z.extend(CommonEnvSchema, {
-  [ENV.alorRefreshTokenSecretId]: optionalText,
-  [ENV.alorRefreshToken]: optionalText,
-  [ENV.alorPortfolioParameter]: optionalText,
-  [ENV.alorPortfolio]: optionalText,
-  [ENV.alorExchange]: z.pipe(
-    z.optional(z.enum([...ALOR_EXCHANGES, ''])),
-    z.transform((value: AlorExchange | '' | undefined) => value || DEFAULT_ALOR_EXCHANGE),
-  ),
-  [ENV.alorOauthUrl]: baseUrl,
-  [ENV.alorApiUrl]: baseUrl,
-});
-
-const TinkoffEnvSchema = z.extend(CommonEnvSchema, {
-  [ENV.tinkoffTokenSecretId]: optionalText,
-  [ENV.tinkoffToken]: optionalText,
-  [ENV.tinkoffAccountIdParameter]: optionalText,
-  [ENV.tinkoffAccountId]: optionalText,
-  [ENV.tinkoffApi]: z.pipe(
-    z.optional(z.enum([...TINKOFF_APIS, ''])),
-    z.transform((value: TinkoffApi | '' | undefined) => value || DEFAULT_TINKOFF_API),
-  ),
-  [ENV.tinkoffApiUrl]: baseUrl,
-  [ENV.tinkoffClassCode]: z.pipe(
-    z.union([
-      z.optional(z.string().check(z.regex(/^[A-Za-z0-9_]{1,20}$/, 'must be a T-Invest class code such as TQBR'))),
-      emptyAsUnset,
-    ]),
-    z.transform((value: string | undefined) => value ?? DEFAULT_TINKOFF_CLASS_CODE),
-  ),
 });
 
 export interface CommonConfig {
@@ -155,26 +110,7 @@ export interface CommonConfig {
   readonly storeExtension?: StoreExtension | undefined;
 }
 
-export interface AlorConfig extends CommonConfig {
-  readonly broker: 'alor';
-  readonly refreshToken: ValueSource;
-  readonly portfolio: ValueSource;
-  readonly exchange: AlorExchange;
-  readonly oauthUrl: string;
-  readonly apiUrl: string;
-}
-
-export interface TinkoffConfig extends CommonConfig {
-  readonly broker: 'tinkoff';
-  readonly token: ValueSource;
-  readonly accountId: ValueSource;
-  readonly api: TinkoffApi;
-  readonly apiUrl: string;
-  /** Where an order without `f` looks its ticker up when `t` names MOEX or no exchange. */
-  readonly classCode: string;
-}
-
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
 export function parseEnv<T extends z.ZodMiniType>(schema: T, env: Env): z.output<T> {
   const result = schema.safeParse(env);
@@ -193,7 +129,7 @@ function storeExtension(port: number | undefined, token: string | undefined): St
   return port === undefined || token === undefined ? undefined : { url: `http://127.0.0.1:${port}`, token };
 }
 
-function commonConfig(env: z.output<typeof CommonEnvSchema>): CommonConfig {
+export function commonConfig(env: z.output<typeof CommonEnvSchema>): CommonConfig {
   return {
     webhookSecret: source(env[ENV.webhookSecretId], env[ENV.webhookSecret], 'secret'),
     brokerTimeoutMs: env[ENV.brokerTimeoutMs],
@@ -201,31 +137,5 @@ function commonConfig(env: z.output<typeof CommonEnvSchema>): CommonConfig {
     dryRun: env[ENV.dryRun],
     allowedSources: env[ENV.allowedSourceIps],
     storeExtension: storeExtension(env[ENV.storeExtensionPort], env[ENV.awsSessionToken]),
-  };
-}
-
-export function loadAlorConfig(env: Env = process.env): AlorConfig {
-  const parsed = parseEnv(AlorEnvSchema, env);
-  return {
-    broker: 'alor',
-    ...commonConfig(parsed),
-    refreshToken: source(parsed[ENV.alorRefreshTokenSecretId], parsed[ENV.alorRefreshToken], 'secret'),
-    portfolio: source(parsed[ENV.alorPortfolioParameter], parsed[ENV.alorPortfolio], 'parameter'),
-    exchange: parsed[ENV.alorExchange],
-    oauthUrl: parsed[ENV.alorOauthUrl] ?? ALOR_DEFAULT_OAUTH_URL,
-    apiUrl: parsed[ENV.alorApiUrl] ?? ALOR_DEFAULT_API_URL,
-  };
-}
-
-export function loadTinkoffConfig(env: Env = process.env): TinkoffConfig {
-  const parsed = parseEnv(TinkoffEnvSchema, env);
-  return {
-    broker: 'tinkoff',
-    ...commonConfig(parsed),
-    token: source(parsed[ENV.tinkoffTokenSecretId], parsed[ENV.tinkoffToken], 'secret'),
-    accountId: source(parsed[ENV.tinkoffAccountIdParameter], parsed[ENV.tinkoffAccountId], 'parameter'),
-    api: parsed[ENV.tinkoffApi],
-    apiUrl: parsed[ENV.tinkoffApiUrl] ?? TINKOFF_DEFAULT_API_URL[parsed[ENV.tinkoffApi]],
-    classCode: parsed[ENV.tinkoffClassCode],
   };
 }

@@ -8,7 +8,8 @@ import {
 } from '#local/paper-broker/index.ts';
 import { SourceAllowList } from '#shared/auth/source-allow-list.ts';
 import { generateWebhookSecret, noAcceptedSecretWarning, parseAcceptedSecrets } from '#shared/auth/webhook-secrets.ts';
-import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
+import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
+import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { ConfigError } from '#shared/config-error.ts';
 import { BROKERS, type Broker, ENV, isProductionBrokerUrl, LOCAL_ENV } from '#shared/facts.ts';
 

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CallLog } from '#local/call-log.ts';
-import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
+import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
+import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { type AlorExchange, BROKERS, type Broker, LOCAL_ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { SecretStore } from '#shared/secrets.ts';

@@ -1,10 +1,12 @@
 import type { Dispatcher } from 'undici';
+import type { AlorConfig } from '../brokers/alor/config.ts';
 import { ALOR_NOT_CONFIGURED } from '../brokers/alor/mapping.ts';
 import { alorPreflight } from '../brokers/alor/preflight.ts';
 import type { NotConfiguredMessages } from '../brokers/credentials.ts';
+import type { TinkoffConfig } from '../brokers/tinkoff/config.ts';
 import { TINKOFF_NOT_CONFIGURED } from '../brokers/tinkoff/mapping.ts';
 import { otherTinkoffEnvironment, tinkoffPreflight } from '../brokers/tinkoff/preflight.ts';
-import type { AlorConfig, CommonConfig, TinkoffConfig, ValueSource } from '../config.ts';
+import type { CommonConfig, ValueSource } from '../config.ts';
 import { BrokerCredentialRejectedError, BrokerTimeoutError, BrokerUnavailableError, describeError } from '../errors.ts';
 import { BROKERS, type Broker } from '../facts.ts';
 import { createBrokerAgent } from '../http/outbound/client.ts';

@@ -1,14 +1,15 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { vi } from 'vitest';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
+import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { orderToAlorTerms } from '#shared/brokers/alor/mapping.ts';
 import { AlorOrderSchema } from '#shared/brokers/alor/order.ts';
 import { brokerRequestId } from '#shared/brokers/request-id.ts';
+import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { orderToTinkoffTerms } from '#shared/brokers/tinkoff/mapping.ts';
 import { TinkoffFigiOrderSchema } from '#shared/brokers/tinkoff/order.ts';
-import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { type Broker, DEFAULT_ALOR_EXCHANGE, ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { apiGatewayEvent } from './events.ts';

@@ -1,9 +1,10 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type FakeAwsStore, GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
+import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
+import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
-import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { SecretStore } from '#shared/secrets.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { PaperBrokers } from '#local/paper-broker/index.ts';
+import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
+import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
-import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';
 import { SCHEDULED_EVENT } from '../helpers/events.ts';

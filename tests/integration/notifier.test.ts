@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
+import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
-import { loadTinkoffConfig } from '#shared/config.ts';
 import { type Broker, ENV, NOTIFY_ENV, UNAUTHORIZED_WINDOW_SECONDS } from '#shared/facts.ts';
 import { handleNotifierEvent } from '#shared/notify/lambda.ts';
 import { WindowFlushSchema } from '#shared/notify/queue.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type AlorConfig, loadAlorConfig, loadTinkoffConfig, type TinkoffConfig } from '#shared/config.ts';
+import { type AlorConfig, loadAlorConfig } from '#shared/brokers/alor/config.ts';
+import { loadTinkoffConfig, type TinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { ConfigError } from '#shared/config-error.ts';
 
 /** Looks like a T-Invest token: a value that must never be echoed by a configuration error. */

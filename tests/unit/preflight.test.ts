@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
+import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { otherTinkoffEnvironment } from '#shared/brokers/tinkoff/preflight.ts';
-import { loadAlorConfig, loadTinkoffConfig } from '#shared/config.ts';
 import { brokerHostKind, TINKOFF_DEFAULT_API_URL, TINKOFF_SANDBOX_API_URL } from '#shared/facts.ts';
 import {
   type BrokerChecklist,

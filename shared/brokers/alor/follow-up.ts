@@ -1,10 +1,10 @@
-import type { AlorConfig } from '../../config.ts';
 import { brokerAgent } from '../../http/outbound/client.ts';
 import { SecretStore } from '../../secrets.ts';
 import { loadedStoreSdk } from '../../store/sdk-modules.ts';
 import type { BrokerHandlerDeps } from '../broker-handler.ts';
 import { createFollowUpHandler, type FollowUpHandler } from '../follow-up-handler.ts';
 import { AlorClient } from './client.ts';
+import type { AlorConfig } from './config.ts';
 
 /**
  * Alor's follow-up: the order looked up by its number (`GET /md/v2/Clients/{exchange}/{portfolio}/orders/{orderId}`),

@@ -1,4 +1,3 @@
-import type { AlorConfig } from '../../config.ts';
 import {
   type BrokerDescription,
   type BrokerHandlerDeps,
@@ -7,6 +6,7 @@ import {
   initBrokerContainer,
 } from '../broker-handler.ts';
 import { AlorClient } from './client.ts';
+import type { AlorConfig } from './config.ts';
 import { ALOR_NOT_CONFIGURED, type AlorOrderTerms, orderToAlorTerms, warmUpAlorAnswers } from './mapping.ts';
 import { type AlorOrder, AlorOrderSchema } from './order.ts';
 

@@ -1,4 +1,3 @@
-import type { TinkoffConfig } from '../../config.ts';
 import { BrokerUnavailableError } from '../../errors.ts';
 import { brokerAgent } from '../../http/outbound/client.ts';
 import { SecretStore } from '../../secrets.ts';
@@ -6,6 +5,7 @@ import { loadedStoreSdk } from '../../store/sdk-modules.ts';
 import type { BrokerHandlerDeps } from '../broker-handler.ts';
 import { createFollowUpHandler, type FollowUpHandler } from '../follow-up-handler.ts';
 import { TinkoffV2Client } from './client.ts';
+import type { TinkoffConfig } from './config.ts';
 
 /**
  * T-Invest's follow-up: `OrdersService/GetOrderState` by the broker's order id, with the token and account the webhook

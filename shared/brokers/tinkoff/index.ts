@@ -1,4 +1,3 @@
-import type { TinkoffConfig } from '../../config.ts';
 import {
   type BrokerDescription,
   type BrokerHandlerDeps,
@@ -7,6 +6,7 @@ import {
   initBrokerContainer,
 } from '../broker-handler.ts';
 import { TinkoffV1Client, TinkoffV2Client } from './client.ts';
+import type { TinkoffConfig } from './config.ts';
 import { TinkoffInstruments } from './instruments.ts';
 import {
   listedOrderToTinkoffTerms,

@@ -1,0 +1,64 @@
+import {
+  baseUrl,
+  type CommonConfig,
+  CommonEnvSchema,
+  commonConfig,
+  type Env,
+  emptyAsUnset,
+  optionalText,
+  parseEnv,
+  source,
+  type ValueSource,
+} from '../../config.ts';
+import {
+  DEFAULT_TINKOFF_API,
+  DEFAULT_TINKOFF_CLASS_CODE,
+  ENV,
+  TINKOFF_APIS,
+  TINKOFF_DEFAULT_API_URL,
+  type TinkoffApi,
+} from '../../facts.ts';
+import * as z from '../../zod.ts';
+
+/** T-Invest's settings (docs/contract.md#configuration), beside those every function reads (shared/config.ts). */
+const TinkoffEnvSchema = z.extend(CommonEnvSchema, {
+  [ENV.tinkoffTokenSecretId]: optionalText,
+  [ENV.tinkoffToken]: optionalText,
+  [ENV.tinkoffAccountIdParameter]: optionalText,
+  [ENV.tinkoffAccountId]: optionalText,
+  [ENV.tinkoffApi]: z.pipe(
+    z.optional(z.enum([...TINKOFF_APIS, ''])),
+    z.transform((value: TinkoffApi | '' | undefined) => value || DEFAULT_TINKOFF_API),
+  ),
+  [ENV.tinkoffApiUrl]: baseUrl,
+  [ENV.tinkoffClassCode]: z.pipe(
+    z.union([
+      z.optional(z.string().check(z.regex(/^[A-Za-z0-9_]{1,20}$/, 'must be a T-Invest class code such as TQBR'))),
+      emptyAsUnset,
+    ]),
+    z.transform((value: string | undefined) => value ?? DEFAULT_TINKOFF_CLASS_CODE),
+  ),
+});
+
+export interface TinkoffConfig extends CommonConfig {
+  readonly broker: 'tinkoff';
+  readonly token: ValueSource;
+  readonly accountId: ValueSource;
+  readonly api: TinkoffApi;
+  readonly apiUrl: string;
+  /** Where an order without `f` looks its ticker up when `t` names MOEX or no exchange. */
+  readonly classCode: string;
+}
+
+export function loadTinkoffConfig(env: Env = process.env): TinkoffConfig {
+  const parsed = parseEnv(TinkoffEnvSchema, env);
+  return {
+    broker: 'tinkoff',
+    ...commonConfig(parsed),
+    token: source(parsed[ENV.tinkoffTokenSecretId], parsed[ENV.tinkoffToken], 'secret'),
+    accountId: source(parsed[ENV.tinkoffAccountIdParameter], parsed[ENV.tinkoffAccountId], 'parameter'),
+    api: parsed[ENV.tinkoffApi],
+    apiUrl: parsed[ENV.tinkoffApiUrl] ?? TINKOFF_DEFAULT_API_URL[parsed[ENV.tinkoffApi]],
+    classCode: parsed[ENV.tinkoffClassCode],
+  };
+}
