@@ -21,7 +21,7 @@ export interface ThrowawayCa {
   readonly caFile: string;
   readonly key: Buffer;
   readonly cert: Buffer;
-  /** Removes the folder holding the CA and its key. */
+  /** Removes the folder holding the CA's certificate (its key is gone as soon as the certificate is signed). */
   dispose(): void;
 }
 
@@ -79,10 +79,16 @@ export function makeThrowawayCa(): ThrowawayCa {
     '-out',
     file('leaf.pem'),
   );
+  const key = readFileSync(file('leaf.key'));
+  const cert = readFileSync(file('leaf.pem'));
+  // Only the CA's certificate has to stay on disk (for NODE_EXTRA_CA_CERTS): an interrupted run, whose dispose never
+  // comes, then leaves no private key behind.
+  for (const name of ['ca.key', 'ca.srl', 'leaf.key', 'leaf.csr', 'leaf.ext', 'leaf.pem'])
+    rmSync(file(name), { force: true });
   return {
     caFile: file('ca.pem'),
-    key: readFileSync(file('leaf.key')),
-    cert: readFileSync(file('leaf.pem')),
+    key,
+    cert,
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
