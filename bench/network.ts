@@ -21,7 +21,10 @@ export interface ThrowawayCa {
   readonly caFile: string;
   readonly key: Buffer;
   readonly cert: Buffer;
-  /** Removes the folder holding the CA's certificate (its key is gone as soon as the certificate is signed). */
+  /**
+   * Removes the folder holding the CA's certificate (its key is gone as soon as the certificate is signed); until then
+   * a SIGINT or SIGTERM removes it too.
+   */
   dispose(): void;
 }
 
@@ -81,15 +84,27 @@ export function makeThrowawayCa(): ThrowawayCa {
   );
   const key = readFileSync(file('leaf.key'));
   const cert = readFileSync(file('leaf.pem'));
-  // Only the CA's certificate has to stay on disk (for NODE_EXTRA_CA_CERTS): an interrupted run, whose dispose never
-  // comes, then leaves no private key behind.
+  // Only the CA's certificate has to stay on disk (for NODE_EXTRA_CA_CERTS): a run killed outright (SIGKILL), whose
+  // cleanup never comes, then leaves no private key behind.
   for (const name of ['ca.key', 'ca.srl', 'leaf.key', 'leaf.csr', 'leaf.ext', 'leaf.pem'])
     rmSync(file(name), { force: true });
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  // Ctrl-C or a kill skips the run's `finally`: the folder is removed first, then the signal ends the run as it would.
+  const removeDirOnSignal = (signal: NodeJS.Signals) => {
+    removeDir();
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', removeDirOnSignal);
+  process.once('SIGTERM', removeDirOnSignal);
   return {
     caFile: file('ca.pem'),
     key,
     cert,
-    dispose: () => rmSync(dir, { recursive: true, force: true }),
+    dispose: () => {
+      process.off('SIGINT', removeDirOnSignal);
+      process.off('SIGTERM', removeDirOnSignal);
+      removeDir();
+    },
   };
 }
 
