@@ -3,6 +3,8 @@
  * 500 `Внутренняя ошибка`, with only its name and code logged (see shared/http/inbound/webhook-handler.ts).
  */
 export abstract class HttpError extends Error {
+  /** The class's name, written out: the bundles are minified without esbuild's `keepNames` (infra/bundling.ts). */
+  abstract override readonly name: string;
   abstract readonly statusCode: number;
   /** Stable machine-readable code for logs and tests. */
   abstract readonly code: string;
@@ -11,7 +13,6 @@ export abstract class HttpError extends Error {
 
   constructor(publicMessage: string, options?: ErrorOptions) {
     super(publicMessage, options);
-    this.name = new.target.name;
     this.publicMessage = publicMessage;
   }
 }
@@ -19,6 +20,7 @@ export abstract class HttpError extends Error {
 export const INVALID_ORDER_MESSAGE = 'Некорректные данные в заявке';
 
 export class InvalidPayloadError extends HttpError {
+  override readonly name = 'InvalidPayloadError';
   readonly statusCode = 400;
   readonly code = 'INVALID_PAYLOAD';
   /** Field paths and reasons only, never input values. */
@@ -31,6 +33,7 @@ export class InvalidPayloadError extends HttpError {
 }
 
 export class UnauthorizedError extends HttpError {
+  override readonly name = 'UnauthorizedError';
   readonly statusCode = 401;
   readonly code = 'UNAUTHORIZED';
   readonly reason: string;
@@ -43,6 +46,7 @@ export class UnauthorizedError extends HttpError {
 
 /** The call came from an address `ALLOWED_SOURCE_IPS` does not list. */
 export class ForbiddenSourceError extends HttpError {
+  override readonly name = 'ForbiddenSourceError';
   readonly statusCode = 403;
   readonly code = 'FORBIDDEN_SOURCE';
   /** API Gateway's source address (not the caller's to choose, and not secret: the access log has it too). */
@@ -56,6 +60,7 @@ export class ForbiddenSourceError extends HttpError {
 
 /** A broker credential or account id is absent or empty in the store (the 404 rows of the contract). */
 export class NotConfiguredError extends HttpError {
+  override readonly name = 'NotConfiguredError';
   readonly statusCode = 404;
   readonly code = 'NOT_CONFIGURED';
   /** Which of the two is missing, for the log line (and the message that tells what to set). */
@@ -69,6 +74,7 @@ export class NotConfiguredError extends HttpError {
 
 /** The broker rejected our credential: Alor's refresh token (403) or T-Invest's token (400). */
 export class BrokerCredentialRejectedError extends HttpError {
+  override readonly name = 'BrokerCredentialRejectedError';
   readonly code = 'CREDENTIAL_REJECTED';
   readonly statusCode: number;
 
@@ -83,6 +89,7 @@ export class BrokerCredentialRejectedError extends HttpError {
  * the API): a 400 whose text says why, as a refused order's does.
  */
 export class InstrumentRefusedError extends HttpError {
+  override readonly name = 'InstrumentRefusedError';
   readonly statusCode = 400;
   readonly code = 'INSTRUMENT_REFUSED';
   /** Safe for logs: which of the refusals it is, never the broker's text. */
@@ -96,6 +103,7 @@ export class InstrumentRefusedError extends HttpError {
 
 /** Unreachable, reset, 5xx, 429, or an answer that is not the documented JSON. */
 export class BrokerUnavailableError extends HttpError {
+  override readonly name = 'BrokerUnavailableError';
   readonly statusCode = 502;
   readonly code = 'BROKER_UNAVAILABLE';
   /** Safe for logs: a status code or an error class name, never a URL or body. */
@@ -111,6 +119,7 @@ export class BrokerUnavailableError extends HttpError {
 }
 
 export class BrokerTimeoutError extends HttpError {
+  override readonly name = 'BrokerTimeoutError';
   readonly statusCode = 504;
   readonly code = 'BROKER_TIMEOUT';
   readonly detail: string;

@@ -7,9 +7,9 @@
  * it from the project's node_modules, as the Lambda runtime would from its own copy.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -149,5 +149,26 @@ describe('CDK bundling', () => {
       const deployed = readFileSync(join(outdir, assetPath, BUNDLE_FILE_NAME), 'utf8');
       expect(withoutMapUrl(deployed), broker).toBe(withoutMapUrl(reference.get(broker) ?? ''));
     }
+  });
+});
+
+describe('names in a bundle', () => {
+  it("keeps each typed error's name, which log lines carry, though esbuild minifies without keepNames", async () => {
+    const dir = createTempDir('ppp-esbuild-names-');
+    const entry = join(dir, 'entry.ts');
+    // Every typed error of shared/errors.ts, made and named as a bundled function makes and logs it.
+    writeFileSync(
+      entry,
+      `import * as errors from ${JSON.stringify(fileURLToPath(new URL('shared/errors.ts', ROOT)))};
+      export const names = Object.entries(errors)
+        .filter(([, value]) => typeof value === 'function' && value.prototype instanceof errors.HttpError)
+        .map(([exported, ErrorClass]) => [exported, new ErrorClass('x', { retriable: false }).name]);`,
+    );
+    const outfile = join(dir, BUNDLE_FILE_NAME);
+    await build(esbuildOptions(entry, outfile, { bundleAwsSdk: false }));
+    const { names } = (await import(pathToFileURL(outfile).href)) as { names: [string, string][] };
+
+    expect(names.length).toBeGreaterThanOrEqual(8);
+    for (const [exported, name] of names) expect(name).toBe(exported);
   });
 });
