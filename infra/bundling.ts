@@ -31,12 +31,16 @@ function sdkDefine(bundleAwsSdk: boolean): Record<string, string> {
 }
 
 /**
- * esbuild's `keepNames` stays off: it writes each function's name back at import, and each closure's every time a call
- * makes one (README.md#store-reads measured it: 2-4 ms of a cold start and 1-4 ms of a first order on Node 22). No
- * code in the bundles decides anything on a function's or class's name (the libraries only quote them in messages), and
- * the typed errors, whose names the log lines carry, write theirs out (shared/errors.ts).
+ * esbuild's `keepNames` writes each function's name back at import, and each closure's every time a call makes one
+ * (README.md#store-reads measured it: 2-4 ms of a cold start and 1-4 ms of a first order on Node 22). A bundle without
+ * the AWS SDK goes without it: the only names its code compares are built-in classes' (undici's typed-array check),
+ * which are never renamed, zod only quotes names in messages, and the typed errors, whose names the log lines carry,
+ * write theirs out (shared/errors.ts). A bundle with the SDK keeps names: the SDK tells its default logger by its class
+ * name (`NoOpLogger`), and would send its own warnings nowhere if that name were minified.
  */
-export const BUNDLE_KEEP_NAMES = false;
+function keepNames(bundleAwsSdk: boolean): boolean {
+  return bundleAwsSdk;
+}
 
 /** Name of the handler file in the asset; CDK writes `index.mjs` for ESM output. */
 export const BUNDLE_FILE_NAME = 'index.mjs';
@@ -57,7 +61,7 @@ export function cdkBundlingOptions({ bundleAwsSdk }: BundleSettings): BundlingOp
     mainFields: BUNDLE_MAIN_FIELDS,
     banner: ESM_REQUIRE_BANNER,
     minify: true,
-    keepNames: BUNDLE_KEEP_NAMES,
+    keepNames: keepNames(bundleAwsSdk),
     sourceMap: true,
     sourcesContent: false,
     bundleAwsSDK: bundleAwsSdk,
@@ -78,7 +82,7 @@ export function esbuildOptions(entry: string, outfile: string, { bundleAwsSdk }:
     mainFields: BUNDLE_MAIN_FIELDS,
     banner: { js: ESM_REQUIRE_BANNER },
     minify: true,
-    keepNames: BUNDLE_KEEP_NAMES,
+    keepNames: keepNames(bundleAwsSdk),
     sourcemap: true,
     sourcesContent: false,
     external: bundleAwsSdk ? [] : [...AWS_SDK_EXTERNALS],

@@ -153,22 +153,47 @@ describe('CDK bundling', () => {
 });
 
 describe('names in a bundle', () => {
-  it("keeps each typed error's name, which log lines carry, though esbuild minifies without keepNames", async () => {
-    const dir = createTempDir('ppp-esbuild-names-');
+  /**
+   * Bundles `source` (an entry module exporting `names`) with the deployed options into `names/<label>/`, beside the
+   * other bundles so that it resolves packages from the project's node_modules, imports it, returns `names`.
+   */
+  async function bundledNames(label: string, source: string, bundleAwsSdk: boolean): Promise<[string, string][]> {
+    const dir = fileURLToPath(new URL(`names/${label}/`, OUT));
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
     const entry = join(dir, 'entry.ts');
-    // Every typed error of shared/errors.ts, made and named as a bundled function makes and logs it.
-    writeFileSync(
-      entry,
-      `import * as errors from ${JSON.stringify(fileURLToPath(new URL('shared/errors.ts', ROOT)))};
-      export const names = Object.entries(errors)
-        .filter(([, value]) => typeof value === 'function' && value.prototype instanceof errors.HttpError)
-        .map(([exported, ErrorClass]) => [exported, new ErrorClass('x', { retriable: false }).name]);`,
-    );
+    writeFileSync(entry, source);
     const outfile = join(dir, BUNDLE_FILE_NAME);
-    await build(esbuildOptions(entry, outfile, { bundleAwsSdk: false }));
-    const { names } = (await import(pathToFileURL(outfile).href)) as { names: [string, string][] };
+    await build(esbuildOptions(entry, outfile, { bundleAwsSdk }));
+    return ((await import(pathToFileURL(outfile).href)) as { names: [string, string][] }).names;
+  }
 
-    expect(names.length).toBeGreaterThanOrEqual(8);
-    for (const [exported, name] of names) expect(name).toBe(exported);
+  it.each(VARIANTS)(
+    "keeps each typed error's name, which log lines carry, with or without keepNames ($name)",
+    async ({ bundleAwsSdk }) => {
+      // Every typed error of shared/errors.ts, made and named as a bundled function makes and logs it.
+      const names = await bundledNames(
+        `errors-${bundleAwsSdk ? 'sdk-bundled' : 'sdk-external'}`,
+        `import * as errors from ${JSON.stringify(fileURLToPath(new URL('shared/errors.ts', ROOT)))};
+        export const names = Object.entries(errors)
+          .filter(([, value]) => typeof value === 'function' && value.prototype instanceof errors.HttpError)
+          .map(([exported, ErrorClass]) => [exported, new ErrorClass('x', { retriable: false }).name]);`,
+        bundleAwsSdk,
+      );
+
+      expect(names.length).toBeGreaterThanOrEqual(8);
+      for (const [exported, name] of names) expect(name).toBe(exported);
+    },
+  );
+
+  it("keeps the AWS SDK's class names where it is bundled: the SDK tells its default logger by name", async () => {
+    const names = await bundledNames(
+      'sdk-logger',
+      `import { NoOpLogger } from '@smithy/core/client';
+      export const names = [['NoOpLogger', new NoOpLogger().constructor.name]];`,
+      true,
+    );
+
+    expect(names).toEqual([['NoOpLogger', 'NoOpLogger']]);
   });
 });
