@@ -3,7 +3,10 @@
  * 500 `Внутренняя ошибка`, with only its name and code logged (see shared/http/inbound/webhook-handler.ts).
  */
 export abstract class HttpError extends Error {
-  /** The class's name, written out: the bundles are minified without esbuild's `keepNames` (infra/bundling.ts). */
+  /**
+   * The class's name, written out: the webhook bundles are minified without esbuild's `keepNames`
+   * (infra/bundling.ts), which would otherwise have kept it.
+   */
   abstract override readonly name: string;
   abstract readonly statusCode: number;
   /** Stable machine-readable code for logs and tests. */
