@@ -97,6 +97,10 @@ export const CommonEnvSchema = z.object({
   [ENV.allowedSourceIps]: sourceRanges,
   [ENV.storeExtensionPort]: wholeNumber('must be a port number', 1, 65_535),
   [ENV.awsSessionToken]: optionalText,
+  [ENV.positionLockTable]: z.union([
+    z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'))),
+    emptyAsUnset,
+  ]),
 });
 
 export interface CommonConfig {
@@ -108,6 +112,8 @@ export interface CommonConfig {
   readonly allowedSources?: readonly SourceRange[] | undefined;
   /** The Parameters and Secrets extension, when the function has its layer; unset: the AWS SDK reads the store. */
   readonly storeExtension?: StoreExtension | undefined;
+  /** The position lock's DynamoDB table (docs/contract.md#position-lock); unset: a lock within the process. */
+  readonly positionLockTable?: string | undefined;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -137,5 +143,6 @@ export function commonConfig(env: z.output<typeof CommonEnvSchema>): CommonConfi
     dryRun: env[ENV.dryRun],
     allowedSources: env[ENV.allowedSourceIps],
     storeExtension: storeExtension(env[ENV.storeExtensionPort], env[ENV.awsSessionToken]),
+    positionLockTable: env[ENV.positionLockTable],
   };
 }

@@ -11,6 +11,8 @@ export abstract class HttpError extends Error {
   abstract readonly statusCode: number;
   /** Stable machine-readable code for logs and tests. */
   abstract readonly code: string;
+  /** The id of its row in docs/contract.md#answers: what a v2 signal's JSON answer names as its `result`. */
+  abstract readonly row: string;
   /** Text the caller sees, byte for byte. Never holds a secret or an upstream internal. */
   readonly publicMessage: string;
 
@@ -26,12 +28,48 @@ export class InvalidPayloadError extends HttpError {
   override readonly name = 'InvalidPayloadError';
   readonly statusCode = 400;
   readonly code = 'INVALID_PAYLOAD';
+  readonly row: string;
   /** Field paths and reasons only, never input values. */
   readonly issues: readonly string[];
 
-  constructor(issues: readonly string[]) {
-    super(INVALID_ORDER_MESSAGE);
+  /** A v2 signal's refusals before anything is read have rows and texts of their own (shared/signal.ts). */
+  constructor(issues: readonly string[], refusal?: { readonly row: string; readonly message: string }) {
+    super(refusal?.message ?? INVALID_ORDER_MESSAGE);
     this.issues = issues;
+    this.row = refusal?.row ?? 'bad-payload';
+  }
+}
+
+/**
+ * A v2 signal the broker cannot carry out as it is written, found by its rules rather than by the broker's answer:
+ * an option the broker lacks ([not-supported](docs/contract.md#not-supported)), a size that is not whole lots
+ * ([not-whole-lots](docs/contract.md#not-whole-lots)). Nothing was changed at the broker.
+ */
+export class SignalRefusedError extends HttpError {
+  override readonly name = 'SignalRefusedError';
+  readonly statusCode = 400;
+  readonly code = 'SIGNAL_REFUSED';
+  readonly row: string;
+
+  /** `publicMessage` names keys and numbers only, never a text the caller sent. */
+  constructor(row: string, publicMessage: string) {
+    super(publicMessage);
+    this.row = row;
+  }
+}
+
+/**
+ * Another signal for the same account and instrument held the lock for as long as this one could wait
+ * ([position-locked](docs/contract.md#position-locked)). Nothing was read or changed.
+ */
+export class PositionLockedError extends HttpError {
+  override readonly name = 'PositionLockedError';
+  readonly statusCode = 409;
+  readonly code = 'POSITION_LOCKED';
+  readonly row = 'position-locked';
+
+  constructor() {
+    super('Другой сигнал по этому инструменту ещё исполняется: сигнал не исполнен, повторите его');
   }
 }
 
@@ -39,6 +77,7 @@ export class UnauthorizedError extends HttpError {
   override readonly name = 'UnauthorizedError';
   readonly statusCode = 401;
   readonly code = 'UNAUTHORIZED';
+  readonly row = 'unauthorized';
   readonly reason: string;
 
   constructor(reason: string) {
@@ -52,6 +91,7 @@ export class ForbiddenSourceError extends HttpError {
   override readonly name = 'ForbiddenSourceError';
   readonly statusCode = 403;
   readonly code = 'FORBIDDEN_SOURCE';
+  readonly row = 'forbidden-source';
   /** API Gateway's source address (not the caller's to choose, and not secret: the access log has it too). */
   readonly sourceIp: string | undefined;
 
@@ -68,10 +108,12 @@ export class NotConfiguredError extends HttpError {
   readonly code = 'NOT_CONFIGURED';
   /** Which of the two is missing, for the log line (and the message that tells what to set). */
   readonly missing: 'credential' | 'account';
+  readonly row: string;
 
   constructor(publicMessage: string, missing: 'credential' | 'account') {
     super(publicMessage);
     this.missing = missing;
+    this.row = missing === 'account' ? 'no-account' : 'no-credential';
   }
 }
 
@@ -79,6 +121,7 @@ export class NotConfiguredError extends HttpError {
 export class BrokerCredentialRejectedError extends HttpError {
   override readonly name = 'BrokerCredentialRejectedError';
   readonly code = 'CREDENTIAL_REJECTED';
+  readonly row = 'credential-rejected';
   readonly statusCode: number;
 
   constructor(statusCode: 400 | 403, publicMessage: string) {
@@ -86,6 +129,9 @@ export class BrokerCredentialRejectedError extends HttpError {
     this.statusCode = statusCode;
   }
 }
+
+/** The reason an instrument the API may not trade is refused with. */
+export const INSTRUMENT_NOT_TRADABLE = 'not tradable through the API';
 
 /**
  * The broker cannot trade the instrument a signal names by its ticker (T-Invest: not found, not tradable through
@@ -97,10 +143,12 @@ export class InstrumentRefusedError extends HttpError {
   readonly code = 'INSTRUMENT_REFUSED';
   /** Safe for logs: which of the refusals it is, never the broker's text. */
   readonly reason: string;
+  readonly row: string;
 
   constructor(publicMessage: string, reason: string) {
     super(publicMessage);
     this.reason = reason;
+    this.row = reason === INSTRUMENT_NOT_TRADABLE ? 'instrument-not-tradable' : 'instrument-not-found';
   }
 }
 
@@ -109,6 +157,7 @@ export class BrokerUnavailableError extends HttpError {
   override readonly name = 'BrokerUnavailableError';
   readonly statusCode = 502;
   readonly code = 'BROKER_UNAVAILABLE';
+  readonly row = 'broker-unavailable';
   /** Safe for logs: a status code or an error class name, never a URL or body. */
   readonly detail: string;
   /** True when the broker cannot have acted on the request, so sending it again is safe. */
@@ -125,6 +174,7 @@ export class BrokerTimeoutError extends HttpError {
   override readonly name = 'BrokerTimeoutError';
   readonly statusCode = 504;
   readonly code = 'BROKER_TIMEOUT';
+  readonly row = 'broker-timeout';
   readonly detail: string;
 
   constructor(detail: string, options?: ErrorOptions) {

@@ -59,6 +59,8 @@ export const ENV = {
   tinkoffApiUrl: 'TINKOFF_API_URL',
   tinkoffClassCode: 'TINKOFF_CLASS_CODE',
   allowedSourceIps: 'ALLOWED_SOURCE_IPS',
+  /** The DynamoDB table of the position lock (docs/contract.md#position-lock); unset: a lock within the process. */
+  positionLockTable: 'POSITION_LOCK_TABLE',
   /** Set by the Parameters and Secrets extension's CDK binding (`paramsAndSecrets`): store reads go through it. */
   storeExtensionPort: 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
   /** Set by Lambda; the extension asks for it with every read. */
@@ -90,7 +92,7 @@ export const NOTIFY_ENV = {
  * host's settings (a test's cold container, a benchmark, a child dev server) clears first.
  */
 export const FUNCTION_SETTING_NAME =
-  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|ALLOWED_SOURCE_IPS$|TELEGRAM_|NOTIFY_|FOLLOW_UP_|PARAMETERS_SECRETS_|AWS_SESSION_TOKEN$)/;
+  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|ALLOWED_SOURCE_IPS$|POSITION_LOCK_|TELEGRAM_|NOTIFY_|FOLLOW_UP_|PARAMETERS_SECRETS_|AWS_SESSION_TOKEN$|AWS_ENDPOINT_URL_DYNAMODB$)/;
 
 /** The environment variables only the local tools read: `npm start`, and `npm run preflight` beside it. */
 export const LOCAL_ENV = {

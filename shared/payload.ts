@@ -203,7 +203,7 @@ export function decodeJsonBody(rawBody: Uint8Array): ParseResult<unknown> {
   return { success: true, data: value };
 }
 
-function isCheck(value: unknown): boolean {
+export function isCheck(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { check?: unknown }).check === true;
 }
 
@@ -214,7 +214,7 @@ const MAX_ISSUE_LENGTH = 100;
  * Field paths and reasons, never the values themselves: a payload may hold anything. Unknown key names are
  * the caller's text, so they are counted, not quoted; and the whole report is bounded for the log line.
  */
-function describeIssues(error: z.core.$ZodError): string[] {
+export function describeIssues(error: z.core.$ZodError): string[] {
   return error.issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => {
     const reason = issue.code === 'unrecognized_keys' ? `${issue.keys.length} unrecognized key(s)` : issue.message;
     const line = `${issue.path.join('.') || 'body'}: ${reason}`;

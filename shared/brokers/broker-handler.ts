@@ -3,19 +3,30 @@ import type { Dispatcher } from 'undici';
 import { checkWebhookSecret } from '../auth/secret.ts';
 import type { CommonConfig, ValueSource } from '../config.ts';
 import { describeError } from '../errors.ts';
+import type { SignalExchange } from '../facts.ts';
 import { type Broker, MAX_KEEP_WARM_MINUTES } from '../facts.ts';
 import { OK_BODY, textResponse, type WebhookResponse } from '../http/inbound/response.ts';
-import { createWebhookHandler, type WebhookOrder } from '../http/inbound/webhook-handler.ts';
-import { brokerAgent, preconnect, reconnectIdleOrigins, warmUpHttpClient } from '../http/outbound/client.ts';
+import { createWebhookHandler, type SignalHandling, type WebhookOrder } from '../http/inbound/webhook-handler.ts';
+import {
+  brokerAgent,
+  preconnect,
+  reconnectIdleOrigins,
+  stateReadsAgent,
+  warmUpHttpClient,
+} from '../http/outbound/client.ts';
 import { createDeadline, type Deadline } from '../http/outbound/deadline.ts';
+import { DynamoLeaseStore, LeasedPositionLock, MemoryLeaseStore, type PositionLock } from '../lock/position-lock.ts';
+import { loadLockSdkOnDemand } from '../lock/sdk.ts';
 import { type LogFields, logger, prepareLogOutput } from '../logging.ts';
 import { parseWebhookBody } from '../payload.ts';
 import { INIT_PREFETCH_MAX_WAIT_MS, SecretStore } from '../secrets.ts';
+import { parseSignal, type Signal, type SignalSupport, signalCapabilities, unsupportedBy } from '../signal.ts';
 import { loadStoreSdkOnDemand } from '../store/sdk-on-demand.ts';
 import type * as z from '../zod.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
 import type { OrderOutcome } from './outcome.ts';
 import { brokerRequestId } from './request-id.ts';
+import { type BrokerSignalCalls, createSignalRecipe } from './signal-recipe.ts';
 
 /**
  * The recipe every broker module follows, in one place: read the stored credential and account (404 rows), put
@@ -57,11 +68,20 @@ export interface BrokerAccess {
   readonly deadline: Deadline;
 }
 
+/** How a broker reads v2 signals and what it offers them: pure, made once from the configuration. */
+export interface BrokerSignalDescription<TFields> {
+  /** What only this broker reads of a v2 body (T-Invest's `f`). */
+  readonly fields: z.ZodMiniType<TFields>;
+  readonly support: SignalSupport;
+  /** Where the signal would trade: the exchange `t` names, or the broker's configured one. */
+  readonly exchange: (signal: Signal<TFields>) => SignalExchange;
+}
+
 /**
  * What a broker is to the recipe, apart from its connections: made once from the configuration, it serves the
  * container's init (the origins to open, the samples to warm up on) and its handler alike.
  */
-export interface BrokerDescription<TOrder extends WebhookOrder> {
+export interface BrokerDescription<TOrder extends WebhookOrder, TFields = unknown> {
   readonly broker: Broker;
   readonly orderSchema: z.ZodMiniType<TOrder>;
   /** Where the broker credential (a secret) and the account (a parameter) are stored. */
@@ -72,10 +92,18 @@ export interface BrokerDescription<TOrder extends WebhookOrder> {
   readonly origins: readonly string[];
   /** Reads the broker's success answers once on samples, so the first order runs warm code ({@link warmUpSteps}). */
   readonly warmUpAnswers: () => void;
+  /** Unset: the function takes no v2 signals (T-Invest API v1). */
+  readonly signals?: BrokerSignalDescription<TFields> | undefined;
 }
 
 /** The parts of an order that call the broker, made with the dispatcher all of the container's broker calls use. */
-export interface BrokerCalls<TOrder extends WebhookOrder, TTerms extends LogFields> {
+export interface BrokerCalls<
+  TOrder extends WebhookOrder,
+  TTerms extends LogFields,
+  TFields = unknown,
+  TInstrument = unknown,
+  TSignalTerms extends LogFields = LogFields,
+> {
   /**
    * What the broker is asked to do, in its own terms (the instrument as sent, side, lots, price): it names the
    * broker request id, so a key reused for another order is another request, and it is what the log line shows.
@@ -85,6 +113,8 @@ export interface BrokerCalls<TOrder extends WebhookOrder, TTerms extends LogFiel
    */
   readonly orderTerms: (order: TOrder, access: () => Promise<BrokerAccess>) => TTerms | Promise<TTerms>;
   readonly client: BrokerClient<TTerms>;
+  /** The broker's part of the v2 signal recipe (shared/brokers/signal-recipe.ts), with its description's `signals`. */
+  readonly signals?: BrokerSignalCalls<TFields, TInstrument, TSignalTerms> | undefined;
 }
 
 /** What a broker handler takes from outside: tests inject a store or an undici `MockAgent`. */
@@ -93,6 +123,8 @@ export interface BrokerHandlerDeps {
   readonly store?: SecretStore;
   /** @default the container's one keep-alive agent, `brokerAgent()` of shared/http/outbound/client.ts */
   readonly dispatcher?: Dispatcher;
+  /** @default the DynamoDB lock of `POSITION_LOCK_TABLE`, else one within the process */
+  readonly lock?: PositionLock;
 }
 
 /** An order both brokers' schemas accept, for {@link warmUpSteps}. */
@@ -103,7 +135,9 @@ const WARM_UP_BODY = Buffer.from('{"t":"SBER","p":"250.5","v":1,"d":"buy","f":"B
  * schema's parser then, instead of during the first real order; and the log output is opened then, instead of in
  * the first call's log line. No I/O, nothing logged.
  */
-function warmUpSteps<TOrder extends WebhookOrder>(description: BrokerDescription<TOrder>): (() => void)[] {
+function warmUpSteps<TOrder extends WebhookOrder, TFields>(
+  description: BrokerDescription<TOrder, TFields>,
+): (() => void)[] {
   return [
     prepareLogOutput,
     () => checkWebhookSecret({ header: 'warm-up', rawBody: WARM_UP_BODY }, ['warm-up-accepted']),
@@ -143,24 +177,90 @@ export type BrokerLambdaHandler = (
   context?: Pick<Context, 'awsRequestId'>,
 ) => Promise<WebhookResponse>;
 
-/** `calls` are made once per handler, with the dispatcher every broker call of the container goes through. */
-export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends LogFields>(
-  description: BrokerDescription<TOrder>,
-  calls: (dispatcher: Dispatcher) => BrokerCalls<TOrder, TTerms>,
+/**
+ * The position lock of a function's container (docs/contract.md#position-lock): DynamoDB when the stack names its
+ * table, else one within the process. Nothing is loaded until a signal locks.
+ */
+function positionLock(config: CommonConfig): PositionLock {
+  const table = config.positionLockTable;
+  return new LeasedPositionLock(
+    table === undefined ? new MemoryLeaseStore() : new DynamoLeaseStore(loadLockSdkOnDemand, table),
+  );
+}
+
+/** How a function reads and runs v2 signals: the shared parser and recipe, with the broker's description and calls. */
+function signalHandling<TFields, TInstrument, TSignalTerms extends LogFields>(
+  description: Pick<BrokerDescription<WebhookOrder, TFields>, 'broker' | 'stored' | 'notConfigured'>,
+  signals: BrokerSignalDescription<TFields>,
+  calls: BrokerSignalCalls<TFields, TInstrument, TSignalTerms>,
+  config: CommonConfig,
+  store: SecretStore,
+  lock: PositionLock,
+): SignalHandling<TFields> {
+  const { broker, stored, notConfigured } = description;
+  const recipe = createSignalRecipe({
+    broker,
+    calls,
+    lock,
+    brokerTimeoutMs: config.brokerTimeoutMs,
+    dryRun: config.dryRun,
+  });
+  return {
+    parse: (body) => parseSignal(body, signals.fields),
+    unsupported: (signal) => unsupportedBy(signals.support, signal, signals.exchange(signal)),
+    capabilities: () => signalCapabilities(signals.support, broker, config.dryRun),
+    run: (request) => {
+      let credentials: ReturnType<typeof readBrokerCredentials> | undefined;
+      return recipe({
+        ...request,
+        credentials: () => {
+          credentials ??= readBrokerCredentials(store, stored, notConfigured);
+          return credentials;
+        },
+      });
+    },
+  };
+}
+
+/**
+ * `calls` are made once per handler, with the dispatcher every broker call of the container goes through (and the
+ * one of a v2 signal's second state read, made when first asked for).
+ */
+export function createBrokerHandler<
+  TOrder extends WebhookOrder,
+  TTerms extends LogFields,
+  TFields = unknown,
+  TInstrument = unknown,
+  TSignalTerms extends LogFields = LogFields,
+>(
+  description: BrokerDescription<TOrder, TFields>,
+  calls: (
+    dispatcher: Dispatcher,
+    readsDispatcher: () => Dispatcher,
+  ) => BrokerCalls<TOrder, TTerms, TFields, TInstrument, TSignalTerms>,
   config: CommonConfig,
   deps: BrokerHandlerDeps,
 ): BrokerLambdaHandler {
   const store = deps.store ?? webhookStore(config);
   const dispatcher = deps.dispatcher ?? brokerAgent();
   const { broker, orderSchema, stored, notConfigured, origins } = description;
-  const { orderTerms, client } = calls(dispatcher);
+  // A v2 signal's second read goes over a connection of its own; a test's mock dispatcher takes both.
+  const readsDispatcher = () => deps.dispatcher ?? stateReadsAgent();
+  const { orderTerms, client, signals: signalCalls } = calls(dispatcher, readsDispatcher);
   const log = logger.child({ broker });
+  const signalDescription = description.signals;
 
-  const webhook = createWebhookHandler({
+  const signals =
+    signalDescription === undefined || signalCalls === undefined
+      ? undefined
+      : signalHandling(description, signalDescription, signalCalls, config, store, deps.lock ?? positionLock(config));
+
+  const webhook = createWebhookHandler<TOrder, TFields>({
     broker,
     config,
     store,
     orderSchema,
+    signals,
     placeOrder: async ({ order, idempotencyKey, deadline, termsKnown }) => {
       let credentials: ReturnType<typeof readBrokerCredentials> | undefined;
       const readCredentials = () => {
@@ -257,9 +357,9 @@ async function initWebhookStore(config: CommonConfig, account: ValueSource): Pro
  * process ({@link warmUpHttpClient}), and the order path's warm-up in the turns between. The first order then waits
  * for no handshake, and runs compiled code.
  */
-export async function initBrokerContainer<TOrder extends WebhookOrder>(
+export async function initBrokerContainer<TOrder extends WebhookOrder, TFields>(
   config: CommonConfig,
-  description: BrokerDescription<TOrder>,
+  description: BrokerDescription<TOrder, TFields>,
 ): Promise<BrokerHandlerDeps> {
   const [store] = await Promise.all([
     initWebhookStore(config, description.stored.account),

@@ -29,3 +29,20 @@ export function brokerRequestId(
   if (idempotencyKey === undefined) return randomUUID();
   return nameBasedUuid(JSON.stringify([broker, account, idempotencyKey, order]));
 }
+
+/**
+ * The broker-side key of one leg of a v2 signal (`entry`; issue 26 adds `sl`, `tp`): a name-based UUID of (function,
+ * account, key, leg, the signal as read: its instrument, intent and options). A resent signal maps every leg to the
+ * same key whatever the position it finds, so it never adds an order; a key reused for another signal is another key.
+ * Without a caller's key, a fresh random UUID per invocation.
+ */
+export function legRequestId(
+  broker: string,
+  account: string,
+  idempotencyKey: string | undefined,
+  leg: string,
+  signal: unknown,
+): string {
+  if (idempotencyKey === undefined) return randomUUID();
+  return nameBasedUuid(JSON.stringify([broker, account, idempotencyKey, leg, signal]));
+}

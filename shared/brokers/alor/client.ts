@@ -1,22 +1,43 @@
 import type { Dispatcher } from 'undici';
-import { type BrokerEndpoint, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
+import { type BrokerEndpoint, type BrokerResponse, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
 import type { BrokerClient, BrokerOrderCall, KeepWarmCall } from '../broker-handler.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
+import type { ActiveOrder, InstrumentState } from '../signal-plan.ts';
+import type { CancelResult, InstrumentCall, SignalClient } from '../signal-recipe.ts';
 import { AccessTokenCache } from './access-token.ts';
 import {
+  type AlorInstrument,
   type AlorOrderTerms,
+  type AlorSignalTerms,
+  cancelResponseToResult,
   orderLookupResponseToState,
   orderResponseToOutcome,
+  ordersResponseToActive,
+  positionResponseToLots,
   refreshResponseToAccessToken,
   securityResponseToInstrument,
+  signalTermsToAlorOrder,
   summaryResponseToAnswers,
   termsToAlorLimitOrder,
 } from './mapping.ts';
 import type { AlorSecurity } from './schemas.ts';
 
 export const LIMIT_ORDER_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/limit';
+/** `CommandapiWarptransTradeV2ClientOrdersActionsMarketPost`: a v2 signal's market order. */
+export const MARKET_ORDER_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/market';
+/** A v2 signal's state reads: the position in one instrument, and the portfolio's orders of the day. */
+export const positionPath = (exchange: string, portfolio: string, symbol: string) =>
+  `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/positions/${encodeURIComponent(symbol)}`;
+export const ordersPath = (exchange: string, portfolio: string) =>
+  `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/orders`;
+/** The preflight's read of every position of the portfolio (`MdV2ClientsExchangePortfolioPositionsGet`). */
+export const positionsPath = (exchange: string, portfolio: string) =>
+  `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/positions`;
+/** `CommandapiWarptransTradeV2ClientOrdersOrderIdDelete`: one order cancelled (`stop=false`: not a stop order). */
+export const cancelOrderPath = (orderId: string) =>
+  `/commandapi/warptrans/TRADE/v2/client/orders/${encodeURIComponent(orderId)}`;
 /** The read calls of the preflight (`MdV2ClientsExchangePortfolioSummaryGet`, `MdV2SecuritiesExchangeSymbolGet`). */
 export const portfolioSummaryPath = (exchange: string, portfolio: string) =>
   `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/summary`;
@@ -40,24 +61,30 @@ export interface AlorOrderLookup {
 
 export interface AlorClientOptions {
   readonly dispatcher: Dispatcher;
+  /** A v2 signal's second state read goes here, so that both reads run at once. @default `dispatcher` */
+  readonly readsDispatcher?: () => Dispatcher;
   readonly oauthUrl: string;
   readonly apiUrl: string;
   readonly tokens?: AccessTokenCache;
 }
 
 /** Alor's transport: refresh token → access token (cached, see access-token.ts) → limit order with `X-REQID`. */
-export class AlorClient implements BrokerClient<AlorOrderTerms> {
+export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<AlorInstrument, AlorSignalTerms> {
   readonly #dispatcher: Dispatcher;
+  readonly #readsDispatcher: () => Dispatcher;
   readonly #refreshEndpoint: BrokerEndpoint;
   readonly #orderEndpoint: BrokerEndpoint;
+  readonly #marketOrderEndpoint: BrokerEndpoint;
   readonly #apiUrl: string;
   readonly #tokens: AccessTokenCache;
 
   constructor(options: AlorClientOptions) {
     this.#dispatcher = options.dispatcher;
+    this.#readsDispatcher = options.readsDispatcher ?? (() => options.dispatcher);
     this.#apiUrl = options.apiUrl;
     this.#refreshEndpoint = endpoint(options.oauthUrl, '/refresh');
     this.#orderEndpoint = endpoint(options.apiUrl, LIMIT_ORDER_PATH);
+    this.#marketOrderEndpoint = endpoint(options.apiUrl, MARKET_ORDER_PATH);
     this.#tokens = options.tokens ?? new AccessTokenCache();
   }
 
@@ -79,16 +106,103 @@ export class AlorClient implements BrokerClient<AlorOrderTerms> {
 
   /** The order's state (`GET …/orders/{orderId}`): a read, with the same access token cache as orders. */
   async lookUpOrder(lookup: AlorOrderLookup): Promise<OrderState> {
-    const refreshToken = lookup.credential;
-    const refresh = () => this.refreshAccessToken(refreshToken, lookup.deadline);
     const path = orderLookupPath(lookup.exchange, lookup.account, lookup.orderId);
-    const token = await this.#tokens.get(refreshToken, refresh);
-    let response = await this.#read(path, token.value, lookup.deadline);
-    if (response.statusCode === 401 && token.fromCache) {
-      this.#tokens.invalidate(refreshToken, token.value);
-      response = await this.#read(path, (await this.#tokens.get(refreshToken, refresh)).value, lookup.deadline);
-    }
+    const response = await this.#withToken(lookup.credential, lookup.deadline, (token) =>
+      this.#read(path, token, lookup.deadline),
+    );
     return orderLookupResponseToState(response.statusCode, response.text);
+  }
+
+  /**
+   * A request with the cached access token; when Alor answers 401 on a cached one (revoked early), once more with a
+   * fresh one. A request that changes something (an order, a cancel) is keyed or names its order, so never doubles.
+   */
+  async #withToken(
+    refreshToken: string,
+    deadline: Deadline,
+    send: (accessToken: string) => Promise<BrokerResponse>,
+  ): Promise<BrokerResponse> {
+    const refresh = () => this.refreshAccessToken(refreshToken, deadline);
+    const token = await this.#tokens.get(refreshToken, refresh);
+    const response = await send(token.value);
+    if (response.statusCode !== 401 || !token.fromCache) return response;
+    this.#tokens.invalidate(refreshToken, token.value);
+    return send((await this.#tokens.get(refreshToken, refresh)).value);
+  }
+
+  /** A v2 signal's state: the position (`…/positions/{symbol}`) and the working orders (`…/orders`), read at once. */
+  async readState(
+    call: InstrumentCall<AlorInstrument>,
+    needs: { readonly position: boolean; readonly orders: boolean },
+  ): Promise<InstrumentState> {
+    const { instrument, account, deadline } = call;
+    const { exchange, symbol } = instrument;
+    const read = (path: string, dispatcher: Dispatcher) =>
+      this.#withToken(call.credential, deadline, (token) => this.#read(path, token, deadline, dispatcher));
+    const [position, orders] = await Promise.all([
+      needs.position ? read(positionPath(exchange, account, symbol), this.#dispatcher) : undefined,
+      needs.orders ? read(ordersPath(exchange, account), this.#readsDispatcher()) : undefined,
+    ]);
+    return {
+      position: position === undefined ? 0 : positionResponseToLots(position.statusCode, position.text),
+      activeOrders: orders === undefined ? [] : ordersResponseToActive(orders.statusCode, orders.text, instrument),
+    };
+  }
+
+  /** Cancels one order by its number; cancelling twice is answered 400 (not found), read as unconfirmed. */
+  async cancelOrder(call: InstrumentCall<AlorInstrument>, order: ActiveOrder): Promise<CancelResult> {
+    const query = new URLSearchParams({
+      portfolio: call.account,
+      exchange: call.instrument.exchange,
+      stop: 'false',
+    }).toString();
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      sendBrokerRequest(this.#dispatcher, {
+        endpoint: endpoint(this.#apiUrl, cancelOrderPath(order.id)),
+        query,
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+        deadline: call.deadline,
+        // It names the order: a resent cancel cancels nothing more.
+        idempotent: true,
+      }),
+    );
+    return cancelResponseToResult(response.statusCode, response.text);
+  }
+
+  /** A v2 signal's order: limit or market, keyed by `X-REQID` as today's, its key also in its comment. */
+  async placeOrder(call: BrokerOrderCall<AlorSignalTerms>): Promise<OrderOutcome> {
+    const body = JSON.stringify(signalTermsToAlorOrder(call.terms, call.account, call.requestId));
+    const target = call.terms.type === 'limit' ? this.#orderEndpoint : this.#marketOrderEndpoint;
+    if (call.dryRun) return { status: 'dry-run' };
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      this.#sendOrder(body, token, call, target),
+    );
+    return orderResponseToOutcome(response.statusCode, response.text);
+  }
+
+  /** The lot size of a symbol on an exchange (its security), or undefined when the exchange lists no such symbol. */
+  async lotSize(
+    refreshToken: string,
+    exchange: string,
+    symbol: string,
+    deadline: Deadline,
+  ): Promise<number | undefined> {
+    const response = await this.#withToken(refreshToken, deadline, (token) =>
+      this.#read(securityPath(exchange, symbol), token, deadline),
+    );
+    const security = securityResponseToInstrument(response.statusCode, response.text);
+    return security === undefined ? undefined : (security.lotsize ?? 1);
+  }
+
+  /** Every position of the portfolio on the exchange: the preflight's check that the token reads positions. */
+  async positionsAnswer(accessToken: string, exchange: string, portfolio: string, deadline: Deadline) {
+    return this.#read(positionsPath(exchange, portfolio), accessToken, deadline);
+  }
+
+  /** The portfolio's orders of the day: the preflight's check that the token reads them. */
+  async ordersAnswer(accessToken: string, exchange: string, portfolio: string, deadline: Deadline) {
+    return this.#read(ordersPath(exchange, portfolio), accessToken, deadline);
   }
 
   /** Keep-warm: refreshes the access token now when it would expire before `validForMs` has passed. */
@@ -129,8 +243,8 @@ export class AlorClient implements BrokerClient<AlorOrderTerms> {
   }
 
   /** A GET of market data or client info: no side effect, so safe to resend. */
-  #read(path: string, accessToken: string, deadline: Deadline) {
-    return sendBrokerRequest(this.#dispatcher, {
+  #read(path: string, accessToken: string, deadline: Deadline, dispatcher = this.#dispatcher) {
+    return sendBrokerRequest(dispatcher, {
       endpoint: endpoint(this.#apiUrl, path),
       query: READ_FORMAT,
       method: 'GET',
@@ -140,9 +254,14 @@ export class AlorClient implements BrokerClient<AlorOrderTerms> {
     });
   }
 
-  #sendOrder(body: string, accessToken: string, call: BrokerOrderCall<AlorOrderTerms>) {
+  #sendOrder(
+    body: string,
+    accessToken: string,
+    call: Pick<BrokerOrderCall<unknown>, 'requestId' | 'deadline'>,
+    target = this.#orderEndpoint,
+  ) {
     return sendBrokerRequest(this.#dispatcher, {
-      endpoint: this.#orderEndpoint,
+      endpoint: target,
       headers: {
         authorization: `Bearer ${accessToken}`,
         'x-reqid': call.requestId,

@@ -1,19 +1,27 @@
 import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
+import type { SignalOptions, SignalSupport, TimeInForce } from '../../signal.ts';
 import type { NotConfiguredMessages } from '../credentials.ts';
 import { type OrderState, orderState } from '../order-state.ts';
-import { type OrderOutcome, refused } from '../outcome.ts';
+import { NO_MESSAGE_REFUSAL, type OrderOutcome, refused } from '../outcome.ts';
+import { type ActiveOrder, type PlannedOrder, positionLots } from '../signal-plan.ts';
+import type { CancelResult } from '../signal-recipe.ts';
 import { jwtClaims, jwtExpiresAt } from './access-token.ts';
 import type { AlorOrder } from './order.ts';
 import {
+  AlorCancelErrorSchema,
   type AlorLimitOrderRequest,
+  type AlorMarketOrderRequest,
   AlorOrderErrorSchema,
   AlorOrderResponseSchema,
   AlorOrderStateSchema,
+  AlorOrdersSchema,
   AlorPortfolioSummarySchema,
+  AlorPositionSchema,
   AlorRefreshResponseSchema,
   type AlorSecurity,
   AlorSecuritySchema,
+  type AlorSignalLimitOrderRequest,
   AlorTokenHolderClaimsSchema,
 } from './schemas.ts';
 
@@ -175,4 +183,136 @@ const WARM_UP_REFRESH_ANSWER = JSON.stringify({
 export function warmUpAlorAnswers(): void {
   jwtExpiresAt(refreshResponseToAccessToken(200, WARM_UP_REFRESH_ANSWER));
   orderResponseToOutcome(200, '{"message":"success","orderNumber":"1"}');
+}
+
+/**
+ * What Alor offers a v2 signal (docs/contract.md#not-supported): limit and market orders (no best-price order), every
+ * time in force of `field_ExecutionPeriod` on both, and cancels on MOEX only (`query_Exchange_MoexOnly_Required` of the
+ * cancel call).
+ */
+export const ALOR_SIGNAL_SUPPORT: SignalSupport = {
+  name: 'Alor',
+  orderTypes: ['limit', 'market'],
+  timeInForce: { limit: ['day', 'ioc', 'fok', 'gtc'], market: ['day', 'ioc', 'fok', 'gtc'], best: [] },
+  positionUnits: ['lots', 'shares'],
+  cancelExchanges: ['MOEX'],
+};
+
+/** The instrument of a v2 signal at Alor: its symbol and exchange, and its lot when a `pos` counts shares. */
+export interface AlorInstrument {
+  readonly symbol: string;
+  readonly exchange: AlorOrderTerms['exchange'];
+  readonly lot?: number | undefined;
+}
+
+/** A v2 signal's order in Alor's terms: what the log line shows. */
+export type AlorSignalTerms = {
+  readonly symbol: string;
+  readonly exchange: AlorOrderTerms['exchange'];
+  readonly side: PlannedOrder['side'];
+  readonly lots: number;
+  readonly type: 'limit' | 'market';
+  readonly price?: string;
+  readonly timeInForce?: TimeInForce;
+};
+
+/** `field_ExecutionPeriod` of each time in force. */
+const ALOR_TIME_IN_FORCE = {
+  day: 'oneday',
+  ioc: 'immediateorcancel',
+  fok: 'fillorkill',
+  gtc: 'goodtillcancelled',
+} as const satisfies Record<TimeInForce, string>;
+
+/**
+ * A v2 order's comment carries its key: Alor's order list does not show the `X-REQID`, and a resent signal must know
+ * its own order among the instrument's active ones (shared/brokers/signal-plan.ts). 13 + 36 of Alor's 100 characters.
+ */
+export const ORDER_COMMENT_PREFIX = 'ppp-webhooks ';
+
+export function signalTermsOf(
+  instrument: AlorInstrument,
+  order: PlannedOrder,
+  options: SignalOptions,
+): AlorSignalTerms {
+  const type = options.type === 'limit' ? 'limit' : 'market';
+  return {
+    symbol: instrument.symbol,
+    exchange: instrument.exchange,
+    side: order.side,
+    lots: order.lots,
+    type,
+    ...(type === 'limit' && options.price !== undefined ? { price: options.price } : {}),
+    ...(options.timeInForce === undefined ? {} : { timeInForce: options.timeInForce }),
+  };
+}
+
+/** The body of a v2 signal's order: `actions/limit` or `actions/market`. */
+export function signalTermsToAlorOrder(
+  terms: AlorSignalTerms,
+  portfolio: string,
+  requestId: string,
+): AlorSignalLimitOrderRequest | AlorMarketOrderRequest {
+  const common = {
+    side: terms.side,
+    quantity: terms.lots,
+    instrument: { symbol: terms.symbol, exchange: terms.exchange },
+    comment: `${ORDER_COMMENT_PREFIX}${requestId}`,
+    user: { portfolio },
+    ...(terms.timeInForce === undefined ? {} : { timeInForce: ALOR_TIME_IN_FORCE[terms.timeInForce] }),
+  };
+  return terms.type === 'limit' ? { ...common, price: Number(terms.price) } : common;
+}
+
+/** A read of the position, the orders or a cancel that did not answer as documented. */
+function unexpected(what: string, statusCode: number): BrokerUnavailableError {
+  return new BrokerUnavailableError(`${what} HTTP ${statusCode}`, { retriable: false });
+}
+
+/**
+ * The position in the instrument, in lots: `qty` (lots, a decimal); Alor answers 404 for an instrument the portfolio
+ * holds none of. A position that is not whole lots is refused (`positionLots` of shared/brokers/signal-plan.ts).
+ */
+export function positionResponseToLots(statusCode: number, text: string): number {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  if (statusCode === 404) return 0;
+  const parsed = AlorPositionSchema.safeParse(parseJsonText(text));
+  if (statusCode !== 200 || !parsed.success) throw unexpected('position', statusCode);
+  const { qty, qtyUnits, lotSize } = parsed.data;
+  if (Number.isInteger(qty)) return qty === 0 ? 0 : qty;
+  return positionLots(qtyUnits ?? qty, lotSize ?? 1);
+}
+
+/** The instrument's working orders among the portfolio's orders of the day, each with what is left to fill. */
+export function ordersResponseToActive(statusCode: number, text: string, instrument: AlorInstrument): ActiveOrder[] {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  const parsed = AlorOrdersSchema.safeParse(parseJsonText(text));
+  if (statusCode !== 200 || !parsed.success) throw unexpected('orders', statusCode);
+  return parsed.data
+    .filter(
+      (order) =>
+        order.status === 'working' &&
+        order.symbol === instrument.symbol &&
+        (order.exchange === undefined || order.exchange === instrument.exchange),
+    )
+    .map((order) => ({
+      id: order.id,
+      side: order.side,
+      lots: order.qty - (order.filled ?? 0),
+      requestId: order.comment?.startsWith(ORDER_COMMENT_PREFIX)
+        ? order.comment.slice(ORDER_COMMENT_PREFIX.length)
+        : undefined,
+    }))
+    .filter((order) => order.lots > 0);
+}
+
+/** A cancel's answer: 200 `success`; a 400 (`OrderToCancelNotFound`: filled or cancelled meanwhile) is unconfirmed. */
+export function cancelResponseToResult(statusCode: number, text: string): CancelResult {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  if (statusCode === 200) return { status: 'cancelled' };
+  if (statusCode === 400) {
+    const parsed = AlorCancelErrorSchema.safeParse(parseJsonText(text));
+    return { status: 'unconfirmed', reason: (parsed.success ? parsed.data.message?.trim() : '') || NO_MESSAGE_REFUSAL };
+  }
+  throw unexpected('cancel', statusCode);
 }

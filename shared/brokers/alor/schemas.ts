@@ -86,3 +86,50 @@ export const AlorSecuritySchema = z.object({
   tradingStatusInfo: z.optional(z.nullable(z.string())),
 });
 export type AlorSecurity = z.infer<typeof AlorSecuritySchema>;
+
+/** `OrdersActionsMarketTV` request body: a market order, the fields we send. */
+export const AlorMarketOrderRequestSchema = z.strictObject({
+  side: z.enum(['buy', 'sell']),
+  quantity: z.int().check(z.gte(1), z.lte(2_147_483_647)),
+  instrument: z.strictObject({ symbol: z.string().check(z.minLength(1)), exchange: z.enum(['MOEX', 'SPBX']) }),
+  comment: z.string().check(z.maxLength(100)),
+  user: z.strictObject({ portfolio: z.string().check(z.minLength(1)) }),
+  timeInForce: z.optional(z.enum(['oneday', 'immediateorcancel', 'fillorkill', 'goodtillcancelled'])),
+});
+export type AlorMarketOrderRequest = z.infer<typeof AlorMarketOrderRequestSchema>;
+
+/** `OrdersActionsLimitTVPost` as a v2 signal sends it: today's fields, its key in `comment`, and a time in force. */
+export const AlorSignalLimitOrderRequestSchema = z.extend(AlorLimitOrderRequestSchema, {
+  comment: z.string().check(z.maxLength(100)),
+  timeInForce: z.optional(z.enum(['oneday', 'immediateorcancel', 'fillorkill', 'goodtillcancelled'])),
+});
+export type AlorSignalLimitOrderRequest = z.infer<typeof AlorSignalLimitOrderRequestSchema>;
+
+/**
+ * `MdV2ClientsExchangePortfolioPositionsSymbolGet` answers `response_Position_Simple`: the fields the position read
+ * needs, `qty` in lots (`field_QuantityBatchAgregated`, a decimal), `qtyUnits` in pieces, `lotSize`.
+ */
+export const AlorPositionSchema = z.object({
+  symbol: z.optional(z.string()),
+  qty: z.number(),
+  qtyUnits: z.optional(z.number()),
+  lotSize: z.optional(z.number()),
+});
+
+/** `MdV2ClientsExchangePortfolioOrdersGet` answers `response_Orders_Simple`: every order of the day, the fields read. */
+export const AlorOrdersSchema = z.array(
+  z.object({
+    id: OrderNumberSchema,
+    symbol: z.string(),
+    exchange: z.optional(z.string()),
+    comment: z.optional(z.nullable(z.string())),
+    side: z.enum(['buy', 'sell']),
+    status: z.enum(['working', 'filled', 'canceled', 'rejected']),
+    qty: z.number(),
+    filled: z.optional(z.number()),
+  }),
+);
+export type AlorOrders = z.infer<typeof AlorOrdersSchema>;
+
+/** The 400 of `CommandapiWarptransTradeV2ClientOrdersOrderIdDelete`: `code` (`OrderToCancelNotFound (404)`), `message`. */
+export const AlorCancelErrorSchema = z.object({ code: z.optional(z.string()), message: z.optional(z.string()) });

@@ -4,20 +4,36 @@ import type { Deadline } from '../../http/outbound/deadline.ts';
 import type { BrokerClient, BrokerOrderCall } from '../broker-handler.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
+import type { ActiveOrder, InstrumentState } from '../signal-plan.ts';
+import type { CancelResult, InstrumentCall, SignalClient } from '../signal-recipe.ts';
 import {
   accountsResponseToAccounts,
+  cancelResponseToResult,
   infoResponseToQualified,
   instrumentIdToRequest,
   instrumentResponseToInstrument,
   orderLookupResponseToState,
   orderStateResponseToOutcome,
+  ordersResponseToActive,
   orderToPostOrderRequest,
   orderToV1LimitOrder,
+  positionsResponseToLots,
   postOrderResponseToOutcome,
+  signalTermsToPostOrderRequest,
+  type TinkoffInstrument,
   type TinkoffOrderTerms,
+  type TinkoffSignalTerms,
   v1ResponseToOutcome,
 } from './mapping.ts';
-import type { Account, GetAccountsRequest, GetOrderStateRequest, Instrument } from './schemas.ts';
+import type {
+  Account,
+  CancelOrderRequest,
+  GetAccountsRequest,
+  GetOrderStateRequest,
+  GetOrdersRequest,
+  Instrument,
+  PositionsRequest,
+} from './schemas.ts';
 
 export const POST_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder';
 export const GET_ORDER_STATE_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrderState';
@@ -26,12 +42,18 @@ export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
 export const GET_ACCOUNTS_PATH = '/tinkoff.public.invest.api.contract.v1.UsersService/GetAccounts';
 export const GET_INFO_PATH = '/tinkoff.public.invest.api.contract.v1.UsersService/GetInfo';
 export const GET_INSTRUMENT_BY_PATH = '/tinkoff.public.invest.api.contract.v1.InstrumentsService/GetInstrumentBy';
+/** A v2 signal's state reads and cancels (and the preflight's check that the token reads them). */
+export const GET_POSITIONS_PATH = '/tinkoff.public.invest.api.contract.v1.OperationsService/GetPositions';
+export const GET_ORDERS_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrders';
+export const CANCEL_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/CancelOrder';
 
 export type TinkoffOrderCall = BrokerOrderCall<TinkoffOrderTerms>;
 export type TinkoffClient = BrokerClient<TinkoffOrderTerms>;
 
 export interface TinkoffClientOptions {
   readonly dispatcher: Dispatcher;
+  /** A v2 signal's second state read goes here, so that both reads run at once. @default `dispatcher` */
+  readonly readsDispatcher?: () => Dispatcher;
   readonly apiUrl: string;
 }
 
@@ -47,8 +69,9 @@ export interface TinkoffOrderLookup {
 const REMEMBERED_OUTCOMES = 1000;
 
 /** API v2 REST gateway: `OrdersService/PostOrder`, whose `orderId` is the idempotency key (kept about a month). */
-export class TinkoffV2Client implements TinkoffClient {
+export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstrument, TinkoffSignalTerms> {
   readonly #dispatcher: Dispatcher;
+  readonly #readsDispatcher: () => Dispatcher;
   readonly #endpoint: BrokerEndpoint;
   readonly #stateEndpoint: BrokerEndpoint;
   readonly #apiUrl: string;
@@ -61,6 +84,7 @@ export class TinkoffV2Client implements TinkoffClient {
 
   constructor(options: TinkoffClientOptions) {
     this.#dispatcher = options.dispatcher;
+    this.#readsDispatcher = options.readsDispatcher ?? (() => options.dispatcher);
     this.#endpoint = endpoint(options.apiUrl, POST_ORDER_PATH);
     this.#stateEndpoint = endpoint(options.apiUrl, GET_ORDER_STATE_PATH);
     this.#apiUrl = options.apiUrl;
@@ -69,6 +93,59 @@ export class TinkoffV2Client implements TinkoffClient {
   async placeLimitOrder(call: TinkoffOrderCall): Promise<OrderOutcome> {
     const body = JSON.stringify(orderToPostOrderRequest(call.terms, call.account, call.requestId));
     if (call.dryRun) return { status: 'dry-run' };
+    return this.#postOrder(body, call);
+  }
+
+  /** A v2 signal's order: limit, market or best price, keyed by `orderId` as today's. */
+  async placeOrder(call: BrokerOrderCall<TinkoffSignalTerms>): Promise<OrderOutcome> {
+    const body = JSON.stringify(signalTermsToPostOrderRequest(call.terms, call.account, call.requestId));
+    if (call.dryRun) return { status: 'dry-run' };
+    return this.#postOrder(body, call);
+  }
+
+  /** A v2 signal's state: `GetPositions` (pieces) and `GetOrders` (the account's active orders), read at once. */
+  async readState(
+    call: InstrumentCall<TinkoffInstrument>,
+    needs: { readonly position: boolean; readonly orders: boolean },
+  ): Promise<InstrumentState> {
+    const positions: PositionsRequest = { accountId: call.account };
+    const orders: GetOrdersRequest = { accountId: call.account };
+    const ask = (path: string, body: unknown, dispatcher: Dispatcher) =>
+      this.#post(endpoint(this.#apiUrl, path), JSON.stringify(body), call.credential, call.deadline, dispatcher);
+    const [held, active] = await Promise.all([
+      needs.position ? ask(GET_POSITIONS_PATH, positions, this.#dispatcher) : undefined,
+      needs.orders ? ask(GET_ORDERS_PATH, orders, this.#readsDispatcher()) : undefined,
+    ]);
+    return {
+      position: held === undefined ? 0 : positionsResponseToLots(held.statusCode, held.text, call.instrument),
+      activeOrders: active === undefined ? [] : ordersResponseToActive(active.statusCode, active.text, call.instrument),
+    };
+  }
+
+  /** `CancelOrder` by the exchange's order id: a resent cancel cancels nothing more. */
+  async cancelOrder(call: InstrumentCall<TinkoffInstrument>, order: ActiveOrder): Promise<CancelResult> {
+    const request: CancelOrderRequest = {
+      accountId: call.account,
+      orderId: order.id,
+      orderIdType: 'ORDER_ID_TYPE_EXCHANGE',
+    };
+    const response = await this.#post(
+      endpoint(this.#apiUrl, CANCEL_ORDER_PATH),
+      JSON.stringify(request),
+      call.credential,
+      call.deadline,
+    );
+    return cancelResponseToResult(response.statusCode, response.text);
+  }
+
+  /** What the preflight asks to see the token reads positions and orders: the two answers, as they come. */
+  async readCheck(token: string, accountId: string, path: string, deadline: Deadline) {
+    const request: PositionsRequest = { accountId };
+    return this.#post(endpoint(this.#apiUrl, path), JSON.stringify(request), token, deadline);
+  }
+
+  /** A PostOrder, its 30057 duplicate answered from the first outcome seen, else from the order's state. */
+  async #postOrder(body: string, call: BrokerOrderCall<unknown>): Promise<OrderOutcome> {
     const response = await this.#post(this.#endpoint, body, call.credential, call.deadline);
     const result = postOrderResponseToOutcome(response.statusCode, response.text);
     if (result.status === 'duplicate') {
@@ -83,7 +160,7 @@ export class TinkoffV2Client implements TinkoffClient {
   }
 
   /** `GetOrderState` by our idempotency key: what became of the order a 30057 duplicate refers to. */
-  async #orderStateOf(call: TinkoffOrderCall): Promise<OrderOutcome> {
+  async #orderStateOf(call: BrokerOrderCall<unknown>): Promise<OrderOutcome> {
     const request: GetOrderStateRequest = {
       accountId: call.account,
       orderId: call.requestId,
@@ -129,9 +206,12 @@ export class TinkoffV2Client implements TinkoffClient {
     return instrumentResponseToInstrument(response.statusCode, response.text);
   }
 
-  /** Every v2 call: the trading token, the request's deadline, and safe to resend (keyed by our orderId, or a read). */
-  #post(target: BrokerEndpoint, body: string, token: string, deadline: Deadline) {
-    return sendBrokerRequest(this.#dispatcher, {
+  /**
+   * Every v2 call: the trading token, the request's deadline, and safe to resend (keyed by our orderId, a read, or a
+   * cancel that names its order).
+   */
+  #post(target: BrokerEndpoint, body: string, token: string, deadline: Deadline, dispatcher = this.#dispatcher) {
+    return sendBrokerRequest(dispatcher, {
       endpoint: target,
       headers: { authorization: `Bearer ${token}` },
       body,

@@ -1,12 +1,15 @@
 import type { Dispatcher } from 'undici';
 import { type BrokerEndpoint, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
 import type { BrokerAccess } from '../broker-handler.ts';
+import { Remembered } from '../remembered.ts';
 import {
   type InstrumentLookup,
+  instrumentResponseToInstrument,
   instrumentResponseToLookup,
   listingToInstrumentRequest,
   type TinkoffListing,
 } from './mapping.ts';
+import type { Instrument, InstrumentRequest } from './schemas.ts';
 
 export const GET_INSTRUMENT_BY_PATH = '/tinkoff.public.invest.api.contract.v1.InstrumentsService/GetInstrumentBy';
 
@@ -26,11 +29,6 @@ export interface TinkoffInstrumentsOptions {
   readonly now?: () => number;
 }
 
-interface Remembered {
-  readonly lookup: InstrumentLookup;
-  readonly expiresAt: number;
-}
-
 /**
  * T-Invest's instruments by ticker and class code (`InstrumentsService/GetInstrumentBy`, an exact key: one request,
  * never an ambiguous answer), remembered per container: the first order for a ticker costs one extra request, later
@@ -39,39 +37,52 @@ interface Remembered {
 export class TinkoffInstruments {
   readonly #dispatcher: Dispatcher;
   readonly #endpoint: BrokerEndpoint;
-  readonly #now: () => number;
-  readonly #remembered = new Map<string, Remembered>();
+  readonly #remembered: Remembered<InstrumentLookup>;
+  /** v2 signals' instruments, whole (with their lot), by the request that found them; `null`: T-Invest knows none. */
+  readonly #instruments: Remembered<Instrument | null>;
 
   constructor(options: TinkoffInstrumentsOptions) {
     this.#dispatcher = options.dispatcher;
     this.#endpoint = endpoint(options.apiUrl, GET_INSTRUMENT_BY_PATH);
-    this.#now = options.now ?? Date.now;
+    this.#remembered = new Remembered(MAX_LISTINGS, options.now);
+    this.#instruments = new Remembered(MAX_LISTINGS, options.now);
   }
 
   async lookup(listing: TinkoffListing, access: BrokerAccess): Promise<InstrumentLookup> {
     // A class code holds no colon (shared/config.ts), so the first one ends it.
     const key = `${listing.classCode}:${listing.ticker}`;
     const remembered = this.#remembered.get(key);
-    this.#remembered.delete(key);
-    if (remembered !== undefined && remembered.expiresAt > this.#now()) {
-      this.#remembered.set(key, remembered);
-      return remembered.lookup;
-    }
-    const response = await sendBrokerRequest(this.#dispatcher, {
+    if (remembered !== undefined) return remembered;
+    const response = await this.#ask(listingToInstrumentRequest(listing), access);
+    const lookup = instrumentResponseToLookup(response.statusCode, response.text);
+    const tradable = lookup.status === 'found' && lookup.apiTradeAvailable;
+    this.#remembered.set(key, lookup, tradable ? FOUND_TTL_MS : REFUSAL_TTL_MS);
+    return lookup;
+  }
+
+  /**
+   * The instrument a v2 signal names, whole (its uid, FIGI and lot), by ticker within a class code or by `f`;
+   * undefined when T-Invest knows none. Remembered as {@link lookup}'s answers are.
+   */
+  async instrument(request: InstrumentRequest, access: BrokerAccess): Promise<Instrument | undefined> {
+    const key = JSON.stringify(request);
+    const remembered = this.#instruments.get(key);
+    if (remembered !== undefined) return remembered ?? undefined;
+    const response = await this.#ask(request, access);
+    const instrument = instrumentResponseToInstrument(response.statusCode, response.text);
+    const tradable = instrument?.apiTradeAvailableFlag === true;
+    this.#instruments.set(key, instrument ?? null, tradable ? FOUND_TTL_MS : REFUSAL_TTL_MS);
+    return instrument;
+  }
+
+  #ask(request: InstrumentRequest, access: BrokerAccess) {
+    return sendBrokerRequest(this.#dispatcher, {
       endpoint: this.#endpoint,
       headers: { authorization: `Bearer ${access.credential}` },
-      body: JSON.stringify(listingToInstrumentRequest(listing)),
+      body: JSON.stringify(request),
       deadline: access.deadline,
       // A read: safe to resend.
       idempotent: true,
     });
-    const lookup = instrumentResponseToLookup(response.statusCode, response.text);
-    if (this.#remembered.size >= MAX_LISTINGS) {
-      const oldest = this.#remembered.keys().next();
-      if (oldest.done !== true) this.#remembered.delete(oldest.value);
-    }
-    const tradable = lookup.status === 'found' && lookup.apiTradeAvailable;
-    this.#remembered.set(key, { lookup, expiresAt: this.#now() + (tradable ? FOUND_TTL_MS : REFUSAL_TTL_MS) });
-    return lookup;
   }
 }

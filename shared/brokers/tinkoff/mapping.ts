@@ -1,22 +1,33 @@
 import { decimalToQuotation } from '../../decimal.ts';
-import { BrokerCredentialRejectedError, BrokerUnavailableError, InstrumentRefusedError } from '../../errors.ts';
+import {
+  BrokerCredentialRejectedError,
+  BrokerUnavailableError,
+  INSTRUMENT_NOT_TRADABLE,
+  InstrumentRefusedError,
+} from '../../errors.ts';
 import { TINKOFF_SPBX_CLASS_CODE } from '../../facts.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
+import type { OrderType, SignalOptions, SignalSupport, TimeInForce } from '../../signal.ts';
 import type { NotConfiguredMessages } from '../credentials.ts';
 import { type OrderState, orderState } from '../order-state.ts';
 import { NO_MESSAGE_REFUSAL, type OrderOutcome, refused } from '../outcome.ts';
+import { type ActiveOrder, type PlannedOrder, positionLots } from '../signal-plan.ts';
+import type { CancelResult } from '../signal-recipe.ts';
 import type { TinkoffFigiOrder, TinkoffOrder } from './order.ts';
 import {
   type Account,
   ErrorResponseSchema,
   GetAccountsResponseSchema,
   GetInfoResponseSchema,
+  GetOrdersResponseSchema,
   type Instrument,
   type InstrumentRequest,
   InstrumentResponseSchema,
   OrderStateSchema,
+  PositionsResponseSchema,
   type PostOrderRequest,
   PostOrderResponseSchema,
+  type SignalPostOrderRequest,
   type V1LimitOrderRequest,
   V1ResponseSchema,
 } from './schemas.ts';
@@ -71,7 +82,7 @@ export function orderToTinkoffTerms(order: TinkoffFigiOrder): TinkoffOrderTerms 
 }
 
 /** Where an order without `f` looks its ticker up: SPBX (`SPBX:AAPL`) in SPBXM, MOEX or no exchange in `classCode`. */
-export function orderToListing(order: TinkoffOrder, classCode: string): TinkoffListing {
+export function orderToListing(order: Pick<TinkoffOrder, 'ticker' | 'exchange'>, classCode: string): TinkoffListing {
   return {
     ticker: tickerToTinkoffTicker(order.ticker),
     classCode: order.exchange === 'SPBX' ? TINKOFF_SPBX_CLASS_CODE : classCode,
@@ -100,7 +111,7 @@ export function listedOrderToTinkoffTerms(
       if (!lookup.apiTradeAvailable) {
         throw new InstrumentRefusedError(
           `Инструмент недоступен для торговли через API: ${listing.ticker}`,
-          'not tradable through the API',
+          INSTRUMENT_NOT_TRADABLE,
         );
       }
       return { figi: lookup.uid, side: order.side, lots: order.lots, price: order.price, listing };
@@ -302,4 +313,176 @@ export function instrumentResponseToInstrument(statusCode: number, text: string)
  */
 export function warmUpTinkoffAnswers(): void {
   postOrderResponseToOutcome(200, '{"orderId":"1","executionReportStatus":"EXECUTION_REPORT_STATUS_NEW"}');
+}
+
+/**
+ * What T-Invest offers a v2 signal (docs/contract.md#not-supported): limit, market and best-price orders; a time in
+ * force on a limit only (`v1TimeInForceType`: "applied only to limit orders"), and no good-till-cancelled for orders
+ * (only stop orders have one).
+ */
+export const TINKOFF_SIGNAL_SUPPORT: SignalSupport = {
+  name: 'T-Invest',
+  orderTypes: ['limit', 'market', 'best'],
+  timeInForce: { limit: ['day', 'ioc', 'fok'], market: [], best: [] },
+  positionUnits: ['lots', 'shares'],
+  cancelExchanges: ['MOEX', 'SPBX'],
+};
+
+/** The instrument of a v2 signal at T-Invest: the id sent (`f`, or the uid found), and what is known of it. */
+export interface TinkoffInstrument {
+  /** PostOrder's `instrumentId`. */
+  readonly id: string;
+  readonly uid?: string | undefined;
+  readonly figi?: string | undefined;
+  /** Pieces per lot: positions are counted in pieces. */
+  readonly lot?: number | undefined;
+  readonly listing?: TinkoffListing | undefined;
+}
+
+/** A v2 signal's order in T-Invest's terms: what the log line shows. The ticker is not sent. */
+export type TinkoffSignalTerms = {
+  readonly figi: string;
+  readonly side: PlannedOrder['side'];
+  readonly lots: number;
+  readonly type: OrderType;
+  readonly price?: string;
+  readonly timeInForce?: TimeInForce;
+  readonly listing?: TinkoffListing;
+};
+
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A signal's `f` as it is, when nothing else is needed of the instrument: a uid or a FIGI, as its form says. */
+export function instrumentOfId(id: string): TinkoffInstrument {
+  return UUID_TEXT.test(id) ? { id, uid: id } : { id, figi: id };
+}
+
+/**
+ * The instrument found for a v2 signal (by `f`, or by ticker in `listing`), or the refusal of
+ * [instrument-not-found](docs/contract.md#instrument-not-found) and
+ * [instrument-not-tradable](docs/contract.md#instrument-not-tradable).
+ */
+export function foundToSignalInstrument(
+  found: Instrument | undefined,
+  named: { readonly listing: TinkoffListing } | { readonly id: string },
+): TinkoffInstrument {
+  const name = 'listing' in named ? named.listing.ticker : named.id;
+  if (found === undefined) {
+    const where = 'listing' in named ? ` (${named.listing.classCode})` : '';
+    throw new InstrumentRefusedError(`Инструмент не найден: ${name}${where}`, 'not found');
+  }
+  if (!found.apiTradeAvailableFlag) {
+    throw new InstrumentRefusedError(`Инструмент недоступен для торговли через API: ${name}`, INSTRUMENT_NOT_TRADABLE);
+  }
+  return {
+    id: 'listing' in named ? found.uid : named.id,
+    uid: found.uid,
+    figi: found.figi || undefined,
+    lot: found.lot,
+    ...('listing' in named ? { listing: named.listing } : {}),
+  };
+}
+
+/** Whether a position or an order T-Invest lists is of this instrument. */
+function isOf(instrument: TinkoffInstrument, item: { figi?: string | undefined; instrumentUid?: string | undefined }) {
+  return (
+    (instrument.uid !== undefined && item.instrumentUid === instrument.uid) ||
+    (instrument.figi !== undefined && item.figi === instrument.figi)
+  );
+}
+
+export function signalTermsOf(
+  instrument: TinkoffInstrument,
+  order: PlannedOrder,
+  options: SignalOptions,
+): TinkoffSignalTerms {
+  return {
+    figi: instrument.id,
+    side: order.side,
+    lots: order.lots,
+    type: options.type,
+    ...(options.type === 'limit' && options.price !== undefined ? { price: options.price } : {}),
+    ...(options.timeInForce === undefined ? {} : { timeInForce: options.timeInForce }),
+    ...(instrument.listing === undefined ? {} : { listing: instrument.listing }),
+  };
+}
+
+const ORDER_TYPES: Readonly<Record<OrderType, SignalPostOrderRequest['orderType']>> = {
+  limit: 'ORDER_TYPE_LIMIT',
+  market: 'ORDER_TYPE_MARKET',
+  best: 'ORDER_TYPE_BESTPRICE',
+};
+const TIME_IN_FORCE: Readonly<Partial<Record<TimeInForce, SignalPostOrderRequest['timeInForce']>>> = {
+  day: 'TIME_IN_FORCE_DAY',
+  ioc: 'TIME_IN_FORCE_FILL_AND_KILL',
+  fok: 'TIME_IN_FORCE_FILL_OR_KILL',
+};
+
+/** A v2 signal's PostOrder: the price of a limit only ("ignored for market"), the time in force when asked. */
+export function signalTermsToPostOrderRequest(
+  terms: TinkoffSignalTerms,
+  accountId: string,
+  orderId: string,
+): SignalPostOrderRequest {
+  const timeInForce = terms.timeInForce === undefined ? undefined : TIME_IN_FORCE[terms.timeInForce];
+  return {
+    instrumentId: terms.figi,
+    quantity: String(terms.lots),
+    ...(terms.price === undefined ? {} : { price: decimalToQuotation(terms.price) }),
+    direction: terms.side === 'buy' ? 'ORDER_DIRECTION_BUY' : 'ORDER_DIRECTION_SELL',
+    accountId,
+    orderType: ORDER_TYPES[terms.type],
+    orderId,
+    ...(timeInForce === undefined ? {} : { timeInForce }),
+  };
+}
+
+/**
+ * The position in the instrument, in lots: `GetPositions` counts pieces, free (`balance`) and held by active orders
+ * (`blocked`); no entry is no position.
+ */
+export function positionsResponseToLots(statusCode: number, text: string, instrument: TinkoffInstrument): number {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) throw readFailure('GetPositions', statusCode, json);
+  const parsed = PositionsResponseSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new BrokerUnavailableError('GetPositions answer is not the documented JSON', { retriable: false });
+  }
+  const held = [...parsed.data.securities, ...parsed.data.futures].find((position) => isOf(instrument, position));
+  return held === undefined ? 0 : positionLots(held.balance + held.blocked, instrument.lot ?? 1);
+}
+
+const ACTIVE_STATUSES = new Set(['EXECUTION_REPORT_STATUS_NEW', 'EXECUTION_REPORT_STATUS_PARTIALLYFILL']);
+
+/** The instrument's active orders (`GetOrders`), each with the lots left to fill and our key (`orderRequestId`). */
+export function ordersResponseToActive(statusCode: number, text: string, instrument: TinkoffInstrument): ActiveOrder[] {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) throw readFailure('GetOrders', statusCode, json);
+  const parsed = GetOrdersResponseSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new BrokerUnavailableError('GetOrders answer is not the documented JSON', { retriable: false });
+  }
+  return parsed.data.orders
+    .filter((order) => ACTIVE_STATUSES.has(order.executionReportStatus) && isOf(instrument, order))
+    .map((order) => ({
+      id: order.orderId,
+      side: order.direction === 'ORDER_DIRECTION_SELL' ? ('sell' as const) : ('buy' as const),
+      lots: order.lotsRequested - order.lotsExecuted,
+      requestId: order.orderRequestId,
+    }))
+    .filter((order) => order.lots > 0);
+}
+
+/** A `CancelOrder` answer: done, or not (50005 no such order, 30059 the cancel failed: it may have filled). */
+export function cancelResponseToResult(statusCode: number, text: string): CancelResult {
+  const json = parseJsonText(text);
+  if (statusCode === 200) return { status: 'cancelled' };
+  const error = ErrorResponseSchema.safeParse(json);
+  if (statusCode === 401 || (error.success && error.data.description === TOKEN_INVALID_CODE)) {
+    throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  }
+  if (isClientError(statusCode) && error.success) {
+    return { status: 'unconfirmed', reason: error.data.message?.trim() || NO_MESSAGE_REFUSAL };
+  }
+  throw new BrokerUnavailableError(`CancelOrder HTTP ${statusCode}`, { retriable: false });
 }

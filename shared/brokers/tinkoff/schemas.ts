@@ -149,3 +149,77 @@ export const V1ResponseSchema = z.object({
     z.object({ orderId: z.optional(z.string()), status: z.optional(z.string()), message: z.optional(z.string()) }),
   ),
 });
+
+/** `v1PostOrderRequest` as a v2 signal sends it: any order type, the price of a limit only, a time in force. */
+export const SignalPostOrderRequestSchema = z.strictObject({
+  instrumentId: z.string().check(z.minLength(1)),
+  quantity: z.string().check(z.regex(/^\d{1,19}$/)),
+  price: z.optional(QuotationSchema),
+  direction: z.enum(['ORDER_DIRECTION_BUY', 'ORDER_DIRECTION_SELL']),
+  accountId: z.string().check(z.minLength(1)),
+  orderType: z.enum(['ORDER_TYPE_LIMIT', 'ORDER_TYPE_MARKET', 'ORDER_TYPE_BESTPRICE']),
+  orderId: z.uuid(),
+  timeInForce: z.optional(z.enum(['TIME_IN_FORCE_DAY', 'TIME_IN_FORCE_FILL_AND_KILL', 'TIME_IN_FORCE_FILL_OR_KILL'])),
+});
+export type SignalPostOrderRequest = z.infer<typeof SignalPostOrderRequestSchema>;
+
+/** `v1PositionsRequest` (`OperationsService/GetPositions`). */
+export const PositionsRequestSchema = z.strictObject({ accountId: z.string().check(z.minLength(1)) });
+export type PositionsRequest = z.infer<typeof PositionsRequestSchema>;
+
+/** An int64 count as the REST gateway writes it (a string), read as a number. */
+const Int64Schema = z.pipe(
+  z.string().check(z.regex(/^-?\d{1,19}$/)),
+  z.transform((count: string) => Number(count)),
+);
+
+/**
+ * `v1PositionsSecurities` and `v1PositionsFutures`, the fields read: pieces (`balance` free, `blocked` by active
+ * orders), and the instrument's FIGI and uid.
+ */
+const PositionBalanceSchema = z.object({
+  figi: z.optional(z.string()),
+  instrumentUid: z.optional(z.string()),
+  balance: z._default(Int64Schema, 0),
+  blocked: z._default(Int64Schema, 0),
+});
+
+/** `v1PositionsResponse`: proto3 JSON leaves an empty list out. */
+export const PositionsResponseSchema = z.object({
+  securities: z._default(z.array(PositionBalanceSchema), []),
+  futures: z._default(z.array(PositionBalanceSchema), []),
+});
+
+/** `v1GetOrdersRequest` (`OrdersService/GetOrders`): the account's active orders. */
+export const GetOrdersRequestSchema = z.strictObject({ accountId: z.string().check(z.minLength(1)) });
+export type GetOrdersRequest = z.infer<typeof GetOrdersRequestSchema>;
+
+/** `v1GetOrdersResponse`: `contractv1OrderState` of each active order, the fields read. */
+export const GetOrdersResponseSchema = z.object({
+  orders: z._default(
+    z.array(
+      z.object({
+        orderId: z.string(),
+        orderRequestId: z.optional(z.string()),
+        executionReportStatus: z.string(),
+        lotsRequested: z._default(Int64Schema, 0),
+        lotsExecuted: z._default(Int64Schema, 0),
+        direction: z.enum(['ORDER_DIRECTION_UNSPECIFIED', 'ORDER_DIRECTION_BUY', 'ORDER_DIRECTION_SELL']),
+        figi: z.optional(z.string()),
+        instrumentUid: z.optional(z.string()),
+      }),
+    ),
+    [],
+  ),
+});
+
+/** `v1CancelOrderRequest`: one order, by the exchange's id. */
+export const CancelOrderRequestSchema = z.strictObject({
+  accountId: z.string().check(z.minLength(1)),
+  orderId: z.string().check(z.minLength(1)),
+  orderIdType: z.literal('ORDER_ID_TYPE_EXCHANGE'),
+});
+export type CancelOrderRequest = z.infer<typeof CancelOrderRequestSchema>;
+
+/** `v1CancelOrderResponse`: the time of the cancel. */
+export const CancelOrderResponseSchema = z.object({ time: z.optional(z.string()) });

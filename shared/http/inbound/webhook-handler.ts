@@ -4,6 +4,7 @@ import { checkWebhookSecret } from '../../auth/secret.ts';
 import { SourceAllowList } from '../../auth/source-allow-list.ts';
 import { parseAcceptedSecrets } from '../../auth/webhook-secrets.ts';
 import type { OrderOutcome } from '../../brokers/outcome.ts';
+import { type SignalOutcome, type SignalReport, signalMessage } from '../../brokers/signal-outcome.ts';
 import type { CommonConfig } from '../../config.ts';
 import {
   BrokerTimeoutError,
@@ -15,21 +16,24 @@ import {
   InstrumentRefusedError,
   InvalidPayloadError,
   NotConfiguredError,
+  SignalRefusedError,
   UnauthorizedError,
 } from '../../errors.ts';
 import type { Broker } from '../../facts.ts';
 import { type LogFields, logger } from '../../logging.ts';
-import { decodeJsonBody, IdempotencyKeySchema, parseDecodedBody } from '../../payload.ts';
+import { decodeJsonBody, IdempotencyKeySchema, isCheck, type ParseResult, parseDecodedBody } from '../../payload.ts';
 import type { SecretStore } from '../../secrets.ts';
+import { isVersionedBody, type Signal, type SignalParse } from '../../signal.ts';
 import type * as z from '../../zod.ts';
 import { createDeadline, type Deadline } from '../outbound/deadline.ts';
 import { toWebhookRequest } from './event.ts';
-import { OK_BODY, textResponse, type WebhookResponse } from './response.ts';
+import { jsonResponse, OK_BODY, textResponse, type WebhookResponse } from './response.ts';
 
 /**
  * The policy every broker handler shares, in the order of the contract's rows: the caller's address (403, when an
  * allow-list is set), then authenticate (401) before anything else, answer `check`, validate (400), then let the broker part read its credentials (404) and
- * place the order. Errors become answers here and only here; each invocation logs one JSON line.
+ * place the order. Errors become answers here and only here; each invocation logs one JSON line. A body with `ver`
+ * (docs/contract.md#signals-ver-2) is a v2 signal, run by the signal recipe and answered in JSON, errors included.
  */
 
 export interface OrderRequest<TOrder> {
@@ -53,12 +57,35 @@ export interface OrderResult {
   readonly terms: LogFields;
 }
 
-export interface WebhookHandlerOptions<TOrder extends WebhookOrder> {
+/** A v2 signal to run, with what the handler knows of the invocation. */
+export interface SignalRequest<TSignal> {
+  readonly signal: TSignal;
+  /** The caller's key, from the `Idempotency-Key` header or the body's `id`. */
+  readonly idempotencyKey: string | undefined;
+  readonly deadline: Deadline;
+  /** Filled in as the signal runs, so that the answer and line of a failure midway say what was done. */
+  readonly report: SignalReport;
+  readonly termsKnown: (terms: LogFields) => void;
+}
+
+/** The v2 signals of a function (shared/signal.ts, shared/brokers/signal-recipe.ts). */
+export interface SignalHandling<TFields> {
+  readonly parse: (body: Record<string, unknown>) => SignalParse<TFields>;
+  /** The first thing the signal asks that the broker lacks ([not-supported](docs/contract.md#not-supported)). */
+  readonly unsupported: (signal: Signal<TFields>) => string | undefined;
+  /** The answer to `{"check": true, "ver": …}`. */
+  readonly capabilities: () => Record<string, unknown>;
+  readonly run: (request: SignalRequest<Signal<TFields>>) => Promise<SignalOutcome>;
+}
+
+export interface WebhookHandlerOptions<TOrder extends WebhookOrder, TFields = unknown> {
   readonly broker: Broker;
   readonly config: CommonConfig;
   readonly store: SecretStore;
   readonly orderSchema: z.ZodMiniType<TOrder>;
   readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderResult>;
+  /** Unset: the function takes no v2 signals (T-Invest API v1), and says so. */
+  readonly signals?: SignalHandling<TFields> | undefined;
 }
 
 export type WebhookHandler = (
@@ -86,11 +113,55 @@ function outcomeToAnswer(outcome: OrderOutcome): { response: WebhookResponse; fi
   }
 }
 
+/**
+ * A v2 signal's answer and log line. The answer says what happened (the position read, the target, the orders
+ * cancelled and placed); the line says the same, with the order's terms as today's lines name them.
+ */
+function signalAnswer(outcome: SignalOutcome, ticker: string): { response: WebhookResponse; fields: LogFields } {
+  const { report } = outcome;
+  const entry = report.orders[0];
+  const fields: LogFields = {
+    outcome: outcome.result,
+    signal: signalFields(report),
+    ...(entry === undefined || outcome.result === 'dry-run'
+      ? {}
+      : { brokerOrderId: entry.id, replayed: entry.replayed === true }),
+    ...(outcome.result === 'refused' ? { reason: signalMessage(outcome).slice(0, MAX_LOGGED_REASON_CHARS) } : {}),
+  };
+  const body = { result: outcome.result, message: signalMessage(outcome), ticker, ...reportBody(report) };
+  return { response: jsonResponse(outcome.result === 'refused' ? 400 : 200, body), fields };
+}
+
+/** What a v2 answer says was done, in the contract's order (docs/contract.md#answers-to-a-v2-signal). */
+function reportBody(report: SignalReport): Record<string, unknown> {
+  return {
+    intent: report.intent,
+    ...(report.position === undefined
+      ? {}
+      : { position: report.position, working: report.working, target: report.target }),
+    cancelled: report.cancelled,
+    orders: report.orders,
+  };
+}
+
+/** What the log line says of a signal's run: the numbers and the broker ids, nothing the caller wrote. */
+function signalFields(report: SignalReport): LogFields {
+  return {
+    intent: report.intent,
+    ...(report.position === undefined ? {} : { position: report.position, working: report.working }),
+    ...(report.target === undefined ? {} : { target: report.target }),
+    cancelled: report.cancelled.length,
+    ...(report.cancelled.length === 0 ? {} : { cancelledOrderIds: report.cancelled }),
+  };
+}
+
 /** Safe, specific log fields for a known error: reasons and codes, never values. */
 function errorFields(error: HttpError): LogFields {
   if (error instanceof ForbiddenSourceError) return { outcome: 'forbidden-source', sourceIp: error.sourceIp };
   if (error instanceof UnauthorizedError) return { outcome: 'unauthorized', reason: error.reason };
   if (error instanceof InvalidPayloadError) return { outcome: 'invalid', issues: error.issues };
+  if (error instanceof SignalRefusedError)
+    return { outcome: 'signal-refused', rule: error.row, reason: error.publicMessage };
   if (error instanceof NotConfiguredError) return { outcome: 'not_configured', missing: error.missing };
   if (error instanceof InstrumentRefusedError) return { outcome: 'instrument-refused', reason: error.reason };
   if (error instanceof BrokerUnavailableError || error instanceof BrokerTimeoutError) {
@@ -99,10 +170,31 @@ function errorFields(error: HttpError): LogFields {
   return { outcome: error.code.toLowerCase() };
 }
 
-export function createWebhookHandler<TOrder extends WebhookOrder>(
-  options: WebhookHandlerOptions<TOrder>,
+/** What an invocation learns as it goes, for the line (and the answer) of a failure after it. */
+interface Described {
+  order?: LogFields;
+  /** A v2 signal's body: every answer is JSON. */
+  json?: boolean;
+  signal?: SignalReport;
+}
+
+/** A v2 signal's answer to a failure: the row's id and text, and what was done before it. */
+function errorBody(error: HttpError, described: Described): Record<string, unknown> {
+  return {
+    result: error.row,
+    message: error.publicMessage,
+    ...(error instanceof InvalidPayloadError ? { issues: error.issues } : {}),
+    ...(described.order?.ticker === undefined ? {} : { ticker: described.order.ticker }),
+    ...(described.signal === undefined ? {} : reportBody(described.signal)),
+  };
+}
+
+const NO_SIGNALS_MESSAGE = 'Эта функция не принимает сигналы ver 2 (TINKOFF_API=v1)';
+
+export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unknown>(
+  options: WebhookHandlerOptions<TOrder, TFields>,
 ): WebhookHandler {
-  const { broker, config, store, orderSchema, placeOrder } = options;
+  const { broker, config, store, orderSchema, placeOrder, signals } = options;
   const log = logger.child({ broker });
   const allowList = config.allowedSources === undefined ? undefined : new SourceAllowList(config.allowedSources);
 
@@ -110,9 +202,66 @@ export function createWebhookHandler<TOrder extends WebhookOrder>(
    * `described` receives the order's ticker once the payload is valid, and its terms once the broker part knows them,
    * so that the line of a failure after it (404, 502, 504, 500) still says which order it was.
    */
+  /** The header key, when the caller sent one: it must be one the body's `id` could be. */
+  const headerKeyOf = (header: string | undefined): string | undefined => {
+    if (header !== undefined && !IdempotencyKeySchema.safeParse(header).success) {
+      throw new InvalidPayloadError(['Idempotency-Key: must be 1-64 printable characters']);
+    }
+    return header;
+  };
+
+  /** A body with `ver`: the capabilities, or a v2 signal run by the recipe. */
+  const answerSignal = async (
+    body: Record<string, unknown>,
+    headerKey: string | undefined,
+    auth: string,
+    described: Described,
+  ): Promise<{ response: WebhookResponse; fields: LogFields }> => {
+    described.json = true;
+    if (isCheck(body)) {
+      const capabilities = signals?.capabilities() ?? { broker, versions: [], dryRun: config.dryRun };
+      return {
+        response: jsonResponse(200, { result: 'check', message: OK_BODY, ...capabilities }),
+        fields: { outcome: 'check', auth },
+      };
+    }
+    if (signals === undefined) throw new SignalRefusedError('not-supported', NO_SIGNALS_MESSAGE);
+    const parsed = signals.parse(body);
+    if (!parsed.success) throw new InvalidPayloadError(parsed.problem.issues, parsed.problem);
+    const { signal } = parsed;
+    const idempotencyKey = headerKeyOf(headerKey) ?? signal.idempotencyKey;
+    described.order = { ticker: signal.ticker };
+    const unsupported = signals.unsupported(signal);
+    if (unsupported !== undefined) throw new SignalRefusedError('not-supported', unsupported);
+    const report: SignalReport = { intent: signal.intent.kind, cancelled: [], orders: [] };
+    described.signal = report;
+    let terms: LogFields | undefined;
+    const outcome = await signals.run({
+      signal,
+      idempotencyKey,
+      deadline: createDeadline(config.brokerTimeoutMs),
+      report,
+      termsKnown: (known) => {
+        terms = known;
+        described.order = { order: known, ticker: signal.ticker };
+      },
+    });
+    const result = signalAnswer(outcome, signal.ticker);
+    return {
+      response: result.response,
+      fields: {
+        ...result.fields,
+        ...(terms === undefined ? {} : { order: terms }),
+        ticker: signal.ticker,
+        auth,
+        dryRun: config.dryRun,
+      },
+    };
+  };
+
   const answer = async (
     event: APIGatewayProxyEventV2,
-    described: { order?: LogFields },
+    described: Described,
   ): Promise<{ response: WebhookResponse; fields: LogFields }> => {
     const request = toWebhookRequest(event);
     // Before the secret is even read from the store: a caller from elsewhere learns nothing and costs nothing.
@@ -138,15 +287,16 @@ export function createWebhookHandler<TOrder extends WebhookOrder>(
     );
     if (!auth.ok) throw new UnauthorizedError(auth.reason);
 
-    const parsed = parseDecodedBody(body().body, orderSchema);
+    const decoded: ParseResult<unknown> = body().body;
+    if (decoded.success && isVersionedBody(decoded.data)) {
+      return answerSignal(decoded.data, request.idempotencyKeyHeader, auth.method, described);
+    }
+    const parsed = parseDecodedBody(decoded, orderSchema);
     if (!parsed.success) throw new InvalidPayloadError(parsed.issues);
     if (parsed.data.kind === 'check') {
       return { response: textResponse(200, OK_BODY), fields: { outcome: 'check', auth: auth.method } };
     }
-    const headerKey = request.idempotencyKeyHeader;
-    if (headerKey !== undefined && !IdempotencyKeySchema.safeParse(headerKey).success) {
-      throw new InvalidPayloadError(['Idempotency-Key: must be 1-64 printable characters']);
-    }
+    const headerKey = headerKeyOf(request.idempotencyKeyHeader);
     const { order } = parsed.data;
     described.order = { ticker: order.ticker };
     const { outcome, terms } = await placeOrder({
@@ -169,17 +319,26 @@ export function createWebhookHandler<TOrder extends WebhookOrder>(
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId;
     let response: WebhookResponse;
     let fields: LogFields;
-    const described: { order?: LogFields } = {};
+    const described: Described = {};
     try {
       ({ response, fields } = await answer(event, described));
     } catch (error) {
+      const progress = described.signal === undefined ? {} : { signal: signalFields(described.signal) };
       if (error instanceof HttpError) {
-        response = textResponse(error.statusCode, error.publicMessage);
-        fields = { ...errorFields(error), ...described.order };
+        response = described.json
+          ? jsonResponse(error.statusCode, errorBody(error, described))
+          : textResponse(error.statusCode, error.publicMessage);
+        fields = { ...errorFields(error), ...described.order, ...progress };
       } else {
         // Only the name and code: an SDK or library message may quote a secret id, a URL or a body.
-        response = textResponse(500, INTERNAL_ERROR_MESSAGE);
-        fields = { outcome: 'error', error: describeError(error), ...described.order };
+        response = described.json
+          ? jsonResponse(500, {
+              result: 'internal-error',
+              message: INTERNAL_ERROR_MESSAGE,
+              ...(described.signal === undefined ? {} : reportBody(described.signal)),
+            })
+          : textResponse(500, INTERNAL_ERROR_MESSAGE);
+        fields = { outcome: 'error', error: describeError(error), ...described.order, ...progress };
       }
     }
     const level = response.statusCode >= 500 ? 'error' : 'info';

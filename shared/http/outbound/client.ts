@@ -117,6 +117,17 @@ export function brokerAgent(): Agent {
   return sharedAgent;
 }
 
+let readsAgent: Agent | undefined;
+/**
+ * A second keep-alive agent, for the state reads of a v2 signal: a signal reads its position and its active orders at
+ * once, and the broker agent's one connection per host (see {@link createBrokerAgent}) would take them one after the
+ * other. Made, and connected, only when a signal reads.
+ */
+export function stateReadsAgent(): Agent {
+  readsAgent ??= createBrokerAgent();
+  return readsAgent;
+}
+
 export interface BrokerEndpoint {
   readonly origin: string;
   readonly path: string;
@@ -132,7 +143,7 @@ export interface BrokerRequest {
   readonly endpoint: BrokerEndpoint;
   /** Appended to the endpoint path, already encoded. */
   readonly query?: string;
-  readonly method?: 'POST' | 'GET';
+  readonly method?: 'POST' | 'GET' | 'DELETE';
   readonly headers?: Record<string, string>;
   readonly body?: string;
   readonly deadline: Deadline;

@@ -1,0 +1,171 @@
+import type { Deadline } from '../http/outbound/deadline.ts';
+import type { PositionLock } from '../lock/position-lock.ts';
+import type { LogFields } from '../logging.ts';
+import { dependsOnPosition, type Signal, type SignalOptions } from '../signal.ts';
+import type { BrokerAccess, BrokerOrderCall } from './broker-handler.ts';
+import type { BrokerCredentials } from './credentials.ts';
+import type { OrderOutcome } from './outcome.ts';
+import { legRequestId } from './request-id.ts';
+import type { SignalOutcome, SignalReport } from './signal-outcome.ts';
+import {
+  type ActiveOrder,
+  type InstrumentState,
+  type PlannedOrder,
+  planSignal,
+  stateNeeds,
+  targetLots,
+} from './signal-plan.ts';
+
+/**
+ * The recipe of a v2 signal, one for both brokers (docs/contract.md#signals-ver-2): the instrument in the broker's
+ * terms, the credentials, then, for a signal that depends on the position, the instrument's lock; the live state read
+ * (position, active orders); the cancels; the one order. Every step runs within the request's one deadline, through
+ * the broker's own mapping and client. Issue 26 adds the protective legs after the order; issue 27 the sizing and the
+ * guards before the plan.
+ */
+
+/** A call about one instrument of the account. */
+export interface InstrumentCall<TInstrument> extends BrokerAccess {
+  readonly account: string;
+  readonly instrument: TInstrument;
+}
+
+/** A cancel the broker confirmed, or one it did not (the order may have filled meanwhile): the state is read again. */
+export type CancelResult =
+  | { readonly status: 'cancelled' }
+  | { readonly status: 'unconfirmed'; readonly reason: string };
+
+/** What the recipe asks of a broker's client. */
+export interface SignalClient<TInstrument, TTerms> {
+  /** The position (in lots) and the instrument's active orders, read in parallel, as `needs` asks. */
+  readState(
+    call: InstrumentCall<TInstrument>,
+    needs: { readonly position: boolean; readonly orders: boolean },
+  ): Promise<InstrumentState>;
+  cancelOrder(call: InstrumentCall<TInstrument>, order: ActiveOrder): Promise<CancelResult>;
+  /** The signal's order (limit, market or best price), keyed by `requestId`. */
+  placeOrder(call: BrokerOrderCall<TTerms>): Promise<OrderOutcome>;
+}
+
+/** A broker's part of the recipe: its instrument, its terms, its client. */
+export interface BrokerSignalCalls<TFields, TInstrument, TTerms extends LogFields> {
+  /**
+   * The instrument the signal names, in the broker's terms, with what the signal needs of it (T-Invest's lookup and
+   * lot size, Alor's lot size for `pu: "shares"`), within the deadline; `access` reads the credential then.
+   */
+  readonly instrument: (signal: Signal<TFields>, access: () => Promise<BrokerAccess>) => Promise<TInstrument>;
+  /** One name per instrument: the lock's and the order key's. */
+  readonly instrumentKey: (instrument: TInstrument) => string;
+  /** Its lot size, when known: `pos` in shares is divided by it. */
+  readonly lot: (instrument: TInstrument) => number | undefined;
+  /** The order in the broker's terms: what the log line shows. */
+  readonly terms: (instrument: TInstrument, order: PlannedOrder, options: SignalOptions) => TTerms;
+  readonly client: SignalClient<TInstrument, TTerms>;
+}
+
+export interface SignalRecipeOptions<TFields, TInstrument, TTerms extends LogFields> {
+  readonly broker: string;
+  readonly calls: BrokerSignalCalls<TFields, TInstrument, TTerms>;
+  readonly lock: PositionLock;
+  /** The lock is waited for no longer than half of it: the other half is the broker calls'. */
+  readonly brokerTimeoutMs: number;
+  readonly dryRun: boolean;
+}
+
+/** One signal to run, with what the invocation knows. */
+export interface SignalRun<TFields> {
+  readonly signal: Signal<TFields>;
+  readonly idempotencyKey: string | undefined;
+  readonly deadline: Deadline;
+  /** The credential and account, read once per invocation (404 rows). */
+  readonly credentials: () => Promise<BrokerCredentials>;
+  /** Filled in as the recipe runs: a failure midway still says what was done. */
+  readonly report: SignalReport;
+  /** Called once the order's terms are known, for the log line. */
+  readonly termsKnown: (terms: LogFields) => void;
+}
+
+export function createSignalRecipe<TFields, TInstrument, TTerms extends LogFields>(
+  options: SignalRecipeOptions<TFields, TInstrument, TTerms>,
+): (run: SignalRun<TFields>) => Promise<SignalOutcome> {
+  const { broker, calls, lock, brokerTimeoutMs, dryRun } = options;
+  const { client } = calls;
+
+  return async (run) => {
+    const { signal, deadline, report } = run;
+    const instrument = await calls.instrument(signal, async () => ({
+      credential: (await run.credentials()).credential,
+      deadline,
+    }));
+    const { credential, account } = await run.credentials();
+    const key = calls.instrumentKey(instrument);
+    const requestId = legRequestId(broker, account, run.idempotencyKey, 'entry', {
+      instrument: key,
+      intent: signal.intent,
+      options: signal.options,
+    });
+    const target = signal.intent.kind === 'position' ? targetLots(signal.intent, calls.lot(instrument)) : undefined;
+    const call: InstrumentCall<TInstrument> = { credential, account, instrument, deadline };
+
+    const lease = dependsOnPosition(signal)
+      ? await lock.acquire(`${broker}#${account}#${key}`, { deadline, keepMs: brokerTimeoutMs / 2 })
+      : undefined;
+    try {
+      const needs = stateNeeds(signal);
+      const state =
+        needs.position || needs.orders ? await client.readState(call, needs) : { position: 0, activeOrders: [] };
+      let plan = planSignal(signal, state, requestId, target);
+      Object.assign(report, { position: plan.position, working: plan.working, target: plan.target });
+
+      if (dryRun) {
+        report.cancelled.push(...plan.cancels.map((order) => order.id));
+        if (plan.order !== undefined) report.orders.push(entry(plan.order, signal.options));
+        return { result: 'dry-run', report };
+      }
+
+      if (plan.cancels.length > 0) {
+        const results = await Promise.all(plan.cancels.map((order) => client.cancelOrder(call, order)));
+        plan.cancels.forEach((order, index) => {
+          if (results[index]?.status === 'cancelled') report.cancelled.push(order.id);
+        });
+        const unconfirmed = results.find((result) => result.status === 'unconfirmed');
+        if (unconfirmed !== undefined) {
+          // An order the broker would not cancel may have filled meanwhile: decide again on the state as it is now.
+          const now = await client.readState(call, { position: needs.position, orders: true });
+          const cancelling = new Set(plan.cancels.map((order) => order.id));
+          if (now.activeOrders.some((order) => cancelling.has(order.id))) {
+            return { result: 'refused', report, reason: unconfirmed.reason };
+          }
+          plan = { ...planSignal(signal, now, requestId, target), cancels: [] };
+          Object.assign(report, { position: plan.position, working: plan.working });
+        }
+      }
+
+      if (plan.order === undefined) {
+        return { result: report.cancelled.length > 0 ? 'cancelled' : 'nothing-to-do', report };
+      }
+      const terms = calls.terms(instrument, plan.order, signal.options);
+      run.termsKnown(terms);
+      const outcome = await client.placeOrder({ credential, account, terms, requestId, deadline, dryRun: false });
+      if (outcome.status === 'refused') return { result: 'refused', report, reason: outcome.message };
+      if (outcome.status === 'placed') {
+        report.orders.push({ ...entry(plan.order, signal.options), id: outcome.orderId, replayed: outcome.replayed });
+      }
+      return { result: 'placed', report };
+    } finally {
+      // A lease the store did not take back expires by itself (LEASE_MARGIN_MS after the deadline).
+      await lease?.release().catch(() => undefined);
+    }
+  };
+}
+
+function entry(order: PlannedOrder, options: SignalOptions) {
+  return {
+    leg: 'entry' as const,
+    side: order.side,
+    lots: order.lots,
+    type: options.type,
+    ...(options.price === undefined ? {} : { price: options.price }),
+    ...(options.timeInForce === undefined ? {} : { tif: options.timeInForce }),
+  };
+}

@@ -1,0 +1,341 @@
+import type { SignalExchange } from './facts.ts';
+import {
+  describeIssues,
+  IdempotencyKeySchema,
+  InstrumentSchema,
+  LotsSchema,
+  MAX_LOTS,
+  PriceSchema,
+  SideSchema,
+  type SignalInstrument,
+} from './payload.ts';
+import * as z from './zod.ts';
+
+/**
+ * The second form of the signal (docs/contract.md#signals-ver-2): a body with `"ver": 2` says what the strategy means
+ * (an order, a target position, an exit or a cancel) and how to trade it (order type, time in force, cancels first).
+ * A body without `ver` is today's order, judged exactly as before (shared/payload.ts). Here: the keys a v2 signal may
+ * hold, their rules, what a broker lacks, and the capability list a `check` with `ver` answers. Pure: no I/O.
+ *
+ * Issues 26 and 27 extend it in three places: {@link SIGNAL_KEYS} (a key unknown until it lands is refused under
+ * `ver: 2`), {@link SignalOptions} (what a signal asks of its order, read in `readOptions`), and {@link SignalSupport}
+ * (what each broker offers, which refuses the rest and is listed by {@link signalCapabilities}).
+ */
+
+export const SIGNAL_VERSION = 2;
+/** The `ver` values this deployment reads. */
+export const SIGNAL_VERSIONS = [SIGNAL_VERSION] as const;
+
+export const ORDER_TYPES = ['limit', 'market', 'best'] as const;
+export type OrderType = (typeof ORDER_TYPES)[number];
+export const TIMES_IN_FORCE = ['day', 'ioc', 'fok', 'gtc'] as const;
+export type TimeInForce = (typeof TIMES_IN_FORCE)[number];
+export const POSITION_UNITS = ['lots', 'shares'] as const;
+export type PositionUnit = (typeof POSITION_UNITS)[number];
+export const EXITS = ['close', 'cancel'] as const;
+export const INTENTS = ['order', 'position', 'close', 'cancel'] as const;
+export type IntentKind = (typeof INTENTS)[number];
+
+/**
+ * Every key a v2 signal may hold. Anything else is refused under `ver: 2` ([unknown-key](docs/contract.md#unknown-key)),
+ * so a message written for a newer deployment never trades on an older one with a key quietly dropped.
+ */
+export const SIGNAL_KEYS = [
+  'ver',
+  'check',
+  't',
+  'f',
+  'id',
+  'd',
+  'v',
+  'p',
+  'pos',
+  'pu',
+  'x',
+  'cancel',
+  'o',
+  'tif',
+] as const;
+export type SignalKey = (typeof SIGNAL_KEYS)[number];
+
+/** What the strategy means. */
+export type SignalIntent =
+  /** `d` + `v`: buy or sell this many lots (today's order, with v2's options). */
+  | { readonly kind: 'order'; readonly side: 'buy' | 'sell'; readonly lots: number }
+  /** `pos`: be at this signed position; the order is the difference with the live one. */
+  | { readonly kind: 'position'; readonly target: number; readonly unit: PositionUnit }
+  /** `x: "close"`: cancel the instrument's active orders and flatten it at market. */
+  | { readonly kind: 'close' }
+  /** `x: "cancel"`: cancel the instrument's active orders. */
+  | { readonly kind: 'cancel' };
+
+/** How the signal's one order is traded, and what is done before it. */
+export interface SignalOptions {
+  readonly type: OrderType;
+  /** Canonical decimal; a limit order's only. */
+  readonly price?: string | undefined;
+  readonly timeInForce?: TimeInForce | undefined;
+  /** `cancel: true`: the instrument's active orders are cancelled first, and only the position counts. */
+  readonly cancelFirst: boolean;
+}
+
+/** A v2 signal as every broker reads it; `fields` holds what only one broker reads (T-Invest's `f`). */
+export interface Signal<TFields = unknown> extends SignalInstrument {
+  readonly intent: SignalIntent;
+  readonly options: SignalOptions;
+  readonly idempotencyKey?: string | undefined;
+  readonly fields: TFields;
+}
+
+/** The rows of docs/contract.md a v2 body can be refused with before anything is read or asked. */
+export type SignalParseRow = 'unsupported-version' | 'unknown-key' | 'mixed-intents' | 'bad-payload';
+
+export interface SignalProblem {
+  readonly row: SignalParseRow;
+  /** The answer's text, byte for byte as in the contract; it quotes no value the caller sent, only key names. */
+  readonly message: string;
+  /** For the log line and the answer's `issues`: field paths and rules, never values. */
+  readonly issues: readonly string[];
+}
+
+export type SignalParse<TFields> =
+  | { readonly success: true; readonly signal: Signal<TFields> }
+  | { readonly success: false; readonly problem: SignalProblem };
+
+export const BAD_SIGNAL_MESSAGE = 'Некорректные данные в заявке';
+export const UNSUPPORTED_VERSION_MESSAGE = `Версия сигнала не поддерживается: этот сервер понимает ver ${SIGNAL_VERSIONS.join(', ')}`;
+const UNKNOWN_KEY_MESSAGE = 'Неизвестное поле сигнала';
+const MIXED_INTENTS_MESSAGE = 'Сигнал смешивает намерения';
+
+/** The rules of one intent per body (docs/contract.md#mixed-intents), as the answer names them. */
+export const INTENT_RULES = {
+  positionWithOrder: 'pos не сочетается с d и v',
+  exitWithOther: 'x не сочетается с d, v и pos',
+} as const;
+
+/**
+ * A key name the caller wrote, echoed in an answer and a log line only when it is a plain short name: anything else
+ * (a long text, a control character, markup) is counted, never quoted.
+ */
+const PLAIN_KEY = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+const MAX_NAMED_KEYS = 8;
+
+/** Whether a body asks for the second form: it has a `ver` key, whatever it holds. */
+export function isVersionedBody(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, 'ver');
+}
+
+const problem = (row: SignalParseRow, message: string, issues: readonly string[]) => ({
+  success: false as const,
+  problem: { row, message, issues },
+});
+
+/** Unknown keys, named when plain, in the order they came. */
+function unknownKeys(body: Record<string, unknown>): SignalProblem | undefined {
+  const known: readonly string[] = SIGNAL_KEYS;
+  const unknown = Object.keys(body).filter((key) => !known.includes(key));
+  if (unknown.length === 0) return undefined;
+  const plain = unknown.filter((key) => PLAIN_KEY.test(key));
+  const issues = plain.slice(0, MAX_NAMED_KEYS).map((key) => `${key}: unknown key`);
+  const unnamed = unknown.length - Math.min(plain.length, MAX_NAMED_KEYS);
+  if (unnamed > 0) issues.push(`body: ${unnamed} more unknown key(s), not plain names`);
+  const first = plain[0];
+  return {
+    row: 'unknown-key',
+    message: first === undefined ? UNKNOWN_KEY_MESSAGE : `${UNKNOWN_KEY_MESSAGE}: ${first}`,
+    issues,
+  };
+}
+
+/** A signed whole number: `pos` (`-3`, `"3"`, `"3.0"` as TradingView writes `{{strategy.position_size}}`). */
+const SignedWholeSchema = z.pipe(
+  z.union([z.number(), z.string()]),
+  z.transform((value: number | string, ctx) => {
+    const text = typeof value === 'number' ? String(value) : value.trim();
+    const number = /^[+-]?(\d+(\.0*)?|\.0+)$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(number) || Math.abs(number) > MAX_LOTS) {
+      ctx.issues.push({
+        code: 'custom',
+        message: `must be a whole number from -${MAX_LOTS} to ${MAX_LOTS}`,
+        input: value,
+      });
+      return z.NEVER;
+    }
+    // `-0` is flat, as 0.
+    return number === 0 ? 0 : number;
+  }),
+);
+
+/** The fields of a v2 body every broker reads; `f` is the broker's. */
+const SignalFieldsSchema = z.object({
+  t: InstrumentSchema,
+  id: z.optional(IdempotencyKeySchema),
+  d: z.optional(SideSchema),
+  v: z.optional(LotsSchema),
+  p: z.optional(PriceSchema),
+  pos: z.optional(SignedWholeSchema),
+  pu: z.optional(z.enum(POSITION_UNITS)),
+  x: z.optional(z.enum(EXITS)),
+  cancel: z.optional(z.boolean()),
+  o: z.optional(z.enum(ORDER_TYPES)),
+  tif: z.optional(z.enum(TIMES_IN_FORCE)),
+});
+type SignalFields = z.output<typeof SignalFieldsSchema>;
+
+/** One intent per body: `d`+`v`, `pos`, or `x`. */
+function mixedIntents(body: Record<string, unknown>): SignalProblem | undefined {
+  const has = (key: string) => Object.hasOwn(body, key);
+  const rule =
+    has('x') && (has('d') || has('v') || has('pos'))
+      ? INTENT_RULES.exitWithOther
+      : has('pos') && (has('d') || has('v'))
+        ? INTENT_RULES.positionWithOrder
+        : undefined;
+  return rule === undefined
+    ? undefined
+    : { row: 'mixed-intents', message: `${MIXED_INTENTS_MESSAGE}: ${rule}`, issues: [`body: ${rule}`] };
+}
+
+function readIntent(fields: SignalFields, issues: string[]): SignalIntent | undefined {
+  if (fields.x !== undefined) return { kind: fields.x };
+  if (fields.pos !== undefined) return { kind: 'position', target: fields.pos, unit: fields.pu ?? 'lots' };
+  if (fields.d === undefined && fields.v === undefined) {
+    issues.push('body: one intent is required: d and v, pos, or x');
+    return undefined;
+  }
+  if (fields.d === undefined) issues.push('d: required with v');
+  if (fields.v === undefined) issues.push('v: required with d');
+  return fields.d === undefined || fields.v === undefined
+    ? undefined
+    : { kind: 'order', side: fields.d, lots: fields.v };
+}
+
+/** The options of the intent, with the rules that tie them to it. */
+function readOptions(fields: SignalFields, issues: string[]): SignalOptions {
+  const type = fields.o ?? 'limit';
+  if (fields.x !== undefined) {
+    for (const key of ['o', 'p', 'tif', 'pu', 'cancel'] as const) {
+      if (fields[key] !== undefined) issues.push(`${key}: not with x`);
+    }
+    // An exit's order, if any, is the close at market.
+    return { type: 'market', cancelFirst: fields.x === 'close' };
+  }
+  if (fields.pu !== undefined && fields.pos === undefined) issues.push('pu: only with pos');
+  if (type === 'limit' && fields.p === undefined) issues.push('p: required with o: limit');
+  if (type !== 'limit' && fields.p !== undefined) issues.push('p: only with o: limit');
+  return {
+    type,
+    price: type === 'limit' ? fields.p : undefined,
+    timeInForce: fields.tif,
+    cancelFirst: fields.cancel === true,
+  };
+}
+
+/**
+ * A body with `ver` (see {@link isVersionedBody}), judged in the contract's order: the version, unknown keys, one
+ * intent, then the fields and their rules. `brokerFields` reads what only the broker reads (`f`).
+ */
+export function parseSignal<TFields>(
+  body: Record<string, unknown>,
+  brokerFields: z.ZodMiniType<TFields>,
+): SignalParse<TFields> {
+  if (!(SIGNAL_VERSIONS as readonly unknown[]).includes(body.ver)) {
+    return problem('unsupported-version', UNSUPPORTED_VERSION_MESSAGE, ['ver: must be 2']);
+  }
+  const unknown = unknownKeys(body);
+  if (unknown !== undefined) return { success: false, problem: unknown };
+  const mixed = mixedIntents(body);
+  if (mixed !== undefined) return { success: false, problem: mixed };
+
+  const parsed = SignalFieldsSchema.safeParse(body);
+  const extra = brokerFields.safeParse(body);
+  if (!parsed.success || !extra.success) {
+    const issues = [
+      ...(parsed.success ? [] : describeIssues(parsed.error)),
+      ...(extra.success ? [] : describeIssues(extra.error)),
+    ];
+    return problem('bad-payload', BAD_SIGNAL_MESSAGE, issues);
+  }
+  const fields = parsed.data;
+  const issues: string[] = [];
+  const intent = readIntent(fields, issues);
+  const options = readOptions(fields, issues);
+  if (intent === undefined || issues.length > 0) return problem('bad-payload', BAD_SIGNAL_MESSAGE, issues);
+  return {
+    success: true,
+    signal: { ...fields.t, intent, options, idempotencyKey: fields.id, fields: extra.data },
+  };
+}
+
+/**
+ * What a broker offers a v2 signal. What it lacks is refused with [not-supported](docs/contract.md#not-supported),
+ * never traded some other way; the capability list is made of it.
+ */
+export interface SignalSupport {
+  /** The broker's name in answers. */
+  readonly name: string;
+  readonly orderTypes: readonly OrderType[];
+  /** The times in force each order type takes (none: the type takes no `tif`). */
+  readonly timeInForce: Readonly<Record<OrderType, readonly TimeInForce[]>>;
+  readonly positionUnits: readonly PositionUnit[];
+  /** The exchanges whose orders the broker's API cancels. */
+  readonly cancelExchanges: readonly SignalExchange[];
+}
+
+/** Whether the intent cancels the instrument's active orders. */
+export function cancelsOrders(signal: Pick<Signal, 'intent' | 'options'>): boolean {
+  return signal.intent.kind === 'cancel' || signal.intent.kind === 'close' || signal.options.cancelFirst;
+}
+
+/** Whether the order depends on the live position: such a signal holds the instrument's lock while it runs. */
+export function dependsOnPosition(signal: Pick<Signal, 'intent'>): boolean {
+  return signal.intent.kind === 'position' || signal.intent.kind === 'close';
+}
+
+/**
+ * The first thing the signal asks that the broker lacks, as the answer says it; undefined when it offers all of it.
+ * `exchange` is where the broker would trade (the one `t` names, or its configured one).
+ */
+export function unsupportedBy(
+  support: SignalSupport,
+  signal: Pick<Signal, 'intent' | 'options'>,
+  exchange: SignalExchange,
+): string | undefined {
+  const { type, timeInForce } = signal.options;
+  const { name } = support;
+  const exit = signal.intent.kind === 'close' || signal.intent.kind === 'cancel';
+  if (!exit && !support.orderTypes.includes(type)) return `${name} не поддерживает o: ${type}`;
+  if (timeInForce !== undefined && !support.timeInForce[type].includes(timeInForce)) {
+    const anywhere = ORDER_TYPES.some((other) => support.timeInForce[other].includes(timeInForce));
+    return anywhere
+      ? `${name} не принимает tif: ${timeInForce} для o: ${type}`
+      : `${name} не поддерживает tif: ${timeInForce}`;
+  }
+  if (signal.intent.kind === 'position' && !support.positionUnits.includes(signal.intent.unit)) {
+    return `${name} не поддерживает pu: ${signal.intent.unit}`;
+  }
+  if (cancelsOrders(signal) && !support.cancelExchanges.includes(exchange)) {
+    return `${name} не снимает заявки на ${exchange} через API`;
+  }
+  return undefined;
+}
+
+/**
+ * The answer to `{"check": true, "ver": …}`: what this deployment reads and the broker offers, for the preflight, the
+ * console and any program to tell an old deployment before a real signal. Issues 26 and 27 add their keys and sections.
+ */
+export function signalCapabilities(support: SignalSupport | undefined, broker: string, dryRun: boolean) {
+  if (support === undefined) return { broker, versions: [], dryRun };
+  return {
+    broker,
+    versions: [...SIGNAL_VERSIONS],
+    keys: [...SIGNAL_KEYS],
+    intents: [...INTENTS],
+    o: [...support.orderTypes],
+    tif: Object.fromEntries(support.orderTypes.map((type) => [type, [...support.timeInForce[type]]])),
+    pu: [...support.positionUnits],
+    cancel: { exchanges: [...support.cancelExchanges] },
+    dryRun,
+  };
+}
+export type SignalCapabilities = ReturnType<typeof signalCapabilities>;
