@@ -1,13 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EXTENSION_PARAMETER_PATH, EXTENSION_SECRET_PATH, EXTENSION_TOKEN_HEADER } from '#shared/facts.ts';
+import { type AttributeValue, evaluateCondition, type Item } from './dynamodb-expressions.ts';
 import { readRequestBody } from './http-body.ts';
 
 /**
- * A local stand-in for the two AWS stores the functions read: Secrets Manager `GetSecretValue` and SSM
- * Parameter Store `GetParameter`, spoken in the AWS JSON 1.1 protocol the real SDK v3 clients use. It is a
- * loopback `node:http` server with an in-memory map and a request log, for tests and local runs: point the
- * SDK at it with `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_SSM` (see `env()`).
+ * A local stand-in for the AWS stores the functions use: Secrets Manager `GetSecretValue` and SSM Parameter Store
+ * `GetParameter` (AWS JSON 1.1), and DynamoDB's `PutItem`, `GetItem` and `DeleteItem` with their condition expressions
+ * (AWS JSON 1.0; the position lock's table), spoken as the real SDK v3 clients speak them. It is a loopback
+ * `node:http` server with in-memory maps and a request log, for tests and local runs: point the SDK at it with
+ * `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL_DYNAMODB` (see `env()`). One request is
+ * handled at a time, so a conditional write is atomic, as DynamoDB's is.
  *
  * It also answers as the AWS Parameters and Secrets Lambda Extension does on its local port (`GET
  * /secretsmanager/get?secretId=…`, `GET /systemsmanager/parameters/get?name=…`, the session token in a header; an
@@ -18,14 +21,26 @@ import { readRequestBody } from './http-body.ts';
 
 export const GET_SECRET_VALUE = 'secretsmanager.GetSecretValue';
 export const GET_PARAMETER = 'AmazonSSM.GetParameter';
-export type StoreTarget = typeof GET_SECRET_VALUE | typeof GET_PARAMETER;
+export const PUT_ITEM = 'DynamoDB_20120810.PutItem';
+export const GET_ITEM = 'DynamoDB_20120810.GetItem';
+export const DELETE_ITEM = 'DynamoDB_20120810.DeleteItem';
+export type StoreTarget =
+  | typeof GET_SECRET_VALUE
+  | typeof GET_PARAMETER
+  | typeof PUT_ITEM
+  | typeof GET_ITEM
+  | typeof DELETE_ITEM;
 
 /** One request as the store received it: which operation, for which secret id or parameter name. */
 export interface StoreRequest {
   /** The `X-Amz-Target` header, e.g. `secretsmanager.GetSecretValue`. */
   readonly target: string;
-  /** `SecretId` or `Name` from the body (the query, through the extension); empty when absent. */
+  /** `SecretId`, `Name` or `TableName` from the body (the query, through the extension); empty when absent. */
   readonly id: string;
+  /** A DynamoDB item's partition key `pk`, when the request names one. */
+  readonly key?: string;
+  /** A DynamoDB write's answer: whether its condition held. */
+  readonly conditionMet?: boolean;
   /** Whether the read came through the extension's port or the AWS API. */
   readonly via: 'api' | 'extension';
 }
@@ -35,6 +50,8 @@ export interface FakeAwsStoreOptions {
   readonly secrets?: Readonly<Record<string, string>>;
   /** Initial parameters, by name. */
   readonly parameters?: Readonly<Record<string, string>>;
+  /** DynamoDB tables (partition key `pk`), empty at the start; another table is `ResourceNotFoundException`. */
+  readonly tables?: readonly string[];
   /** @default 'eu-central-1' */
   readonly region?: string;
 }
@@ -49,8 +66,13 @@ export interface FakeAwsStore {
   setSecret(name: string, value: string | undefined): void;
   /** Sets a parameter's value; `undefined` deletes it (`ParameterNotFound`). */
   setParameter(name: string, value: string | undefined): void;
-  /** How many requests matched the target and, if given, the secret id / parameter name. */
+  /** How many requests matched the target and, if given, the secret id / parameter name / table. */
   count(target?: StoreTarget, id?: string): number;
+  /** The items of a DynamoDB table, by partition key `pk`. */
+  items(table: string): ReadonlyMap<string, Item>;
+  /** Puts an item (`pk` among its attributes) as a writer that is not under test does. */
+  putItem(table: string, item: Item): void;
+  deleteItem(table: string, pk: string): void;
   /** Answer every request with HTTP 500 `InternalServiceError` (or `undefined` to behave again). */
   failWith(type: string | undefined): void;
   resetRequests(): void;
@@ -72,6 +94,8 @@ const MAX_REQUEST_BYTES = 64 * 1024;
 const MAX_REQUESTS_KEPT = 10_000;
 const ACCOUNT = '000000000000';
 const JSON_11 = 'application/x-amz-json-1.1';
+const JSON_10 = 'application/x-amz-json-1.0';
+const DYNAMODB_ERRORS = 'com.amazonaws.dynamodb.v20120810#';
 const SESSION_TOKEN = 'fake-session-token';
 
 interface Answer {
@@ -94,6 +118,7 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
   const region = options.region ?? 'eu-central-1';
   const secrets = new Map(Object.entries(options.secrets ?? {}));
   const parameters = new Map(Object.entries(options.parameters ?? {}));
+  const tables = new Map((options.tables ?? []).map((table) => [table, new Map<string, Item>()]));
   const requests: StoreRequest[] = [];
   let failure: string | undefined;
   let extensionLatencyMs = 0;
@@ -144,6 +169,51 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     };
   };
 
+  const dynamoError = (type: string, message: string): Answer => ({
+    status: 400,
+    body: { __type: `${DYNAMODB_ERRORS}${type}`, message },
+  });
+
+  /** `PutItem`, `GetItem`, `DeleteItem` on a table of partition key `pk`, with a condition where given. */
+  const dynamo = (target: string, body: Record<string, unknown>): Answer => {
+    const tableName = field(body, 'TableName');
+    const table = tables.get(tableName);
+    const keyItem = (target === PUT_ITEM ? body.Item : body.Key) as Item | undefined;
+    const pk = keyItem?.pk !== undefined && 'S' in keyItem.pk ? keyItem.pk.S : undefined;
+    const request: StoreRequest = { target, id: tableName, via: 'api', ...(pk === undefined ? {} : { key: pk }) };
+    if (table === undefined) {
+      record(request);
+      return dynamoError('ResourceNotFoundException', 'Requested resource not found');
+    }
+    if (pk === undefined) {
+      record(request);
+      return dynamoError('ValidationException', 'The provided key element does not match the schema');
+    }
+    if (target === GET_ITEM) {
+      record(request);
+      const item = table.get(pk);
+      return { status: 200, body: item === undefined ? {} : { Item: item } };
+    }
+    const condition = field(body, 'ConditionExpression');
+    let met = true;
+    try {
+      met =
+        condition === '' ||
+        evaluateCondition(condition, table.get(pk), {
+          names: (body.ExpressionAttributeNames ?? {}) as Record<string, string>,
+          values: (body.ExpressionAttributeValues ?? {}) as Record<string, AttributeValue>,
+        });
+    } catch (problem) {
+      record(request);
+      return dynamoError('ValidationException', problem instanceof Error ? problem.message : 'invalid expression');
+    }
+    record({ ...request, conditionMet: met });
+    if (!met) return dynamoError('ConditionalCheckFailedException', 'The conditional request failed');
+    if (target === PUT_ITEM) table.set(pk, keyItem as Item);
+    else table.delete(pk);
+    return { status: 200, body: {} };
+  };
+
   const record = (request: StoreRequest) => {
     if (requests.length >= MAX_REQUESTS_KEPT) requests.shift();
     requests.push(request);
@@ -183,6 +253,12 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     } catch {
       return error('SerializationException', 'request body is not JSON');
     }
+    if (target.startsWith('DynamoDB_20120810.')) {
+      if (failure !== undefined) return error(failure, 'injected failure', 500);
+      return [PUT_ITEM, GET_ITEM, DELETE_ITEM].includes(target)
+        ? dynamo(target, body as Record<string, unknown>)
+        : error('UnknownOperationException', 'only PutItem, GetItem and DeleteItem are served');
+    }
     const id = target === GET_SECRET_VALUE ? field(body, 'SecretId') : field(body, 'Name');
     record({ target, id, via: 'api' });
     if (request.method !== 'POST') return error('UnknownOperationException', 'POST only');
@@ -206,8 +282,9 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
           return;
         }
         const type = typeof body.__type === 'string' ? { 'x-amzn-errortype': body.__type } : {};
+        const dynamoTarget = String(request.headers['x-amz-target'] ?? '').startsWith('DynamoDB_');
         response.writeHead(status, {
-          'content-type': JSON_11,
+          'content-type': dynamoTarget ? JSON_10 : JSON_11,
           'x-amzn-requestid': '00000000-0000-4000-8000-000000000000',
           ...type,
           ...close,
@@ -232,6 +309,14 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
       requests.filter(
         (request) => (target === undefined || request.target === target) && (id === undefined || request.id === id),
       ).length,
+    items: (table) => tables.get(table) ?? new Map(),
+    putItem: (table, item) => {
+      const pk = item.pk;
+      if (pk !== undefined && 'S' in pk) tables.get(table)?.set(pk.S, item);
+    },
+    deleteItem: (table, pk) => {
+      tables.get(table)?.delete(pk);
+    },
     failWith: (type) => {
       failure = type;
     },
@@ -252,6 +337,7 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
       AWS_SESSION_TOKEN: SESSION_TOKEN,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
       AWS_ENDPOINT_URL_SSM: url,
+      AWS_ENDPOINT_URL_DYNAMODB: url,
     }),
     extensionEnv: () => ({ PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(port) }),
     close: () =>

@@ -67,9 +67,12 @@ export class PositionLockedError extends HttpError {
   readonly statusCode = 409;
   readonly code = 'POSITION_LOCKED';
   readonly row = 'position-locked';
+  /** For the log: the lease was `held` by another signal, or the lock's store did not answer in time (`unanswered`). */
+  readonly detail: 'held' | 'unanswered';
 
-  constructor() {
+  constructor(detail: 'held' | 'unanswered' = 'held') {
     super('Другой сигнал по этому инструменту ещё исполняется: сигнал не исполнен, повторите его');
+    this.detail = detail === 'unanswered' ? 'unanswered' : 'held';
   }
 }
 

@@ -1,18 +1,29 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import * as z from 'zod';
+import { PaperBook } from './book.ts';
 import { nextOrderState, type OrderStateChange, type PaperOrderStatus } from './order-state.ts';
 import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, startPaperServer } from './server.ts';
 
 /**
- * A paper Alor: `POST /refresh?token=` (oauth host), the limit-order command, the order lookup of the follow-up and
- * the two read calls of the preflight (portfolio summary, instrument) on one loopback server, checked field by field against
- * docs/broker-specs/alor-WarpOpenAPIv2.yml. It keeps a book of accepted orders, answers a repeated `X-REQID` from its
- * first answer, and refuses what Alor would. Its schemas are its own, written from the spec, so the client's mistakes
- * are not mirrored here. A scenario makes it fail the way a misconfigured account does, for the preflight to find;
- * an order's state (filled, partly filled, rejected, canceled) is changed from outside, as the exchange would.
+ * A paper Alor: `POST /refresh?token=` (oauth host), the limit- and market-order commands, the cancel, the order lookup
+ * of the follow-up, a v2 signal's reads (the position in a symbol, the portfolio's orders) and the preflight's (portfolio
+ * summary, positions, instrument) on one loopback server, checked field by field against
+ * docs/broker-specs/alor-WarpOpenAPIv2.yml. It keeps a book of accepted orders and of positions (in lots, as Alor
+ * counts them), answers a repeated `X-REQID` from its first answer, and refuses what Alor would. A market order fills at
+ * once at the symbol's last price (set from outside); a limit order works until it is filled, cancelled or changed from
+ * outside, as the exchange would. Its schemas are its own, written from the spec, so the client's mistakes are not
+ * mirrored here. A scenario makes it fail the way a misconfigured account does, for the preflight to find.
  */
 
 export const ALOR_LIMIT_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/limit';
+export const ALOR_MARKET_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/market';
+/** `CommandapiWarptransTradeV2ClientOrdersOrderIdDelete`. */
+const ALOR_CANCEL_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/{orderId}';
+/** `MdV2ClientsExchangePortfolioPositionsSymbolGet`, `MdV2ClientsExchangePortfolioPositionsGet`. */
+const ALOR_POSITION_PATH = '/md/v2/Clients/{exchange}/{portfolio}/positions/{symbol}';
+const ALOR_POSITIONS_PATH = '/md/v2/Clients/{exchange}/{portfolio}/positions';
+/** `MdV2ClientsExchangePortfolioOrdersGet`. */
+const ALOR_ORDERS_PATH = '/md/v2/Clients/{exchange}/{portfolio}/orders';
 export const ALOR_SUMMARY_PATH = '/md/v2/Clients/{exchange}/{portfolio}/summary';
 export const ALOR_SECURITY_PATH = '/md/v2/Securities/{exchange}/{symbol}';
 /** `MdV2ClientsExchangePortfolioOrdersOrderIdGet`: one order of a portfolio. */
@@ -60,9 +71,13 @@ export interface AlorPaperOrder {
   readonly exchange: 'MOEX' | 'SPBX';
   readonly side: 'buy' | 'sell';
   readonly quantity: number;
+  /** The limit price; a market order's fill price (the last price then). */
   readonly price: number;
+  readonly type: 'limit' | 'market';
+  readonly comment?: string | undefined;
+  readonly timeInForce?: string | undefined;
   readonly placedAt: string;
-  /** Working when placed; changed by {@link AlorPaperBroker.setOrderState}. */
+  /** Working when placed (a market order: filled); changed by {@link AlorPaperBroker.setOrderState}. */
   status: PaperOrderStatus;
   filledQuantity: number;
 }
@@ -71,6 +86,13 @@ export interface AlorPaperBroker extends PaperServer {
   readonly orders: readonly AlorPaperOrder[];
   /** Fills, partly fills, rejects or cancels an order by its number; an error text when it cannot. */
   setOrderState(orderNumber: string, change: OrderStateChange): string | undefined;
+  /** The portfolio's positions, in lots, by symbol (every exchange). */
+  positions(portfolio: string): { instrument: string; exchange: string; lots: number }[];
+  /** Sets a position outright (signed lots), as a test or the console does. */
+  setPosition(portfolio: string, exchange: 'MOEX' | 'SPBX', symbol: string, lots: number): void;
+  /** The price a market order in `symbol` fills at; an error text when it is not a price. */
+  setLastPrice(symbol: string, price: number): string | undefined;
+  lastPrice(symbol: string): number;
   /** Every access token (JWT) issued, oldest first: lets a test look for them where they must not be. */
   readonly issuedAccessTokens: readonly string[];
   /** Issued access tokens stop working now, as when Alor revokes them early. */
@@ -102,6 +124,33 @@ const LimitOrderBodySchema = z.strictObject({
   allowMargin: z.boolean().optional(),
   icebergFixed: z.number().int().optional(),
   icebergVariance: z.number().optional(),
+});
+
+/** `OrdersActionsMarketTV`: the documented fields, nothing else. */
+const MarketOrderBodySchema = z.strictObject({
+  side: z.enum(['buy', 'sell']),
+  quantity: z.number().int().min(-2_147_483_648).max(2_147_483_647),
+  instrument: z.strictObject({
+    symbol: z.string().min(1),
+    exchange: z.enum(['MOEX', 'SPBX']),
+    instrumentGroup: z.string().optional(),
+  }),
+  comment: z.string().max(100).optional(),
+  user: z.strictObject({ portfolio: z.string().min(1) }),
+  timeInForce: z.string().optional(),
+  allowMargin: z.boolean().optional(),
+});
+
+/** `field_ExecutionPeriod`. */
+const TIMES_IN_FORCE = ['oneday', 'immediateorcancel', 'fillorkill', 'attheclose', 'goodtillcancelled', 'bookorcancel'];
+
+/** The cancel's query: `query_Portfolio_FOND_Required`, `query_Exchange_MoexOnly_Required`, `query_Stop_Required`. */
+const CancelQuerySchema = z.strictObject({
+  portfolio: z.string().min(1),
+  exchange: z.enum(['MOEX']),
+  stop: z.enum(['true', 'false']),
+  jsonResponse: z.enum(['true', 'false']).optional(),
+  format: z.enum(['Simple', 'Slim', 'Heavy']).optional(),
 });
 
 const JWT_SECRET = randomUUID();
@@ -203,7 +252,10 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
     };
   };
 
-  const placeLimitOrder = (request: BrokerRequest): JsonAnswer => {
+  const book = new PaperBook();
+  const bookKey = (exchange: string, symbol: string) => `${exchange}:${symbol}`;
+
+  const placeOrder = (request: BrokerRequest, type: 'limit' | 'market'): JsonAnswer => {
     const session = sessionOf(request);
     if (session === undefined) return { status: 401 };
     const requestId = request.headers['x-reqid'];
@@ -222,25 +274,171 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
       const body = options.replayBodyAsString ? JSON.stringify(first.body) : first.body;
       return { status: 400, body: { message: ALREADY_HANDLED, oldResponse: { statusCode: first.status, body } } };
     }
-    const answer = decideLimitOrder(request, session.portfolios);
+    const answer = decideOrder(request, session.portfolios, type);
     firstAnswers.set(requestId, answer);
     if (answer.status === 200) {
-      const body = LimitOrderBodySchema.parse(request.json);
-      orders.push({
+      const body = (type === 'limit' ? LimitOrderBodySchema : MarketOrderBodySchema).parse(request.json);
+      const limitPrice = type === 'limit' ? LimitOrderBodySchema.parse(request.json).price : undefined;
+      const { symbol, exchange } = body.instrument;
+      const order: AlorPaperOrder = {
         orderNumber: (answer.body as { orderNumber: string }).orderNumber,
         requestId,
         portfolio: body.user.portfolio,
-        symbol: body.instrument.symbol,
-        exchange: body.instrument.exchange,
+        symbol,
+        exchange,
         side: body.side,
         quantity: body.quantity,
-        price: body.price,
+        price: limitPrice ?? book.lastPrice(symbol),
+        type,
+        comment: body.comment,
+        timeInForce: body.timeInForce,
         placedAt: new Date().toISOString(),
-        status: 'working',
-        filledQuantity: 0,
-      });
+        status: type === 'market' ? 'filled' : 'working',
+        filledQuantity: type === 'market' ? body.quantity : 0,
+      };
+      orders.push(order);
+      bookFill(order, order.filledQuantity);
     }
     return answer;
+  };
+
+  /** Lots of each order already in its position: a fill moves the position once, whatever its state does after. */
+  const booked = new Map<string, number>();
+  const bookFill = (order: AlorPaperOrder, filledLots: number) => {
+    const before = booked.get(order.orderNumber) ?? 0;
+    if (filledLots <= before) return;
+    booked.set(order.orderNumber, filledLots);
+    book.fill(order.portfolio, bookKey(order.exchange, order.symbol), order.side, filledLots - before);
+  };
+
+  /** Alor has no partly filled status: a working order with fills. */
+  const wireStatus = (order: AlorPaperOrder) => (order.status === 'partly-filled' ? 'working' : order.status);
+
+  /** An order as `response_Order_Simple` shows it. */
+  const orderToWire = (order: AlorPaperOrder) => {
+    const filled = order.filledQuantity;
+    return {
+      id: order.orderNumber,
+      symbol: order.symbol,
+      brokerSymbol: `${order.exchange}:${order.symbol}`,
+      portfolio: order.portfolio,
+      exchange: order.exchange,
+      ...(order.comment === undefined ? {} : { comment: order.comment }),
+      type: order.type,
+      side: order.side,
+      status: wireStatus(order),
+      transTime: order.placedAt,
+      updateTime: new Date().toISOString(),
+      qtyUnits: order.quantity,
+      qtyBatch: order.quantity,
+      qty: order.quantity,
+      filledQtyUnits: filled,
+      filledQtyBatch: filled,
+      filled,
+      price: order.price,
+      existing: true,
+      timeInForce: order.timeInForce ?? 'oneday',
+      iceberg: null,
+      volume: order.price * order.quantity,
+    };
+  };
+
+  /** The portfolio's session and path parameters of a read, or its refusal. */
+  const portfolioRead = (request: BrokerRequest): JsonAnswer | { exchange: 'MOEX' | 'SPBX'; portfolio: string } => {
+    const session = sessionOf(request);
+    if (session === undefined) return { status: 401 };
+    const query = ReadQuerySchema.safeParse(Object.fromEntries(request.url.searchParams));
+    const exchange = ExchangeSchema.safeParse(request.params.exchange);
+    if (!query.success || !exchange.success) return { status: 400 };
+    const portfolio = request.params.portfolio ?? '';
+    if (!session.portfolios.includes(portfolio)) return { status: 403 };
+    return { exchange: exchange.data, portfolio };
+  };
+
+  /** A position as `response_Position_Simple` shows it. */
+  const positionToWire = (portfolio: string, exchange: string, symbol: string, lots: number) => {
+    const lotSize = options.lotSizes?.[symbol] ?? 1;
+    return {
+      symbol,
+      brokerSymbol: `${exchange}:${symbol}`,
+      portfolio,
+      exchange,
+      avgPrice: book.lastPrice(symbol),
+      qtyUnits: lots * lotSize,
+      openUnits: 0,
+      lotSize,
+      shortName: symbol,
+      qtyT0: lots * lotSize,
+      qtyT1: lots * lotSize,
+      qtyT2: lots * lotSize,
+      qtyTFuture: lots * lotSize,
+      qtyT0Batch: lots,
+      qtyT1Batch: lots,
+      qtyT2Batch: lots,
+      qtyTFutureBatch: lots,
+      qtyBatch: lots,
+      openQtyBatch: 0,
+      qty: lots,
+      open: 0,
+      dailyUnrealisedPl: 0,
+      unrealisedPl: 0,
+      isCurrency: false,
+      existing: true,
+    };
+  };
+
+  /** `MdV2ClientsExchangePortfolioPositionsSymbolGet`: 404 for a symbol the portfolio never held. */
+  const position = (request: BrokerRequest): JsonAnswer => {
+    const read = portfolioRead(request);
+    if ('status' in read) return read;
+    const symbol = request.params.symbol ?? '';
+    const lots = book.position(read.portfolio, bookKey(read.exchange, symbol));
+    if (lots === undefined) return { status: 404 };
+    return { status: 200, body: positionToWire(read.portfolio, read.exchange, symbol, lots) };
+  };
+
+  /** `MdV2ClientsExchangePortfolioPositionsGet`: every position of the portfolio on the exchange. */
+  const positions = (request: BrokerRequest): JsonAnswer => {
+    const read = portfolioRead(request);
+    if ('status' in read) return read;
+    const held = book
+      .positions(read.portfolio)
+      .map((entry) => ({ ...entry, exchange: entry.instrument.split(':')[0] ?? '', symbol: entry.instrument.slice(5) }))
+      .filter((entry) => entry.exchange === read.exchange);
+    return {
+      status: 200,
+      body: held.map((entry) => positionToWire(read.portfolio, entry.exchange, entry.symbol, entry.lots)),
+    };
+  };
+
+  /** `MdV2ClientsExchangePortfolioOrdersGet`: the portfolio's orders on the exchange. */
+  const listOrders = (request: BrokerRequest): JsonAnswer => {
+    const read = portfolioRead(request);
+    if ('status' in read) return read;
+    const listed = orders.filter((order) => order.portfolio === read.portfolio && order.exchange === read.exchange);
+    return { status: 200, body: listed.map(orderToWire) };
+  };
+
+  /** `CommandapiWarptransTradeV2ClientOrdersOrderIdDelete`: a working order cancelled, its filled part kept. */
+  const cancelOrder = (request: BrokerRequest): JsonAnswer => {
+    const session = sessionOf(request);
+    if (session === undefined) return { status: 401 };
+    const query = CancelQuerySchema.safeParse(Object.fromEntries(request.url.searchParams));
+    if (!query.success) {
+      return { status: 400, body: { code: 'BadRequest', message: `Invalid query: ${query.error.issues[0]?.path}` } };
+    }
+    if (!session.portfolios.includes(query.data.portfolio)) return { status: 403 };
+    const order = orders.find(
+      (candidate) =>
+        candidate.orderNumber === request.params.orderId &&
+        candidate.portfolio === query.data.portfolio &&
+        candidate.exchange === query.data.exchange,
+    );
+    if (order === undefined || (order.status !== 'working' && order.status !== 'partly-filled')) {
+      return { status: 400, body: { code: 'OrderToCancelNotFound (404)', message: 'Order to cancel not found' } };
+    }
+    order.status = 'canceled';
+    return { status: 200, text: 'success' };
   };
 
   /** `GET /md/v2/Clients/{exchange}/{portfolio}/orders/{orderId}` in the `Simple` format (`response_Order_Simple`). */
@@ -254,38 +452,11 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
         candidate.orderNumber === orderId && candidate.exchange === exchange && candidate.portfolio === portfolio,
     );
     if (order === undefined) return { status: 404 };
-    const filled = order.filledQuantity;
-    return {
-      status: 200,
-      body: {
-        id: order.orderNumber,
-        symbol: order.symbol,
-        brokerSymbol: `${order.exchange}:${order.symbol}`,
-        portfolio: order.portfolio,
-        exchange: order.exchange,
-        type: 'limit',
-        side: order.side,
-        // Alor has no partly filled status: a working order with fills.
-        status: order.status === 'partly-filled' ? 'working' : order.status,
-        transTime: order.placedAt,
-        updateTime: new Date().toISOString(),
-        qtyUnits: order.quantity,
-        qtyBatch: order.quantity,
-        qty: order.quantity,
-        filledQtyUnits: filled,
-        filledQtyBatch: filled,
-        filled,
-        price: order.price,
-        existing: true,
-        timeInForce: 'oneday',
-        iceberg: null,
-        volume: order.price * order.quantity,
-      },
-    };
+    return { status: 200, body: orderToWire(order) };
   };
 
-  const decideLimitOrder = (request: BrokerRequest, portfolios: readonly string[]): JsonAnswer => {
-    const parsed = LimitOrderBodySchema.safeParse(request.json);
+  const decideOrder = (request: BrokerRequest, portfolios: readonly string[], type: 'limit' | 'market'): JsonAnswer => {
+    const parsed = (type === 'limit' ? LimitOrderBodySchema : MarketOrderBodySchema).safeParse(request.json);
     if (!parsed.success)
       return { status: 400, body: { message: `Invalid request body: ${parsed.error.issues[0]?.path.join('.')}` } };
     const order = parsed.data;
@@ -293,7 +464,11 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
       return { status: 403, body: { message: `Portfolio ${order.user.portfolio} is not available for this token` } };
     }
     if (order.quantity <= 0) return { status: 400, body: { message: 'Количество должно быть больше нуля' } };
-    if (order.price <= 0) return { status: 400, body: { message: 'Цена должна быть больше нуля' } };
+    const price = type === 'limit' ? LimitOrderBodySchema.parse(order).price : undefined;
+    if (price !== undefined && price <= 0) return { status: 400, body: { message: 'Цена должна быть больше нуля' } };
+    if (order.timeInForce !== undefined && !TIMES_IN_FORCE.includes(order.timeInForce)) {
+      return { status: 400, body: { message: `Unknown timeInForce ${order.timeInForce}` } };
+    }
     const symbols = options.instruments?.[order.instrument.exchange];
     if (symbols !== undefined && !symbols.includes(order.instrument.symbol)) {
       return {
@@ -307,7 +482,17 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
 
   const routes: Route[] = [
     { name: 'refresh', method: 'POST', path: '/refresh', handle: refresh },
-    { name: 'order', method: 'POST', path: ALOR_LIMIT_PATH, handle: placeLimitOrder },
+    { name: 'order', method: 'POST', path: ALOR_LIMIT_PATH, handle: (request) => placeOrder(request, 'limit') },
+    {
+      name: 'market-order',
+      method: 'POST',
+      path: ALOR_MARKET_PATH,
+      handle: (request) => placeOrder(request, 'market'),
+    },
+    { name: 'cancel', method: 'DELETE', path: ALOR_CANCEL_PATH, handle: cancelOrder },
+    { name: 'position', method: 'GET', path: ALOR_POSITION_PATH, handle: position },
+    { name: 'positions', method: 'GET', path: ALOR_POSITIONS_PATH, handle: positions },
+    { name: 'orders', method: 'GET', path: ALOR_ORDERS_PATH, handle: listOrders },
     { name: 'summary', method: 'GET', path: ALOR_SUMMARY_PATH, handle: portfolioSummary },
     { name: 'security', method: 'GET', path: ALOR_SECURITY_PATH, handle: security },
     { name: 'order-lookup', method: 'GET', path: ALOR_ORDER_LOOKUP_PATH, handle: lookUpOrder },
@@ -324,10 +509,22 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
       if (order === undefined) return `no order ${orderNumber}`;
       const next = nextOrderState(order.quantity, change);
       if (!next.ok) return next.reason;
+      // What fills now moves the position; a fill is never undone.
+      bookFill(order, next.state.filledLots);
       order.status = next.state.status;
       order.filledQuantity = next.state.filledLots;
       return undefined;
     },
+    positions: (portfolio: string) =>
+      book.positions(portfolio).map((entry) => ({
+        instrument: entry.instrument.slice(entry.instrument.indexOf(':') + 1),
+        exchange: entry.instrument.slice(0, entry.instrument.indexOf(':')),
+        lots: entry.lots,
+      })),
+    setPosition: (portfolio: string, exchange: 'MOEX' | 'SPBX', symbol: string, lots: number) =>
+      book.setPosition(portfolio, bookKey(exchange, symbol), lots),
+    setLastPrice: (symbol: string, price: number) => book.setLastPrice(symbol, price),
+    lastPrice: (symbol: string) => book.lastPrice(symbol),
     setScenario: (next: AlorPaperScenario | undefined) => {
       scenario = next;
     },

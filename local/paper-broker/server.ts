@@ -48,6 +48,8 @@ export interface ReceivedRequest {
 export interface JsonAnswer {
   readonly status: number;
   readonly body?: unknown;
+  /** A plain-text answer instead of JSON (Alor's cancel answers `success` as `text/plain`). */
+  readonly text?: string;
 }
 
 export interface BrokerRequest {
@@ -63,7 +65,7 @@ export interface BrokerRequest {
 
 export interface Route {
   readonly name: string;
-  readonly method: 'POST' | 'GET';
+  readonly method: 'POST' | 'GET' | 'DELETE';
   /** A path, whose `{name}` segments match any one segment (`/md/v2/Securities/{exchange}/{symbol}`). */
   readonly path: string;
   readonly handle: (request: BrokerRequest) => JsonAnswer;
@@ -94,9 +96,10 @@ function parseJson(text: string): unknown {
 }
 
 function sendJson(response: ServerResponse, answer: JsonAnswer): void {
-  const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
+  const plain = answer.text !== undefined;
+  const text = plain ? (answer.text ?? '') : answer.body === undefined ? '' : JSON.stringify(answer.body);
   response.writeHead(answer.status, {
-    'content-type': 'application/json; charset=utf-8',
+    'content-type': plain ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
   });
   response.end(text);

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
+import { PaperBook } from './book.ts';
 import { nextOrderState, type OrderStateChange, type PaperOrderStatus } from './order-state.ts';
 import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, startPaperServer } from './server.ts';
 
 /**
- * A paper T-Invest: API v2 REST under `/rest` (`OrdersService/PostOrder` and `GetOrderState`, and the preflight's
- * read calls `UsersService/GetAccounts`, `UsersService/GetInfo`, `InstrumentsService/GetInstrumentBy`), the same
- * under `/sandbox/rest` as its sandbox, and the retired v1 `/openapi/orders/limit-order`, checked against
- * docs/broker-specs/tinvest-v2-openapi.yaml and tinkoff-openapi-v1-swagger.yaml. Errors carry the catalogue codes of
- * tinvest-v2-api_errors.json. A repeated `orderId` places no second order and gets the first answer again. It knows a
- * table of instruments (by FIGI, uid, or ticker within a class code). A scenario makes it fail the way a misconfigured
- * token or account does, for the preflight to find.
+ * A paper T-Invest: API v2 REST under `/rest` (`OrdersService/PostOrder`, `GetOrderState`, `GetOrders` and
+ * `CancelOrder`, `OperationsService/GetPositions`, and the preflight's read calls `UsersService/GetAccounts`,
+ * `UsersService/GetInfo`, `InstrumentsService/GetInstrumentBy`), the same under `/sandbox/rest` as its sandbox, and the
+ * retired v1 `/openapi/orders/limit-order`, checked against docs/broker-specs/tinvest-v2-openapi.yaml and
+ * tinkoff-openapi-v1-swagger.yaml. Errors carry the catalogue codes of tinvest-v2-api_errors.json. A repeated `orderId`
+ * places no second order and gets the first answer again. It knows a table of instruments (by FIGI, uid, or ticker
+ * within a class code) and keeps each account's positions, in lots, shown in pieces as T-Invest counts them. A market
+ * or best-price order fills at once at the instrument's last price (set from outside); a limit order works until it is
+ * filled, cancelled or changed from outside. A scenario makes it fail the way a misconfigured token or account does,
+ * for the preflight to find.
  */
 
 export const TINKOFF_V2_PREFIX = '/rest';
@@ -79,8 +83,10 @@ export interface TinkoffPaperOrder {
   readonly instrumentId: string;
   readonly direction: 'buy' | 'sell';
   readonly lots: number;
-  /** The exact price received, as a decimal string. */
+  /** The exact price received, as a decimal string; a market order's fill price (the last price then). */
   readonly price: string;
+  readonly orderType: 'ORDER_TYPE_LIMIT' | 'ORDER_TYPE_MARKET' | 'ORDER_TYPE_BESTPRICE';
+  readonly timeInForce?: string | undefined;
   readonly placedAt: string;
   /** Working when placed; changed by {@link TinkoffPaperBroker.setOrderState}. */
   status: PaperOrderStatus;
@@ -100,6 +106,13 @@ export interface TinkoffPaperBroker extends PaperServer {
   readonly orders: readonly TinkoffPaperOrder[];
   /** Fills, partly fills, rejects or cancels an order by its id; an error text when it cannot. */
   setOrderState(orderId: string, change: OrderStateChange): string | undefined;
+  /** The account's positions, in lots, by the instrument's FIGI (its uid when it has none). */
+  positions(accountId: string): { instrument: string; lots: number }[];
+  /** Sets a position outright (signed lots) of an instrument named by FIGI or uid, as a test or the console does. */
+  setPosition(accountId: string, instrumentId: string, lots: number): void;
+  /** The price a market order fills at, of an instrument named by FIGI or uid; an error text when it is not a price. */
+  setLastPrice(instrumentId: string, price: number): string | undefined;
+  lastPrice(instrumentId: string): number;
   /** Base URL for `TINKOFF_API_URL` with `TINKOFF_API=v2`; the server's own URL serves v1. */
   readonly v2Url: string;
   /** Base URL of the paper sandbox. */
@@ -123,6 +136,34 @@ const PostOrderBodySchema = z.strictObject({
   priceType: z.string().optional(),
   confirmMarginTrade: z.boolean().optional(),
 });
+
+/** `v1PositionsRequest` and `v1GetOrdersRequest`: the account (GetOrders may filter further; the service does not). */
+const AccountBodySchema = z.strictObject({ accountId: z.string().min(1) });
+const GetOrdersBodySchema = z.strictObject({
+  accountId: z.string().min(1),
+  advancedFilters: z
+    .strictObject({
+      from: z.string().optional(),
+      to: z.string().optional(),
+      executionStatus: z.array(z.string()).optional(),
+    })
+    .optional(),
+});
+
+/** `v1CancelOrderRequest`. */
+const CancelOrderBodySchema = z.strictObject({
+  accountId: z.string().min(1),
+  orderId: z.string().min(1),
+  orderIdType: z.enum(['ORDER_ID_TYPE_UNSPECIFIED', 'ORDER_ID_TYPE_EXCHANGE', 'ORDER_ID_TYPE_REQUEST']).optional(),
+});
+
+/** `v1TimeInForceType`. */
+const TIMES_IN_FORCE = [
+  'TIME_IN_FORCE_UNSPECIFIED',
+  'TIME_IN_FORCE_DAY',
+  'TIME_IN_FORCE_FILL_AND_KILL',
+  'TIME_IN_FORCE_FILL_OR_KILL',
+];
 
 /** `v1GetOrderStateRequest`. */
 const GetOrderStateBodySchema = z.strictObject({
@@ -204,6 +245,9 @@ const UNAUTHENTICATED = error(401, 16, 40003, 'Authentication token is missing o
 
 export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Promise<TinkoffPaperBroker> {
   const orders: TinkoffPaperOrder[] = [];
+  const book = new PaperBook();
+  /** Lots of each order already in its position: a fill moves the position once. */
+  const booked = new Map<string, number>();
   const firstAnswers = new Map<string, JsonAnswer>();
   let scenario = options.scenario;
 
@@ -265,22 +309,42 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     return answer;
   };
 
+  /** The key of an instrument's position: its uid when the table knows it, else the id an order named it by. */
+  const positionKey = (instrumentId: string) => {
+    const known = instrumentById(instrumentId);
+    return known === true || known === undefined ? instrumentId : known.uid;
+  };
+
+  const bookFill = (order: TinkoffPaperOrder, lotsExecuted: number) => {
+    const before = booked.get(order.orderId) ?? 0;
+    if (lotsExecuted <= before) return;
+    booked.set(order.orderId, lotsExecuted);
+    book.fill(order.accountId, positionKey(order.instrumentId), order.direction, lotsExecuted - before);
+  };
+
   const decidePostOrder = (body: z.infer<typeof PostOrderBodySchema>): JsonAnswer => {
-    if (body.orderType !== 'ORDER_TYPE_LIMIT' || body.price === undefined) {
+    const limit = body.orderType === 'ORDER_TYPE_LIMIT';
+    if (body.orderType === 'ORDER_TYPE_UNSPECIFIED' || (limit && body.price === undefined)) {
       return error(400, 3, 30013, 'Invalid order type or missing price');
     }
     if (body.direction === 'ORDER_DIRECTION_UNSPECIFIED') return error(400, 3, 30015, 'Direction is not specified');
+    if (body.timeInForce !== undefined && !TIMES_IN_FORCE.includes(body.timeInForce)) {
+      return error(400, 3, 30001, 'Invalid request: timeInForce');
+    }
     const lots = Number(body.quantity);
     if (!Number.isSafeInteger(lots) || lots <= 0) return error(400, 3, 30004, 'Quantity must be positive');
-    const price = quotationToDecimal(body.price.units, body.price.nano);
-    if (Number(price) <= 0 || body.price.nano < 0) return error(400, 3, 30007, 'Price must be positive');
+    const price = body.price === undefined ? undefined : quotationToDecimal(body.price.units, body.price.nano);
+    if (limit && (Number(price) <= 0 || (body.price?.nano ?? 0) < 0)) {
+      return error(400, 3, 30007, 'Price must be positive');
+    }
     const instrument = instrumentById(body.instrumentId);
     if (instrument === undefined) return error(404, 5, 50002, 'Instrument not found');
     if (instrument !== true && !instrument.apiTradeAvailableFlag) {
       return error(400, 3, 30052, 'Instrument forbidden for trading by API');
     }
     const orderId = String(Date.now()) + String(orders.length).padStart(4, '0');
-    orders.push({
+    const filledAtOnce = !limit;
+    const order: TinkoffPaperOrder = {
       orderId,
       orderRequestId: body.orderId,
       api: 'v2',
@@ -288,26 +352,139 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
       instrumentId: body.instrumentId,
       direction: body.direction === 'ORDER_DIRECTION_BUY' ? 'buy' : 'sell',
       lots,
-      price,
+      price: limit && price !== undefined ? price : String(book.lastPrice(positionKey(body.instrumentId))),
+      orderType: body.orderType,
+      timeInForce: body.timeInForce,
       placedAt: new Date().toISOString(),
-      status: 'working',
-      lotsExecuted: 0,
-    });
+      status: filledAtOnce ? 'filled' : 'working',
+      lotsExecuted: filledAtOnce ? lots : 0,
+    };
+    orders.push(order);
+    bookFill(order, order.lotsExecuted);
     return {
       status: 200,
       body: {
         orderId,
         orderRequestId: body.orderId,
-        executionReportStatus: 'EXECUTION_REPORT_STATUS_NEW',
+        executionReportStatus: REPORT_STATUSES[order.status],
         lotsRequested: body.quantity,
-        lotsExecuted: '0',
+        lotsExecuted: String(order.lotsExecuted),
         figi: body.instrumentId,
         direction: body.direction,
         orderType: body.orderType,
         message: '',
-        instrumentUid: randomUUID(),
+        instrumentUid: instrument === true ? randomUUID() : instrument.uid,
       },
     };
+  };
+
+  /** An order as `contractv1OrderState` shows it. */
+  const orderToWire = (order: TinkoffPaperOrder) => {
+    const known = instrumentById(order.instrumentId);
+    return {
+      orderId: order.orderId,
+      ...(order.orderRequestId === undefined ? {} : { orderRequestId: order.orderRequestId }),
+      executionReportStatus: REPORT_STATUSES[order.status],
+      lotsRequested: String(order.lots),
+      lotsExecuted: String(order.lotsExecuted),
+      figi: known === true || known === undefined ? order.instrumentId : known.figi,
+      ...(known === true || known === undefined ? {} : { instrumentUid: known.uid, ticker: known.ticker }),
+      direction: order.direction === 'buy' ? 'ORDER_DIRECTION_BUY' : 'ORDER_DIRECTION_SELL',
+      orderType: order.orderType,
+      orderDate: order.placedAt,
+    };
+  };
+
+  /** The account a read names, if the token reaches it: its id, or the refusal. */
+  const accountRead = (
+    request: BrokerRequest,
+    environment: Environment,
+    schema: typeof AccountBodySchema | typeof GetOrdersBodySchema,
+  ): JsonAnswer | { accountId: string } => {
+    const accounts = accountsOf(request, environment);
+    if (accounts === undefined) return UNAUTHENTICATED;
+    const parsed = schema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    if (!accounts.includes(parsed.data.accountId)) return error(404, 5, 50004, 'Account not found');
+    return { accountId: parsed.data.accountId };
+  };
+
+  /** `OperationsService/GetPositions`: each instrument held, in pieces (lots × lot), free and held by sell orders. */
+  const getPositions = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const read = accountRead(request, environment, AccountBodySchema);
+    if ('status' in read) return read;
+    const securities = book.positions(read.accountId).map((held) => {
+      const known = instrumentById(held.instrument);
+      const instrument = known === true || known === undefined ? undefined : known;
+      const lot = instrument?.lot ?? 1;
+      const selling = orders
+        .filter(
+          (order) =>
+            order.accountId === read.accountId &&
+            positionKey(order.instrumentId) === held.instrument &&
+            order.direction === 'sell' &&
+            (order.status === 'working' || order.status === 'partly-filled'),
+        )
+        .reduce((total, order) => total + (order.lots - order.lotsExecuted) * lot, 0);
+      const pieces = held.lots * lot;
+      const blocked = Math.min(Math.max(pieces, 0), selling);
+      return {
+        figi: instrument?.figi ?? held.instrument,
+        blocked: String(blocked),
+        balance: String(pieces - blocked),
+        positionUid: instrument === undefined ? held.instrument : `pos-${instrument.uid}`,
+        instrumentUid: instrument?.uid ?? held.instrument,
+        ticker: instrument?.ticker ?? '',
+        classCode: instrument?.classCode ?? '',
+        exchangeBlocked: false,
+        instrumentType: instrument?.instrumentType ?? 'share',
+      };
+    });
+    return {
+      status: 200,
+      body: {
+        money: [{ currency: 'rub', units: '100000', nano: 0 }],
+        securities,
+        limitsLoadingInProgress: false,
+        accountId: read.accountId,
+      },
+    };
+  };
+
+  /** `OrdersService/GetOrders`: the account's active orders. */
+  const getOrders = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const read = accountRead(request, environment, GetOrdersBodySchema);
+    if ('status' in read) return read;
+    const active = orders.filter(
+      (order) =>
+        order.api === 'v2' &&
+        order.accountId === read.accountId &&
+        (order.status === 'working' || order.status === 'partly-filled'),
+    );
+    return { status: 200, body: { orders: active.map(orderToWire) } };
+  };
+
+  /** `OrdersService/CancelOrder`: an active order cancelled; one that is not (filled, gone) is 30059, unknown 50005. */
+  const cancelOrder = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const accounts = accountsOf(request, environment);
+    if (accounts === undefined) return UNAUTHENTICATED;
+    const parsed = CancelOrderBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    const { accountId, orderId, orderIdType } = parsed.data;
+    if (!accounts.includes(accountId)) return error(404, 5, 50004, 'Account not found');
+    const byRequestId = orderIdType === 'ORDER_ID_TYPE_REQUEST';
+    const order = orders.find(
+      (candidate) =>
+        candidate.api === 'v2' &&
+        candidate.accountId === accountId &&
+        (byRequestId ? candidate.orderRequestId === orderId : candidate.orderId === orderId),
+    );
+    if (order === undefined) return error(404, 5, 50005, 'Order not found');
+    if (order.status !== 'working' && order.status !== 'partly-filled') {
+      return error(400, 3, 30059, `Cancel order error: order ${order.orderId} is ${order.status}`);
+    }
+    order.status = 'canceled';
+    return { status: 200, body: { time: new Date().toISOString(), responseMetadata: { trackingId: randomUUID() } } };
   };
 
   /** `UsersService/GetAccounts`. */
@@ -395,6 +572,7 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
       direction: parsed.data.operation === 'Buy' ? 'buy' : 'sell',
       lots: parsed.data.lots,
       price: String(parsed.data.price),
+      orderType: 'ORDER_TYPE_LIMIT',
       placedAt: new Date().toISOString(),
       status: 'working',
       lotsExecuted: 0,
@@ -441,7 +619,7 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
         lotsExecuted: String(order.lotsExecuted),
         figi: order.instrumentId,
         direction: order.direction === 'buy' ? 'ORDER_DIRECTION_BUY' : 'ORDER_DIRECTION_SELL',
-        orderType: 'ORDER_TYPE_LIMIT',
+        orderType: order.orderType,
         orderDate: order.placedAt,
       },
     };
@@ -450,6 +628,9 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
   const v2Methods = [
     { name: 'order', method: 'OrdersService/PostOrder', handle: postOrder },
     { name: 'order-state', method: 'OrdersService/GetOrderState', handle: getOrderState },
+    { name: 'orders', method: 'OrdersService/GetOrders', handle: getOrders },
+    { name: 'cancel', method: 'OrdersService/CancelOrder', handle: cancelOrder },
+    { name: 'positions', method: 'OperationsService/GetPositions', handle: getPositions },
     { name: 'accounts', method: 'UsersService/GetAccounts', handle: getAccounts },
     { name: 'info', method: 'UsersService/GetInfo', handle: getInfo },
     { name: 'instrument', method: 'InstrumentsService/GetInstrumentBy', handle: getInstrumentBy },
@@ -481,10 +662,20 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
       if (order === undefined) return `no order ${orderId}`;
       const next = nextOrderState(order.lots, change);
       if (!next.ok) return next.reason;
+      bookFill(order, next.state.filledLots);
       order.status = next.state.status;
       order.lotsExecuted = next.state.filledLots;
       return undefined;
     },
+    positions: (accountId: string) =>
+      book.positions(accountId).map((held) => {
+        const known = instrumentById(held.instrument);
+        return { instrument: known === true || known === undefined ? held.instrument : known.figi, lots: held.lots };
+      }),
+    setPosition: (accountId: string, instrumentId: string, lots: number) =>
+      book.setPosition(accountId, positionKey(instrumentId), lots),
+    setLastPrice: (instrumentId: string, price: number) => book.setLastPrice(positionKey(instrumentId), price),
+    lastPrice: (instrumentId: string) => book.lastPrice(positionKey(instrumentId)),
     setScenario: (next: TinkoffPaperScenario | undefined) => {
       scenario = next;
     },

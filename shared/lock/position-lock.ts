@@ -60,12 +60,26 @@ export class LeasedPositionLock implements PositionLock {
       if (left <= 0) throw new PositionLockedError();
       const now = this.#now();
       const leaseUntil = now + wait.deadline.remainingMs() + LEASE_MARGIN_MS;
-      if (await this.#store.take(name, holder, now, leaseUntil, AbortSignal.timeout(Math.ceil(left)))) {
+      if (await this.#take(name, holder, now, leaseUntil, left)) {
         return { release: () => this.#store.give(name, holder) };
       }
       const jittered = pause / 2 + Math.random() * pause;
       if (waitLeft() <= jittered) throw new PositionLockedError();
       await sleep(jittered);
+    }
+  }
+
+  /**
+   * One attempt, bounded by what is left of the wait. A take the store did not answer in time did not give the lock;
+   * if the store wrote it after all, the lease expires as a dead holder's would.
+   */
+  async #take(name: string, holder: string, now: number, leaseUntil: number, leftMs: number): Promise<boolean> {
+    const signal = AbortSignal.timeout(Math.ceil(leftMs));
+    try {
+      return await this.#store.take(name, holder, now, leaseUntil, signal);
+    } catch (error) {
+      if (signal.aborted) throw new PositionLockedError('unanswered');
+      throw error;
     }
   }
 }

@@ -231,6 +231,16 @@ export const CHECKED_SCHEMAS = {
   alorSecurity: ['alor-WarpOpenAPIv2.yml', 'response_Security_Simple'],
   tinvestAccount: ['tinvest-v2-openapi.yaml', 'v1Account'],
   tinvestGetInfoResponse: ['tinvest-v2-openapi.yaml', 'v1GetInfoResponse'],
+  /** A v2 signal's calls (docs/contract.md#signals-ver-2). */
+  alorMarketOrderRequest: ['alor-WarpOpenAPIv2.yml', 'OrdersActionsMarketTV'],
+  alorPosition: ['alor-WarpOpenAPIv2.yml', 'response_Position_Simple'],
+  alorOrder: ['alor-WarpOpenAPIv2.yml', 'response_Order_Simple'],
+  tinvestPositionsResponse: ['tinvest-v2-openapi.yaml', 'v1PositionsResponse'],
+  tinvestPositionsSecurities: ['tinvest-v2-openapi.yaml', 'v1PositionsSecurities'],
+  tinvestGetOrdersRequest: ['tinvest-v2-openapi.yaml', 'v1GetOrdersRequest'],
+  tinvestOrderState: ['tinvest-v2-openapi.yaml', 'contractv1OrderState'],
+  tinvestCancelOrderRequest: ['tinvest-v2-openapi.yaml', 'v1CancelOrderRequest'],
+  tinvestCancelOrderResponse: ['tinvest-v2-openapi.yaml', 'v1CancelOrderResponse'],
 } as const satisfies Record<string, readonly [SpecFile, string]>;
 
 export type CheckedSchema = keyof typeof CHECKED_SCHEMAS;
@@ -244,6 +254,8 @@ export const ENVELOPE_SCHEMAS = {
   tinvestGetAccountsResponse: ['tinvest-v2-openapi.yaml', 'v1GetAccountsResponse'],
   tinvestGetInfoRequest: ['tinvest-v2-openapi.yaml', 'v1GetInfoRequest'],
   tinvestInstrumentResponse: ['tinvest-v2-openapi.yaml', 'v1InstrumentResponse'],
+  tinvestPositionsRequest: ['tinvest-v2-openapi.yaml', 'v1PositionsRequest'],
+  tinvestGetOrdersResponse: ['tinvest-v2-openapi.yaml', 'v1GetOrdersResponse'],
 } as const satisfies Record<string, readonly [SpecFile, string]>;
 
 /** Components broker-spec.test.ts reads to show the YAML reader at work; the snapshot keeps them too. */

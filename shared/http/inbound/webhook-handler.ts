@@ -16,6 +16,7 @@ import {
   InstrumentRefusedError,
   InvalidPayloadError,
   NotConfiguredError,
+  PositionLockedError,
   SignalRefusedError,
   UnauthorizedError,
 } from '../../errors.ts';
@@ -160,6 +161,7 @@ function errorFields(error: HttpError): LogFields {
   if (error instanceof ForbiddenSourceError) return { outcome: 'forbidden-source', sourceIp: error.sourceIp };
   if (error instanceof UnauthorizedError) return { outcome: 'unauthorized', reason: error.reason };
   if (error instanceof InvalidPayloadError) return { outcome: 'invalid', issues: error.issues };
+  if (error instanceof PositionLockedError) return { outcome: 'position-locked', lock: error.detail };
   if (error instanceof SignalRefusedError)
     return { outcome: 'signal-refused', rule: error.row, reason: error.publicMessage };
   if (error instanceof NotConfiguredError) return { outcome: 'not_configured', missing: error.missing };

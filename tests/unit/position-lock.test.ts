@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { PositionLockedError } from '#shared/errors.ts';
+import { createDeadline } from '#shared/http/outbound/deadline.ts';
+import { LeasedPositionLock, type LeaseStore, MemoryLeaseStore } from '#shared/lock/position-lock.ts';
+
+/** docs/contract.md#position-lock: one holder per name, waiting bounded by the deadline, never by a clock in the test. */
+
+describe('LeasedPositionLock', () => {
+  it('gives a name to one holder at a time, and the next one once it is given back', async () => {
+    const lock = new LeasedPositionLock(new MemoryLeaseStore());
+    const first = await lock.acquire('a', { deadline: createDeadline(10_000), keepMs: 0 });
+    const order: string[] = [];
+    const second = lock.acquire('a', { deadline: createDeadline(10_000), keepMs: 0 }).then((lease) => {
+      order.push('second');
+      return lease;
+    });
+    const other = await lock.acquire('b', { deadline: createDeadline(10_000), keepMs: 0 });
+    order.push('other name');
+    await first.release();
+    await (await second).release();
+    await other.release();
+
+    expect(order).toEqual(['other name', 'second']);
+  });
+
+  it('stops waiting once only keepMs of the deadline is left: position-locked, the lease untouched', async () => {
+    const store = new MemoryLeaseStore();
+    const lock = new LeasedPositionLock(store);
+    await lock.acquire('a', { deadline: createDeadline(60_000), keepMs: 0 });
+
+    await expect(lock.acquire('a', { deadline: createDeadline(100), keepMs: 50 })).rejects.toThrow(PositionLockedError);
+    expect(await store.take('a', 'x', Date.now(), Date.now() + 1)).toBe(false);
+  });
+
+  it('never waits when the deadline leaves nothing to wait', async () => {
+    let takes = 0;
+    const store: LeaseStore = {
+      take: async () => {
+        takes += 1;
+        return false;
+      },
+      give: async () => undefined,
+    };
+    await expect(
+      new LeasedPositionLock(store).acquire('a', { deadline: createDeadline(1000), keepMs: 1000 }),
+    ).rejects.toThrow(PositionLockedError);
+    expect(takes).toBe(0);
+  });
+
+  it('reads a take the store did not answer in time as the lock not acquired (unanswered)', async () => {
+    const store: LeaseStore = {
+      take: (_name, _holder, _now, _until, signal) =>
+        new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      give: async () => undefined,
+    };
+    const attempt = new LeasedPositionLock(store).acquire('a', { deadline: createDeadline(60), keepMs: 30 });
+
+    await expect(attempt).rejects.toMatchObject({ name: 'PositionLockedError', detail: 'unanswered', statusCode: 409 });
+  });
+
+  it('passes a failure of the store on as it is', async () => {
+    const failure = new Error('store down');
+    const store: LeaseStore = { take: () => Promise.reject(failure), give: async () => undefined };
+
+    await expect(
+      new LeasedPositionLock(store).acquire('a', { deadline: createDeadline(5000), keepMs: 0 }),
+    ).rejects.toBe(failure);
+  });
+
+  it('takes a lease whose holder died once it expired', async () => {
+    let now = 1_000;
+    const store = new MemoryLeaseStore();
+    const lock = new LeasedPositionLock(store, () => now);
+    await lock.acquire('a', { deadline: createDeadline(2_000), keepMs: 0 });
+    now += 10_000;
+
+    await expect(lock.acquire('a', { deadline: createDeadline(2_000), keepMs: 0 })).resolves.toBeDefined();
+  });
+});
