@@ -3,18 +3,34 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { Broker } from '../shared/facts.ts';
+import { type Broker, ENV } from '../shared/facts.ts';
 import { BrokerFunction } from './broker-function.ts';
 import { brokerEnvironment, functionEnvironment, type NotifyConfig, type WebhooksConfig } from './config.ts';
 import { type BrokerAccess, NotificationsStack } from './notifications-stack.ts';
 import { storedParameter, storedSecret } from './stored-values.ts';
 
 const entry = (broker: Broker) => fileURLToPath(new URL(`../functions/${broker}/handler.ts`, import.meta.url));
+
+/**
+ * A webhook function may take and give back leases of the position-locks table, and only its own broker's: the lease
+ * names start with the function's broker (shared/brokers/signal-recipe.ts), which `dynamodb:LeadingKeys` holds it to.
+ */
+function lockStatement(table: Table, broker: Broker): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'LockPositions',
+    effect: Effect.ALLOW,
+    actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    resources: [table.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${broker}#*`] } },
+  });
+}
 
 /**
  * The access-log line of the API stage, one JSON object per request.
@@ -55,6 +71,8 @@ export class GatewayStack extends Stack {
   readonly alor: BrokerFunction;
   readonly tinkoff: BrokerFunction;
   readonly notifications: NotificationsStack;
+  /** The leases of the position lock (docs/contract.md#position-lock). */
+  readonly positionLocks: Table;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
@@ -101,18 +119,33 @@ export class GatewayStack extends Stack {
         parameterArn: tinkoffAccountId,
       },
     };
+    // A v2 signal that depends on the position holds a lease here per account and instrument, from its read to its
+    // order. On demand (a few writes per signal); point-in-time recovery on, though a lease outlives no deadline:
+    // it costs nothing on a table this small and keeps cdk-nag's DynamoDB rule without an exception.
+    this.positionLocks = new Table(this, 'PositionLocks', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const webhook = (broker: Broker, id: string, description: string) =>
       new BrokerFunction(this, id, {
         ...common,
         entry: entry(broker),
         description,
-        environment: functionEnvironment(config, broker, {
-          webhookSecret: webhookSecret.envValue,
-          credential: { alor: alorToken, tinkoff: tinkoffToken }[broker].envValue,
-        }),
+        environment: {
+          ...functionEnvironment(config, broker, {
+            webhookSecret: webhookSecret.envValue,
+            credential: { alor: alorToken, tinkoff: tinkoffToken }[broker].envValue,
+          }),
+          [ENV.positionLockTable]: this.positionLocks.tableName,
+        },
         readableSecretArns: [webhookSecret.policyArn, brokers[broker].secretArn],
         readableParameterArns: [brokers[broker].parameterArn],
         storeExtension: config.storeExtension,
+        statements: [lockStatement(this.positionLocks, broker)],
       });
     this.alor = webhook('alor', 'AlorFunction', 'PPP webhook: limit orders at Alor');
     this.tinkoff = webhook('tinkoff', 'TinkoffFunction', 'PPP webhook: limit orders at T-Invest');

@@ -40,12 +40,14 @@ const ALOR_ENV_NAMES = [
   'ALOR_REFRESH_TOKEN_SECRET_ID',
   'BROKER_TIMEOUT_MS',
   'DRY_RUN',
+  'POSITION_LOCK_TABLE',
   'WEBHOOK_SECRET_ID',
 ];
 const TINKOFF_ENV_NAMES = [
   ...Object.keys(STORE_EXTENSION_ENV),
   'BROKER_TIMEOUT_MS',
   'DRY_RUN',
+  'POSITION_LOCK_TABLE',
   'TINKOFF_ACCOUNT_ID_PARAMETER',
   'TINKOFF_API',
   'TINKOFF_TOKEN_SECRET_ID',
@@ -157,6 +159,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       ALOR_EXCHANGE: 'SPBX',
       BROKER_TIMEOUT_MS: '2500',
       DRY_RUN: 'false',
+      POSITION_LOCK_TABLE: { Ref: logicalId(stack, stack.positionLocks) },
       ...STORE_EXTENSION_ENV,
     });
     expect(functionProps(built, 'tinkoff').Environment.Variables).toEqual({
@@ -166,6 +169,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       TINKOFF_API: 'v2',
       BROKER_TIMEOUT_MS: '2500',
       DRY_RUN: 'false',
+      POSITION_LOCK_TABLE: { Ref: logicalId(stack, stack.positionLocks) },
       ...STORE_EXTENSION_ENV,
     });
   });
@@ -217,40 +221,50 @@ describe('GatewayStack with the defaults of cdk.json', () => {
   it.each([
     { broker: 'alor', role: 'Alor', token: 'AlorRefreshToken', parameter: 'ppp-webhooks/alor/portfolio' },
     { broker: 'tinkoff', role: 'Tinkoff', token: 'TinkoffToken', parameter: 'ppp-webhooks/tinkoff/account-id' },
-  ] as const)('grants the $role role exactly its own log streams, two secrets and one parameter', (row) => {
-    const logGroup = logicalId(stack, stack[row.broker].logGroup);
-    const webhookSecret = logicalId(stack, stack.node.findChild('WebhookSecret'));
-    expect(rolePolicies(built, row.broker)).toMatchObject({ Policies: expect.any(Array) });
-    expect(rolePolicies(built, row.broker).ManagedPolicyArns).toBeUndefined();
-    expect(rolePolicies(built, row.broker).Policies).toEqual([
-      {
-        PolicyName: 'LeastPrivilege',
-        PolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Sid: 'WriteOwnLogs',
-              Effect: 'Allow',
-              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-              Resource: arn('logs', ':log-group:', { Ref: logGroup }, ':log-stream:*'),
-            },
-            {
-              Sid: 'ReadOwnSecrets',
-              Effect: 'Allow',
-              Action: 'secretsmanager:GetSecretValue',
-              Resource: [{ Ref: row.token }, { Ref: webhookSecret }],
-            },
-            {
-              Sid: 'ReadOwnParameters',
-              Effect: 'Allow',
-              Action: 'ssm:GetParameter',
-              Resource: arn('ssm', `:parameter/${row.parameter}`),
-            },
-          ],
+  ] as const)(
+    'grants the $role role exactly its own log streams, two secrets, one parameter and its own locks',
+    (row) => {
+      const logGroup = logicalId(stack, stack[row.broker].logGroup);
+      const webhookSecret = logicalId(stack, stack.node.findChild('WebhookSecret'));
+      expect(rolePolicies(built, row.broker)).toMatchObject({ Policies: expect.any(Array) });
+      expect(rolePolicies(built, row.broker).ManagedPolicyArns).toBeUndefined();
+      expect(rolePolicies(built, row.broker).Policies).toEqual([
+        {
+          PolicyName: 'LeastPrivilege',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'WriteOwnLogs',
+                Effect: 'Allow',
+                Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+                Resource: arn('logs', ':log-group:', { Ref: logGroup }, ':log-stream:*'),
+              },
+              {
+                Sid: 'ReadOwnSecrets',
+                Effect: 'Allow',
+                Action: 'secretsmanager:GetSecretValue',
+                Resource: [{ Ref: row.token }, { Ref: webhookSecret }],
+              },
+              {
+                Sid: 'ReadOwnParameters',
+                Effect: 'Allow',
+                Action: 'ssm:GetParameter',
+                Resource: arn('ssm', `:parameter/${row.parameter}`),
+              },
+              {
+                Sid: 'LockPositions',
+                Effect: 'Allow',
+                Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
+                Resource: { 'Fn::GetAtt': [logicalId(stack, stack.positionLocks), 'Arn'] },
+                Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${row.broker}#*`] } },
+              },
+            ],
+          },
         },
-      },
-    ]);
-  });
+      ]);
+    },
+  );
 
   it('has no IAM principal other than the two execution roles, and no separate or managed policies', () => {
     template.resourceCountIs('AWS::IAM::Role', 2);
