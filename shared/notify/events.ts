@@ -7,14 +7,18 @@ import { BROKERS, FOLLOW_UP_LOG_MESSAGE, WEBHOOK_LOG_MESSAGE } from '../facts.ts
  * that is neither, or not the shape expected, is no event: the notifier never fails on a log line.
  */
 
-/** The order as the log line names it: the broker's terms (Alor's symbol and exchange, or T-Invest's FIGI). */
+/**
+ * The order as the log line names it: the broker's terms (Alor's symbol and exchange, or T-Invest's FIGI). A v2
+ * signal's order also says its type; a market or best-price order has no price.
+ */
 const OrderSchema = z.object({
   symbol: z.string().optional(),
   exchange: z.string().optional(),
   figi: z.string().optional(),
   side: z.enum(['buy', 'sell']),
   lots: z.number(),
-  price: z.string(),
+  price: z.string().optional(),
+  type: z.enum(['limit', 'market', 'best']).optional(),
 });
 /** The order as the messages name it: the broker's terms and the caller's ticker. */
 export const OrderSummarySchema = OrderSchema.extend({ ticker: z.string().optional() });
@@ -29,8 +33,20 @@ const CommonSchema = z.object({
   ticker: z.string().optional(),
 });
 
+/** What a v2 signal's line says of its run (shared/http/inbound/webhook-handler.ts). */
+const SignalSchema = z.object({
+  intent: z.enum(['order', 'position', 'close', 'cancel']),
+  position: z.number().optional(),
+  working: z.number().optional(),
+  target: z.number().optional(),
+  cancelled: z.number().int().nonnegative(),
+});
+export type SignalSummary = z.infer<typeof SignalSchema>;
+
 const WebhookLineSchema = CommonSchema.extend({
   message: z.literal(WEBHOOK_LOG_MESSAGE),
+  signal: SignalSchema.optional(),
+  rule: z.string().optional(),
   status: z.number().int(),
   latencyMs: z.number(),
   outcome: z.string(),
@@ -75,7 +91,12 @@ type Common = {
 };
 
 /** Why a call failed, as the message explains it: the answer's status and what to check. */
-export type FailureCause = 'credential-rejected' | 'broker-unavailable' | 'broker-timeout' | 'internal-error';
+export type FailureCause =
+  | 'credential-rejected'
+  | 'broker-unavailable'
+  | 'broker-timeout'
+  | 'internal-error'
+  | 'position-locked';
 
 export type NotifyEvent = Common &
   (
@@ -85,8 +106,18 @@ export type NotifyEvent = Common &
         readonly replayed: boolean;
         readonly latencyMs: number;
       }
+    | {
+        /** A v2 signal carried out: an order placed, orders cancelled, or nothing to do (told as NOTIFY_KINDS `placed`). */
+        readonly kind: 'signal';
+        readonly result: 'placed' | 'nothing-to-do' | 'cancelled';
+        readonly signal: SignalSummary;
+        readonly ticker: string | undefined;
+        readonly brokerOrderId: string | undefined;
+        readonly replayed: boolean;
+        readonly latencyMs: number;
+      }
     | { readonly kind: 'dry-run'; readonly latencyMs: number }
-    | { readonly kind: 'refused'; readonly reason: string }
+    | { readonly kind: 'refused'; readonly reason: string; readonly cancelled?: number | undefined }
     | { readonly kind: 'invalid'; readonly issues: readonly string[] }
     | {
         readonly kind: 'failed';
@@ -115,7 +146,10 @@ const FAILURE_CAUSES: Readonly<Record<string, FailureCause>> = {
   broker_unavailable: 'broker-unavailable',
   broker_timeout: 'broker-timeout',
   error: 'internal-error',
+  'position-locked': 'position-locked',
 };
+
+const SIGNAL_RESULTS = new Set(['placed', 'nothing-to-do', 'cancelled']);
 
 function common(line: z.infer<typeof CommonSchema>): Common {
   return {
@@ -128,6 +162,18 @@ function common(line: z.infer<typeof CommonSchema>): Common {
 
 function webhookEvent(line: z.infer<typeof WebhookLineSchema>): NotifyEvent | undefined {
   const base = common(line);
+  if (line.signal !== undefined && SIGNAL_RESULTS.has(line.outcome)) {
+    return {
+      ...base,
+      kind: 'signal',
+      result: line.outcome as 'placed' | 'nothing-to-do' | 'cancelled',
+      signal: line.signal,
+      ticker: line.ticker,
+      brokerOrderId: line.brokerOrderId,
+      replayed: line.replayed === true,
+      latencyMs: line.latencyMs,
+    };
+  }
   switch (line.outcome) {
     case 'placed':
       return {
@@ -140,7 +186,10 @@ function webhookEvent(line: z.infer<typeof WebhookLineSchema>): NotifyEvent | un
     case 'dry-run':
       return { ...base, kind: 'dry-run', latencyMs: line.latencyMs };
     case 'refused':
-      return { ...base, kind: 'refused', reason: line.reason ?? '' };
+      return { ...base, kind: 'refused', reason: line.reason ?? '', cancelled: line.signal?.cancelled };
+    case 'signal-refused':
+      // A v2 signal refused by its rules (not-supported, not-whole-lots): the text names keys and numbers only.
+      return { ...base, kind: 'invalid', issues: [line.reason ?? line.rule ?? 'refused'] };
     case 'instrument-refused':
       // The T-Invest instrument lookup of a ticker: the log line says which refusal (a short reason, no broker text).
       return { ...base, kind: 'refused', reason: `instrument ${line.reason ?? 'refused'}` };

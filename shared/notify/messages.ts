@@ -32,7 +32,19 @@ const SETTINGS: Readonly<Record<Broker, Record<'credential' | 'account', string>
 interface Texts {
   side: Record<'buy' | 'sell', string>;
   lots: (count: number) => string;
+  /** How an order without a price is traded. */
+  priceless: Record<'market' | 'best', string>;
   placed: string;
+  /** A v2 signal's outcomes (docs/contract.md#answers-to-a-v2-signal). */
+  signal: {
+    positionPlaced: string;
+    closed: string;
+    nothingToDo: Record<'order' | 'position' | 'close' | 'cancel', string>;
+    cancelled: (count: number) => string;
+    position: (from: number, to: number) => string;
+    held: (lots: number) => string;
+    cancelledCount: (count: number) => string;
+  };
   brokerOrder: (id: string) => string;
   answeredIn: (ms: number) => string;
   replayed: string;
@@ -60,8 +72,23 @@ interface Texts {
 
 const RU: Texts = {
   side: { buy: 'Покупка', sell: 'Продажа' },
-  lots: (count) => `${count} ${russianPlural(count, ['лот', 'лота', 'лотов'])}`,
+  lots: (count) => `${count} ${russianPlural(Math.abs(count), ['лот', 'лота', 'лотов'])}`,
+  priceless: { market: 'по рынку', best: 'по лучшей цене' },
   placed: 'Заявка выставлена',
+  signal: {
+    positionPlaced: 'Целевая позиция: заявка выставлена',
+    closed: 'Позиция закрыта: заявка по рынку выставлена',
+    nothingToDo: {
+      order: 'Заявка не нужна',
+      position: 'Позиция уже достигнута: заявка не нужна',
+      close: 'Позиция уже закрыта: заявка не нужна',
+      cancel: 'Активных заявок нет: снимать нечего',
+    },
+    cancelled: (count) => `Снято заявок: ${count}`,
+    position: (from, to) => `позиция ${from} → ${to} ${russianPlural(Math.abs(to), ['лот', 'лота', 'лотов'])}`,
+    held: (lots) => `позиция ${lots} ${russianPlural(Math.abs(lots), ['лот', 'лота', 'лотов'])}`,
+    cancelledCount: (count) => `снято заявок: ${count}`,
+  },
   brokerOrder: (id) => `заявка брокера № ${id}`,
   answeredIn: (ms) => `ответ за ${ms} мс`,
   replayed: 'Повтор сигнала: брокер вернул первую заявку, вторая не выставлялась.',
@@ -77,6 +104,7 @@ const RU: Texts = {
     'broker-unavailable': 'Брокер недоступен (502)',
     'broker-timeout': 'Брокер не ответил вовремя (504)',
     'internal-error': 'Внутренняя ошибка (500)',
+    'position-locked': 'Инструмент занят другим сигналом (409)',
   },
   failedNote: {
     'credential-rejected': (broker) =>
@@ -86,6 +114,8 @@ const RU: Texts = {
     'broker-timeout': () => 'Заявка могла быть выставлена: проверьте терминал брокера, прежде чем повторять сигнал.',
     'internal-error': (_broker, detail) =>
       `Проверьте журнал функции (${escapeHtml(detail)}) и терминал брокера, прежде чем повторять сигнал.`,
+    'position-locked': () =>
+      'Другой сигнал по этому инструменту ещё исполнялся. Заявка не выставлена: повторите сигнал, если он ещё нужен.',
   },
   notConfigured: 'Не настроено (404)',
   missing: { credential: 'Не задан токен брокера.', account: 'Не задан счёт (портфель).' },
@@ -111,8 +141,23 @@ const RU: Texts = {
 
 const EN: Texts = {
   side: { buy: 'Buy', sell: 'Sell' },
-  lots: (count) => `${count} ${count === 1 ? 'lot' : 'lots'}`,
+  lots: (count) => `${count} ${Math.abs(count) === 1 ? 'lot' : 'lots'}`,
+  priceless: { market: 'at market', best: 'at the best price' },
   placed: 'Order placed',
+  signal: {
+    positionPlaced: 'Target position: order placed',
+    closed: 'Position closed: market order placed',
+    nothingToDo: {
+      order: 'No order needed',
+      position: 'Position already reached: nothing to do',
+      close: 'Position already closed: nothing to do',
+      cancel: 'No active orders: nothing to cancel',
+    },
+    cancelled: (count) => `Orders cancelled: ${count}`,
+    position: (from, to) => `position ${from} → ${to} ${Math.abs(to) === 1 ? 'lot' : 'lots'}`,
+    held: (lots) => `position ${lots} ${Math.abs(lots) === 1 ? 'lot' : 'lots'}`,
+    cancelledCount: (count) => `orders cancelled: ${count}`,
+  },
   brokerOrder: (id) => `broker order № ${id}`,
   answeredIn: (ms) => `answered in ${ms} ms`,
   replayed: 'Resent signal: the broker returned the first order, no second one was placed.',
@@ -128,6 +173,7 @@ const EN: Texts = {
     'broker-unavailable': 'Broker unavailable (502)',
     'broker-timeout': 'The broker did not answer in time (504)',
     'internal-error': 'Internal error (500)',
+    'position-locked': 'Instrument busy with another signal (409)',
   },
   failedNote: {
     'credential-rejected': (broker) =>
@@ -137,6 +183,8 @@ const EN: Texts = {
     'broker-timeout': () => "The order may have been placed: check the broker's terminal before resending the signal.",
     'internal-error': (_broker, detail) =>
       `Check the function's log (${escapeHtml(detail)}) and the broker's terminal before resending the signal.`,
+    'position-locked': () =>
+      'Another signal on this instrument was still running. No order was placed: resend the signal if it still applies.',
   },
   notConfigured: 'Not configured (404)',
   missing: { credential: 'The broker token is not set.', account: 'The account (portfolio) is not set.' },
@@ -164,6 +212,9 @@ const TEXTS: Readonly<Record<NotifyLanguage, Texts>> = { ru: RU, en: EN };
 
 const ICONS = {
   placed: '✅',
+  closed: '🏁',
+  'nothing-to-do': '☑️',
+  cancelled: '🧹',
   'dry-run': '🧪',
   refused: '⛔',
   invalid: '⚠️',
@@ -209,10 +260,44 @@ function instrument(order: OrderSummary): string {
   return order.ticker === undefined ? figi : `${order.ticker} (${figi})`;
 }
 
-/** `Покупка SBER (BBG004730N88) · 1 лот · 250.5`, or nothing when the line named no order. */
+/**
+ * `Покупка SBER (BBG004730N88) · 1 лот · 250.5` (`· по рынку` for an order without a price), or nothing when the line
+ * named no order.
+ */
 function orderLine(order: OrderSummary | undefined, t: Texts): string[] {
   if (order === undefined) return [];
-  return [escapeHtml(`${t.side[order.side]} ${instrument(order)} · ${t.lots(order.lots)} · ${order.price}`)];
+  const price = order.price ?? (order.type === 'best' ? t.priceless.best : t.priceless.market);
+  return [escapeHtml(`${t.side[order.side]} ${instrument(order)} · ${t.lots(order.lots)} · ${price}`)];
+}
+
+/** A v2 signal carried out: what it placed or cancelled, the position it moved, or that there was nothing to do. */
+function signalLines(event: Extract<NotifyEvent, { kind: 'signal' }>, t: Texts): string[] {
+  const { signal, broker } = event;
+  const head =
+    event.result === 'cancelled'
+      ? title(ICONS.cancelled, t.signal.cancelled(signal.cancelled), broker)
+      : event.result === 'nothing-to-do'
+        ? title(ICONS['nothing-to-do'], t.signal.nothingToDo[signal.intent], broker)
+        : signal.intent === 'close'
+          ? title(ICONS.closed, t.signal.closed, broker)
+          : title(ICONS.placed, signal.intent === 'position' ? t.signal.positionPlaced : t.placed, broker);
+  const what = event.order === undefined ? [escapeHtml(event.ticker ?? '')].filter((line) => line !== '') : [];
+  const facts: string[] = [];
+  if (signal.position !== undefined && signal.target !== undefined) {
+    facts.push(
+      event.result === 'placed' ? t.signal.position(signal.position, signal.target) : t.signal.held(signal.position),
+    );
+  }
+  if (signal.cancelled > 0 && event.result !== 'cancelled') facts.push(t.signal.cancelledCount(signal.cancelled));
+  if (event.brokerOrderId !== undefined) facts.push(t.brokerOrder(event.brokerOrderId));
+  facts.push(t.answeredIn(Math.round(event.latencyMs)));
+  return [
+    head,
+    ...orderLine(event.order, t),
+    ...what,
+    escapeHtml(facts.join(' · ')),
+    ...(event.replayed ? [escapeHtml(t.replayed)] : []),
+  ];
 }
 
 /** An event told on its own: every kind but `unauthorized`, which is told in aggregate ({@link unauthorizedMessage}). */
@@ -237,11 +322,17 @@ export function eventToMessage(event: SingleEvent, language: NotifyLanguage): st
     case 'dry-run':
       lines.push(title(ICONS['dry-run'], t.dryRun, broker), ...orderLine(event.order, t), escapeHtml(t.dryRunNote));
       break;
+    case 'signal':
+      lines.push(...signalLines(event, t));
+      break;
     case 'refused':
       lines.push(
         title(ICONS.refused, t.refused, broker),
         ...orderLine(event.order, t),
         `${escapeHtml(t.reason)}: <i>${event.reason.trim() === '' ? escapeHtml(t.noReason) : quote(event.reason)}</i>`,
+        ...(event.cancelled === undefined || event.cancelled === 0
+          ? []
+          : [escapeHtml(t.signal.cancelled(event.cancelled))]),
       );
       break;
     case 'invalid':

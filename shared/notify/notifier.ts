@@ -88,7 +88,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     await deps.deadLetters.send({ type: 'undelivered', key, reason: result.reason, html }, 0);
   };
 
-  const scheduleFollowUp = async (event: Extract<NotifyEvent, { kind: 'placed' }>): Promise<void> => {
+  const scheduleFollowUp = async (event: Extract<NotifyEvent, { kind: 'placed' | 'signal' }>): Promise<void> => {
     if (!config.kinds.has('follow-up') || event.replayed || event.brokerOrderId === undefined) return;
     const { brokerOrderId } = event;
     await once(`${event.requestId}#follow-up-scheduled`, () =>
@@ -122,12 +122,14 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       if (config.kinds.has('unauthorized')) await countUnauthorized(event);
       return;
     }
-    if (config.kinds.has(event.kind)) {
+    // A v2 signal carried out is told as NOTIFY_KINDS `placed` says: one kind for every signal that went through.
+    const kind = event.kind === 'signal' ? 'placed' : event.kind;
+    if (config.kinds.has(kind)) {
       const single: SingleEvent = event;
-      const key = `${event.requestId}#${event.kind}`;
+      const key = `${event.requestId}#${kind}`;
       await once(key, () => send(to, key, eventToMessage(single, config.language)));
     }
-    if (event.kind === 'placed') await scheduleFollowUp(event);
+    if (event.kind === 'placed' || event.kind === 'signal') await scheduleFollowUp(event);
   };
 
   return {
