@@ -1,7 +1,8 @@
 // The local console: polls GET /api/state for the recent webhook calls, the paper order books and the Telegram
 // messages, sends test signals through the real webhook routes (POST /alor, POST /tinkoff) with the session's webhook
 // secret, as the widget sends them or as a TradingView alert does, moves paper orders on
-// (POST /api/paper/<broker>/orders/<id>: filled, partly filled, rejected), and runs "Check setup" (GET /api/preflight)
+// (POST /api/paper/<broker>/orders/<id>: filled, partly filled, rejected), shows the paper positions and sets the last
+// price a market order fills at (POST /api/paper/<broker>/last-price), and runs "Check setup" (GET /api/preflight)
 // per function, with the paper brokers' failure scenarios (POST /api/paper-scenario).
 // Everything is rendered with textContent: payloads and messages are whatever callers and brokers sent, never markup.
 
@@ -16,6 +17,8 @@ const ALERTS = {
   'indicator-sell': '{"t":"MOEX_DLY:SBER","d":"sell","v":"1","p":"285.45"}',
   'body-secret': '{"secret":"<webhook secret>","t":"MOEX:SBER","d":"buy","v":"1","p":"285.45"}',
   'plain-text': 'buy SBER 1 285.45',
+  position: '{"ver":2,"t":"MOEX:SBER","pos":"30","pu":"shares","o":"market","id":"ema-cross-2026-12-01T10:00:00Z"}',
+  close: '{"ver":2,"t":"MOEX:SBER","x":"close","id":"exit-2026-12-01T10:05:00Z"}',
 };
 /** Where a message takes the session's webhook secret: it is put in when the message is sent, never shown. */
 const SECRET_PLACEHOLDER = '<webhook secret>';
@@ -255,6 +258,33 @@ function renderBooks(books) {
   renderBook('tinkoff', books.tinkoff);
 }
 
+/** Each paper account's positions (`GET /api/state` → `positions`), null for a broker that is real here. */
+function renderPositions(positions) {
+  for (const broker of ['alor', 'tinkoff']) {
+    const body = $(`#${broker}-positions`);
+    const held = positions?.[broker];
+    if (held === null || held === undefined) {
+      body.replaceChildren(emptyRow(2, 'Real broker: its positions are at the broker.'));
+    } else if (held.length === 0) {
+      body.replaceChildren(emptyRow(2, 'No positions yet.'));
+    } else {
+      body.replaceChildren(...held.map((position) => row([cell(position.instrument), cell(String(position.lots))])));
+    }
+  }
+}
+
+async function setLastPrice(event) {
+  event.preventDefault();
+  const data = new FormData(event.target);
+  const broker = String(data.get('broker'));
+  const response = await fetch(`/api/paper/${broker}/last-price`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ instrument: String(data.get('instrument')).trim(), price: Number(data.get('price')) }),
+  });
+  $('#price-result').textContent = response.ok ? 'set' : (await response.json()).message;
+}
+
 async function refresh() {
   try {
     const response = await fetch('/api/state', { cache: 'no-store' });
@@ -262,6 +292,7 @@ async function refresh() {
     const state = await response.json();
     renderCalls(state.calls);
     renderBooks(state.books);
+    renderPositions(state.positions);
     renderMessages(state.messages ?? []);
     $('#status').textContent = `updated ${new Date().toLocaleTimeString([], { hour12: false })}`;
   } catch {
@@ -448,6 +479,7 @@ async function start() {
   form.elements.source.addEventListener('change', () => applySource(form.elements.source.value));
   form.elements.template.addEventListener('change', () => applyAlert(form.elements.template.value));
   form.addEventListener('submit', sendSignal);
+  $('#price-form').addEventListener('submit', setLastPrice);
   applyExample(form.elements.broker.value);
   applySource(form.elements.source.value);
   await refresh();

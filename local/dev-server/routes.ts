@@ -5,7 +5,13 @@ import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { fromApiGatewayResult, type GatewayAnswer, toApiGatewayEvent } from '#local/api-gateway-event.ts';
 import type { CallLog } from '#local/call-log.ts';
 import { readRequestBody } from '#local/http-body.ts';
-import { PAPER_INSTRUMENTS, PAPER_ORDER_STATUSES, type PaperOrderStatus } from '#local/paper-broker/index.ts';
+import {
+  PAPER_ALOR,
+  PAPER_INSTRUMENTS,
+  PAPER_ORDER_STATUSES,
+  PAPER_TINKOFF,
+  type PaperOrderStatus,
+} from '#local/paper-broker/index.ts';
 import { type AlorExchange, API_GATEWAY_MAX_PAYLOAD_BYTES, BROKERS, type Broker } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import type { LocalEnvironment } from './environment.ts';
@@ -24,6 +30,7 @@ const BOOK_SHOWN = 200;
 /** The console's changes (an order state, a scenario) are a few dozen bytes. */
 const CONSOLE_CHANGE_MAX_BYTES = 1024;
 const ORDER_STATE_PATH = /^\/api\/paper\/(alor|tinkoff)\/orders\/([^/]{1,64})$/;
+const LAST_PRICE_PATH = /^\/api\/paper\/(alor|tinkoff)\/last-price$/;
 
 /** API Gateway's own answers when no function answers. */
 const NOT_FOUND = { message: 'Not Found' };
@@ -132,7 +139,40 @@ export function createRoutes(options: RoutesOptions): Routes {
       tinkoff: modes.tinkoff === 'paper' ? (paper?.tinkoff.orders.slice(-BOOK_SHOWN) ?? []) : null,
     },
     messages: notifications.messages(),
+    // Each paper account's positions, in lots (Alor by symbol, T-Invest by FIGI); null for a broker that is real here.
+    positions: {
+      alor:
+        modes.alor === 'paper'
+          ? (paper?.alor.positions(PAPER_ALOR.portfolio).map(({ instrument, lots }) => ({ instrument, lots })) ?? [])
+          : null,
+      tinkoff: modes.tinkoff === 'paper' ? (paper?.tinkoff.positions(PAPER_TINKOFF.accountId) ?? []) : null,
+    },
   });
+
+  /**
+   * `POST /api/paper/<broker>/last-price` with `{"instrument": …, "price": …}`: the price a paper market order fills at
+   * (Alor by symbol, T-Invest by FIGI or uid). JSON only, as the order states.
+   */
+  const setLastPrice = async (broker: Broker, request: IncomingMessage, response: ServerResponse) => {
+    const body = await readRequestBody(request, CONSOLE_CHANGE_MAX_BYTES);
+    if (modes[broker] !== 'paper' || paper === undefined) return sendJson(response, 404, NOT_FOUND);
+    if (body.tooLarge || !String(request.headers['content-type']).startsWith('application/json')) {
+      return sendJson(response, 400, { message: 'a small JSON body is expected' }, { connection: 'close' });
+    }
+    let change: { instrument?: unknown; price?: unknown };
+    try {
+      change = JSON.parse(body.bytes.toString('utf8'));
+    } catch {
+      return sendJson(response, 400, { message: 'the body is not JSON' });
+    }
+    if (typeof change.instrument !== 'string' || change.instrument === '' || typeof change.price !== 'number') {
+      return sendJson(response, 400, { message: 'expected {"instrument": "<symbol or FIGI>", "price": <number>}' });
+    }
+    const problem = paper[broker].setLastPrice(change.instrument, change.price);
+    return problem === undefined
+      ? sendJson(response, 200, { ok: true })
+      : sendJson(response, 400, { message: problem });
+  };
 
   /**
    * `POST /api/paper/<broker>/orders/<id>` with `{"status": …, "filledLots"?: …}`: the console's buttons fill, partly
@@ -238,6 +278,8 @@ export function createRoutes(options: RoutesOptions): Routes {
         return sendJson(response, 403, { message: 'Forbidden' });
       }
       if (request.method === 'POST' && path === '/api/paper-scenario') return await changeScenario(request, response);
+      const lastPrice = request.method === 'POST' ? LAST_PRICE_PATH.exec(path) : null;
+      if (lastPrice !== null) return await setLastPrice(lastPrice[1] as Broker, request, response);
       const orderState = request.method === 'POST' ? ORDER_STATE_PATH.exec(path) : null;
       if (orderState !== null) {
         const [, broker, orderId = ''] = orderState;

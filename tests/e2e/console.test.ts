@@ -112,4 +112,43 @@ describe('console page (chromium)', () => {
     expect(outside).toEqual([]);
     await page.close();
   });
+
+  it('sends a ver 2 target position as a TradingView alert and shows the paper position it reaches', async () => {
+    if (server === undefined || browser === undefined) throw new Error('not started');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${server.url}/`);
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: STEP_TIMEOUT_MS }).toMatch(/updated/);
+
+    // The last price a market order fills at, set from the console.
+    await page.getByTestId('price-broker').selectOption('alor');
+    await page.getByTestId('price-instrument').fill('GAZP');
+    await page.getByTestId('price-value').fill('287.5');
+    await page.getByTestId('price-set').click();
+    await expect.poll(() => page.getByTestId('price-result').textContent()).toBe('set');
+
+    // The strategy's position, 30 shares, is 3 lots of GAZP (10 a lot) at Alor (SBER has orders working from above).
+    await page.getByTestId('broker').selectOption('alor');
+    await page.getByTestId('source').selectOption('tradingview');
+    await page.getByTestId('template').selectOption('position');
+    const message = await page.getByTestId('message').inputValue();
+    expect(message).toContain('"pos":"30"');
+    await page.getByTestId('message').fill(message.replace('SBER', 'GAZP'));
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('send-result').textContent()).toMatch(/^alor: 200 .*"result":"placed"/);
+    const positions = page.getByTestId('alor-positions').locator('tbody');
+    await expect.poll(() => positions.textContent()).toContain('GAZP3');
+    await expect.poll(() => page.getByTestId('alor-book').locator('tbody').textContent()).toContain('287.5');
+
+    // The exit template closes it.
+    await page.getByTestId('template').selectOption('close');
+    await page.getByTestId('message').fill((await page.getByTestId('message').inputValue()).replace('SBER', 'GAZP'));
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('send-result').textContent()).toMatch(/^alor: 200 .*"intent":"close"/);
+    await expect.poll(() => positions.textContent()).toContain('GAZP0');
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
 });
