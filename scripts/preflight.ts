@@ -7,6 +7,7 @@
  *   npm run preflight -- --deployed                the deployed stack's: its secrets and parameters, with your AWS
  *                                                  credentials (names from cdk.json context, plus any -c key=value)
  *   options: --broker alor|tinkoff   --ticker <t>   --figi <f>   --lang ru|en   --json
+ *            --positions   also check that the token reads the positions and active orders (what ver 2 signals read)
  *
  * Exit code: 0 ready (warnings allowed), 1 a check failed, 2 something could not be checked (broker or store
  * unreachable). The language follows LC_ALL / LANG (Russian when it starts with "ru") unless --lang says.
@@ -42,13 +43,15 @@ export interface PreflightArgs {
   readonly figi: string | undefined;
   readonly lang: Lang | undefined;
   readonly json: boolean;
+  /** `--positions`: also the reads of a ver 2 signal (positions, active orders). */
+  readonly positions: boolean;
   readonly help: boolean;
   /** `-c key=value` pairs, for `--deployed`. */
   readonly context: Record<string, string>;
 }
 
 const USAGE =
-  'usage: npm run preflight -- [--deployed] [--broker alor|tinkoff] [--ticker <t>] [--figi <f>] [--lang ru|en] [--json] [-c key=value ...]';
+  'usage: npm run preflight -- [--deployed] [--broker alor|tinkoff] [--ticker <t>] [--figi <f>] [--lang ru|en] [--json] [--positions] [-c key=value ...]';
 
 export function parsePreflightArgs(argv: readonly string[]): PreflightArgs {
   const { positional, context } = parseArgs(argv);
@@ -56,7 +59,7 @@ export function parsePreflightArgs(argv: readonly string[]): PreflightArgs {
   const flags = new Set<string>();
   for (let i = 0; i < positional.length; i += 1) {
     const arg = positional[i] ?? '';
-    if (arg === '--deployed' || arg === '--json' || arg === '--help') {
+    if (arg === '--deployed' || arg === '--json' || arg === '--help' || arg === '--positions') {
       flags.add(arg);
     } else if (['--broker', '--ticker', '--figi', '--lang'].includes(arg)) {
       const value = positional[i + 1];
@@ -82,6 +85,7 @@ export function parsePreflightArgs(argv: readonly string[]): PreflightArgs {
     figi: values['--figi'],
     lang: lang as Lang | undefined,
     json: flags.has('--json'),
+    positions: flags.has('--positions'),
     help: flags.has('--help'),
     context,
   };
@@ -136,6 +140,7 @@ export async function preflight(
     ticker: args.ticker,
     figi: args.figi,
     tinkoffSandboxUrl: env[LOCAL_ENV.tinkoffSandboxApiUrl] || undefined,
+    positions: args.positions,
   });
   return { lists, source };
 }

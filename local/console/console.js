@@ -401,7 +401,8 @@ function renderChecklist(target, result) {
 
 async function checkSetup(broker, button, target) {
   const form = $('#signal-form');
-  const query = new URLSearchParams({ broker, lang: LANG });
+  // The console checks what ver 2 signals read too: the positions and the active orders.
+  const query = new URLSearchParams({ broker, lang: LANG, positions: '1' });
   // The form's instrument is the one a signal to its broker would name.
   if (form.elements.broker.value === broker) {
     const ticker = form.elements.t.value.trim();

@@ -22,6 +22,8 @@ export const SetupCheckQuerySchema = z.object({
   lang: z.enum(LANGS).default('en'),
   ticker: z.string().trim().min(1).max(64).optional(),
   figi: z.string().trim().min(1).max(64).optional(),
+  /** `1`: also the reads of a ver 2 signal (`npm run preflight -- --positions`). */
+  positions: z.enum(['0', '1']).optional(),
 });
 
 export const ScenarioChangeSchema = z.strictObject({
@@ -56,7 +58,7 @@ export function createSetupCheck(
   const onPaper = (broker: Broker) => modes[broker] === 'paper' && paper !== undefined;
 
   return {
-    run: async ({ broker, lang, ticker, figi }) => {
+    run: async ({ broker, lang, ticker, figi, positions }) => {
       // On paper, a refused token is tried on the paper sandbox; a real broker is compared as the command line does.
       const sandbox = onPaper('tinkoff') ? paper?.tinkoff.sandboxUrl : env[LOCAL_ENV.tinkoffSandboxApiUrl] || undefined;
       const [list] = await runPreflight(settings, {
@@ -65,6 +67,7 @@ export function createSetupCheck(
         ticker,
         figi,
         tinkoffSandboxUrl: sandbox,
+        positions: positions === '1',
       });
       if (list === undefined) throw new Error('the preflight returned no checklist');
       return { exitCode: exitCode([list]), checklist: showChecklist(list, lang, 'local') };

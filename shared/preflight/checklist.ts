@@ -32,6 +32,8 @@ export const CHECK_IDS = [
   'alor-instrument-found',
   'alor-instrument-not-found',
   'alor-instrument-not-trading',
+  'alor-state-readable',
+  'alor-state-unreadable',
   'tinkoff-host-production',
   'tinkoff-host-sandbox',
   'tinkoff-host-other',
@@ -55,6 +57,8 @@ export const CHECK_IDS = [
   'tinkoff-instrument-qualified-only',
   'tinkoff-instrument-ticker-mismatch',
   'tinkoff-ticker-needs-figi',
+  'tinkoff-state-readable',
+  'tinkoff-state-unreadable',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -94,6 +98,8 @@ export const CHECK_STATUS: Readonly<Record<CheckId, CheckStatus>> = {
   'alor-instrument-found': pass,
   'alor-instrument-not-found': fail,
   'alor-instrument-not-trading': warn,
+  'alor-state-readable': pass,
+  'alor-state-unreadable': fail,
   'tinkoff-host-production': pass,
   'tinkoff-host-sandbox': pass,
   'tinkoff-host-other': warn,
@@ -117,6 +123,8 @@ export const CHECK_STATUS: Readonly<Record<CheckId, CheckStatus>> = {
   'tinkoff-instrument-qualified-only': fail,
   'tinkoff-instrument-ticker-mismatch': warn,
   'tinkoff-ticker-needs-figi': warn,
+  'tinkoff-state-readable': pass,
+  'tinkoff-state-unreadable': fail,
 };
 
 /** Values a text quotes: hosts, account ids, tickers, counts. Never a token. */

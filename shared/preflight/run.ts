@@ -63,6 +63,8 @@ export interface PreflightOptions {
   readonly figi?: string | undefined;
   /** Where to try a token T-Invest refuses (a paper sandbox); @default T-Invest's sandbox, for its production host */
   readonly tinkoffSandboxUrl?: string | undefined;
+  /** `--positions`: also check that the token reads the positions and active orders a ver 2 signal reads. */
+  readonly positions?: boolean | undefined;
 }
 
 interface StoredPair {
@@ -168,7 +170,15 @@ async function brokerChecklist(
     if (broker === 'alor') {
       const { exchange, oauthUrl, apiUrl } = settings.alor;
       await alorPreflight(
-        { refreshToken: credential, portfolio: account, exchange, oauthUrl, apiUrl, ticker: options.ticker },
+        {
+          refreshToken: credential,
+          portfolio: account,
+          exchange,
+          oauthUrl,
+          apiUrl,
+          ticker: options.ticker,
+          positions: options.positions,
+        },
         call,
       );
     } else {
@@ -183,6 +193,7 @@ async function brokerChecklist(
           otherEnvironment,
           figi: options.figi,
           ticker: options.ticker,
+          positions: options.positions,
         },
         call,
       );

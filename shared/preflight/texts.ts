@@ -392,6 +392,38 @@ const TEXTS: Readonly<Record<CheckId, Texts>> = {
     ru: { text: `Токен открывает только счёт ${str(p, 'account')}: минимум прав` },
     en: { text: `The token reaches account ${str(p, 'account')} only: least privilege` },
   }),
+  'alor-state-readable': (p) => ({
+    ru: {
+      text: `Токен читает позиции и заявки портфеля ${str(p, 'portfolio')} на ${str(p, 'exchange')} (сигналы ver 2)`,
+    },
+    en: {
+      text: `The token reads the positions and orders of portfolio ${str(p, 'portfolio')} on ${str(p, 'exchange')} (ver 2 signals)`,
+    },
+  }),
+  'alor-state-unreadable': (p) => ({
+    ru: {
+      text: `Токен не читает ${str(p, 'what') === 'orders' ? 'заявки' : 'позиции'} портфеля ${str(p, 'portfolio')} на ${str(p, 'exchange')} (HTTP ${str(p, 'status')})`,
+      fix: 'сигналы ver 2 с pos и x не исполнятся: выпустите токен с доступом к торговле этим портфелем',
+    },
+    en: {
+      text: `The token cannot read the ${str(p, 'what')} of portfolio ${str(p, 'portfolio')} on ${str(p, 'exchange')} (HTTP ${str(p, 'status')})`,
+      fix: 'ver 2 signals with pos and x would fail: issue a token with trading access to this portfolio',
+    },
+  }),
+  'tinkoff-state-readable': (p) => ({
+    ru: { text: `Токен читает позиции и активные заявки счёта ${str(p, 'account')} (сигналы ver 2)` },
+    en: { text: `The token reads the positions and active orders of account ${str(p, 'account')} (ver 2 signals)` },
+  }),
+  'tinkoff-state-unreadable': (p) => ({
+    ru: {
+      text: `Токен не читает ${str(p, 'what') === 'orders' ? 'заявки' : 'позиции'} счёта ${str(p, 'account')} (${str(p, 'code')})`,
+      fix: `сигналы ver 2 с pos и x не исполнятся: выпустите токен с доступом к счёту на ${BROKER_TOKEN_PAGES.tinkoff}`,
+    },
+    en: {
+      text: `The token cannot read the ${str(p, 'what')} of account ${str(p, 'account')} (${str(p, 'code')})`,
+      fix: `ver 2 signals with pos and x would fail: issue a token with access to the account at ${BROKER_TOKEN_PAGES.tinkoff}`,
+    },
+  }),
   'tinkoff-token-several-accounts': (p) => ({
     ru: {
       text: `Токен открывает счетов: ${str(p, 'count')}, а не только ${str(p, 'account')}`,

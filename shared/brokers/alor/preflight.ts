@@ -1,5 +1,6 @@
 import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
 import { type AlorExchange, brokerHostKind } from '../../facts.ts';
+import { parseJsonText } from '../../http/outbound/client.ts';
 import { type BrokerPreflightCall, type Check, check } from '../../preflight/checklist.ts';
 import { AlorClient } from './client.ts';
 import { accessTokenToHolder, tickerToAlorSymbol } from './mapping.ts';
@@ -18,6 +19,39 @@ export interface AlorPreflightTarget {
   readonly apiUrl: string;
   /** A signal's `t`: its instrument is looked up on the exchange as the order would name it. */
   readonly ticker?: string | undefined;
+  /** `--positions`: also read the portfolio's positions and orders, as a ver 2 signal does. */
+  readonly positions?: boolean | undefined;
+}
+
+/**
+ * Whether the token reads what a ver 2 signal reads of the portfolio (`…/positions`, `…/orders`): the first read it
+ * cannot is reported with its status. A 401 is not the refresh token's fault (it was just accepted).
+ */
+async function reportStateReads(
+  client: AlorClient,
+  accessToken: string,
+  target: AlorPreflightTarget,
+  call: BrokerPreflightCall,
+): Promise<void> {
+  const { portfolio, exchange } = target;
+  const reads = await Promise.all([
+    client.positionsAnswer(accessToken, exchange, portfolio, call.deadline),
+    client.ordersAnswer(accessToken, exchange, portfolio, call.deadline),
+  ]);
+  for (const [what, answer] of [
+    ['positions', reads[0]],
+    ['orders', reads[1]],
+  ] as const) {
+    if (answer.statusCode === 401) rethrowUnexpectedRefusal(new BrokerCredentialRejectedError(403, 'read refused'));
+    if (answer.statusCode === 403 || answer.statusCode === 404) {
+      call.report(check('alor-state-unreadable', { what, portfolio, exchange, status: answer.statusCode }));
+      return;
+    }
+    if (answer.statusCode !== 200 || !Array.isArray(parseJsonText(answer.text))) {
+      throw new BrokerUnavailableError(`${what} HTTP ${answer.statusCode}`, { retriable: false });
+    }
+  }
+  call.report(check('alor-state-readable', { portfolio, exchange }));
 }
 
 /** `field_TradingStatusCode` 18: no trading, or trading closed. */
@@ -78,6 +112,7 @@ export async function alorPreflight(target: AlorPreflightTarget, call: BrokerPre
     .portfolioAnswers(accessToken, exchange, portfolio, deadline)
     .catch(rethrowUnexpectedRefusal);
   report(check(answers ? 'alor-portfolio-on-exchange' : 'alor-portfolio-not-on-exchange', { portfolio, exchange }));
+  if (answers && target.positions === true) await reportStateReads(client, accessToken, target, call);
 
   if (target.ticker === undefined) return;
   const symbol = tickerToAlorSymbol(target.ticker);

@@ -486,3 +486,22 @@ export function cancelResponseToResult(statusCode: number, text: string): Cancel
   }
   throw new BrokerUnavailableError(`CancelOrder HTTP ${statusCode}`, { retriable: false });
 }
+
+/**
+ * What keeps the token from reading a ver 2 signal's state (the preflight): the catalogue code of a refusal
+ * (`40002` insufficient privileges, …), or undefined when it reads it. A transport failure is thrown as any read's.
+ */
+export function stateReadProblem(statusCode: number, text: string): string | undefined {
+  if (statusCode === 200) return undefined;
+  const json = parseJsonText(text);
+  const error = ErrorResponseSchema.safeParse(json);
+  if (
+    isClientError(statusCode) &&
+    statusCode !== 401 &&
+    error.success &&
+    error.data.description !== TOKEN_INVALID_CODE
+  ) {
+    return error.data.description ?? `HTTP ${statusCode}`;
+  }
+  throw readFailure('state read', statusCode, json);
+}

@@ -7,8 +7,8 @@ import {
   type TinkoffApi,
 } from '../../facts.ts';
 import { type BrokerPreflightCall, type Check, check } from '../../preflight/checklist.ts';
-import { TinkoffV2Client } from './client.ts';
-import { tickerToTinkoffTicker } from './mapping.ts';
+import { GET_ORDERS_PATH, GET_POSITIONS_PATH, TinkoffV2Client } from './client.ts';
+import { stateReadProblem, tickerToTinkoffTicker } from './mapping.ts';
 import type { Account, Instrument } from './schemas.ts';
 
 /**
@@ -33,6 +33,28 @@ export interface TinkoffPreflightTarget {
   readonly figi?: string | undefined;
   /** A signal's `t`: with `figi`, compared with the instrument's ticker. */
   readonly ticker?: string | undefined;
+  /** `--positions`: also read the account's positions and active orders, as a ver 2 signal does. */
+  readonly positions?: boolean | undefined;
+}
+
+/** Whether the token reads what a ver 2 signal reads (`GetPositions`, `GetOrders`); the first it cannot is reported. */
+async function reportStateReads(target: TinkoffPreflightTarget, call: BrokerPreflightCall): Promise<void> {
+  const client = new TinkoffV2Client({ dispatcher: call.dispatcher, apiUrl: target.apiUrl });
+  const reads = await Promise.all([
+    client.readCheck(target.token, target.accountId, GET_POSITIONS_PATH, call.deadline),
+    client.readCheck(target.token, target.accountId, GET_ORDERS_PATH, call.deadline),
+  ]);
+  for (const [what, answer] of [
+    ['positions', reads[0]],
+    ['orders', reads[1]],
+  ] as const) {
+    const problem = stateReadProblem(answer.statusCode, answer.text);
+    if (problem !== undefined) {
+      call.report(check('tinkoff-state-unreadable', { what, account: target.accountId, code: problem }));
+      return;
+    }
+  }
+  call.report(check('tinkoff-state-readable', { account: target.accountId }));
 }
 
 /**
@@ -169,6 +191,8 @@ export async function tinkoffPreflight(target: TinkoffPreflightTarget, call: Bro
   if (accounts === undefined) return;
   report(check('tinkoff-token-accepted', { count: accounts.length }));
   reportAccount(accounts, target.accountId, report);
+  const known = accounts.some((account) => account.id === target.accountId);
+  if (known && target.positions === true) await reportStateReads(target, call);
 
   const { figi } = target;
   if (figi !== undefined) {
