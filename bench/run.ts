@@ -8,7 +8,9 @@
  * BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10), BENCH_WARMUP (1000), BENCH_RTT_MS (50: the simulated round
  * trip to the brokers of the "first order over a network" phase), BENCH_NETWORK_RUNS (7), BENCH_PREFLIGHT_RUNS (5),
  * BENCH_NOTIFY_INVOCATIONS (1000: calls per instance with Telegram messages off and on, bench/notify.ts), BENCH_NODE
- * (the `node` binary of the fresh processes: cold starts and first orders; bench/child-run.ts).
+ * (the `node` binary of the fresh processes: cold starts and first orders; bench/child-run.ts), BENCH_PHASES (a comma
+ * list of the phases to run, all by default: warm, notify, cold, network, position, preflight; the bundles are always
+ * built and measured, and only the targets of the phases run are checked).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -35,6 +37,7 @@ import {
   summarizeFirstOrder,
 } from './first-order.ts';
 import { createBenchNotifier, type LineTap, measureNotify, type NotifyFigures } from './notify.ts';
+import { type PositionFigures, positionRun, summarizePosition } from './position.ts';
 import { measurePreflight, type PreflightFigures } from './preflight.ts';
 import { round } from './stats.ts';
 import { importBundledHandler, measureWarm, type WarmFigures } from './warm.ts';
@@ -62,6 +65,20 @@ const NOTIFY_INVOCATIONS = positiveInt('BENCH_NOTIFY_INVOCATIONS', 1000);
 const DEPLOYED_VARIANT: SdkVariant = 'sdkExternal';
 const MAX_PHASE_MS = 60_000;
 
+const PHASE_NAMES = ['warm', 'notify', 'cold', 'network', 'position', 'preflight'] as const;
+type Phase = (typeof PHASE_NAMES)[number];
+const PHASES = new Set(
+  (process.env.BENCH_PHASES ?? PHASE_NAMES.join(','))
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name): name is Phase => (PHASE_NAMES as readonly string[]).includes(name)),
+);
+const phase = (name: Phase) => PHASES.has(name);
+/** Runs of the target-position phase per function (fresh processes). */
+const POSITION_RUNS = positiveInt('BENCH_POSITION_RUNS', 5);
+/** The stack's position-locks table, as the fake AWS store serves it. */
+const POSITION_LOCK_TABLE = 'ppp-webhooks-position-locks';
+
 /** The targets of the README.md#performance table, on a 2-core machine. */
 const TARGETS = {
   brokerRequestsPerOrder: 1,
@@ -76,6 +93,8 @@ const TARGETS = {
   firstOrderSlackMs: 25,
   /** A warm order over the same link: a bare request's round trip + this much (ms). */
   warmOrderSlackMs: 1,
+  /** A warm `pos` order over the same link, with the lock: two round trips + this much (ms). */
+  warmPositionSlackMs: 2,
   preflightProcessMs: 2000,
   preflightRequestsPerBroker: 4,
 };
@@ -120,6 +139,7 @@ const store = await startFakeAwsStore({
     [STORE.tinkoffToken]: PAPER_TINKOFF.token,
   },
   parameters: { [STORE.alorPortfolio]: PAPER_ALOR.portfolio, [STORE.tinkoffAccountId]: PAPER_TINKOFF.accountId },
+  tables: [POSITION_LOCK_TABLE],
 });
 
 /** What the CDK stack sets with `storeExtension` off (store read with the SDK), pointed at the local brokers and store. */
@@ -161,14 +181,17 @@ let floorCold: ColdFigures | undefined;
 let storeFloorCold: ColdFigures | undefined;
 const overNetwork = {} as Record<Broker, FirstOrderFigures>;
 const overNetworkKeptWarm = {} as Record<Broker, FirstOrderFigures>;
-let preflight: PreflightFigures;
+const position = {} as Record<Broker, PositionFigures>;
+/** The same signals with the lock kept in the process (no table): what the DynamoDB lock adds, side by side. */
+const positionInProcessLock = {} as Record<Broker, PositionFigures>;
+let preflight: PreflightFigures | undefined;
 try {
   // Warm: both bundled functions in this process, configured as deployed, one after the other.
   for (const name of Object.keys(process.env)) {
     if (FUNCTION_SETTING_NAME.test(name) || name.startsWith('AWS_')) delete process.env[name];
   }
   Object.assign(process.env, functionEnv);
-  for (const broker of BROKERS) {
+  for (const broker of phase('warm') ? BROKERS : []) {
     say(`Warm ${broker}: ${WARMUP} warm-up, ${WARM_ORDERS} orders counted, ${LATENCY_INVOCATIONS} invocations timed…`);
     const handler = await importBundledHandler(bundles[DEPLOYED_VARIANT][broker].file);
     warm[broker] = await measureWarm(broker, handler, paper, WEBHOOK_SECRET, {
@@ -181,7 +204,7 @@ try {
 
   // Telegram messages off and on, side by side: two fresh instances of the bundle, called alternately.
   const notifier = createBenchNotifier(telegram);
-  for (const broker of BROKERS) {
+  for (const broker of phase('notify') ? BROKERS : []) {
     say(`Messages off / on ${broker}: ${WARMUP} warm-up pairs, ${NOTIFY_INVOCATIONS} timed calls each…`);
     notify[broker] = await measureNotify(
       broker,
@@ -195,10 +218,10 @@ try {
   }
 
   // Cold: fresh processes, setups interleaved run by run.
-  say(`Cold starts: ${COLD_RUNS} fresh node processes per setup…`);
+  if (phase('cold')) say(`Cold starts: ${COLD_RUNS} fresh node processes per setup…`);
   const runs = new Map<string, ColdRun[]>();
   const coldDeadline = performance.now() + 5 * MAX_PHASE_MS;
-  for (let i = 0; i < COLD_RUNS && performance.now() < coldDeadline; i += 1) {
+  for (let i = 0; i < (phase('cold') ? COLD_RUNS : 0) && performance.now() < coldDeadline; i += 1) {
     for (const [key, floor] of Object.entries(floorBundles)) {
       runs.set(key, [...(runs.get(key) ?? []), await coldRun(floor.file, 'alor', functionEnv)]);
     }
@@ -210,20 +233,30 @@ try {
       }
     }
   }
-  for (const broker of BROKERS) {
+  for (const broker of phase('cold') ? BROKERS : []) {
     cold[broker] = {} as Record<ColdSetup, ColdFigures>;
     for (const setup of COLD_SETUP_NAMES) cold[broker][setup] = summarizeCold(runs.get(`${setup}/${broker}`) ?? []);
   }
-  floorCold = summarizeCold(runs.get('floor') ?? []);
-  storeFloorCold = summarizeCold(runs.get('withStoreRead') ?? []);
+  if (phase('cold')) {
+    floorCold = summarizeCold(runs.get('floor') ?? []);
+    storeFloorCold = summarizeCold(runs.get('withStoreRead') ?? []);
+  }
 
   // First order over a network: TLS and a simulated round trip in front of each broker origin, fresh processes.
-  say(`First order over a network: TLS, ${RTT_MS} ms round trip, ${NETWORK_RUNS} fresh node processes per function…`);
-  const network = await startBrokerNetwork(paper, RTT_MS);
+  const network = phase('network') || phase('position') ? await startBrokerNetwork(paper, RTT_MS) : undefined;
   try {
+    if (network !== undefined && phase('network')) {
+      say(
+        `First order over a network: TLS, ${RTT_MS} ms round trip, ${NETWORK_RUNS} fresh node processes per function…`,
+      );
+    }
     const networkRuns = new Map<string, Awaited<ReturnType<typeof firstOrderRun>>[]>();
     const networkDeadline = performance.now() + 5 * MAX_PHASE_MS;
-    for (let i = 0; i < NETWORK_RUNS && performance.now() < networkDeadline; i += 1) {
+    for (
+      let i = 0;
+      network !== undefined && phase('network') && i < NETWORK_RUNS && performance.now() < networkDeadline;
+      i += 1
+    ) {
       for (const broker of BROKERS) {
         for (const mode of ['cold', 'keep-warm'] as const) {
           const run = await firstOrderRun(bundles[DEPLOYED_VARIANT][broker].file, broker, functionEnv, network, mode);
@@ -231,16 +264,39 @@ try {
         }
       }
     }
-    for (const broker of BROKERS) {
+    for (const broker of phase('network') ? BROKERS : []) {
       overNetwork[broker] = summarizeFirstOrder(networkRuns.get(`cold/${broker}`) ?? [], RTT_MS);
       overNetworkKeptWarm[broker] = summarizeFirstOrder(networkRuns.get(`keep-warm/${broker}`) ?? [], RTT_MS);
     }
+
+    // A ver 2 target position over the same link, under the lock (the fake store's DynamoDB, on loopback).
+    if (network !== undefined && phase('position')) {
+      say(
+        `Target position over a network: ${RTT_MS} ms round trip, the lock on, ${POSITION_RUNS} fresh processes per function…`,
+      );
+      const lockEnvs = { dynamodb: { ...functionEnv, POSITION_LOCK_TABLE }, process: functionEnv } as const;
+      const positionRuns = new Map<string, Awaited<ReturnType<typeof positionRun>>[]>();
+      for (let i = 0; i < POSITION_RUNS; i += 1) {
+        for (const broker of BROKERS) {
+          for (const [lock, env] of Object.entries(lockEnvs)) {
+            const run = await positionRun(bundles[DEPLOYED_VARIANT][broker].file, broker, env, network, paper);
+            positionRuns.set(`${lock}/${broker}`, [...(positionRuns.get(`${lock}/${broker}`) ?? []), run]);
+          }
+        }
+      }
+      for (const broker of BROKERS) {
+        position[broker] = summarizePosition(positionRuns.get(`dynamodb/${broker}`) ?? [], RTT_MS);
+        positionInProcessLock[broker] = summarizePosition(positionRuns.get(`process/${broker}`) ?? [], RTT_MS);
+      }
+    }
   } finally {
-    await network.close();
+    await network?.close();
   }
 
-  say(`Preflight: ${PREFLIGHT_RUNS} full preflights of both brokers, as npm run preflight and in process…`);
-  preflight = await measurePreflight(paper, PREFLIGHT_RUNS);
+  if (phase('preflight')) {
+    say(`Preflight: ${PREFLIGHT_RUNS} full preflights of both brokers, as npm run preflight and in process…`);
+    preflight = await measurePreflight(paper, PREFLIGHT_RUNS);
+  }
 } finally {
   await paper.close();
   await store.close();
@@ -285,32 +341,36 @@ for (const broker of BROKERS) {
   const check = (key: string, value: number, target: string, met: boolean) => {
     checks[`${broker}.${key}`] = { value, target, met };
   };
-  check(
-    'brokerRequestsPerOrder',
-    figures.warm.brokerRequestsPerOrder,
-    '= 1',
-    figures.warm.brokerRequestsPerOrder === TARGETS.brokerRequestsPerOrder,
-  );
-  check(
-    'newConnectionsPerOrder',
-    figures.warm.newConnectionsPerOrder,
-    '= 0',
-    figures.warm.newConnectionsPerOrder === TARGETS.newConnectionsPerOrder,
-  );
-  const overhead = figures.warm.overheadAboveFloorMs;
-  check('overheadAboveFloorP50Ms', overhead.p50, '< 0.3', overhead.p50 < TARGETS.overheadP50Ms);
-  check('overheadAboveFloorP99Ms', overhead.p99, '< 2', overhead.p99 < TARGETS.overheadP99Ms);
-  const coldStart = figures.cold.deployed.coldStartMs;
-  check('deployed.coldStartMs', coldStart, '< 150', coldStart < TARGETS.coldStartMs);
-  const vsFloor = round(timesFloor(figures.cold.deployed), 2);
-  check('deployed.coldStartVsFloor', vsFloor, '<= 1.5', vsFloor <= TARGETS.coldStartVsFloor);
+  if (phase('warm')) {
+    check(
+      'brokerRequestsPerOrder',
+      figures.warm.brokerRequestsPerOrder,
+      '= 1',
+      figures.warm.brokerRequestsPerOrder === TARGETS.brokerRequestsPerOrder,
+    );
+    check(
+      'newConnectionsPerOrder',
+      figures.warm.newConnectionsPerOrder,
+      '= 0',
+      figures.warm.newConnectionsPerOrder === TARGETS.newConnectionsPerOrder,
+    );
+    const overhead = figures.warm.overheadAboveFloorMs;
+    check('overheadAboveFloorP50Ms', overhead.p50, '< 0.3', overhead.p50 < TARGETS.overheadP50Ms);
+    check('overheadAboveFloorP99Ms', overhead.p99, '< 2', overhead.p99 < TARGETS.overheadP99Ms);
+  }
+  if (phase('cold')) {
+    const coldStart = figures.cold.deployed.coldStartMs;
+    check('deployed.coldStartMs', coldStart, '< 150', coldStart < TARGETS.coldStartMs);
+    const vsFloor = round(timesFloor(figures.cold.deployed), 2);
+    check('deployed.coldStartVsFloor', vsFloor, '<= 1.5', vsFloor <= TARGETS.coldStartVsFloor);
+  }
   for (const variant of SDK_VARIANTS) {
     const bytes = figures.bundle[variant].minifiedBytes;
     check(`${variant}.bundleMinifiedBytes`, bytes, '< 1000000', bytes < TARGETS.bundleMinifiedBytes);
   }
 }
 
-for (const broker of BROKERS) {
+for (const broker of phase('network') ? BROKERS : []) {
   const figures = overNetwork[broker];
   const firstBound = FIRST_ORDER_RTTS[broker] * RTT_MS + TARGETS.firstOrderSlackMs;
   checks[`${broker}.overNetwork.firstOrderMs`] = {
@@ -324,16 +384,26 @@ for (const broker of BROKERS) {
     met: figures.warmOverheadMs < TARGETS.warmOrderSlackMs,
   };
 }
-checks['preflight.processMs'] = {
-  value: preflight.processMs.median,
-  target: '< 2000',
-  met: preflight.processMs.median < TARGETS.preflightProcessMs,
-};
-checks['preflight.maxRequestsPerBroker'] = {
-  value: Math.max(preflight.requests.alor, preflight.requests.tinkoff),
-  target: '<= 4',
-  met: Math.max(preflight.requests.alor, preflight.requests.tinkoff) <= TARGETS.preflightRequestsPerBroker,
-};
+for (const broker of phase('position') ? BROKERS : []) {
+  const figures = position[broker];
+  checks[`${broker}.position.warmOverheadMs`] = {
+    value: figures.warmOverheadMs,
+    target: `<= ${TARGETS.warmPositionSlackMs} ms above two bare requests over the link, with the lock`,
+    met: figures.warmOverheadMs <= TARGETS.warmPositionSlackMs,
+  };
+}
+if (preflight !== undefined) {
+  checks['preflight.processMs'] = {
+    value: preflight.processMs.median,
+    target: '< 2000',
+    met: preflight.processMs.median < TARGETS.preflightProcessMs,
+  };
+  checks['preflight.maxRequestsPerBroker'] = {
+    value: Math.max(preflight.requests.alor, preflight.requests.tinkoff),
+    target: '<= 4',
+    met: Math.max(preflight.requests.alor, preflight.requests.tinkoff) <= TARGETS.preflightRequestsPerBroker,
+  };
+}
 
 const results = {
   schemaVersion: 1,
@@ -356,15 +426,24 @@ const results = {
     notifyInvocations: NOTIFY_INVOCATIONS,
     deployedVariant: DEPLOYED_VARIANT,
     preflightRuns: PREFLIGHT_RUNS,
+    positionRuns: POSITION_RUNS,
+    phases: [...PHASES],
   },
-  brokers: perBroker,
+  brokers: Object.fromEntries(
+    BROKERS.map((broker) => [
+      broker,
+      { ...perBroker[broker], position: position[broker], positionInProcessLock: positionInProcessLock[broker] },
+    ]),
+  ),
   floor: { cold: floorCold, bundle: sizes(floorBundles.floor) },
   floorWithStoreRead: {
     cold: storeFloorCold,
     bundle: sizes(floorBundles.withStoreRead),
-    deployedColdStartVsFloor: Object.fromEntries(
-      BROKERS.map((broker) => [broker, round(timesFloor(cold[broker].deployed, storeFloorCold), 2)]),
-    ),
+    deployedColdStartVsFloor: phase('cold')
+      ? Object.fromEntries(
+          BROKERS.map((broker) => [broker, round(timesFloor(cold[broker].deployed, storeFloorCold), 2)]),
+        )
+      : undefined,
   },
   preflight,
   targets: checks,
@@ -481,28 +560,66 @@ rows.push(
   [`  minus a bare request over the link (ms)`, (b) => network(b).warmOverheadMs.toFixed(2), '< 1'],
   [`  before send / on the link / after headers (ms)`, (b) => phasesCell(network(b).warmPhasesMs.function), ''],
   [`  the same, bare request (ms)`, (b) => phasesCell(network(b).warmPhasesMs.bare), ''],
+  [
+    `pos signal over the link, lock on: first / warm (ms)`,
+    (b) => pair(position[b].firstSignalMs.toFixed(1), position[b].warmSignalMs.toFixed(1)),
+    '',
+  ],
+  [`  warm in bare round trips`, (b) => position[b].warmSignalRtts.toFixed(2), '<= 2 RTT + 2 ms'],
+  [`  warm minus two bare requests (ms)`, (b) => position[b].warmOverheadMs.toFixed(2), '<= 2'],
+  [
+    `  bare pattern (2 at once, then 1) / warm minus it (ms)`,
+    (b) => pair(position[b].barePatternMs.toFixed(1), position[b].warmOverPatternMs.toFixed(2)),
+    '',
+  ],
+  [
+    `  broker / lock requests per warm signal`,
+    (b) => pair(String(position[b].brokerRequestsPerSignal), String(position[b].lockRequestsPerSignal)),
+    '3 / 2',
+  ],
+  [`  time in the lock (loopback DynamoDB, ms)`, (b) => position[b].lockMs.toFixed(2), ''],
+  [
+    `  the same, lock in the process: warm / minus pattern`,
+    (b) =>
+      pair(positionInProcessLock[b].warmSignalMs.toFixed(1), positionInProcessLock[b].warmOverPatternMs.toFixed(2)),
+    '',
+  ],
 );
 const widths = [54, 24, 24, 16];
 const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 10)).join(' ');
 say();
 say(line(['', 'alor', 'tinkoff', 'target']));
-for (const [label, value, target] of rows) say(line([label, value('alor'), value('tinkoff'), target]));
-say(
-  line([
-    'preflight, both brokers: process / checks (ms)',
-    `${preflight.processMs.median.toFixed(0)} / ${preflight.checksMs.toFixed(1)}`,
-    `max ${preflight.processMs.max.toFixed(0)}`,
-    '< 2000',
-  ]),
-);
-say(
-  line([
-    '  broker requests (alor, tinkoff)',
-    String(preflight.requests.alor),
-    String(preflight.requests.tinkoff),
-    '<= 4',
-  ]),
-);
+/** A cell of a phase that did not run is a dash; a row of such cells is left out. */
+const shown = (value: (broker: Broker) => string, broker: Broker) => {
+  try {
+    return value(broker);
+  } catch {
+    return '—';
+  }
+};
+for (const [label, value, target] of rows) {
+  const cells = BROKERS.map((broker) => shown(value, broker));
+  if (cells.every((cell) => cell === '—' || cell === 'NaN')) continue;
+  say(line([label, ...cells, target]));
+}
+if (preflight !== undefined) {
+  say(
+    line([
+      'preflight, both brokers: process / checks (ms)',
+      `${preflight.processMs.median.toFixed(0)} / ${preflight.checksMs.toFixed(1)}`,
+      `max ${preflight.processMs.max.toFixed(0)}`,
+      '< 2000',
+    ]),
+  );
+  say(
+    line([
+      '  broker requests (alor, tinkoff)',
+      String(preflight.requests.alor),
+      String(preflight.requests.tinkoff),
+      '<= 4',
+    ]),
+  );
+}
 say();
 const missed = Object.entries(checks).filter(([, check]) => !check.met);
 say(

@@ -1,0 +1,126 @@
+// One "target position over a network" run, started by `bench/position.ts` in a fresh `node` process: import the
+// bundled function, send a ver 2 `pos` signal at once, then warm ones on the same container, each moving the position
+// (1, 0, 1, …) so that each reads the state and places one market order under the lock, beside the same order sent by a
+// bare undici request over the link (the floor: one round trip). Broker requests go over undici, the lock's DynamoDB
+// calls over node:http (the AWS SDK): both are counted per call from the diagnostics channels, so the bundle is measured
+// unchanged. The figures go to file descriptor 3 as one JSON line.
+import { subscribe } from 'node:diagnostics_channel';
+import { writeSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { webhookEvent } from './child-signal.mjs';
+
+const [bundlePath, broker, warmSignalsText] = process.argv.slice(2);
+const warmSignals = Number(warmSignalsText);
+const at = () => performance.now();
+
+// What one timed call does: its broker requests, its lock requests (node:http) and the time they took.
+let current;
+const EXTENSION_PATH = /^\/(secretsmanager|systemsmanager)\//;
+const created = new WeakMap();
+subscribe('undici:request:create', ({ request }) => {
+  if (current === undefined || EXTENSION_PATH.test(request.path)) return;
+  current.brokerRequests += 1;
+  created.set(request, at());
+});
+subscribe('undici:request:headers', ({ request }) => {
+  const start = created.get(request);
+  if (current !== undefined && start !== undefined) {
+    current.timeline.push({
+      path: request.path.split('?')[0].split('/').slice(-2).join('/'),
+      start: start - current.start,
+      end: at() - current.start,
+    });
+  }
+});
+const lockStarts = new WeakMap();
+subscribe('http.client.request.start', ({ request }) => {
+  if (current !== undefined) {
+    current.lockRequests += 1;
+    lockStarts.set(request, at());
+  }
+});
+subscribe('http.client.response.finish', ({ request }) => {
+  const start = lockStarts.get(request);
+  if (current === undefined || start === undefined) return;
+  current.lockMs += at() - start;
+  current.timeline.push({ path: 'lock', start: start - current.start, end: at() - current.start });
+});
+
+const signal = (pos) => webhookEvent(broker, { ver: 2, t: 'MOEX:SBER', pos, o: 'market' }, `position-${process.pid}`);
+
+const { handler } = await import(pathToFileURL(bundlePath).href);
+const imported = at();
+const firstResponse = await handler(signal(1));
+const firstMs = at() - imported;
+
+const { Client } = await import('undici');
+const { randomUUID } = await import('node:crypto');
+const bareOrder = JSON.parse(process.env.BENCH_BARE_ORDER);
+const bareUrl = new URL(bareOrder.url);
+const bare = new Client(bareUrl.origin);
+// A second connection, as the function reads the position and the orders at once over two.
+const bareSecond = new Client(bareUrl.origin);
+const sendBare = async (client = bare) => {
+  const id = randomUUID();
+  const headers = Object.fromEntries(
+    Object.entries(bareOrder.headers).map(([name, value]) => [name, value.replaceAll('{{id}}', id)]),
+  );
+  const response = await client.request({
+    path: bareUrl.pathname,
+    method: 'POST',
+    headers,
+    body: bareOrder.body.replaceAll('{{id}}', id),
+  });
+  await response.body.text();
+  return response.statusCode;
+};
+
+const results = [JSON.parse(firstResponse.body).result];
+const statuses = [firstResponse.statusCode, await sendBare(), await sendBare(bareSecond)];
+const calls = [];
+const bareMs = [];
+/** The signal's pattern with bare requests: two at once on two connections, then one: its floor over this link. */
+const patternMs = [];
+for (let i = 0; i < warmSignals; i += 1) {
+  const start = at();
+  current = { brokerRequests: 0, lockRequests: 0, lockMs: 0, start, timeline: [] };
+  const response = await handler(signal(i % 2 === 0 ? 0 : 1));
+  calls.push({ ...current, ms: at() - start });
+  current = undefined;
+  statuses.push(response.statusCode);
+  results.push(JSON.parse(response.body).result);
+  const bareStart = at();
+  statuses.push(await sendBare());
+  bareMs.push(at() - bareStart);
+  const patternStart = at();
+  statuses.push(...(await Promise.all([sendBare(), sendBare(bareSecond)])), await sendBare());
+  patternMs.push(at() - patternStart);
+}
+
+const medianOfLastHalf = (values) => {
+  const lastHalf = values.slice(Math.floor(values.length / 2)).sort((a, b) => a - b);
+  return lastHalf[Math.floor(lastHalf.length / 2)];
+};
+
+writeSync(
+  3,
+  `${JSON.stringify({
+    firstMs,
+    warmMs: medianOfLastHalf(calls.map((call) => call.ms)),
+    lockMs: medianOfLastHalf(calls.map((call) => call.lockMs)),
+    bareRequestMs: medianOfLastHalf(bareMs),
+    barePatternMs: medianOfLastHalf(patternMs),
+    brokerRequestsPerSignal: medianOfLastHalf(calls.map((call) => call.brokerRequests)),
+    lockRequestsPerSignal: medianOfLastHalf(calls.map((call) => call.lockRequests)),
+    // Where the last warm signal's time went: each request's start and headers, ms after the call began.
+    timeline: calls.at(-1)?.timeline.map((step) => ({
+      ...step,
+      start: Math.round(step.start * 100) / 100,
+      end: Math.round(step.end * 100) / 100,
+    })),
+    statuses,
+    results,
+    body: firstResponse.statusCode === 200 ? undefined : firstResponse.body,
+  })}\n`,
+);
+process.exit(0);

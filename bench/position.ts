@@ -1,0 +1,110 @@
+import { fileURLToPath } from 'node:url';
+import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
+import type { Broker } from '#shared/facts.ts';
+import { runMeasuredChild } from './child-run.ts';
+import type { BrokerNetwork } from './first-order.ts';
+import { median, round } from './stats.ts';
+
+/**
+ * "A target position over a network" (docs/contract.md#signals-ver-2): a fresh `node` process per run imports the
+ * deployed bundle with the position lock's table set (the fake AWS store's DynamoDB, on loopback: in-region DynamoDB
+ * is not on the link), sends a `pos` signal, then warm ones that each read the state and place one market order under
+ * the lock, beside the same order sent by a bare undici request over the link (one round trip).
+ */
+
+interface PositionRun {
+  readonly firstMs: number;
+  readonly warmMs: number;
+  readonly lockMs: number;
+  readonly bareRequestMs: number;
+  readonly barePatternMs: number;
+  readonly brokerRequestsPerSignal: number;
+  readonly lockRequestsPerSignal: number;
+  readonly statuses: readonly number[];
+  readonly results: readonly string[];
+  readonly body?: string;
+  readonly timeline?: readonly { path: string; start: number; end: number }[];
+}
+
+export interface PositionFigures {
+  readonly runs: number;
+  readonly rttMs: number;
+  /** The first `pos` signal after the import (a cold container: handshakes, the lock's SDK, T-Invest's lookup). */
+  readonly firstSignalMs: number;
+  /** A warm `pos` signal that places an order: state read, market order, the lock taken and given back. */
+  readonly warmSignalMs: number;
+  /** The same in round trips of a bare request over the link. */
+  readonly warmSignalRtts: number;
+  /** One bare order over the same link. */
+  readonly bareRequestMs: number;
+  /** `warmSignalMs` minus two bare requests: what the function and the lock add to its two round trips. */
+  readonly warmOverheadMs: number;
+  /**
+   * The signal's requests made bare: two at once on two connections, then one. The link's own cost of that pattern on
+   * this machine (two connections' timers at once), the fairer floor.
+   */
+  readonly barePatternMs: number;
+  /** `warmSignalMs` minus {@link barePatternMs}: what the function and the lock add. */
+  readonly warmOverPatternMs: number;
+  /** Time in the lock's two DynamoDB calls per warm signal (loopback). */
+  readonly lockMs: number;
+  readonly brokerRequestsPerSignal: number;
+  readonly lockRequestsPerSignal: number;
+  /** Where the last warm signal of the last run spent its time: each request, ms after the call began. */
+  readonly timeline: readonly { path: string; start: number; end: number }[];
+}
+
+const CHILD = fileURLToPath(new URL('position-child.mjs', import.meta.url));
+/** Signals after the first, per run; the warm figure is the median of the last half. */
+const WARM_SIGNALS_PER_RUN = 20;
+
+/** SBER's FIGI at the paper T-Invest. */
+const SBER_FIGI = 'BBG004730N88';
+
+export async function positionRun(
+  bundle: string,
+  broker: Broker,
+  env: Record<string, string>,
+  network: BrokerNetwork,
+  paper: PaperBrokers,
+): Promise<PositionRun> {
+  // Flat before each run: its first signal (pos 1) then places an order too.
+  if (broker === 'alor') paper.alor.setPosition(PAPER_ALOR.portfolio, 'MOEX', 'SBER', 0);
+  else paper.tinkoff.setPosition(PAPER_TINKOFF.accountId, SBER_FIGI, 0);
+  const run = await runMeasuredChild<PositionRun>(
+    `position run of ${bundle}`,
+    CHILD,
+    [bundle, broker, String(WARM_SIGNALS_PER_RUN)],
+    {
+      ...env,
+      ...network.env,
+      NODE_EXTRA_CA_CERTS: network.ca.caFile,
+      BENCH_BARE_ORDER: JSON.stringify(network.bareOrders[broker]),
+    },
+  );
+  if (run.statuses.some((status) => status !== 200) || run.results.some((result) => result !== 'placed')) {
+    throw new Error(`position run answered ${run.statuses.join(', ')} (${run.results.join(', ')}): ${run.body}`);
+  }
+  return run;
+}
+
+export function summarizePosition(runs: readonly PositionRun[], rttMs: number): PositionFigures {
+  const med = (pick: (run: PositionRun) => number) => round(median(runs.map(pick)), 1);
+  const warmSignalMs = med((run) => run.warmMs);
+  const bareRequestMs = med((run) => run.bareRequestMs);
+  return {
+    runs: runs.length,
+    rttMs,
+    firstSignalMs: med((run) => run.firstMs),
+    warmSignalMs,
+    warmSignalRtts: round(warmSignalMs / bareRequestMs, 2),
+    bareRequestMs,
+    warmOverheadMs: med((run) => run.warmMs - 2 * run.bareRequestMs),
+    barePatternMs: med((run) => run.barePatternMs),
+    warmOverPatternMs: med((run) => run.warmMs - run.barePatternMs),
+    lockMs: round(median(runs.map((run) => run.lockMs)), 2),
+    brokerRequestsPerSignal: med((run) => run.brokerRequestsPerSignal),
+    lockRequestsPerSignal: med((run) => run.lockRequestsPerSignal),
+    timeline: runs.at(-1)?.timeline ?? [],
+  };
+}
