@@ -15,6 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startFakeAwsStore } from '#local/aws-store.ts';
 import { startFakeTelegram } from '#local/fake-telegram.ts';
+import { checkNodeSupport } from '#local/node-support.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, startPaperBrokers } from '#local/paper-broker/index.ts';
 import {
   BROKERS,
@@ -98,11 +99,7 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
   return true;
 }) as typeof process.stdout.write;
 
-// This machine runs Node 20 (Lambda runs 22): the SDK's notice about that says nothing about the figures.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (!warning.message.startsWith('NodeVersionSupportWarning')) process.stderr.write(`${warning.stack}\n`);
-});
+checkNodeSupport();
 
 const startedAt = performance.now();
 const loadBefore = loadavg();
