@@ -235,6 +235,12 @@ export const NOTIFY_CONTEXT_DEFAULTS = {
   notifyKinds: DEFAULT_NOTIFY_KINDS.join(','),
   /** `FOLLOW_UP_DELAY_SECONDS`: how long after placing an order it is looked up at the broker. */
   followUpDelaySeconds: DEFAULT_FOLLOW_UP_DELAY_SECONDS,
+  /**
+   * An e-mail address that also receives every alarm (a function that timed out, failed to start, failed or was
+   * throttled; messages waiting in a dead-letter queue; the notifier's own failures), so that a broken Telegram setup
+   * is not the only witness. Empty: alarms go to Telegram only. AWS mails a confirmation link first.
+   */
+  alarmEmail: '',
 } as const;
 
 /** The notifier's part of the deployment: where the bot token and chat id are stored, and the message settings. */
@@ -244,6 +250,8 @@ export interface NotifyConfig {
   readonly language: NotifyLanguage;
   readonly kinds: readonly NotifyKind[];
   readonly followUpDelaySeconds: number;
+  /** Where the alarms are also e-mailed; unset: nowhere but Telegram. */
+  readonly alarmEmail: string | undefined;
 }
 
 /**
@@ -272,7 +280,17 @@ export function readNotifyConfig(get: ContextReader): NotifyConfig {
       0,
       MAX_FOLLOW_UP_DELAY_SECONDS,
     ),
+    alarmEmail: emailAddress(get, 'alarmEmail'),
   };
+}
+
+/** One e-mail address, as SNS takes it for an e-mail subscription. */
+function emailAddress(get: ContextReader, key: string): string | undefined {
+  const value = optionalString(get, key);
+  if (value !== undefined && (value.length > 254 || !/^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>".]+$/.test(value))) {
+    throw new ConfigError(`Context "${key}" must be one e-mail address, such as trader@example.com; got "${value}"`);
+  }
+  return value;
 }
 
 function optionalString(get: ContextReader, key: string): string | undefined {

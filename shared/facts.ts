@@ -225,7 +225,9 @@ export const NOTIFY_KINDS = [
   'failed',
   'not-configured',
   'unauthorized',
+  'forbidden-source',
   'follow-up',
+  'alarm',
   'check',
 ] as const;
 export type NotifyKind = (typeof NOTIFY_KINDS)[number];
@@ -255,8 +257,12 @@ export const DEFAULT_NOTIFY_LANGUAGE: NotifyLanguage = 'ru';
 export const DEFAULT_FOLLOW_UP_DELAY_SECONDS = 10;
 /** SQS's longest message delay. */
 export const MAX_FOLLOW_UP_DELAY_SECONDS = 900;
-/** Unauthorized calls are told at most once per function per this window, with their count. */
-export const UNAUTHORIZED_WINDOW_SECONDS = 600;
+/**
+ * Refused calls (401 unauthorized, 403 from outside the allow-list) are told at most once per function and cause per
+ * this window, with their count; a CloudWatch alarm's period is the same, so a failure is told at most once per
+ * function and cause in it too.
+ */
+export const NOTIFY_WINDOW_SECONDS = 600;
 
 /** The `message` of the log lines the notifier reads: the webhook's one line per invocation, and the follow-up's. */
 export const WEBHOOK_LOG_MESSAGE = 'webhook answered';
