@@ -119,7 +119,10 @@ function invokeAsync(
  * CloudWatch's alarm state, per alarm: a failure while it is quiet sets it off (one message), and it stays set off
  * until a whole period has passed without a failure.
  */
-function localAlarms(fire: (name: string, at: Date) => void, now: () => number = Date.now) {
+export function localAlarms(
+  fire: (name: string, at: Date) => void,
+  now: () => number = Date.now,
+): (source: AlarmSource, cause: AlarmCause) => void {
   const lastFailure = new Map<string, number>();
   return (source: AlarmSource, cause: AlarmCause) => {
     const name = alarmName(LOCAL_STACK_NAME, source, cause);

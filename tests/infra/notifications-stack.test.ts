@@ -235,6 +235,24 @@ describe('NotificationsStack alarms: every failure reaches the trader', () => {
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { OKActions: Match.absent() });
   });
 
+  it("watches every function of the stack, the webhooks' and its own (no other function is deployed)", () => {
+    const functions = [built.template, template].flatMap((each) =>
+      Object.keys(each.findResources('AWS::Lambda::Function')),
+    );
+    expect(functions.sort()).toEqual(
+      [
+        logicalId(built.stack, built.stack.alor.function),
+        logicalId(built.stack, built.stack.tinkoff.function),
+        id(nested.notifier.function),
+        id(nested.followUps.alor.function),
+        id(nested.followUps.tinkoff.function),
+      ].sort(),
+    );
+    expect(ALARM_SOURCES).toHaveLength(functions.length);
+    for (const source of ALARM_SOURCES)
+      expect(WATCHED_CAUSES[source]).toEqual(expect.arrayContaining(['error', 'throttle']));
+  });
+
   it.each(ALARM_SOURCES.flatMap((source) => (['error', 'throttle'] as const).map((cause) => [source, cause] as const)))(
     "watches %s's Lambda metric for %s",
     (source, cause) => {
