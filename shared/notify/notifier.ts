@@ -101,7 +101,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     });
   };
 
-  /** Takes the lease on `key`, or says why not; `undefined`: someone else has it or it was told. */
+  /** Takes the lease on `key`: which attempt this is, or `undefined` when another holds it or it was told. */
   const lease = async (key: string, deadline: number): Promise<number | undefined> => {
     const at = now();
     if (deadline - at < WRITE_RESERVE_MS + MIN_ATTEMPT_MS) {
