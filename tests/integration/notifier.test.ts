@@ -6,6 +6,7 @@ import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { type Broker, ENV, NOTIFY_ENV, NOTIFY_LANGUAGES, NOTIFY_WINDOW_SECONDS } from '#shared/facts.ts';
 import { ALARM_SOURCES, alarmName, WATCHED_CAUSES } from '#shared/notify/alarms.ts';
+import type { WindowKind } from '#shared/notify/events.ts';
 import { handleNotifierEvent } from '#shared/notify/lambda.ts';
 import { DELIVERY_ATTEMPTS } from '#shared/notify/notifier.ts';
 import { WindowFlushSchema } from '#shared/notify/queue.ts';
@@ -59,6 +60,15 @@ async function deliver(under: NotifierUnderTest): Promise<void> {
 
 /** Lambda's retries of a failed asynchronous invocation come after about a minute, then two. */
 const ASYNC_RETRY_DELAY_MS = 60_000;
+/** The window the harness's clock starts in. */
+const FIRST_WINDOW = Date.parse('2025-01-31T10:00:00Z');
+
+/** One flush queued for the first window of `kind` at `broker`, delayed to the window's end. */
+function expectOneFlushQueued(under: NotifierUnderTest, kind: WindowKind, broker: Broker): void {
+  expect(under.queues.own.sent).toEqual([
+    { delaySeconds: NOTIFY_WINDOW_SECONDS, body: { type: 'window-flush', kind, broker, windowStart: FIRST_WINDOW } },
+  ]);
+}
 
 const texts = () => harness.telegram().messages.map((message) => message.text);
 
@@ -254,17 +264,7 @@ describe('notifier: at most once, whatever is delivered twice', () => {
     await deliver(under);
     await deliver(under);
     expect(texts()).toEqual([]);
-    expect(under.queues.own.sent).toEqual([
-      {
-        delaySeconds: NOTIFY_WINDOW_SECONDS,
-        body: {
-          type: 'window-flush',
-          kind: 'unauthorized',
-          broker: 'alor',
-          windowStart: Date.parse('2025-01-31T10:00:00Z'),
-        },
-      },
-    ]);
+    expectOneFlushQueued(under, 'unauthorized', 'alor');
 
     under.advance(NOTIFY_WINDOW_SECONDS * 1000);
     const flush = WindowFlushSchema.parse(under.queues.own.sent[0]?.body);
@@ -500,7 +500,7 @@ describe('notifier: at least once, whatever crashes', () => {
     await unauthorized();
     await deliver(under);
     expect(under.queues.own.sent.map((sent) => sent.body)).toEqual([
-      expect.objectContaining({ windowStart: Date.parse('2025-01-31T10:00:00Z') }),
+      expect.objectContaining({ windowStart: FIRST_WINDOW }),
       expect.objectContaining({ windowStart: Date.parse('2025-01-31T10:10:00Z') }),
     ]);
 
@@ -547,17 +547,7 @@ describe('notifier: at least once, whatever crashes', () => {
     await deliver(under);
     await deliver(under);
     expect(texts()).toEqual([]);
-    expect(under.queues.own.sent).toEqual([
-      {
-        delaySeconds: NOTIFY_WINDOW_SECONDS,
-        body: {
-          type: 'window-flush',
-          kind: 'forbidden-source',
-          broker: 'tinkoff',
-          windowStart: Date.parse('2025-01-31T10:00:00Z'),
-        },
-      },
-    ]);
+    expectOneFlushQueued(under, 'forbidden-source', 'tinkoff');
 
     under.advance(NOTIFY_WINDOW_SECONDS * 1000);
     const flush = toSqsEvent(under.queues.own.sent.map((sent) => sent.body));
