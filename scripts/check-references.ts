@@ -72,9 +72,12 @@ function hashComments(file: RepoFile): Passage[] {
   return passages;
 }
 
-/** The parts of a file that may cite: all of a Markdown file, the comments of code; nothing of other files. */
+/**
+ * The parts of a file that may cite: all of a Markdown file and of an HTML page (the console's text cites docs), the
+ * comments of code; nothing of other files.
+ */
 function passagesOf(file: RepoFile): Passage[] {
-  if (file.path.endsWith('.md')) return [{ text: file.text, offset: 0 }];
+  if (file.path.endsWith('.md') || file.path.endsWith('.html')) return [{ text: file.text, offset: 0 }];
   if (CODE_FILE.test(file.path)) return codeComments(file);
   if (HASH_COMMENT_FILES.test(file.path)) return hashComments(file);
   return [];

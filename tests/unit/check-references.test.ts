@@ -100,6 +100,12 @@ describe('findBrokenReferences', () => {
     expect(problemsOf({ path: 'docs/notes.md', text: `Intro.\n\n${text}\n` })).toEqual([`docs/notes.md:3: ${problem}`]);
   });
 
+  it('reads the text of an HTML page', () => {
+    expect(problemsOf({ path: 'local/console/index.html', text: '<p>\n(README.md#gone)</p>\n' })).toEqual([
+      'local/console/index.html:2: cites README.md#gone, a section or row that README.md does not have',
+    ]);
+  });
+
   it('reads the comments of code, not its strings', () => {
     const code = [
       "const path = 'shared/missing.ts';",
