@@ -43,7 +43,7 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/** The context keys this app reads, with their defaults (also written out in `cdk.json` and the README). */
+/** The context keys this app reads, with their defaults (also written out in `cdk.json` and docs/deploy-details.md#settings). */
 export const CONTEXT_DEFAULTS = {
   /** CloudFormation stack name. */
   stackName: 'PppWebhooks',
@@ -227,7 +227,7 @@ function resourceNames(get: ContextReader): ReturnType<typeof storeNames> {
   return storeNames(resourcePrefix);
 }
 
-/** The context keys of the Telegram messages (README.md#telegram-messages), with their defaults. */
+/** The context keys of the Telegram messages (docs/telegram.md#settings), with their defaults. */
 export const NOTIFY_CONTEXT_DEFAULTS = {
   /** `NOTIFY_LANGUAGE`: `ru` or `en`. */
   notifyLanguage: DEFAULT_NOTIFY_LANGUAGE,

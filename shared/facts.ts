@@ -66,7 +66,7 @@ export const ENV = {
 } as const;
 
 /**
- * The environment variables of the notifier and the follow-up functions (README.md#telegram-messages). The follow-up
+ * The environment variables of the notifier and the follow-up functions (docs/telegram.md). The follow-up
  * functions read their broker's settings from {@link ENV}; the webhook functions read none of these.
  */
 export const NOTIFY_ENV = {
@@ -216,7 +216,7 @@ export const DEFAULT_TELEGRAM_API_URL = 'https://api.telegram.org';
 /** Telegram's limit on a message's text, counted after entity parsing. */
 export const TELEGRAM_MAX_MESSAGE_CHARS = 4096;
 
-/** What the trader hears about (`NOTIFY_KINDS`, a comma list); README.md#telegram-messages says what each is. */
+/** What the trader hears about (`NOTIFY_KINDS`, a comma list); docs/telegram.md#what-gets-a-message says what each is. */
 export const NOTIFY_KINDS = [
   'placed',
   'dry-run',
