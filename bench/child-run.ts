@@ -38,11 +38,17 @@ export function benchNodes(spec = process.env.BENCH_NODE ?? ''): BenchNodes {
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
   const fetched = entries.some((entry) => /^\d+$/.test(entry)) ? mkdtempSync(join(tmpdir(), 'ppp-bench-node-')) : '';
-  const nodes = (entries.length === 0 ? [process.execPath] : entries).map((entry) => {
-    const path = /^\d+$/.test(entry) ? fetchNode(entry, join(fetched, entry)) : entry;
-    return { path, version: execFileSync(path, ['--version'], { encoding: 'utf8' }).trim() };
-  });
-  return { nodes, dispose: () => (fetched === '' ? undefined : rmSync(fetched, { recursive: true, force: true })) };
+  const dispose = () => (fetched === '' ? undefined : rmSync(fetched, { recursive: true, force: true }));
+  try {
+    const nodes = (entries.length === 0 ? [process.execPath] : entries).map((entry) => {
+      const path = /^\d+$/.test(entry) ? fetchNode(entry, join(fetched, entry)) : entry;
+      return { path, version: execFileSync(path, ['--version'], { encoding: 'utf8' }).trim() };
+    });
+    return { nodes, dispose };
+  } catch (error) {
+    dispose();
+    throw error;
+  }
 }
 
 /** The npm registry's `node-linux-<arch>@<major>` (the official binary) installed into `prefix`; its `node`. */
@@ -50,7 +56,7 @@ function fetchNode(major: string, prefix: string): string {
   if (process.platform !== 'linux') throw new Error(`BENCH_NODE=${major}: only on Linux; give the path of a node`);
   const name = `node-linux-${process.arch}@${major}`;
   process.stdout.write(`Fetching ${name} from the npm registry…\n`);
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--silent', '--prefix', prefix, name], {
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--prefix', prefix, name], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return join(prefix, 'node_modules', '.bin', 'node');
