@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
 import type { Broker } from '#shared/facts.ts';
-import { runMeasuredChild } from './child-run.ts';
+import { type BenchNode, runMeasuredChild } from './child-run.ts';
 import type { BrokerNetwork } from './first-order.ts';
 import { median, round } from './stats.ts';
 
@@ -62,6 +62,7 @@ const WARM_SIGNALS_PER_RUN = 20;
 const SBER_FIGI = 'BBG004730N88';
 
 export async function positionRun(
+  node: BenchNode,
   bundle: string,
   broker: Broker,
   env: Record<string, string>,
@@ -72,6 +73,7 @@ export async function positionRun(
   if (broker === 'alor') paper.alor.setPosition(PAPER_ALOR.portfolio, 'MOEX', 'SBER', 0);
   else paper.tinkoff.setPosition(PAPER_TINKOFF.accountId, SBER_FIGI, 0);
   const run = await runMeasuredChild<PositionRun>(
+    node,
     `position run of ${bundle}`,
     CHILD,
     [bundle, broker, String(WARM_SIGNALS_PER_RUN)],

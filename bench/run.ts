@@ -8,15 +8,18 @@
  * BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10), BENCH_WARMUP (1000), BENCH_RTT_MS (50: the simulated round
  * trip to the brokers of the "first order over a network" phase), BENCH_NETWORK_RUNS (7), BENCH_PREFLIGHT_RUNS (5),
  * BENCH_NOTIFY_INVOCATIONS (1000: calls per instance with Telegram messages off and on, bench/notify.ts), BENCH_NODE
- * (the `node` binary of the fresh processes: cold starts and first orders; bench/child-run.ts), BENCH_PHASES (a comma
- * list of the phases to run, all by default: warm, notify, cold, network, position, preflight; the bundles are always
- * built and measured, and only the targets of the phases run are checked).
+ * (the `node`s of the measured processes, side by side: warm phases, cold starts, first orders; `24,22` fetches both
+ * from the npm registry; bench/child-run.ts), BENCH_POSITION_RUNS (5: fresh processes per function of the target-position
+ * phase, bench/position.ts), BENCH_PHASES (a comma list of the phases to run, all by default: warm, notify, cold,
+ * network, position, preflight; the bundles are always built and measured, and only the targets of the phases run are
+ * checked). The messages and preflight phases run on this process's Node.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startFakeAwsStore } from '#local/aws-store.ts';
 import { startFakeTelegram } from '#local/fake-telegram.ts';
+import { checkNodeSupport } from '#local/node-support.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, startPaperBrokers } from '#local/paper-broker/index.ts';
 import {
   BROKERS,
@@ -27,7 +30,7 @@ import {
   storeNames,
 } from '#shared/facts.ts';
 import { type BundleFigures, buildAllBundles, buildFloorBundles, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
-import { childNodeVersion } from './child-run.ts';
+import { type BenchNode, benchNodes } from './child-run.ts';
 import { type ColdFigures, type ColdRun, coldRun, summarizeCold } from './cold-start.ts';
 import {
   type CallPhases,
@@ -40,7 +43,7 @@ import { createBenchNotifier, type LineTap, measureNotify, type NotifyFigures } 
 import { type PositionFigures, positionRun, summarizePosition } from './position.ts';
 import { measurePreflight, type PreflightFigures } from './preflight.ts';
 import { round } from './stats.ts';
-import { importBundledHandler, measureWarm, type WarmFigures } from './warm.ts';
+import { paperBrokerEnv, type WarmFigures, warmRun } from './warm.ts';
 
 const positiveInt = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -74,12 +77,12 @@ const PHASES = new Set(
     .filter((name): name is Phase => (PHASE_NAMES as readonly string[]).includes(name)),
 );
 const phase = (name: Phase) => PHASES.has(name);
-/** Runs of the target-position phase per function (fresh processes). */
+/** Runs of the target-position phase per function and node (fresh processes). */
 const POSITION_RUNS = positiveInt('BENCH_POSITION_RUNS', 5);
 /** The stack's position-locks table, as the fake AWS store serves it. */
 const POSITION_LOCK_TABLE = 'ppp-webhooks-position-locks';
 
-/** The targets of the README.md#performance table, on a 2-core machine. */
+/** The targets of docs/performance.md#targets, on a 2-core machine. */
 const TARGETS = {
   brokerRequestsPerOrder: 1,
   newConnectionsPerOrder: 0,
@@ -117,14 +120,13 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
   return true;
 }) as typeof process.stdout.write;
 
-// This machine runs Node 20 (Lambda runs 22): the SDK's notice about that says nothing about the figures.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (!warning.message.startsWith('NodeVersionSupportWarning')) process.stderr.write(`${warning.stack}\n`);
-});
+checkNodeSupport();
 
 const startedAt = performance.now();
 const loadBefore = loadavg();
+
+const { nodes, dispose: disposeNodes } = benchNodes();
+say(`Measured processes on ${nodes.map((node) => `Node ${node.version}`).join(', ')}.`);
 
 say('Building bundles with infra/bundling.ts (SDK bundled and SDK external)…');
 const bundles = await buildAllBundles();
@@ -148,11 +150,9 @@ const sdkStoreEnv: Record<string, string> = {
   [ENV.webhookSecretId]: STORE.webhookSecret,
   [ENV.alorRefreshTokenSecretId]: STORE.alorRefreshToken,
   [ENV.alorPortfolioParameter]: STORE.alorPortfolio,
-  [ENV.alorOauthUrl]: paper.alor.url,
-  [ENV.alorApiUrl]: paper.alor.url,
   [ENV.tinkoffTokenSecretId]: STORE.tinkoffToken,
   [ENV.tinkoffAccountIdParameter]: STORE.tinkoffAccountId,
-  [ENV.tinkoffApiUrl]: paper.tinkoff.v2Url,
+  ...paperBrokerEnv(paper),
   BENCH_WEBHOOK_SECRET: WEBHOOK_SECRET,
 };
 /** What the CDK stack sets by default: the same, and the extension's port (the fake store answers on it). */
@@ -160,7 +160,7 @@ const functionEnv: Record<string, string> = { ...sdkStoreEnv, ...store.extension
 
 /**
  * The cold starts measured side by side, runs interleaved: the deployed default, and each alternative tried on the
- * way to it (README.md#store-reads), so every figure comes from the same run as the floor's.
+ * way to it (docs/performance.md#alternatives-tried), so every figure comes from the same run as the floor's.
  */
 const COLD_SETUPS = {
   deployed: { label: 'deployed (store extension)', variant: DEPLOYED_VARIANT, env: functionEnv },
@@ -174,35 +174,53 @@ const COLD_SETUPS = {
 type ColdSetup = keyof typeof COLD_SETUPS;
 const COLD_SETUP_NAMES = Object.keys(COLD_SETUPS) as ColdSetup[];
 
-const warm = {} as Record<Broker, WarmFigures>;
+/** The figures that depend on the Node the function runs on: one set per node measured. */
+interface RuntimeFigures {
+  readonly node: BenchNode;
+  readonly warm: Record<Broker, WarmFigures>;
+  readonly cold: Record<Broker, Record<ColdSetup, ColdFigures>>;
+  floorCold?: ColdFigures;
+  storeFloorCold?: ColdFigures;
+  readonly overNetwork: Record<Broker, FirstOrderFigures>;
+  readonly overNetworkKeptWarm: Record<Broker, FirstOrderFigures>;
+  /** A ver 2 `pos` signal over the same link, with the DynamoDB lock. */
+  readonly position: Record<Broker, PositionFigures>;
+  /** The same with the lock kept in the process (no table): what the DynamoDB lock adds, side by side. */
+  readonly positionInProcessLock: Record<Broker, PositionFigures>;
+}
+const runtimes: RuntimeFigures[] = nodes.map((node) => ({
+  node,
+  warm: {} as Record<Broker, WarmFigures>,
+  cold: {} as Record<Broker, Record<ColdSetup, ColdFigures>>,
+  overNetwork: {} as Record<Broker, FirstOrderFigures>,
+  overNetworkKeptWarm: {} as Record<Broker, FirstOrderFigures>,
+  position: {} as Record<Broker, PositionFigures>,
+  positionInProcessLock: {} as Record<Broker, PositionFigures>,
+}));
 const notify = {} as Record<Broker, NotifyFigures>;
-const cold = {} as Record<Broker, Record<ColdSetup, ColdFigures>>;
-let floorCold: ColdFigures | undefined;
-let storeFloorCold: ColdFigures | undefined;
-const overNetwork = {} as Record<Broker, FirstOrderFigures>;
-const overNetworkKeptWarm = {} as Record<Broker, FirstOrderFigures>;
-const position = {} as Record<Broker, PositionFigures>;
-/** The same signals with the lock kept in the process (no table): what the DynamoDB lock adds, side by side. */
-const positionInProcessLock = {} as Record<Broker, PositionFigures>;
 let preflight: PreflightFigures | undefined;
 try {
-  // Warm: both bundled functions in this process, configured as deployed, one after the other.
+  // Warm: each bundled function configured as deployed, in a fresh process per node, one after the other.
+  for (const broker of phase('warm') ? BROKERS : []) {
+    for (const runtime of runtimes) {
+      say(
+        `Warm ${broker} on Node ${runtime.node.version}: ${WARMUP} warm-up, ${WARM_ORDERS} orders counted, ` +
+          `${LATENCY_INVOCATIONS} invocations timed…`,
+      );
+      runtime.warm[broker] = await warmRun(runtime.node, bundles[DEPLOYED_VARIANT][broker].file, broker, functionEnv, {
+        countOrders: WARM_ORDERS,
+        latencyInvocations: LATENCY_INVOCATIONS,
+        maxPhaseMs: MAX_PHASE_MS,
+        warmupOrders: WARMUP,
+      });
+    }
+  }
+
+  // Telegram messages off and on, side by side: two fresh instances of the bundle in this process, called alternately.
   for (const name of Object.keys(process.env)) {
     if (FUNCTION_SETTING_NAME.test(name) || name.startsWith('AWS_')) delete process.env[name];
   }
   Object.assign(process.env, functionEnv);
-  for (const broker of phase('warm') ? BROKERS : []) {
-    say(`Warm ${broker}: ${WARMUP} warm-up, ${WARM_ORDERS} orders counted, ${LATENCY_INVOCATIONS} invocations timed…`);
-    const handler = await importBundledHandler(bundles[DEPLOYED_VARIANT][broker].file);
-    warm[broker] = await measureWarm(broker, handler, paper, WEBHOOK_SECRET, {
-      countOrders: WARM_ORDERS,
-      latencyInvocations: LATENCY_INVOCATIONS,
-      maxPhaseMs: MAX_PHASE_MS,
-      warmupOrders: WARMUP,
-    });
-  }
-
-  // Telegram messages off and on, side by side: two fresh instances of the bundle, called alternately.
   const notifier = createBenchNotifier(telegram);
   for (const broker of phase('notify') ? BROKERS : []) {
     say(`Messages off / on ${broker}: ${WARMUP} warm-up pairs, ${NOTIFY_INVOCATIONS} timed calls each…`);
@@ -217,37 +235,43 @@ try {
     );
   }
 
-  // Cold: fresh processes, setups interleaved run by run.
-  if (phase('cold')) say(`Cold starts: ${COLD_RUNS} fresh node processes per setup…`);
+  // Cold: fresh processes, setups and nodes interleaved run by run.
+  if (phase('cold')) say(`Cold starts: ${COLD_RUNS} fresh node processes per setup and node…`);
   const runs = new Map<string, ColdRun[]>();
+  const addRun = <TRun>(map: Map<string, TRun[]>, key: string, run: TRun) =>
+    map.set(key, [...(map.get(key) ?? []), run]);
   const coldDeadline = performance.now() + 5 * MAX_PHASE_MS;
   for (let i = 0; i < (phase('cold') ? COLD_RUNS : 0) && performance.now() < coldDeadline; i += 1) {
-    for (const [key, floor] of Object.entries(floorBundles)) {
-      runs.set(key, [...(runs.get(key) ?? []), await coldRun(floor.file, 'alor', functionEnv)]);
-    }
-    for (const setup of COLD_SETUP_NAMES) {
-      const { variant, env } = COLD_SETUPS[setup];
-      for (const broker of BROKERS) {
-        const key = `${setup}/${broker}`;
-        runs.set(key, [...(runs.get(key) ?? []), await coldRun(bundles[variant][broker].file, broker, env)]);
+    for (const [n, { node }] of runtimes.entries()) {
+      for (const [key, floor] of Object.entries(floorBundles)) {
+        addRun(runs, `${n}/${key}`, await coldRun(node, floor.file, 'alor', functionEnv));
+      }
+      for (const setup of COLD_SETUP_NAMES) {
+        const { variant, env } = COLD_SETUPS[setup];
+        for (const broker of BROKERS) {
+          addRun(runs, `${n}/${setup}/${broker}`, await coldRun(node, bundles[variant][broker].file, broker, env));
+        }
       }
     }
   }
-  for (const broker of phase('cold') ? BROKERS : []) {
-    cold[broker] = {} as Record<ColdSetup, ColdFigures>;
-    for (const setup of COLD_SETUP_NAMES) cold[broker][setup] = summarizeCold(runs.get(`${setup}/${broker}`) ?? []);
-  }
-  if (phase('cold')) {
-    floorCold = summarizeCold(runs.get('floor') ?? []);
-    storeFloorCold = summarizeCold(runs.get('withStoreRead') ?? []);
+  for (const [n, runtime] of phase('cold') ? runtimes.entries() : []) {
+    for (const broker of BROKERS) {
+      runtime.cold[broker] = {} as Record<ColdSetup, ColdFigures>;
+      for (const setup of COLD_SETUP_NAMES) {
+        runtime.cold[broker][setup] = summarizeCold(runs.get(`${n}/${setup}/${broker}`) ?? []);
+      }
+    }
+    runtime.floorCold = summarizeCold(runs.get(`${n}/floor`) ?? []);
+    runtime.storeFloorCold = summarizeCold(runs.get(`${n}/withStoreRead`) ?? []);
   }
 
   // First order over a network: TLS and a simulated round trip in front of each broker origin, fresh processes.
   const network = phase('network') || phase('position') ? await startBrokerNetwork(paper, RTT_MS) : undefined;
   try {
-    if (network !== undefined && phase('network')) {
+    if (phase('network')) {
       say(
-        `First order over a network: TLS, ${RTT_MS} ms round trip, ${NETWORK_RUNS} fresh node processes per function…`,
+        `First order over a network: TLS, ${RTT_MS} ms round trip, ${NETWORK_RUNS} fresh node processes per function ` +
+          'and node…',
       );
     }
     const networkRuns = new Map<string, Awaited<ReturnType<typeof firstOrderRun>>[]>();
@@ -257,36 +281,60 @@ try {
       network !== undefined && phase('network') && i < NETWORK_RUNS && performance.now() < networkDeadline;
       i += 1
     ) {
-      for (const broker of BROKERS) {
-        for (const mode of ['cold', 'keep-warm'] as const) {
-          const run = await firstOrderRun(bundles[DEPLOYED_VARIANT][broker].file, broker, functionEnv, network, mode);
-          networkRuns.set(`${mode}/${broker}`, [...(networkRuns.get(`${mode}/${broker}`) ?? []), run]);
+      for (const [n, { node }] of runtimes.entries()) {
+        for (const broker of BROKERS) {
+          for (const mode of ['cold', 'keep-warm'] as const) {
+            const file = bundles[DEPLOYED_VARIANT][broker].file;
+            addRun(
+              networkRuns,
+              `${n}/${mode}/${broker}`,
+              await firstOrderRun(node, file, broker, functionEnv, network, mode),
+            );
+          }
         }
       }
     }
-    for (const broker of phase('network') ? BROKERS : []) {
-      overNetwork[broker] = summarizeFirstOrder(networkRuns.get(`cold/${broker}`) ?? [], RTT_MS);
-      overNetworkKeptWarm[broker] = summarizeFirstOrder(networkRuns.get(`keep-warm/${broker}`) ?? [], RTT_MS);
+    for (const [n, runtime] of phase('network') ? runtimes.entries() : []) {
+      for (const broker of BROKERS) {
+        runtime.overNetwork[broker] = summarizeFirstOrder(networkRuns.get(`${n}/cold/${broker}`) ?? [], RTT_MS);
+        runtime.overNetworkKeptWarm[broker] = summarizeFirstOrder(
+          networkRuns.get(`${n}/keep-warm/${broker}`) ?? [],
+          RTT_MS,
+        );
+      }
     }
 
-    // A ver 2 target position over the same link, under the lock (the fake store's DynamoDB, on loopback).
+    // A ver 2 target position over the same link: with the DynamoDB lock (the fake store's, on loopback) and with the
+    // lock in the process, interleaved run by run.
     if (network !== undefined && phase('position')) {
       say(
-        `Target position over a network: ${RTT_MS} ms round trip, the lock on, ${POSITION_RUNS} fresh processes per function…`,
+        `Target position over a network: ${RTT_MS} ms round trip, the lock on, ${POSITION_RUNS} fresh processes per ` +
+          'function, lock and node…',
       );
       const lockEnvs = { dynamodb: { ...functionEnv, POSITION_LOCK_TABLE }, process: functionEnv } as const;
       const positionRuns = new Map<string, Awaited<ReturnType<typeof positionRun>>[]>();
       for (let i = 0; i < POSITION_RUNS; i += 1) {
-        for (const broker of BROKERS) {
-          for (const [lock, env] of Object.entries(lockEnvs)) {
-            const run = await positionRun(bundles[DEPLOYED_VARIANT][broker].file, broker, env, network, paper);
-            positionRuns.set(`${lock}/${broker}`, [...(positionRuns.get(`${lock}/${broker}`) ?? []), run]);
+        for (const [n, { node }] of runtimes.entries()) {
+          for (const broker of BROKERS) {
+            for (const [lock, env] of Object.entries(lockEnvs)) {
+              const file = bundles[DEPLOYED_VARIANT][broker].file;
+              addRun(
+                positionRuns,
+                `${n}/${lock}/${broker}`,
+                await positionRun(node, file, broker, env, network, paper),
+              );
+            }
           }
         }
       }
-      for (const broker of BROKERS) {
-        position[broker] = summarizePosition(positionRuns.get(`dynamodb/${broker}`) ?? [], RTT_MS);
-        positionInProcessLock[broker] = summarizePosition(positionRuns.get(`process/${broker}`) ?? [], RTT_MS);
+      for (const [n, runtime] of runtimes.entries()) {
+        for (const broker of BROKERS) {
+          runtime.position[broker] = summarizePosition(positionRuns.get(`${n}/dynamodb/${broker}`) ?? [], RTT_MS);
+          runtime.positionInProcessLock[broker] = summarizePosition(
+            positionRuns.get(`${n}/process/${broker}`) ?? [],
+            RTT_MS,
+          );
+        }
       }
     }
   } finally {
@@ -301,96 +349,91 @@ try {
   await paper.close();
   await store.close();
   await telegram.close();
+  disposeNodes();
 }
 
 const sizes = (figures: BundleFigures) => ({ minifiedBytes: figures.minifiedBytes, gzipBytes: figures.gzipBytes });
-const perBroker = Object.fromEntries(
-  BROKERS.map((broker) => [
-    broker,
-    {
-      warm: warm[broker],
-      notify: notify[broker],
-      cold: cold[broker],
-      overNetwork: overNetwork[broker],
-      overNetworkKeptWarm: overNetworkKeptWarm[broker],
-      bundle: Object.fromEntries(SDK_VARIANTS.map((variant) => [variant, sizes(bundles[variant][broker])])),
-    },
-  ]),
-) as Record<
-  Broker,
-  {
-    warm: WarmFigures;
-    notify: NotifyFigures;
-    cold: Record<ColdSetup, ColdFigures>;
-    overNetwork: FirstOrderFigures;
-    overNetworkKeptWarm: FirstOrderFigures;
-    bundle: Record<SdkVariant, ReturnType<typeof sizes>>;
-  }
->;
 
 /**
- * A cold start as a multiple of a floor bundle's in the same run: the floor the target is set against, or the one
- * that reads its secret through the store extension, as every function must.
+ * A cold start as a multiple of a floor bundle's in the same run, on the same node: the floor the target is set
+ * against, or the one that reads its secret through the store extension, as every function must.
  */
-const timesFloor = (figures: ColdFigures, floor = floorCold) =>
+const timesFloor = (figures: ColdFigures, floor: ColdFigures | undefined) =>
   figures.coldStartMs / (floor?.coldStartMs ?? Number.NaN);
 
-const checks: Record<string, { value: number; target: string; met: boolean }> = {};
-for (const broker of BROKERS) {
-  const figures = perBroker[broker];
-  const check = (key: string, value: number, target: string, met: boolean) => {
-    checks[`${broker}.${key}`] = { value, target, met };
-  };
-  if (phase('warm')) {
-    check(
-      'brokerRequestsPerOrder',
-      figures.warm.brokerRequestsPerOrder,
-      '= 1',
-      figures.warm.brokerRequestsPerOrder === TARGETS.brokerRequestsPerOrder,
-    );
-    check(
-      'newConnectionsPerOrder',
-      figures.warm.newConnectionsPerOrder,
-      '= 0',
-      figures.warm.newConnectionsPerOrder === TARGETS.newConnectionsPerOrder,
-    );
-    const overhead = figures.warm.overheadAboveFloorMs;
-    check('overheadAboveFloorP50Ms', overhead.p50, '< 0.3', overhead.p50 < TARGETS.overheadP50Ms);
-    check('overheadAboveFloorP99Ms', overhead.p99, '< 2', overhead.p99 < TARGETS.overheadP99Ms);
+type Checks = Record<string, { value: number; target: string; met: boolean }>;
+
+/** The targets that depend on the node, checked on each. */
+function runtimeChecks(runtime: RuntimeFigures): Checks {
+  const checks: Checks = {};
+  for (const broker of BROKERS) {
+    const check = (key: string, value: number, target: string, met: boolean) => {
+      checks[`${broker}.${key}`] = { value, target, met };
+    };
+    if (phase('warm')) {
+      const warm = runtime.warm[broker];
+      check(
+        'brokerRequestsPerOrder',
+        warm.brokerRequestsPerOrder,
+        '= 1',
+        warm.brokerRequestsPerOrder === TARGETS.brokerRequestsPerOrder,
+      );
+      check(
+        'newConnectionsPerOrder',
+        warm.newConnectionsPerOrder,
+        '= 0',
+        warm.newConnectionsPerOrder === TARGETS.newConnectionsPerOrder,
+      );
+      const overhead = warm.overheadAboveFloorMs;
+      check('overheadAboveFloorP50Ms', overhead.p50, '< 0.3', overhead.p50 < TARGETS.overheadP50Ms);
+      check('overheadAboveFloorP99Ms', overhead.p99, '< 2', overhead.p99 < TARGETS.overheadP99Ms);
+    }
+    if (phase('cold')) {
+      const coldStart = runtime.cold[broker].deployed.coldStartMs;
+      check('deployed.coldStartMs', coldStart, '< 150', coldStart < TARGETS.coldStartMs);
+      const vsFloor = round(timesFloor(runtime.cold[broker].deployed, runtime.floorCold), 2);
+      check('deployed.coldStartVsFloor', vsFloor, '<= 1.5', vsFloor <= TARGETS.coldStartVsFloor);
+    }
+    if (phase('network')) {
+      const network = runtime.overNetwork[broker];
+      const firstBound = FIRST_ORDER_RTTS[broker] * RTT_MS + TARGETS.firstOrderSlackMs;
+      check(
+        'overNetwork.firstOrderMs',
+        network.firstOrderMs,
+        `<= ${FIRST_ORDER_RTTS[broker]} RTT + ${TARGETS.firstOrderSlackMs} ms (${firstBound})`,
+        network.firstOrderMs <= firstBound,
+      );
+      check(
+        'overNetwork.warmOverheadMs',
+        network.warmOverheadMs,
+        `< ${TARGETS.warmOrderSlackMs} ms above a bare request over the link`,
+        network.warmOverheadMs < TARGETS.warmOrderSlackMs,
+      );
+    }
+    if (phase('position')) {
+      const position = runtime.position[broker];
+      check(
+        'position.warmOverheadMs',
+        position.warmOverheadMs,
+        `<= ${TARGETS.warmPositionSlackMs} ms above two bare requests over the link, with the lock`,
+        position.warmOverheadMs <= TARGETS.warmPositionSlackMs,
+      );
+    }
   }
-  if (phase('cold')) {
-    const coldStart = figures.cold.deployed.coldStartMs;
-    check('deployed.coldStartMs', coldStart, '< 150', coldStart < TARGETS.coldStartMs);
-    const vsFloor = round(timesFloor(figures.cold.deployed), 2);
-    check('deployed.coldStartVsFloor', vsFloor, '<= 1.5', vsFloor <= TARGETS.coldStartVsFloor);
-  }
-  for (const variant of SDK_VARIANTS) {
-    const bytes = figures.bundle[variant].minifiedBytes;
-    check(`${variant}.bundleMinifiedBytes`, bytes, '< 1000000', bytes < TARGETS.bundleMinifiedBytes);
-  }
+  return checks;
 }
 
-for (const broker of phase('network') ? BROKERS : []) {
-  const figures = overNetwork[broker];
-  const firstBound = FIRST_ORDER_RTTS[broker] * RTT_MS + TARGETS.firstOrderSlackMs;
-  checks[`${broker}.overNetwork.firstOrderMs`] = {
-    value: figures.firstOrderMs,
-    target: `<= ${FIRST_ORDER_RTTS[broker]} RTT + ${TARGETS.firstOrderSlackMs} ms (${firstBound})`,
-    met: figures.firstOrderMs <= firstBound,
-  };
-  checks[`${broker}.overNetwork.warmOverheadMs`] = {
-    value: figures.warmOverheadMs,
-    target: `< ${TARGETS.warmOrderSlackMs} ms above a bare request over the link`,
-    met: figures.warmOverheadMs < TARGETS.warmOrderSlackMs,
-  };
-}
-for (const broker of phase('position') ? BROKERS : []) {
-  const figures = position[broker];
-  checks[`${broker}.position.warmOverheadMs`] = {
-    value: figures.warmOverheadMs,
-    target: `<= ${TARGETS.warmPositionSlackMs} ms above two bare requests over the link, with the lock`,
-    met: figures.warmOverheadMs <= TARGETS.warmPositionSlackMs,
-  };
+/** The targets that do not: bundle sizes and the preflight. */
+const checks: Checks = {};
+for (const broker of BROKERS) {
+  for (const variant of SDK_VARIANTS) {
+    const bytes = bundles[variant][broker].minifiedBytes;
+    checks[`${broker}.${variant}.bundleMinifiedBytes`] = {
+      value: bytes,
+      target: '< 1000000',
+      met: bytes < TARGETS.bundleMinifiedBytes,
+    };
+  }
 }
 if (preflight !== undefined) {
   checks['preflight.processMs'] = {
@@ -406,12 +449,11 @@ if (preflight !== undefined) {
 }
 
 const results = {
-  schemaVersion: 1,
+  schemaVersion: 2,
   generatedAt: new Date().toISOString(),
   machine: {
+    /** The node of this process: bundling, the messages phase, the preflight. */
     node: process.version,
-    /** The node of the fresh processes (cold starts, first orders): BENCH_NODE, else the same. */
-    childNode: childNodeVersion(),
     cpus: cpus().length,
     loadAverage1mBefore: round(loadBefore[0] ?? 0, 2),
     loadAverage1mAfter: round(loadavg()[0] ?? 0, 2),
@@ -429,206 +471,282 @@ const results = {
     positionRuns: POSITION_RUNS,
     phases: [...PHASES],
   },
+  /** One entry per node measured (BENCH_NODE), in its order: warm phases, cold starts, first orders. */
+  runtimes: runtimes.map((runtime) => ({
+    node: runtime.node.version,
+    brokers: Object.fromEntries(
+      BROKERS.map((broker) => [
+        broker,
+        {
+          warm: runtime.warm[broker],
+          cold: runtime.cold[broker],
+          overNetwork: runtime.overNetwork[broker],
+          overNetworkKeptWarm: runtime.overNetworkKeptWarm[broker],
+          position: runtime.position[broker],
+          positionInProcessLock: runtime.positionInProcessLock[broker],
+        },
+      ]),
+    ),
+    floor: { cold: runtime.floorCold },
+    floorWithStoreRead: {
+      cold: runtime.storeFloorCold,
+      deployedColdStartVsFloor: phase('cold')
+        ? Object.fromEntries(
+            BROKERS.map((broker) => [
+              broker,
+              round(timesFloor(runtime.cold[broker].deployed, runtime.storeFloorCold), 2),
+            ]),
+          )
+        : undefined,
+    },
+    targets: runtimeChecks(runtime),
+  })),
   brokers: Object.fromEntries(
     BROKERS.map((broker) => [
       broker,
-      { ...perBroker[broker], position: position[broker], positionInProcessLock: positionInProcessLock[broker] },
+      {
+        notify: notify[broker],
+        bundle: Object.fromEntries(SDK_VARIANTS.map((variant) => [variant, sizes(bundles[variant][broker])])),
+      },
     ]),
   ),
-  floor: { cold: floorCold, bundle: sizes(floorBundles.floor) },
-  floorWithStoreRead: {
-    cold: storeFloorCold,
-    bundle: sizes(floorBundles.withStoreRead),
-    deployedColdStartVsFloor: phase('cold')
-      ? Object.fromEntries(
-          BROKERS.map((broker) => [broker, round(timesFloor(cold[broker].deployed, storeFloorCold), 2)]),
-        )
-      : undefined,
-  },
+  floor: { bundle: sizes(floorBundles.floor) },
+  floorWithStoreRead: { bundle: sizes(floorBundles.withStoreRead) },
   preflight,
   targets: checks,
   durationS: round((performance.now() - startedAt) / 1000, 1),
 };
 writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), `${JSON.stringify(results, null, 2)}\n`);
 
-// The table.
+// The table: a row per figure, a line per node for the figures that depend on it.
 const ms = (value: number) => value.toFixed(3);
 const pair = (a: string, b: string) => `${a} / ${b}`;
 const kb = (bytes: number) => `${(bytes / 1000).toFixed(0)} kB`;
-const rows: [string, (broker: Broker) => string, string][] = [
-  ['warm: broker requests per order', (b) => perBroker[b].warm.brokerRequestsPerOrder.toFixed(3), '1.0'],
-  ['warm: new connections per order', (b) => perBroker[b].warm.newConnectionsPerOrder.toFixed(3), '0'],
-  [
-    'first order: requests / new connections',
-    (b) =>
-      pair(String(perBroker[b].warm.firstOrder.brokerRequests), String(perBroker[b].warm.firstOrder.newConnections)),
-    '',
-  ],
-  ['handler latency p50 / p99 (ms)', (b) => pair(ms(warm[b].handlerMs.p50), ms(warm[b].handlerMs.p99)), ''],
-  ['  minus time in broker p50 / p99', (b) => pair(ms(warm[b].handlerNetMs.p50), ms(warm[b].handlerNetMs.p99)), ''],
-  ['bare undici request − broker p50 / p99', (b) => pair(ms(warm[b].floorNetMs.p50), ms(warm[b].floorNetMs.p99)), ''],
-  [
+const phasesCell = (phases: CallPhases) =>
+  [phases.beforeSend, phases.onLink, phases.afterHeaders].map((value) => value.toFixed(2)).join(' / ');
+const oneDecimal = (values: readonly number[]) => values.map((value) => value.toFixed(1)).join(' / ');
+
+type Cell = (broker: Broker) => string;
+/** A row of figures measured on each node, or of figures measured once (on this process's node or none). */
+type Row =
+  | { readonly label: string; readonly perNode: (runtime: RuntimeFigures) => Cell; readonly target: string }
+  | { readonly label: string; readonly once: Cell; readonly target: string; readonly node?: string };
+
+const warmRow = (label: string, cell: (warm: WarmFigures) => string, target = ''): Row => ({
+  label,
+  perNode: (runtime) => (broker) => cell(runtime.warm[broker]),
+  target,
+});
+const networkRow = (label: string, cell: (network: FirstOrderFigures) => string, target = ''): Row => ({
+  label,
+  perNode: (runtime) => (broker) => cell(runtime.overNetwork[broker]),
+  target,
+});
+const positionRow = (label: string, cell: (position: PositionFigures) => string, target = ''): Row => ({
+  label,
+  perNode: (runtime) => (broker) => cell(runtime.position[broker]),
+  target,
+});
+const rows: Row[] = [
+  warmRow('warm: broker requests per order', (warm) => warm.brokerRequestsPerOrder.toFixed(3), '1.0'),
+  warmRow('warm: new connections per order', (warm) => warm.newConnectionsPerOrder.toFixed(3), '0'),
+  warmRow('first order: requests / new connections', (warm) =>
+    pair(String(warm.firstOrder.brokerRequests), String(warm.firstOrder.newConnections)),
+  ),
+  warmRow('handler latency p50 / p99 (ms)', (warm) => pair(ms(warm.handlerMs.p50), ms(warm.handlerMs.p99))),
+  warmRow('  minus time in broker p50 / p99', (warm) => pair(ms(warm.handlerNetMs.p50), ms(warm.handlerNetMs.p99))),
+  warmRow('bare undici request − broker p50 / p99', (warm) => pair(ms(warm.floorNetMs.p50), ms(warm.floorNetMs.p99))),
+  warmRow(
     'overhead above floor p50 / p99 (ms)',
-    (b) => pair(ms(warm[b].overheadAboveFloorMs.p50), ms(warm[b].overheadAboveFloorMs.p99)),
+    (warm) => pair(ms(warm.overheadAboveFloorMs.p50), ms(warm.overheadAboveFloorMs.p99)),
     '< 0.3 / < 2',
-  ],
-  [
-    'messages off: 1st order / p50 / p99 (ms)',
-    (b) => [notify[b].off.firstOrderMs, notify[b].off.warmMs.p50, notify[b].off.warmMs.p99].map(ms).join(' / '),
-    '',
-  ],
-  [
-    'messages on:  1st order / p50 / p99 (ms)',
-    (b) => [notify[b].on.firstOrderMs, notify[b].on.warmMs.p50, notify[b].on.warmMs.p99].map(ms).join(' / '),
-    'same',
-  ],
-  ['  messages sent / calls with messages on', (b) => pair(String(notify[b].messages), String(notify[b].onCalls)), ''],
+  ),
+  {
+    label: 'messages off: 1st order / p50 / p99 (ms)',
+    once: (b) => [notify[b].off.firstOrderMs, notify[b].off.warmMs.p50, notify[b].off.warmMs.p99].map(ms).join(' / '),
+    target: '',
+    node: process.version,
+  },
+  {
+    label: 'messages on:  1st order / p50 / p99 (ms)',
+    once: (b) => [notify[b].on.firstOrderMs, notify[b].on.warmMs.p50, notify[b].on.warmMs.p99].map(ms).join(' / '),
+    target: 'same',
+    node: process.version,
+  },
+  {
+    label: '  messages sent / calls with messages on',
+    once: (b) => pair(String(notify[b].messages), String(notify[b].onCalls)),
+    target: '',
+    node: process.version,
+  },
 ];
 for (const setup of COLD_SETUP_NAMES) {
+  const deployed = setup === 'deployed';
+  const cold = (runtime: RuntimeFigures, broker: Broker) => runtime.cold[broker][setup];
   rows.push(
-    [
-      `cold, ${COLD_SETUPS[setup].label}: import + check (ms)`,
-      (b) => cold[b][setup].coldStartMs.toFixed(1),
-      setup === 'deployed' ? '< 150' : '',
-    ],
-    [
-      `  import / first check / first order`,
-      (b) =>
-        [cold[b][setup].importMs, cold[b][setup].firstCheckMs, cold[b][setup].firstOrderMs]
-          .map((value) => value.toFixed(1))
-          .join(' / '),
-      '',
-    ],
-    [`  peak RSS (MB)`, (b) => cold[b][setup].peakRssMb.toFixed(1), ''],
-    [`  ÷ floor bundle`, (b) => timesFloor(cold[b][setup]).toFixed(2), setup === 'deployed' ? '<= 1.5' : ''],
+    {
+      label: `cold, ${COLD_SETUPS[setup].label}: import + check (ms)`,
+      perNode: (runtime) => (b) => cold(runtime, b).coldStartMs.toFixed(1),
+      target: deployed ? '< 150' : '',
+    },
+    {
+      label: '  import / first check / first order',
+      perNode: (runtime) => (b) =>
+        oneDecimal([cold(runtime, b).importMs, cold(runtime, b).firstCheckMs, cold(runtime, b).firstOrderMs]),
+      target: '',
+    },
+    { label: '  peak RSS (MB)', perNode: (runtime) => (b) => cold(runtime, b).peakRssMb.toFixed(1), target: '' },
+    {
+      label: '  ÷ floor bundle',
+      perNode: (runtime) => (b) => timesFloor(cold(runtime, b), runtime.floorCold).toFixed(2),
+      target: deployed ? '<= 1.5' : '',
+    },
   );
-  if (setup === 'deployed') {
-    rows.push([`  ÷ floor bundle + one store read`, (b) => timesFloor(cold[b][setup], storeFloorCold).toFixed(2), '']);
+  if (deployed) {
+    rows.push({
+      label: '  ÷ floor bundle + one store read',
+      perNode: (runtime) => (b) => timesFloor(cold(runtime, b), runtime.storeFloorCold).toFixed(2),
+      target: '',
+    });
   }
 }
 for (const variant of SDK_VARIANTS) {
-  rows.push([
-    `bundle, SDK ${variant === 'sdkBundled' ? 'bundled' : 'external'}: minified / gzip`,
-    (b) => pair(kb(perBroker[b].bundle[variant].minifiedBytes), kb(perBroker[b].bundle[variant].gzipBytes)),
-    '< 1000 kB',
-  ]);
+  rows.push({
+    label: `bundle, SDK ${variant === 'sdkBundled' ? 'bundled' : 'external'}: minified / gzip`,
+    once: (b) => pair(kb(bundles[variant][b].minifiedBytes), kb(bundles[variant][b].gzipBytes)),
+    target: '< 1000 kB',
+  });
 }
-const network = (b: Broker) => overNetwork[b];
-const phasesCell = (phases: CallPhases) =>
-  [phases.beforeSend, phases.onLink, phases.afterHeaders].map((value) => value.toFixed(2)).join(' / ');
 rows.push(
-  [`floor bundle: import + check (ms)`, () => (floorCold?.coldStartMs ?? Number.NaN).toFixed(1), ''],
-  [
-    `floor bundle + one store read: import + check (ms)`,
-    () => (storeFloorCold?.coldStartMs ?? Number.NaN).toFixed(1),
-    '',
-  ],
-  [
+  {
+    label: 'floor bundle: import + check (ms)',
+    perNode: (runtime) => () => (runtime.floorCold?.coldStartMs ?? Number.NaN).toFixed(1),
+    target: '',
+  },
+  {
+    label: 'floor bundle + one store read: import + check (ms)',
+    perNode: (runtime) => () => (runtime.storeFloorCold?.coldStartMs ?? Number.NaN).toFixed(1),
+    target: '',
+  },
+  networkRow(
     `first order over ${RTT_MS} ms RTT + TLS: ms / RTTs`,
-    (b) => pair(network(b).firstOrderMs.toFixed(1), network(b).firstOrderRtts.toFixed(2)),
+    (network) => pair(network.firstOrderMs.toFixed(1), network.firstOrderRtts.toFixed(2)),
     'A 2, T 1 RTT+25',
-  ],
-  [
-    `  store / handshakes / refresh / order (ms)`,
-    (b) =>
-      [
-        network(b).breakdownMs.storeReads,
-        network(b).breakdownMs.handshakes,
-        network(b).breakdownMs.refresh,
-        network(b).breakdownMs.order,
-      ]
-        .map((value) => value.toFixed(1))
-        .join(' / '),
-    '',
-  ],
-  [
-    `  fastest / slowest of the runs (ms)`,
-    (b) => pair(network(b).firstOrderSpreadMs.fastest.toFixed(1), network(b).firstOrderSpreadMs.slowest.toFixed(1)),
-    '',
-  ],
-  [`  import, handshakes included (ms)`, (b) => network(b).importMs.toFixed(1), ''],
-  [
-    `  after a keep-warm invocation: ms / RTTs`,
-    (b) => pair(overNetworkKeptWarm[b].firstOrderMs.toFixed(1), overNetworkKeptWarm[b].firstOrderRtts.toFixed(2)),
-    '',
-  ],
-  [
-    `warm order over the link: ms / RTTs`,
-    (b) => pair(network(b).warmOrderMs.toFixed(1), network(b).warmOrderRtts.toFixed(2)),
-    '',
-  ],
-  [`  minus a bare request over the link (ms)`, (b) => network(b).warmOverheadMs.toFixed(2), '< 1'],
-  [`  before send / on the link / after headers (ms)`, (b) => phasesCell(network(b).warmPhasesMs.function), ''],
-  [`  the same, bare request (ms)`, (b) => phasesCell(network(b).warmPhasesMs.bare), ''],
-  [
-    `pos signal over the link, lock on: first / warm (ms)`,
-    (b) => pair(position[b].firstSignalMs.toFixed(1), position[b].warmSignalMs.toFixed(1)),
-    '',
-  ],
-  [`  warm in bare round trips`, (b) => position[b].warmSignalRtts.toFixed(2), '<= 2 RTT + 2 ms'],
-  [`  warm minus two bare requests (ms)`, (b) => position[b].warmOverheadMs.toFixed(2), '<= 2'],
-  [
-    `  bare pattern (2 at once, then 1) / warm minus it (ms)`,
-    (b) => pair(position[b].barePatternMs.toFixed(1), position[b].warmOverPatternMs.toFixed(2)),
-    '',
-  ],
-  [
-    `  broker / lock requests per warm signal`,
-    (b) => pair(String(position[b].brokerRequestsPerSignal), String(position[b].lockRequestsPerSignal)),
+  ),
+  networkRow('  store / handshakes / refresh / order (ms)', (network) =>
+    oneDecimal([
+      network.breakdownMs.storeReads,
+      network.breakdownMs.handshakes,
+      network.breakdownMs.refresh,
+      network.breakdownMs.order,
+    ]),
+  ),
+  networkRow('  fastest / slowest of the runs (ms)', (network) =>
+    pair(network.firstOrderSpreadMs.fastest.toFixed(1), network.firstOrderSpreadMs.slowest.toFixed(1)),
+  ),
+  networkRow('  import, handshakes included (ms)', (network) => network.importMs.toFixed(1)),
+  {
+    label: '  after a keep-warm invocation: ms / RTTs',
+    perNode: (runtime) => (b) =>
+      pair(
+        runtime.overNetworkKeptWarm[b].firstOrderMs.toFixed(1),
+        runtime.overNetworkKeptWarm[b].firstOrderRtts.toFixed(2),
+      ),
+    target: '',
+  },
+  networkRow('warm order over the link: ms / RTTs', (network) =>
+    pair(network.warmOrderMs.toFixed(1), network.warmOrderRtts.toFixed(2)),
+  ),
+  networkRow('  minus a bare request over the link (ms)', (network) => network.warmOverheadMs.toFixed(2), '< 1'),
+  networkRow('  before send / on the link / after headers (ms)', (network) =>
+    phasesCell(network.warmPhasesMs.function),
+  ),
+  networkRow('  the same, bare request (ms)', (network) => phasesCell(network.warmPhasesMs.bare)),
+  positionRow('pos signal over the link, lock on: first / warm (ms)', (position) =>
+    pair(position.firstSignalMs.toFixed(1), position.warmSignalMs.toFixed(1)),
+  ),
+  positionRow('  warm in bare round trips', (position) => position.warmSignalRtts.toFixed(2), '<= 2 RTT + 2 ms'),
+  positionRow('  warm minus two bare requests (ms)', (position) => position.warmOverheadMs.toFixed(2), '<= 2'),
+  positionRow('  bare pattern (2 at once, then 1) / warm minus it (ms)', (position) =>
+    pair(position.barePatternMs.toFixed(1), position.warmOverPatternMs.toFixed(2)),
+  ),
+  positionRow(
+    '  broker / lock requests per warm signal',
+    (position) => pair(String(position.brokerRequestsPerSignal), String(position.lockRequestsPerSignal)),
     '3 / 2',
-  ],
-  [`  time in the lock (loopback DynamoDB, ms)`, (b) => position[b].lockMs.toFixed(2), ''],
-  [
-    `  the same, lock in the process: warm / minus pattern`,
-    (b) =>
-      pair(positionInProcessLock[b].warmSignalMs.toFixed(1), positionInProcessLock[b].warmOverPatternMs.toFixed(2)),
-    '',
-  ],
+  ),
+  positionRow('  time in the lock (loopback DynamoDB, ms)', (position) => position.lockMs.toFixed(2)),
+  {
+    label: '  the same, lock in the process: warm / minus pattern',
+    perNode: (runtime) => (b) =>
+      pair(
+        runtime.positionInProcessLock[b].warmSignalMs.toFixed(1),
+        runtime.positionInProcessLock[b].warmOverPatternMs.toFixed(2),
+      ),
+    target: '',
+  },
+  {
+    label: 'preflight, both brokers: process / checks (ms)',
+    once: (b) =>
+      preflight === undefined
+        ? '—'
+        : b === 'alor'
+          ? `${preflight.processMs.median.toFixed(0)} / ${preflight.checksMs.toFixed(1)}`
+          : `max ${preflight.processMs.max.toFixed(0)}`,
+    target: '< 2000',
+    node: process.version,
+  },
+  {
+    label: '  broker requests (alor, tinkoff)',
+    once: (b) => (preflight === undefined ? '—' : String(preflight.requests[b])),
+    target: '<= 4',
+    node: process.version,
+  },
 );
-const widths = [54, 24, 24, 16];
-const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 10)).join(' ');
-say();
-say(line(['', 'alor', 'tinkoff', 'target']));
 /** A cell of a phase that did not run is a dash; a row of such cells is left out. */
-const shown = (value: (broker: Broker) => string, broker: Broker) => {
+const shown = (cell: Cell, broker: Broker) => {
   try {
-    return value(broker);
+    const text = cell(broker);
+    return text === 'NaN' || text.startsWith('NaN ') ? '—' : text;
   } catch {
     return '—';
   }
 };
-for (const [label, value, target] of rows) {
-  const cells = BROKERS.map((broker) => shown(value, broker));
-  if (cells.every((cell) => cell === '—' || cell === 'NaN')) continue;
-  say(line([label, ...cells, target]));
-}
-if (preflight !== undefined) {
-  say(
-    line([
-      'preflight, both brokers: process / checks (ms)',
-      `${preflight.processMs.median.toFixed(0)} / ${preflight.checksMs.toFixed(1)}`,
-      `max ${preflight.processMs.max.toFixed(0)}`,
-      '< 2000',
-    ]),
-  );
-  say(
-    line([
-      '  broker requests (alor, tinkoff)',
-      String(preflight.requests.alor),
-      String(preflight.requests.tinkoff),
-      '<= 4',
-    ]),
-  );
+const widths = [54, 10, 24, 24, 16];
+const line = (cells: string[]) =>
+  cells
+    .map((cell, i) => cell.padEnd(widths[i] ?? 10))
+    .join(' ')
+    .trimEnd();
+say();
+say(line(['', 'node', 'alor', 'tinkoff', 'target']));
+for (const row of rows) {
+  if ('once' in row) {
+    const cells = BROKERS.map((broker) => shown(row.once, broker));
+    if (cells.every((cell) => cell === '—')) continue;
+    say(line([row.label, row.node ?? '', ...cells, row.target]));
+    continue;
+  }
+  for (const [n, runtime] of runtimes.entries()) {
+    const cells = BROKERS.map((broker) => shown(row.perNode(runtime), broker));
+    if (cells.every((cell) => cell === '—')) continue;
+    say(line([n === 0 ? row.label : '', runtime.node.version, ...cells, n === 0 ? row.target : '']));
+  }
 }
 say();
-const missed = Object.entries(checks).filter(([, check]) => !check.met);
+const missed = [
+  ...results.runtimes.flatMap((runtime) =>
+    Object.entries(runtime.targets).map(([key, check]) => [`${key} (Node ${runtime.node})`, check] as const),
+  ),
+  ...Object.entries(checks),
+].filter(([, check]) => !check.met);
 say(
   missed.length === 0
     ? 'All targets met.'
     : `Targets not met: ${missed.map(([key, check]) => `${key} = ${check.value} (${check.target})`).join('; ')}`,
 );
 say(
-  `Node ${results.machine.node} (fresh processes: ${results.machine.childNode}); ` +
+  `Node ${results.machine.node} (measured processes: ${nodes.map((node) => node.version).join(', ')}); ` +
     `load average ${results.machine.loadAverage1mBefore} → ${results.machine.loadAverage1mAfter} on ${results.machine.cpus} CPUs; ` +
     `${results.durationS} s. Figures in bench/results.json.`,
 );

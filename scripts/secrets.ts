@@ -32,6 +32,7 @@ import {
   SSMClient as SSMClientClass,
 } from '@aws-sdk/client-ssm';
 import type { Dispatcher } from 'undici';
+import { checkNodeSupport } from '#local/node-support.ts';
 import {
   formatAcceptedSecrets,
   generateWebhookSecret,
@@ -114,7 +115,7 @@ function nonBlankLines(text: string): string[] {
     .filter((line) => line !== '');
 }
 
-/** Where the stack keeps each value: the webhook and broker part, and the notifier's (README.md#telegram-messages). */
+/** Where the stack keeps each value: the webhook and broker part, and the notifier's (docs/telegram.md). */
 type StoreConfig = WebhooksConfig & Pick<NotifyConfig, 'telegramBotToken' | 'telegramChatId'>;
 
 function secretId(config: StoreConfig, name: SecretName): string {
@@ -478,6 +479,7 @@ function chooseOnTerminal(): Io['choose'] {
 }
 
 async function main(): Promise<void> {
+  checkNodeSupport();
   // Closed at the end: a keep-alive socket to a broker would hold the process open.
   const agent = createBrokerAgent();
   try {

@@ -11,7 +11,7 @@ const EXAMPLES = {
   alor: { SPBX: { t: 'AAPL', p: '150.5', v: '1' }, MOEX: { t: 'SBER', p: '250.5', v: '1' } },
   tinkoff: { t: 'SBER', p: '250.5', v: '1', f: 'BBG004730N88' },
 };
-/** TradingView alert messages with their placeholders filled in, as TradingView sends them (README.md#tradingview-alerts). */
+/** TradingView alert messages with their placeholders filled in, as TradingView sends them (docs/tradingview.md#messages). */
 const ALERTS = {
   strategy: '{"t":"MOEX:SBER","d":"buy","v":"1","p":"285.45"}',
   'indicator-sell': '{"t":"MOEX_DLY:SBER","d":"sell","v":"1","p":"285.45"}',
