@@ -53,6 +53,12 @@ export interface FakeAwsStore {
   count(target?: StoreTarget, id?: string): number;
   /** Answer every request with HTTP 500 `InternalServiceError` (or `undefined` to behave again). */
   failWith(type: string | undefined): void;
+  /**
+   * Never answer the reads of these secret ids and parameter names (`'all'`: every read), through the API and the
+   * extension alike: the connection is accepted, the request read and recorded, and nothing comes back. `[]` answers
+   * again.
+   */
+  hang(ids: readonly string[] | 'all'): void;
   resetRequests(): void;
   /** The environment that points the AWS SDK v3 at this store, with dummy credentials and session token. */
   env(): Record<string, string>;
@@ -96,6 +102,9 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
   const parameters = new Map(Object.entries(options.parameters ?? {}));
   const requests: StoreRequest[] = [];
   let failure: string | undefined;
+  let hanging: readonly string[] | 'all' = [];
+  const hangs = (id: string) => hanging === 'all' || hanging.includes(id);
+  const never = new Promise<never>(() => undefined);
   let extensionLatencyMs = 0;
   let extensionReadsWaiting = 0;
   let peakExtensionReadsAtOnce = 0;
@@ -169,6 +178,7 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     const raw = await readRequestBody(request, MAX_REQUEST_BYTES);
     if (raw.tooLarge) return error('SerializationException', 'request too large');
     const throughExtension = extensionAnswer(request);
+    if (throughExtension !== undefined && hangs(requests.at(-1)?.id ?? '')) return never;
     if (throughExtension !== undefined) {
       extensionReadsWaiting += 1;
       peakExtensionReadsAtOnce = Math.max(peakExtensionReadsAtOnce, extensionReadsWaiting);
@@ -185,6 +195,7 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     }
     const id = target === GET_SECRET_VALUE ? field(body, 'SecretId') : field(body, 'Name');
     record({ target, id, via: 'api' });
+    if (hangs(id)) return never;
     if (request.method !== 'POST') return error('UnknownOperationException', 'POST only');
     if (failure !== undefined) return error(failure, 'injected failure', 500);
     if (target === GET_SECRET_VALUE) return getSecretValue(id);
@@ -234,6 +245,9 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
       ).length,
     failWith: (type) => {
       failure = type;
+    },
+    hang: (ids) => {
+      hanging = ids;
     },
     resetRequests: () => {
       requests.length = 0;

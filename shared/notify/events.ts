@@ -75,7 +75,12 @@ type Common = {
 };
 
 /** Why a call failed, as the message explains it: the answer's status and what to check. */
-export type FailureCause = 'credential-rejected' | 'broker-unavailable' | 'broker-timeout' | 'internal-error';
+export type FailureCause =
+  | 'credential-rejected'
+  | 'broker-unavailable'
+  | 'broker-timeout'
+  | 'store-timeout'
+  | 'internal-error';
 
 export type NotifyEvent = Common &
   (
@@ -114,6 +119,7 @@ const FAILURE_CAUSES: Readonly<Record<string, FailureCause>> = {
   credential_rejected: 'credential-rejected',
   broker_unavailable: 'broker-unavailable',
   broker_timeout: 'broker-timeout',
+  store_timeout: 'store-timeout',
   error: 'internal-error',
 };
 

@@ -5,7 +5,7 @@ import { type Broker, ENV } from '#shared/facts.ts';
 import { apiGatewayEvent, SCHEDULED_EVENT } from '../helpers/events.ts';
 import { type Env, importHandler } from '../helpers/handlers.ts';
 import { useLocalServer, usePaperBrokers } from '../helpers/local-servers.ts';
-import { allOutput } from '../helpers/logs.ts';
+import { allOutput, logLines } from '../helpers/logs.ts';
 
 /**
  * The webhook functions as deployed by default (`storeExtension`): their secrets and parameters read through the AWS
@@ -152,6 +152,18 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
 
     expect(reads('extension')).toEqual([]);
     expect(reads('api').length).toBe(3);
+    // One line per invocation: the fallback is told at debug level only (the deployed preflight's self-test says which
+    // way works).
+    expect(logLines().map((line) => line.message)).toEqual(['webhook answered']);
+  });
+
+  it('writes the fallback to the SDK at debug level', async () => {
+    const handler = await importHandler(
+      broker,
+      deployedEnv(broker, { [ENV.storeExtensionPort]: '1', LOG_LEVEL: 'debug' }),
+    );
+
+    expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
     expect(allOutput()).toContain('store extension gave no value, reading with the SDK');
   });
 

@@ -15,9 +15,10 @@ import {
   InstrumentRefusedError,
   InvalidPayloadError,
   NotConfiguredError,
+  StoreTimeoutError,
   UnauthorizedError,
 } from '../../errors.ts';
-import type { Broker } from '../../facts.ts';
+import { type Broker, requestBudgetMs } from '../../facts.ts';
 import { type LogFields, logger } from '../../logging.ts';
 import { decodeJsonBody, IdempotencyKeySchema, parseDecodedBody } from '../../payload.ts';
 import type { SecretStore } from '../../secrets.ts';
@@ -36,6 +37,10 @@ export interface OrderRequest<TOrder> {
   readonly order: TOrder;
   /** The caller's key, from the `Idempotency-Key` header or the body's `id`. */
   readonly idempotencyKey: string | undefined;
+  /**
+   * The broker calls' deadline, and the store reads' after the payload: `BROKER_TIMEOUT_MS` from the payload found
+   * valid, never past the request's own deadline (docs/contract.md#deadline-and-retries).
+   */
   readonly deadline: Deadline;
   /** Called once the order's terms are known, so that the line of a failure after it still says which order it was. */
   readonly termsKnown: (terms: LogFields) => void;
@@ -59,6 +64,11 @@ export interface WebhookHandlerOptions<TOrder extends WebhookOrder> {
   readonly store: SecretStore;
   readonly orderSchema: z.ZodMiniType<TOrder>;
   readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderResult>;
+  /**
+   * When the call arrived, given when the handler started (both `performance.now()`): the request's deadline counts
+   * from it. @default the handler's start
+   */
+  readonly arrivedAt?: (startedAt: number) => number;
 }
 
 export type WebhookHandler = (
@@ -96,6 +106,7 @@ function errorFields(error: HttpError): LogFields {
   if (error instanceof BrokerUnavailableError || error instanceof BrokerTimeoutError) {
     return { outcome: error.code.toLowerCase(), upstream: error.detail };
   }
+  if (error instanceof StoreTimeoutError) return { outcome: error.code.toLowerCase(), store: error.key };
   return { outcome: error.code.toLowerCase() };
 }
 
@@ -103,6 +114,8 @@ export function createWebhookHandler<TOrder extends WebhookOrder>(
   options: WebhookHandlerOptions<TOrder>,
 ): WebhookHandler {
   const { broker, config, store, orderSchema, placeOrder } = options;
+  const arrivedAt = options.arrivedAt ?? ((startedAt: number) => startedAt);
+  const budgetMs = requestBudgetMs(config.brokerTimeoutMs);
   const log = logger.child({ broker });
   const allowList = config.allowedSources === undefined ? undefined : new SourceAllowList(config.allowedSources);
 
@@ -113,6 +126,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder>(
   const answer = async (
     event: APIGatewayProxyEventV2,
     described: { order?: LogFields },
+    requestDeadline: Deadline,
   ): Promise<{ response: WebhookResponse; fields: LogFields }> => {
     const request = toWebhookRequest(event);
     // Before the secret is even read from the store: a caller from elsewhere learns nothing and costs nothing.
@@ -125,7 +139,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder>(
       separated ??= separateBodySecret(decodeJsonBody(request.rawBody));
       return separated;
     };
-    const accepted = parseAcceptedSecrets(await store.readSecret(config.webhookSecret));
+    const accepted = parseAcceptedSecrets(await store.readSecret(config.webhookSecret, requestDeadline));
     const auth = checkWebhookSecret(
       {
         header: request.webhookSecretHeader,
@@ -152,7 +166,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder>(
     const { outcome, terms } = await placeOrder({
       order,
       idempotencyKey: headerKey ?? order.idempotencyKey,
-      deadline: createDeadline(config.brokerTimeoutMs),
+      deadline: createDeadline(Math.min(config.brokerTimeoutMs, requestDeadline.remainingMs())),
       termsKnown: (known) => {
         described.order = { order: known, ticker: order.ticker };
       },
@@ -166,12 +180,15 @@ export function createWebhookHandler<TOrder extends WebhookOrder>(
 
   return async (event, context) => {
     const startedAt = performance.now();
+    const arrived = arrivedAt(startedAt);
+    // Counted from the arrival: every store read and broker call of the request ends by it.
+    const requestDeadline = createDeadline(Math.max(0, budgetMs - (startedAt - arrived)));
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId;
     let response: WebhookResponse;
     let fields: LogFields;
     const described: { order?: LogFields } = {};
     try {
-      ({ response, fields } = await answer(event, described));
+      ({ response, fields } = await answer(event, described, requestDeadline));
     } catch (error) {
       if (error instanceof HttpError) {
         response = textResponse(error.statusCode, error.publicMessage);
@@ -187,7 +204,9 @@ export function createWebhookHandler<TOrder extends WebhookOrder>(
       requestId,
       status: response.statusCode,
       latencyMs: Math.round((performance.now() - startedAt) * 100) / 100,
+      ...(arrived === startedAt ? {} : { sinceArrivalMs: Math.round(performance.now() - arrived) }),
       ...fields,
+      ...(fields.outcome === 'store_timeout' ? { budgetMs } : {}),
     });
     return response;
   };
