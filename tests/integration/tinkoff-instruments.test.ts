@@ -68,6 +68,55 @@ describe('instrument lookup: one request per ticker and container', () => {
     expect(paper.tinkoff.stats.byRoute).toEqual({ instrument: 2, order: 1 });
   });
 
+  it("does not remember a refusal that may be the token's (403, PermissionDenied): a token swap fixes it at once", async () => {
+    const handler = paperHandler('tinkoff', paper);
+    const denied = JSON.stringify({ code: 7, message: 'no access to the instrument', description: '40002' });
+    paper.tinkoff.injectFault({ route: 'instrument', fault: { kind: 'status', status: 403, body: denied } });
+
+    const refused = await handler(signal('SBER'));
+    const placed = await handler(signal('SBER'));
+
+    expect([refused.statusCode, refused.body, placed.statusCode]).toEqual([400, 'no access to the instrument', 200]);
+    expect(paper.tinkoff.stats.byRoute).toEqual({ instrument: 2, order: 1 });
+  });
+
+  it('does not remember a rejected token (401): the next order with a good token asks again', async () => {
+    const handler = paperHandler('tinkoff', paper);
+    paper.tinkoff.injectFault({ route: 'instrument', fault: { kind: 'status', status: 401, body: '{}' } });
+
+    const rejected = await handler(signal('SBER'));
+    const placed = await handler(signal('SBER'));
+
+    expect([rejected.statusCode, rejected.body, placed.statusCode]).toEqual([400, 'Неверный торговый токен', 200]);
+    expect(paper.tinkoff.stats.byRoute).toEqual({ instrument: 2, order: 1 });
+  });
+
+  it('reads a ticker in any case as the same listing: sber, Sber and SBER cost one lookup and name one order', async () => {
+    const handler = paperHandler('tinkoff', paper);
+    const keyed = (t: string) =>
+      orderSignal('tinkoff', { body: { t, p: '250.5', v: 1, d: 'buy' }, headerKey: 'case-1' });
+
+    const answers = [await handler(keyed('sber')), await handler(keyed('Sber')), await handler(keyed('MOEX:SBER'))];
+
+    expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 200]);
+    expect(paper.tinkoff.stats.byRoute).toEqual({ instrument: 1, order: 3 });
+    const ids = new Set(receivedOrderIds('tinkoff', paper));
+    expect(ids.size).toBe(1);
+    expect(paper.tinkoff.orders.filter((order) => ids.has(order.orderRequestId ?? ''))).toHaveLength(1);
+  });
+
+  it('remembers a mistyped ticker once in any case: sbre after SBRE asks nothing', async () => {
+    const handler = paperHandler('tinkoff', paper);
+
+    const answers = [await handler(signal('SBRE')), await handler(signal('sbre'))];
+
+    expect(answers.map((answer) => answer.body)).toEqual([
+      'Инструмент не найден: SBRE (TQBR)',
+      'Инструмент не найден: SBRE (TQBR)',
+    ]);
+    expect(paper.tinkoff.stats.byRoute).toEqual({ instrument: 1 });
+  });
+
   it('does not look up an order that names its instrument with f', async () => {
     await paperHandler('tinkoff', paper)(signal('SBER', { f: 'BBG004730N88' }));
 
