@@ -52,10 +52,11 @@ function expectToldOnce(under: NotifierUnderTest, broker: Broker): void {
   expect(placedLines.map((line) => line.replayed)).toEqual([false, true, true, true, true]);
   expect(new Set(placedLines.map((line) => line.brokerOrderId)).size).toBe(1);
   const orderId = placedLines[0]?.brokerOrderId;
-  const orders = broker === 'alor' ? paper.alor.orders : paper.tinkoff.orders;
-  expect(
-    orders.filter((order) => order.orderId === orderId || ('orderNumber' in order && order.orderNumber === orderId)),
-  ).toHaveLength(1);
+  const orders =
+    broker === 'alor'
+      ? paper.alor.orders.filter((order) => order.orderNumber === orderId)
+      : paper.tinkoff.orders.filter((order) => order.orderId === orderId);
+  expect(orders).toHaveLength(1);
   expect(texts()).toHaveLength(5);
   expect(texts().filter((text) => !text.includes(REPLAY_NOTE))).toHaveLength(1);
   expect(texts().filter((text) => text.includes(REPLAY_NOTE))).toHaveLength(4);
