@@ -34,6 +34,7 @@ import {
   startBrokerNetwork,
   summarizeFirstOrder,
 } from './first-order.ts';
+import { type LongPriceFigures, measureLongPriceRefusal } from './long-price.ts';
 import { createBenchNotifier, type LineTap, measureNotify, type NotifyFigures } from './notify.ts';
 import { measurePreflight, type PreflightFigures } from './preflight.ts';
 import { round } from './stats.ts';
@@ -155,6 +156,7 @@ type ColdSetup = keyof typeof COLD_SETUPS;
 const COLD_SETUP_NAMES = Object.keys(COLD_SETUPS) as ColdSetup[];
 
 const warm = {} as Record<Broker, WarmFigures>;
+const longPrice = {} as Record<Broker, LongPriceFigures>;
 const notify = {} as Record<Broker, NotifyFigures>;
 const cold = {} as Record<Broker, Record<ColdSetup, ColdFigures>>;
 let floorCold: ColdFigures | undefined;
@@ -176,6 +178,12 @@ try {
       latencyInvocations: LATENCY_INVOCATIONS,
       maxPhaseMs: MAX_PHASE_MS,
       warmupOrders: WARMUP,
+    });
+    say(`Refused prices ${broker}: 16 digits, 16,000 digits, 16 digits in a body as long, interleaved…`);
+    longPrice[broker] = await measureLongPriceRefusal(broker, handler, WEBHOOK_SECRET, {
+      runs: LATENCY_INVOCATIONS,
+      warmup: Math.min(WARMUP, 200),
+      maxPhaseMs: MAX_PHASE_MS,
     });
   }
 
@@ -254,6 +262,7 @@ const perBroker = Object.fromEntries(
     {
       warm: warm[broker],
       notify: notify[broker],
+      longPrice: longPrice[broker],
       cold: cold[broker],
       overNetwork: overNetwork[broker],
       overNetworkKeptWarm: overNetworkKeptWarm[broker],
@@ -265,6 +274,7 @@ const perBroker = Object.fromEntries(
   {
     warm: WarmFigures;
     notify: NotifyFigures;
+    longPrice: LongPriceFigures;
     cold: Record<ColdSetup, ColdFigures>;
     overNetwork: FirstOrderFigures;
     overNetworkKeptWarm: FirstOrderFigures;
@@ -404,6 +414,16 @@ const rows: [string, (broker: Broker) => string, string][] = [
     'same',
   ],
   ['  messages sent / calls with messages on', (b) => pair(String(notify[b].messages), String(notify[b].onCalls)), ''],
+  [
+    '400 for a price of 16 / 16,000 digits p50 (ms)',
+    (b) => pair(ms(longPrice[b].shortMs.p50), ms(longPrice[b].longMs.p50)),
+    '',
+  ],
+  [
+    '  16,000 digits ÷ 16 digits in as long a body',
+    (b) => `${longPrice[b].longVsPadded.toFixed(2)}× (${ms(longPrice[b].paddedShortMs.p50)} ms)`,
+    '≈ 1×',
+  ],
 ];
 for (const setup of COLD_SETUP_NAMES) {
   rows.push(

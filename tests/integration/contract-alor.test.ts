@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PAPER_ALOR } from '#local/paper-broker/index.ts';
+import { toApiGatewayEvent } from '#local/api-gateway-event.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { contractHarness, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/handlers.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
@@ -40,6 +41,28 @@ describe('Alor webhook: the contract table', () => {
     expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
     expect(contract.paper().alor.stats.requests).toBe(0);
   });
+
+  it.each(['text/plain', 'application/json', 'application/octet-stream'])(
+    'bad-payload: answers invalid UTF-8 in an unknown field under %s with 400, as API Gateway delivers it',
+    async (contentType) => {
+      const json = Buffer.from(JSON.stringify({ ...{ t: 'AAPL', p: '150.5', v: 1, d: 'buy' }, note: 'x' }));
+      // The note's value "x" becomes the byte 0xff: not UTF-8.
+      const raw = Buffer.from(json.toString('latin1').replace('"x"', '"\xff"'), 'latin1');
+      const event = toApiGatewayEvent({
+        method: 'POST',
+        url: '/alor',
+        headers: { 'content-type': contentType, 'x-webhook-secret': TEST_WEBHOOK_SECRET },
+        body: raw,
+        routeKey: 'POST /alor',
+      });
+
+      const result = await answer(event);
+
+      expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
+      expect(logLines().at(-1)).toMatchObject({ outcome: 'invalid', issues: ['body: not UTF-8'] });
+      expect(contract.paper().alor.stats.requests).toBe(0);
+    },
+  );
 
   it('bad-payload: answers a body that repeats a key with 400 and places no order, whichever value came last', async () => {
     const body = '{"t":"AAPL","p":1,"v":1,"d":"buy","\\u0064":"sell"}';
