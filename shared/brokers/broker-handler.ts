@@ -12,6 +12,7 @@ import { type LogFields, logger, prepareLogOutput } from '../logging.ts';
 import { parseWebhookBody } from '../payload.ts';
 import { INIT_PREFETCH_MAX_WAIT_MS, SecretStore } from '../secrets.ts';
 import { loadStoreSdkOnDemand } from '../store/sdk-on-demand.ts';
+import { isSelfTestEvent, runStoreSelfTest, type SELF_TEST_EVENT, type SelfTestReport } from '../store/self-test.ts';
 import type * as z from '../zod.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
 import type { OrderOutcome } from './outcome.ts';
@@ -146,11 +147,14 @@ function isKeepWarmEvent(event: unknown): event is ScheduledEvent {
   return fields?.source === 'aws.events' && fields['detail-type'] === 'Scheduled Event';
 }
 
-/** The function's entry: webhook calls through API Gateway, and the optional keep-warm schedule. */
-export type BrokerLambdaHandler = (
-  event: APIGatewayProxyEventV2 | ScheduledEvent,
-  context?: Pick<Context, 'awsRequestId'>,
-) => Promise<WebhookResponse>;
+/**
+ * The function's entry: webhook calls through API Gateway, the optional keep-warm schedule, and the store self-test of
+ * `npm run preflight -- --deployed` (a direct Invoke: shared/store/self-test.ts).
+ */
+export interface BrokerLambdaHandler {
+  (event: APIGatewayProxyEventV2 | ScheduledEvent, context?: Pick<Context, 'awsRequestId'>): Promise<WebhookResponse>;
+  (event: typeof SELF_TEST_EVENT, context?: Pick<Context, 'awsRequestId'>): Promise<SelfTestReport>;
+}
 
 /** `calls` are made once per handler, with the dispatcher every broker call of the container goes through. */
 export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends LogFields>(
@@ -236,7 +240,24 @@ export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends 
     return textResponse(200, OK_BODY);
   };
 
-  return (event, context) => (isKeepWarmEvent(event) ? keepWarm() : webhook(event, context));
+  /** The store self-test: each value read once through the extension, once through the runtime's SDK. */
+  const selfTest = async (): Promise<SelfTestReport> => {
+    const report = await runStoreSelfTest({
+      broker,
+      values: { webhookSecret: config.webhookSecret, credential: stored.credential, account: stored.account },
+      extension: config.storeExtension,
+      sdk: loadStoreSdkOnDemand,
+    });
+    log.info('store self-test', { outcome: 'self-test', extension: report.extension, sdk: report.sdk });
+    return report;
+  };
+
+  const handler = (event: unknown, context?: Pick<Context, 'awsRequestId'>) => {
+    if (isKeepWarmEvent(event)) return keepWarm();
+    if (isSelfTestEvent(event)) return selfTest();
+    return webhook(event as APIGatewayProxyEventV2, context);
+  };
+  return handler as BrokerLambdaHandler;
 }
 
 /** A webhook function's store: through the extension when it has the layer, the SDK loaded only when needed. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
 import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
+import { SELF_TEST_EVENT } from '#shared/store/self-test.ts';
 import { apiGatewayEvent, SCHEDULED_EVENT } from '../helpers/events.ts';
 import { type Env, importHandler } from '../helpers/handlers.ts';
 import { useLocalServer, usePaperBrokers } from '../helpers/local-servers.ts';
@@ -69,9 +70,9 @@ const answer = (response: { statusCode: number; body: string }) => ({
   body: response.body,
 });
 
-const reads = (via: 'api' | 'extension') => store.requests.filter((request) => request.via === via);
+const storeReads = (via: 'api' | 'extension') => store.requests.filter((request) => request.via === via);
 const idsReadThroughExtension = () =>
-  reads('extension')
+  storeReads('extension')
     .map((request) => request.id)
     .sort();
 /** What an order reads from the store: the webhook secret, the broker credential and the account. */
@@ -88,7 +89,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
     expect(answer(await handler(signal(broker, { check: true })))).toEqual({ status: 200, body: '200 OK' });
     expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
 
-    expect(reads('api')).toEqual([]);
+    expect(storeReads('api')).toEqual([]);
     expect(idsReadThroughExtension()).toEqual(idsOfAnOrder(broker));
     expect(broker === 'alor' ? paper.alor.orders.length : paper.tinkoff.orders.length).toBeGreaterThan(0);
   });
@@ -98,8 +99,8 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
 
     expect(store.requests).toEqual([]);
     expect(answer(await handler(signal(broker, { check: true })))).toEqual({ status: 200, body: '200 OK' });
-    expect(reads('extension').map((request) => request.id)).toEqual([STORED.webhookSecret]);
-    expect(reads('api')).toEqual([]);
+    expect(storeReads('extension').map((request) => request.id)).toEqual([STORED.webhookSecret]);
+    expect(storeReads('api')).toEqual([]);
   });
 
   it('answers an unauthenticated call 401 having read nothing but the webhook secret', async () => {
@@ -142,7 +143,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
     });
     const tokenId = broker === 'alor' ? STORED.alorToken : STORED.tinkoffToken;
     expect(store.count(GET_SECRET_VALUE, tokenId)).toBe(2);
-    expect(reads('api').map((request) => request.id)).toEqual([tokenId]);
+    expect(storeReads('api').map((request) => request.id)).toEqual([tokenId]);
   });
 
   it('reads with the AWS SDK when the extension does not answer (not started, no layer), and still trades', async () => {
@@ -150,8 +151,8 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
 
     expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
 
-    expect(reads('extension')).toEqual([]);
-    expect(reads('api').length).toBe(3);
+    expect(storeReads('extension')).toEqual([]);
+    expect(storeReads('api').length).toBe(3);
     // One line per invocation: the fallback is told at debug level only (the deployed preflight's self-test says which
     // way works).
     expect(logLines().map((line) => line.message)).toEqual(['webhook answered']);
@@ -171,7 +172,39 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
     const handler = await importHandler(broker, deployedEnv(broker, { [ENV.awsSessionToken]: 'another-token' }));
 
     expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
-    expect(reads('api').length).toBe(3);
+    expect(storeReads('api').length).toBe(3);
+  });
+
+  it('runs the store self-test on a direct Invoke: each value read once through the extension, once through the SDK', async () => {
+    const handler = await importHandler(broker, deployedEnv(broker));
+
+    const report = await handler(SELF_TEST_EVENT);
+
+    const read = { result: 'read' };
+    const reads = { webhookSecret: read, credential: read, account: read };
+    expect(report).toEqual({
+      selfTest: 'store',
+      broker,
+      extension: { available: true, reads },
+      sdk: { available: true, reads },
+    });
+    expect(idsReadThroughExtension()).toEqual(idsOfAnOrder(broker));
+    expect(
+      storeReads('api')
+        .map((request) => request.id)
+        .sort(),
+    ).toEqual(idsOfAnOrder(broker));
+    expect(broker === 'alor' ? paper.alor.stats.requests : paper.tinkoff.stats.requests).toBe(0);
+    expect(JSON.stringify(report)).not.toContain(WEBHOOK_SECRET);
+  });
+
+  it('never runs the self-test for a call through API Gateway, whatever its body says', async () => {
+    const handler = await importHandler(broker, deployedEnv(broker));
+
+    const answer_ = await handler(signal(broker, SELF_TEST_EVENT));
+
+    expect(answer(answer_)).toEqual({ status: 400, body: 'Некорректные данные в заявке' });
+    expect(storeReads('api')).toEqual([]);
   });
 
   it('answers 500 without AWS text when neither the extension nor the API can read the store', async () => {
