@@ -216,7 +216,7 @@ export function createBrokerHandler<TOrder extends WebhookOrder, TTerms extends 
     const deadline = createDeadline(config.brokerTimeoutMs);
     const prepareClient = async () => {
       if (client.keepWarm === undefined) return;
-      const { credential } = await readBrokerCredentials(store, stored, notConfigured);
+      const { credential } = await readBrokerCredentials(store, stored, notConfigured, deadline);
       await client.keepWarm({ credential, deadline, validForMs: KEEP_WARM_VALID_FOR_MS });
     };
     // What the next order reads from the store, cached ahead: through the extension an invocation is the only time
