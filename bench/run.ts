@@ -63,7 +63,7 @@ const NOTIFY_INVOCATIONS = positiveInt('BENCH_NOTIFY_INVOCATIONS', 1000);
 const DEPLOYED_VARIANT: SdkVariant = 'sdkExternal';
 const MAX_PHASE_MS = 60_000;
 
-/** The targets of the README.md#performance table, on a 2-core machine. */
+/** The targets of docs/performance.md#targets, on a 2-core machine. */
 const TARGETS = {
   brokerRequestsPerOrder: 1,
   newConnectionsPerOrder: 0,
@@ -141,7 +141,7 @@ const functionEnv: Record<string, string> = { ...sdkStoreEnv, ...store.extension
 
 /**
  * The cold starts measured side by side, runs interleaved: the deployed default, and each alternative tried on the
- * way to it (README.md#store-reads), so every figure comes from the same run as the floor's.
+ * way to it (docs/performance.md#alternatives-tried), so every figure comes from the same run as the floor's.
  */
 const COLD_SETUPS = {
   deployed: { label: 'deployed (store extension)', variant: DEPLOYED_VARIANT, env: functionEnv },

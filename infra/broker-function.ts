@@ -69,7 +69,7 @@ export interface BrokerFunctionProps {
   /**
    * Read the secrets and parameters through the AWS Parameters and Secrets Lambda Extension (an AWS-managed layer on
    * localhost) instead of the AWS SDK, which is then only the fallback for what the extension does not answer and is
-   * left external (the runtime's copy), so a cold start never loads it (README.md#store-reads). Overrides
+   * left external (the runtime's copy), so a cold start never loads it (docs/performance.md#store-reads). Overrides
    * `bundleAwsSdk`.
    * @default false
    */
@@ -189,7 +189,7 @@ export class BrokerFunction extends Construct {
       // X-Ray would need xray:PutTraceSegments on "*"; the access log and function logs carry the request id instead.
       tracing: Tracing.DISABLED,
       description: props.description,
-      // No `--enable-source-maps`: reading the map costs 20-45 ms of every cold start (README.md#store-reads), and no
+      // No `--enable-source-maps`: reading the map costs 20-45 ms of every cold start (docs/performance.md#alternatives-tried), and no
       // log line carries a stack trace; the map ships in the asset for the rare init failure worth mapping.
       environment: props.environment,
       bundling: cdkBundlingOptions({ bundleAwsSdk }),

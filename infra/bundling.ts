@@ -32,7 +32,7 @@ function sdkDefine(bundleAwsSdk: boolean): Record<string, string> {
 
 /**
  * esbuild's `keepNames` writes each function's name back at import, and each closure's every time a call makes one
- * (README.md#store-reads measured it: 2-4 ms of a cold start and 1-4 ms of a first order on Node 22). A bundle without
+ * (docs/performance.md#alternatives-tried measured it: 2-4 ms of a cold start and 1-4 ms of a first order on Node 22). A bundle without
  * the AWS SDK goes without it: the only names its code compares are built-in classes' (undici's typed-array check),
  * which are never renamed, zod only quotes names in messages, and the typed errors, whose names the log lines carry,
  * write theirs out (shared/errors.ts). A bundle with the SDK keeps names: the SDK tells its default logger by its class

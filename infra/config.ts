@@ -43,7 +43,7 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/** The context keys this app reads, with their defaults (also written out in `cdk.json` and the README). */
+/** The context keys this app reads, with their defaults (also written out in `cdk.json` and docs/deploy-details.md#settings). */
 export const CONTEXT_DEFAULTS = {
   /** CloudFormation stack name. */
   stackName: 'PppWebhooks',
@@ -227,7 +227,7 @@ function resourceNames(get: ContextReader): ReturnType<typeof storeNames> {
   return storeNames(resourcePrefix);
 }
 
-/** The context keys of the Telegram messages (README.md#telegram-messages), with their defaults. */
+/** The context keys of the Telegram messages (docs/telegram.md#settings), with their defaults. */
 export const NOTIFY_CONTEXT_DEFAULTS = {
   /** `NOTIFY_LANGUAGE`: `ru` or `en`. */
   notifyLanguage: DEFAULT_NOTIFY_LANGUAGE,
@@ -235,6 +235,12 @@ export const NOTIFY_CONTEXT_DEFAULTS = {
   notifyKinds: DEFAULT_NOTIFY_KINDS.join(','),
   /** `FOLLOW_UP_DELAY_SECONDS`: how long after placing an order it is looked up at the broker. */
   followUpDelaySeconds: DEFAULT_FOLLOW_UP_DELAY_SECONDS,
+  /**
+   * An e-mail address that also receives every alarm (a function that timed out, failed to start, failed or was
+   * throttled; messages waiting in a dead-letter queue; the notifier's own failures), so that a broken Telegram setup
+   * is not the only witness. Empty: alarms go to Telegram only. AWS mails a confirmation link first.
+   */
+  alarmEmail: '',
 } as const;
 
 /** The notifier's part of the deployment: where the bot token and chat id are stored, and the message settings. */
@@ -244,6 +250,8 @@ export interface NotifyConfig {
   readonly language: NotifyLanguage;
   readonly kinds: readonly NotifyKind[];
   readonly followUpDelaySeconds: number;
+  /** Where the alarms are also e-mailed; unset: nowhere but Telegram. */
+  readonly alarmEmail: string | undefined;
 }
 
 /**
@@ -272,7 +280,17 @@ export function readNotifyConfig(get: ContextReader): NotifyConfig {
       0,
       MAX_FOLLOW_UP_DELAY_SECONDS,
     ),
+    alarmEmail: emailAddress(get, 'alarmEmail'),
   };
+}
+
+/** One e-mail address, as SNS takes it for an e-mail subscription. */
+function emailAddress(get: ContextReader, key: string): string | undefined {
+  const value = optionalString(get, key);
+  if (value !== undefined && (value.length > 254 || !/^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>".]+$/.test(value))) {
+    throw new ConfigError(`Context "${key}" must be one e-mail address, such as trader@example.com; got "${value}"`);
+  }
+  return value;
 }
 
 function optionalString(get: ContextReader, key: string): string | undefined {

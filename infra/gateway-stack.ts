@@ -204,7 +204,7 @@ export class GatewayStack extends Stack {
       config,
       notify: props.notify,
       brokers,
-      webhookLogGroups: { alor: this.alor.logGroup, tinkoff: this.tinkoff.logGroup },
+      webhooks: { alor: this.alor, tinkoff: this.tinkoff },
     });
   }
 

@@ -10,6 +10,7 @@ import type { Construct } from 'constructs';
 import { BROKERS, type Broker, FOLLOW_UP_LOG_MESSAGE, NOTIFY_ENV, WEBHOOK_LOG_MESSAGE } from '../shared/facts.ts';
 import { BrokerFunction } from './broker-function.ts';
 import type { NotifyConfig, WebhooksConfig } from './config.ts';
+import { FailureAlarms } from './failure-alarms.ts';
 import { storedParameter, storedSecret } from './stored-values.ts';
 
 /** What one broker's functions read: its settings (names and ARNs, never values), its token and its account. */
@@ -23,13 +24,19 @@ export interface NotificationsStackProps extends NestedStackProps {
   readonly config: WebhooksConfig;
   readonly notify: NotifyConfig;
   readonly brokers: Readonly<Record<Broker, BrokerAccess>>;
-  /** The webhook functions' log groups: their one line per invocation is what the notifier reads. */
-  readonly webhookLogGroups: Readonly<Record<Broker, ILogGroup>>;
+  /**
+   * The webhook functions: their log groups' one line per invocation is what the notifier reads, and their failures
+   * that write no such line (timeouts, failed starts, crashes, throttles) have alarms here.
+   */
+  readonly webhooks: Readonly<Record<Broker, BrokerFunction>>;
 }
 
 const entry = (name: string) => fileURLToPath(new URL(`../functions/${name}/handler.ts`, import.meta.url));
 
-/** The notifier sends a few messages per delivery; 429 waits and retries (shared/notify/telegram.ts) fit in this. */
+/**
+ * The notifier sends a few messages per delivery; 429 waits and retries (shared/notify/telegram.ts) fit in this, and
+ * what does not is left to the retry, within what the invocation has left (shared/notify/notifier.ts).
+ */
 const NOTIFIER_TIMEOUT = Duration.seconds(120);
 /** A follow-up delivery is at most 10 lookups, each within the broker deadline. */
 const FOLLOW_UP_TIMEOUT = Duration.seconds(60);
@@ -45,16 +52,20 @@ const DEAD_LETTER_RETENTION = Duration.days(14);
  * - the notifier (functions/notifier) reads only the Telegram bot token and chat id, claims each event in a DynamoDB
  *   table (TTL) so it is told once, puts undeliverable messages on a dead-letter queue (also its asynchronous
  *   on-failure queue), queues each placed order for its broker's follow-up with a delay, and flushes the
- *   unauthorized-calls windows from a queue of its own;
+ *   windows of refused calls (401, 403) from a queue of its own;
  * - one follow-up function per broker (functions/<broker>-follow-up) reads only that broker's token and account and
- *   looks the order up once.
- * Everything is deployed always; while the bot token or chat id holds no value the notifier does nothing.
+ *   looks the order up once;
+ * - a CloudWatch alarm for every failure no log line tells (infra/failure-alarms.ts): through an SNS topic to the
+ *   notifier and, when context `alarmEmail` gives an address, to that e-mail address.
+ * Everything is deployed always; while the bot token or chat id holds no value the notifier does nothing (the e-mail
+ * still comes).
  */
 export class NotificationsStack extends NestedStack {
   readonly notifier: BrokerFunction;
   readonly followUps: Readonly<Record<Broker, BrokerFunction>>;
   readonly table: Table;
   readonly deadLetters: Queue;
+  readonly alarms: FailureAlarms;
 
   constructor(scope: Construct, id: string, props: NotificationsStackProps) {
     super(scope, id, { ...props, description: 'PPP webhooks: Telegram messages and order follow-ups' });
@@ -122,7 +133,7 @@ export class NotificationsStack extends NestedStack {
         new PolicyStatement({
           sid: 'ClaimEvents',
           effect: Effect.ALLOW,
-          actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          actions: ['dynamodb:UpdateItem'],
           resources: [this.table.tableArn],
         }),
         new PolicyStatement({
@@ -144,13 +155,37 @@ export class NotificationsStack extends NestedStack {
       FilterPattern.stringValue('$.message', '=', FOLLOW_UP_LOG_MESSAGE),
     );
     const sources: [string, ILogGroup][] = [
-      ...BROKERS.map((broker): [string, ILogGroup] => [`${pascal(broker)}Webhook`, props.webhookLogGroups[broker]]),
+      ...BROKERS.map((broker): [string, ILogGroup] => [`${pascal(broker)}Webhook`, props.webhooks[broker].logGroup]),
       ...BROKERS.map((broker): [string, ILogGroup] => [`${pascal(broker)}FollowUp`, this.followUps[broker].logGroup]),
     ];
     const destination = new LambdaDestination(this.notifier.function);
     for (const [name, logGroup] of sources) {
       new SubscriptionFilter(this, `${name}Lines`, { logGroup, destination, filterPattern: lines });
     }
+
+    const deadLettersOf = (queue: Queue) => {
+      const found = queue.deadLetterQueue?.queue;
+      if (found === undefined) throw new Error(`${queue.node.path} has no dead-letter queue`);
+      return found;
+    };
+    this.alarms = new FailureAlarms(this, 'Alarms', {
+      stackName: config.stackName,
+      language: notify.language,
+      email: notify.alarmEmail,
+      functions: {
+        'alor-webhook': props.webhooks.alor,
+        'tinkoff-webhook': props.webhooks.tinkoff,
+        'alor-follow-up': this.followUps.alor,
+        'tinkoff-follow-up': this.followUps.tinkoff,
+        notifier: this.notifier,
+      },
+      deadLetterQueues: {
+        'alor-follow-up': { 'dead-letters': deadLettersOf(followUpQueues.alor) },
+        'tinkoff-follow-up': { 'dead-letters': deadLettersOf(followUpQueues.tinkoff) },
+        notifier: { 'dead-letters': this.deadLetters, 'queue-dead-letters': deadLettersOf(ownQueue) },
+      },
+      notifier: this.notifier.function,
+    });
 
     this.acknowledgeAcceptedFindings();
   }

@@ -114,7 +114,7 @@ function nonBlankLines(text: string): string[] {
     .filter((line) => line !== '');
 }
 
-/** Where the stack keeps each value: the webhook and broker part, and the notifier's (README.md#telegram-messages). */
+/** Where the stack keeps each value: the webhook and broker part, and the notifier's (docs/telegram.md). */
 type StoreConfig = WebhooksConfig & Pick<NotifyConfig, 'telegramBotToken' | 'telegramChatId'>;
 
 function secretId(config: StoreConfig, name: SecretName): string {

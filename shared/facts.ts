@@ -66,7 +66,7 @@ export const ENV = {
 } as const;
 
 /**
- * The environment variables of the notifier and the follow-up functions (README.md#telegram-messages). The follow-up
+ * The environment variables of the notifier and the follow-up functions (docs/telegram.md). The follow-up
  * functions read their broker's settings from {@link ENV}; the webhook functions read none of these.
  */
 export const NOTIFY_ENV = {
@@ -238,7 +238,7 @@ export const DEFAULT_TELEGRAM_API_URL = 'https://api.telegram.org';
 /** Telegram's limit on a message's text, counted after entity parsing. */
 export const TELEGRAM_MAX_MESSAGE_CHARS = 4096;
 
-/** What the trader hears about (`NOTIFY_KINDS`, a comma list); README.md#telegram-messages says what each is. */
+/** What the trader hears about (`NOTIFY_KINDS`, a comma list); docs/telegram.md#what-gets-a-message says what each is. */
 export const NOTIFY_KINDS = [
   'placed',
   'dry-run',
@@ -247,7 +247,9 @@ export const NOTIFY_KINDS = [
   'failed',
   'not-configured',
   'unauthorized',
+  'forbidden-source',
   'follow-up',
+  'alarm',
   'check',
 ] as const;
 export type NotifyKind = (typeof NOTIFY_KINDS)[number];
@@ -277,8 +279,12 @@ export const DEFAULT_NOTIFY_LANGUAGE: NotifyLanguage = 'ru';
 export const DEFAULT_FOLLOW_UP_DELAY_SECONDS = 10;
 /** SQS's longest message delay. */
 export const MAX_FOLLOW_UP_DELAY_SECONDS = 900;
-/** Unauthorized calls are told at most once per function per this window, with their count. */
-export const UNAUTHORIZED_WINDOW_SECONDS = 600;
+/**
+ * Refused calls (401 unauthorized, 403 from outside the allow-list) are told at most once per function and cause per
+ * this window, with their count; a CloudWatch alarm's period is the same, so a failure is told at most once per
+ * function and cause in it too.
+ */
+export const NOTIFY_WINDOW_SECONDS = 600;
 
 /** The `message` of the log lines the notifier reads: the webhook's one line per invocation, and the follow-up's. */
 export const WEBHOOK_LOG_MESSAGE = 'webhook answered';

@@ -11,7 +11,7 @@ const EXAMPLES = {
   tinkoff: { t: 'SBER', p: '250.5', v: '1', f: 'BBG004730N88' },
 };
 /**
- * TradingView alert messages with their placeholders filled in, as TradingView sends them (README.md#tradingview-alerts),
+ * TradingView alert messages with their placeholders filled in, as TradingView sends them (docs/tradingview.md#messages),
  * on a 1-hour chart: `id` is `{{interval}}-{{strategy.position_size}}-{{timenow}}` (strategies) or
  * `{{interval}}-{{timenow}}` (indicators), its time the moment the alert is chosen, so sending it again is TradingView
  * repeating the alert (one order), and choosing it again a new alert.

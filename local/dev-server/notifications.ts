@@ -1,5 +1,6 @@
 import type { Agent } from 'undici';
 import { type FakeTelegram, parseTelegramHtml, startFakeTelegram } from '#local/fake-telegram.ts';
+import { alarmNotification, toSnsEvent } from '#local/sns-event.ts';
 import { toSqsEvent } from '#local/sqs-event.ts';
 import type { FollowUpHandler } from '#shared/brokers/follow-up-handler.ts';
 import {
@@ -12,7 +13,9 @@ import {
 } from '#shared/facts.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';
 import { addLogListener } from '#shared/logging.ts';
+import { ALARM_PERIOD_SECONDS, type AlarmCause, type AlarmSource, alarmName } from '#shared/notify/alarms.ts';
 import { loadNotifierConfig } from '#shared/notify/config.ts';
+import { handleNotifierEvent } from '#shared/notify/lambda.ts';
 import { createNotifier } from '#shared/notify/notifier.ts';
 import { MemoryNotifyStore } from '#shared/notify/notify-store.ts';
 import type { MessageQueue, QueueMessage } from '#shared/notify/queue.ts';
@@ -25,6 +28,11 @@ import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
  * (shared/logging.ts `addLogListener`) instead of a log subscription, its queues timers in this process, the follow-up
  * functions imported and run here, and the fake Telegram on 127.0.0.1, unless `.env` gives a real bot's token and
  * chat id. Every message sent is kept for the console, delivered or not.
+ *
+ * CloudWatch's alarms have a small stand-in here: a function of this run that fails (a webhook or follow-up that
+ * throws, a notifier delivery that fails) is told as its alarm would tell it, through the notifier's SNS door, at most
+ * once per function and cause until a quiet alarm period has passed. There is no local stand-in for a timeout, a failed
+ * start, a throttle or a dead-letter queue: the in-process functions have none of them.
  */
 
 export type TelegramMode = 'fake' | 'real';
@@ -48,8 +56,13 @@ export interface LocalNotifications {
   readonly hiddenValues: readonly string[];
   /** Newest first. */
   messages(): SentMessage[];
+  /** A function of this run failed: told as the stack's alarm for it would tell it. */
+  reportFailure(source: AlarmSource, cause: AlarmCause): void;
   close(): Promise<void>;
 }
+
+/** The stack name the local alarms carry. */
+const LOCAL_STACK_NAME = 'local';
 
 /** Messages kept for the console. */
 const KEPT = 100;
@@ -58,13 +71,17 @@ function isSet(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
 }
 
-/** A queue whose messages are handed to `deliver` after their delay, in this process. */
-function timerQueue(deliver: (body: QueueMessage) => Promise<void>, timers: Set<NodeJS.Timeout>): MessageQueue {
+/** A queue whose messages are handed to `deliver` after their delay, in this process; `failed` hears of a failure. */
+function timerQueue(
+  deliver: (body: QueueMessage) => Promise<void>,
+  timers: Set<NodeJS.Timeout>,
+  failed: (error: unknown) => void,
+): MessageQueue {
   return {
     async send(body, delaySeconds) {
       const timer = setTimeout(() => {
         timers.delete(timer);
-        deliver(body).catch(report);
+        deliver(body).catch(failed);
       }, delaySeconds * 1000);
       timers.add(timer);
     },
@@ -74,6 +91,47 @@ function timerQueue(deliver: (body: QueueMessage) => Promise<void>, timers: Set<
 function report(error: unknown): void {
   const name = error instanceof Error ? error.name : typeof error;
   process.stderr.write(`notifier: a message was not handled (${name})\n`);
+}
+
+/** Lambda runs a failed asynchronous invocation again after about 1 and 2 minutes (the notifier's retries). */
+const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
+
+/** Runs `run` as Lambda runs an asynchronous invocation: `failed` hears of each failure, and it is retried twice. */
+function invokeAsync(
+  run: () => Promise<unknown>,
+  failed: (error: unknown) => void,
+  timers: Set<NodeJS.Timeout>,
+  retry = 0,
+): void {
+  run().catch((error: unknown) => {
+    failed(error);
+    const delay = ASYNC_RETRY_DELAYS_MS[retry];
+    if (delay === undefined) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      invokeAsync(run, failed, timers, retry + 1);
+    }, delay);
+    timers.add(timer);
+  });
+}
+
+/**
+ * CloudWatch's alarm state, per alarm: a failure while it is quiet sets it off (one message), and it stays set off
+ * until a whole period has passed without a failure.
+ */
+export function localAlarms(
+  fire: (name: string, at: Date) => void,
+  now: () => number = Date.now,
+): (source: AlarmSource, cause: AlarmCause) => void {
+  const lastFailure = new Map<string, number>();
+  return (source: AlarmSource, cause: AlarmCause) => {
+    const name = alarmName(LOCAL_STACK_NAME, source, cause);
+    const at = now();
+    const previous = lastFailure.get(name);
+    lastFailure.set(name, at);
+    if (previous !== undefined && at - previous < ALARM_PERIOD_SECONDS * 1000) return;
+    fire(name, new Date(at));
+  };
 }
 
 /**
@@ -120,17 +178,33 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
   };
 
   const timers = new Set<NodeJS.Timeout>();
+  const reportFailure = localAlarms((name, at) => {
+    const event = toSnsEvent([alarmNotification({ alarmName: name, value: 1, time: at })]);
+    // The alarm's own delivery failing is no new alarm (CloudWatch's stays set off): it is only reported.
+    invokeAsync(() => handleNotifierEvent(notifier, event), report, timers);
+  });
+  const failedIn = (source: AlarmSource) => (error: unknown) => {
+    report(error);
+    reportFailure(source, 'error');
+  };
   const notifier = createNotifier({
     config,
     secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
     telegram,
     store: new MemoryNotifyStore(),
     followUpQueues: Object.fromEntries(
-      BROKERS.map((broker) => [broker, timerQueue((body) => followUps[broker](toSqsEvent([body])), timers)]),
+      BROKERS.map((broker) => [
+        broker,
+        timerQueue((body) => followUps[broker](toSqsEvent([body])), timers, failedIn(`${broker}-follow-up`)),
+      ]),
     ) as Record<Broker, MessageQueue>,
-    queue: timerQueue(async (body) => {
-      if (body.type === 'unauthorized-flush') await notifier.handleFlush(body);
-    }, timers),
+    queue: timerQueue(
+      async (body) => {
+        if (body.type === 'window-flush') await notifier.handleFlush(body);
+      },
+      timers,
+      failedIn('notifier'),
+    ),
     // Undelivered messages are kept with their reason (above): the console is this run's dead-letter queue.
     deadLetters: { send: async () => undefined },
   });
@@ -142,7 +216,7 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
     ) {
       return;
     }
-    notifier.handleLogLines([line]).catch(report);
+    invokeAsync(() => notifier.handleLogLines([line]), failedIn('notifier'), timers);
   });
 
   return {
@@ -150,6 +224,7 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
     apiUrl: config.apiUrl,
     hiddenValues: real ? [env[NOTIFY_ENV.telegramBotToken] ?? ''] : [],
     messages: () => [...sent].reverse(),
+    reportFailure,
     close: async () => {
       removeListener();
       for (const timer of timers) clearTimeout(timer);

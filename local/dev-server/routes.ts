@@ -51,7 +51,7 @@ export interface RoutesOptions {
   readonly alorExchange: AlorExchange;
   readonly calls: CallLog;
   /** The Telegram messages of the run, for the console. */
-  readonly notifications: Pick<LocalNotifications, 'messages'>;
+  readonly notifications: Pick<LocalNotifications, 'messages' | 'reportFailure'>;
   /** The address the server listens on, for events whose caller address is unknown. */
   readonly host: string;
   /** The `Host` values this machine's own pages send: the console answers to these only. */
@@ -113,7 +113,8 @@ export function createRoutes(options: RoutesOptions): Routes {
       const result: APIGatewayProxyResultV2 = await handlers[broker](event);
       answer = fromApiGatewayResult(result);
     } catch {
-      // As API Gateway answers a function error; the function logged its own line.
+      // As API Gateway answers a function error; the function logged its own line. Its alarm tells the trader.
+      notifications.reportFailure(`${broker}-webhook`, 'error');
       answer = fromApiGatewayResult({
         statusCode: 500,
         headers: { 'content-type': 'application/json' },

@@ -40,6 +40,7 @@ const WebhookLineSchema = CommonSchema.extend({
   issues: z.array(z.string()).optional(),
   upstream: z.string().optional(),
   missing: z.enum(['credential', 'account']).optional(),
+  sourceIp: z.string().max(64).optional(),
   error: z.object({ name: z.string(), code: z.string().optional() }).optional(),
 });
 
@@ -75,6 +76,10 @@ type Common = {
 };
 
 /** Why a call failed, as the message explains it: the answer's status and what to check. */
+/** The kinds told in aggregate, once per function and window with their count: refused calls, which come in bursts. */
+export const WINDOW_KINDS = ['unauthorized', 'forbidden-source'] as const;
+export type WindowKind = (typeof WINDOW_KINDS)[number];
+
 export type FailureCause =
   | 'credential-rejected'
   | 'broker-unavailable'
@@ -102,6 +107,8 @@ export type NotifyEvent = Common &
       }
     | { readonly kind: 'not-configured'; readonly missing: 'credential' | 'account' | undefined }
     | { readonly kind: 'unauthorized' }
+    /** A call from an address outside `ALLOWED_SOURCE_IPS` (403). */
+    | { readonly kind: 'forbidden-source'; readonly sourceIp: string | undefined }
     | { readonly kind: 'check' }
     | {
         readonly kind: 'follow-up';
@@ -156,6 +163,8 @@ function webhookEvent(line: z.infer<typeof WebhookLineSchema>): NotifyEvent | un
       return { ...base, kind: 'not-configured', missing: line.missing };
     case 'unauthorized':
       return { ...base, kind: 'unauthorized' };
+    case 'forbidden-source':
+      return { ...base, kind: 'forbidden-source', sourceIp: line.sourceIp };
     case 'check':
       return { ...base, kind: 'check' };
   }

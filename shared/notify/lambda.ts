@@ -1,12 +1,20 @@
 import { gunzipSync } from 'node:zlib';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type {
+  CloudWatchLogsDecodedData,
+  CloudWatchLogsEvent,
+  Context,
+  SNSEvent,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
 import { BROKERS, type Broker } from '../facts.ts';
 import { createBrokerAgent, parseJsonText } from '../http/outbound/client.ts';
 import { logger } from '../logging.ts';
 import { SecretStore } from '../secrets.ts';
 import { loadedStoreSdk } from '../store/sdk-modules.ts';
+import { parseAlarmNotification } from './alarms.ts';
 import type { NotifierConfig, NotifierResources } from './config.ts';
 import { createNotifier, type Notifier } from './notifier.ts';
 import { DynamoNotifyStore } from './notify-store.ts';
@@ -14,11 +22,15 @@ import { type MessageQueue, type QueueMessage, WindowFlushSchema } from './queue
 import { TelegramClient } from './telegram.ts';
 
 /**
- * The notifier function's two doors: a CloudWatch Logs subscription delivery (gzip + base64 JSON of the webhook and
- * follow-up functions' log lines) and its own SQS queue (the flushes of unauthorized-calls windows).
+ * The notifier function's three doors: a CloudWatch Logs subscription delivery (gzip + base64 JSON of the webhook and
+ * follow-up functions' log lines), the stack's alarm topic (SNS: CloudWatch alarm notifications) and its own SQS queue
+ * (the flushes of the windows of refused calls). Each handler gets the time the invocation has left, from its context.
  */
 
-export type NotifierEvent = CloudWatchLogsEvent | SQSEvent;
+export type NotifierEvent = CloudWatchLogsEvent | SNSEvent | SQSEvent;
+
+/** What the entry reads of Lambda's context: the time left. */
+export type NotifierContext = Pick<Context, 'getRemainingTimeInMillis'>;
 
 /** The log lines of one subscription delivery; none for the control message CloudWatch sends when it is set up. */
 export function cloudWatchLogLines(event: CloudWatchLogsEvent): string[] {
@@ -47,7 +59,11 @@ export class SqsQueue implements MessageQueue {
 }
 
 /** The SQS records the notifier could not handle are reported, so only they come back. */
-async function handleQueue(notifier: Notifier, event: SQSEvent): Promise<SQSBatchResponse> {
+async function handleQueue(
+  notifier: Notifier,
+  event: SQSEvent,
+  remainingMs: number | undefined,
+): Promise<SQSBatchResponse> {
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
     const flush = WindowFlushSchema.safeParse(parseJsonText(record.body));
@@ -55,14 +71,41 @@ async function handleQueue(notifier: Notifier, event: SQSEvent): Promise<SQSBatc
       logger.warn('notifier dropped a queue message it does not know', { messageId: record.messageId });
       continue;
     }
-    await notifier.handleFlush(flush.data).catch(() => batchItemFailures.push({ itemIdentifier: record.messageId }));
+    await notifier
+      .handleFlush(flush.data, remainingMs)
+      .catch(() => batchItemFailures.push({ itemIdentifier: record.messageId }));
   }
   return { batchItemFailures };
 }
 
-export function handleNotifierEvent(notifier: Notifier, event: NotifierEvent): Promise<SQSBatchResponse | undefined> {
-  if ('awslogs' in event) return notifier.handleLogLines(cloudWatchLogLines(event)).then(() => undefined);
-  return handleQueue(notifier, event);
+/** Each alarm notification of an SNS delivery; one that fails fails the invocation, which Lambda then retries. */
+async function handleAlarms(notifier: Notifier, event: SNSEvent, remainingMs: number | undefined): Promise<void> {
+  const failures: unknown[] = [];
+  for (const record of event.Records) {
+    const alarm = parseAlarmNotification(record.Sns.Message);
+    if (alarm === undefined) {
+      logger.warn('notifier dropped an SNS message that is no alarm notification', {
+        messageId: record.Sns.MessageId,
+      });
+      continue;
+    }
+    await notifier.handleAlarm(alarm, remainingMs).catch((error: unknown) => failures.push(error));
+  }
+  if (failures.length > 0) throw new AggregateError(failures, `${failures.length} alarm(s) not handled`);
+}
+
+const isSns = (event: SNSEvent | SQSEvent): event is SNSEvent =>
+  event.Records.some((record) => 'Sns' in record && record.Sns !== undefined);
+
+export function handleNotifierEvent(
+  notifier: Notifier,
+  event: NotifierEvent,
+  context?: NotifierContext,
+): Promise<SQSBatchResponse | undefined> {
+  const remainingMs = context?.getRemainingTimeInMillis();
+  if ('awslogs' in event) return notifier.handleLogLines(cloudWatchLogLines(event), remainingMs).then(() => undefined);
+  if (isSns(event)) return handleAlarms(notifier, event, remainingMs).then(() => undefined);
+  return handleQueue(notifier, event, remainingMs);
 }
 
 /** AWS calls of the notifier: a few short writes per event, retried by the SDK a little. */
@@ -72,7 +115,7 @@ const AWS_CLIENT_CONFIG = { maxAttempts: 3, requestHandler: { connectionTimeout:
 export function createNotifierHandler(
   config: NotifierConfig,
   resources: NotifierResources,
-): (event: NotifierEvent) => Promise<SQSBatchResponse | undefined> {
+): (event: NotifierEvent, context?: NotifierContext) => Promise<SQSBatchResponse | undefined> {
   const sqs = new SQSClient(AWS_CLIENT_CONFIG);
   const queue = (url: string): MessageQueue => new SqsQueue(sqs, url);
   const notifier = createNotifier({
@@ -86,5 +129,5 @@ export function createNotifierHandler(
     queue: queue(resources.queueUrl),
     deadLetters: queue(resources.deadLetterQueueUrl),
   });
-  return (event) => handleNotifierEvent(notifier, event);
+  return (event, context) => handleNotifierEvent(notifier, event, context);
 }

@@ -1,5 +1,6 @@
 import type { Broker, NotifyLanguage } from '../facts.ts';
-import type { FailureCause, FollowUpResult, NotifyEvent, OrderSummary } from './events.ts';
+import type { AlarmCause, AlarmEvent, AlarmSource } from './alarms.ts';
+import type { FailureCause, FollowUpResult, NotifyEvent, OrderSummary, WindowKind } from './events.ts';
 import { escapeHtml } from './html.ts';
 
 /**
@@ -12,13 +13,16 @@ const MAX_QUOTED_CHARS = 1000;
 /** At most this many payload problems are listed. */
 const MAX_ISSUES = 5;
 
-/** Unauthorized calls to one function within one window: told once, with their count. */
-export interface UnauthorizedSummary {
+/** Refused calls (401 or 403) to one function within one window: told once, with their count. */
+export interface WindowSummary {
+  readonly kind: WindowKind;
   readonly broker: Broker;
   readonly count: number;
   /** ISO times of the window. */
   readonly from: string;
   readonly to: string;
+  /** The latest caller's address (403s). */
+  readonly detail?: string | undefined;
 }
 
 const BROKER_NAMES: Readonly<Record<Broker, string>> = { alor: 'Alor', tinkoff: 'T-Invest' };
@@ -28,6 +32,31 @@ const SETTINGS: Readonly<Record<Broker, Record<'credential' | 'account', string>
   alor: { credential: 'alor-refresh-token', account: 'alor-portfolio' },
   tinkoff: { credential: 'tinkoff-token', account: 'tinkoff-account-id' },
 };
+
+/** A function's role, which says what its failure means to the trader. */
+type Role = 'webhook' | 'follow-up' | 'notifier';
+
+const ROLES: Readonly<Record<AlarmSource, Role>> = {
+  'alor-webhook': 'webhook',
+  'tinkoff-webhook': 'webhook',
+  'alor-follow-up': 'follow-up',
+  'tinkoff-follow-up': 'follow-up',
+  notifier: 'notifier',
+};
+
+/** The texts of the alarm messages. In a note, a command stands in backticks: code in Telegram, plain in an e-mail. */
+interface AlarmTexts {
+  source: Record<AlarmSource, string>;
+  title: Record<AlarmCause, string>;
+  /** `3 times in the 10 minutes up to 10:07:12 UTC`. */
+  counted: (count: number | undefined, minutes: number, time: string) => string;
+  /** `2 in PppWebhooks-DeadLetters`. */
+  waiting: (count: number | undefined, queue: string | undefined) => string;
+  note: Record<Role, Partial<Record<AlarmCause, string>>>;
+  ongoing: string;
+  /** An alarm that is not one of the stack's (someone else's, on the same topic). */
+  other: string;
+}
 
 interface Texts {
   side: Record<'buy' | 'sell', string>;
@@ -50,6 +79,9 @@ interface Texts {
   setIt: (name: string) => string;
   unauthorized: (count: number) => string;
   unauthorizedNote: (from: string, to: string) => string;
+  forbidden: (count: number) => string;
+  forbiddenNote: (from: string, to: string, address: string | undefined) => string;
+  alarm: AlarmTexts;
   check: string;
   followUp: Record<FollowUpResult, string>;
   filledOf: (filled: number, lots: number) => string;
@@ -96,6 +128,60 @@ const RU: Texts = {
   unauthorized: (count) => `Вызовы без верного секрета: ${count}`,
   unauthorizedNote: (from, to) =>
     `С ${from} по ${to} (UTC). Если это вы — проверьте секрет в виджете; если нет — кто-то подбирает ссылку.`,
+  forbidden: (count) => `Вызовы с адресов вне списка (403): ${count}`,
+  forbiddenNote: (from, to, address) =>
+    `С ${from} по ${to} (UTC)${address === undefined ? '' : `, последний — с ${address}`}. Если это ваш виджет или TradingView сменил адреса — добавьте их в allowedSourceIps (локально ALLOWED_SOURCE_IPS) и разверните стек заново; если нет — ссылку вызывает кто-то другой.`,
+  alarm: {
+    source: {
+      'alor-webhook': 'вебхук Alor',
+      'tinkoff-webhook': 'вебхук T-Invest',
+      'alor-follow-up': 'проверка заявок Alor',
+      'tinkoff-follow-up': 'проверка заявок T-Invest',
+      notifier: 'уведомления',
+    },
+    title: {
+      timeout: 'Функция не уложилась в тайм-аут',
+      'init-failure': 'Функция не запустилась',
+      error: 'Сбой функции',
+      throttle: 'Lambda отклонила вызовы (throttling)',
+      'dead-letters': 'Сообщения в очереди недоставленных',
+      'queue-dead-letters': 'Сообщения в очереди недоставленных',
+    },
+    counted: (count, minutes, time) =>
+      `${count === undefined ? '' : `${count} ${russianPlural(count, ['раз', 'раза', 'раз'])} `}за ${minutes} мин до ${time} (UTC)`,
+    waiting: (count, queue) =>
+      `В очереди${queue === undefined ? '' : ` ${queue}`}: ${count === undefined ? 'есть сообщения' : count}`,
+    note: {
+      webhook: {
+        timeout:
+          'Сигнал остался без ответа функции. Заявка могла быть выставлена: проверьте терминал брокера, прежде чем повторять сигнал, и журнал функции.',
+        'init-failure':
+          'Функция не смогла стартовать (настройки или код); вызов, для которого она не стартовала, получил ошибку без заявки. Проверьте журнал функции и выполните `npm run preflight -- --deployed`.',
+        error:
+          'Вызов прервался сбоем среды выполнения, без ответа функции. Заявка могла быть выставлена: проверьте терминал брокера, прежде чем повторять сигнал, и журнал функции.',
+        throttle:
+          'Вызовы отклонены до запуска функции, заявки по ним не выставлялись. Проверьте лимит одновременных вызовов Lambda в аккаунте.',
+      },
+      'follow-up': {
+        error:
+          'Проверка исполнения не выполнилась (ошибка, тайм-аут или сбой запуска): сообщение об исполнении может не прийти — смотрите заявки в терминале брокера.',
+        throttle: 'Lambda отклонила проверки исполнения; они повторятся из очереди.',
+        'dead-letters':
+          'Проверки исполнения, не выполненные за три попытки, хранятся 14 дней: проверьте эти заявки в терминале брокера.',
+      },
+      notifier: {
+        error:
+          'Уведомления дают сбой (ошибка, тайм-аут или Telegram недоступен): сообщения повторяются, а не отправленные за три попытки попадают в очередь недоставленных.',
+        throttle: 'Lambda отклонила запуски уведомлений; сообщения придут с опозданием.',
+        'dead-letters':
+          'Сообщения, которые Telegram не принял, и события, которые не удалось обработать, хранятся 14 дней. Проверьте бота: `npm run notify -- test --deployed`.',
+        'queue-dead-letters':
+          'Сводки вызовов без секрета или с чужих адресов (401/403), которые не удалось отправить, хранятся 14 дней.',
+      },
+    },
+    ongoing: 'Пока это продолжается, повторных сообщений не будет.',
+    other: 'Сигнал тревоги CloudWatch',
+  },
   check: 'Проверка связи (check): 200 OK',
   followUp: {
     filled: 'Заявка исполнена',
@@ -150,6 +236,59 @@ const EN: Texts = {
   unauthorized: (count) => `Calls without the right secret: ${count}`,
   unauthorizedNote: (from, to) =>
     `From ${from} to ${to} (UTC). If it was you, check the secret in the widget; if not, someone is probing the URL.`,
+  forbidden: (count) => `Calls from addresses outside the allow-list (403): ${count}`,
+  forbiddenNote: (from, to, address) =>
+    `From ${from} to ${to} (UTC)${address === undefined ? '' : `, the last from ${address}`}. If it was your widget, or TradingView changed its addresses, add them to allowedSourceIps (ALLOWED_SOURCE_IPS locally) and deploy again; if not, someone else is calling the URL.`,
+  alarm: {
+    source: {
+      'alor-webhook': 'Alor webhook',
+      'tinkoff-webhook': 'T-Invest webhook',
+      'alor-follow-up': 'Alor order follow-up',
+      'tinkoff-follow-up': 'T-Invest order follow-up',
+      notifier: 'notifier',
+    },
+    title: {
+      timeout: 'The function timed out',
+      'init-failure': 'The function failed to start',
+      error: 'The function failed',
+      throttle: 'Lambda throttled the function',
+      'dead-letters': 'Messages wait in a dead-letter queue',
+      'queue-dead-letters': 'Messages wait in a dead-letter queue',
+    },
+    counted: (count, minutes, time) =>
+      `${count === undefined ? 'In' : `${count} ${count === 1 ? 'time' : 'times'} in`} the ${minutes} minutes up to ${time} UTC`,
+    waiting: (count, queue) =>
+      `${count === undefined ? 'Messages' : count} waiting${queue === undefined ? '' : ` in ${queue}`}`,
+    note: {
+      webhook: {
+        timeout:
+          "The signal got no answer from the function. The order may have been placed: check the broker's terminal before resending the signal, and the function's log.",
+        'init-failure':
+          "The function could not start (settings or code); a call it did not start for got an error and placed no order. Check the function's log and run `npm run preflight -- --deployed`.",
+        error:
+          "A call ended in a runtime failure, without the function's answer. The order may have been placed: check the broker's terminal before resending the signal, and the function's log.",
+        throttle:
+          "Calls were turned away before the function ran; they placed no order. Check the account's Lambda concurrency limit.",
+      },
+      'follow-up': {
+        error:
+          "An order follow-up did not run (an error, a timeout or a failed start): a fill message may not come, so look at the orders in the broker's terminal.",
+        throttle: 'Lambda turned order follow-ups away; the queue will try them again.',
+        'dead-letters':
+          "Order follow-ups that failed three times are kept for 14 days: check those orders in the broker's terminal.",
+      },
+      notifier: {
+        error:
+          'The notifier is failing (an error, a timeout, or Telegram unreachable): messages are tried again, and those not sent in three tries go to the dead-letter queue.',
+        throttle: 'Lambda turned notifier runs away; messages will come late.',
+        'dead-letters':
+          'Messages Telegram did not take, and events that could not be handled, are kept for 14 days. Check the bot: `npm run notify -- test --deployed`.',
+        'queue-dead-letters': 'Counts of refused calls (401/403) that could not be told are kept for 14 days.',
+      },
+    },
+    ongoing: 'While it goes on, no further message comes about it.',
+    other: 'CloudWatch alarm',
+  },
   check: 'Health check (check): 200 OK',
   followUp: {
     filled: 'Order filled',
@@ -176,6 +315,7 @@ const ICONS = {
   failed: '❌',
   'not-configured': '⚙️',
   unauthorized: '🚫',
+  'forbidden-source': '🛡️',
   check: '🔔',
   filled: '✅',
   'partly-filled': '🌓',
@@ -186,6 +326,16 @@ const ICONS = {
   unreachable: '❓',
   test: '🔔',
 } as const;
+
+const ALARM_ICONS: Readonly<Record<AlarmCause, string>> = {
+  timeout: '⏱️',
+  'init-failure': '🛑',
+  error: '❌',
+  throttle: '🚦',
+  'dead-letters': '📥',
+  'queue-dead-letters': '📥',
+};
+const OTHER_ALARM_ICON = '🚨';
 
 function russianPlural(count: number, [one, few, many]: readonly [string, string, string]): string {
   const tens = count % 100;
@@ -221,8 +371,8 @@ function orderLine(order: OrderSummary | undefined, t: Texts): string[] {
   return [escapeHtml(`${t.side[order.side]} ${instrument(order)} · ${t.lots(order.lots)} · ${order.price}`)];
 }
 
-/** An event told on its own: every kind but `unauthorized`, which is told in aggregate ({@link unauthorizedMessage}). */
-export type SingleEvent = Exclude<NotifyEvent, { kind: 'unauthorized' }>;
+/** An event told on its own: every kind but the refused calls, which are told in aggregate ({@link windowMessage}). */
+export type SingleEvent = Exclude<NotifyEvent, { kind: WindowKind }>;
 
 /** The message for one event, as Telegram HTML. */
 export function eventToMessage(event: SingleEvent, language: NotifyLanguage): string {
@@ -303,13 +453,50 @@ function clock(iso: string): string {
   return iso.slice(11, 19);
 }
 
-/** One message for the unauthorized calls of a window. */
-export function unauthorizedMessage(summary: UnauthorizedSummary, language: NotifyLanguage): string {
+/** One message for the refused calls (401 or 403) to one function in a window. */
+export function windowMessage(summary: WindowSummary, language: NotifyLanguage): string {
   const t = TEXTS[language];
+  const [from, to] = [clock(summary.from), clock(summary.to)];
+  const [heading, note] =
+    summary.kind === 'unauthorized'
+      ? [t.unauthorized(summary.count), t.unauthorizedNote(from, to)]
+      : [t.forbidden(summary.count), t.forbiddenNote(from, to, summary.detail)];
+  return [title(ICONS[summary.kind], heading, summary.broker), escapeHtml(note)].join('\n');
+}
+
+/** A note's `command` as Telegram code. */
+function withCode(note: string): string {
+  return escapeHtml(note).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+
+/** The message for an alarm that went into ALARM: what failed, how often, what it means and what to do. */
+export function alarmMessage(alarm: AlarmEvent, language: NotifyLanguage): string {
+  const t = TEXTS[language].alarm;
+  const { source, cause } = alarm;
+  if (source === undefined || cause === undefined) {
+    return [
+      `${OTHER_ALARM_ICON} <b>${escapeHtml(t.other)}</b> · ${escapeHtml(alarm.name)}`,
+      `<i>${quote(alarm.reason)}</i>`,
+    ].join('\n');
+  }
+  const deadLetters = cause === 'dead-letters' || cause === 'queue-dead-letters';
+  const count = deadLetters
+    ? t.waiting(alarm.count, alarm.queue)
+    : t.counted(alarm.count, Math.round(alarm.periodSeconds / 60), clock(alarm.time));
+  const note = t.note[ROLES[source]][cause];
   return [
-    title(ICONS.unauthorized, t.unauthorized(summary.count), summary.broker),
-    escapeHtml(t.unauthorizedNote(clock(summary.from), clock(summary.to))),
+    `${ALARM_ICONS[cause]} <b>${escapeHtml(t.title[cause])}</b> · ${escapeHtml(t.source[source])}`,
+    escapeHtml(count),
+    ...(note === undefined ? [] : [withCode(note)]),
+    escapeHtml(t.ongoing),
   ].join('\n');
+}
+
+/** An alarm's description in CloudWatch (plain text, what an e-mail shows): what failed, what it means, what to do. */
+export function alarmDescription(source: AlarmSource, cause: AlarmCause, language: NotifyLanguage): string {
+  const t = TEXTS[language].alarm;
+  const note = t.note[ROLES[source]][cause];
+  return `${t.source[source]}: ${t.title[cause]}.${note === undefined ? '' : ` ${note.replace(/`/g, '')}`}`;
 }
 
 /** `npm run notify -- test`. */

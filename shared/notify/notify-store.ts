@@ -1,82 +1,125 @@
-import {
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 
 /**
- * What makes each outcome reach the trader once, although CloudWatch Logs and SQS deliver at least once: a claim per
- * (request id, kind), taken before a message is sent; and, for unauthorized calls, a counting window per function
- * that is told once, when it is flushed. Two implementations of one small interface: DynamoDB (deployed: conditional
- * writes, a TTL attribute) and memory (`npm start`, tests).
+ * What makes each outcome reach the trader at least once and, short of a crash between a send and its mark, once,
+ * although CloudWatch Logs, SNS and SQS deliver at least once:
+ * - a claim per (request id, kind): a lease, taken before a message is sent and running out before the invocation that
+ *   took it can (so the retry of a crashed invocation finds it lapsed), marked done only once Telegram took the
+ *   message, given back when the send failed; it counts its attempts, so the last one can put the message on the
+ *   dead-letter queue instead of failing again;
+ * - a counting window per (cause, function, 10 minutes) for refused calls, closed when its flush starts (later calls
+ *   count in the next window) and told under a claim of its own, so a flush that fails is told by its retry.
+ * Two implementations of one small interface: DynamoDB (deployed: conditional updates, a TTL attribute) and memory
+ * (`npm start`, tests).
  */
 
-export interface CountingWindow {
-  /** When the window opened (ms since the epoch). */
-  readonly windowStart: number;
+export type Claim =
+  /** The lease is this invocation's; `attempt`: how many times the key was claimed, this time included. */
+  | { readonly status: 'claimed'; readonly attempt: number }
+  /** Told already. */
+  | { readonly status: 'done' }
+  /** Another invocation holds a lease that has not run out: it is telling it (or its own retry will). */
+  | { readonly status: 'held' };
+
+export interface WindowCount {
+  /** The window's count, this event included. */
   readonly count: number;
-  /** True for the event that opened the window: it schedules the window's flush. */
-  readonly opened: boolean;
+  /** Whether the window's flush was put on the queue already. */
+  readonly flushQueued: boolean;
+}
+
+export interface ClosedWindow {
+  readonly count: number;
+  /** What the latest counted event left (a caller's address), if anything. */
+  readonly detail: string | undefined;
 }
 
 export interface NotifyStore {
-  /** True the first time `key` is claimed; false while an earlier claim lives (until `expiresAt`, ms). */
-  claim(key: string, now: number, expiresAt: number): Promise<boolean>;
-  /** Undoes a claim whose action failed, so a redelivery can do it. */
+  /** Takes the lease on `key` until `leaseUntil` (ms) when nobody holds a live one and it was not told yet. */
+  claim(key: string, now: number, leaseUntil: number): Promise<Claim>;
+  /** Marks `key` told: every later claim finds it done (for a day). */
+  markDone(key: string, now: number): Promise<void>;
+  /** Gives back a lease whose action failed, so a retry can claim it at once; its attempts stay counted. */
   release(key: string): Promise<void>;
   /**
-   * Counts one event in the window of `key`. A window stays open until it is flushed, or until it is `staleAfterMs`
-   * old (its flush was lost); then the next event opens a new one.
+   * Counts one event in the window `key` that opens at `windowStart` (ms); `undefined` when that window is closed,
+   * its count being told: the event belongs to the next window. `detail`, when given, becomes the window's latest.
    */
-  countInWindow(key: string, now: number, staleAfterMs: number): Promise<CountingWindow>;
-  /** Closes the window that opened at `windowStart` and returns its count; `undefined` when it was flushed before. */
-  flushWindow(key: string, windowStart: number): Promise<number | undefined>;
+  countInWindow(key: string, windowStart: number, detail?: string): Promise<WindowCount | undefined>;
+  /** Notes that the window's flush is on the queue. */
+  markFlushQueued(key: string, windowStart: number): Promise<void>;
+  /**
+   * Closes the window (no event counts in it any more) and returns its count: the same count every time it is called
+   * again, so a retried flush tells what the first one would have. `undefined` for a window nothing opened.
+   */
+  closeWindow(key: string, windowStart: number): Promise<ClosedWindow | undefined>;
 }
+
+/** A told key, and a lease nobody came back to, are kept this long: every redelivery comes within hours. */
+const ITEM_LIFETIME_MS = 24 * 60 * 60_000;
+
+const windowItem = (key: string, windowStart: number) => `${key}#${windowStart}`;
 
 /** One process's store: `npm start`, the bench and the tests. */
 export class MemoryNotifyStore implements NotifyStore {
-  readonly #claims = new Map<string, number>();
-  readonly #windows = new Map<string, { windowStart: number; count: number; flushed: boolean }>();
+  readonly #claims = new Map<
+    string,
+    { state: 'leased' | 'free' | 'done'; leaseUntil: number; attempts: number; expiresAt: number }
+  >();
+  readonly #windows = new Map<string, { count: number; closed: boolean; flushQueued: boolean; detail?: string }>();
 
-  async claim(key: string, now: number, expiresAt: number): Promise<boolean> {
+  async claim(key: string, now: number, leaseUntil: number): Promise<Claim> {
     const held = this.#claims.get(key);
-    if (held !== undefined && held > now) return false;
-    this.#claims.set(key, expiresAt);
-    return true;
+    const live = held !== undefined && held.expiresAt > now ? held : undefined;
+    if (live?.state === 'done') return { status: 'done' };
+    if (live?.state === 'leased' && live.leaseUntil > now) return { status: 'held' };
+    const attempts = (live?.attempts ?? 0) + 1;
+    this.#claims.set(key, { state: 'leased', leaseUntil, attempts, expiresAt: now + ITEM_LIFETIME_MS });
+    return { status: 'claimed', attempt: attempts };
+  }
+
+  async markDone(key: string, now: number): Promise<void> {
+    const attempts = this.#claims.get(key)?.attempts ?? 1;
+    this.#claims.set(key, { state: 'done', leaseUntil: 0, attempts, expiresAt: now + ITEM_LIFETIME_MS });
   }
 
   async release(key: string): Promise<void> {
-    this.#claims.delete(key);
+    const held = this.#claims.get(key);
+    if (held?.state === 'leased') held.state = 'free';
   }
 
-  async countInWindow(key: string, now: number, staleAfterMs: number): Promise<CountingWindow> {
-    const window = this.#windows.get(key);
-    if (window !== undefined && !window.flushed && window.windowStart > now - staleAfterMs) {
-      window.count += 1;
-      return { windowStart: window.windowStart, count: window.count, opened: false };
-    }
-    this.#windows.set(key, { windowStart: now, count: 1, flushed: false });
-    return { windowStart: now, count: 1, opened: true };
+  async countInWindow(key: string, windowStart: number, detail?: string): Promise<WindowCount | undefined> {
+    const id = windowItem(key, windowStart);
+    const window = this.#windows.get(id) ?? { count: 0, closed: false, flushQueued: false };
+    if (window.closed) return undefined;
+    window.count += 1;
+    if (detail !== undefined) window.detail = detail;
+    this.#windows.set(id, window);
+    return { count: window.count, flushQueued: window.flushQueued };
   }
 
-  async flushWindow(key: string, windowStart: number): Promise<number | undefined> {
-    const window = this.#windows.get(key);
-    if (window === undefined || window.flushed || window.windowStart !== windowStart) return undefined;
-    window.flushed = true;
-    return window.count;
+  async markFlushQueued(key: string, windowStart: number): Promise<void> {
+    const window = this.#windows.get(windowItem(key, windowStart));
+    if (window !== undefined) window.flushQueued = true;
+  }
+
+  async closeWindow(key: string, windowStart: number): Promise<ClosedWindow | undefined> {
+    const window = this.#windows.get(windowItem(key, windowStart));
+    if (window === undefined) return undefined;
+    window.closed = true;
+    return { count: window.count, detail: window.detail };
   }
 }
 
-/** Items live a day past their use, then DynamoDB's TTL removes them. */
-const ITEM_LIFETIME_SECONDS = 24 * 60 * 60;
-
 const seconds = (ms: number) => Math.floor(ms / 1000);
+const isConditionFailure = (error: unknown): error is ConditionalCheckFailedException =>
+  error instanceof ConditionalCheckFailedException;
 
 /**
  * The deployed store: one DynamoDB table with partition key `pk` (string) and TTL attribute `expiresAt` (epoch
- * seconds). DynamoDB removes expired items lazily, so every condition also treats an expired item as absent.
+ * seconds), written with `UpdateItem` only. DynamoDB removes expired items lazily, so a claim also treats an expired
+ * item as absent. A claim: `state` (`leased`, `free`, `done`), `leaseUntil` (ms), `attempts`. A window:
+ * `eventCount`, `windowClosed`, `flushQueued`, `lastDetail`.
  */
 export class DynamoNotifyStore implements NotifyStore {
   readonly #client: Pick<DynamoDBClient, 'send'>;
@@ -87,101 +130,126 @@ export class DynamoNotifyStore implements NotifyStore {
     this.#table = table;
   }
 
-  async claim(key: string, now: number, expiresAt: number): Promise<boolean> {
-    try {
-      await this.#client.send(
-        new PutItemCommand({
-          TableName: this.#table,
-          Item: { pk: { S: key }, expiresAt: { N: String(seconds(expiresAt)) } },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-          ExpressionAttributeValues: { ':now': { N: String(seconds(now)) } },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  }
-
-  async release(key: string): Promise<void> {
-    await this.#client.send(new DeleteItemCommand({ TableName: this.#table, Key: { pk: { S: key } } }));
-  }
-
-  async countInWindow(key: string, now: number, staleAfterMs: number): Promise<CountingWindow> {
-    const counted = await this.#countInOpenWindow(key, now, staleAfterMs);
-    if (counted !== undefined) return counted;
-    try {
-      await this.#client.send(
-        new PutItemCommand({
-          TableName: this.#table,
-          Item: {
-            pk: { S: key },
-            windowStart: { N: String(now) },
-            eventCount: { N: '1' },
-            flushed: { BOOL: false },
-            expiresAt: { N: String(seconds(now + staleAfterMs) + ITEM_LIFETIME_SECONDS) },
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR flushed = :true OR windowStart <= :staleBefore',
-          ExpressionAttributeValues: { ':true': { BOOL: true }, ':staleBefore': { N: String(now - staleAfterMs) } },
-        }),
-      );
-      return { windowStart: now, count: 1, opened: true };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-    // Another invocation opened the window between the two writes: count in it.
-    const raced = await this.#countInOpenWindow(key, now, staleAfterMs);
-    if (raced === undefined) throw new Error('counting window changed twice during one event');
-    return raced;
-  }
-
-  async #countInOpenWindow(key: string, now: number, staleAfterMs: number): Promise<CountingWindow | undefined> {
+  async claim(key: string, now: number, leaseUntil: number): Promise<Claim> {
     try {
       const output = await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: { pk: { S: key } },
-          UpdateExpression: 'SET eventCount = eventCount + :one',
-          ConditionExpression: 'attribute_exists(pk) AND flushed = :false AND windowStart > :staleBefore',
+          UpdateExpression: 'SET #state = :leased, leaseUntil = :until, expiresAt = :expires ADD attempts :one',
+          ConditionExpression:
+            'attribute_not_exists(pk) OR expiresAt < :nowSeconds OR #state = :free OR (#state = :leased AND leaseUntil < :now)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':leased': { S: 'leased' },
+            ':free': { S: 'free' },
+            ':until': { N: String(leaseUntil) },
+            ':now': { N: String(now) },
+            ':nowSeconds': { N: String(seconds(now)) },
+            ':expires': { N: String(seconds(now + ITEM_LIFETIME_MS)) },
+            ':one': { N: '1' },
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { status: 'claimed', attempt: Number(output.Attributes?.attempts?.N ?? '1') };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return error.Item?.state?.S === 'done' ? { status: 'done' } : { status: 'held' };
+    }
+  }
+
+  async markDone(key: string, now: number): Promise<void> {
+    await this.#client.send(
+      new UpdateItemCommand({
+        TableName: this.#table,
+        Key: { pk: { S: key } },
+        UpdateExpression: 'SET #state = :done, expiresAt = :expires REMOVE leaseUntil',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':done': { S: 'done' },
+          ':expires': { N: String(seconds(now + ITEM_LIFETIME_MS)) },
+        },
+      }),
+    );
+  }
+
+  async release(key: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: { pk: { S: key } },
+          UpdateExpression: 'SET #state = :free REMOVE leaseUntil',
+          // Never undo a mark another invocation made meanwhile.
+          ConditionExpression: '#state = :leased',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':free': { S: 'free' }, ':leased': { S: 'leased' } },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async countInWindow(key: string, windowStart: number, detail?: string): Promise<WindowCount | undefined> {
+    try {
+      const output = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: { pk: { S: windowItem(key, windowStart) } },
+          UpdateExpression: `SET expiresAt = :expires${detail === undefined ? '' : ', lastDetail = :detail'} ADD eventCount :one`,
+          ConditionExpression: 'attribute_not_exists(windowClosed)',
           ExpressionAttributeValues: {
             ':one': { N: '1' },
-            ':false': { BOOL: false },
-            ':staleBefore': { N: String(now - staleAfterMs) },
+            ':expires': { N: String(seconds(windowStart + ITEM_LIFETIME_MS)) },
+            ...(detail === undefined ? {} : { ':detail': { S: detail } }),
           },
           ReturnValues: 'ALL_NEW',
         }),
       );
       return {
-        windowStart: Number(output.Attributes?.windowStart?.N),
         count: Number(output.Attributes?.eventCount?.N),
-        opened: false,
+        flushQueued: output.Attributes?.flushQueued?.BOOL === true,
       };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
+      if (isConditionFailure(error)) return undefined;
       throw error;
     }
   }
 
-  async flushWindow(key: string, windowStart: number): Promise<number | undefined> {
+  async markFlushQueued(key: string, windowStart: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: { pk: { S: windowItem(key, windowStart) } },
+          UpdateExpression: 'SET flushQueued = :true',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':true': { BOOL: true } },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async closeWindow(key: string, windowStart: number): Promise<ClosedWindow | undefined> {
     try {
       const output = await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
-          Key: { pk: { S: key } },
-          UpdateExpression: 'SET flushed = :true',
-          ConditionExpression: 'windowStart = :windowStart AND flushed = :false',
-          ExpressionAttributeValues: {
-            ':true': { BOOL: true },
-            ':false': { BOOL: false },
-            ':windowStart': { N: String(windowStart) },
-          },
+          Key: { pk: { S: windowItem(key, windowStart) } },
+          UpdateExpression: 'SET windowClosed = :true',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':true': { BOOL: true } },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return Number(output.Attributes?.eventCount?.N);
+      return { count: Number(output.Attributes?.eventCount?.N), detail: output.Attributes?.lastDetail?.S };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
+      if (isConditionFailure(error)) return undefined;
       throw error;
     }
   }

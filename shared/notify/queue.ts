@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { BROKERS } from '../facts.ts';
-import { OrderSummarySchema } from './events.ts';
+import { OrderSummarySchema, WINDOW_KINDS } from './events.ts';
 
 /**
  * The messages the notifier puts on queues, and the one way it sends them. Deployed, a queue is SQS (a delay of up to
@@ -24,19 +24,25 @@ export const FollowUpRequestSchema = z.object({
 });
 export type FollowUpRequest = z.infer<typeof FollowUpRequestSchema>;
 
-/** The end of an unauthorized-calls window: its count is told then (the notifier's own queue). */
+/** The end of a window of refused calls (401 or 403) to one function: its count is told then (the notifier's own queue). */
 export const WindowFlushSchema = z.object({
-  type: z.literal('unauthorized-flush'),
+  type: z.literal('window-flush'),
+  kind: z.enum(WINDOW_KINDS),
   broker: z.enum(BROKERS),
   windowStart: z.number().int(),
 });
 export type WindowFlush = z.infer<typeof WindowFlushSchema>;
 
-/** A message Telegram did not take after the retries: kept on the dead-letter queue, with why. */
+/**
+ * A message Telegram refused for good (a 4xx other than 429), or could not take in any of its attempts: kept on the
+ * dead-letter queue with why, whose alarm tells the trader (and the e-mail address, when one is set).
+ */
 export const UndeliveredSchema = z.object({
   type: z.literal('undelivered'),
   key: z.string(),
   reason: z.string(),
+  /** The invocations that tried it. */
+  attempts: z.number().int().positive(),
   html: z.string(),
 });
 export type Undelivered = z.infer<typeof UndeliveredSchema>;

@@ -15,7 +15,7 @@ import * as z from '../zod.ts';
 /**
  * The AWS Parameters and Secrets Lambda Extension: a layer whose local HTTP server reads Secrets Manager and SSM
  * with the function's role, so the function reads its store with undici, already loaded, instead of the AWS SDK
- * (whose evaluation was most of a cold import; README.md#store-reads). It is a fast path only: whatever the extension
+ * (whose evaluation was most of a cold import; docs/performance.md#store-reads). It is a fast path only: whatever the extension
  * does not answer with a value (not started yet, an AWS error, an absent secret, a malformed answer) the caller reads
  * again with the SDK, which alone tells an absent value (the 404 rows) from a failure (500).
  */

@@ -12,7 +12,7 @@ let loading: Promise<StoreSdk> | undefined;
 
 /**
  * The webhook functions' way to the SDK: loaded the first time a store read needs it, so a container that reads
- * through the Parameters and Secrets extension never evaluates it (README.md#store-reads). In a bundle holding the
+ * through the Parameters and Secrets extension never evaluates it (docs/performance.md#store-reads). In a bundle holding the
  * SDK, its classes come from a module only imported here, which esbuild initialises on that first call.
  */
 export function loadStoreSdkOnDemand(): Promise<StoreSdk> {

@@ -1,13 +1,14 @@
 import { gzipSync } from 'node:zlib';
-import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent, SQSEvent } from 'aws-lambda';
+import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { FAKE_TELEGRAM, type FakeTelegram, startFakeTelegram } from '#local/fake-telegram.ts';
 import { toSqsEvent } from '#local/sqs-event.ts';
 import { NOTIFY_ENV } from '#shared/facts.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';
 import { loadNotifierConfig } from '#shared/notify/config.ts';
+import { handleNotifierEvent, type NotifierEvent } from '#shared/notify/lambda.ts';
 import { createNotifier, type Notifier } from '#shared/notify/notifier.ts';
-import { MemoryNotifyStore } from '#shared/notify/notify-store.ts';
+import { MemoryNotifyStore, type NotifyStore } from '#shared/notify/notify-store.ts';
 import type { MessageQueue, QueueMessage } from '#shared/notify/queue.ts';
 import { TelegramClient } from '#shared/notify/telegram.ts';
 import { SecretStore } from '#shared/secrets.ts';
@@ -53,6 +54,8 @@ export function logLineTexts(): string[] {
 
 export interface NotifierUnderTest {
   readonly notifier: Notifier;
+  /** Its claims and windows: pass it to another `build` to have a second invocation (a retry) share them. */
+  readonly store: NotifyStore;
   readonly queues: {
     readonly alor: RecordingQueue;
     readonly tinkoff: RecordingQueue;
@@ -61,14 +64,29 @@ export interface NotifierUnderTest {
   };
   /** What the Telegram client was asked to wait before retries (no real waiting). */
   readonly waits: number[];
-  /** The notifier's clock: a fixed start, moved by `advance`. */
+  /** The notifier's clock: a fixed start, moved by `advance` and by every wait of the Telegram client. */
   advance(ms: number): void;
+  now(): number;
+  /** One invocation of the notifier's Lambda entry with `event`, its context saying `remainingMs` are left. */
+  invoke(event: NotifierEvent, remainingMs?: number): Promise<SQSBatchResponse | undefined>;
 }
+
+export interface BuildOptions {
+  /** Shared with an earlier build: the same table, as a retry on another container sees it. */
+  readonly store?: NotifyStore;
+  /** The clock to go on from (another build's `now()`). */
+  readonly startAt?: number;
+  /** Instead of the Telegram client on the fake: a stand-in (one that never answers, as a frozen container). */
+  readonly telegram?: (client: TelegramClient) => Pick<TelegramClient, 'sendMessage'>;
+}
+
+/** What a notifier invocation has left by default in these tests: the deployed timeout, less a little. */
+export const INVOCATION_MS = 110_000;
 
 /**
  * The fake Telegram for a test file (reset before each test), and `build()`: the notifier as the function builds it,
- * with the in-memory store, recording queues, an injected clock and a sleep that returns at once. `env` overrides the
- * notifier's settings (the bot token and chat id default to the fake's).
+ * with the in-memory store, recording queues, an injected clock and a sleep that returns at once (moving the clock).
+ * `env` overrides the notifier's settings (the bot token and chat id default to the fake's).
  */
 export function notifierHarness() {
   const state: { telegram?: FakeTelegram } = {};
@@ -86,9 +104,10 @@ export function notifierHarness() {
     telegram().reset();
   });
 
-  const build = (env: Record<string, string> = {}): NotifierUnderTest => {
+  const build = (env: Record<string, string> = {}, options: BuildOptions = {}): NotifierUnderTest => {
     const waits: number[] = [];
-    let clock = Date.parse('2025-01-31T10:00:00.000Z');
+    let clock = options.startAt ?? Date.parse('2025-01-31T10:00:00.000Z');
+    const store = options.store ?? new MemoryNotifyStore();
     const queues = {
       alor: new RecordingQueue(),
       tinkoff: new RecordingQueue(),
@@ -101,17 +120,20 @@ export function notifierHarness() {
       [NOTIFY_ENV.telegramApiUrl]: telegram().url,
       ...env,
     });
+    const client = new TelegramClient({
+      dispatcher: createBrokerAgent(),
+      apiUrl: config.apiUrl,
+      sleep: async (ms) => {
+        waits.push(ms);
+        clock += ms;
+      },
+      now: () => clock,
+    });
     const notifier = createNotifier({
       config,
       secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
-      telegram: new TelegramClient({
-        dispatcher: createBrokerAgent(),
-        apiUrl: config.apiUrl,
-        sleep: async (ms) => {
-          waits.push(ms);
-        },
-      }),
-      store: new MemoryNotifyStore(),
+      telegram: options.telegram?.(client) ?? client,
+      store,
       followUpQueues: { alor: queues.alor, tinkoff: queues.tinkoff },
       queue: queues.own,
       deadLetters: queues.deadLetters,
@@ -119,11 +141,15 @@ export function notifierHarness() {
     });
     return {
       notifier,
+      store,
       queues,
       waits,
       advance: (ms) => {
         clock += ms;
       },
+      now: () => clock,
+      invoke: (event, remainingMs = INVOCATION_MS) =>
+        handleNotifierEvent(notifier, event, { getRemainingTimeInMillis: () => remainingMs }),
     };
   };
 

@@ -43,13 +43,14 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect(nagFindings(synth({ keepWarmMinutes: 5 }).app)).toEqual([]);
   });
 
-  it('report no unacknowledged finding with imported secrets, created parameters and a pinned environment', () => {
+  it('report no unacknowledged finding with imported secrets, created parameters, an alarm e-mail and a pinned environment', () => {
     const { app } = synth({
       webhookSecretName: 'shared/webhook',
       alorRefreshTokenSecretName: 'brokers/alor',
       tinkoffTokenSecretName: 'brokers/tinkoff',
       alorPortfolio: 'D71111',
       tinkoffAccountId: '2000123456',
+      alarmEmail: 'trader@example.com',
       account: '123456789012',
       region: 'eu-central-1',
     });

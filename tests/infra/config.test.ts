@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '#shared/config-error.ts';
-import { CONTEXT_DEFAULTS, readConfig, type WebhooksConfig } from '../../infra/config.ts';
+import {
+  CONTEXT_DEFAULTS,
+  NOTIFY_CONTEXT_DEFAULTS,
+  readConfig,
+  readNotifyConfig,
+  type WebhooksConfig,
+} from '../../infra/config.ts';
 import { CDK_JSON_CONTEXT } from './synth.ts';
 
 const fromContext = (context: Record<string, unknown>) => readConfig((key) => context[key]);
@@ -38,6 +44,20 @@ describe('readConfig', () => {
   it('finds in cdk.json exactly the documented defaults, so the file and the code cannot drift apart', () => {
     const fromCdkJson = Object.fromEntries(Object.keys(CONTEXT_DEFAULTS).map((key) => [key, CDK_JSON_CONTEXT[key]]));
     expect(fromCdkJson).toEqual(CONTEXT_DEFAULTS);
+  });
+
+  it('finds in cdk.json exactly the documented defaults of the messages: every kind but check, no alarm e-mail', () => {
+    const fromCdkJson = Object.fromEntries(
+      Object.keys(NOTIFY_CONTEXT_DEFAULTS).map((key) => [key, CDK_JSON_CONTEXT[key]]),
+    );
+    expect(fromCdkJson).toEqual(NOTIFY_CONTEXT_DEFAULTS);
+    expect(readNotifyConfig((key) => CDK_JSON_CONTEXT[key])).toMatchObject({
+      kinds: expect.arrayContaining(['forbidden-source', 'alarm']),
+      alarmEmail: undefined,
+    });
+    expect(readNotifyConfig((key) => ({ alarmEmail: ' trader@example.com ' })[key]).alarmEmail).toBe(
+      'trader@example.com',
+    );
   });
 
   it('accepts numbers and booleans spelled as strings, as `cdk -c key=value` passes them', () => {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { alarmNotification, toSnsEvent } from '#local/sns-event.ts';
 import { toSqsEvent } from '#local/sqs-event.ts';
 import { BUNDLE_FILE_NAME, esbuildOptions } from '../../infra/bundling.ts';
 import { cloudWatchLogsEvent } from '../helpers/notify.ts';
@@ -88,6 +89,18 @@ describe('bundled notifier and follow-up functions (AWS SDK bundled)', () => {
     expect(answer).toBeNull();
     expect(lines.map((text) => JSON.parse(text).message)).toEqual([
       'notifier is off: the Telegram bot token or chat id is not set',
+    ]);
+  });
+
+  it('notifier: loads and, with no bot token configured, reads an alarm notification from SNS and does nothing', async () => {
+    const alarm = alarmNotification({ alarmName: 'PppWebhooks-alor-webhook-timeout', value: 1, time: new Date() });
+    const { answer, lines } = await invoke('notifier', toSnsEvent([alarm]), NOTIFIER_ENV);
+    expect(answer).toBeNull();
+    expect(lines.map((text) => JSON.parse(text))).toEqual([
+      expect.objectContaining({
+        message: 'notifier is off: the Telegram bot token or chat id is not set',
+        alarm: 'PppWebhooks-alor-webhook-timeout',
+      }),
     ]);
   });
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PAPER_ALOR } from '#local/paper-broker/index.ts';
 import { toApiGatewayEvent } from '#local/api-gateway-event.ts';
+import { PAPER_ALOR } from '#local/paper-broker/index.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { contractHarness, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/handlers.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';

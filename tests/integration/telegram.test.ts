@@ -9,16 +9,21 @@ describe('TelegramClient', () => {
   const telegram = useLocalServer(startFakeTelegram, (started) => started.reset());
   let waits: number[];
   let client: TelegramClient;
+  /** The client's clock: a wait moves it, nothing else does. */
+  let clock: number;
   const target = () => ({ botToken: telegram.botToken, chatId: telegram.chatId });
 
   beforeEach(() => {
     waits = [];
+    clock = 0;
     client = new TelegramClient({
       dispatcher: createBrokerAgent(),
       apiUrl: telegram.url,
       sleep: async (ms) => {
         waits.push(ms);
+        clock += ms;
       },
+      now: () => clock,
     });
   });
 
@@ -48,7 +53,7 @@ describe('TelegramClient', () => {
     expect(telegram.messages).toHaveLength(1);
   });
 
-  it('gives up at once when retry_after is longer than it may wait', async () => {
+  it('leaves the message to a later try when retry_after is longer than one send may wait', async () => {
     telegram.injectFault({ kind: 'rate-limited', retryAfter: 31 });
 
     const result = await client.sendMessage(target(), 'too long a wait');
@@ -56,9 +61,36 @@ describe('TelegramClient', () => {
     expect(result).toEqual({
       delivered: false,
       attempts: 1,
-      reason: 'HTTP 429 Too Many Requests: retry after 31',
+      reason: 'HTTP 429 Too Many Requests: retry after 31; a wait of 31 s is left to a later try',
+      retryable: true,
     });
     expect(waits).toEqual([]);
+  });
+
+  it('leaves the message to a later try when retry_after ends past the time the send has', async () => {
+    telegram.injectFault({ kind: 'rate-limited', retryAfter: 10 });
+
+    const result = await client.sendMessage(target(), 'not in this run', { sendBy: 9_000 });
+
+    expect(result).toMatchObject({ delivered: false, attempts: 1, retryable: true });
+    expect(waits).toEqual([]);
+    expect(telegram.messages).toEqual([]);
+  });
+
+  it('waits a retry_after that fits in the time the send has', async () => {
+    telegram.injectFault({ kind: 'rate-limited', retryAfter: 5 });
+
+    const result = await client.sendMessage(target(), 'just in time', { sendBy: 6_000 });
+
+    expect(result).toMatchObject({ delivered: true, attempts: 2 });
+    expect(waits).toEqual([5000]);
+  });
+
+  it("starts no attempt without a second of the send's time left", async () => {
+    const result = await client.sendMessage(target(), 'too late', { sendBy: 999 });
+
+    expect(result).toEqual({ delivered: false, attempts: 0, reason: 'no time left to send', retryable: true });
+    expect(telegram.requests).toEqual([]);
   });
 
   it.each([
@@ -78,7 +110,7 @@ describe('TelegramClient', () => {
 
     const result = await client.sendMessage(target(), 'never');
 
-    expect(result).toMatchObject({ delivered: false, attempts: MAX_ATTEMPTS });
+    expect(result).toMatchObject({ delivered: false, attempts: MAX_ATTEMPTS, retryable: true });
     expect(telegram.requests).toHaveLength(MAX_ATTEMPTS);
     expect(waits).toEqual(BACKOFF_MS.slice(0, MAX_ATTEMPTS - 1));
   });
@@ -90,14 +122,14 @@ describe('TelegramClient', () => {
   ])('does not retry %s, and never quotes the token', async (_case, override, reason) => {
     const result = await client.sendMessage({ ...target(), ...override }, 'hello');
 
-    expect(result).toEqual({ delivered: false, attempts: 1, reason });
+    expect(result).toEqual({ delivered: false, attempts: 1, reason, retryable: false });
     expect(result.delivered === false && result.reason).not.toContain(telegram.botToken.split(':')[1]);
   });
 
   it('reports markup Telegram cannot parse as final', async () => {
     const result = await client.sendMessage(target(), '<b>unclosed');
 
-    expect(result).toMatchObject({ delivered: false, attempts: 1 });
+    expect(result).toMatchObject({ delivered: false, attempts: 1, retryable: false });
     expect(result.delivered === false && result.reason).toContain("can't parse entities");
   });
 });

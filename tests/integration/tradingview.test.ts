@@ -14,21 +14,26 @@ import {
 import { usePaperBrokers } from '../helpers/local-servers.ts';
 
 /**
- * README.md#tradingview-alerts: every alert message the README offers, rendered as TradingView renders it and sent as
+ * docs/tradingview.md#messages: every alert message the docs offer, rendered as TradingView renders it and sent as
  * TradingView sends it (from one of its addresses, the secret in the URL or the message, `application/json` when the
  * message is JSON and `text/plain` otherwise), through the exported handler of each function with the source allow-list
  * on, places the intended order on the paper broker.
  */
 
-const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+/** Where a trader copies alert messages from: the page of them all, and the READMEs' copies of the main ones. */
+const DOCS_WITH_TEMPLATES = ['docs/tradingview.md', 'README.md', 'README.ru.md'] as const;
 
-/** The README's alert messages, by the marker of their fenced block (```json tradingview-…). */
-const TEMPLATES = new Map(
-  [...README.matchAll(/^```json (tradingview-[a-z-]+)\n([\s\S]*?)^```$/gm)].map((match) => [
-    match[1] ?? '',
-    match[2] ?? '',
-  ]),
+/** Every alert message of those files, by the marker of its fenced block (```json tradingview-…), with its file. */
+const FOUND = DOCS_WITH_TEMPLATES.flatMap((path) =>
+  [
+    ...readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8').matchAll(
+      /^```json (tradingview-[a-z-]+)\n([\s\S]*?)^```$/gm,
+    ),
+  ].map((match) => ({ path, marker: match[1] ?? '', text: match[2] ?? '' })),
 );
+
+/** The alert messages by marker, as the first file holding each has it (a copy must be the same: checked below). */
+const TEMPLATES = new Map([...FOUND].reverse().map(({ marker, text }) => [marker, text]));
 
 /** What TradingView puts in for each placeholder, on a chart like this. */
 interface Chart {
@@ -171,9 +176,14 @@ function lastOrder(broker: Broker) {
   );
 }
 
-describe('README.md#tradingview-alerts', () => {
+describe('docs/tradingview.md#messages', () => {
   it('offers a strategy and indicator alerts, each checked below', () => {
     expect([...TEMPLATES.keys()].sort()).toEqual(Object.keys(INTENDED).sort());
+  });
+
+  it('gives every copy of a message in another file the same text', () => {
+    const differing = FOUND.filter(({ marker, text }) => TEMPLATES.get(marker) !== text);
+    expect(differing.map(({ path, marker }) => `${path}: ${marker}`)).toEqual([]);
   });
 
   const cases = [...TEMPLATES.keys()].flatMap((marker) =>
@@ -200,7 +210,7 @@ describe('README.md#tradingview-alerts', () => {
   });
 });
 
-describe('README.md#tradingview-alerts: the id of an alert', () => {
+describe('docs/tradingview.md#messages: the id of an alert', () => {
   const markers = [...TEMPLATES.keys()];
 
   it.each(markers)('%s carries an id built from {{timenow}} and {{interval}}, 1-64 printable characters', (marker) => {

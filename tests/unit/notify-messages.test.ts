@@ -1,8 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { parseTelegramHtml } from '#local/fake-telegram.ts';
+import { alarmNotification } from '#local/sns-event.ts';
 import type { NotifyLanguage } from '#shared/facts.ts';
+import { NOTIFY_LANGUAGES } from '#shared/facts.ts';
+import {
+  ALARM_SOURCES,
+  alarmName,
+  parseAlarmName,
+  parseAlarmNotification,
+  WATCHED_CAUSES,
+} from '#shared/notify/alarms.ts';
 import { logLineToEvent, type NotifyEvent } from '#shared/notify/events.ts';
-import { eventToMessage, type SingleEvent, testMessage, unauthorizedMessage } from '#shared/notify/messages.ts';
+import {
+  alarmDescription,
+  alarmMessage,
+  eventToMessage,
+  type SingleEvent,
+  testMessage,
+  windowMessage,
+} from '#shared/notify/messages.ts';
 
 /** What the chat shows: the message's text once Telegram has parsed its HTML (which must parse). */
 function shown(html: string): string {
@@ -238,21 +254,147 @@ describe('eventToMessage', () => {
   });
 });
 
-describe('unauthorizedMessage and testMessage', () => {
-  it('tells the count of a window with its times', () => {
-    const html = unauthorizedMessage(
-      { broker: 'alor', count: 20, from: '2025-01-31T10:00:01.000Z', to: '2025-01-31T10:10:01.000Z' },
-      'ru',
-    );
-    expect(shown(html)).toBe(
+describe('windowMessage and testMessage', () => {
+  const window = {
+    broker: 'alor',
+    count: 20,
+    from: '2025-01-31T10:00:00.000Z',
+    to: '2025-01-31T10:10:00.000Z',
+  } as const;
+
+  it('tells the count of 401s in a window with its times', () => {
+    expect(shown(windowMessage({ ...window, kind: 'unauthorized' }, 'ru'))).toBe(
       '🚫 Вызовы без верного секрета: 20 · Alor\n' +
-        'С 10:00:01 по 10:10:01 (UTC). Если это вы — проверьте секрет в виджете; если нет — кто-то подбирает ссылку.',
+        'С 10:00:00 по 10:10:00 (UTC). Если это вы — проверьте секрет в виджете; если нет — кто-то подбирает ссылку.',
     );
+  });
+
+  it.each([
+    [
+      'ru',
+      '🛡️ Вызовы с адресов вне списка (403): 20 · Alor\n' +
+        'С 10:00:00 по 10:10:00 (UTC), последний — с 203.0.113.5. Если это ваш виджет или TradingView сменил адреса — ' +
+        'добавьте их в allowedSourceIps (локально ALLOWED_SOURCE_IPS) и разверните стек заново; если нет — ссылку вызывает кто-то другой.',
+    ],
+    [
+      'en',
+      '🛡️ Calls from addresses outside the allow-list (403): 20 · Alor\n' +
+        'From 10:00:00 to 10:10:00 (UTC), the last from 203.0.113.5. If it was your widget, or TradingView changed its ' +
+        'addresses, add them to allowedSourceIps (ALLOWED_SOURCE_IPS locally) and deploy again; if not, someone else is calling the URL.',
+    ],
+  ] as const)('tells the count of 403s in a window, with the latest address (%s)', (language, text) => {
+    expect(shown(windowMessage({ ...window, kind: 'forbidden-source', detail: '203.0.113.5' }, language))).toBe(text);
   });
 
   it('has a test message in both languages', () => {
     expect(shown(testMessage('en'))).toBe('🔔 ppp-webhooks\nTest message: the notifications are set up.');
     expect(shown(testMessage('ru'))).toContain('Проверочное сообщение');
+  });
+});
+
+describe('alarmMessage', () => {
+  const time = new Date('2025-01-31T10:07:12.000Z');
+  const alarm = (name: string, value = 3, queueName?: string) => {
+    const parsed = parseAlarmNotification(
+      alarmNotification({
+        alarmName: name,
+        value,
+        time,
+        ...(queueName === undefined ? {} : { metric: { kind: 'queue', queueName } as const }),
+      }),
+    );
+    if (parsed === undefined) throw new Error('not parsed');
+    return parsed;
+  };
+
+  it('tells a webhook timeout with its count, what it means and what to do', () => {
+    expect(shown(alarmMessage(alarm('PppWebhooks-alor-webhook-timeout'), 'ru'))).toBe(
+      '⏱️ Функция не уложилась в тайм-аут · вебхук Alor\n' +
+        '3 раза за 10 мин до 10:07:12 (UTC)\n' +
+        'Сигнал остался без ответа функции. Заявка могла быть выставлена: проверьте терминал брокера, прежде чем повторять сигнал, и журнал функции.\n' +
+        'Пока это продолжается, повторных сообщений не будет.',
+    );
+    expect(shown(alarmMessage(alarm('PppWebhooks-tinkoff-webhook-init-failure', 1), 'en'))).toBe(
+      '🛑 The function failed to start · T-Invest webhook\n' +
+        '1 time in the 10 minutes up to 10:07:12 UTC\n' +
+        "The function could not start (settings or code); a call it did not start for got an error and placed no order. Check the function's log and run npm run preflight -- --deployed.\n" +
+        'While it goes on, no further message comes about it.',
+    );
+  });
+
+  it('tells messages waiting in a dead-letter queue with the queue and how many', () => {
+    const html = alarmMessage(alarm('PppWebhooks-notifier-dead-letters', 2, 'PppWebhooks-DeadLetters'), 'en');
+    expect(shown(html)).toBe(
+      '📥 Messages wait in a dead-letter queue · notifier\n' +
+        '2 waiting in PppWebhooks-DeadLetters\n' +
+        'Messages Telegram did not take, and events that could not be handled, are kept for 14 days. Check the bot: npm run notify -- test --deployed.\n' +
+        'While it goes on, no further message comes about it.',
+    );
+    expect(html).toContain('<code>npm run notify -- test --deployed</code>');
+  });
+
+  it.each(
+    ALARM_SOURCES.flatMap((source) =>
+      WATCHED_CAUSES[source].flatMap((cause) => NOTIFY_LANGUAGES.map((language) => [source, cause, language] as const)),
+    ),
+  )('has a message Telegram accepts, with a note, for %s %s (%s)', (source, cause, language) => {
+    const text = shown(alarmMessage(alarm(alarmName('PppWebhooks', source, cause)), language));
+    expect(text.split('\n')).toHaveLength(4);
+    expect(alarmDescription(source, cause, language)).not.toMatch(/[`<>]/);
+  });
+
+  it("tells an alarm that is not the stack's by its name and CloudWatch's reason, escaped", () => {
+    expect(shown(alarmMessage(alarm('someone-elses <alarm>'), 'en'))).toMatch(
+      /^🚨 CloudWatch alarm · someone-elses <alarm>\nThreshold Crossed: 1 out of the last 1 datapoints \[3\.0 /,
+    );
+  });
+});
+
+describe('parseAlarmNotification', () => {
+  it('reads the alarm, its state, time, count and period as CloudWatch writes them', () => {
+    const text = alarmNotification({
+      alarmName: 'my-stack-with-dashes-tinkoff-follow-up-dead-letters',
+      value: 4,
+      time: new Date('2025-01-31T10:07:12.345Z'),
+      metric: { kind: 'queue', queueName: 'q-dlq' },
+      periodSeconds: 300,
+    });
+    expect(parseAlarmNotification(text)).toEqual({
+      name: 'my-stack-with-dashes-tinkoff-follow-up-dead-letters',
+      source: 'tinkoff-follow-up',
+      cause: 'dead-letters',
+      state: 'ALARM',
+      time: '2025-01-31T10:07:12.345Z',
+      count: 4,
+      periodSeconds: 300,
+      queue: 'q-dlq',
+      reason: expect.stringContaining('[4.0 (31/01/25 10:07:12)]'),
+    });
+  });
+
+  it('reads the count of the other reason CloudWatch writes, and none when there is none', () => {
+    const base = JSON.parse(alarmNotification({ alarmName: 'a', value: 1, time: new Date(0) }));
+    const reason = (NewStateReason: string) => parseAlarmNotification(JSON.stringify({ ...base, NewStateReason }));
+    expect(
+      reason('Threshold Crossed: 1 datapoint (10.0) was greater than or equal to the threshold (1.0).')?.count,
+    ).toBe(10);
+    expect(reason('Alarm set to ALARM by hand')?.count).toBeUndefined();
+  });
+
+  it.each([
+    ['no JSON', 'hello'],
+    ['no alarm name', JSON.stringify({ NewStateValue: 'ALARM', StateChangeTime: '2025-01-31T10:00:00.000+0000' })],
+    ['a time that is no time', JSON.stringify({ AlarmName: 'a', NewStateValue: 'ALARM', StateChangeTime: 'soon' })],
+  ])('reads nothing from %s', (_case, text) => {
+    expect(parseAlarmNotification(text)).toBeUndefined();
+  });
+
+  it("names the function and cause of the stack's alarms only", () => {
+    expect(parseAlarmName('PppWebhooks-notifier-queue-dead-letters')).toEqual({
+      source: 'notifier',
+      cause: 'queue-dead-letters',
+    });
+    expect(parseAlarmName('PppWebhooks-notifier-disk-full')).toBeUndefined();
   });
 });
 
@@ -297,6 +439,15 @@ describe('logLineToEvent', () => {
     ['broken JSON', '{"message":"webhook answered",'],
   ])('ignores %s', (_case, text) => {
     expect(logLineToEvent(text)).toBeUndefined();
+  });
+
+  it("reads a 403 from outside the allow-list with the caller's address", () => {
+    const forbidden = { ...line, status: 403, outcome: 'forbidden-source', sourceIp: '203.0.113.5', order: undefined };
+    expect(logLineToEvent(JSON.stringify(forbidden))).toMatchObject({
+      kind: 'forbidden-source',
+      broker: 'tinkoff',
+      sourceIp: '203.0.113.5',
+    });
   });
 
   it("reads a T-Invest instrument refusal as the broker's refusal, with the lookup's reason", () => {

@@ -1,10 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  DynamoDBClient,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoNotifyStore, MemoryNotifyStore } from '#shared/notify/notify-store.ts';
@@ -12,110 +6,147 @@ import { DynamoNotifyStore, MemoryNotifyStore } from '#shared/notify/notify-stor
 const conditionFailed = () =>
   new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 
+/** The claim and window behaviour both stores must have: what the notifier relies on. */
 describe('MemoryNotifyStore', () => {
-  it('grants a claim once while it lives, again once it expired or was released', async () => {
+  it('leases a key until its lease runs out, counting the attempts', async () => {
     const store = new MemoryNotifyStore();
-    expect(await store.claim('r1#placed', 0, 1000)).toBe(true);
-    expect(await store.claim('r1#placed', 999, 1999)).toBe(false);
-    expect(await store.claim('r1#placed', 1000, 2000)).toBe(true);
-    await store.release('r1#placed');
-    expect(await store.claim('r1#placed', 1001, 2001)).toBe(true);
+    expect(await store.claim('r1#placed', 0, 1000)).toEqual({ status: 'claimed', attempt: 1 });
+    expect(await store.claim('r1#placed', 999, 1999)).toEqual({ status: 'held' });
+    // The invocation that held it died: its lease ran out, the retry takes it.
+    expect(await store.claim('r1#placed', 1000, 2000)).toEqual({ status: 'claimed', attempt: 2 });
   });
 
-  it('counts in one window until it is flushed once, then opens the next', async () => {
+  it('lets a retry take a released lease at once, and finds a key marked done told, until it expires', async () => {
     const store = new MemoryNotifyStore();
-    expect(await store.countInWindow('w', 0, 1000)).toEqual({ windowStart: 0, count: 1, opened: true });
-    expect(await store.countInWindow('w', 10, 1000)).toEqual({ windowStart: 0, count: 2, opened: false });
-    expect(await store.flushWindow('w', 0)).toBe(2);
-    expect(await store.flushWindow('w', 0)).toBeUndefined();
-    expect(await store.countInWindow('w', 20, 1000)).toEqual({ windowStart: 20, count: 1, opened: true });
+    await store.claim('k', 0, 60_000);
+    await store.release('k');
+    expect(await store.claim('k', 1, 60_001)).toEqual({ status: 'claimed', attempt: 2 });
+    await store.markDone('k', 2);
+    await store.release('k');
+    expect(await store.claim('k', 100_000, 160_000)).toEqual({ status: 'done' });
+    expect(await store.claim('k', 2 + 24 * 60 * 60_000, 0)).toMatchObject({ status: 'claimed' });
   });
 
-  it('replaces a window whose flush never came once it is stale', async () => {
+  it('counts in a window until it is closed, then gives the same count to every close and refuses more', async () => {
     const store = new MemoryNotifyStore();
-    await store.countInWindow('w', 0, 1000);
-    expect(await store.countInWindow('w', 1000, 1000)).toEqual({ windowStart: 1000, count: 1, opened: true });
-    expect(await store.flushWindow('w', 0)).toBeUndefined();
+    expect(await store.countInWindow('w', 0)).toEqual({ count: 1, flushQueued: false });
+    await store.markFlushQueued('w', 0);
+    expect(await store.countInWindow('w', 0, '203.0.113.5')).toEqual({ count: 2, flushQueued: true });
+    expect(await store.closeWindow('w', 0)).toEqual({ count: 2, detail: '203.0.113.5' });
+    expect(await store.countInWindow('w', 0)).toBeUndefined();
+    expect(await store.closeWindow('w', 0)).toEqual({ count: 2, detail: '203.0.113.5' });
+    expect(await store.countInWindow('w', 600_000)).toEqual({ count: 1, flushQueued: false });
+    expect(await store.closeWindow('w', 1_200_000)).toBeUndefined();
   });
 });
 
 describe('DynamoNotifyStore', () => {
   const dynamo = mockClient(DynamoDBClient);
   const store = () => new DynamoNotifyStore(new DynamoDBClient({}), 'notify');
+  const updates = () => dynamo.commandCalls(UpdateItemCommand).map((call) => call.args[0].input);
 
   beforeEach(() => {
     dynamo.reset();
   });
 
-  it('claims with a conditional PutItem that treats an expired item as absent, and says false when it is held', async () => {
-    dynamo.on(PutItemCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+  it('claims with one conditional UpdateItem: free, lapsed or expired only, counting the attempt', async () => {
+    dynamo.on(UpdateItemCommand).resolves({ Attributes: { attempts: { N: '2' } } });
 
-    expect(await store().claim('r1#placed', 5_000, 86_405_000)).toBe(true);
-    expect(await store().claim('r1#placed', 6_000, 86_406_000)).toBe(false);
-    expect(dynamo.commandCalls(PutItemCommand)[0]?.args[0].input).toEqual({
-      TableName: 'notify',
-      Item: { pk: { S: 'r1#placed' }, expiresAt: { N: '86405' } },
-      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-      ExpressionAttributeValues: { ':now': { N: '5' } },
-    });
+    expect(await store().claim('r1#placed', 5_000, 65_000)).toEqual({ status: 'claimed', attempt: 2 });
+    expect(updates()).toEqual([
+      {
+        TableName: 'notify',
+        Key: { pk: { S: 'r1#placed' } },
+        UpdateExpression: 'SET #state = :leased, leaseUntil = :until, expiresAt = :expires ADD attempts :one',
+        ConditionExpression:
+          'attribute_not_exists(pk) OR expiresAt < :nowSeconds OR #state = :free OR (#state = :leased AND leaseUntil < :now)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':leased': { S: 'leased' },
+          ':free': { S: 'free' },
+          ':until': { N: '65000' },
+          ':now': { N: '5000' },
+          ':nowSeconds': { N: '5' },
+          ':expires': { N: '86405' },
+          ':one': { N: '1' },
+        },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    ]);
   });
 
-  it('releases with DeleteItem', async () => {
-    await store().release('r1#placed');
-    expect(dynamo.commandCalls(DeleteItemCommand)[0]?.args[0].input).toEqual({
-      TableName: 'notify',
-      Key: { pk: { S: 'r1#placed' } },
-    });
+  it.each([
+    ['done', { status: 'done' }],
+    ['leased', { status: 'held' }],
+  ])('tells a key it cannot claim apart by the item it found (%s)', async (state, claim) => {
+    dynamo
+      .on(UpdateItemCommand)
+      .rejects(Object.assign(conditionFailed(), { Item: { pk: { S: 'k' }, state: { S: state } } }));
+    expect(await store().claim('k', 0, 1)).toEqual(claim);
   });
 
-  it('counts in the open window with one conditional UpdateItem', async () => {
-    dynamo.on(UpdateItemCommand).resolves({ Attributes: { windowStart: { N: '100' }, eventCount: { N: '7' } } });
-
-    expect(await store().countInWindow('w', 200, 1000)).toEqual({ windowStart: 100, count: 7, opened: false });
-    expect(dynamo.commandCalls(UpdateItemCommand)[0]?.args[0].input).toMatchObject({
-      ConditionExpression: 'attribute_exists(pk) AND flushed = :false AND windowStart > :staleBefore',
-      ExpressionAttributeValues: { ':staleBefore': { N: '-800' } },
-    });
-    expect(dynamo.commandCalls(PutItemCommand)).toHaveLength(0);
+  it('marks done unconditionally, for a day, and releases only a lease (never a mark)', async () => {
+    dynamo.on(UpdateItemCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+    await store().markDone('k', 5_000);
+    await store().release('k');
+    expect(updates()).toMatchObject([
+      {
+        UpdateExpression: 'SET #state = :done, expiresAt = :expires REMOVE leaseUntil',
+        ExpressionAttributeValues: { ':done': { S: 'done' }, ':expires': { N: '86405' } },
+      },
+      { UpdateExpression: 'SET #state = :free REMOVE leaseUntil', ConditionExpression: '#state = :leased' },
+    ]);
   });
 
-  it('opens a window with a conditional PutItem when none is open', async () => {
+  it('counts in an open window with one conditional UpdateItem per window, keeping the latest detail', async () => {
+    dynamo.on(UpdateItemCommand).resolves({ Attributes: { eventCount: { N: '7' }, flushQueued: { BOOL: true } } });
+
+    expect(await store().countInWindow('w', 600_000, '203.0.113.5')).toEqual({ count: 7, flushQueued: true });
+    expect(updates()).toEqual([
+      {
+        TableName: 'notify',
+        Key: { pk: { S: 'w#600000' } },
+        UpdateExpression: 'SET expiresAt = :expires, lastDetail = :detail ADD eventCount :one',
+        ConditionExpression: 'attribute_not_exists(windowClosed)',
+        ExpressionAttributeValues: { ':one': { N: '1' }, ':expires': { N: '87000' }, ':detail': { S: '203.0.113.5' } },
+        ReturnValues: 'ALL_NEW',
+      },
+    ]);
+  });
+
+  it('says a closed window takes no more events', async () => {
     dynamo.on(UpdateItemCommand).rejects(conditionFailed());
-    dynamo.on(PutItemCommand).resolves({});
-
-    expect(await store().countInWindow('w', 5_000, 1000)).toEqual({ windowStart: 5_000, count: 1, opened: true });
-    expect(dynamo.commandCalls(PutItemCommand)[0]?.args[0].input).toMatchObject({
-      Item: { pk: { S: 'w' }, windowStart: { N: '5000' }, eventCount: { N: '1' }, flushed: { BOOL: false } },
-      ConditionExpression: 'attribute_not_exists(pk) OR flushed = :true OR windowStart <= :staleBefore',
-    });
+    expect(await store().countInWindow('w', 0)).toBeUndefined();
   });
 
-  it('counts in the window another invocation opened between its two writes', async () => {
+  it('closes a window, returning its count, and nothing for a window nobody opened', async () => {
     dynamo
       .on(UpdateItemCommand)
-      .rejectsOnce(conditionFailed())
-      .resolvesOnce({ Attributes: { windowStart: { N: '4999' }, eventCount: { N: '2' } } });
-    dynamo.on(PutItemCommand).rejects(conditionFailed());
-
-    expect(await store().countInWindow('w', 5_000, 1000)).toEqual({ windowStart: 4_999, count: 2, opened: false });
-  });
-
-  it('flushes a window once: the count, then nothing', async () => {
-    dynamo
-      .on(UpdateItemCommand)
-      .resolvesOnce({ Attributes: { windowStart: { N: '100' }, eventCount: { N: '20' } } })
+      .resolvesOnce({ Attributes: { eventCount: { N: '20' }, lastDetail: { S: '198.51.100.7' } } })
       .rejectsOnce(conditionFailed());
 
-    expect(await store().flushWindow('w', 100)).toBe(20);
-    expect(await store().flushWindow('w', 100)).toBeUndefined();
-    expect(dynamo.commandCalls(UpdateItemCommand)[0]?.args[0].input).toMatchObject({
-      UpdateExpression: 'SET flushed = :true',
-      ConditionExpression: 'windowStart = :windowStart AND flushed = :false',
+    expect(await store().closeWindow('w', 0)).toEqual({ count: 20, detail: '198.51.100.7' });
+    expect(await store().closeWindow('w', 600_000)).toBeUndefined();
+    expect(updates()[0]).toMatchObject({
+      Key: { pk: { S: 'w#0' } },
+      UpdateExpression: 'SET windowClosed = :true',
+      ConditionExpression: 'attribute_exists(pk)',
+    });
+  });
+
+  it('notes a queued flush on an existing window only', async () => {
+    dynamo.on(UpdateItemCommand).rejects(conditionFailed());
+    await expect(store().markFlushQueued('w', 0)).resolves.toBeUndefined();
+    expect(updates()[0]).toMatchObject({
+      UpdateExpression: 'SET flushQueued = :true',
+      ConditionExpression: 'attribute_exists(pk)',
     });
   });
 
   it('lets any other DynamoDB error through', async () => {
-    dynamo.on(PutItemCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    dynamo.on(UpdateItemCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
     await expect(store().claim('k', 0, 1)).rejects.toThrow('throttled');
+    await expect(store().release('k')).rejects.toThrow('throttled');
   });
 });

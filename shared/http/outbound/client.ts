@@ -272,7 +272,7 @@ export async function sendBrokerRequest(dispatcher: Dispatcher, request: BrokerR
 
 /**
  * What {@link warmUpHttpClient} sends: a POST with a JSON body, as an order is, so that undici's path for a request
- * body runs once too (about 1.5 ms off the first order over the bench's link, against a GET: README.md#store-reads).
+ * body runs once too (about 1.5 ms off the first order over the bench's link, against a GET: docs/performance.md#alternatives-tried).
  */
 const WARM_UP_REQUEST_BODY = '{"warm":"up"}';
 /** What the responder of {@link warmUpHttpClient} answers: a small JSON body, as the store and the brokers send. */
