@@ -15,10 +15,11 @@ import { build, type Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAwsStore } from '#local/aws-store.ts';
 import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
-import { ANSWER_MARGIN_MS, ANSWER_WITHIN_MS, ENV } from '#shared/facts.ts';
+import { ANSWER_MARGIN_MS, ANSWER_WITHIN_MS } from '#shared/facts.ts';
 import { BUNDLE_FILE_NAME, esbuildOptions } from '../../infra/bundling.ts';
 import { createWebhooksApp } from '../../infra/webhooks-app.ts';
 import { type ApiGatewayEventOptions, apiGatewayEvent } from '../helpers/events.ts';
+import { deployedFunctionEnv } from '../helpers/handlers.ts';
 import { useLocalServer, usePaperBrokers } from '../helpers/local-servers.ts';
 import { createTempDir } from '../helpers/temp-dirs.ts';
 import { CDK_JSON_CONTEXT, logicalId } from './synth.ts';
@@ -148,23 +149,20 @@ describe.each(VARIANTS)('bundled functions ($name)', ({ bundleAwsSdk }) => {
     } as const;
 
     /** The deployed settings, on the paper brokers; the bundled SDK reads the store, the external one the extension. */
-    const deployedEnv = (broker: Broker): Record<string, string> => ({
-      ...store.env(),
-      ...(bundleAwsSdk ? {} : store.extensionEnv()),
-      [ENV.webhookSecretId]: STORED.webhookSecret,
-      ...(broker === 'alor'
-        ? {
-            [ENV.alorRefreshTokenSecretId]: STORED.alor.token,
-            [ENV.alorPortfolioParameter]: STORED.alor.account,
-            [ENV.alorOauthUrl]: paper.alor.url,
-            [ENV.alorApiUrl]: paper.alor.url,
-          }
-        : {
-            [ENV.tinkoffTokenSecretId]: STORED.tinkoff.token,
-            [ENV.tinkoffAccountIdParameter]: STORED.tinkoff.account,
-            [ENV.tinkoffApiUrl]: paper.tinkoff.v2Url,
-          }),
-    });
+    const deployedEnv = (broker: Broker): Record<string, string> =>
+      deployedFunctionEnv(
+        broker,
+        store,
+        paper,
+        {
+          webhookSecret: STORED.webhookSecret,
+          alorToken: STORED.alor.token,
+          alorPortfolio: STORED.alor.account,
+          tinkoffToken: STORED.tinkoff.token,
+          tinkoffAccount: STORED.tinkoff.account,
+        },
+        !bundleAwsSdk,
+      );
     const order = (broker: Broker) =>
       apiGatewayEvent({
         route: `POST /${broker}`,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { toApiGatewayEvent } from '#local/api-gateway-event.ts';
 import { PAPER_TINKOFF } from '#local/paper-broker/index.ts';
-import { apiGatewayEvent } from '../helpers/events.ts';
+import { apiGatewayEvent, invalidUtf8OrderEvent } from '../helpers/events.ts';
 import { contractHarness, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/handlers.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 
@@ -61,18 +60,8 @@ describe('T-Invest webhook: the contract table', () => {
   it.each(['text/plain', 'application/json', 'application/octet-stream'])(
     'bad-payload: answers invalid UTF-8 in an unknown field under %s with 400, as API Gateway delivers it',
     async (contentType) => {
-      const json = Buffer.from(
-        JSON.stringify({ ...{ t: 'SBER', p: '250.5', v: 1, d: 'buy', f: 'BBG004730N88' }, note: 'x' }),
-      );
-      // The note's value "x" becomes the byte 0xff: not UTF-8.
-      const raw = Buffer.from(json.toString('latin1').replace('"x"', '"\xff"'), 'latin1');
-      const event = toApiGatewayEvent({
-        method: 'POST',
-        url: '/tinkoff',
-        headers: { 'content-type': contentType, 'x-webhook-secret': TEST_WEBHOOK_SECRET },
-        body: raw,
-        routeKey: 'POST /tinkoff',
-      });
+      const order = { t: 'SBER', p: '250.5', v: 1, d: 'buy', f: 'BBG004730N88' };
+      const event = invalidUtf8OrderEvent('tinkoff', order, contentType, TEST_WEBHOOK_SECRET);
 
       const result = await answer(event);
 

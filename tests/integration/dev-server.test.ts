@@ -373,6 +373,27 @@ describe('toApiGatewayEvent', () => {
   });
 });
 
+/** A call to `/alor` as the console's log records it, the secret `s3cret-value` known. */
+function recordedCall(url: string, contentType: string, body: string) {
+  const log = new CallLog({ secrets: () => ['s3cret-value'] });
+  const event = toApiGatewayEvent({
+    method: 'POST',
+    url,
+    headers: { 'content-type': contentType },
+    body: Buffer.from(body),
+    routeKey: 'POST /alor',
+  });
+  return log.record({
+    event,
+    receivedAt: new Date(),
+    broker: 'alor',
+    method: 'POST',
+    status: 200,
+    answer: 'x',
+    latencyMs: 1,
+  });
+}
+
 describe('CallLog', () => {
   it('hides secrets by name and by value, and keeps only the latest calls', () => {
     const log = new CallLog({ limit: 2, secrets: () => ['s3cret-value'] });
@@ -416,24 +437,7 @@ describe('CallLog', () => {
     ['its key written with JSON escapes', '{"\\u0073ecret":"wrong-one","t":"SBER"}'],
     ['its key and value written with escapes', '{"t":"SBER","\\u0073\\u0065cret":"s\\u0033cret-value"}'],
   ])('hides the body secret by name, %s, and says the secret came in the body', (_case, body) => {
-    const log = new CallLog({ secrets: () => ['s3cret-value'] });
-    const event = toApiGatewayEvent({
-      method: 'POST',
-      url: '/alor',
-      headers: { 'content-type': 'text/plain' },
-      body: Buffer.from(body),
-      routeKey: 'POST /alor',
-    });
-
-    const call = log.record({
-      event,
-      receivedAt: new Date(),
-      broker: 'alor',
-      method: 'POST',
-      status: 200,
-      answer: 'x',
-      latencyMs: 1,
-    });
+    const call = recordedCall('/alor', 'text/plain', body);
 
     expect(call.auth).toEqual(['body']);
     expect(call.body).toMatch(/"(secret|\\u0073ecret|\\u0073\\u0065cret)"/);
@@ -445,24 +449,7 @@ describe('CallLog', () => {
     ['written with JSON escapes in another field', '{"t":"SBER","note":"\\u0073\\u0033cret-value"}', 'body'],
     ['percent-encoded in the query', '{"t":"SBER"}', 'target'],
   ] as const)('hides a known secret %s', (_case, body, where) => {
-    const log = new CallLog({ secrets: () => ['s3cret-value'] });
-    const event = toApiGatewayEvent({
-      method: 'POST',
-      url: '/alor?x=%73%33cret-value&y=2',
-      headers: { 'content-type': 'application/json' },
-      body: Buffer.from(body),
-      routeKey: 'POST /alor',
-    });
-
-    const call = log.record({
-      event,
-      receivedAt: new Date(),
-      broker: 'alor',
-      method: 'POST',
-      status: 401,
-      answer: 'x',
-      latencyMs: 1,
-    });
+    const call = recordedCall('/alor?x=%73%33cret-value&y=2', 'application/json', body);
 
     expect(JSON.stringify(call)).not.toMatch(/s3cret-value|s\\u0033cret|%73%33cret/);
     expect(call[where]).toContain(HIDDEN);

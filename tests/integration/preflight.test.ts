@@ -10,7 +10,7 @@ import {
 } from '#local/paper-broker/index.ts';
 import { BROKERS, type Broker, DEFAULT_RESOURCE_PREFIX, ENV, storeNames } from '#shared/facts.ts';
 import { STACK_OUTPUTS } from '#shared/preflight/deployed.ts';
-import { importHandler } from '../helpers/handlers.ts';
+import { deployedFunctionEnv, importHandler } from '../helpers/handlers.ts';
 import { useLocalServer } from '../helpers/local-servers.ts';
 import { type PreflightRun, runPreflightProcess } from '../helpers/preflight-process.ts';
 
@@ -393,21 +393,13 @@ describe('npm run preflight --deployed: the deployed functions, on a local stack
 
   /** What the stack gives each function, pointed at the fake store (its API and its extension port) and paper brokers. */
   const functionEnv = (broker: Broker, overrides: Record<string, string> = {}): Record<string, string> => ({
-    ...store.env(),
-    ...store.extensionEnv(),
-    [ENV.webhookSecretId]: NAMES.webhookSecret,
-    ...(broker === 'alor'
-      ? {
-          [ENV.alorRefreshTokenSecretId]: NAMES.alorRefreshToken,
-          [ENV.alorPortfolioParameter]: NAMES.alorPortfolio,
-          [ENV.alorOauthUrl]: paper.alor.url,
-          [ENV.alorApiUrl]: paper.alor.url,
-        }
-      : {
-          [ENV.tinkoffTokenSecretId]: NAMES.tinkoffToken,
-          [ENV.tinkoffAccountIdParameter]: NAMES.tinkoffAccountId,
-          [ENV.tinkoffApiUrl]: paper.tinkoff.v2Url,
-        }),
+    ...deployedFunctionEnv(broker, store, paper, {
+      webhookSecret: NAMES.webhookSecret,
+      alorToken: NAMES.alorRefreshToken,
+      alorPortfolio: NAMES.alorPortfolio,
+      tinkoffToken: NAMES.tinkoffToken,
+      tinkoffAccount: NAMES.tinkoffAccountId,
+    }),
     ...overrides,
   });
 

@@ -4,7 +4,7 @@ import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
 import { SELF_TEST_EVENT } from '#shared/store/self-test.ts';
 import { apiGatewayEvent, SCHEDULED_EVENT } from '../helpers/events.ts';
-import { type Env, importHandler } from '../helpers/handlers.ts';
+import { deployedFunctionEnv, type Env, importHandler } from '../helpers/handlers.ts';
 import { useLocalServer, usePaperBrokers } from '../helpers/local-servers.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 
@@ -39,28 +39,10 @@ const store = useLocalServer(startFakeAwsStore, (started) => {
 });
 
 /** What the stack sets, the extension's port included; `overrides` replace any of it. */
-function deployedEnv(broker: Broker, overrides: Env = {}): Env {
-  const brokerEnv: Env =
-    broker === 'alor'
-      ? {
-          [ENV.alorRefreshTokenSecretId]: STORED.alorToken,
-          [ENV.alorPortfolioParameter]: STORED.alorPortfolio,
-          [ENV.alorOauthUrl]: paper.alor.url,
-          [ENV.alorApiUrl]: paper.alor.url,
-        }
-      : {
-          [ENV.tinkoffTokenSecretId]: STORED.tinkoffToken,
-          [ENV.tinkoffAccountIdParameter]: STORED.tinkoffAccount,
-          [ENV.tinkoffApiUrl]: paper.tinkoff.v2Url,
-        };
-  return {
-    ...store.env(),
-    ...store.extensionEnv(),
-    [ENV.webhookSecretId]: STORED.webhookSecret,
-    ...brokerEnv,
-    ...overrides,
-  };
-}
+const deployedEnv = (broker: Broker, overrides: Env = {}): Env => ({
+  ...deployedFunctionEnv(broker, store, paper, STORED),
+  ...overrides,
+});
 
 const signal = (broker: Broker, body: unknown, secret = WEBHOOK_SECRET) =>
   apiGatewayEvent({ route: `POST /${broker}`, body: JSON.stringify(body), headers: { 'x-webhook-secret': secret } });

@@ -68,26 +68,22 @@ describe('instrument lookup: one request per ticker and container', () => {
     expect(paper.tinkoff.stats.byRoute).toEqual({ instrument: 2, order: 1 });
   });
 
-  it("does not remember a refusal that may be the token's (403, PermissionDenied): a token swap fixes it at once", async () => {
+  it.each([
+    [
+      "a refusal that may be the token's (403, PermissionDenied)",
+      403,
+      JSON.stringify({ code: 7, message: 'no access to the instrument', description: '40002' }),
+      'no access to the instrument',
+    ],
+    ['a rejected token (401)', 401, '{}', 'Неверный торговый токен'],
+  ])('does not remember %s: the next order, with the token fixed, asks again', async (_case, status, body, text) => {
     const handler = paperHandler('tinkoff', paper);
-    const denied = JSON.stringify({ code: 7, message: 'no access to the instrument', description: '40002' });
-    paper.tinkoff.injectFault({ route: 'instrument', fault: { kind: 'status', status: 403, body: denied } });
+    paper.tinkoff.injectFault({ route: 'instrument', fault: { kind: 'status', status, body } });
 
     const refused = await handler(signal('SBER'));
     const placed = await handler(signal('SBER'));
 
-    expect([refused.statusCode, refused.body, placed.statusCode]).toEqual([400, 'no access to the instrument', 200]);
-    expect(paper.tinkoff.stats.byRoute).toEqual({ instrument: 2, order: 1 });
-  });
-
-  it('does not remember a rejected token (401): the next order with a good token asks again', async () => {
-    const handler = paperHandler('tinkoff', paper);
-    paper.tinkoff.injectFault({ route: 'instrument', fault: { kind: 'status', status: 401, body: '{}' } });
-
-    const rejected = await handler(signal('SBER'));
-    const placed = await handler(signal('SBER'));
-
-    expect([rejected.statusCode, rejected.body, placed.statusCode]).toEqual([400, 'Неверный торговый токен', 200]);
+    expect([refused.statusCode, refused.body, placed.statusCode]).toEqual([400, text, 200]);
     expect(paper.tinkoff.stats.byRoute).toEqual({ instrument: 2, order: 1 });
   });
 
