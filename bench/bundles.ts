@@ -7,8 +7,8 @@ import { BUNDLE_FILE_NAME, esbuildOptions } from '../infra/bundling.ts';
 
 /**
  * Builds each function twice with the deployed esbuild options (`infra/bundling.ts`, the same the CDK construct and
- * `npm run build` use): once with the AWS SDK bundled, once with it external (the Lambda Node.js 22 runtime ships
- * SDK v3; locally node resolves `@aws-sdk/*` from `node_modules`). Output goes to `dist/bench/`, git-ignored.
+ * `npm run build` use): once with the AWS SDK bundled, once with it external (the Lambda Node.js runtimes ship SDK
+ * v3; locally node resolves `@aws-sdk/*` from `node_modules`). Output goes to `dist/bench/`, git-ignored.
  */
 
 export const SDK_VARIANTS = ['sdkBundled', 'sdkExternal'] as const;

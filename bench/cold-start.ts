@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Broker } from '#shared/facts.ts';
-import { runMeasuredChild } from './child-run.ts';
+import { type BenchNode, runMeasuredChild } from './child-run.ts';
 import { median, round } from './stats.ts';
 
 /**
@@ -38,8 +38,13 @@ export interface ColdFigures {
 }
 
 const CHILD = fileURLToPath(new URL('cold-start-child.mjs', import.meta.url));
-export async function coldRun(bundle: string, broker: Broker, env: Record<string, string>): Promise<ColdRun> {
-  const run = await runMeasuredChild<ColdRun>(`cold-start run of ${bundle}`, CHILD, [bundle, broker], env);
+export async function coldRun(
+  node: BenchNode,
+  bundle: string,
+  broker: Broker,
+  env: Record<string, string>,
+): Promise<ColdRun> {
+  const run = await runMeasuredChild<ColdRun>(node, `cold-start run of ${bundle}`, CHILD, [bundle, broker], env);
   if (run.checkStatus !== 200 || run.orderStatus !== 200) {
     throw new Error(`cold-start run answered check ${run.checkStatus}, order ${run.orderStatus} ${run.orderBody}`);
   }

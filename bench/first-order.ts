@@ -6,7 +6,7 @@ import { termsToAlorLimitOrder } from '#shared/brokers/alor/mapping.ts';
 import { POST_ORDER_PATH } from '#shared/brokers/tinkoff/client.ts';
 import { orderToPostOrderRequest } from '#shared/brokers/tinkoff/mapping.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
-import { runMeasuredChild } from './child-run.ts';
+import { type BenchNode, runMeasuredChild } from './child-run.ts';
 import { type DelayedOrigin, makeThrowawayCa, startDelayedOrigin, type ThrowawayCa } from './network.ts';
 import { median, round } from './stats.ts';
 
@@ -160,6 +160,7 @@ export async function startBrokerNetwork(paper: PaperBrokers, rttMs: number): Pr
 export type FirstOrderMode = 'cold' | 'keep-warm';
 
 export async function firstOrderRun(
+  node: BenchNode,
   bundle: string,
   broker: Broker,
   env: Record<string, string>,
@@ -167,6 +168,7 @@ export async function firstOrderRun(
   mode: FirstOrderMode = 'cold',
 ): Promise<FirstOrderRun> {
   const run = await runMeasuredChild<FirstOrderRun>(
+    node,
     `first-order run of ${bundle}`,
     CHILD,
     [bundle, broker, String(WARM_ORDERS_PER_RUN), mode],

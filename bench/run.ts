@@ -8,13 +8,15 @@
  * BENCH_LATENCY_INVOCATIONS (2000), BENCH_COLD_RUNS (10), BENCH_WARMUP (1000), BENCH_RTT_MS (50: the simulated round
  * trip to the brokers of the "first order over a network" phase), BENCH_NETWORK_RUNS (7), BENCH_PREFLIGHT_RUNS (5),
  * BENCH_NOTIFY_INVOCATIONS (1000: calls per instance with Telegram messages off and on, bench/notify.ts), BENCH_NODE
- * (the `node` binary of the fresh processes: cold starts and first orders; bench/child-run.ts).
+ * (the `node`s of the measured processes, side by side: warm phases, cold starts, first orders; `24,22` fetches both
+ * from the npm registry; bench/child-run.ts). The messages and preflight phases run on this process's Node.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startFakeAwsStore } from '#local/aws-store.ts';
 import { startFakeTelegram } from '#local/fake-telegram.ts';
+import { checkNodeSupport } from '#local/node-support.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, startPaperBrokers } from '#local/paper-broker/index.ts';
 import {
   BROKERS,
@@ -25,7 +27,7 @@ import {
   storeNames,
 } from '#shared/facts.ts';
 import { type BundleFigures, buildAllBundles, buildFloorBundles, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
-import { childNodeVersion } from './child-run.ts';
+import { type BenchNode, benchNodes } from './child-run.ts';
 import { type ColdFigures, type ColdRun, coldRun, summarizeCold } from './cold-start.ts';
 import {
   type CallPhases,
@@ -38,7 +40,7 @@ import { type LongPriceFigures, measureLongPriceRefusal } from './long-price.ts'
 import { createBenchNotifier, type LineTap, measureNotify, type NotifyFigures } from './notify.ts';
 import { measurePreflight, type PreflightFigures } from './preflight.ts';
 import { round } from './stats.ts';
-import { importBundledHandler, measureWarm, type WarmFigures } from './warm.ts';
+import { importBundledHandler, paperBrokerEnv, type WarmFigures, warmRun } from './warm.ts';
 
 const positiveInt = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -99,14 +101,13 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
   return true;
 }) as typeof process.stdout.write;
 
-// This machine runs Node 20 (Lambda runs 22): the SDK's notice about that says nothing about the figures.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (!warning.message.startsWith('NodeVersionSupportWarning')) process.stderr.write(`${warning.stack}\n`);
-});
+checkNodeSupport();
 
 const startedAt = performance.now();
 const loadBefore = loadavg();
+
+const { nodes, dispose: disposeNodes } = benchNodes();
+say(`Measured processes on ${nodes.map((node) => `Node ${node.version}`).join(', ')}.`);
 
 say('Building bundles with infra/bundling.ts (SDK bundled and SDK external)…');
 const bundles = await buildAllBundles();
@@ -129,11 +130,9 @@ const sdkStoreEnv: Record<string, string> = {
   [ENV.webhookSecretId]: STORE.webhookSecret,
   [ENV.alorRefreshTokenSecretId]: STORE.alorRefreshToken,
   [ENV.alorPortfolioParameter]: STORE.alorPortfolio,
-  [ENV.alorOauthUrl]: paper.alor.url,
-  [ENV.alorApiUrl]: paper.alor.url,
   [ENV.tinkoffTokenSecretId]: STORE.tinkoffToken,
   [ENV.tinkoffAccountIdParameter]: STORE.tinkoffAccountId,
-  [ENV.tinkoffApiUrl]: paper.tinkoff.v2Url,
+  ...paperBrokerEnv(paper),
   BENCH_WEBHOOK_SECRET: WEBHOOK_SECRET,
 };
 /** What the CDK stack sets by default: the same, and the extension's port (the fake store answers on it). */
@@ -155,39 +154,58 @@ const COLD_SETUPS = {
 type ColdSetup = keyof typeof COLD_SETUPS;
 const COLD_SETUP_NAMES = Object.keys(COLD_SETUPS) as ColdSetup[];
 
-const warm = {} as Record<Broker, WarmFigures>;
-const longPrice = {} as Record<Broker, LongPriceFigures>;
+/** The figures that depend on the Node the function runs on: one set per node measured. */
+interface RuntimeFigures {
+  readonly node: BenchNode;
+  readonly warm: Record<Broker, WarmFigures>;
+  readonly cold: Record<Broker, Record<ColdSetup, ColdFigures>>;
+  floorCold?: ColdFigures;
+  storeFloorCold?: ColdFigures;
+  readonly overNetwork: Record<Broker, FirstOrderFigures>;
+  readonly overNetworkKeptWarm: Record<Broker, FirstOrderFigures>;
+}
+const runtimes: RuntimeFigures[] = nodes.map((node) => ({
+  node,
+  warm: {} as Record<Broker, WarmFigures>,
+  cold: {} as Record<Broker, Record<ColdSetup, ColdFigures>>,
+  overNetwork: {} as Record<Broker, FirstOrderFigures>,
+  overNetworkKeptWarm: {} as Record<Broker, FirstOrderFigures>,
+}));
 const notify = {} as Record<Broker, NotifyFigures>;
-const cold = {} as Record<Broker, Record<ColdSetup, ColdFigures>>;
-let floorCold: ColdFigures | undefined;
-let storeFloorCold: ColdFigures | undefined;
-const overNetwork = {} as Record<Broker, FirstOrderFigures>;
-const overNetworkKeptWarm = {} as Record<Broker, FirstOrderFigures>;
+const longPrice = {} as Record<Broker, LongPriceFigures>;
 let preflight: PreflightFigures;
 try {
-  // Warm: both bundled functions in this process, configured as deployed, one after the other.
+  // Warm: each bundled function configured as deployed, in a fresh process per node, one after the other.
+  for (const broker of BROKERS) {
+    for (const runtime of runtimes) {
+      say(
+        `Warm ${broker} on Node ${runtime.node.version}: ${WARMUP} warm-up, ${WARM_ORDERS} orders counted, ` +
+          `${LATENCY_INVOCATIONS} invocations timed…`,
+      );
+      runtime.warm[broker] = await warmRun(runtime.node, bundles[DEPLOYED_VARIANT][broker].file, broker, functionEnv, {
+        countOrders: WARM_ORDERS,
+        latencyInvocations: LATENCY_INVOCATIONS,
+        maxPhaseMs: MAX_PHASE_MS,
+        warmupOrders: WARMUP,
+      });
+    }
+  }
+
+  // Telegram messages off and on, side by side: two fresh instances of the bundle in this process, called alternately.
   for (const name of Object.keys(process.env)) {
     if (FUNCTION_SETTING_NAME.test(name) || name.startsWith('AWS_')) delete process.env[name];
   }
   Object.assign(process.env, functionEnv);
+  // Refused prices, in this process (on this node): the parser's cost on a hostile price, beside a plain one.
   for (const broker of BROKERS) {
-    say(`Warm ${broker}: ${WARMUP} warm-up, ${WARM_ORDERS} orders counted, ${LATENCY_INVOCATIONS} invocations timed…`);
-    const handler = await importBundledHandler(bundles[DEPLOYED_VARIANT][broker].file);
-    warm[broker] = await measureWarm(broker, handler, paper, WEBHOOK_SECRET, {
-      countOrders: WARM_ORDERS,
-      latencyInvocations: LATENCY_INVOCATIONS,
-      maxPhaseMs: MAX_PHASE_MS,
-      warmupOrders: WARMUP,
-    });
     say(`Refused prices ${broker}: 16 digits, 16,000 digits, 16 digits in a body as long, interleaved…`);
+    const handler = await importBundledHandler(bundles[DEPLOYED_VARIANT][broker].file);
     longPrice[broker] = await measureLongPriceRefusal(broker, handler, WEBHOOK_SECRET, {
       runs: LATENCY_INVOCATIONS,
       warmup: Math.min(WARMUP, 200),
       maxPhaseMs: MAX_PHASE_MS,
     });
   }
-
-  // Telegram messages off and on, side by side: two fresh instances of the bundle, called alternately.
   const notifier = createBenchNotifier(telegram);
   for (const broker of BROKERS) {
     say(`Messages off / on ${broker}: ${WARMUP} warm-up pairs, ${NOTIFY_INVOCATIONS} timed calls each…`);
@@ -202,46 +220,67 @@ try {
     );
   }
 
-  // Cold: fresh processes, setups interleaved run by run.
-  say(`Cold starts: ${COLD_RUNS} fresh node processes per setup…`);
+  // Cold: fresh processes, setups and nodes interleaved run by run.
+  say(`Cold starts: ${COLD_RUNS} fresh node processes per setup and node…`);
   const runs = new Map<string, ColdRun[]>();
+  const addRun = <TRun>(map: Map<string, TRun[]>, key: string, run: TRun) =>
+    map.set(key, [...(map.get(key) ?? []), run]);
   const coldDeadline = performance.now() + 5 * MAX_PHASE_MS;
   for (let i = 0; i < COLD_RUNS && performance.now() < coldDeadline; i += 1) {
-    for (const [key, floor] of Object.entries(floorBundles)) {
-      runs.set(key, [...(runs.get(key) ?? []), await coldRun(floor.file, 'alor', functionEnv)]);
-    }
-    for (const setup of COLD_SETUP_NAMES) {
-      const { variant, env } = COLD_SETUPS[setup];
-      for (const broker of BROKERS) {
-        const key = `${setup}/${broker}`;
-        runs.set(key, [...(runs.get(key) ?? []), await coldRun(bundles[variant][broker].file, broker, env)]);
+    for (const [n, { node }] of runtimes.entries()) {
+      for (const [key, floor] of Object.entries(floorBundles)) {
+        addRun(runs, `${n}/${key}`, await coldRun(node, floor.file, 'alor', functionEnv));
+      }
+      for (const setup of COLD_SETUP_NAMES) {
+        const { variant, env } = COLD_SETUPS[setup];
+        for (const broker of BROKERS) {
+          addRun(runs, `${n}/${setup}/${broker}`, await coldRun(node, bundles[variant][broker].file, broker, env));
+        }
       }
     }
   }
-  for (const broker of BROKERS) {
-    cold[broker] = {} as Record<ColdSetup, ColdFigures>;
-    for (const setup of COLD_SETUP_NAMES) cold[broker][setup] = summarizeCold(runs.get(`${setup}/${broker}`) ?? []);
+  for (const [n, runtime] of runtimes.entries()) {
+    for (const broker of BROKERS) {
+      runtime.cold[broker] = {} as Record<ColdSetup, ColdFigures>;
+      for (const setup of COLD_SETUP_NAMES) {
+        runtime.cold[broker][setup] = summarizeCold(runs.get(`${n}/${setup}/${broker}`) ?? []);
+      }
+    }
+    runtime.floorCold = summarizeCold(runs.get(`${n}/floor`) ?? []);
+    runtime.storeFloorCold = summarizeCold(runs.get(`${n}/withStoreRead`) ?? []);
   }
-  floorCold = summarizeCold(runs.get('floor') ?? []);
-  storeFloorCold = summarizeCold(runs.get('withStoreRead') ?? []);
 
   // First order over a network: TLS and a simulated round trip in front of each broker origin, fresh processes.
-  say(`First order over a network: TLS, ${RTT_MS} ms round trip, ${NETWORK_RUNS} fresh node processes per function…`);
+  say(
+    `First order over a network: TLS, ${RTT_MS} ms round trip, ${NETWORK_RUNS} fresh node processes per function ` +
+      'and node…',
+  );
   const network = await startBrokerNetwork(paper, RTT_MS);
   try {
     const networkRuns = new Map<string, Awaited<ReturnType<typeof firstOrderRun>>[]>();
     const networkDeadline = performance.now() + 5 * MAX_PHASE_MS;
     for (let i = 0; i < NETWORK_RUNS && performance.now() < networkDeadline; i += 1) {
-      for (const broker of BROKERS) {
-        for (const mode of ['cold', 'keep-warm'] as const) {
-          const run = await firstOrderRun(bundles[DEPLOYED_VARIANT][broker].file, broker, functionEnv, network, mode);
-          networkRuns.set(`${mode}/${broker}`, [...(networkRuns.get(`${mode}/${broker}`) ?? []), run]);
+      for (const [n, { node }] of runtimes.entries()) {
+        for (const broker of BROKERS) {
+          for (const mode of ['cold', 'keep-warm'] as const) {
+            const file = bundles[DEPLOYED_VARIANT][broker].file;
+            addRun(
+              networkRuns,
+              `${n}/${mode}/${broker}`,
+              await firstOrderRun(node, file, broker, functionEnv, network, mode),
+            );
+          }
         }
       }
     }
-    for (const broker of BROKERS) {
-      overNetwork[broker] = summarizeFirstOrder(networkRuns.get(`cold/${broker}`) ?? [], RTT_MS);
-      overNetworkKeptWarm[broker] = summarizeFirstOrder(networkRuns.get(`keep-warm/${broker}`) ?? [], RTT_MS);
+    for (const [n, runtime] of runtimes.entries()) {
+      for (const broker of BROKERS) {
+        runtime.overNetwork[broker] = summarizeFirstOrder(networkRuns.get(`${n}/cold/${broker}`) ?? [], RTT_MS);
+        runtime.overNetworkKeptWarm[broker] = summarizeFirstOrder(
+          networkRuns.get(`${n}/keep-warm/${broker}`) ?? [],
+          RTT_MS,
+        );
+      }
     }
   } finally {
     await network.close();
@@ -253,86 +292,76 @@ try {
   await paper.close();
   await store.close();
   await telegram.close();
+  disposeNodes();
 }
 
 const sizes = (figures: BundleFigures) => ({ minifiedBytes: figures.minifiedBytes, gzipBytes: figures.gzipBytes });
-const perBroker = Object.fromEntries(
-  BROKERS.map((broker) => [
-    broker,
-    {
-      warm: warm[broker],
-      notify: notify[broker],
-      longPrice: longPrice[broker],
-      cold: cold[broker],
-      overNetwork: overNetwork[broker],
-      overNetworkKeptWarm: overNetworkKeptWarm[broker],
-      bundle: Object.fromEntries(SDK_VARIANTS.map((variant) => [variant, sizes(bundles[variant][broker])])),
-    },
-  ]),
-) as Record<
-  Broker,
-  {
-    warm: WarmFigures;
-    notify: NotifyFigures;
-    longPrice: LongPriceFigures;
-    cold: Record<ColdSetup, ColdFigures>;
-    overNetwork: FirstOrderFigures;
-    overNetworkKeptWarm: FirstOrderFigures;
-    bundle: Record<SdkVariant, ReturnType<typeof sizes>>;
-  }
->;
 
 /**
- * A cold start as a multiple of a floor bundle's in the same run: the floor the target is set against, or the one
- * that reads its secret through the store extension, as every function must.
+ * A cold start as a multiple of a floor bundle's in the same run, on the same node: the floor the target is set
+ * against, or the one that reads its secret through the store extension, as every function must.
  */
-const timesFloor = (figures: ColdFigures, floor = floorCold) =>
+const timesFloor = (figures: ColdFigures, floor: ColdFigures | undefined) =>
   figures.coldStartMs / (floor?.coldStartMs ?? Number.NaN);
 
-const checks: Record<string, { value: number; target: string; met: boolean }> = {};
-for (const broker of BROKERS) {
-  const figures = perBroker[broker];
-  const check = (key: string, value: number, target: string, met: boolean) => {
-    checks[`${broker}.${key}`] = { value, target, met };
-  };
-  check(
-    'brokerRequestsPerOrder',
-    figures.warm.brokerRequestsPerOrder,
-    '= 1',
-    figures.warm.brokerRequestsPerOrder === TARGETS.brokerRequestsPerOrder,
-  );
-  check(
-    'newConnectionsPerOrder',
-    figures.warm.newConnectionsPerOrder,
-    '= 0',
-    figures.warm.newConnectionsPerOrder === TARGETS.newConnectionsPerOrder,
-  );
-  const overhead = figures.warm.overheadAboveFloorMs;
-  check('overheadAboveFloorP50Ms', overhead.p50, '< 0.3', overhead.p50 < TARGETS.overheadP50Ms);
-  check('overheadAboveFloorP99Ms', overhead.p99, '< 2', overhead.p99 < TARGETS.overheadP99Ms);
-  const coldStart = figures.cold.deployed.coldStartMs;
-  check('deployed.coldStartMs', coldStart, '< 150', coldStart < TARGETS.coldStartMs);
-  const vsFloor = round(timesFloor(figures.cold.deployed), 2);
-  check('deployed.coldStartVsFloor', vsFloor, '<= 1.5', vsFloor <= TARGETS.coldStartVsFloor);
-  for (const variant of SDK_VARIANTS) {
-    const bytes = figures.bundle[variant].minifiedBytes;
-    check(`${variant}.bundleMinifiedBytes`, bytes, '< 1000000', bytes < TARGETS.bundleMinifiedBytes);
+type Checks = Record<string, { value: number; target: string; met: boolean }>;
+
+/** The targets that depend on the node, checked on each. */
+function runtimeChecks(runtime: RuntimeFigures): Checks {
+  const checks: Checks = {};
+  for (const broker of BROKERS) {
+    const check = (key: string, value: number, target: string, met: boolean) => {
+      checks[`${broker}.${key}`] = { value, target, met };
+    };
+    const warm = runtime.warm[broker];
+    check(
+      'brokerRequestsPerOrder',
+      warm.brokerRequestsPerOrder,
+      '= 1',
+      warm.brokerRequestsPerOrder === TARGETS.brokerRequestsPerOrder,
+    );
+    check(
+      'newConnectionsPerOrder',
+      warm.newConnectionsPerOrder,
+      '= 0',
+      warm.newConnectionsPerOrder === TARGETS.newConnectionsPerOrder,
+    );
+    const overhead = warm.overheadAboveFloorMs;
+    check('overheadAboveFloorP50Ms', overhead.p50, '< 0.3', overhead.p50 < TARGETS.overheadP50Ms);
+    check('overheadAboveFloorP99Ms', overhead.p99, '< 2', overhead.p99 < TARGETS.overheadP99Ms);
+    const coldStart = runtime.cold[broker].deployed.coldStartMs;
+    check('deployed.coldStartMs', coldStart, '< 150', coldStart < TARGETS.coldStartMs);
+    const vsFloor = round(timesFloor(runtime.cold[broker].deployed, runtime.floorCold), 2);
+    check('deployed.coldStartVsFloor', vsFloor, '<= 1.5', vsFloor <= TARGETS.coldStartVsFloor);
+    const network = runtime.overNetwork[broker];
+    const firstBound = FIRST_ORDER_RTTS[broker] * RTT_MS + TARGETS.firstOrderSlackMs;
+    check(
+      'overNetwork.firstOrderMs',
+      network.firstOrderMs,
+      `<= ${FIRST_ORDER_RTTS[broker]} RTT + ${TARGETS.firstOrderSlackMs} ms (${firstBound})`,
+      network.firstOrderMs <= firstBound,
+    );
+    check(
+      'overNetwork.warmOverheadMs',
+      network.warmOverheadMs,
+      `< ${TARGETS.warmOrderSlackMs} ms above a bare request over the link`,
+      network.warmOverheadMs < TARGETS.warmOrderSlackMs,
+    );
   }
+  return checks;
 }
 
+/** The targets that do not: bundle sizes and the preflight. */
+const checks: Checks = {};
 for (const broker of BROKERS) {
-  const figures = overNetwork[broker];
-  const firstBound = FIRST_ORDER_RTTS[broker] * RTT_MS + TARGETS.firstOrderSlackMs;
-  checks[`${broker}.overNetwork.firstOrderMs`] = {
-    value: figures.firstOrderMs,
-    target: `<= ${FIRST_ORDER_RTTS[broker]} RTT + ${TARGETS.firstOrderSlackMs} ms (${firstBound})`,
-    met: figures.firstOrderMs <= firstBound,
-  };
-  checks[`${broker}.overNetwork.warmOverheadMs`] = {
-    value: figures.warmOverheadMs,
-    target: `< ${TARGETS.warmOrderSlackMs} ms above a bare request over the link`,
-    met: figures.warmOverheadMs < TARGETS.warmOrderSlackMs,
-  };
+  for (const variant of SDK_VARIANTS) {
+    const bytes = bundles[variant][broker].minifiedBytes;
+    checks[`${broker}.${variant}.bundleMinifiedBytes`] = {
+      value: bytes,
+      target: '< 1000000',
+      met: bytes < TARGETS.bundleMinifiedBytes,
+    };
+  }
 }
 checks['preflight.processMs'] = {
   value: preflight.processMs.median,
@@ -346,12 +375,11 @@ checks['preflight.maxRequestsPerBroker'] = {
 };
 
 const results = {
-  schemaVersion: 1,
+  schemaVersion: 2,
   generatedAt: new Date().toISOString(),
   machine: {
+    /** The node of this process: bundling, the messages phase, the preflight. */
     node: process.version,
-    /** The node of the fresh processes (cold starts, first orders): BENCH_NODE, else the same. */
-    childNode: childNodeVersion(),
     cpus: cpus().length,
     loadAverage1mBefore: round(loadBefore[0] ?? 0, 2),
     loadAverage1mAfter: round(loadavg()[0] ?? 0, 2),
@@ -367,171 +395,248 @@ const results = {
     deployedVariant: DEPLOYED_VARIANT,
     preflightRuns: PREFLIGHT_RUNS,
   },
-  brokers: perBroker,
-  floor: { cold: floorCold, bundle: sizes(floorBundles.floor) },
-  floorWithStoreRead: {
-    cold: storeFloorCold,
-    bundle: sizes(floorBundles.withStoreRead),
-    deployedColdStartVsFloor: Object.fromEntries(
-      BROKERS.map((broker) => [broker, round(timesFloor(cold[broker].deployed, storeFloorCold), 2)]),
+  /** One entry per node measured (BENCH_NODE), in its order: warm phases, cold starts, first orders. */
+  runtimes: runtimes.map((runtime) => ({
+    node: runtime.node.version,
+    brokers: Object.fromEntries(
+      BROKERS.map((broker) => [
+        broker,
+        {
+          warm: runtime.warm[broker],
+          cold: runtime.cold[broker],
+          overNetwork: runtime.overNetwork[broker],
+          overNetworkKeptWarm: runtime.overNetworkKeptWarm[broker],
+        },
+      ]),
     ),
-  },
+    floor: { cold: runtime.floorCold },
+    floorWithStoreRead: {
+      cold: runtime.storeFloorCold,
+      deployedColdStartVsFloor: Object.fromEntries(
+        BROKERS.map((broker) => [broker, round(timesFloor(runtime.cold[broker].deployed, runtime.storeFloorCold), 2)]),
+      ),
+    },
+    targets: runtimeChecks(runtime),
+  })),
+  brokers: Object.fromEntries(
+    BROKERS.map((broker) => [
+      broker,
+      {
+        notify: notify[broker],
+        longPrice: longPrice[broker],
+        bundle: Object.fromEntries(SDK_VARIANTS.map((variant) => [variant, sizes(bundles[variant][broker])])),
+      },
+    ]),
+  ),
+  floor: { bundle: sizes(floorBundles.floor) },
+  floorWithStoreRead: { bundle: sizes(floorBundles.withStoreRead) },
   preflight,
   targets: checks,
   durationS: round((performance.now() - startedAt) / 1000, 1),
 };
 writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), `${JSON.stringify(results, null, 2)}\n`);
 
-// The table.
+// The table: a row per figure, a line per node for the figures that depend on it.
 const ms = (value: number) => value.toFixed(3);
 const pair = (a: string, b: string) => `${a} / ${b}`;
 const kb = (bytes: number) => `${(bytes / 1000).toFixed(0)} kB`;
-const rows: [string, (broker: Broker) => string, string][] = [
-  ['warm: broker requests per order', (b) => perBroker[b].warm.brokerRequestsPerOrder.toFixed(3), '1.0'],
-  ['warm: new connections per order', (b) => perBroker[b].warm.newConnectionsPerOrder.toFixed(3), '0'],
-  [
-    'first order: requests / new connections',
-    (b) =>
-      pair(String(perBroker[b].warm.firstOrder.brokerRequests), String(perBroker[b].warm.firstOrder.newConnections)),
-    '',
-  ],
-  ['handler latency p50 / p99 (ms)', (b) => pair(ms(warm[b].handlerMs.p50), ms(warm[b].handlerMs.p99)), ''],
-  ['  minus time in broker p50 / p99', (b) => pair(ms(warm[b].handlerNetMs.p50), ms(warm[b].handlerNetMs.p99)), ''],
-  ['bare undici request − broker p50 / p99', (b) => pair(ms(warm[b].floorNetMs.p50), ms(warm[b].floorNetMs.p99)), ''],
-  [
+const phasesCell = (phases: CallPhases) =>
+  [phases.beforeSend, phases.onLink, phases.afterHeaders].map((value) => value.toFixed(2)).join(' / ');
+const oneDecimal = (values: readonly number[]) => values.map((value) => value.toFixed(1)).join(' / ');
+
+type Cell = (broker: Broker) => string;
+/** A row of figures measured on each node, or of figures measured once (on this process's node or none). */
+type Row =
+  | { readonly label: string; readonly perNode: (runtime: RuntimeFigures) => Cell; readonly target: string }
+  | { readonly label: string; readonly once: Cell; readonly target: string; readonly node?: string };
+
+const warmRow = (label: string, cell: (warm: WarmFigures) => string, target = ''): Row => ({
+  label,
+  perNode: (runtime) => (broker) => cell(runtime.warm[broker]),
+  target,
+});
+const networkRow = (label: string, cell: (network: FirstOrderFigures) => string, target = ''): Row => ({
+  label,
+  perNode: (runtime) => (broker) => cell(runtime.overNetwork[broker]),
+  target,
+});
+const rows: Row[] = [
+  warmRow('warm: broker requests per order', (warm) => warm.brokerRequestsPerOrder.toFixed(3), '1.0'),
+  warmRow('warm: new connections per order', (warm) => warm.newConnectionsPerOrder.toFixed(3), '0'),
+  warmRow('first order: requests / new connections', (warm) =>
+    pair(String(warm.firstOrder.brokerRequests), String(warm.firstOrder.newConnections)),
+  ),
+  warmRow('handler latency p50 / p99 (ms)', (warm) => pair(ms(warm.handlerMs.p50), ms(warm.handlerMs.p99))),
+  warmRow('  minus time in broker p50 / p99', (warm) => pair(ms(warm.handlerNetMs.p50), ms(warm.handlerNetMs.p99))),
+  warmRow('bare undici request − broker p50 / p99', (warm) => pair(ms(warm.floorNetMs.p50), ms(warm.floorNetMs.p99))),
+  warmRow(
     'overhead above floor p50 / p99 (ms)',
-    (b) => pair(ms(warm[b].overheadAboveFloorMs.p50), ms(warm[b].overheadAboveFloorMs.p99)),
+    (warm) => pair(ms(warm.overheadAboveFloorMs.p50), ms(warm.overheadAboveFloorMs.p99)),
     '< 0.3 / < 2',
-  ],
-  [
-    'messages off: 1st order / p50 / p99 (ms)',
-    (b) => [notify[b].off.firstOrderMs, notify[b].off.warmMs.p50, notify[b].off.warmMs.p99].map(ms).join(' / '),
-    '',
-  ],
-  [
-    'messages on:  1st order / p50 / p99 (ms)',
-    (b) => [notify[b].on.firstOrderMs, notify[b].on.warmMs.p50, notify[b].on.warmMs.p99].map(ms).join(' / '),
-    'same',
-  ],
-  ['  messages sent / calls with messages on', (b) => pair(String(notify[b].messages), String(notify[b].onCalls)), ''],
-  [
-    '400 for a price of 16 / 16,000 digits p50 (ms)',
-    (b) => pair(ms(longPrice[b].shortMs.p50), ms(longPrice[b].longMs.p50)),
-    '',
-  ],
-  [
-    '  16,000 digits ÷ 16 digits in as long a body',
-    (b) => `${longPrice[b].longVsPadded.toFixed(2)}× (${ms(longPrice[b].paddedShortMs.p50)} ms)`,
-    '≈ 1×',
-  ],
+  ),
+  {
+    label: 'messages off: 1st order / p50 / p99 (ms)',
+    once: (b) => [notify[b].off.firstOrderMs, notify[b].off.warmMs.p50, notify[b].off.warmMs.p99].map(ms).join(' / '),
+    target: '',
+    node: process.version,
+  },
+  {
+    label: 'messages on:  1st order / p50 / p99 (ms)',
+    once: (b) => [notify[b].on.firstOrderMs, notify[b].on.warmMs.p50, notify[b].on.warmMs.p99].map(ms).join(' / '),
+    target: 'same',
+    node: process.version,
+  },
+  {
+    label: '  messages sent / calls with messages on',
+    once: (b) => pair(String(notify[b].messages), String(notify[b].onCalls)),
+    target: '',
+    node: process.version,
+  },
+  {
+    label: '400 for a price of 16 / 16,000 digits p50 (ms)',
+    once: (b) => pair(ms(longPrice[b].shortMs.p50), ms(longPrice[b].longMs.p50)),
+    target: '',
+    node: process.version,
+  },
+  {
+    label: '  16,000 digits ÷ 16 digits in as long a body',
+    once: (b) => `${longPrice[b].longVsPadded.toFixed(2)}× (${ms(longPrice[b].paddedShortMs.p50)} ms)`,
+    target: '≈ 1×',
+    node: process.version,
+  },
 ];
 for (const setup of COLD_SETUP_NAMES) {
+  const deployed = setup === 'deployed';
+  const cold = (runtime: RuntimeFigures, broker: Broker) => runtime.cold[broker][setup];
   rows.push(
-    [
-      `cold, ${COLD_SETUPS[setup].label}: import + check (ms)`,
-      (b) => cold[b][setup].coldStartMs.toFixed(1),
-      setup === 'deployed' ? '< 150' : '',
-    ],
-    [
-      `  import / first check / first order`,
-      (b) =>
-        [cold[b][setup].importMs, cold[b][setup].firstCheckMs, cold[b][setup].firstOrderMs]
-          .map((value) => value.toFixed(1))
-          .join(' / '),
-      '',
-    ],
-    [`  peak RSS (MB)`, (b) => cold[b][setup].peakRssMb.toFixed(1), ''],
-    [`  ÷ floor bundle`, (b) => timesFloor(cold[b][setup]).toFixed(2), setup === 'deployed' ? '<= 1.5' : ''],
+    {
+      label: `cold, ${COLD_SETUPS[setup].label}: import + check (ms)`,
+      perNode: (runtime) => (b) => cold(runtime, b).coldStartMs.toFixed(1),
+      target: deployed ? '< 150' : '',
+    },
+    {
+      label: '  import / first check / first order',
+      perNode: (runtime) => (b) =>
+        oneDecimal([cold(runtime, b).importMs, cold(runtime, b).firstCheckMs, cold(runtime, b).firstOrderMs]),
+      target: '',
+    },
+    { label: '  peak RSS (MB)', perNode: (runtime) => (b) => cold(runtime, b).peakRssMb.toFixed(1), target: '' },
+    {
+      label: '  ÷ floor bundle',
+      perNode: (runtime) => (b) => timesFloor(cold(runtime, b), runtime.floorCold).toFixed(2),
+      target: deployed ? '<= 1.5' : '',
+    },
   );
-  if (setup === 'deployed') {
-    rows.push([`  ÷ floor bundle + one store read`, (b) => timesFloor(cold[b][setup], storeFloorCold).toFixed(2), '']);
+  if (deployed) {
+    rows.push({
+      label: '  ÷ floor bundle + one store read',
+      perNode: (runtime) => (b) => timesFloor(cold(runtime, b), runtime.storeFloorCold).toFixed(2),
+      target: '',
+    });
   }
 }
 for (const variant of SDK_VARIANTS) {
-  rows.push([
-    `bundle, SDK ${variant === 'sdkBundled' ? 'bundled' : 'external'}: minified / gzip`,
-    (b) => pair(kb(perBroker[b].bundle[variant].minifiedBytes), kb(perBroker[b].bundle[variant].gzipBytes)),
-    '< 1000 kB',
-  ]);
+  rows.push({
+    label: `bundle, SDK ${variant === 'sdkBundled' ? 'bundled' : 'external'}: minified / gzip`,
+    once: (b) => pair(kb(bundles[variant][b].minifiedBytes), kb(bundles[variant][b].gzipBytes)),
+    target: '< 1000 kB',
+  });
 }
-const network = (b: Broker) => overNetwork[b];
-const phasesCell = (phases: CallPhases) =>
-  [phases.beforeSend, phases.onLink, phases.afterHeaders].map((value) => value.toFixed(2)).join(' / ');
 rows.push(
-  [`floor bundle: import + check (ms)`, () => (floorCold?.coldStartMs ?? Number.NaN).toFixed(1), ''],
-  [
-    `floor bundle + one store read: import + check (ms)`,
-    () => (storeFloorCold?.coldStartMs ?? Number.NaN).toFixed(1),
-    '',
-  ],
-  [
+  {
+    label: 'floor bundle: import + check (ms)',
+    perNode: (runtime) => () => (runtime.floorCold?.coldStartMs ?? Number.NaN).toFixed(1),
+    target: '',
+  },
+  {
+    label: 'floor bundle + one store read: import + check (ms)',
+    perNode: (runtime) => () => (runtime.storeFloorCold?.coldStartMs ?? Number.NaN).toFixed(1),
+    target: '',
+  },
+  networkRow(
     `first order over ${RTT_MS} ms RTT + TLS: ms / RTTs`,
-    (b) => pair(network(b).firstOrderMs.toFixed(1), network(b).firstOrderRtts.toFixed(2)),
+    (network) => pair(network.firstOrderMs.toFixed(1), network.firstOrderRtts.toFixed(2)),
     'A 2, T 1 RTT+25',
-  ],
-  [
-    `  store / handshakes / refresh / order (ms)`,
-    (b) =>
-      [
-        network(b).breakdownMs.storeReads,
-        network(b).breakdownMs.handshakes,
-        network(b).breakdownMs.refresh,
-        network(b).breakdownMs.order,
-      ]
-        .map((value) => value.toFixed(1))
-        .join(' / '),
-    '',
-  ],
-  [
-    `  fastest / slowest of the runs (ms)`,
-    (b) => pair(network(b).firstOrderSpreadMs.fastest.toFixed(1), network(b).firstOrderSpreadMs.slowest.toFixed(1)),
-    '',
-  ],
-  [`  import, handshakes included (ms)`, (b) => network(b).importMs.toFixed(1), ''],
-  [
-    `  after a keep-warm invocation: ms / RTTs`,
-    (b) => pair(overNetworkKeptWarm[b].firstOrderMs.toFixed(1), overNetworkKeptWarm[b].firstOrderRtts.toFixed(2)),
-    '',
-  ],
-  [
-    `warm order over the link: ms / RTTs`,
-    (b) => pair(network(b).warmOrderMs.toFixed(1), network(b).warmOrderRtts.toFixed(2)),
-    '',
-  ],
-  [`  minus a bare request over the link (ms)`, (b) => network(b).warmOverheadMs.toFixed(2), '< 1'],
-  [`  before send / on the link / after headers (ms)`, (b) => phasesCell(network(b).warmPhasesMs.function), ''],
-  [`  the same, bare request (ms)`, (b) => phasesCell(network(b).warmPhasesMs.bare), ''],
+  ),
+  networkRow('  store / handshakes / refresh / order (ms)', (network) =>
+    oneDecimal([
+      network.breakdownMs.storeReads,
+      network.breakdownMs.handshakes,
+      network.breakdownMs.refresh,
+      network.breakdownMs.order,
+    ]),
+  ),
+  networkRow('  fastest / slowest of the runs (ms)', (network) =>
+    pair(network.firstOrderSpreadMs.fastest.toFixed(1), network.firstOrderSpreadMs.slowest.toFixed(1)),
+  ),
+  networkRow('  import, handshakes included (ms)', (network) => network.importMs.toFixed(1)),
+  {
+    label: '  after a keep-warm invocation: ms / RTTs',
+    perNode: (runtime) => (b) =>
+      pair(
+        runtime.overNetworkKeptWarm[b].firstOrderMs.toFixed(1),
+        runtime.overNetworkKeptWarm[b].firstOrderRtts.toFixed(2),
+      ),
+    target: '',
+  },
+  networkRow('warm order over the link: ms / RTTs', (network) =>
+    pair(network.warmOrderMs.toFixed(1), network.warmOrderRtts.toFixed(2)),
+  ),
+  networkRow('  minus a bare request over the link (ms)', (network) => network.warmOverheadMs.toFixed(2), '< 1'),
+  networkRow('  before send / on the link / after headers (ms)', (network) =>
+    phasesCell(network.warmPhasesMs.function),
+  ),
+  networkRow('  the same, bare request (ms)', (network) => phasesCell(network.warmPhasesMs.bare)),
+  {
+    label: 'preflight, both brokers: process / checks (ms)',
+    once: (b) =>
+      b === 'alor'
+        ? `${preflight.processMs.median.toFixed(0)} / ${preflight.checksMs.toFixed(1)}`
+        : `max ${preflight.processMs.max.toFixed(0)}`,
+    target: '< 2000',
+    node: process.version,
+  },
+  {
+    label: '  broker requests (alor, tinkoff)',
+    once: (b) => String(preflight.requests[b]),
+    target: '<= 4',
+    node: process.version,
+  },
 );
-const widths = [54, 24, 24, 16];
-const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 10)).join(' ');
+const widths = [54, 10, 24, 24, 16];
+const line = (cells: string[]) =>
+  cells
+    .map((cell, i) => cell.padEnd(widths[i] ?? 10))
+    .join(' ')
+    .trimEnd();
 say();
-say(line(['', 'alor', 'tinkoff', 'target']));
-for (const [label, value, target] of rows) say(line([label, value('alor'), value('tinkoff'), target]));
-say(
-  line([
-    'preflight, both brokers: process / checks (ms)',
-    `${preflight.processMs.median.toFixed(0)} / ${preflight.checksMs.toFixed(1)}`,
-    `max ${preflight.processMs.max.toFixed(0)}`,
-    '< 2000',
-  ]),
-);
-say(
-  line([
-    '  broker requests (alor, tinkoff)',
-    String(preflight.requests.alor),
-    String(preflight.requests.tinkoff),
-    '<= 4',
-  ]),
-);
+say(line(['', 'node', 'alor', 'tinkoff', 'target']));
+for (const row of rows) {
+  if ('once' in row) {
+    say(line([row.label, row.node ?? '', row.once('alor'), row.once('tinkoff'), row.target]));
+    continue;
+  }
+  for (const [n, runtime] of runtimes.entries()) {
+    const cell = row.perNode(runtime);
+    say(
+      line([n === 0 ? row.label : '', runtime.node.version, cell('alor'), cell('tinkoff'), n === 0 ? row.target : '']),
+    );
+  }
+}
 say();
-const missed = Object.entries(checks).filter(([, check]) => !check.met);
+const missed = [
+  ...results.runtimes.flatMap((runtime) =>
+    Object.entries(runtime.targets).map(([key, check]) => [`${key} (Node ${runtime.node})`, check] as const),
+  ),
+  ...Object.entries(checks),
+].filter(([, check]) => !check.met);
 say(
   missed.length === 0
     ? 'All targets met.'
     : `Targets not met: ${missed.map(([key, check]) => `${key} = ${check.value} (${check.target})`).join('; ')}`,
 );
 say(
-  `Node ${results.machine.node} (fresh processes: ${results.machine.childNode}); ` +
+  `Node ${results.machine.node} (measured processes: ${nodes.map((node) => node.version).join(', ')}); ` +
     `load average ${results.machine.loadAverage1mBefore} → ${results.machine.loadAverage1mAfter} on ${results.machine.cpus} CPUs; ` +
     `${results.durationS} s. Figures in bench/results.json.`,
 );

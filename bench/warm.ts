@@ -1,18 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { Client } from 'undici';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
 import type { PaperServer } from '#local/paper-broker/server.ts';
 import { LIMIT_ORDER_PATH } from '#shared/brokers/alor/client.ts';
 import { POST_ORDER_PATH } from '#shared/brokers/tinkoff/client.ts';
-import { type Broker, DEFAULT_ALOR_EXCHANGE } from '#shared/facts.ts';
+import { type Broker, DEFAULT_ALOR_EXCHANGE, ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
+import { type BenchNode, runMeasuredChild } from './child-run.ts';
 import { round, type Spread, spread } from './stats.ts';
 
 /**
- * Warm figures of one function, measured in this process against its paper broker on 127.0.0.1:
+ * Warm figures of one function, measured in one process (`bench/warm-child.ts`, a fresh one per function on the
+ * `node` measured) against its paper broker on 127.0.0.1, in that same process:
  * - broker requests and new TCP connections per order over `countOrders` warm orders (the paper broker counts both);
  * - handler overhead: the exported handler's latency minus the time the paper broker spent answering, beside the same
  *   for one bare undici request to the same broker endpoint (the floor), interleaved one for one so both see the same
@@ -79,6 +81,43 @@ export function webhookEvent(broker: Broker, body: unknown, secret: string): API
     },
     body: text,
   };
+}
+
+/** The function settings that point it at `paper`'s brokers. */
+export function paperBrokerEnv(paper: PaperBrokers): Record<string, string> {
+  return {
+    [ENV.alorOauthUrl]: paper.alor.url,
+    [ENV.alorApiUrl]: paper.alor.url,
+    [ENV.tinkoffApiUrl]: paper.tinkoff.v2Url,
+  };
+}
+
+const CHILD = fileURLToPath(new URL('warm-child.ts', import.meta.url));
+
+/**
+ * {@link measureWarm} of `bundle` in a fresh process on `node`, configured by `env` (the broker settings excepted: the
+ * process starts its own paper brokers) with the webhook secret in `BENCH_WEBHOOK_SECRET`. TypeScript through tsx,
+ * whose loader takes part in the imports only, not in the calls timed.
+ */
+export function warmRun(
+  node: BenchNode,
+  bundle: string,
+  broker: Broker,
+  env: Record<string, string>,
+  options: WarmOptions,
+): Promise<WarmFigures> {
+  return runMeasuredChild<WarmFigures>(
+    node,
+    `warm run of ${bundle}`,
+    CHILD,
+    [bundle, broker, JSON.stringify(options)],
+    env,
+    {
+      nodeArgs: ['--import', 'tsx'],
+      // The three loops of measureWarm, each bounded by maxPhaseMs, and the start.
+      timeoutMs: 4 * options.maxPhaseMs,
+    },
+  );
 }
 
 export async function importBundledHandler(file: string): Promise<WebhookHandler> {

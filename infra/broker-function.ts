@@ -6,7 +6,6 @@ import {
   ParamsAndSecretsLayerVersion,
   ParamsAndSecretsLogLevel,
   ParamsAndSecretsVersions,
-  Runtime,
   Tracing,
 } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -14,7 +13,7 @@ import { type CfnLogGroup, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, STORE_EXTENSION_READ_TIMEOUT_MS } from '../shared/facts.ts';
-import { cdkBundlingOptions } from './bundling.ts';
+import { cdkBundlingOptions, LAMBDA_RUNTIME } from './bundling.ts';
 
 /** Root of the repository: where `package.json` and `package-lock.json` live. */
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -101,10 +100,11 @@ export interface BrokerFunctionProps {
 }
 
 /**
- * One function of the project (a broker webhook, the notifier, a follow-up) with all project defaults: Node.js 22 on
- * arm64, ESM bundle (minified, its source map beside it, not read at run time), an explicit log group with a retention
- * period, and an execution role that may do exactly this: write to its own log group, read the listed secrets, read the
- * listed parameters, and the listed statements (queues, a table) on exact resources.
+ * One function of the project (a broker webhook, the notifier, a follow-up) with all project defaults: the project's
+ * runtime (`LAMBDA_RUNTIME`, `infra/bundling.ts`) on arm64, ESM bundle (minified, its source map beside it, not read
+ * at run time), an explicit log group with a retention period, and an execution role that may do exactly this: write
+ * to its own log group, read the listed secrets, read the listed parameters, and the listed statements (queues, a
+ * table) on exact resources.
  *
  * The role is built here instead of letting Lambda attach the managed `AWSLambdaBasicExecutionRole` (which may
  * create and write any log group in the account).
@@ -180,7 +180,7 @@ export class BrokerFunction extends Construct {
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-      runtime: Runtime.NODEJS_22_X,
+      runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize,
       timeout,
@@ -195,11 +195,6 @@ export class BrokerFunction extends Construct {
       bundling: cdkBundlingOptions({ bundleAwsSdk }),
       ...(storeExtension ? { paramsAndSecrets: storeExtensionLayer() } : {}),
       ...(props.deadLetterQueue === undefined ? {} : { deadLetterQueue: props.deadLetterQueue, retryAttempts: 2 }),
-    });
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'The project targets the nodejs22.x runtime on purpose (it is what the functions are built, bundled and tested for: esbuild target node22). Moving to a newer runtime is a deliberate change of BrokerFunction and the bundling target, not a side effect.',
     });
   }
 }

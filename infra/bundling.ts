@@ -1,16 +1,32 @@
 /**
- * The one definition of how a broker function is bundled with esbuild.
+ * The one definition of the Lambda runtime the functions run on and of how a function is bundled with esbuild.
  *
- * Used by the CDK construct (`infra/broker-function.ts`, through {@link cdkBundlingOptions}), by the bundle check
- * (`tests/infra/bundle.test.ts`) and by any build script (through {@link esbuildOptions}), so what is tested is what
- * is deployed. Keep the two functions below in step: each option appears in both.
+ * Used by the CDK construct (`infra/broker-function.ts`, through {@link LAMBDA_RUNTIME} and
+ * {@link cdkBundlingOptions}), by the bundle check (`tests/infra/bundle.test.ts`) and by any build script (through
+ * {@link esbuildOptions}), so what is tested is what is deployed. Keep the two functions below in step: each option
+ * appears in both.
  */
 
+import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
 
-/** esbuild target; matches the Lambda runtime (`nodejs22.x`). */
-export const BUNDLE_TARGET = 'node22';
+/**
+ * The runtime of every function: Node.js 24, the active LTS (Node 22 is in maintenance until April 2027, and Lambda
+ * deprecates a runtime some time after that). Pinned rather than `Runtime.NODEJS_LATEST`, so that a CDK upgrade
+ * never moves it without the bundling target. Node 24's runtime refuses a callback-style handler (one declared with a
+ * third parameter): every entry in `functions/` exports an async one.
+ */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
+
+/** esbuild target, from the runtime: `nodejs24.x` → `node24`. */
+export const BUNDLE_TARGET = esbuildTarget(LAMBDA_RUNTIME.name);
+
+function esbuildTarget(runtimeName: string): string {
+  const major = /^nodejs(\d+)\.x$/.exec(runtimeName)?.[1];
+  if (major === undefined) throw new Error(`not a Node.js Lambda runtime: ${runtimeName}`);
+  return `node${major}`;
+}
 
 /** Prefer packages' ESM builds (the AWS SDK v3 ships one), which tree-shake better. */
 export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
@@ -32,11 +48,11 @@ function sdkDefine(bundleAwsSdk: boolean): Record<string, string> {
 
 /**
  * esbuild's `keepNames` writes each function's name back at import, and each closure's every time a call makes one
- * (docs/performance.md#alternatives-tried measured it: 2-4 ms of a cold start and 1-4 ms of a first order on Node 22). A bundle without
- * the AWS SDK goes without it: the only names its code compares are built-in classes' (undici's typed-array check),
- * which are never renamed, zod only quotes names in messages, and the typed errors, whose names the log lines carry,
- * write theirs out (shared/errors.ts). A bundle with the SDK keeps names: the SDK tells its default logger by its class
- * name (`NoOpLogger`), and would send its own warnings nowhere if that name were minified.
+ * (docs/performance.md#alternatives-tried measured it: 2-4 ms of a cold start and 1-4 ms of a first order). A bundle
+ * without the AWS SDK goes without it: the only names its code compares are built-in classes' (undici's typed-array
+ * check), which are never renamed, zod only quotes names in messages, and the typed errors, whose names the log lines
+ * carry, write theirs out (shared/errors.ts). A bundle with the SDK keeps names: the SDK tells its default logger by
+ * its class name (`NoOpLogger`), and would send its own warnings nowhere if that name were minified.
  */
 function keepNames(bundleAwsSdk: boolean): boolean {
   return bundleAwsSdk;

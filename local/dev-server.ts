@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { readEnvFile } from '#local/env-file.ts';
+import { checkNodeSupport } from '#local/node-support.ts';
 import { ConfigError } from '#shared/config-error.ts';
 import { LOCAL_ENV } from '#shared/facts.ts';
 import { banner } from './dev-server/banner.ts';
@@ -16,6 +17,7 @@ import { type DevServer, startDevServer } from './dev-server/server.ts';
 export const READY_PREFIX = 'PPP_DEV_SERVER_READY ';
 
 async function main(): Promise<void> {
+  checkNodeSupport();
   let server: DevServer;
   let envFile: ReturnType<typeof readEnvFile>;
   try {

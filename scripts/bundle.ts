@@ -6,11 +6,13 @@
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { checkNodeSupport } from '#local/node-support.ts';
 import { BROKERS } from '#shared/facts.ts';
 import { BUNDLE_FILE_NAME, esbuildOptions } from '../infra/bundling.ts';
 import { readConfig } from '../infra/config.ts';
 import { loadContext, parseArgs } from './context.ts';
 
+checkNodeSupport();
 const root = new URL('../', import.meta.url);
 const { context } = parseArgs(process.argv.slice(2));
 const ctx = loadContext(new URL('cdk.json', root), context);

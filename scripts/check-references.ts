@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
+import { checkNodeSupport } from '#local/node-support.ts';
 
 export interface RepoFile {
   /** From the repository root, with `/`. */
@@ -418,6 +419,7 @@ function git(args: string[], input?: string): string {
 }
 
 function main(): void {
+  checkNodeSupport();
   const root = fileURLToPath(new URL('..', import.meta.url));
   process.chdir(root);
   // What a clone has: tracked files, plus new ones not ignored (so a check before `git add` sees them too).

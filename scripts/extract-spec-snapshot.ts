@@ -7,6 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkNodeSupport } from '#local/node-support.ts';
 import {
   CHECKED_SCHEMAS,
   ENVELOPE_SCHEMAS,
@@ -110,6 +111,7 @@ function extractCatalogue(text: string, codes: readonly string[]): string {
 }
 
 function main(sourceDir: string | undefined): void {
+  checkNodeSupport();
   if (sourceDir === undefined) {
     process.stderr.write('usage: npm run spec-snapshot -- <folder with the full spec files>\n');
     process.exit(2);

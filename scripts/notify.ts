@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { readEnvFile } from '#local/env-file.ts';
+import { checkNodeSupport } from '#local/node-support.ts';
 import type { ValueSource } from '#shared/config.ts';
 import { NOTIFY_ENV } from '#shared/facts.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';
@@ -84,6 +85,7 @@ export async function run(
 }
 
 async function main(): Promise<void> {
+  checkNodeSupport();
   try {
     readEnvFile(process.env);
     process.exitCode = await run(

@@ -15,6 +15,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { readEnvFile } from '#local/env-file.ts';
+import { checkNodeSupport } from '#local/node-support.ts';
 import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
 import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { ConfigError } from '#shared/config-error.ts';
@@ -228,6 +229,7 @@ export async function preflight(
 }
 
 async function main(): Promise<void> {
+  checkNodeSupport();
   let lang: Lang = langFromLocale(process.env);
   try {
     const args = parsePreflightArgs(process.argv.slice(2));

@@ -32,6 +32,7 @@ import {
   SSMClient as SSMClientClass,
 } from '@aws-sdk/client-ssm';
 import type { Dispatcher } from 'undici';
+import { checkNodeSupport } from '#local/node-support.ts';
 import {
   formatAcceptedSecrets,
   generateWebhookSecret,
@@ -478,6 +479,7 @@ function chooseOnTerminal(): Io['choose'] {
 }
 
 async function main(): Promise<void> {
+  checkNodeSupport();
   // Closed at the end: a keep-alive socket to a broker would hold the process open.
   const agent = createBrokerAgent();
   try {

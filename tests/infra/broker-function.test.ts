@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { BrokerFunction, type BrokerFunctionProps } from '../../infra/broker-function.ts';
+import { LAMBDA_RUNTIME } from '../../infra/bundling.ts';
 import { createTempDir } from '../helpers/temp-dirs.ts';
 
 const props: BrokerFunctionProps = {
@@ -42,6 +43,6 @@ describe('BrokerFunction', () => {
   });
 
   it('builds with only the required props', () => {
-    expect(build({})().function.runtime.name).toBe('nodejs22.x');
+    expect(build({})().function.runtime).toBe(LAMBDA_RUNTIME);
   });
 });

@@ -42,13 +42,22 @@ const bundlePath = (broker: Broker, bundleAwsSdk: boolean) =>
 const checkEvent = (broker: Broker, auth: Pick<ApiGatewayEventOptions, 'headers' | 'query'>) =>
   apiGatewayEvent({ route: `POST /${broker}`, body: JSON.stringify({ check: true }), ...auth });
 
-/** Imports the bundle in a new Node process with only `env` set, calls `handler(event)` and returns its answer. */
-async function invoke(file: string, event: unknown): Promise<{ statusCode: number; body: string }> {
+/**
+ * Imports the bundle in a new Node process with only `env` set, calls `handler(event)` and returns its answer, with
+ * what Lambda's runtime looks at before the first call: how many parameters the handler declares, and whether it
+ * returns a promise (Node 24's runtime refuses a handler declaring a third, callback parameter, at init).
+ */
+async function invokeBundle(
+  file: string,
+  event: unknown,
+): Promise<{ answer: { statusCode: number; body: string }; parameters: number; returnsPromise: boolean }> {
   const script = `
     const { handler } = await import(${JSON.stringify(new URL(`file://${file}`).href)});
     const context = { awsRequestId: 'bundle-check', functionName: 'bundle-check', getRemainingTimeInMillis: () => 10000 };
-    const answer = await handler(JSON.parse(process.env.EVENT), context);
-    process.stderr.write('\\n@@ANSWER@@' + JSON.stringify(answer));
+    const returned = handler(JSON.parse(process.env.EVENT), context);
+    const answer = await returned;
+    const shape = { parameters: handler.length, returnsPromise: typeof returned?.then === 'function' };
+    process.stderr.write('\\n@@ANSWER@@' + JSON.stringify({ answer, ...shape }));
   `;
   const { stderr } = await promisify(execFile)(
     process.execPath,
@@ -70,6 +79,8 @@ async function invoke(file: string, event: unknown): Promise<{ statusCode: numbe
   if (answer === undefined) throw new Error(`No answer from ${file}: ${stderr}`);
   return JSON.parse(answer);
 }
+
+const invoke = async (file: string, event: unknown) => (await invokeBundle(file, event)).answer;
 
 /**
  * Imports the bundle in a new Node process with exactly `env`, sends it `event` as its container's first call, and
@@ -135,6 +146,18 @@ describe.each(VARIANTS)('bundled functions ($name)', ({ bundleAwsSdk }) => {
     const answer = await invoke(bundlePath(broker, bundleAwsSdk), checkEvent(broker, {}));
     expect(answer).toMatchObject({ statusCode: 401, body: 'Unauthorized' });
   });
+
+  it.each(BROKERS)(
+    '%s: exports an async handler, which Node 24 runs: two parameters at most, a promise back',
+    async (broker) => {
+      const called = await invokeBundle(
+        bundlePath(broker, bundleAwsSdk),
+        checkEvent(broker, { headers: { 'x-webhook-secret': SECRET } }),
+      );
+      expect(called.parameters).toBeLessThanOrEqual(2);
+      expect(called.returnsPromise).toBe(true);
+    },
+  );
 
   describe('with a store that never answers (docs/contract.md#store-timeout)', () => {
     const paper = usePaperBrokers();

@@ -31,12 +31,18 @@ const NOTIFIER_ENV = {
   TINKOFF_FOLLOW_UP_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/000000000000/tinkoff',
 };
 
-/** Imports the bundle in a new Node process with only `env`, calls `handler(event)`; returns its answer and output. */
+/**
+ * Imports the bundle in a new Node process with only `env`, calls `handler(event)`; returns its answer and output,
+ * and how many parameters the handler declares and whether it returned a promise (Node 24's runtime refuses a handler
+ * declaring a third, callback parameter, at init).
+ */
 async function invoke(name: FunctionName, event: unknown, env: Record<string, string> = {}) {
   const script = `
     const { handler } = await import(${JSON.stringify(new URL(`file://${bundlePath(name)}`).href)});
-    const answer = await handler(JSON.parse(process.env.EVENT));
-    process.stderr.write('\\n@@ANSWER@@' + JSON.stringify(answer ?? null) + '@@END@@');
+    const returned = handler(JSON.parse(process.env.EVENT));
+    const answer = await returned;
+    const shape = { parameters: handler.length, returnsPromise: typeof returned?.then === 'function' };
+    process.stderr.write('\\n@@ANSWER@@' + JSON.stringify({ answer: answer ?? null, ...shape }) + '@@END@@');
   `;
   const { stdout, stderr } = await promisify(execFile)(
     process.execPath,
@@ -47,10 +53,15 @@ async function invoke(name: FunctionName, event: unknown, env: Record<string, st
       timeout: 20_000,
     },
   );
-  // The AWS SDK may warn on stderr (Node 20 here, 22 on Lambda), even in the middle of the answer's line.
-  const answer = /@@ANSWER@@(.*?)@@END@@/s.exec(stderr)?.[1];
-  if (answer === undefined) throw new Error(`No answer from ${name}: ${stderr}`);
-  return { answer: JSON.parse(answer) as unknown, lines: stdout.split('\n').filter((line) => line.startsWith('{')) };
+  // The AWS SDK warns on stderr on a Node older than it supports, even in the middle of the answer's line.
+  const called = /@@ANSWER@@(.*?)@@END@@/s.exec(stderr)?.[1];
+  if (called === undefined) throw new Error(`No answer from ${name}: ${stderr}`);
+  const { answer, parameters, returnsPromise } = JSON.parse(called) as {
+    answer: unknown;
+    parameters: number;
+    returnsPromise: boolean;
+  };
+  return { answer, parameters, returnsPromise, lines: stdout.split('\n').filter((line) => line.startsWith('{')) };
 }
 
 describe('bundled notifier and follow-up functions (AWS SDK bundled)', () => {
@@ -72,6 +83,19 @@ describe('bundled notifier and follow-up functions (AWS SDK bundled)', () => {
     expect(sizes.get(name)).toBeGreaterThan(0);
     expect(sizes.get(name)).toBeLessThan(1_000_000);
   });
+
+  it.each([
+    ['notifier', toSqsEvent([{ type: 'unknown' }]), NOTIFIER_ENV],
+    ['alor-follow-up', toSqsEvent([]), {}],
+    ['tinkoff-follow-up', toSqsEvent([]), {}],
+  ] as const)(
+    '%s: exports an async handler, which Node 24 runs: two parameters at most, a promise back',
+    async (name, event, env) => {
+      const { parameters, returnsPromise } = await invoke(name, event, env);
+      expect(parameters).toBeLessThanOrEqual(2);
+      expect(returnsPromise).toBe(true);
+    },
+  );
 
   it('notifier: loads and, with no bot token configured, reads a log delivery and does nothing', async () => {
     const line = JSON.stringify({

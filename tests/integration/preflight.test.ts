@@ -12,7 +12,7 @@ import { BROKERS, type Broker, DEFAULT_RESOURCE_PREFIX, ENV, storeNames } from '
 import { STACK_OUTPUTS } from '#shared/preflight/deployed.ts';
 import { deployedFunctionEnv, importHandler } from '../helpers/handlers.ts';
 import { useLocalServer } from '../helpers/local-servers.ts';
-import { type PreflightRun, runPreflightProcess } from '../helpers/preflight-process.ts';
+import { NODE_NOTICE_OUTPUT, type PreflightRun, runPreflightProcess } from '../helpers/preflight-process.ts';
 
 /**
  * `npm run preflight` through the real command line, against the paper brokers on 127.0.0.1: each way a setup goes
@@ -246,7 +246,7 @@ describe('npm run preflight on the paper brokers (scripts/preflight.ts as a chil
     expect(run.stdout).toContain(scenario.line);
     if (scenario.fix !== undefined) expect(run.stdout).toContain(scenario.fix);
     expect(run.code).toBe(scenario.exit);
-    expect(run.stderr).toBe('');
+    expect(run.stderr).toBe(NODE_NOTICE_OUTPUT);
     expectReadOnlyAndFew();
   });
 
@@ -294,7 +294,7 @@ describe('npm run preflight on the paper brokers (scripts/preflight.ts as a chil
     expect(run.stdout).toContain('? T-Invest did not answer within 300 ms');
     expect(run.stdout).toContain('Could not check the ? items: try again later.');
     expect(`${run.stdout}${run.stderr}`).not.toMatch(/\n\s+at /);
-    expect(run.stderr).toBe('');
+    expect(run.stderr).toBe(NODE_NOTICE_OUTPUT);
   });
 
   it('exits 2 when a broker cannot be reached, keeping the checks made before', async () => {
