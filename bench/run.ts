@@ -10,9 +10,9 @@
  * BENCH_NOTIFY_INVOCATIONS (1000: calls per instance with Telegram messages off and on, bench/notify.ts), BENCH_NODE
  * (the `node`s of the measured processes, side by side: warm phases, cold starts, first orders; `24,22` fetches both
  * from the npm registry; bench/child-run.ts), BENCH_POSITION_RUNS (5: fresh processes per function of the target-position
- * phase, bench/position.ts), BENCH_PHASES (a comma list of the phases to run, all by default: warm, notify, cold,
- * network, position, preflight; the bundles are always built and measured, and only the targets of the phases run are
- * checked). The messages and preflight phases run on this process's Node.
+ * phase, bench/position.ts), BENCH_PHASES (a comma list of the phases to run, all by default: warm, long-price,
+ * notify, cold, network, position, preflight; the bundles are always built and measured, and only the targets of the
+ * phases run are checked). The refused-price, messages and preflight phases run on this process's Node.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -39,11 +39,12 @@ import {
   startBrokerNetwork,
   summarizeFirstOrder,
 } from './first-order.ts';
+import { type LongPriceFigures, measureLongPriceRefusal } from './long-price.ts';
 import { createBenchNotifier, type LineTap, measureNotify, type NotifyFigures } from './notify.ts';
 import { type PositionFigures, positionRun, summarizePosition } from './position.ts';
 import { measurePreflight, type PreflightFigures } from './preflight.ts';
 import { round } from './stats.ts';
-import { paperBrokerEnv, type WarmFigures, warmRun } from './warm.ts';
+import { importBundledHandler, paperBrokerEnv, type WarmFigures, warmRun } from './warm.ts';
 
 const positiveInt = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -68,7 +69,7 @@ const NOTIFY_INVOCATIONS = positiveInt('BENCH_NOTIFY_INVOCATIONS', 1000);
 const DEPLOYED_VARIANT: SdkVariant = 'sdkExternal';
 const MAX_PHASE_MS = 60_000;
 
-const PHASE_NAMES = ['warm', 'notify', 'cold', 'network', 'position', 'preflight'] as const;
+const PHASE_NAMES = ['warm', 'long-price', 'notify', 'cold', 'network', 'position', 'preflight'] as const;
 type Phase = (typeof PHASE_NAMES)[number];
 const PHASES = new Set(
   (process.env.BENCH_PHASES ?? PHASE_NAMES.join(','))
@@ -198,6 +199,7 @@ const runtimes: RuntimeFigures[] = nodes.map((node) => ({
   positionInProcessLock: {} as Record<Broker, PositionFigures>,
 }));
 const notify = {} as Record<Broker, NotifyFigures>;
+const longPrice = {} as Record<Broker, LongPriceFigures>;
 let preflight: PreflightFigures | undefined;
 try {
   // Warm: each bundled function configured as deployed, in a fresh process per node, one after the other.
@@ -221,6 +223,16 @@ try {
     if (FUNCTION_SETTING_NAME.test(name) || name.startsWith('AWS_')) delete process.env[name];
   }
   Object.assign(process.env, functionEnv);
+  // Refused prices, in this process (on this node): the parser's cost on a hostile price, beside a plain one.
+  for (const broker of phase('long-price') ? BROKERS : []) {
+    say(`Refused prices ${broker}: 16 digits, 16,000 digits, 16 digits in a body as long, interleaved…`);
+    const handler = await importBundledHandler(bundles[DEPLOYED_VARIANT][broker].file);
+    longPrice[broker] = await measureLongPriceRefusal(broker, handler, WEBHOOK_SECRET, {
+      runs: LATENCY_INVOCATIONS,
+      warmup: Math.min(WARMUP, 200),
+      maxPhaseMs: MAX_PHASE_MS,
+    });
+  }
   const notifier = createBenchNotifier(telegram);
   for (const broker of phase('notify') ? BROKERS : []) {
     say(`Messages off / on ${broker}: ${WARMUP} warm-up pairs, ${NOTIFY_INVOCATIONS} timed calls each…`);
@@ -506,6 +518,7 @@ const results = {
       broker,
       {
         notify: notify[broker],
+        longPrice: longPrice[broker],
         bundle: Object.fromEntries(SDK_VARIANTS.map((variant) => [variant, sizes(bundles[variant][broker])])),
       },
     ]),
@@ -577,6 +590,18 @@ const rows: Row[] = [
     label: '  messages sent / calls with messages on',
     once: (b) => pair(String(notify[b].messages), String(notify[b].onCalls)),
     target: '',
+    node: process.version,
+  },
+  {
+    label: '400 for a price of 16 / 16,000 digits p50 (ms)',
+    once: (b) => pair(ms(longPrice[b].shortMs.p50), ms(longPrice[b].longMs.p50)),
+    target: '',
+    node: process.version,
+  },
+  {
+    label: '  16,000 digits ÷ 16 digits in as long a body',
+    once: (b) => `${longPrice[b].longVsPadded.toFixed(2)}× (${ms(longPrice[b].paddedShortMs.p50)} ms)`,
+    target: '≈ 1×',
     node: process.version,
   },
 ];

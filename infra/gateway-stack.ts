@@ -199,6 +199,16 @@ export class GatewayStack extends Stack {
       description: 'Logs of the T-Invest function: aws logs tail <name> --follow',
       value: this.tinkoff.logGroup.logGroupName,
     });
+    // What `npm run preflight -- --deployed` invokes for its store self-test (a direct Invoke with the trader's own
+    // credentials, which API Gateway cannot deliver): the functions' roles get nothing new for it.
+    new CfnOutput(this, 'AlorFunctionName', {
+      description: 'The Alor webhook function, for the store self-test of npm run preflight -- --deployed',
+      value: this.alor.function.functionName,
+    });
+    new CfnOutput(this, 'TinkoffFunctionName', {
+      description: 'The T-Invest webhook function, for the store self-test of npm run preflight -- --deployed',
+      value: this.tinkoff.function.functionName,
+    });
     new CfnOutput(this, 'AccessLogGroup', {
       description: 'API access logs (no query strings, headers or bodies)',
       value: accessLogs.logGroupName,

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { EXTENSION_PARAMETER_PATH, EXTENSION_SECRET_PATH, EXTENSION_TOKEN_HEADER } from '#shared/facts.ts';
+import { fromApiGatewayResult, toApiGatewayEvent } from './api-gateway-event.ts';
 import { type AttributeValue, evaluateCondition, type Item } from './dynamodb-expressions.ts';
 import { readRequestBody } from './http-body.ts';
 
@@ -16,8 +18,16 @@ import { readRequestBody } from './http-body.ts';
  * /secretsmanager/get?secretId=…`, `GET /systemsmanager/parameters/get?name=…`, the session token in a header; an
  * error is a non-200 status with a text body): `extensionEnv()` points a function at it.
  *
+ * And, for `npm run preflight -- --deployed`, what a deployed stack adds around its functions: CloudFormation's
+ * `DescribeStacks` (the stack's outputs, in the AWS Query protocol), Lambda's `Invoke` of a function by name, and the
+ * HTTP API's routes (`POST /alor` → the function behind it, as API Gateway calls it); `env()` points the SDK's
+ * CloudFormation and Lambda clients here too.
+ *
  * It checks no signature: any credentials do. It never logs a value.
  */
+
+/** A function as Lambda runs it: the event in, the result out (a thrown error is a function error). */
+export type LocalFunction = (event: unknown) => Promise<unknown>;
 
 export const GET_SECRET_VALUE = 'secretsmanager.GetSecretValue';
 export const GET_PARAMETER = 'AmazonSSM.GetParameter';
@@ -75,6 +85,12 @@ export interface FakeAwsStore {
   deleteItem(table: string, pk: string): void;
   /** Answer every request with HTTP 500 `InternalServiceError` (or `undefined` to behave again). */
   failWith(type: string | undefined): void;
+  /**
+   * Never answer the reads of these secret ids and parameter names (`'all'`: every read), through the API and the
+   * extension alike: the connection is accepted, the request read and recorded, and nothing comes back. `[]` answers
+   * again.
+   */
+  hang(ids: readonly string[] | 'all'): void;
   resetRequests(): void;
   /** The environment that points the AWS SDK v3 at this store, with dummy credentials and session token. */
   env(): Record<string, string>;
@@ -87,6 +103,12 @@ export interface FakeAwsStore {
   setExtensionLatency(ms: number): void;
   /** The most reads on the extension's port waiting for their answer at the same time, since the last reset. */
   readonly peakExtensionReadsAtOnce: number;
+  /** A stack `DescribeStacks` knows, with its outputs; `undefined` removes it ("does not exist"). */
+  setStack(name: string, outputs: Readonly<Record<string, string>> | undefined): void;
+  /** A function `Invoke` runs by name, and the HTTP API route (`/alor`) that calls it, if any; `undefined` removes it. */
+  setFunction(name: string, run: LocalFunction | undefined, route?: string): void;
+  /** The events each function was invoked with (by Invoke or through its route), by name. */
+  readonly invocations: ReadonlyMap<string, readonly unknown[]>;
   close(): Promise<void>;
 }
 
@@ -121,6 +143,9 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
   const tables = new Map((options.tables ?? []).map((table) => [table, new Map<string, Item>()]));
   const requests: StoreRequest[] = [];
   let failure: string | undefined;
+  let hanging: readonly string[] | 'all' = [];
+  const hangs = (id: string) => hanging === 'all' || hanging.includes(id);
+  const never = new Promise<never>(() => undefined);
   let extensionLatencyMs = 0;
   let extensionReadsWaiting = 0;
   let peakExtensionReadsAtOnce = 0;
@@ -234,11 +259,113 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     return { ...read(), extension: true };
   };
 
+  const stacks = new Map<string, Readonly<Record<string, string>>>();
+  const functions = new Map<string, LocalFunction>();
+  const routes = new Map<string, string>();
+  const invocations = new Map<string, unknown[]>();
+  const run = async (name: string, event: unknown): Promise<unknown> => {
+    invocations.set(name, [...(invocations.get(name) ?? []), event]);
+    const fn = functions.get(name);
+    if (fn === undefined) throw new Error(`no function ${name}`);
+    return fn(event);
+  };
+
+  /** Lambda `Invoke` (REST JSON): the function's result as the body; a thrown error as an unhandled function error. */
+  const invoke = async (name: string, payload: Buffer, response: ServerResponse): Promise<void> => {
+    if (!functions.has(name)) {
+      response.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException' });
+      response.end(JSON.stringify({ Type: 'User', Message: `Function not found: ${name}` }));
+      return;
+    }
+    let result: unknown;
+    let functionError = false;
+    try {
+      result = await run(name, payload.byteLength === 0 ? {} : JSON.parse(payload.toString('utf8')));
+    } catch (thrown) {
+      functionError = true;
+      result = { errorType: thrown instanceof Error ? thrown.name : 'Error', errorMessage: 'function error' };
+    }
+    response.writeHead(200, {
+      'content-type': 'application/json',
+      'x-amz-executed-version': '$LATEST',
+      ...(functionError ? { 'x-amz-function-error': 'Unhandled' } : {}),
+    });
+    response.end(JSON.stringify(result ?? null));
+  };
+
+  /** CloudFormation `DescribeStacks` (AWS Query: a form in, XML out). */
+  const describeStacks = (form: URLSearchParams, response: ServerResponse): void => {
+    const name = form.get('StackName') ?? '';
+    const outputs = stacks.get(name);
+    const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const namespace = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
+    if (form.get('Action') !== 'DescribeStacks' || outputs === undefined) {
+      const message = outputs === undefined ? `Stack with id ${name} does not exist` : 'only DescribeStacks is served';
+      response.writeHead(400, { 'content-type': 'text/xml' });
+      response.end(
+        `<ErrorResponse xmlns="${namespace}"><Error><Type>Sender</Type><Code>ValidationError</Code>` +
+          `<Message>${xml(message)}</Message></Error><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>`,
+      );
+      return;
+    }
+    const members = Object.entries(outputs)
+      .map(
+        ([key, value]) => `<member><OutputKey>${xml(key)}</OutputKey><OutputValue>${xml(value)}</OutputValue></member>`,
+      )
+      .join('');
+    response.writeHead(200, { 'content-type': 'text/xml' });
+    response.end(
+      `<DescribeStacksResponse xmlns="${namespace}"><DescribeStacksResult><Stacks><member>` +
+        `<StackName>${xml(name)}</StackName>` +
+        `<StackId>arn:aws:cloudformation:${region}:${ACCOUNT}:stack/${xml(name)}/00000000-0000-4000-8000-000000000002</StackId>` +
+        `<CreationTime>2025-01-31T10:00:00.000Z</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus>` +
+        `<Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult>` +
+        `<ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000001</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+    );
+  };
+
+  /** A route of the HTTP API: the request as API Gateway's event to the function behind it, its result as the answer. */
+  const callRoute = async (request: IncomingMessage, body: Buffer, response: ServerResponse): Promise<void> => {
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    const name = routes.get(path) ?? '';
+    const event = toApiGatewayEvent({
+      method: request.method ?? 'POST',
+      url: request.url ?? '/',
+      headers: request.headersDistinct,
+      body,
+      routeKey: `POST ${path}`,
+    });
+    let answer: ReturnType<typeof fromApiGatewayResult>;
+    try {
+      answer = fromApiGatewayResult((await run(name, event)) as APIGatewayProxyResultV2);
+    } catch {
+      answer = { statusCode: 500, headers: {}, body: Buffer.from('{"message":"Internal Server Error"}') };
+    }
+    response.writeHead(answer.statusCode, answer.headers);
+    response.end(answer.body);
+  };
+
+  /** What the stack around the functions answers: `true` when this request was one of its. */
+  const answerAsStack = async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    const invokeOf = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(path);
+    const isRoute = request.method === 'POST' && routes.has(path);
+    const isForm = String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+    if (invokeOf === null && !isRoute && !isForm) return false;
+    const raw = await readRequestBody(request, MAX_REQUEST_BYTES);
+    const body = raw.tooLarge ? Buffer.alloc(0) : raw.bytes;
+    if (invokeOf !== null) await invoke(decodeURIComponent(invokeOf[1] ?? ''), body, response);
+    else if (isRoute) await callRoute(request, body, response);
+    else describeStacks(new URLSearchParams(body.toString('utf8')), response);
+    return true;
+  };
+
   const answer = async (request: IncomingMessage): Promise<Answer> => {
     const target = String(request.headers['x-amz-target'] ?? '');
     const raw = await readRequestBody(request, MAX_REQUEST_BYTES);
     if (raw.tooLarge) return error('SerializationException', 'request too large');
     const throughExtension = extensionAnswer(request);
+    if (throughExtension !== undefined && hangs(requests.at(-1)?.id ?? '')) return never;
     if (throughExtension !== undefined) {
       extensionReadsWaiting += 1;
       peakExtensionReadsAtOnce = Math.max(peakExtensionReadsAtOnce, extensionReadsWaiting);
@@ -261,6 +388,7 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     }
     const id = target === GET_SECRET_VALUE ? field(body, 'SecretId') : field(body, 'Name');
     record({ target, id, via: 'api' });
+    if (hangs(id)) return never;
     if (request.method !== 'POST') return error('UnknownOperationException', 'POST only');
     if (failure !== undefined) return error(failure, 'injected failure', 500);
     if (target === GET_SECRET_VALUE) return getSecretValue(id);
@@ -271,7 +399,8 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
   };
 
   // A body left unread (too large) means the connection cannot carry another request: `connection: close`.
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+  const server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
+    if (await answerAsStack(request, response).catch(() => false)) return;
     answer(request)
       .catch(() => error('InternalServiceError', 'fake store failure', 500))
       .then(({ status, body, extension }) => {
@@ -320,6 +449,9 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     failWith: (type) => {
       failure = type;
     },
+    hang: (ids) => {
+      hanging = ids;
+    },
     resetRequests: () => {
       requests.length = 0;
       peakExtensionReadsAtOnce = extensionReadsWaiting;
@@ -338,7 +470,20 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
       AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
       AWS_ENDPOINT_URL_SSM: url,
       AWS_ENDPOINT_URL_DYNAMODB: url,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: url,
+      AWS_ENDPOINT_URL_LAMBDA: url,
     }),
+    setStack: (name, outputs) => (outputs === undefined ? stacks.delete(name) : stacks.set(name, outputs)),
+    setFunction: (name, fn, route) => {
+      if (fn === undefined) {
+        functions.delete(name);
+        for (const [path, target] of routes) if (target === name) routes.delete(path);
+        return;
+      }
+      functions.set(name, fn);
+      if (route !== undefined) routes.set(route, name);
+    },
+    invocations,
     extensionEnv: () => ({ PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(port) }),
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -10,8 +10,10 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 export const HIDDEN = '[hidden]';
 /** Bodies are shown up to this many characters. */
 export const MAX_SHOWN_BODY_CHARS = 2000;
-/** A `"secret"` key's string value in a JSON body (the body form of the webhook secret), escaped quotes included. */
-const BODY_SECRET = /("secret"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
+/** A JSON string token, escapes included: what the body is scanned by, once, left to right. */
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+/** The body's key of the webhook secret (shared/auth/body-secret.ts), however its JSON text spells it (`"\u0073ecret"`). */
+const BODY_SECRET_KEY = 'secret';
 /** Header names whose values are never shown. */
 const SECRET_HEADERS = /secret|signature|token|auth|cookie|api-key|password/i;
 /** Headers that say nothing about the call: left out of the console. */
@@ -61,22 +63,72 @@ function hideValues(text: string, secrets: readonly string[]): string {
   return result;
 }
 
+/** A JSON string token's value, or `undefined` when it is not a valid one. */
+function decodeJsonString(token: string): string | undefined {
+  try {
+    return JSON.parse(token) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The body as the console shows it: each JSON string read as JSON reads it, so no spelling hides what it says. The
+ * value of a `secret` key is hidden, and any string holding a known secret has it hidden, even when the text wrote it
+ * with escapes (`"\u0073ecret"`, `"s\u0033cret-value"`). Everything else is left as sent.
+ */
+function hideBodySecrets(text: string, secrets: readonly string[]): { shown: string; bodySecret: boolean } {
+  let bodySecret = false;
+  let hideNextValue = false;
+  let end = 0;
+  const shown = text.replace(JSON_STRING, (token, offset: number) => {
+    const between = text.slice(end, offset);
+    end = offset + token.length;
+    const value = decodeJsonString(token);
+    const isKey = /^\s*:/.test(text.slice(end, end + 64));
+    if (hideNextValue && /^\s*:\s*$/.test(between) && !isKey) {
+      hideNextValue = false;
+      return `"${HIDDEN}"`;
+    }
+    hideNextValue = false;
+    if (value === undefined) return hideValues(token, secrets);
+    if (isKey && value.toLowerCase() === BODY_SECRET_KEY) {
+      bodySecret ||= value === BODY_SECRET_KEY;
+      hideNextValue = true;
+    }
+    const hidden = hideValues(value, secrets);
+    return hidden === value && hideValues(token, secrets) === token ? token : JSON.stringify(hidden);
+  });
+  return { shown: hideValues(shown, secrets), bodySecret };
+}
+
 function shorten(text: string): string {
   return text.length <= MAX_SHOWN_BODY_CHARS ? text : `${text.slice(0, MAX_SHOWN_BODY_CHARS)}… (${text.length} chars)`;
 }
 
-/** `rawPath?query` with the values of `secret` (any case) hidden. */
-export function safeTarget(event: APIGatewayProxyEventV2): string {
+/** A query part's name or value as a server reads it; the raw text when its escapes are malformed. */
+function decodeQueryPart(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * `rawPath?query` with the values of `secret` (any case) hidden, and any value that holds a known secret once decoded
+ * (`%73%33cret…`).
+ */
+export function safeTarget(event: APIGatewayProxyEventV2, secrets: readonly string[] = []): string {
   if (event.rawQueryString === '') return event.rawPath;
   const parts = event.rawQueryString.split('&').map((part) => {
-    const name = part.split('=')[0] ?? '';
-    let decoded = name;
-    try {
-      decoded = decodeURIComponent(name.replace(/\+/g, ' '));
-    } catch {
-      // A malformed escape: compare the raw name.
-    }
-    return /secret|token|signature/i.test(decoded) ? `${name}=${HIDDEN}` : part;
+    const separator = part.indexOf('=');
+    const name = separator === -1 ? part : part.slice(0, separator);
+    const value = separator === -1 ? '' : part.slice(separator + 1);
+    const secretName = /secret|token|signature/i.test(decodeQueryPart(name));
+    return secretName || hideValues(decodeQueryPart(value), secrets) !== decodeQueryPart(value)
+      ? `${name}=${HIDDEN}`
+      : part;
   });
   return `${event.rawPath}?${parts.join('&')}`;
 }
@@ -108,18 +160,18 @@ export class CallLog {
 
     const raw = event.body ?? '';
     const decoded = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-    const shownBody = decoded.replace(BODY_SECRET, `$1"${HIDDEN}"`);
-    if (shownBody !== decoded) auth.push('body');
+    const { shown: shownBody, bodySecret } = hideBodySecrets(decoded, secrets);
+    if (bodySecret) auth.push('body');
     this.#sequence += 1;
     const record: CallRecord = {
       id: this.#sequence,
       time: input.receivedAt.toISOString(),
       broker: input.broker,
       method: input.method,
-      target: hideValues(safeTarget(event), secrets),
+      target: hideValues(safeTarget(event, secrets), secrets),
       auth,
       headers,
-      body: shorten(hideValues(shownBody, secrets)),
+      body: shorten(shownBody),
       bodyEncoding: event.isBase64Encoded ? 'base64' : 'text',
       status: input.status,
       answer: shorten(hideValues(input.answer, secrets)),

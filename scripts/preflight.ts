@@ -5,7 +5,9 @@
  *
  *   npm run preflight                              the settings of a local run: `.env` and the shell, as `npm start`
  *   npm run preflight -- --deployed                the deployed stack's: its secrets and parameters, with your AWS
- *                                                  credentials (names from cdk.json context, plus any -c key=value)
+ *                                                  credentials (names from cdk.json context, plus any -c key=value);
+ *                                                  then each deployed function: a check through its URL, and its
+ *                                                  store self-test (a direct Lambda Invoke: shared/store/self-test.ts)
  *   options: --broker alor|tinkoff   --ticker <t>   --figi <f>   --lang ru|en   --json
  *            --positions   also check that the token reads the positions and active orders (what ver 2 signals read)
  *
@@ -19,6 +21,7 @@ import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
 import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { ConfigError } from '#shared/config-error.ts';
 import { BROKERS, type Broker, LOCAL_ENV } from '#shared/facts.ts';
+import { createBrokerAgent } from '#shared/http/outbound/client.ts';
 import {
   type BrokerChecklist,
   exitCode,
@@ -26,6 +29,7 @@ import {
   type SettingsSource,
   showChecklist,
 } from '#shared/preflight/checklist.ts';
+import { type DeployedStackAccess, deployedFunctionChecks } from '#shared/preflight/deployed.ts';
 import {
   holdsPlainValuesOnly,
   PLAIN_VALUES,
@@ -53,6 +57,29 @@ export interface PreflightArgs {
 
 const USAGE =
   'usage: npm run preflight -- [--deployed] [--broker alor|tinkoff] [--ticker <t>] [--figi <f>] [--lang ru|en] [--json] [--positions] [-c key=value ...]';
+
+const HELP = `${USAGE}
+
+Proves, before the first real signal, that each configured broker can trade with the settings its function uses:
+read-only broker calls only, never an order.
+
+  (no option)        the settings of a local run: .env and the shell, as npm start reads them
+  --deployed         the deployed stack's settings: its secrets and parameters, read with your AWS credentials (names
+                     from cdk.json's context and any -c key=value); then each deployed function, called as a signal
+                     would call it, nothing ordered:
+                       check      POST {"check":true} to its webhook URL with the webhook secret (the store
+                                  extension and its session token in place)
+                       self-test  a direct Lambda Invoke with your credentials (lambda:InvokeFunction; API Gateway
+                                  cannot send it): the function reads each of its stored values once through the
+                                  Parameters and Secrets extension and once through the runtime's AWS SDK, and says
+                                  which worked, never a value
+  --broker <b>       alor or tinkoff only
+  --ticker, --figi   the instrument a signal names, to check it too
+  --lang ru|en       the language (default: from LC_ALL / LANG)
+  --json             the checklist as JSON
+  -c key=value       a CDK context setting, with --deployed (e.g. -c stackName=MyStack)
+
+Exit code: 0 ready (warnings allowed), 1 a check failed, 2 something could not be checked.`;
 
 export function parsePreflightArgs(argv: readonly string[]): PreflightArgs {
   const { positional, context } = parseArgs(argv);
@@ -99,7 +126,11 @@ function localSettings(env: NodeJS.ProcessEnv): PreflightSettings {
 }
 
 /** The deployed functions' settings: the environment the stack gives them, read from the same context. */
-function deployedSettings(context: Record<string, string>): { settings: PreflightSettings; region?: string } {
+function deployedSettings(context: Record<string, string>): {
+  settings: PreflightSettings;
+  region?: string;
+  stackName: string;
+} {
   const ctx = loadContext(new URL('../cdk.json', import.meta.url), context);
   const config = readConfig((key) => ctx[key]);
   const webhookSecret = config.webhookSecret.name;
@@ -110,7 +141,43 @@ function deployedSettings(context: Record<string, string>): { settings: Prefligh
       alor: loadAlorConfig(env('alor', config.alorRefreshToken.name)),
       tinkoff: loadTinkoffConfig(env('tinkoff', config.tinkoffToken.name)),
     },
+    stackName: config.stackName,
     ...(config.env.region === undefined ? {} : { region: config.env.region }),
+  };
+}
+
+/** CloudFormation and Lambda with your credentials, for the proof of the deployed functions; loaded only then. */
+async function stackAccess(region: string | undefined): Promise<DeployedStackAccess> {
+  const [cloudFormation, lambda] = await Promise.all([
+    import('@aws-sdk/client-cloudformation'),
+    import('@aws-sdk/client-lambda'),
+  ]);
+  const config = {
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 3000, requestTimeout: 15_000 },
+    ...(region === undefined ? {} : { region }),
+  };
+  const stacks = new cloudFormation.CloudFormationClient(config);
+  const functions = new lambda.LambdaClient(config);
+  return {
+    outputs: async (stackName) => {
+      try {
+        const answer = await stacks.send(new cloudFormation.DescribeStacksCommand({ StackName: stackName }));
+        const outputs = answer.Stacks?.[0]?.Outputs ?? [];
+        return Object.fromEntries(outputs.map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']));
+      } catch (error) {
+        // CloudFormation's word for a stack that does not exist.
+        if ((error as { name?: string }).name === 'ValidationError') return undefined;
+        throw error;
+      }
+    },
+    invoke: async (functionName, event) => {
+      const answer = await functions.send(
+        new lambda.InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(event)) }),
+      );
+      if (answer.FunctionError !== undefined) return { functionError: answer.FunctionError };
+      return { result: JSON.parse(Buffer.from(answer.Payload ?? new Uint8Array()).toString('utf8') || 'null') };
+    },
   };
 }
 
@@ -134,16 +201,36 @@ export async function preflight(
   env: NodeJS.ProcessEnv,
 ): Promise<{ lists: BrokerChecklist[]; source: SettingsSource }> {
   const source: SettingsSource = args.deployed ? 'deployed' : 'local';
-  const { settings, region } = args.deployed ? deployedSettings(args.context) : { settings: localSettings(env) };
+  const deployed = args.deployed ? deployedSettings(args.context) : undefined;
+  const { settings, region } = deployed ?? { settings: localSettings(env), region: undefined };
+  const store = await valueReader(settings, region);
   const lists = await runPreflight(settings, {
-    store: await valueReader(settings, region),
+    store,
     brokers: args.brokers,
     ticker: args.ticker,
     figi: args.figi,
     tinkoffSandboxUrl: env[LOCAL_ENV.tinkoffSandboxApiUrl] || undefined,
     positions: args.positions,
   });
-  return { lists, source };
+  if (deployed === undefined) return { lists, source };
+  // The deployed functions themselves, for each broker checked (one not configured, and not asked for, is left out).
+  const checked = lists.filter((list) => !list.skipped).map((list) => list.broker);
+  const dispatcher = createBrokerAgent();
+  try {
+    const proof = await deployedFunctionChecks(checked, {
+      stackName: deployed.stackName,
+      webhookSecret: settings.alor.webhookSecret,
+      store,
+      access: await stackAccess(region),
+      dispatcher,
+    });
+    return {
+      lists: lists.map((list) => ({ ...list, checks: [...list.checks, ...(proof.get(list.broker) ?? [])] })),
+      source,
+    };
+  } finally {
+    await dispatcher.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -153,7 +240,7 @@ async function main(): Promise<void> {
     const args = parsePreflightArgs(process.argv.slice(2));
     lang = args.lang ?? lang;
     if (args.help) {
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${HELP}\n`);
       return;
     }
     const { lists, source } = await preflight(args, process.env);

@@ -27,12 +27,30 @@ export function toCanonicalDecimal(literal: string): string | undefined {
   const pointAt = integerPart.length + exponent;
   const padded = pointAt < 0 ? '0'.repeat(-pointAt) + digits : digits.padEnd(pointAt, '0');
   const splitAt = Math.max(pointAt, 0);
-  const whole = padded.slice(0, splitAt).replace(/^0+/, '') || '0';
-  const fraction = padded.slice(splitAt).replace(/0+$/, '');
+  const whole = withoutLeadingZeros(padded.slice(0, splitAt)) || '0';
+  const fraction = withoutTrailingZeros(padded.slice(splitAt));
   if (whole.length > MAX_INTEGER_DIGITS || fraction.length > MAX_FRACTION_DIGITS) return undefined;
-  if (`${whole}${fraction}`.replace(/^0+/, '').length > MAX_SIGNIFICANT_DIGITS) return undefined;
+  if (withoutLeadingZeros(`${whole}${fraction}`).length > MAX_SIGNIFICANT_DIGITS) return undefined;
   return fraction === '' ? whole : `${whole}.${fraction}`;
 }
+
+/*
+ * Zeros are trimmed by a scan, not a regular expression: `/0+$/` is tried at every zero of a run that does not end
+ * the text (`"0.<16,000 zeros>1e-9999"`), which is quadratic in the length of the run.
+ */
+function withoutLeadingZeros(digits: string): string {
+  let start = 0;
+  while (start < digits.length && digits.charCodeAt(start) === ZERO) start += 1;
+  return digits.slice(start);
+}
+
+function withoutTrailingZeros(digits: string): string {
+  let end = digits.length;
+  while (end > 0 && digits.charCodeAt(end - 1) === ZERO) end -= 1;
+  return digits.slice(0, end);
+}
+
+const ZERO = 0x30;
 
 /** Canonical decimal of a JS number, exact to its shortest round-trip representation. */
 export function numberToCanonicalDecimal(value: number): string | undefined {

@@ -186,6 +186,24 @@ export class BrokerTimeoutError extends HttpError {
   }
 }
 
+/**
+ * The secret store (Secrets Manager, SSM, or the extension before them) did not answer within the request's deadline:
+ * nothing was sent to a broker.
+ */
+export class StoreTimeoutError extends HttpError {
+  override readonly name = 'StoreTimeoutError';
+  readonly statusCode = 504;
+  readonly code = 'STORE_TIMEOUT';
+  readonly row = 'store-timeout';
+  /** Which read: `secret:<id>` or `parameter:<name>`, names only (never a value). */
+  readonly key: string;
+
+  constructor(key: string) {
+    super('Хранилище секретов не ответило вовремя');
+    this.key = key;
+  }
+}
+
 export const INTERNAL_ERROR_MESSAGE = 'Внутренняя ошибка';
 
 /** Narrows `unknown` from a catch clause without `as Error`. */

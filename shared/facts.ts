@@ -114,6 +114,22 @@ export const TRADINGVIEW_SOURCES = 'tradingview';
 
 /** TradingView gives a webhook 3 s; the broker calls of one request get this much of it (`BROKER_TIMEOUT_MS`). */
 export const DEFAULT_BROKER_TIMEOUT_MS = 2500;
+/**
+ * The store reads before the payload (the webhook secret) get this much of a request before they eat into the broker's
+ * deadline: a request's own deadline is `BROKER_TIMEOUT_MS` + this, from its arrival (docs/contract.md#deadline-and-retries).
+ */
+export const STORE_READ_ALLOWANCE_MS = 200;
+/** From a deadline's expiry to the answer sent: the contract's "+ 200 ms". */
+export const ANSWER_MARGIN_MS = 200;
+/**
+ * Every signal is answered within this long of its arrival, with the default `BROKER_TIMEOUT_MS`, whatever the store
+ * and the broker do: TradingView drops a webhook after 3 s.
+ */
+export const ANSWER_WITHIN_MS = DEFAULT_BROKER_TIMEOUT_MS + STORE_READ_ALLOWANCE_MS + ANSWER_MARGIN_MS;
+/** How long a request may take from its arrival to its last store read or broker call: `BROKER_TIMEOUT_MS` + 200 ms. */
+export function requestBudgetMs(brokerTimeoutMs: number): number {
+  return brokerTimeoutMs + STORE_READ_ALLOWANCE_MS;
+}
 /** The largest `BROKER_TIMEOUT_MS`: API Gateway gives up on the function at 30 s. */
 export const MAX_BROKER_TIMEOUT_MS = 25_000;
 /**
@@ -129,6 +145,12 @@ export const EXTENSION_PARAMETER_PATH = '/systemsmanager/parameters/get';
 
 /** A rotated secret is picked up within this time (`SECRETS_CACHE_TTL_MS`). */
 export const DEFAULT_SECRETS_TTL_MS = 5 * 60_000;
+/**
+ * A value the store stops confirming (its re-reads fail) is still served this long past its TTL, then no longer: a
+ * regional outage of Secrets Manager or SSM is survived for 10 minutes, while a permanent change (an IAM policy, a
+ * deleted secret, a token taken away to stop trading) takes effect within the TTL + 10 minutes (15 by default).
+ */
+export const MAX_STALE_MS = 10 * 60_000;
 
 /** The brokers' production endpoints, used when no URL is configured. */
 export const ALOR_DEFAULT_OAUTH_URL = 'https://oauth.alor.ru';

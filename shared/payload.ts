@@ -119,6 +119,7 @@ export type ParsedBody<TOrder> = { kind: 'check' } | { kind: 'order'; order: TOr
 export type ParseResult<T> = { success: true; data: T } | { success: false; issues: string[] };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const REPLACEMENT_CHARACTER = '\uFFFD';
 
 type JsonTextProblem = 'nested too deeply' | 'repeated key';
 
@@ -191,6 +192,9 @@ export function decodeJsonBody(rawBody: Uint8Array): ParseResult<unknown> {
   } catch {
     return { success: false, issues: ['body: not UTF-8'] };
   }
+  // API Gateway hands a text content type's body over as a string, each byte that was not UTF-8 replaced by U+FFFD:
+  // that mark is all the function sees of them, so it is refused as they would be, whatever the content type.
+  if (text.includes(REPLACEMENT_CHARACTER)) return { success: false, issues: ['body: not UTF-8'] };
   const scan = scanJsonText(text);
   if (scan.problem !== undefined) return { success: false, issues: [`body: ${scan.problem}`] };
   let value: unknown;

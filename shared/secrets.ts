@@ -1,6 +1,8 @@
 import { parseAcceptedSecrets } from './auth/webhook-secrets.ts';
 import type { ValueSource } from './config.ts';
-import { describeError } from './errors.ts';
+import { describeError, StoreTimeoutError } from './errors.ts';
+import { MAX_STALE_MS } from './facts.ts';
+import type { Deadline } from './http/outbound/deadline.ts';
 import { logger, registerSecret } from './logging.ts';
 import {
   type ExtensionAnswer,
@@ -14,7 +16,9 @@ import { getParameterValue, getSecretString, type StoreClients, type StoreSdk, s
 /**
  * Reads secrets (Secrets Manager) and identifiers (SSM Parameter Store) once per container and keeps them
  * for a while: a rotated value is picked up within the TTL. An absent or empty value is `undefined`
- * (the contract's 404 rows); any other store failure throws (500), unless an older value can still serve.
+ * (the contract's 404 rows); any other store failure throws (500), unless an older value can still serve, for at most
+ * {@link MAX_STALE_MS} past its TTL. A read given a deadline (a webhook's) waits for the store no longer than it: then
+ * it throws {@link StoreTimeoutError} (504), and the read goes on for the invocations after it.
  * Reads go through the Parameters and Secrets extension when the function has it, else (and whenever the extension
  * gives no value) through the AWS SDK, loaded on first use.
  */
@@ -38,6 +42,11 @@ export interface SecretStoreOptions {
 const MAX_ABSENT_TTL_MS = 30_000;
 /** After a failed re-read, the cached value is served this long before the store is asked again. */
 const STALE_RETRY_MS = 30_000;
+/**
+ * How long a read waits for the re-read of an expired value it could still serve: a store answers in tens of
+ * milliseconds, so a slower one costs the request this much once per {@link STALE_RETRY_MS}, not its whole deadline.
+ */
+const STALE_REFRESH_WAIT_MS = 300;
 
 /** How long a function's init waits for {@link SecretStore.prefetch}: well inside Lambda's 10 s init limit. */
 export const INIT_PREFETCH_MAX_WAIT_MS = 1500;
@@ -51,6 +60,47 @@ export interface PrefetchValues {
 interface CacheEntry {
   readonly value: string | undefined;
   readonly expiresAt: number;
+  /** When the store last gave this value: a value it has not confirmed for TTL + {@link MAX_STALE_MS} is not served. */
+  readonly confirmedAt: number;
+}
+
+/**
+ * `read`, or `stale` once `staleAfterMs` has passed without its answer, or {@link StoreTimeoutError} at the deadline.
+ * The read goes on either way (it fills the cache for later invocations); its late failure is nobody's to handle here.
+ */
+function within(
+  read: Promise<string | undefined>,
+  key: string,
+  deadline: Deadline | undefined,
+  stale: { readonly value: string; readonly afterMs: number } | undefined,
+): Promise<string | undefined> {
+  if (deadline === undefined && stale === undefined) return read;
+  read.catch(() => undefined);
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      deadline?.signal.removeListener('abort', onDeadline);
+    };
+    const onDeadline = () => {
+      finish();
+      if (stale === undefined) reject(new StoreTimeoutError(key));
+      else resolve(stale.value);
+    };
+    if (deadline?.signal.aborted) return onDeadline();
+    deadline?.signal.once('abort', onDeadline);
+    if (stale !== undefined) timer = setTimeout(onDeadline, stale.afterMs);
+    read.then(
+      (value) => {
+        finish();
+        resolve(value);
+      },
+      (error: unknown) => {
+        finish();
+        reject(error);
+      },
+    );
+  });
 }
 
 function emptyToUndefined(value: string | undefined): string | undefined {
@@ -75,9 +125,12 @@ export class SecretStore {
     this.#now = options.now ?? Date.now;
   }
 
-  /** A secret value: registered with the logger so that no log line can ever print it. */
-  async readSecret(source: ValueSource): Promise<string | undefined> {
-    const value = await this.#read(source);
+  /**
+   * A secret value: registered with the logger so that no log line can ever print it. With a `deadline`, the store is
+   * waited for until it passes, and no longer ({@link StoreTimeoutError}).
+   */
+  async readSecret(source: ValueSource, deadline?: Deadline): Promise<string | undefined> {
+    const value = await this.#read(source, deadline);
     if (value !== undefined) {
       registerSecret(value);
       // Each value of a multi-value secret too: one per line, or the strings of a JSON array.
@@ -87,8 +140,8 @@ export class SecretStore {
   }
 
   /** An identifier such as a portfolio or account id: not secret, so not redacted from logs. */
-  readParameter(source: ValueSource): Promise<string | undefined> {
-    return this.#read(source);
+  readParameter(source: ValueSource, deadline?: Deadline): Promise<string | undefined> {
+    return this.#read(source, deadline);
   }
 
   /**
@@ -113,37 +166,63 @@ export class SecretStore {
     clearTimeout(timer);
   }
 
-  async #read(source: ValueSource): Promise<string | undefined> {
+  async #read(source: ValueSource, deadline: Deadline | undefined): Promise<string | undefined> {
     switch (source.kind) {
       case 'unset':
         return undefined;
       case 'plain':
         return emptyToUndefined(source.value);
       case 'secret':
-        return this.#cached(`secret:${source.id}`, () => this.#fetchSecret(source.id));
+        return this.#cached(`secret:${source.id}`, () => this.#fetchSecret(source.id), deadline);
       case 'parameter':
-        return this.#cached(`parameter:${source.name}`, () => this.#fetchParameter(source.name));
+        return this.#cached(`parameter:${source.name}`, () => this.#fetchParameter(source.name), deadline);
     }
   }
 
-  async #cached(key: string, fetch: () => Promise<string | undefined>): Promise<string | undefined> {
+  /** The last value the store gave, while it may still be served in place of a re-read that failed or is slow. */
+  #servable(entry: CacheEntry | undefined): string | undefined {
+    if (entry?.value === undefined) return undefined;
+    return this.#now() < entry.confirmedAt + this.#ttlMs + MAX_STALE_MS ? entry.value : undefined;
+  }
+
+  async #cached(
+    key: string,
+    fetch: () => Promise<string | undefined>,
+    deadline: Deadline | undefined,
+  ): Promise<string | undefined> {
     const entry = this.#cache.get(key);
     if (entry !== undefined && entry.expiresAt > this.#now()) return entry.value;
-    const pending = this.#inFlight.get(key);
-    if (pending !== undefined) return pending;
+    const stale = this.#servable(entry);
+    const refresh = this.#inFlight.get(key) ?? this.#refresh(key, fetch, entry);
+    return within(
+      refresh,
+      key,
+      deadline,
+      stale === undefined ? undefined : { value: stale, afterMs: STALE_REFRESH_WAIT_MS },
+    );
+  }
+
+  #refresh(key: string, fetch: () => Promise<string | undefined>, entry: CacheEntry | undefined) {
     const refresh = fetch()
       .then((value) => {
         const ttl = value === undefined ? Math.min(this.#ttlMs, MAX_ABSENT_TTL_MS) : this.#ttlMs;
-        this.#cache.set(key, { value, expiresAt: this.#now() + ttl });
+        const now = this.#now();
+        this.#cache.set(key, { value, expiresAt: now + ttl, confirmedAt: now });
         return value;
       })
       .catch((error: unknown) => {
-        if (entry?.value === undefined) throw error;
+        const stale = this.#servable(entry);
+        if (entry === undefined || stale === undefined) throw error;
         // The store is briefly unreachable but we know a value: keep serving it rather than fail orders, and
-        // do not make every invocation of the outage wait for a failing store call before it can use it.
-        this.#cache.set(key, { value: entry.value, expiresAt: this.#now() + Math.min(this.#ttlMs, STALE_RETRY_MS) });
+        // do not make every invocation of the outage wait for a failing store call before it can use it; never
+        // past its maximum age, when the failure is answered instead.
+        const servedUntil = Math.min(
+          this.#now() + Math.min(this.#ttlMs, STALE_RETRY_MS),
+          entry.confirmedAt + this.#ttlMs + MAX_STALE_MS,
+        );
+        this.#cache.set(key, { value: stale, expiresAt: servedUntil, confirmedAt: entry.confirmedAt });
         logger.warn('secret store read failed, serving the cached value', { key, error: describeError(error) });
-        return entry.value;
+        return stale;
       })
       .finally(() => this.#inFlight.delete(key));
     this.#inFlight.set(key, refresh);

@@ -11,15 +11,25 @@ const EXAMPLES = {
   alor: { SPBX: { t: 'AAPL', p: '150.5', v: '1' }, MOEX: { t: 'SBER', p: '250.5', v: '1' } },
   tinkoff: { t: 'SBER', p: '250.5', v: '1', f: 'BBG004730N88' },
 };
-/** TradingView alert messages with their placeholders filled in, as TradingView sends them (docs/tradingview.md#messages). */
+/**
+ * TradingView alert messages with their placeholders filled in, as TradingView sends them (docs/tradingview.md#messages),
+ * on a 1-hour chart: `id` is `{{interval}}-{{strategy.position_size}}-{{timenow}}` (strategies) or
+ * `{{interval}}-{{timenow}}` (indicators), its time the moment the alert is chosen, so sending it again is TradingView
+ * repeating the alert (one order), and choosing it again a new alert.
+ */
 const ALERTS = {
-  strategy: '{"t":"MOEX:SBER","d":"buy","v":"1","p":"285.45"}',
-  'indicator-sell': '{"t":"MOEX_DLY:SBER","d":"sell","v":"1","p":"285.45"}',
-  'body-secret': '{"secret":"<webhook secret>","t":"MOEX:SBER","d":"buy","v":"1","p":"285.45"}',
+  strategy: '{"t":"MOEX:SBER","d":"buy","v":"1","p":"285.45","id":"60-1-{{timenow}}"}',
+  'indicator-sell': '{"t":"MOEX_DLY:SBER","d":"sell","v":"1","p":"285.45","id":"60-{{timenow}}"}',
+  'body-secret': '{"secret":"<webhook secret>","t":"MOEX:SBER","d":"buy","v":"1","p":"285.45","id":"60-1-{{timenow}}"}',
   'plain-text': 'buy SBER 1 285.45',
-  position: '{"ver":2,"t":"MOEX:SBER","pos":"30","pu":"shares","o":"market","id":"ema-cross-2026-12-01T10:00:00Z"}',
-  close: '{"ver":2,"t":"MOEX:SBER","x":"close","id":"exit-2026-12-01T10:05:00Z"}',
+  position: '{"ver":2,"t":"MOEX:SBER","pos":"30","pu":"shares","o":"market","id":"60-30-{{timenow}}"}',
+  close: '{"ver":2,"t":"MOEX:SBER","x":"close","id":"60-{{timenow}}-close"}',
 };
+
+/** TradingView's `{{timenow}}`: the time the alert fired, UTC, to the second (`2025-01-31T10:00:01Z`). */
+function timenow() {
+  return `${new Date().toISOString().slice(0, 19)}Z`;
+}
 /** Where a message takes the session's webhook secret: it is put in when the message is sent, never shown. */
 const SECRET_PLACEHOLDER = '<webhook secret>';
 
@@ -120,7 +130,7 @@ function applySource(source) {
 }
 
 function applyAlert(template) {
-  $('#signal-form').elements.message.value = ALERTS[template] ?? '';
+  $('#signal-form').elements.message.value = (ALERTS[template] ?? '').replace('{{timenow}}', timenow());
 }
 
 function renderCalls(calls) {

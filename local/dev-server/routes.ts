@@ -86,6 +86,15 @@ function sendJson(
   });
 }
 
+/** A path segment's `%XX` escapes decoded; `undefined` for a malformed one (`%`, `%E0%A4%A`, `%FF`). */
+function decodePathPart(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
 export function createRoutes(options: RoutesOptions): Routes {
   const { handlers, environment, alorExchange, calls, notifications, host, localHosts, setupCheck } = options;
   const { modes, brokerUrls, paper } = environment;
@@ -190,12 +199,17 @@ export function createRoutes(options: RoutesOptions): Routes {
     if (body.tooLarge || !String(request.headers['content-type']).startsWith('application/json')) {
       return sendJson(response, 400, { message: 'a small JSON body is expected' }, { connection: 'close' });
     }
-    let change: { status?: unknown; filledLots?: unknown };
+    let parsed: unknown;
     try {
-      change = JSON.parse(body.bytes.toString('utf8'));
+      parsed = JSON.parse(body.bytes.toString('utf8'));
     } catch {
       return sendJson(response, 400, { message: 'the body is not JSON' });
     }
+    // `null`, a number, an array: not the object asked for (a property read of `null` would throw).
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return sendJson(response, 400, { message: 'the body is not a JSON object' });
+    }
+    const change = parsed as { status?: unknown; filledLots?: unknown };
     const status = PAPER_ORDER_STATUSES.find((candidate) => candidate === change.status);
     if (status === undefined)
       return sendJson(response, 400, { message: `status: one of ${PAPER_ORDER_STATUSES.join(', ')}` });
@@ -283,8 +297,13 @@ export function createRoutes(options: RoutesOptions): Routes {
       if (lastPrice !== null) return await setLastPrice(lastPrice[1] as Broker, request, response);
       const orderState = request.method === 'POST' ? ORDER_STATE_PATH.exec(path) : null;
       if (orderState !== null) {
-        const [, broker, orderId = ''] = orderState;
-        return await changeOrderState(broker as Broker, decodeURIComponent(orderId), request, response);
+        const [, broker, rawOrderId = ''] = orderState;
+        const orderId = decodePathPart(rawOrderId);
+        if (orderId === undefined) {
+          request.resume();
+          return sendJson(response, 400, { message: 'the order id is not a valid URL escape' });
+        }
+        return await changeOrderState(broker as Broker, orderId, request, response);
       }
       request.resume();
       if (request.method !== 'GET') return sendJson(response, 404, NOT_FOUND);

@@ -22,6 +22,7 @@ import { parseWebhookBody } from '../payload.ts';
 import { INIT_PREFETCH_MAX_WAIT_MS, SecretStore } from '../secrets.ts';
 import { parseSignal, type Signal, type SignalSupport, signalCapabilities, unsupportedBy } from '../signal.ts';
 import { loadStoreSdkOnDemand } from '../store/sdk-on-demand.ts';
+import { isSelfTestEvent, runStoreSelfTest, type SELF_TEST_EVENT, type SelfTestReport } from '../store/self-test.ts';
 import type * as z from '../zod.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
 import type { OrderOutcome } from './outcome.ts';
@@ -125,7 +126,16 @@ export interface BrokerHandlerDeps {
   readonly dispatcher?: Dispatcher;
   /** @default the DynamoDB lock of `POSITION_LOCK_TABLE`, else one within the process */
   readonly lock?: PositionLock;
+  /**
+   * When the container's init started (`performance.now()`), set by {@link initBrokerContainer}: a first call that
+   * arrives as init ends (it is what started the container) counts its deadline from there, so a cold start's wait
+   * for the store is inside the signal's 2.9 s too.
+   */
+  readonly initStartedAt?: number;
 }
+
+/** A first call this soon after the handler was made came with the container: Lambda hands it over as init ends. */
+const CALL_THAT_STARTED_THE_CONTAINER_MS = 100;
 
 /** An order both brokers' schemas accept, for {@link warmUpSteps}. */
 const WARM_UP_BODY = Buffer.from('{"t":"SBER","p":"250.5","v":1,"d":"buy","f":"BBG004730N88"}');
@@ -171,11 +181,14 @@ function isKeepWarmEvent(event: unknown): event is ScheduledEvent {
   return fields?.source === 'aws.events' && fields['detail-type'] === 'Scheduled Event';
 }
 
-/** The function's entry: webhook calls through API Gateway, and the optional keep-warm schedule. */
-export type BrokerLambdaHandler = (
-  event: APIGatewayProxyEventV2 | ScheduledEvent,
-  context?: Pick<Context, 'awsRequestId'>,
-) => Promise<WebhookResponse>;
+/**
+ * The function's entry: webhook calls through API Gateway, the optional keep-warm schedule, and the store self-test of
+ * `npm run preflight -- --deployed` (a direct Invoke: shared/store/self-test.ts).
+ */
+export interface BrokerLambdaHandler {
+  (event: APIGatewayProxyEventV2 | ScheduledEvent, context?: Pick<Context, 'awsRequestId'>): Promise<WebhookResponse>;
+  (event: typeof SELF_TEST_EVENT, context?: Pick<Context, 'awsRequestId'>): Promise<SelfTestReport>;
+}
 
 /**
  * The position lock of a function's container (docs/contract.md#position-lock): DynamoDB when the stack names its
@@ -214,7 +227,7 @@ function signalHandling<TFields, TInstrument, TSignalTerms extends LogFields>(
       return recipe({
         ...request,
         credentials: () => {
-          credentials ??= readBrokerCredentials(store, stored, notConfigured);
+          credentials ??= readBrokerCredentials(store, stored, notConfigured, request.deadline);
           return credentials;
         },
       });
@@ -249,6 +262,13 @@ export function createBrokerHandler<
   const { orderTerms, client, signals: signalCalls } = calls(dispatcher, readsDispatcher);
   const log = logger.child({ broker });
   const signalDescription = description.signals;
+  const createdAt = performance.now();
+  let firstCall = true;
+  const arrivedAt = (startedAt: number): number => {
+    const startedTheContainer = firstCall && startedAt - createdAt <= CALL_THAT_STARTED_THE_CONTAINER_MS;
+    firstCall = false;
+    return startedTheContainer && deps.initStartedAt !== undefined ? deps.initStartedAt : startedAt;
+  };
 
   const signals =
     signalDescription === undefined || signalCalls === undefined
@@ -261,10 +281,11 @@ export function createBrokerHandler<
     store,
     orderSchema,
     signals,
+    arrivedAt,
     placeOrder: async ({ order, idempotencyKey, deadline, termsKnown }) => {
       let credentials: ReturnType<typeof readBrokerCredentials> | undefined;
       const readCredentials = () => {
-        credentials ??= readBrokerCredentials(store, stored, notConfigured);
+        credentials ??= readBrokerCredentials(store, stored, notConfigured, deadline);
         return credentials;
       };
       const terms = await orderTerms(order, async () => ({
@@ -295,7 +316,7 @@ export function createBrokerHandler<
     const deadline = createDeadline(config.brokerTimeoutMs);
     const prepareClient = async () => {
       if (client.keepWarm === undefined) return;
-      const { credential } = await readBrokerCredentials(store, stored, notConfigured);
+      const { credential } = await readBrokerCredentials(store, stored, notConfigured, deadline);
       await client.keepWarm({ credential, deadline, validForMs: KEEP_WARM_VALID_FOR_MS });
     };
     // What the next order reads from the store, cached ahead: through the extension an invocation is the only time
@@ -319,7 +340,24 @@ export function createBrokerHandler<
     return textResponse(200, OK_BODY);
   };
 
-  return (event, context) => (isKeepWarmEvent(event) ? keepWarm() : webhook(event, context));
+  /** The store self-test: each value read once through the extension, once through the runtime's SDK. */
+  const selfTest = async (): Promise<SelfTestReport> => {
+    const report = await runStoreSelfTest({
+      broker,
+      values: { webhookSecret: config.webhookSecret, credential: stored.credential, account: stored.account },
+      extension: config.storeExtension,
+      sdk: loadStoreSdkOnDemand,
+    });
+    log.info('store self-test', { outcome: 'self-test', extension: report.extension, sdk: report.sdk });
+    return report;
+  };
+
+  const handler = (event: unknown, context?: Pick<Context, 'awsRequestId'>) => {
+    if (isKeepWarmEvent(event)) return keepWarm();
+    if (isSelfTestEvent(event)) return selfTest();
+    return webhook(event as APIGatewayProxyEventV2, context);
+  };
+  return handler as BrokerLambdaHandler;
 }
 
 /** A webhook function's store: through the extension when it has the layer, the SDK loaded only when needed. */
@@ -361,11 +399,12 @@ export async function initBrokerContainer<TOrder extends WebhookOrder, TFields>(
   config: CommonConfig,
   description: BrokerDescription<TOrder, TFields>,
 ): Promise<BrokerHandlerDeps> {
+  const initStartedAt = performance.now();
   const [store] = await Promise.all([
     initWebhookStore(config, description.stored.account),
     preconnect(description.origins, INIT_PREFETCH_MAX_WAIT_MS),
     warmUpHttpClient(INIT_PREFETCH_MAX_WAIT_MS),
     runInTurns(warmUpSteps(description)),
   ]);
-  return { store };
+  return { store, initStartedAt };
 }

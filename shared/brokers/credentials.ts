@@ -1,5 +1,6 @@
 import type { ValueSource } from '../config.ts';
 import { NotConfiguredError } from '../errors.ts';
+import type { Deadline } from '../http/outbound/deadline.ts';
 import type { SecretStore } from '../secrets.ts';
 
 /** A broker's two stored values: its credential (a secret) and the account it trades on (a parameter). */
@@ -31,16 +32,18 @@ function settledValue(
 
 /**
  * Both values are read at once (one store round trip of latency, not two), but judged in the contract's
- * order: a missing credential answers before a missing account, whatever happened to the account read.
+ * order: a missing credential answers before a missing account, whatever happened to the account read. With a
+ * `deadline` (an order's), the store is waited for no longer than it.
  */
 export async function readBrokerCredentials(
   store: SecretStore,
   sources: BrokerCredentialSources,
   messages: NotConfiguredMessages,
+  deadline?: Deadline,
 ): Promise<BrokerCredentials> {
   const [credential, account] = await Promise.allSettled([
-    store.readSecret(sources.credential),
-    store.readParameter(sources.account),
+    store.readSecret(sources.credential, deadline),
+    store.readParameter(sources.account, deadline),
   ]);
   return {
     credential: settledValue(credential, messages.credential, 'credential'),

@@ -100,6 +100,7 @@ export type FailureCause =
   | 'credential-rejected'
   | 'broker-unavailable'
   | 'broker-timeout'
+  | 'store-timeout'
   | 'internal-error'
   | 'position-locked';
 
@@ -152,6 +153,7 @@ const FAILURE_CAUSES: Readonly<Record<string, FailureCause>> = {
   credential_rejected: 'credential-rejected',
   broker_unavailable: 'broker-unavailable',
   broker_timeout: 'broker-timeout',
+  store_timeout: 'store-timeout',
   error: 'internal-error',
   'position-locked': 'position-locked',
 };

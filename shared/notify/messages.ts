@@ -135,6 +135,7 @@ const RU: Texts = {
     'credential-rejected': 'Брокер не принял токен',
     'broker-unavailable': 'Брокер недоступен (502)',
     'broker-timeout': 'Брокер не ответил вовремя (504)',
+    'store-timeout': 'Хранилище секретов не ответило вовремя (504)',
     'internal-error': 'Внутренняя ошибка (500)',
     'position-locked': 'Инструмент занят другим сигналом (409)',
   },
@@ -144,6 +145,8 @@ const RU: Texts = {
     'broker-unavailable': (_broker, detail) =>
       `Заявка, скорее всего, не выставлена (${escapeHtml(detail)}). Проверьте терминал брокера, прежде чем повторять сигнал.`,
     'broker-timeout': () => 'Заявка могла быть выставлена: проверьте терминал брокера, прежде чем повторять сигнал.',
+    'store-timeout': () =>
+      `Заявка не выставлена: функция не дождалась Secrets Manager или SSM. Если повторится — проверьте: ${code('npm run preflight -- --deployed')}`,
     'internal-error': (_broker, detail) =>
       `Проверьте журнал функции (${escapeHtml(detail)}) и терминал брокера, прежде чем повторять сигнал.`,
     'position-locked': () =>
@@ -258,6 +261,7 @@ const EN: Texts = {
     'credential-rejected': 'The broker refused the token',
     'broker-unavailable': 'Broker unavailable (502)',
     'broker-timeout': 'The broker did not answer in time (504)',
+    'store-timeout': 'The secret store did not answer in time (504)',
     'internal-error': 'Internal error (500)',
     'position-locked': 'Instrument busy with another signal (409)',
   },
@@ -267,6 +271,8 @@ const EN: Texts = {
     'broker-unavailable': (_broker, detail) =>
       `Most likely no order was placed (${escapeHtml(detail)}). Check the broker's terminal before resending the signal.`,
     'broker-timeout': () => "The order may have been placed: check the broker's terminal before resending the signal.",
+    'store-timeout': () =>
+      `No order was placed: the function could not wait longer for Secrets Manager or SSM. If it happens again, check: ${code('npm run preflight -- --deployed')}`,
     'internal-error': (_broker, detail) =>
       `Check the function's log (${escapeHtml(detail)}) and the broker's terminal before resending the signal.`,
     'position-locked': () =>

@@ -59,6 +59,19 @@ export const CHECK_IDS = [
   'tinkoff-ticker-needs-figi',
   'tinkoff-state-readable',
   'tinkoff-state-unreadable',
+  'stack-unreadable',
+  'stack-not-found',
+  'stack-outdated',
+  'function-check-answered',
+  'function-check-refused',
+  'function-check-unreachable',
+  'function-check-no-secret',
+  'function-self-test-failed',
+  'function-store-extension-works',
+  'function-store-extension-fails',
+  'function-store-sdk-works',
+  'function-store-sdk-fails',
+  'function-store-unreadable',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -125,6 +138,19 @@ export const CHECK_STATUS: Readonly<Record<CheckId, CheckStatus>> = {
   'tinkoff-ticker-needs-figi': warn,
   'tinkoff-state-readable': pass,
   'tinkoff-state-unreadable': fail,
+  'stack-unreadable': unchecked,
+  'stack-not-found': unchecked,
+  'stack-outdated': fail,
+  'function-check-answered': pass,
+  'function-check-refused': fail,
+  'function-check-unreachable': unchecked,
+  'function-check-no-secret': fail,
+  'function-self-test-failed': unchecked,
+  'function-store-extension-works': pass,
+  'function-store-extension-fails': warn,
+  'function-store-sdk-works': pass,
+  'function-store-sdk-fails': warn,
+  'function-store-unreadable': fail,
 };
 
 /** Values a text quotes: hosts, account ids, tickers, counts. Never a token. */

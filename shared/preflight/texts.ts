@@ -493,6 +493,125 @@ const TEXTS: Readonly<Record<CheckId, Texts>> = {
       fix: 'add --figi',
     },
   }),
+
+  'stack-unreadable': (p) => ({
+    ru: {
+      text: `Не удалось прочитать стек ${str(p, 'stack')} (${str(p, 'error')}): функции не проверены`,
+      fix: 'проверьте учётные данные и регион AWS (AWS_PROFILE, AWS_REGION)',
+    },
+    en: {
+      text: `Could not read the stack ${str(p, 'stack')} (${str(p, 'error')}): the functions were not checked`,
+      fix: 'check your AWS credentials and region (AWS_PROFILE, AWS_REGION)',
+    },
+  }),
+  'stack-not-found': (p) => ({
+    ru: {
+      text: `Стек ${str(p, 'stack')} не найден: функции не проверены`,
+      fix: 'разверните его (npm run deploy) или укажите его имя: -c stackName=…',
+    },
+    en: {
+      text: `No stack ${str(p, 'stack')}: the functions were not checked`,
+      fix: 'deploy it (npm run deploy), or name it: -c stackName=…',
+    },
+  }),
+  'stack-outdated': (p) => ({
+    ru: {
+      text: `Стек ${str(p, 'stack')} развёрнут прежней версией: у него нет имени функции для самопроверки`,
+      fix: 'разверните текущую версию: npm run deploy',
+    },
+    en: {
+      text: `The stack ${str(p, 'stack')} was deployed by an earlier version: it names no function to self-test`,
+      fix: 'deploy the current version: npm run deploy',
+    },
+  }),
+  'function-check-answered': (p) => ({
+    ru: { text: `Функция отвечает на check по своему адресу (${str(p, 'url')}): 200 OK` },
+    en: { text: `The function answers a check at its URL (${str(p, 'url')}): 200 OK` },
+  }),
+  'function-check-refused': (p) => ({
+    ru: {
+      text: `Функция ответила на check по адресу ${str(p, 'url')}: ${str(p, 'answer')}`,
+      fix:
+        p.status === 401
+          ? 'секрет вебхука в хранилище не принят функцией: npm run secrets -- get webhook-secret, затем npm run deploy'
+          : 'посмотрите журнал функции: aws logs tail <AlorLogGroup или TinkoffLogGroup из вывода npm run deploy>',
+    },
+    en: {
+      text: `The function answered a check at ${str(p, 'url')}: ${str(p, 'answer')}`,
+      fix:
+        p.status === 401
+          ? 'the function does not accept the stored webhook secret: npm run secrets -- get webhook-secret, then npm run deploy'
+          : "read the function's log: aws logs tail <AlorLogGroup or TinkoffLogGroup from npm run deploy's output>",
+    },
+  }),
+  'function-check-unreachable': (p) => ({
+    ru: {
+      text: `Не удалось вызвать функцию по адресу ${str(p, 'url')} (${str(p, 'detail')})`,
+      fix: 'проверьте сеть; если ALLOWED_SOURCE_IPS задан, этот компьютер может быть вне списка',
+    },
+    en: {
+      text: `Could not call the function at ${str(p, 'url')} (${str(p, 'detail')})`,
+      fix: 'check the network; with allowedSourceIps set, this machine may not be on the list',
+    },
+  }),
+  'function-check-no-secret': (p) => ({
+    ru: {
+      text: `Секрет вебхука не задан или не прочитан: check по адресу ${str(p, 'url')} не отправлялся`,
+      fix: 'npm run secrets -- rotate webhook-secret',
+    },
+    en: {
+      text: `The webhook secret is not set or could not be read: no check was sent to ${str(p, 'url')}`,
+      fix: 'npm run secrets -- rotate webhook-secret',
+    },
+  }),
+  'function-self-test-failed': (p) => ({
+    ru: {
+      text: `Самопроверка функции ${str(p, 'function')} не выполнена (${str(p, 'detail')})`,
+      fix: 'нужны права lambda:InvokeFunction на эту функцию; если они есть — журнал функции скажет, что случилось',
+    },
+    en: {
+      text: `The self-test of ${str(p, 'function')} did not run (${str(p, 'detail')})`,
+      fix: "it needs lambda:InvokeFunction on the function; if you have it, the function's log says what happened",
+    },
+  }),
+  'function-store-extension-works': () => ({
+    ru: { text: 'Функция читает хранилище через расширение Parameters and Secrets (с токеном сессии)' },
+    en: { text: 'The function reads its store through the Parameters and Secrets extension (session token in place)' },
+  }),
+  'function-store-extension-fails': (p) => ({
+    ru: {
+      text: `Расширение Parameters and Secrets не читает хранилище (${str(p, 'detail')}): функция читает через AWS SDK, медленнее на холодном старте`,
+      fix: 'проверьте слой расширения функции (CDK-контекст storeExtension) и разверните заново: npm run deploy',
+    },
+    en: {
+      text: `The Parameters and Secrets extension does not read the store (${str(p, 'detail')}): the function falls back to the AWS SDK, slower on a cold start`,
+      fix: "check the function's extension layer (CDK context storeExtension) and deploy again: npm run deploy",
+    },
+  }),
+  'function-store-sdk-works': () => ({
+    ru: { text: 'Функция читает хранилище и через AWS SDK среды выполнения (запасной путь)' },
+    en: { text: "The function reads its store through the runtime's AWS SDK too (the fallback)" },
+  }),
+  'function-store-sdk-fails': (p) => ({
+    ru: {
+      text: `AWS SDK среды выполнения не читает хранилище (${str(p, 'detail')}): без расширения функция не прочтёт секреты`,
+      fix: 'проверьте роль функции (секреты и параметры стека) и разверните заново: npm run deploy',
+    },
+    en: {
+      text: `The runtime's AWS SDK does not read the store (${str(p, 'detail')}): without the extension the function reads no secret`,
+      fix: "check the function's role (the stack's secrets and parameters) and deploy again: npm run deploy",
+    },
+  }),
+  'function-store-unreadable': () => ({
+    ru: {
+      text: 'Функция не читает хранилище ни одним путём: каждый сигнал получит 500 или 504',
+      fix: 'разверните стек заново (npm run deploy) и проверьте, что секреты и параметры есть (npm run secrets -- names)',
+    },
+    en: {
+      text: 'The function reads its store neither way: every signal is answered 500 or 504',
+      fix: 'deploy the stack again (npm run deploy) and check its secrets and parameters exist (npm run secrets -- names)',
+    },
+  }),
 };
 
 export function checkText(item: Check, lang: Lang, source: SettingsSource): CheckText {

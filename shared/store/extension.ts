@@ -46,35 +46,63 @@ const ParameterAnswerSchema = z.object({ Parameter: z.object({ Value: z.nullish(
 /** What the extension said: a value (absent when the secret holds none as a string), or nothing to rely on. */
 export type ExtensionAnswer = { readonly value: string | undefined } | undefined;
 
-async function read<TAnswer>(
+/** What the extension said, told apart: a value (absent when the secret holds none as a string), or why not. */
+export type ExtensionReply =
+  | { readonly value: string | undefined }
+  | { readonly noValue: { readonly status?: number; readonly malformed?: true; readonly error?: unknown } };
+
+async function ask<TAnswer>(
   dispatcher: Dispatcher,
   extension: StoreExtension,
-  request: { readonly path: string; readonly query: string },
+  request: ExtensionRequest,
   answerSchema: z.ZodMiniType<TAnswer>,
   pickValue: (answer: TAnswer) => string | null | undefined,
-): Promise<ExtensionAnswer> {
-  const { path, query } = request;
-  const noValue = (fields: Record<string, unknown>) => {
-    logger.warn('store extension gave no value, reading with the SDK', { ...fields, path });
-    return undefined;
-  };
+): Promise<ExtensionReply> {
   try {
     const response = await sendBrokerRequest(dispatcher, {
-      endpoint: endpoint(extension.url, path),
-      query,
+      endpoint: endpoint(extension.url, request.path),
+      query: request.query,
       method: 'GET',
       headers: { [EXTENSION_TOKEN_HEADER]: extension.token },
       deadline: createDeadline(STORE_EXTENSION_READ_TIMEOUT_MS),
       idempotent: true,
     });
     // Its error text is not read: absent and failed are told apart by the SDK, not by the extension's wording.
-    if (response.statusCode !== 200) return noValue({ status: response.statusCode });
+    if (response.statusCode !== 200) return { noValue: { status: response.statusCode } };
     const answer = answerSchema.safeParse(parseJsonText(response.text));
-    if (!answer.success) return noValue({ status: response.statusCode, malformed: true });
+    if (!answer.success) return { noValue: { status: response.statusCode, malformed: true } };
     return { value: pickValue(answer.data) ?? undefined };
   } catch (error) {
-    return noValue({ error: describeError(error) });
+    return { noValue: { error: describeError(error) } };
   }
+}
+
+interface ExtensionRequest {
+  readonly path: string;
+  readonly query: string;
+}
+
+const secretRequest = (secretId: string): ExtensionRequest => ({
+  path: EXTENSION_SECRET_PATH,
+  query: `secretId=${encodeURIComponent(secretId)}`,
+});
+const parameterRequest = (name: string): ExtensionRequest => ({
+  path: EXTENSION_PARAMETER_PATH,
+  query: `name=${encodeURIComponent(name)}&withDecryption=true`,
+});
+
+async function read<TAnswer>(
+  dispatcher: Dispatcher,
+  extension: StoreExtension,
+  request: ExtensionRequest,
+  answerSchema: z.ZodMiniType<TAnswer>,
+  pickValue: (answer: TAnswer) => string | null | undefined,
+): Promise<ExtensionAnswer> {
+  const reply = await ask(dispatcher, extension, request, answerSchema, pickValue);
+  if ('value' in reply) return reply;
+  // Debug only: the invocation writes one line, and `npm run preflight -- --deployed` says whether the extension works.
+  logger.debug('store extension gave no value, reading with the SDK', { ...reply.noValue, path: request.path });
+  return undefined;
 }
 
 export function readSecretThroughExtension(
@@ -82,8 +110,7 @@ export function readSecretThroughExtension(
   extension: StoreExtension,
   secretId: string,
 ): Promise<ExtensionAnswer> {
-  const request = { path: EXTENSION_SECRET_PATH, query: `secretId=${encodeURIComponent(secretId)}` };
-  return read(dispatcher, extension, request, SecretAnswerSchema, (answer) => answer.SecretString);
+  return read(dispatcher, extension, secretRequest(secretId), SecretAnswerSchema, (answer) => answer.SecretString);
 }
 
 export function readParameterThroughExtension(
@@ -91,6 +118,17 @@ export function readParameterThroughExtension(
   extension: StoreExtension,
   name: string,
 ): Promise<ExtensionAnswer> {
-  const request = { path: EXTENSION_PARAMETER_PATH, query: `name=${encodeURIComponent(name)}&withDecryption=true` };
-  return read(dispatcher, extension, request, ParameterAnswerSchema, (answer) => answer.Parameter.Value);
+  return read(dispatcher, extension, parameterRequest(name), ParameterAnswerSchema, (answer) => answer.Parameter.Value);
+}
+
+/** One read through the extension, its failure told (the self-test's: shared/store/self-test.ts), nothing logged. */
+export function askExtension(
+  dispatcher: Dispatcher,
+  extension: StoreExtension,
+  kind: 'secret' | 'parameter',
+  id: string,
+): Promise<ExtensionReply> {
+  return kind === 'secret'
+    ? ask(dispatcher, extension, secretRequest(id), SecretAnswerSchema, (answer) => answer.SecretString)
+    : ask(dispatcher, extension, parameterRequest(id), ParameterAnswerSchema, (answer) => answer.Parameter.Value);
 }

@@ -1,17 +1,19 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevServerProcess, spawnDevServer } from './dev-server-process.ts';
+import { findChromiumHere } from './find-chromium.ts';
 
 /**
- * The console page in a real browser: Debian's chromium driven by playwright-core opens `npm start`'s console,
+ * The console page in a real browser: a Chrome or Chromium (tests/e2e/find-chromium.ts: CHROMIUM_PATH, Playwright's
+ * browsers, the usual places) driven by playwright-core opens `npm start`'s console,
  * sends a signal with the form (through the real webhook route, with the secret the page got from the server), then a
  * TradingView alert, and sees the orders in the paper books and the calls in the log, with the secret shown nowhere.
- * CI installs chromium when it is missing (.ci/run); without it this test fails rather than skips.
+ * CI installs chromium when it is missing (.ci/run); without any this test fails with one line saying what to install,
+ * rather than skips.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const STEP_TIMEOUT_MS = 10_000;
 
@@ -20,11 +22,12 @@ describe('console page (chromium)', () => {
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
+    const found = await findChromiumHere();
+    if (!found.found) throw new Error(found.problem);
     // No WEBHOOK_SECRET: the server generates one, and the page must get it from the server to send signals.
     server = await spawnDevServer();
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: found.executablePath,
       timeout: 30_000,
       args: [
         '--headless',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, ScheduledEvent } from 'aws-lambda';
+import { toApiGatewayEvent } from '#local/api-gateway-event.ts';
 
 /**
  * API Gateway HTTP API (payload format 2.0) events for driving the exported handlers, built from a real event
@@ -107,3 +108,23 @@ export const SCHEDULED_EVENT: ScheduledEvent = {
   resources: ['arn:aws:events:eu-central-1:123456789012:rule/PppWebhooks-KeepWarm'],
   detail: {},
 };
+
+/**
+ * An order whose unknown field `note` holds the byte 0xff (not UTF-8), sent with `contentType` and the webhook secret
+ * header, as API Gateway delivers it: a text type's body as a string (the byte become U+FFFD), any other base64.
+ */
+export function invalidUtf8OrderEvent(
+  broker: 'alor' | 'tinkoff',
+  order: Record<string, unknown>,
+  contentType: string,
+  secret: string,
+): APIGatewayProxyEventV2 {
+  const json = JSON.stringify({ ...order, note: 'x' }).replace('"x"', '"\xff"');
+  return toApiGatewayEvent({
+    method: 'POST',
+    url: `/${broker}`,
+    headers: { 'content-type': contentType, 'x-webhook-secret': secret },
+    body: Buffer.from(json, 'latin1'),
+    routeKey: `POST /${broker}`,
+  });
+}

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
+import type { FakeAwsStore } from '#local/aws-store.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
 import type { BrokerLambdaHandler } from '#shared/brokers/broker-handler.ts';
 import type { FollowUpHandler } from '#shared/brokers/follow-up-handler.ts';
@@ -29,6 +30,45 @@ export function tinkoffPaperEnv(paper: PaperBrokers): Env {
     [ENV.tinkoffToken]: PAPER_TINKOFF.token,
     [ENV.tinkoffAccountId]: PAPER_TINKOFF.accountId,
     [ENV.tinkoffApiUrl]: paper.tinkoff.v2Url,
+  };
+}
+
+/** Where a deployed function's values are stored: the names its `*_SECRET_ID` and `*_PARAMETER` settings give. */
+export interface StoredNames {
+  readonly webhookSecret: string;
+  readonly alorToken: string;
+  readonly alorPortfolio: string;
+  readonly tinkoffToken: string;
+  readonly tinkoffAccount: string;
+}
+
+/**
+ * What the stack sets for a broker's function, pointed at the fake store (its API, and its extension's port unless
+ * `extension` is false) and at the paper brokers.
+ */
+export function deployedFunctionEnv(
+  broker: Broker,
+  store: Pick<FakeAwsStore, 'env' | 'extensionEnv'>,
+  paper: PaperBrokers,
+  names: StoredNames,
+  extension = true,
+): Env {
+  return {
+    ...store.env(),
+    ...(extension ? store.extensionEnv() : {}),
+    [ENV.webhookSecretId]: names.webhookSecret,
+    ...(broker === 'alor'
+      ? {
+          [ENV.alorRefreshTokenSecretId]: names.alorToken,
+          [ENV.alorPortfolioParameter]: names.alorPortfolio,
+          [ENV.alorOauthUrl]: paper.alor.url,
+          [ENV.alorApiUrl]: paper.alor.url,
+        }
+      : {
+          [ENV.tinkoffTokenSecretId]: names.tinkoffToken,
+          [ENV.tinkoffAccountIdParameter]: names.tinkoffAccount,
+          [ENV.tinkoffApiUrl]: paper.tinkoff.v2Url,
+        }),
   };
 }
 

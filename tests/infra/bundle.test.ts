@@ -13,9 +13,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startFakeAwsStore } from '#local/aws-store.ts';
+import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
+import { ANSWER_MARGIN_MS, ANSWER_WITHIN_MS } from '#shared/facts.ts';
 import { BUNDLE_FILE_NAME, esbuildOptions } from '../../infra/bundling.ts';
 import { createWebhooksApp } from '../../infra/webhooks-app.ts';
 import { type ApiGatewayEventOptions, apiGatewayEvent } from '../helpers/events.ts';
+import { deployedFunctionEnv } from '../helpers/handlers.ts';
+import { useLocalServer, usePaperBrokers } from '../helpers/local-servers.ts';
 import { createTempDir } from '../helpers/temp-dirs.ts';
 import { CDK_JSON_CONTEXT, logicalId } from './synth.ts';
 
@@ -77,6 +82,39 @@ async function invokeBundle(
 
 const invoke = async (file: string, event: unknown) => (await invokeBundle(file, event)).answer;
 
+/**
+ * Imports the bundle in a new Node process with exactly `env`, sends it `event` as its container's first call, and
+ * returns the answer and the JSON lines it wrote to stdout up to the answer (the process ends with it).
+ */
+async function invokeOrder(
+  file: string,
+  event: unknown,
+  env: Record<string, string>,
+): Promise<{ answer: { statusCode: number; body: string }; lines: Record<string, unknown>[] }> {
+  const script = `
+    const { handler } = await import(${JSON.stringify(new URL(`file://${file}`).href)});
+    const answer = await handler(JSON.parse(process.env.EVENT), { awsRequestId: 'bundle-store-check' });
+    process.stderr.write('\\n@@ANSWER@@' + JSON.stringify(answer));
+    process.exit(0);
+  `;
+  const { stdout, stderr } = await promisify(execFile)(
+    process.execPath,
+    ['--enable-source-maps', '--input-type=module', '--eval', script],
+    {
+      env: { PATH: process.env.PATH ?? '', EVENT: JSON.stringify(event), AWS_EC2_METADATA_DISABLED: 'true', ...env },
+      cwd: fileURLToPath(OUT),
+      timeout: 30_000,
+    },
+  );
+  const answer = stderr.split('@@ANSWER@@')[1];
+  if (answer === undefined) throw new Error(`No answer from ${file}: ${stderr}`);
+  const lines = stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { answer: JSON.parse(answer), lines };
+}
+
 describe.each(VARIANTS)('bundled functions ($name)', ({ bundleAwsSdk }) => {
   const metafiles = new Map<Broker, Metafile>();
 
@@ -120,6 +158,77 @@ describe.each(VARIANTS)('bundled functions ($name)', ({ bundleAwsSdk }) => {
       expect(called.returnsPromise).toBe(true);
     },
   );
+
+  describe('with a store that never answers (docs/contract.md#store-timeout)', () => {
+    const paper = usePaperBrokers();
+    const store = useLocalServer(startFakeAwsStore, (started) => {
+      started.hang([]);
+      started.resetRequests();
+    });
+    const STORED = {
+      webhookSecret: 'ppp/webhook-secret',
+      alor: { token: 'ppp/alor/refresh-token', account: '/ppp/alor/portfolio' },
+      tinkoff: { token: 'ppp/tinkoff/token', account: '/ppp/tinkoff/account-id' },
+    } as const;
+
+    /** The deployed settings, on the paper brokers; the bundled SDK reads the store, the external one the extension. */
+    const deployedEnv = (broker: Broker): Record<string, string> =>
+      deployedFunctionEnv(
+        broker,
+        store,
+        paper,
+        {
+          webhookSecret: STORED.webhookSecret,
+          alorToken: STORED.alor.token,
+          alorPortfolio: STORED.alor.account,
+          tinkoffToken: STORED.tinkoff.token,
+          tinkoffAccount: STORED.tinkoff.account,
+        },
+        !bundleAwsSdk,
+      );
+    const order = (broker: Broker) =>
+      apiGatewayEvent({
+        route: `POST /${broker}`,
+        body: JSON.stringify({ t: 'SBER', p: '250.5', v: 1, d: 'buy', f: 'BBG004730N88' }),
+        headers: { 'x-webhook-secret': SECRET },
+      });
+    const fill = () => {
+      store.setSecret(STORED.webhookSecret, SECRET);
+      store.setSecret(STORED.alor.token, PAPER_ALOR.refreshToken);
+      store.setParameter(STORED.alor.account, PAPER_ALOR.portfolio);
+      store.setSecret(STORED.tinkoff.token, PAPER_TINKOFF.token);
+      store.setParameter(STORED.tinkoff.account, PAPER_TINKOFF.accountId);
+    };
+
+    it.each(
+      BROKERS.flatMap((broker) => [
+        [broker, 'all reads', 'all', `secret:${STORED.webhookSecret}`] as const,
+        [broker, "only the broker token's read", [STORED[broker].token], `secret:${STORED[broker].token}`] as const,
+      ]),
+    )(
+      '%s, %s hanging: answers 504 with its text by the deadline, no order, one log line',
+      async (broker, _case, hang, read) => {
+        fill();
+        store.hang(hang);
+
+        const { answer, lines } = await invokeOrder(
+          bundlePath(broker, bundleAwsSdk),
+          order(broker),
+          deployedEnv(broker),
+        );
+
+        expect(answer).toMatchObject({ statusCode: 504, body: 'Хранилище секретов не ответило вовремя' });
+        expect(paper[broker].stats.requests).toBe(0);
+        expect(lines).toEqual([
+          expect.objectContaining({ message: 'webhook answered', status: 504, outcome: 'store_timeout', store: read }),
+        ]);
+        // The mechanism behind "within 2.9 s": the store was waited for until the request's deadline (its figure, from
+        // the arrival), and the answer follows a deadline within the contract's margin.
+        expect(lines[0]?.budgetMs).toBe(ANSWER_WITHIN_MS - ANSWER_MARGIN_MS);
+        expect(store.requests.length).toBeGreaterThan(0);
+      },
+    );
+  });
 
   it.each(BROKERS)('%s: is one ES module with a linked source map', (broker) => {
     const file = bundlePath(broker, bundleAwsSdk);

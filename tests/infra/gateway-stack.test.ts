@@ -292,13 +292,27 @@ describe('GatewayStack with the defaults of cdk.json', () => {
     template.hasOutput('AlorLogGroup', { Value: { Ref: logicalId(stack, stack.alor.logGroup) } });
     template.hasOutput('TinkoffLogGroup', { Value: { Ref: logicalId(stack, stack.tinkoff.logGroup) } });
     template.hasOutput('AccessLogGroup', { Value: { Ref: logicalId(stack, stack.node.findChild('AccessLogs')) } });
+    template.hasOutput('AlorFunctionName', { Value: { Ref: logicalId(stack, stack.alor.function) } });
+    template.hasOutput('TinkoffFunctionName', { Value: { Ref: logicalId(stack, stack.tinkoff.function) } });
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([
       'AccessLogGroup',
+      'AlorFunctionName',
       'AlorLogGroup',
       'AlorWebhookUrl',
+      'TinkoffFunctionName',
       'TinkoffLogGroup',
       'TinkoffWebhookUrl',
       'WebhookSecretName',
+    ]);
+  });
+
+  it("lets only API Gateway invoke the webhooks: the preflight's self-test is a direct Invoke with the trader's credentials", () => {
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')) as {
+      Properties: { Principal: string; Action: string };
+    }[];
+    expect(permissions.map((permission) => permission.Properties.Principal)).toEqual([
+      'apigateway.amazonaws.com',
+      'apigateway.amazonaws.com',
     ]);
   });
 });

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PAPER_ALOR } from '#local/paper-broker/index.ts';
-import { apiGatewayEvent } from '../helpers/events.ts';
+import { apiGatewayEvent, invalidUtf8OrderEvent } from '../helpers/events.ts';
 import { contractHarness, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/handlers.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 
@@ -40,6 +40,24 @@ describe('Alor webhook: the contract table', () => {
     expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
     expect(contract.paper().alor.stats.requests).toBe(0);
   });
+
+  it.each(['text/plain', 'application/json', 'application/octet-stream'])(
+    'bad-payload: answers invalid UTF-8 in an unknown field under %s with 400, as API Gateway delivers it',
+    async (contentType) => {
+      const event = invalidUtf8OrderEvent(
+        'alor',
+        { t: 'AAPL', p: '150.5', v: 1, d: 'buy' },
+        contentType,
+        TEST_WEBHOOK_SECRET,
+      );
+
+      const result = await answer(event);
+
+      expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
+      expect(logLines().at(-1)).toMatchObject({ outcome: 'invalid', issues: ['body: not UTF-8'] });
+      expect(contract.paper().alor.stats.requests).toBe(0);
+    },
+  );
 
   it('bad-payload: answers a body that repeats a key with 400 and places no order, whichever value came last', async () => {
     const body = '{"t":"AAPL","p":1,"v":1,"d":"buy","\\u0064":"sell"}';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PAPER_TINKOFF } from '#local/paper-broker/index.ts';
-import { apiGatewayEvent } from '../helpers/events.ts';
+import { apiGatewayEvent, invalidUtf8OrderEvent } from '../helpers/events.ts';
 import { contractHarness, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/handlers.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 
@@ -56,6 +56,20 @@ describe('T-Invest webhook: the contract table', () => {
     expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
     expect(contract.paper().tinkoff.stats.requests).toBe(0);
   });
+
+  it.each(['text/plain', 'application/json', 'application/octet-stream'])(
+    'bad-payload: answers invalid UTF-8 in an unknown field under %s with 400, as API Gateway delivers it',
+    async (contentType) => {
+      const order = { t: 'SBER', p: '250.5', v: 1, d: 'buy', f: 'BBG004730N88' };
+      const event = invalidUtf8OrderEvent('tinkoff', order, contentType, TEST_WEBHOOK_SECRET);
+
+      const result = await answer(event);
+
+      expect(result).toMatchObject({ status: 400, body: 'Некорректные данные в заявке' });
+      expect(logLines().at(-1)).toMatchObject({ outcome: 'invalid', issues: ['body: not UTF-8'] });
+      expect(contract.paper().tinkoff.stats.requests).toBe(0);
+    },
+  );
 
   it('bad-payload: answers a body that repeats a key with 400 and places no order, whichever value came last', async () => {
     const body = '{"t":"AAPL","p":1,"v":1,"d":"buy","\\u0064":"sell","f":"BBG000B9XRY4"}';

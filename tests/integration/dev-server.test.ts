@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromApiGatewayResult, toApiGatewayEvent } from '#local/api-gateway-event.ts';
 import { CallLog, HIDDEN } from '#local/call-log.ts';
@@ -179,6 +180,54 @@ describe('npm start (local/dev-server.ts as a child process)', () => {
     expect(status).toBe(403);
   });
 
+  it.each([
+    ['a truncated escape in an order id', '/api/paper/alor/orders/%', '{"status":"filled"}', 400],
+    ['an escape that is not UTF-8 in an order id', '/api/paper/tinkoff/orders/%FF', '{"status":"filled"}', 400],
+    ['an escape cut short in an order id', '/api/paper/alor/orders/%E0%A4%A', '{"status":"filled"}', 400],
+    ['a JSON null as the change of an order', '/api/paper/alor/orders/1', 'null', 400],
+    ['a JSON array as the change of an order', '/api/paper/tinkoff/orders/1', '[]', 400],
+  ])('answers %s with a 4xx, not a 500', async (_case, path, body, status) => {
+    const response = await fetch(`${running().url}${path}`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body,
+      signal: AbortSignal.timeout(5000),
+    });
+    await response.text();
+
+    expect(response.status).toBe(status);
+  });
+
+  it('answers no malformed request with a 5xx: a bounded fuzz of the routes, methods, escapes and bodies', async () => {
+    const paths = ['/', '/api/state', '/api/session', '/api/preflight', '/api/paper-scenario'];
+    const orderPaths = ['/api/paper/alor/orders/', '/api/paper/tinkoff/orders/', '/alor', '/tinkoff', '/console.js'];
+    const tails = ['', '%', '%2', '%FF', '%E0%A4%A', '%00', '?broker=%', '?lang=xx', '?secret=%', '/x', '1', '..'];
+    const bodies = [undefined, '', 'null', '0', '[]', '{}', '"x"', 'true', '{', '{"status":null}', '{"broker":"alor"}'];
+    const fiveHundreds: string[] = [];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'),
+        fc.constantFrom(...paths, ...orderPaths),
+        fc.constantFrom(...tails),
+        fc.constantFrom(...bodies),
+        fc.constantFrom(undefined, 'application/json', 'text/plain'),
+        async (method, path, tail, body, contentType) => {
+          const response = await fetch(`${running().url}${path}${tail}`, {
+            method,
+            headers: contentType === undefined ? {} : { 'content-type': contentType },
+            ...(method === 'GET' ? {} : { body }),
+            signal: AbortSignal.timeout(5000),
+          });
+          await response.arrayBuffer();
+          if (response.status >= 500) fiveHundreds.push(`${response.status} ${method} ${path}${tail} ${body}`);
+        },
+      ),
+      { numRuns: 300, seed: 23 },
+    );
+
+    expect(fiveHundreds).toEqual([]);
+  });
+
   it('stops cleanly on SIGTERM', async () => {
     expect(await running().stop('SIGTERM')).toBe(0);
     expect(running().output()).toContain('SIGTERM: stopping');
@@ -324,6 +373,27 @@ describe('toApiGatewayEvent', () => {
   });
 });
 
+/** A call to `/alor` as the console's log records it, the secret `s3cret-value` known. */
+function recordedCall(url: string, contentType: string, body: string) {
+  const log = new CallLog({ secrets: () => ['s3cret-value'] });
+  const event = toApiGatewayEvent({
+    method: 'POST',
+    url,
+    headers: { 'content-type': contentType },
+    body: Buffer.from(body),
+    routeKey: 'POST /alor',
+  });
+  return log.record({
+    event,
+    receivedAt: new Date(),
+    broker: 'alor',
+    method: 'POST',
+    status: 200,
+    answer: 'x',
+    latencyMs: 1,
+  });
+}
+
 describe('CallLog', () => {
   it('hides secrets by name and by value, and keeps only the latest calls', () => {
     const log = new CallLog({ limit: 2, secrets: () => ['s3cret-value'] });
@@ -364,30 +434,26 @@ describe('CallLog', () => {
   it.each([
     ['a right one', '{"secret":"s3cret-value","t":"SBER"}'],
     ['a wrong one, escapes included', '{"t":"SBER", "secret" : "wr\\"ong\\\\"}'],
+    ['its key written with JSON escapes', '{"\\u0073ecret":"wrong-one","t":"SBER"}'],
+    ['its key and value written with escapes', '{"t":"SBER","\\u0073\\u0065cret":"s\\u0033cret-value"}'],
   ])('hides the body secret by name, %s, and says the secret came in the body', (_case, body) => {
-    const log = new CallLog({ secrets: () => ['s3cret-value'] });
-    const event = toApiGatewayEvent({
-      method: 'POST',
-      url: '/alor',
-      headers: { 'content-type': 'text/plain' },
-      body: Buffer.from(body),
-      routeKey: 'POST /alor',
-    });
-
-    const call = log.record({
-      event,
-      receivedAt: new Date(),
-      broker: 'alor',
-      method: 'POST',
-      status: 200,
-      answer: 'x',
-      latencyMs: 1,
-    });
+    const call = recordedCall('/alor', 'text/plain', body);
 
     expect(call.auth).toEqual(['body']);
-    expect(call.body).toContain(`"secret"`);
+    expect(call.body).toMatch(/"(secret|\\u0073ecret|\\u0073\\u0065cret)"/);
     expect(call.body).toContain(`"${HIDDEN}"`);
-    expect(call.body).not.toMatch(/s3cret-value|ong/);
+    expect(call.body).not.toMatch(/s3cret-value|s\\u0033cret|ong/);
+  });
+
+  it.each([
+    ['written with JSON escapes in another field', '{"t":"SBER","note":"\\u0073\\u0033cret-value"}', 'body'],
+    ['percent-encoded in the query', '{"t":"SBER"}', 'target'],
+  ] as const)('hides a known secret %s', (_case, body, where) => {
+    const call = recordedCall('/alor?x=%73%33cret-value&y=2', 'application/json', body);
+
+    expect(JSON.stringify(call)).not.toMatch(/s3cret-value|s\\u0033cret|%73%33cret/);
+    expect(call[where]).toContain(HIDDEN);
+    expect(call.target).toBe(`/alor?x=${HIDDEN}&y=2`);
   });
 });
 

@@ -3,9 +3,10 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Fault } from '#local/paper-broker/index.ts';
 import type { Broker } from '#shared/facts.ts';
 import { usePaperBrokers } from '../helpers/local-servers.ts';
+import { logLines } from '../helpers/logs.ts';
 import {
-  ANSWER_BOUND_MS,
   allExchangesSettled,
+  answerOf,
   BROKER_TIMEOUT_MS,
   expectedRequestId,
   maxOrdersPerKey,
@@ -13,14 +14,15 @@ import {
   ordersWithRequestId,
   paperHandler,
   receivedOrderIds,
-  timedAnswer,
   uniqueKey,
 } from '../helpers/resilience.ts';
 
 /**
  * Fault injection (docs/contract.md#deadline-and-retries): whatever the paper broker does (hang, reset, 5xx, 429, HTML, broken or huge JSON,
- * a slow token refresh), the handler gives the contract's answer within BROKER_TIMEOUT_MS + 200 ms, and the
- * book holds at most one order per key.
+ * a slow token refresh), the handler gives the contract's answer, having called the broker as many times as the
+ * contract allows, and the book holds at most one order per key. No test here bounds the wall-clock time: the
+ * deadline that ends a hung call is shown on a fake clock (tests/unit/http-client.test.ts,
+ * tests/integration/store-deadline.test.ts).
  *
  * The answers pinned here, from the rows docs/contract.md#broker-timeout and docs/contract.md#broker-unavailable:
  * - no answer by the deadline (hung before headers or mid-body, or too slow) → 504 `Брокер не ответил вовремя`,
@@ -172,19 +174,28 @@ const ORDER_FAULTS: readonly FaultCase[] = [
 ];
 
 describe.each(['alor', 'tinkoff'] as const)('%s webhook: broker faults on the order call', (broker: Broker) => {
-  it.each(ORDER_FAULTS)('answers $name with $answer.status within the bound', async (testCase) => {
+  it.each(ORDER_FAULTS)('answers $name with $answer.status', async (testCase) => {
     const handler = paperHandler(broker, paper);
     const key = uniqueKey(`fault-${broker}`);
     paper[broker].injectFault({ route: 'order', fault: testCase.fault, times: testCase.times });
 
-    const result = await timedAnswer(handler, orderSignal(broker, { headerKey: key }));
+    const result = await answerOf(handler, orderSignal(broker, { headerKey: key }));
 
     expect({ status: result.status, body: result.body }).toEqual(testCase.answer);
-    expect(result.elapsedMs).toBeLessThanOrEqual(ANSWER_BOUND_MS);
     const requestId = expectedRequestId(broker, key);
     expect(receivedOrderIds(broker, paper)).toEqual(Array(testCase.orderCalls).fill(requestId));
     expect(ordersWithRequestId(broker, paper, requestId)).toBe(testCase.orders);
     expect(maxOrdersPerKey(broker, paper)).toBeLessThanOrEqual(1);
+  });
+
+  it('tells the order its own resend found already placed (a reset mid-body) as placed, not as a replay', async () => {
+    const handler = paperHandler(broker, paper);
+    paper[broker].injectFault({ route: 'order', fault: { kind: 'reset-mid-body' } });
+
+    const result = await answerOf(handler, orderSignal(broker, { headerKey: uniqueKey(`own-resend-${broker}`) }));
+
+    expect(result).toEqual(OK);
+    expect(logLines()).toEqual([expect.objectContaining({ outcome: 'placed', replayed: false })]);
   });
 
   it('never re-sends an order whose answer came too late, and the late order is the only one', async () => {
@@ -192,7 +203,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook: broker faults on the or
     const key = uniqueKey(`late-${broker}`);
     paper[broker].injectFault({ route: 'order', fault: { kind: 'delay', ms: BROKER_TIMEOUT_MS + 100 } });
 
-    const result = await timedAnswer(handler, orderSignal(broker, { headerKey: key }));
+    const result = await answerOf(handler, orderSignal(broker, { headerKey: key }));
     await vi.waitFor(() => expect(ordersWithRequestId(broker, paper, expectedRequestId(broker, key))).toBe(1), {
       timeout: 5_000,
       interval: 5,
@@ -200,13 +211,12 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook: broker faults on the or
     await allExchangesSettled(paper, broker);
 
     expect({ status: result.status, body: result.body }).toEqual(TIMED_OUT);
-    expect(result.elapsedMs).toBeLessThanOrEqual(ANSWER_BOUND_MS);
     // The broker finished the request after we gave up: one order, one call, nothing resent.
     expect(receivedOrderIds(broker, paper)).toHaveLength(1);
     expect(ordersWithRequestId(broker, paper, expectedRequestId(broker, key))).toBe(1);
   });
 
-  it('answers an unreachable broker with 502 within the bound, having tried twice at most', async () => {
+  it('answers an unreachable broker with 502, having tried twice at most', async () => {
     const closedPort = await freePort();
     const url = `http://127.0.0.1:${closedPort}`;
     const handler = paperHandler(
@@ -215,10 +225,9 @@ describe.each(['alor', 'tinkoff'] as const)('%s webhook: broker faults on the or
       broker === 'alor' ? { ALOR_OAUTH_URL: url, ALOR_API_URL: url } : { TINKOFF_API_URL: `${url}/rest` },
     );
 
-    const result = await timedAnswer(handler, orderSignal(broker, { headerKey: uniqueKey('unreachable') }));
+    const result = await answerOf(handler, orderSignal(broker, { headerKey: uniqueKey('unreachable') }));
 
     expect({ status: result.status, body: result.body }).toEqual(UNAVAILABLE);
-    expect(result.elapsedMs).toBeLessThanOrEqual(ANSWER_BOUND_MS);
   });
 });
 
@@ -326,15 +335,14 @@ const REFRESH_FAULTS: readonly (Omit<FaultCase, 'orderCalls' | 'orders'> & { ref
   ];
 
 describe('alor webhook: faults on the token refresh', () => {
-  it.each(REFRESH_FAULTS)('answers $name with $answer.status within the bound', async (testCase) => {
+  it.each(REFRESH_FAULTS)('answers $name with $answer.status', async (testCase) => {
     const handler = paperHandler('alor', paper);
     const key = uniqueKey('refresh-fault');
     paper.alor.injectFault({ route: 'refresh', fault: testCase.fault, times: testCase.times });
 
-    const result = await timedAnswer(handler, orderSignal('alor', { headerKey: key }));
+    const result = await answerOf(handler, orderSignal('alor', { headerKey: key }));
 
     expect({ status: result.status, body: result.body }).toEqual(testCase.answer);
-    expect(result.elapsedMs).toBeLessThanOrEqual(ANSWER_BOUND_MS);
     expect(paper.alor.stats.byRoute.refresh).toBe(testCase.refreshCalls);
     expect(paper.alor.stats.byRoute.order ?? 0).toBe(testCase.orders);
     expect(ordersWithRequestId('alor', paper, expectedRequestId('alor', key))).toBe(testCase.orders);
@@ -344,8 +352,8 @@ describe('alor webhook: faults on the token refresh', () => {
     const handler = paperHandler('alor', paper);
     paper.alor.injectFault({ route: 'refresh', fault: { kind: 'hang-before-headers' } });
 
-    const first = await timedAnswer(handler, orderSignal('alor', { headerKey: uniqueKey('recover') }));
-    const second = await timedAnswer(handler, orderSignal('alor', { headerKey: uniqueKey('recover') }));
+    const first = await answerOf(handler, orderSignal('alor', { headerKey: uniqueKey('recover') }));
+    const second = await answerOf(handler, orderSignal('alor', { headerKey: uniqueKey('recover') }));
 
     expect([first.status, second.status]).toEqual([504, 200]);
     expect(paper.alor.stats.byRoute.refresh).toBe(2);

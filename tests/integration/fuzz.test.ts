@@ -210,9 +210,13 @@ function expectFaithful(broker: Broker, fields: Record<string, unknown>, body: s
     expect(order.price).toBe(price);
   } else {
     const quotation = order.price as { units: string; nano: number };
-    // Without f, the instrument T-Invest lists under the ticker (T-Invest spelling) in the exchange's class code.
+    // Without f, the instrument T-Invest lists under the ticker (T-Invest spelling: upper case, the first space a dot)
+    // in the exchange's class code.
     const listed = () =>
-      listedUid(instrument?.exchange === 'SPBX' ? 'SPBXM' : 'TQBR', String(instrument?.ticker).replace(' ', '.'));
+      listedUid(
+        instrument?.exchange === 'SPBX' ? 'SPBXM' : 'TQBR',
+        String(instrument?.ticker).toUpperCase().replace(' ', '.'),
+      );
     expect(order).toMatchObject({
       instrumentId: 'f' in fields ? fields.f : listed(),
       quantity: String(lots),

@@ -72,6 +72,25 @@ function expectOneFlushQueued(under: NotifierUnderTest, kind: WindowKind, broker
 
 const texts = () => harness.telegram().messages.map((message) => message.text);
 
+const REPLAY_NOTE = 'Повтор сигнала: брокер вернул первую заявку, вторая не выставлялась.';
+
+/** One order placed for the 5 resends of this test: one "placed" message, 4 told as replays, one follow-up queued. */
+function expectToldOnce(under: NotifierUnderTest, broker: Broker): void {
+  const placedLines = logLines().filter((line) => line.outcome === 'placed');
+  expect(placedLines.map((line) => line.replayed)).toEqual([false, true, true, true, true]);
+  expect(new Set(placedLines.map((line) => line.brokerOrderId)).size).toBe(1);
+  const orderId = placedLines[0]?.brokerOrderId;
+  const orders =
+    broker === 'alor'
+      ? paper.alor.orders.filter((order) => order.orderNumber === orderId)
+      : paper.tinkoff.orders.filter((order) => order.orderId === orderId);
+  expect(orders).toHaveLength(1);
+  expect(texts()).toHaveLength(5);
+  expect(texts().filter((text) => !text.includes(REPLAY_NOTE))).toHaveLength(1);
+  expect(texts().filter((text) => text.includes(REPLAY_NOTE))).toHaveLength(4);
+  expect(under.queues[broker].sent).toHaveLength(1);
+}
+
 describe('notifier: one message per outcome, through the real handlers', () => {
   it.each([
     ['alor', '✅ Заявка выставлена · Alor\nПокупка AAPL (SPBX) · 2 лота · 150.5\nзаявка брокера № '],
@@ -250,6 +269,22 @@ describe('notifier: at most once, whatever is delivered twice', () => {
     expect(texts()).toHaveLength(2);
     expect(texts()[1]).toContain('Повтор сигнала: брокер вернул первую заявку, вторая не выставлялась.');
     expect(under.queues.alor.sent).toHaveLength(1);
+  });
+
+  it('tells 5 resends of one T-Invest signal (one container) as 1 order, 1 placed message, 4 replays and 1 follow-up', async () => {
+    const under = harness.build();
+    const handler = await importHandler('tinkoff', paperEnv('tinkoff'));
+    const keyed = { ...ORDERS.tinkoff, id: `tinvest-replay-${Date.now()}` };
+    for (let resend = 0; resend < 5; resend += 1) {
+      const answer = await handler(
+        apiGatewayEvent({ route: 'POST /tinkoff', body: JSON.stringify(keyed), headers: AUTH }),
+      );
+      expect(answer.statusCode).toBe(200);
+    }
+
+    await deliver(under);
+
+    expectToldOnce(under, 'tinkoff');
   });
 
   it('tells 20 unauthorized calls within a minute as one message with the count, when the window is flushed', async () => {
@@ -663,3 +698,29 @@ describe('notifier: canary', () => {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('notifier: a T-Invest replay answered 30057, as T-Invest answers a repeated orderId', () => {
+  const duplicates = usePaperBrokers({ tinkoff: { duplicateAsError: true } });
+
+  it('tells 5 resends, each to a new container, as 1 order, 1 placed message, 4 replays and 1 follow-up', async () => {
+    const under = harness.build();
+    const keyed = { ...ORDERS.tinkoff, id: `tinvest-30057-${Date.now()}` };
+    for (let resend = 0; resend < 5; resend += 1) {
+      const handler = await importHandler('tinkoff', tinkoffPaperEnv(duplicates));
+      const answer = await handler(
+        apiGatewayEvent({ route: 'POST /tinkoff', body: JSON.stringify(keyed), headers: AUTH }),
+      );
+      expect(answer.statusCode).toBe(200);
+    }
+
+    await deliver(under);
+
+    const placedLines = logLines().filter((line) => line.outcome === 'placed');
+    expect(placedLines.map((line) => line.replayed)).toEqual([false, true, true, true, true]);
+    const orderId = placedLines[0]?.brokerOrderId;
+    expect(duplicates.tinkoff.orders.filter((order) => order.orderId === orderId)).toHaveLength(1);
+    expect(texts().filter((text) => !text.includes(REPLAY_NOTE))).toHaveLength(1);
+    expect(texts().filter((text) => text.includes(REPLAY_NOTE))).toHaveLength(4);
+    expect(under.queues.tinkoff.sent).toHaveLength(1);
+  });
+});

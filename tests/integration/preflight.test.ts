@@ -8,6 +8,9 @@ import {
   startPaperBrokers,
   type TinkoffPaperScenario,
 } from '#local/paper-broker/index.ts';
+import { BROKERS, type Broker, DEFAULT_RESOURCE_PREFIX, ENV, storeNames } from '#shared/facts.ts';
+import { STACK_OUTPUTS } from '#shared/preflight/deployed.ts';
+import { deployedFunctionEnv, importHandler } from '../helpers/handlers.ts';
 import { useLocalServer } from '../helpers/local-servers.ts';
 import { NODE_NOTICE_OUTPUT, type PreflightRun, runPreflightProcess } from '../helpers/preflight-process.ts';
 
@@ -376,6 +379,115 @@ describe('npm run preflight --deployed (the stack names, through the real AWS SD
     expect(run.code).toBe(2);
     expect(run.stdout).toContain('? Could not read ppp-webhooks/tinkoff/token (AccessDeniedException)');
     expect(run.stdout).toContain('fix: check your AWS credentials and region (AWS_PROFILE, AWS_REGION)');
+  });
+});
+
+describe('npm run preflight --deployed: the deployed functions, on a local stack', () => {
+  const store = useLocalServer(startFakeAwsStore, (started) => {
+    started.resetRequests();
+    started.failWith(undefined);
+  });
+  const NAMES = storeNames(DEFAULT_RESOURCE_PREFIX);
+  const FUNCTIONS = { alor: 'PppWebhooks-AlorFunction', tinkoff: 'PppWebhooks-TinkoffFunction' } as const;
+  const WEBHOOK_SECRET = `canary-webhook-${randomUUID()}`;
+
+  /** What the stack gives each function, pointed at the fake store (its API and its extension port) and paper brokers. */
+  const functionEnv = (broker: Broker, overrides: Record<string, string> = {}): Record<string, string> => ({
+    ...deployedFunctionEnv(broker, store, paper, {
+      webhookSecret: NAMES.webhookSecret,
+      alorToken: NAMES.alorRefreshToken,
+      alorPortfolio: NAMES.alorPortfolio,
+      tinkoffToken: NAMES.tinkoffToken,
+      tinkoffAccount: NAMES.tinkoffAccountId,
+    }),
+    ...overrides,
+  });
+
+  /** Deploys both functions on the local stack: their URLs, their names in the stack's outputs, Invoke by name. */
+  async function deploy(overrides: Partial<Record<Broker, Record<string, string>>> = {}): Promise<void> {
+    store.setSecret(NAMES.webhookSecret, WEBHOOK_SECRET);
+    store.setSecret(NAMES.alorRefreshToken, ALOR_TOKEN);
+    store.setParameter(NAMES.alorPortfolio, PORTFOLIO);
+    store.setSecret(NAMES.tinkoffToken, TINKOFF_TOKEN);
+    store.setParameter(NAMES.tinkoffAccountId, ACCOUNT);
+    const outputs: Record<string, string> = {};
+    for (const broker of BROKERS) {
+      const handler = await importHandler(broker, functionEnv(broker, overrides[broker]));
+      store.setFunction(FUNCTIONS[broker], (event) => handler(event as never), `/${broker}`);
+      outputs[STACK_OUTPUTS[broker].url] = `${store.url}/${broker}`;
+      outputs[STACK_OUTPUTS[broker].functionName] = FUNCTIONS[broker];
+    }
+    store.setStack('PppWebhooks', outputs);
+  }
+
+  /**
+   * The stack's context takes https:// broker URLs only, and the paper brokers speak http: the preflight's broker
+   * checks go to a closed port (each a `?`, exit 2), the functions themselves trade on the paper brokers.
+   */
+  const contextArgs = async () => {
+    const closed = `https://127.0.0.1:${await closedPort()}`;
+    return ['-c', `alorOauthUrl=${closed}`, '-c', `alorApiUrl=${closed}`, '-c', `tinkoffApiUrl=${closed}/rest`];
+  };
+
+  it('lists the check and the self-test in --help', async () => {
+    const run = await preflight(['--deployed', '--help'], {});
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('check      POST {"check":true} to its webhook URL');
+    expect(run.stdout).toContain('self-test  a direct Lambda Invoke with your credentials');
+  });
+
+  it("calls each function through its URL and runs its self-test: the extension and the runtime's SDK both read", async () => {
+    await deploy();
+
+    const run = await preflight(['--deployed', ...(await contextArgs())], store.env());
+
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain('? Could not reach Alor (ECONNREFUSED)');
+    for (const broker of BROKERS) {
+      expect(run.stdout).toContain(`✓ The function answers a check at its URL (${store.url}/${broker}): 200 OK`);
+    }
+    const lines = run.stdout.split('\n');
+    expect(lines.filter((line) => line.includes('✓ The function reads its store through the Parameters'))).toHaveLength(
+      2,
+    );
+    expect(
+      lines.filter((line) => line.includes("✓ The function reads its store through the runtime's AWS SDK")),
+    ).toHaveLength(2);
+    // Each function: one check through its route, one self-test by Invoke; nothing ordered.
+    for (const broker of BROKERS) {
+      expect(store.invocations.get(FUNCTIONS[broker])).toEqual([
+        expect.objectContaining({ routeKey: `POST /${broker}` }),
+        { pppSelfTest: 'store' },
+      ]);
+    }
+    expectReadOnlyAndFew();
+    // The self-test read each value through the extension once, and through the SDK once.
+    expect(
+      store.requests.filter((read) => read.via === 'extension' && read.id === NAMES.alorRefreshToken),
+    ).toHaveLength(1);
+  });
+
+  it('says the extension does not read the store when it does not answer, and that the SDK still does', async () => {
+    await deploy({ tinkoff: { [ENV.storeExtensionPort]: String(await closedPort()) } });
+
+    const run = await preflight(['--deployed', '--broker', 'tinkoff', ...(await contextArgs())], store.env());
+
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(/! The Parameters and Secrets extension does not read the store \(webhook-secret: \w+/);
+    expect(run.stdout).toContain("✓ The function reads its store through the runtime's AWS SDK too (the fallback)");
+  });
+
+  it('answers a function that refuses the stored webhook secret with its ✗ and fix', async () => {
+    await deploy();
+    store.setSecret(NAMES.webhookSecret, 'another-secret-the-function-never-saw');
+    store.setFunction(FUNCTIONS.alor, async () => ({ statusCode: 401, body: 'Unauthorized', headers: {} }), '/alor');
+
+    const run = await preflight(['--deployed', '--broker', 'alor', ...(await contextArgs())], store.env());
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`✗ The function answered a check at ${store.url}/alor: 401 Unauthorized`);
+    expect(run.stdout).toContain('fix: the function does not accept the stored webhook secret');
   });
 });
 

@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { GET_PARAMETER, GET_SECRET_VALUE, startFakeAwsStore } from '#local/aws-store.ts';
 import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
+import { SELF_TEST_EVENT } from '#shared/store/self-test.ts';
 import { apiGatewayEvent, SCHEDULED_EVENT } from '../helpers/events.ts';
-import { type Env, importHandler } from '../helpers/handlers.ts';
+import { deployedFunctionEnv, type Env, importHandler } from '../helpers/handlers.ts';
 import { useLocalServer, usePaperBrokers } from '../helpers/local-servers.ts';
-import { allOutput } from '../helpers/logs.ts';
+import { allOutput, logLines } from '../helpers/logs.ts';
 
 /**
  * The webhook functions as deployed by default (`storeExtension`): their secrets and parameters read through the AWS
@@ -38,28 +39,10 @@ const store = useLocalServer(startFakeAwsStore, (started) => {
 });
 
 /** What the stack sets, the extension's port included; `overrides` replace any of it. */
-function deployedEnv(broker: Broker, overrides: Env = {}): Env {
-  const brokerEnv: Env =
-    broker === 'alor'
-      ? {
-          [ENV.alorRefreshTokenSecretId]: STORED.alorToken,
-          [ENV.alorPortfolioParameter]: STORED.alorPortfolio,
-          [ENV.alorOauthUrl]: paper.alor.url,
-          [ENV.alorApiUrl]: paper.alor.url,
-        }
-      : {
-          [ENV.tinkoffTokenSecretId]: STORED.tinkoffToken,
-          [ENV.tinkoffAccountIdParameter]: STORED.tinkoffAccount,
-          [ENV.tinkoffApiUrl]: paper.tinkoff.v2Url,
-        };
-  return {
-    ...store.env(),
-    ...store.extensionEnv(),
-    [ENV.webhookSecretId]: STORED.webhookSecret,
-    ...brokerEnv,
-    ...overrides,
-  };
-}
+const deployedEnv = (broker: Broker, overrides: Env = {}): Env => ({
+  ...deployedFunctionEnv(broker, store, paper, STORED),
+  ...overrides,
+});
 
 const signal = (broker: Broker, body: unknown, secret = WEBHOOK_SECRET) =>
   apiGatewayEvent({ route: `POST /${broker}`, body: JSON.stringify(body), headers: { 'x-webhook-secret': secret } });
@@ -69,9 +52,9 @@ const answer = (response: { statusCode: number; body: string }) => ({
   body: response.body,
 });
 
-const reads = (via: 'api' | 'extension') => store.requests.filter((request) => request.via === via);
+const storeReads = (via: 'api' | 'extension') => store.requests.filter((request) => request.via === via);
 const idsReadThroughExtension = () =>
-  reads('extension')
+  storeReads('extension')
     .map((request) => request.id)
     .sort();
 /** What an order reads from the store: the webhook secret, the broker credential and the account. */
@@ -88,7 +71,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
     expect(answer(await handler(signal(broker, { check: true })))).toEqual({ status: 200, body: '200 OK' });
     expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
 
-    expect(reads('api')).toEqual([]);
+    expect(storeReads('api')).toEqual([]);
     expect(idsReadThroughExtension()).toEqual(idsOfAnOrder(broker));
     expect(broker === 'alor' ? paper.alor.orders.length : paper.tinkoff.orders.length).toBeGreaterThan(0);
   });
@@ -98,8 +81,8 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
 
     expect(store.requests).toEqual([]);
     expect(answer(await handler(signal(broker, { check: true })))).toEqual({ status: 200, body: '200 OK' });
-    expect(reads('extension').map((request) => request.id)).toEqual([STORED.webhookSecret]);
-    expect(reads('api')).toEqual([]);
+    expect(storeReads('extension').map((request) => request.id)).toEqual([STORED.webhookSecret]);
+    expect(storeReads('api')).toEqual([]);
   });
 
   it('answers an unauthenticated call 401 having read nothing but the webhook secret', async () => {
@@ -142,7 +125,7 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
     });
     const tokenId = broker === 'alor' ? STORED.alorToken : STORED.tinkoffToken;
     expect(store.count(GET_SECRET_VALUE, tokenId)).toBe(2);
-    expect(reads('api').map((request) => request.id)).toEqual([tokenId]);
+    expect(storeReads('api').map((request) => request.id)).toEqual([tokenId]);
   });
 
   it('reads with the AWS SDK when the extension does not answer (not started, no layer), and still trades', async () => {
@@ -150,8 +133,20 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
 
     expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
 
-    expect(reads('extension')).toEqual([]);
-    expect(reads('api').length).toBe(3);
+    expect(storeReads('extension')).toEqual([]);
+    expect(storeReads('api').length).toBe(3);
+    // One line per invocation: the fallback is told at debug level only (the deployed preflight's self-test says which
+    // way works).
+    expect(logLines().map((line) => line.message)).toEqual(['webhook answered']);
+  });
+
+  it('writes the fallback to the SDK at debug level', async () => {
+    const handler = await importHandler(
+      broker,
+      deployedEnv(broker, { [ENV.storeExtensionPort]: '1', LOG_LEVEL: 'debug' }),
+    );
+
+    expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
     expect(allOutput()).toContain('store extension gave no value, reading with the SDK');
   });
 
@@ -159,7 +154,39 @@ describe.each(['alor', 'tinkoff'] as const)('%s through the store extension', (b
     const handler = await importHandler(broker, deployedEnv(broker, { [ENV.awsSessionToken]: 'another-token' }));
 
     expect(answer(await handler(signal(broker, ORDER)))).toEqual({ status: 200, body: '200 OK' });
-    expect(reads('api').length).toBe(3);
+    expect(storeReads('api').length).toBe(3);
+  });
+
+  it('runs the store self-test on a direct Invoke: each value read once through the extension, once through the SDK', async () => {
+    const handler = await importHandler(broker, deployedEnv(broker));
+
+    const report = await handler(SELF_TEST_EVENT);
+
+    const read = { result: 'read' };
+    const reads = { webhookSecret: read, credential: read, account: read };
+    expect(report).toEqual({
+      selfTest: 'store',
+      broker,
+      extension: { available: true, reads },
+      sdk: { available: true, reads },
+    });
+    expect(idsReadThroughExtension()).toEqual(idsOfAnOrder(broker));
+    expect(
+      storeReads('api')
+        .map((request) => request.id)
+        .sort(),
+    ).toEqual(idsOfAnOrder(broker));
+    expect(broker === 'alor' ? paper.alor.stats.requests : paper.tinkoff.stats.requests).toBe(0);
+    expect(JSON.stringify(report)).not.toContain(WEBHOOK_SECRET);
+  });
+
+  it('never runs the self-test for a call through API Gateway, whatever its body says', async () => {
+    const handler = await importHandler(broker, deployedEnv(broker));
+
+    const answer_ = await handler(signal(broker, SELF_TEST_EVENT));
+
+    expect(answer(answer_)).toEqual({ status: 400, body: 'Некорректные данные в заявке' });
+    expect(storeReads('api')).toEqual([]);
   });
 
   it('answers 500 without AWS text when neither the extension nor the API can read the store', async () => {

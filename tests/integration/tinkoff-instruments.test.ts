@@ -68,6 +68,51 @@ describe('instrument lookup: one request per ticker and container', () => {
     expect(paper.tinkoff.stats.byRoute).toEqual({ instrument: 2, order: 1 });
   });
 
+  it.each([
+    [
+      "a refusal that may be the token's (403, PermissionDenied)",
+      403,
+      JSON.stringify({ code: 7, message: 'no access to the instrument', description: '40002' }),
+      'no access to the instrument',
+    ],
+    ['a rejected token (401)', 401, '{}', 'Неверный торговый токен'],
+  ])('does not remember %s: the next order, with the token fixed, asks again', async (_case, status, body, text) => {
+    const handler = paperHandler('tinkoff', paper);
+    paper.tinkoff.injectFault({ route: 'instrument', fault: { kind: 'status', status, body } });
+
+    const refused = await handler(signal('SBER'));
+    const placed = await handler(signal('SBER'));
+
+    expect([refused.statusCode, refused.body, placed.statusCode]).toEqual([400, text, 200]);
+    expect(paper.tinkoff.stats.byRoute).toEqual({ instrument: 2, order: 1 });
+  });
+
+  it('reads a ticker in any case as the same listing: sber, Sber and SBER cost one lookup and name one order', async () => {
+    const handler = paperHandler('tinkoff', paper);
+    const keyed = (t: string) =>
+      orderSignal('tinkoff', { body: { t, p: '250.5', v: 1, d: 'buy' }, headerKey: 'case-1' });
+
+    const answers = [await handler(keyed('sber')), await handler(keyed('Sber')), await handler(keyed('MOEX:SBER'))];
+
+    expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 200]);
+    expect(paper.tinkoff.stats.byRoute).toEqual({ instrument: 1, order: 3 });
+    const ids = new Set(receivedOrderIds('tinkoff', paper));
+    expect(ids.size).toBe(1);
+    expect(paper.tinkoff.orders.filter((order) => ids.has(order.orderRequestId ?? ''))).toHaveLength(1);
+  });
+
+  it('remembers a mistyped ticker once in any case: sbre after SBRE asks nothing', async () => {
+    const handler = paperHandler('tinkoff', paper);
+
+    const answers = [await handler(signal('SBRE')), await handler(signal('sbre'))];
+
+    expect(answers.map((answer) => answer.body)).toEqual([
+      'Инструмент не найден: SBRE (TQBR)',
+      'Инструмент не найден: SBRE (TQBR)',
+    ]);
+    expect(paper.tinkoff.stats.byRoute).toEqual({ instrument: 1 });
+  });
+
   it('does not look up an order that names its instrument with f', async () => {
     await paperHandler('tinkoff', paper)(signal('SBER', { f: 'BBG004730N88' }));
 

@@ -23,11 +23,12 @@ const FOUND = DOCS_WITH_TEMPLATES.flatMap((path) =>
 );
 const TEMPLATES = new Map([...FOUND].reverse().map(({ marker, text }) => [marker, text]));
 
-/** What TradingView puts in for each placeholder on a SBER chart (a lot is 10 shares at both paper brokers). */
+/** What TradingView puts in for each placeholder on a 1-hour SBER chart (a lot is 10 shares at both paper brokers). */
 function render(template: string, values: { exchange: string; positionSize?: string; timenow: string }): string {
   const known: Record<string, string | undefined> = {
     '{{exchange}}': values.exchange,
     '{{ticker}}': 'SBER',
+    '{{interval}}': '60',
     '{{strategy.position_size}}': values.positionSize,
     '{{timenow}}': values.timenow,
   };

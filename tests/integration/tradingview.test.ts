@@ -39,16 +39,50 @@ const TEMPLATES = new Map([...FOUND].reverse().map(({ marker, text }) => [marker
 interface Chart {
   readonly exchange: string;
   readonly ticker: string;
+  readonly interval: string;
   readonly action: 'buy' | 'sell';
   readonly contracts: string;
+  /** The strategy's position after the order: `{{strategy.position_size}}`. */
+  readonly positionSize: string;
   readonly close: string;
 }
 
 const CHARTS: readonly Chart[] = [
-  { exchange: 'MOEX', ticker: 'SBER', action: 'buy', contracts: '1', close: '285.45' },
-  { exchange: 'MOEX_DLY', ticker: 'SBER', action: 'sell', contracts: '10', close: '285.45' },
-  { exchange: 'MOEX', ticker: 'GAZP', action: 'sell', contracts: '1.0', close: '128.3' },
+  {
+    exchange: 'MOEX',
+    ticker: 'SBER',
+    interval: '60',
+    action: 'buy',
+    contracts: '1',
+    positionSize: '1',
+    close: '285.45',
+  },
+  {
+    exchange: 'MOEX_DLY',
+    ticker: 'SBER',
+    interval: '1D',
+    action: 'sell',
+    contracts: '10',
+    positionSize: '-10',
+    close: '285.45',
+  },
+  {
+    exchange: 'MOEX',
+    ticker: 'GAZP',
+    interval: '5',
+    action: 'sell',
+    contracts: '1.0',
+    positionSize: '0',
+    close: '128.3',
+  },
 ];
+
+/** Each alert fires a second after the one before: `{{timenow}}`, as TradingView writes it. */
+let firedAt = Date.parse('2025-01-31T10:00:00Z');
+const nextAlertTime = () => {
+  firedAt += 1000;
+  return `${new Date(firedAt).toISOString().slice(0, 19)}Z`;
+};
 
 /** The order each message is meant to place on a chart: the side and lots the strategy or the message fixes. */
 const INTENDED: Readonly<Record<string, (chart: Chart) => { side: 'buy' | 'sell'; lots: number }>> = {
@@ -58,13 +92,17 @@ const INTENDED: Readonly<Record<string, (chart: Chart) => { side: 'buy' | 'sell'
   'tradingview-indicator-sell': () => ({ side: 'sell', lots: 1 }),
 };
 
-function render(template: string, chart: Chart): string {
+/** A template as TradingView fills it in when an alert fires at `timenow` (a new alert each call, by default). */
+function render(template: string, chart: Chart, timenow = nextAlertTime()): string {
   const values: Record<string, string> = {
     '{{exchange}}': chart.exchange,
     '{{ticker}}': chart.ticker,
+    '{{interval}}': chart.interval,
     '{{strategy.order.action}}': chart.action,
     '{{strategy.order.contracts}}': chart.contracts,
+    '{{strategy.position_size}}': chart.positionSize,
     '{{close}}': chart.close,
+    '{{timenow}}': timenow,
   };
   const rendered = template
     .replace(/\{\{[^}]*\}\}/g, (placeholder) => {
@@ -169,6 +207,50 @@ describe('docs/tradingview.md#messages', () => {
       lots,
       price: chart.close,
     });
+  });
+});
+
+describe('docs/tradingview.md#messages: the id of an alert', () => {
+  const markers = [...TEMPLATES.keys()];
+
+  it.each(markers)('%s carries an id built from {{timenow}} and {{interval}}, 1-64 printable characters', (marker) => {
+    const template = TEMPLATES.get(marker) ?? '';
+    expect(template).toMatch(/"id": "\{\{interval\}\}-[^"]*\{\{timenow\}\}"/);
+    for (const chart of CHARTS) {
+      const { id } = JSON.parse(render(template, chart)) as { id: string };
+      expect(id).toMatch(/^[\x20-\x7e]{1,64}$/);
+    }
+  });
+
+  it.each(markers.flatMap((marker) => (['alor', 'tinkoff'] as const).map((broker) => [marker, broker] as const)))(
+    '%s: the same alert delivered twice by TradingView places one order at %s',
+    async (marker, broker) => {
+      const message = render(TEMPLATES.get(marker) ?? '', CHARTS[0] as Chart);
+      const bodySecret = message.includes('"secret"');
+      const before = broker === 'alor' ? paper.alor.orders.length : paper.tinkoff.orders.length;
+
+      const answers = [
+        await sendAlert(broker, message, { urlSecret: !bodySecret }),
+        await sendAlert(broker, message, { urlSecret: !bodySecret }),
+      ];
+
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+      expect((broker === 'alor' ? paper.alor.orders.length : paper.tinkoff.orders.length) - before).toBe(1);
+    },
+  );
+
+  it.each(markers)('%s: two alerts a second apart with the same order place two orders', async (marker) => {
+    const template = TEMPLATES.get(marker) ?? '';
+    const chart = CHARTS[0] as Chart;
+    const before = paper.tinkoff.orders.length;
+
+    for (const message of [render(template, chart), render(template, chart)]) {
+      expect(await sendAlert('tinkoff', message, { urlSecret: !message.includes('"secret"') })).toMatchObject({
+        status: 200,
+      });
+    }
+
+    expect(paper.tinkoff.orders.length - before).toBe(2);
   });
 });
 

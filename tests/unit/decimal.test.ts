@@ -78,3 +78,17 @@ describe('decimalToQuotation and toCanonicalDecimal', () => {
     );
   });
 });
+
+describe('toCanonicalDecimal on long input', () => {
+  it.each([
+    ['16,000 zeros before a digit, a tiny exponent', `0.${'0'.repeat(16_000)}1e-9999`],
+    ['16,000 zeros after the point', `1.${'0'.repeat(16_000)}1`],
+    ['16,000 integer digits', '9'.repeat(16_000)],
+  ])('refuses %s (its cost is measured by npm run bench: bench/long-price.ts)', (_case, literal) => {
+    expect(toCanonicalDecimal(literal)).toBeUndefined();
+  });
+
+  it('keeps a long run of trailing zeros exact: 1.5 followed by 16,000 zeros is 1.5', () => {
+    expect(toCanonicalDecimal(`1.5${'0'.repeat(16_000)}`)).toBe('1.5');
+  });
+});

@@ -1,5 +1,5 @@
 import { Dispatcher } from 'undici';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '#shared/errors.ts';
 import {
   type BrokerRequest,
@@ -156,7 +156,7 @@ describe('sendBrokerRequest', () => {
 
       const response = await sendBrokerRequest(agent(), request());
 
-      expect(response).toEqual({ statusCode: 200, text: '{"ok":true}' });
+      expect(response).toEqual({ statusCode: 200, text: '{"ok":true}', resent: true });
       const [first, second] = calls();
       expect(second?.body).toBe(first?.body);
       expect(second?.headers).toEqual(first?.headers);
@@ -166,7 +166,7 @@ describe('sendBrokerRequest', () => {
     it('resends only once: a second 503 is returned', async () => {
       intercept().reply(503, 'one').times(2);
 
-      expect(await sendBrokerRequest(agent(), request())).toEqual({ statusCode: 503, text: 'one' });
+      expect(await sendBrokerRequest(agent(), request())).toEqual({ statusCode: 503, text: 'one', resent: true });
       expect(calls()).toHaveLength(2);
     });
 
@@ -191,7 +191,7 @@ describe('sendBrokerRequest', () => {
       intercept().replyWithError(networkError(code));
       intercept().reply(200, 'ok');
 
-      expect(await sendBrokerRequest(agent(), request())).toEqual({ statusCode: 200, text: 'ok' });
+      expect(await sendBrokerRequest(agent(), request())).toEqual({ statusCode: 200, text: 'ok', resent: true });
       expect(calls()).toHaveLength(2);
     });
 
@@ -424,5 +424,29 @@ describe('sendBrokerRequest', () => {
       expect(error).toBeInstanceOf(BrokerTimeoutError);
       expectNoUrl(error);
     });
+  });
+});
+
+describe('the deadline, on a fake clock (docs/contract.md#deadline-and-retries)', () => {
+  it('ends a call the broker never answers exactly at BROKER_TIMEOUT_MS, as a timeout, never resent', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      let dispatched = 0;
+      const hangs = scriptedDispatcher(() => {
+        dispatched += 1;
+      });
+      const call = sendBrokerRequest(hangs, request({ deadline: createDeadline(2500) }));
+      const settled = vi.fn();
+      call.then(settled, settled);
+
+      await vi.advanceTimersByTimeAsync(2499);
+      expect(settled).not.toHaveBeenCalled();
+      await vi.advanceTimersByTimeAsync(1);
+
+      expect(await rejection(call)).toBeInstanceOf(BrokerTimeoutError);
+      expect(dispatched).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -102,6 +102,38 @@ const cases: [string, NotifyLanguage, SingleEvent, string][] = [
       'Заявка могла быть выставлена: проверьте терминал брокера, прежде чем повторять сигнал.',
   ],
   [
+    'failed, 504 from the store (docs/contract.md#store-timeout)',
+    'ru',
+    {
+      ...base,
+      broker: 'tinkoff',
+      order: tinkoffOrder,
+      kind: 'failed',
+      status: 504,
+      cause: 'store-timeout',
+      detail: undefined,
+    },
+    '❌ Хранилище секретов не ответило вовремя (504) · T-Invest\nПродажа SBER (BBG004730N88) · 3 лота · 250.5\n' +
+      'Заявка не выставлена: функция не дождалась Secrets Manager или SSM. Если повторится — проверьте: ' +
+      'npm run preflight -- --deployed',
+  ],
+  [
+    'failed, 504 from the store, in English',
+    'en',
+    {
+      ...base,
+      broker: 'alor',
+      order: undefined,
+      kind: 'failed',
+      status: 504,
+      cause: 'store-timeout',
+      detail: undefined,
+    },
+    '❌ The secret store did not answer in time (504) · Alor\n' +
+      'No order was placed: the function could not wait longer for Secrets Manager or SSM. If it happens again, check: ' +
+      'npm run preflight -- --deployed',
+  ],
+  [
     'failed, 502',
     'en',
     {
@@ -426,6 +458,7 @@ describe('logLineToEvent', () => {
   it.each([
     ['broker_timeout', 504, { upstream: 'UND_ERR_HEADERS_TIMEOUT' }, 'broker-timeout', 'UND_ERR_HEADERS_TIMEOUT'],
     ['broker_unavailable', 502, { upstream: 'order HTTP 503' }, 'broker-unavailable', 'order HTTP 503'],
+    ['store_timeout', 504, { store: 'secret:ppp-webhooks/webhook-secret', budgetMs: 2700 }, 'store-timeout', undefined],
     ['credential_rejected', 403, {}, 'credential-rejected', undefined],
     ['error', 500, { error: { name: 'Error', code: 'EACCES' } }, 'internal-error', 'EACCES'],
   ])('reads the failure %s', (outcome, status, extra, cause, detail) => {

@@ -71,6 +71,16 @@ describe('decodeJsonBody', () => {
     expect(decodeJsonBody(Uint8Array.from(raw))).toEqual({ success: false, issues: ['body: not UTF-8'] });
   });
 
+  it('refuses a body holding U+FFFD, the mark API Gateway leaves of bytes that were not UTF-8 in a text body', () => {
+    const body = '{"t":"SBER","p":1,"v":1,"d":"buy","note":"\uFFFD"}';
+
+    expect(decodeJsonBody(bytes(body))).toEqual({ success: false, issues: ['body: not UTF-8'] });
+  });
+
+  it('accepts the JSON escape \\ufffd: it is text the caller wrote, not a replaced byte', () => {
+    expect(decodeJsonBody(bytes('{"note":"\\ufffd"}'))).toEqual({ success: true, data: { note: '\uFFFD' } });
+  });
+
   it('accepts a body of exactly 16 KiB and refuses one byte more', () => {
     const exactly = `{"t":"${'x'.repeat(MAX_BODY_BYTES - 8)}"}`;
     expect(Buffer.byteLength(exactly)).toBe(16 * 1024);

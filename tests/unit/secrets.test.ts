@@ -7,6 +7,7 @@ import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/clie
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ValueSource } from '#shared/config.ts';
+import { createDeadline } from '#shared/http/outbound/deadline.ts';
 import { redact } from '#shared/logging.ts';
 import { SecretStore } from '#shared/secrets.ts';
 import type { StoreClients } from '#shared/store/sdk.ts';
@@ -336,5 +337,107 @@ describe('SecretStore with plain and unset sources', () => {
     await store.readParameter(PARAMETER);
 
     expect(factory).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('SecretStore: stale values end (docs/contract.md#configuration)', () => {
+  it('serves a value whose re-reads fail for at most the TTL + 10 minutes after the store last gave it, then throws', async () => {
+    const value = uniqueSecret();
+    secretsManager.on(GetSecretValueCommand).resolvesOnce({ SecretString: value }).rejects(accessDenied());
+    const { store, advance } = storeAt();
+
+    expect(await store.readSecret(SECRET)).toBe(value);
+    // Expired, and every re-read denied: the last value is served, the store asked again every 30 s.
+    advance(TTL_MS);
+    for (let served = 0; served < 10 * 60_000; served += 30_000) {
+      expect(await store.readSecret(SECRET)).toBe(value);
+      advance(30_000);
+    }
+
+    await expect(store.readSecret(SECRET)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+
+  it('counts the maximum age from the last value the store gave, not from the first', async () => {
+    const first = uniqueSecret();
+    const second = uniqueSecret();
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: first })
+      .resolvesOnce({ SecretString: second })
+      .rejects(accessDenied());
+    const { store, advance } = storeAt();
+
+    await store.readSecret(SECRET);
+    advance(TTL_MS);
+    expect(await store.readSecret(SECRET)).toBe(second);
+    advance(TTL_MS + 10 * 60_000 - 1);
+
+    expect(await store.readSecret(SECRET)).toBe(second);
+  });
+});
+
+describe('SecretStore: a read with a deadline (docs/contract.md#deadline-and-retries)', () => {
+  const fakeClock = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+
+  it('answers StoreTimeoutError when the deadline passes, naming the read', async () => {
+    fakeClock();
+    try {
+      const never = new Promise<never>(() => undefined);
+      const hanging: StoreClients = { secretsManager: { send: () => never }, ssm: { send: () => never } };
+      const store = new SecretStore({ ttlMs: TTL_MS, sdk: loadedStoreSdk, clients: () => hanging });
+      const read = store.readSecret(SECRET, createDeadline(2700));
+      const settled = vi.fn();
+      read.then(settled, settled);
+
+      await vi.advanceTimersByTimeAsync(2699);
+      expect(settled).not.toHaveBeenCalled();
+      await vi.advanceTimersByTimeAsync(1);
+
+      await expect(read).rejects.toMatchObject({
+        name: 'StoreTimeoutError',
+        statusCode: 504,
+        publicMessage: 'Хранилище секретов не ответило вовремя',
+        key: `secret:${SECRET_ID}`,
+      });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('serves a known value after 300 ms when its re-read is slow, and the re-read then fills the cache', async () => {
+    fakeClock();
+    try {
+      let now = 1_000_000;
+      const first = uniqueSecret();
+      const second = uniqueSecret();
+      let answerSecondRead: (value: { SecretString: string }) => void = () => undefined;
+      const send = vi
+        .fn()
+        .mockResolvedValueOnce({ SecretString: first })
+        .mockReturnValueOnce(
+          new Promise((resolve) => {
+            answerSecondRead = resolve;
+          }),
+        );
+      const store = new SecretStore({
+        ttlMs: TTL_MS,
+        sdk: loadedStoreSdk,
+        clients: () => ({ secretsManager: { send }, ssm: { send } }),
+        now: () => now,
+      });
+      await store.readSecret(SECRET);
+      now += TTL_MS;
+
+      const read = store.readSecret(SECRET, createDeadline(2700));
+      await vi.advanceTimersByTimeAsync(300);
+      expect(await read).toBe(first);
+      answerSecondRead({ SecretString: second });
+      await vi.advanceTimersByTimeAsync(0);
+
+      expect(await store.readSecret(SECRET)).toBe(second);
+      expect(send).toHaveBeenCalledTimes(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -54,7 +54,9 @@ describe('tickerToTinkoffTicker', () => {
     ['BRK B', 'BRK.B'],
     ['SBER', 'SBER'],
     ['A B C', 'A.B C'],
-  ])('turns %j into %j (the first space only)', (ticker, expected) => {
+    ['sber', 'SBER'],
+    ['brk b', 'BRK.B'],
+  ])('turns %j into %j (upper case, the first space only)', (ticker, expected) => {
     expect(tickerToTinkoffTicker(ticker)).toBe(expected);
   });
 });

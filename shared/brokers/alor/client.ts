@@ -101,7 +101,9 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
       const fresh = await this.#tokens.get(refreshToken, refresh);
       response = await this.#sendOrder(body, fresh.value, call);
     }
-    return orderResponseToOutcome(response.statusCode, response.text);
+    const outcome = orderResponseToOutcome(response.statusCode, response.text);
+    // "Already handled" on this call's own resend answers its first send: the order is this signal's, not a replay.
+    return outcome.status === 'placed' && response.resent === true ? { ...outcome, replayed: false } : outcome;
   }
 
   /** The order's state (`GET …/orders/{orderId}`): a read, with the same access token cache as orders. */

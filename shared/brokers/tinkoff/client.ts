@@ -68,6 +68,15 @@ export interface TinkoffOrderLookup {
 /** How many first outcomes a container remembers for answering 30057 duplicates. */
 const REMEMBERED_OUTCOMES = 1000;
 
+/** A placed order told as a replay: the broker had it from an earlier call with the same key (a resent signal). */
+function replayed(outcome: OrderOutcome): OrderOutcome {
+  return outcome.status === 'placed' ? { ...outcome, replayed: true } : outcome;
+}
+
+function notReplayed(outcome: OrderOutcome): OrderOutcome {
+  return outcome.status === 'placed' ? { ...outcome, replayed: false } : outcome;
+}
+
 /** API v2 REST gateway: `OrdersService/PostOrder`, whose `orderId` is the idempotency key (kept about a month). */
 export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstrument, TinkoffSignalTerms> {
   readonly #dispatcher: Dispatcher;
@@ -148,9 +157,14 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
   async #postOrder(body: string, call: BrokerOrderCall<unknown>): Promise<OrderOutcome> {
     const response = await this.#post(this.#endpoint, body, call.credential, call.deadline);
     const result = postOrderResponseToOutcome(response.statusCode, response.text);
+    const first = this.#firstOutcomes.get(call.requestId);
     if (result.status === 'duplicate') {
-      return this.#firstOutcomes.get(call.requestId) ?? (await this.#orderStateOf(call));
+      // On this call's own resend, the duplicate is the order its first send placed: not a replay of a signal.
+      const outcome = first ?? (await this.#orderStateOf(call));
+      return response.resent === true && first === undefined ? notReplayed(outcome) : replayed(outcome);
     }
+    // A 200 that repeats the report of an orderId this container placed before: the signal was resent.
+    if (first !== undefined) return replayed(result);
     if (this.#firstOutcomes.size >= REMEMBERED_OUTCOMES) {
       const oldest = this.#firstOutcomes.keys().next();
       if (oldest.done !== true) this.#firstOutcomes.delete(oldest.value);

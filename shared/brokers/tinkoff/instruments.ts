@@ -16,8 +16,9 @@ export const GET_INSTRUMENT_BY_PATH = '/tinkoff.public.invest.api.contract.v1.In
 /** A tradable instrument is kept this long: a delisting is picked up within the hour (PostOrder refuses it anyway). */
 const FOUND_TTL_MS = 60 * 60_000;
 /**
- * Anything else T-Invest answered (not found, not tradable through the API) is kept this long: a storm of signals
- * with a mistyped ticker costs one request a minute, and a ticker listed later is found within the minute.
+ * A definite refusal (not found, not tradable through the API) is kept this long: a storm of signals with a mistyped
+ * ticker costs one request a minute, and a ticker listed later is found within the minute. Any other refusal (a 4xx
+ * that may come from the token, which a token swap fixes) is not kept, nor is a failure.
  */
 const REFUSAL_TTL_MS = 60_000;
 /** Listings kept per container; the least recently looked up is forgotten first. */
@@ -32,7 +33,8 @@ export interface TinkoffInstrumentsOptions {
 /**
  * T-Invest's instruments by ticker and class code (`InstrumentsService/GetInstrumentBy`, an exact key: one request,
  * never an ambiguous answer), remembered per container: the first order for a ticker costs one extra request, later
- * ones none. Failures (a rejected token, an unreachable broker) are not remembered.
+ * ones none. Only definite answers are remembered (found, not found); a refusal that may be the token's, a rejected
+ * token and an unreachable broker are not. Keyed by the listing, whose ticker is in upper case: `sber` is `SBER`.
  */
 export class TinkoffInstruments {
   readonly #dispatcher: Dispatcher;
@@ -49,12 +51,13 @@ export class TinkoffInstruments {
   }
 
   async lookup(listing: TinkoffListing, access: BrokerAccess): Promise<InstrumentLookup> {
-    // A class code holds no colon (shared/config.ts), so the first one ends it.
-    const key = `${listing.classCode}:${listing.ticker}`;
+    // A class code holds no colon (shared/config.ts), so the first one ends it; the ticker is upper case already.
+    const key = `${listing.classCode}:${listing.ticker.toUpperCase()}`;
     const remembered = this.#remembered.get(key);
     if (remembered !== undefined) return remembered;
     const response = await this.#ask(listingToInstrumentRequest(listing), access);
     const lookup = instrumentResponseToLookup(response.statusCode, response.text);
+    if (lookup.status === 'refused') return lookup;
     const tradable = lookup.status === 'found' && lookup.apiTradeAvailable;
     this.#remembered.set(key, lookup, tradable ? FOUND_TTL_MS : REFUSAL_TTL_MS);
     return lookup;

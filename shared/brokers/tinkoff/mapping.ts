@@ -72,9 +72,12 @@ export type InstrumentLookup =
 /** What a `PostOrder` answer says: an outcome, or that this `orderId` was sent before (error 30057). */
 export type PostOrderResult = OrderOutcome | { readonly status: 'duplicate' };
 
-/** T-Invest writes class suffixes with a dot: `BRK B` → `BRK.B` (first space only, as the original). */
+/**
+ * A ticker as T-Invest lists it: in upper case (`sber` is `SBER`, as TradingView writes it), class suffixes with a dot
+ * (`BRK B` → `BRK.B`, first space only, as the original).
+ */
 export function tickerToTinkoffTicker(ticker: string): string {
-  return ticker.replace(' ', '.');
+  return ticker.toUpperCase().replace(' ', '.');
 }
 
 export function orderToTinkoffTerms(order: TinkoffFigiOrder): TinkoffOrderTerms {

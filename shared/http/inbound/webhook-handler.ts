@@ -18,9 +18,10 @@ import {
   NotConfiguredError,
   PositionLockedError,
   SignalRefusedError,
+  StoreTimeoutError,
   UnauthorizedError,
 } from '../../errors.ts';
-import type { Broker } from '../../facts.ts';
+import { type Broker, requestBudgetMs } from '../../facts.ts';
 import { type LogFields, logger } from '../../logging.ts';
 import { decodeJsonBody, IdempotencyKeySchema, isCheck, type ParseResult, parseDecodedBody } from '../../payload.ts';
 import type { SecretStore } from '../../secrets.ts';
@@ -41,6 +42,10 @@ export interface OrderRequest<TOrder> {
   readonly order: TOrder;
   /** The caller's key, from the `Idempotency-Key` header or the body's `id`. */
   readonly idempotencyKey: string | undefined;
+  /**
+   * The broker calls' deadline, and the store reads' after the payload: `BROKER_TIMEOUT_MS` from the payload found
+   * valid, never past the request's own deadline (docs/contract.md#deadline-and-retries).
+   */
   readonly deadline: Deadline;
   /** Called once the order's terms are known, so that the line of a failure after it still says which order it was. */
   readonly termsKnown: (terms: LogFields) => void;
@@ -87,6 +92,11 @@ export interface WebhookHandlerOptions<TOrder extends WebhookOrder, TFields = un
   readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderResult>;
   /** Unset: the function takes no v2 signals (T-Invest API v1), and says so. */
   readonly signals?: SignalHandling<TFields> | undefined;
+  /**
+   * When the call arrived, given when the handler started (both `performance.now()`): the request's deadline counts
+   * from it. @default the handler's start
+   */
+  readonly arrivedAt?: (startedAt: number) => number;
 }
 
 export type WebhookHandler = (
@@ -169,6 +179,7 @@ function errorFields(error: HttpError): LogFields {
   if (error instanceof BrokerUnavailableError || error instanceof BrokerTimeoutError) {
     return { outcome: error.code.toLowerCase(), upstream: error.detail };
   }
+  if (error instanceof StoreTimeoutError) return { outcome: error.code.toLowerCase(), store: error.key };
   return { outcome: error.code.toLowerCase() };
 }
 
@@ -197,6 +208,8 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
   options: WebhookHandlerOptions<TOrder, TFields>,
 ): WebhookHandler {
   const { broker, config, store, orderSchema, placeOrder, signals } = options;
+  const arrivedAt = options.arrivedAt ?? ((startedAt: number) => startedAt);
+  const budgetMs = requestBudgetMs(config.brokerTimeoutMs);
   const log = logger.child({ broker });
   const allowList = config.allowedSources === undefined ? undefined : new SourceAllowList(config.allowedSources);
 
@@ -218,6 +231,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
     headerKey: string | undefined,
     auth: string,
     described: Described,
+    requestDeadline: Deadline,
   ): Promise<{ response: WebhookResponse; fields: LogFields }> => {
     described.json = true;
     if (isCheck(body)) {
@@ -241,7 +255,8 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
     const outcome = await signals.run({
       signal,
       idempotencyKey,
-      deadline: createDeadline(config.brokerTimeoutMs),
+      // The order's deadline, as today's body has it: every store read and broker call inside the request's budget.
+      deadline: createDeadline(Math.min(config.brokerTimeoutMs, requestDeadline.remainingMs())),
       report,
       termsKnown: (known) => {
         terms = known;
@@ -264,6 +279,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
   const answer = async (
     event: APIGatewayProxyEventV2,
     described: Described,
+    requestDeadline: Deadline,
   ): Promise<{ response: WebhookResponse; fields: LogFields }> => {
     const request = toWebhookRequest(event);
     // Before the secret is even read from the store: a caller from elsewhere learns nothing and costs nothing.
@@ -276,7 +292,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
       separated ??= separateBodySecret(decodeJsonBody(request.rawBody));
       return separated;
     };
-    const accepted = parseAcceptedSecrets(await store.readSecret(config.webhookSecret));
+    const accepted = parseAcceptedSecrets(await store.readSecret(config.webhookSecret, requestDeadline));
     const auth = checkWebhookSecret(
       {
         header: request.webhookSecretHeader,
@@ -291,7 +307,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
 
     const decoded: ParseResult<unknown> = body().body;
     if (decoded.success && isVersionedBody(decoded.data)) {
-      return answerSignal(decoded.data, request.idempotencyKeyHeader, auth.method, described);
+      return answerSignal(decoded.data, request.idempotencyKeyHeader, auth.method, described, requestDeadline);
     }
     const parsed = parseDecodedBody(decoded, orderSchema);
     if (!parsed.success) throw new InvalidPayloadError(parsed.issues);
@@ -304,7 +320,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
     const { outcome, terms } = await placeOrder({
       order,
       idempotencyKey: headerKey ?? order.idempotencyKey,
-      deadline: createDeadline(config.brokerTimeoutMs),
+      deadline: createDeadline(Math.min(config.brokerTimeoutMs, requestDeadline.remainingMs())),
       termsKnown: (known) => {
         described.order = { order: known, ticker: order.ticker };
       },
@@ -318,12 +334,15 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
 
   return async (event, context) => {
     const startedAt = performance.now();
+    const arrived = arrivedAt(startedAt);
+    // Counted from the arrival: every store read and broker call of the request ends by it.
+    const requestDeadline = createDeadline(Math.max(0, budgetMs - (startedAt - arrived)));
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId;
     let response: WebhookResponse;
     let fields: LogFields;
     const described: Described = {};
     try {
-      ({ response, fields } = await answer(event, described));
+      ({ response, fields } = await answer(event, described, requestDeadline));
     } catch (error) {
       const progress = described.signal === undefined ? {} : { signal: signalFields(described.signal) };
       if (error instanceof HttpError) {
@@ -348,7 +367,9 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
       requestId,
       status: response.statusCode,
       latencyMs: Math.round((performance.now() - startedAt) * 100) / 100,
+      ...(arrived === startedAt ? {} : { sinceArrivalMs: Math.round(performance.now() - arrived) }),
       ...fields,
+      ...(fields.outcome === 'store_timeout' ? { budgetMs } : {}),
     });
     return response;
   };

@@ -154,6 +154,11 @@ export interface BrokerRequest {
 export interface BrokerResponse {
   readonly statusCode: number;
   readonly text: string;
+  /**
+   * The answer to the resend of {@link sendBrokerRequest} after a first send the broker may have received (a reset, a
+   * 502/503/504): a broker's "already handled" then answers this very call's first send, not an earlier signal.
+   */
+  readonly resent?: boolean;
 }
 
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -263,14 +268,17 @@ function mayResend(error: unknown, request: BrokerRequest): boolean {
  * request, a reset or a 502/503/504 from a proxy in front of the broker. A timeout is never re-sent.
  */
 export async function sendBrokerRequest(dispatcher: Dispatcher, request: BrokerRequest): Promise<BrokerResponse> {
+  let firstMayHaveArrived = true;
   try {
     const response = await sendOnce(dispatcher, request);
     const resend = request.idempotent && RETRIABLE_STATUSES.has(response.statusCode);
     if (!resend || request.deadline.remainingMs() < MIN_RETRY_BUDGET_MS) return response;
   } catch (error) {
     if (!mayResend(error, request) || request.deadline.remainingMs() < MIN_RETRY_BUDGET_MS) throw error;
+    firstMayHaveArrived = !(error instanceof BrokerUnavailableError && error.retriable);
   }
-  return sendOnce(dispatcher, request);
+  const response = await sendOnce(dispatcher, request);
+  return firstMayHaveArrived ? { ...response, resent: true } : response;
 }
 
 /**
