@@ -39,6 +39,12 @@ export const LEASE_MARGIN_MS = 1000;
 /** Between attempts: from the first wait, growing to the longest, each with jitter so waiters do not march together. */
 const FIRST_WAIT_MS = 4;
 const LONGEST_WAIT_MS = 40;
+/**
+ * An attempt is given at least this long for the store's answer (never past the deadline), even when less of the wait
+ * is left: a DynamoDB write answers within milliseconds, so a late poll cut short by a sliver of the wait would call a
+ * held lease unanswered, and a take already written would stand for nothing.
+ */
+export const MIN_TAKE_MS = 100;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -60,7 +66,7 @@ export class LeasedPositionLock implements PositionLock {
       if (left <= 0) throw new PositionLockedError();
       const now = this.#now();
       const leaseUntil = now + wait.deadline.remainingMs() + LEASE_MARGIN_MS;
-      if (await this.#take(name, holder, now, leaseUntil, left)) {
+      if (await this.#take(name, holder, now, leaseUntil, left, wait.deadline)) {
         return { release: () => this.#store.give(name, holder) };
       }
       const jittered = pause / 2 + Math.random() * pause;
@@ -70,11 +76,19 @@ export class LeasedPositionLock implements PositionLock {
   }
 
   /**
-   * One attempt, bounded by what is left of the wait. A take the store did not answer in time did not give the lock;
-   * if the store wrote it after all, the lease expires as a dead holder's would.
+   * One attempt, bounded by what is left of the wait, or {@link MIN_TAKE_MS} within the deadline when less is left. A
+   * take the store did not answer in time did not give the lock; if the store wrote it after all, the lease expires as
+   * a dead holder's would.
    */
-  async #take(name: string, holder: string, now: number, leaseUntil: number, leftMs: number): Promise<boolean> {
-    const signal = AbortSignal.timeout(Math.ceil(leftMs));
+  async #take(
+    name: string,
+    holder: string,
+    now: number,
+    leaseUntil: number,
+    leftMs: number,
+    deadline: Deadline,
+  ): Promise<boolean> {
+    const signal = AbortSignal.timeout(Math.ceil(Math.min(Math.max(leftMs, MIN_TAKE_MS), deadline.remainingMs())));
     try {
       return await this.#store.take(name, holder, now, leaseUntil, signal);
     } catch (error) {

@@ -58,6 +58,18 @@ describe('LeasedPositionLock', () => {
     await expect(attempt).rejects.toMatchObject({ name: 'PositionLockedError', detail: 'unanswered', statusCode: 409 });
   });
 
+  it('gives a take the store answers a little after the wait ends its answer, within the deadline', async () => {
+    // 5 ms of wait left, an answer in 20 ms: the lease is taken, not called unanswered.
+    const store: LeaseStore = {
+      take: () => new Promise((resolve) => setTimeout(() => resolve(true), 20)),
+      give: async () => undefined,
+    };
+
+    const lease = await new LeasedPositionLock(store).acquire('a', { deadline: createDeadline(1000), keepMs: 995 });
+
+    expect(lease.release).toBeTypeOf('function');
+  });
+
   it('passes a failure of the store on as it is', async () => {
     const failure = new Error('store down');
     const store: LeaseStore = { take: () => Promise.reject(failure), give: async () => undefined };
