@@ -11,7 +11,10 @@ import type { LockSdk } from './sdk.ts';
  */
 
 export interface PositionLease {
-  /** Gives the lease back; a lease already expired and taken by another signal is left to it. */
+  /**
+   * Gives the lease back, within the deadline it was taken under (one not given back by then expires by itself); a
+   * lease already expired and taken by another signal is left to it.
+   */
   release(): Promise<void>;
 }
 
@@ -31,7 +34,7 @@ export interface LeaseStore {
   /** True when `holder` now holds `name` until `leaseUntil` (ms since the epoch): it was free or its lease had expired. */
   take(name: string, holder: string, now: number, leaseUntil: number, signal: AbortSignal): Promise<boolean>;
   /** Removes the lease if `holder` still holds it. */
-  give(name: string, holder: string): Promise<void>;
+  give(name: string, holder: string, signal: AbortSignal): Promise<void>;
 }
 
 /** A lease outlives its holder's deadline by this much: a holder that died is waited for no longer than that. */
@@ -67,12 +70,19 @@ export class LeasedPositionLock implements PositionLock {
       const now = this.#now();
       const leaseUntil = now + wait.deadline.remainingMs() + LEASE_MARGIN_MS;
       if (await this.#take(name, holder, now, leaseUntil, left, wait.deadline)) {
-        return { release: () => this.#store.give(name, holder) };
+        return { release: () => this.#give(name, holder, wait.deadline) };
       }
       const jittered = pause / 2 + Math.random() * pause;
       if (waitLeft() <= jittered) throw new PositionLockedError();
       await sleep(jittered);
     }
+  }
+
+  /** Nothing is sent once the deadline has passed: every call of a request ends by it. */
+  async #give(name: string, holder: string, deadline: Deadline): Promise<void> {
+    const leftMs = deadline.remainingMs();
+    if (leftMs <= 0) return;
+    await this.#store.give(name, holder, AbortSignal.timeout(Math.ceil(leftMs)));
   }
 
   /**
@@ -164,7 +174,7 @@ export class DynamoLeaseStore implements LeaseStore {
     }
   }
 
-  async give(name: string, holder: string): Promise<void> {
+  async give(name: string, holder: string, signal: AbortSignal): Promise<void> {
     const { sdk, client } = await this.#ready();
     const command = new sdk.DeleteItemCommand({
       TableName: this.#table,
@@ -173,7 +183,7 @@ export class DynamoLeaseStore implements LeaseStore {
       ExpressionAttributeValues: { ':holder': { S: holder } },
     });
     try {
-      await client.send(command);
+      await client.send(command, { abortSignal: signal });
     } catch (error) {
       if (describeError(error).name !== 'ConditionalCheckFailedException') throw error;
     }

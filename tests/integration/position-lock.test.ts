@@ -181,16 +181,16 @@ describe('DynamoLeaseStore with the real SDK client', () => {
 
     expect(await first.take('n', 'a', 1000, 5000, signal())).toBe(true);
     expect(await second.take('n', 'b', 4999, 9000, signal())).toBe(false);
-    await second.give('n', 'b');
+    await second.give('n', 'b', signal());
     expect(store.items(TABLE).get('n')?.holder).toEqual({ S: 'a' });
     expect(await second.take('n', 'b', 5001, 9000 + LEASE_MARGIN_MS, signal())).toBe(true);
-    await first.give('n', 'a');
+    await first.give('n', 'a', signal());
     expect(store.items(TABLE).get('n')).toMatchObject({
       holder: { S: 'b' },
       leaseUntil: { N: String(9000 + LEASE_MARGIN_MS) },
       expiresAt: { N: '10' },
     });
-    await second.give('n', 'b');
+    await second.give('n', 'b', signal());
     expect(store.items(TABLE).size).toBe(0);
     expect(store.count(DELETE_ITEM, TABLE)).toBe(3);
   });

@@ -70,6 +70,25 @@ describe('LeasedPositionLock', () => {
     expect(lease.release).toBeTypeOf('function');
   });
 
+  it('gives the lease back within the deadline it was taken under, and sends nothing once it has passed', async () => {
+    const gives: AbortSignal[] = [];
+    const store: LeaseStore = {
+      take: async () => true,
+      give: async (_name, _holder, signal) => void gives.push(signal),
+    };
+    let now = 0;
+    const deadline = createDeadline(1000, () => now);
+    const lock = new LeasedPositionLock(store);
+
+    await (await lock.acquire('a', { deadline, keepMs: 0 })).release();
+    const late = await lock.acquire('b', { deadline, keepMs: 0 });
+    now = 1000;
+    await late.release();
+
+    expect(gives).toHaveLength(1);
+    expect(gives[0]?.aborted).toBe(false);
+  });
+
   it('passes a failure of the store on as it is', async () => {
     const failure = new Error('store down');
     const store: LeaseStore = { take: () => Promise.reject(failure), give: async () => undefined };
