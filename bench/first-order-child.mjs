@@ -6,7 +6,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { ORDERS, webhookEvent } from './child-signal.mjs';
+import { bareOrder, ORDERS, webhookEvent } from './child-signal.mjs';
 
 const [bundlePath, broker, warmOrdersText, mode] = process.argv.slice(2);
 const warmOrders = Number(warmOrdersText);
@@ -61,25 +61,9 @@ const firstDone = at();
 // Warm orders beside their floor, alternating so that both see the same moment of the process: the same order sent
 // by a bare undici request on its own kept-alive connection, each with a fresh idempotency key
 // (bench/first-order.ts, BareOrderRequest).
-const { Client } = await import('undici');
-const { randomUUID } = await import('node:crypto');
-const bareOrder = JSON.parse(process.env.BENCH_BARE_ORDER);
-const bareUrl = new URL(bareOrder.url);
-const bare = new Client(bareUrl.origin);
-const sendBare = async () => {
-  const id = randomUUID();
-  const headers = Object.fromEntries(
-    Object.entries(bareOrder.headers).map(([name, value]) => [name, value.replaceAll('{{id}}', id)]),
-  );
-  const response = await bare.request({
-    path: bareUrl.pathname,
-    method: 'POST',
-    headers,
-    body: bareOrder.body.replaceAll('{{id}}', id),
-  });
-  await response.body.text();
-  return response.statusCode;
-};
+const { connection, send } = await bareOrder();
+const bare = connection();
+const sendBare = () => send(bare);
 const statuses = [first.statusCode, await sendBare()];
 const warmMs = [];
 const bareMs = [];

@@ -7,7 +7,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { webhookEvent } from './child-signal.mjs';
+import { bareOrder, webhookEvent } from './child-signal.mjs';
 
 const [bundlePath, broker, warmSignalsText] = process.argv.slice(2);
 const warmSignals = Number(warmSignalsText);
@@ -53,27 +53,11 @@ const imported = at();
 const firstResponse = await handler(signal(1));
 const firstMs = at() - imported;
 
-const { Client } = await import('undici');
-const { randomUUID } = await import('node:crypto');
-const bareOrder = JSON.parse(process.env.BENCH_BARE_ORDER);
-const bareUrl = new URL(bareOrder.url);
-const bare = new Client(bareUrl.origin);
+const { connection, send } = await bareOrder();
+const bare = connection();
 // A second connection, as the function reads the position and the orders at once over two.
-const bareSecond = new Client(bareUrl.origin);
-const sendBare = async (client = bare) => {
-  const id = randomUUID();
-  const headers = Object.fromEntries(
-    Object.entries(bareOrder.headers).map(([name, value]) => [name, value.replaceAll('{{id}}', id)]),
-  );
-  const response = await client.request({
-    path: bareUrl.pathname,
-    method: 'POST',
-    headers,
-    body: bareOrder.body.replaceAll('{{id}}', id),
-  });
-  await response.body.text();
-  return response.statusCode;
-};
+const bareSecond = connection();
+const sendBare = (client = bare) => send(client);
 
 const results = [JSON.parse(firstResponse.body).result];
 const statuses = [firstResponse.statusCode, await sendBare(), await sendBare(bareSecond)];

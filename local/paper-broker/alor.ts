@@ -200,15 +200,23 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
     return session;
   };
 
-  /** `MdV2ClientsExchangePortfolioSummaryGet`, in the `Simple` format. */
-  const portfolioSummary = (request: BrokerRequest): JsonAnswer => {
+  /** The portfolio's session and path parameters of a read, or its refusal. */
+  const portfolioRead = (request: BrokerRequest): JsonAnswer | { exchange: 'MOEX' | 'SPBX'; portfolio: string } => {
     const session = sessionOf(request);
     if (session === undefined) return { status: 401 };
     const query = ReadQuerySchema.safeParse(Object.fromEntries(request.url.searchParams));
     const exchange = ExchangeSchema.safeParse(request.params.exchange);
     if (!query.success || !exchange.success) return { status: 400 };
     const portfolio = request.params.portfolio ?? '';
-    if (!session.portfolios.includes(portfolio) || scenario === 'portfolio-not-on-exchange') return { status: 403 };
+    if (!session.portfolios.includes(portfolio)) return { status: 403 };
+    return { exchange: exchange.data, portfolio };
+  };
+
+  /** `MdV2ClientsExchangePortfolioSummaryGet`, in the `Simple` format. */
+  const portfolioSummary = (request: BrokerRequest): JsonAnswer => {
+    const read = portfolioRead(request);
+    if ('status' in read) return read;
+    if (scenario === 'portfolio-not-on-exchange') return { status: 403 };
     return {
       status: 200,
       body: {
@@ -341,18 +349,6 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
       iceberg: null,
       volume: order.price * order.quantity,
     };
-  };
-
-  /** The portfolio's session and path parameters of a read, or its refusal. */
-  const portfolioRead = (request: BrokerRequest): JsonAnswer | { exchange: 'MOEX' | 'SPBX'; portfolio: string } => {
-    const session = sessionOf(request);
-    if (session === undefined) return { status: 401 };
-    const query = ReadQuerySchema.safeParse(Object.fromEntries(request.url.searchParams));
-    const exchange = ExchangeSchema.safeParse(request.params.exchange);
-    if (!query.success || !exchange.success) return { status: 400 };
-    const portfolio = request.params.portfolio ?? '';
-    if (!session.portfolios.includes(portfolio)) return { status: 403 };
-    return { exchange: exchange.data, portfolio };
   };
 
   /** A position as `response_Position_Simple` shows it. */

@@ -464,11 +464,18 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     return { status: 200, body: { orders: active.map(orderToWire) } };
   };
 
-  /** `OrdersService/CancelOrder`: an active order cancelled; one that is not (filled, gone) is 30059, unknown 50005. */
-  const cancelOrder = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+  /**
+   * The v2 order a GetOrderState or CancelOrder body names: by the exchange's id, or by the caller's `orderId` with
+   * `ORDER_ID_TYPE_REQUEST`; else T-Invest's answer (unauthenticated, invalid, no such account, 50005).
+   */
+  const namedOrder = (
+    request: BrokerRequest,
+    environment: Environment,
+    schema: typeof CancelOrderBodySchema | typeof GetOrderStateBodySchema,
+  ): { order: TinkoffPaperOrder } | JsonAnswer => {
     const accounts = accountsOf(request, environment);
     if (accounts === undefined) return UNAUTHENTICATED;
-    const parsed = CancelOrderBodySchema.safeParse(request.json);
+    const parsed = schema.safeParse(request.json);
     if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
     const { accountId, orderId, orderIdType } = parsed.data;
     if (!accounts.includes(accountId)) return error(404, 5, 50004, 'Account not found');
@@ -479,7 +486,14 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
         candidate.accountId === accountId &&
         (byRequestId ? candidate.orderRequestId === orderId : candidate.orderId === orderId),
     );
-    if (order === undefined) return error(404, 5, 50005, 'Order not found');
+    return order === undefined ? error(404, 5, 50005, 'Order not found') : { order };
+  };
+
+  /** `OrdersService/CancelOrder`: an active order cancelled; one that is not (filled, gone) is 30059, unknown 50005. */
+  const cancelOrder = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const named = namedOrder(request, environment, CancelOrderBodySchema);
+    if (!('order' in named)) return named;
+    const { order } = named;
     if (order.status !== 'working' && order.status !== 'partly-filled') {
       return error(400, 3, 30059, `Cancel order error: order ${order.orderId} is ${order.status}`);
     }
@@ -595,20 +609,9 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
 
   /** Looks an order up by the exchange's id, or by the caller's `orderId` with `ORDER_ID_TYPE_REQUEST`. */
   const getOrderState = (request: BrokerRequest, environment: Environment): JsonAnswer => {
-    const accounts = accountsOf(request, environment);
-    if (accounts === undefined) return UNAUTHENTICATED;
-    const parsed = GetOrderStateBodySchema.safeParse(request.json);
-    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
-    const { accountId, orderId, orderIdType } = parsed.data;
-    if (!accounts.includes(accountId)) return error(404, 5, 50004, 'Account not found');
-    const byRequestId = orderIdType === 'ORDER_ID_TYPE_REQUEST';
-    const order = orders.find(
-      (candidate) =>
-        candidate.api === 'v2' &&
-        candidate.accountId === accountId &&
-        (byRequestId ? candidate.orderRequestId === orderId : candidate.orderId === orderId),
-    );
-    if (order === undefined) return error(404, 5, 50005, 'Order not found');
+    const named = namedOrder(request, environment, GetOrderStateBodySchema);
+    if (!('order' in named)) return named;
+    const { order } = named;
     return {
       status: 200,
       body: {

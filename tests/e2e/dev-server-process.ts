@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { READY_PREFIX } from '#local/dev-server.ts';
 import { type Broker, FUNCTION_SETTING_NAME, LOCAL_ENV } from '#shared/facts.ts';
 
@@ -87,6 +88,26 @@ export async function spawnDevServer(
     child.once('error', fail);
   });
   return { ...ready, child, output: () => output, stop };
+}
+
+/**
+ * The dev server of a `describe`: spawned before its tests, killed after them whatever happened. The getter throws
+ * until it has started.
+ */
+export function useDevServer(env: Record<string, string> = {}): () => DevServerProcess {
+  let server: DevServerProcess | undefined;
+  beforeAll(async () => {
+    server = await spawnDevServer(env);
+  }, 30_000);
+  afterAll(() => {
+    if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null) {
+      server.child.kill('SIGKILL');
+    }
+  });
+  return () => {
+    if (server === undefined) throw new Error('dev server not started');
+    return server;
+  };
 }
 
 /** A POST to a webhook route, with a bounded wait. */

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevServerProcess, post, spawnDevServer } from '../e2e/dev-server-process.ts';
+import { describe, expect, it } from 'vitest';
+import { post, useDevServer } from '../e2e/dev-server-process.ts';
 
 /**
  * `npm start` with v2 signals (docs/contract.md#signals-ver-2): the dev server as a child process, driven over HTTP; the
@@ -16,11 +16,7 @@ interface State {
 }
 
 describe('npm start: v2 signals and the paper positions', () => {
-  let server: DevServerProcess | undefined;
-  const running = () => {
-    if (server === undefined) throw new Error('dev server not started');
-    return server;
-  };
+  const running = useDevServer({ WEBHOOK_SECRET: SECRET });
   const state = async (): Promise<State> => {
     const response = await fetch(`${running().url}/api/state`, { signal: AbortSignal.timeout(5000) });
     return (await response.json()) as State;
@@ -32,16 +28,6 @@ describe('npm start: v2 signals and the paper positions', () => {
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(5000),
     });
-
-  beforeAll(async () => {
-    server = await spawnDevServer({ WEBHOOK_SECRET: SECRET });
-  }, 30_000);
-
-  afterAll(async () => {
-    if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null) {
-      server.child.kill('SIGKILL');
-    }
-  });
 
   it('starts with no positions on either paper account', async () => {
     expect((await state()).positions).toEqual({ alor: [], tinkoff: [] });

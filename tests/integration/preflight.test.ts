@@ -491,6 +491,64 @@ describe('npm run preflight --deployed: the deployed functions, on a local stack
   });
 });
 
+describe('npm run preflight -- --positions (what a ver 2 signal reads)', () => {
+  /** Order routes a ver 2 signal adds to the paper brokers: a preflight hits none of them either. */
+  const expectNoSignalOrderCall = () => {
+    for (const route of ['market-order', 'cancel']) {
+      for (const broker of [paper.alor, paper.tinkoff]) expect(broker.stats.byRoute[route], route).toBeUndefined();
+    }
+  };
+
+  it('says the token reads the positions and active orders of both brokers, in two more reads each', async () => {
+    const run = await preflight(['--positions', '--lang', 'en'], paperEnv());
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      `✓ The token reads the positions and orders of portfolio ${PORTFOLIO} on SPBX (ver 2 signals)`,
+    );
+    expect(run.stdout).toContain(
+      `✓ The token reads the positions and active orders of account ${ACCOUNT} (ver 2 signals)`,
+    );
+    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1 });
+    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, positions: 1, orders: 1 });
+    expectReadOnlyAndFew();
+    expectNoSignalOrderCall();
+  });
+
+  it('does not read them without the option (the preflight as before)', async () => {
+    const run = await preflight(['--lang', 'en'], paperEnv());
+
+    expect(run.code).toBe(0);
+    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1 });
+    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1 });
+  });
+
+  it.each([
+    [
+      'alor',
+      { status: 403, body: '' },
+      'positions',
+      `✗ The token cannot read the positions of portfolio ${PORTFOLIO} on SPBX (HTTP 403)`,
+    ],
+    [
+      'tinkoff',
+      { status: 403, body: JSON.stringify({ code: 7, message: 'Insufficient privileges', description: 40002 }) },
+      'orders',
+      `✗ The token cannot read the orders of account ${ACCOUNT} (40002)`,
+    ],
+  ] as const)('fails with a fix when %s refuses a read (%j on %s)', async (broker, answer, route, line) => {
+    paper[broker].injectFault({ route, fault: { kind: 'status', ...answer } });
+
+    const run = await preflight(['--positions', '--lang', 'en', '--broker', broker], paperEnv());
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(line);
+    expect(run.stdout).toContain('fix: ver 2 signals with pos and x would fail');
+    expectReadOnlyAndFew();
+    expectNoSignalOrderCall();
+  });
+});
+
 describe('npm run preflight output', () => {
   it('holds no secret value in any case: neither token nor any access token the paper broker issued', () => {
     expect(outputs.length).toBeGreaterThan(20);
