@@ -74,3 +74,11 @@ export function decimalToQuotation(decimal: string): Quotation {
   const [whole = '0', fraction = ''] = decimal.split('.');
   return { units: whole, nano: Number(fraction.padEnd(MAX_FRACTION_DIGITS, '0')) };
 }
+
+/** `{ units: "12", nano: 300000000 }` → `"12.3"`: the decimal a T-Invest Quotation or MoneyValue holds. */
+export function quotationToDecimal(quotation: { readonly units: string; readonly nano: number }): string {
+  const negative = quotation.units.startsWith('-') || quotation.nano < 0;
+  const whole = quotation.units.replace('-', '');
+  const fraction = String(Math.abs(quotation.nano)).padStart(MAX_FRACTION_DIGITS, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${whole}${fraction === '' ? '' : `.${fraction}`}`;
+}

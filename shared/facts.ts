@@ -61,6 +61,10 @@ export const ENV = {
   allowedSourceIps: 'ALLOWED_SOURCE_IPS',
   /** The DynamoDB table of the position lock (docs/contract.md#position-lock); unset: a lock within the process. */
   positionLockTable: 'POSITION_LOCK_TABLE',
+  /** Whether what filled is closed when its protection cannot be placed (docs/contract.md#protection). */
+  closeUnprotected: 'CLOSE_UNPROTECTED',
+  /** T-Invest: the follow-up queue a protected entry's watch goes on (the stack sets it; unset: within the process). */
+  tinkoffFollowUpQueueUrl: 'TINKOFF_FOLLOW_UP_QUEUE_URL',
   /** Set by the Parameters and Secrets extension's CDK binding (`paramsAndSecrets`): store reads go through it. */
   storeExtensionPort: 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
   /** Set by Lambda; the extension asks for it with every read. */
@@ -289,5 +293,16 @@ export const MAX_FOLLOW_UP_DELAY_SECONDS = 900;
 export const NOTIFY_WINDOW_SECONDS = 600;
 
 /** The `message` of the log lines the notifier reads: the webhook's one line per invocation, and the follow-up's. */
+/**
+ * A protected entry's watch at T-Invest (docs/contract.md#protection): it checks every this many seconds while
+ * anything of it is open (the SQS delay of its next message), again after this many when a stop could not be placed,
+ * and tells the protection failed after this many attempts.
+ */
+export const PROTECTION_WATCH_SECONDS = 10;
+export const PROTECTION_RETRY_SECONDS = 2;
+export const PROTECTION_WATCH_ATTEMPTS = 3;
+
 export const WEBHOOK_LOG_MESSAGE = 'webhook answered';
 export const FOLLOW_UP_LOG_MESSAGE = 'order followed up';
+/** The line of each check of a protected entry's watch (shared/brokers/follow-up-handler.ts). */
+export const PROTECTION_LOG_MESSAGE = 'protection checked';

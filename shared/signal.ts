@@ -1,3 +1,4 @@
+import { isZeroDecimal, toCanonicalDecimal } from './decimal.ts';
 import type { SignalExchange } from './facts.ts';
 import {
   describeIssues,
@@ -55,6 +56,9 @@ export const SIGNAL_KEYS = [
   'cancel',
   'o',
   'tif',
+  'sl',
+  'tp',
+  'trail',
 ] as const;
 export type SignalKey = (typeof SIGNAL_KEYS)[number];
 
@@ -69,6 +73,21 @@ export type SignalIntent =
   /** `x: "cancel"`: cancel the instrument's active orders. */
   | { readonly kind: 'cancel' };
 
+/** The keys that protect an entry (docs/contract.md#protection): a stop-loss, a take-profit, a trailing take-profit. */
+export const PROTECTIVE_KEYS = ['sl', 'tp', 'trail'] as const;
+export type ProtectiveKey = (typeof PROTECTIVE_KEYS)[number];
+
+/**
+ * A protective level as the signal writes it: a price (`sl`, `tp`; for `trail` a distance in price), or a percentage
+ * of the entry's price (`"1.5%"`). Canonical decimals.
+ */
+export type ProtectiveLevel =
+  | { readonly kind: 'price'; readonly value: string }
+  | { readonly kind: 'percent'; readonly value: string };
+
+/** What protects the entry, when the signal asks for it. */
+export type Protection = Readonly<Partial<Record<ProtectiveKey, ProtectiveLevel>>>;
+
 /** How the signal's one order is traded, and what is done before it. */
 export interface SignalOptions {
   readonly type: OrderType;
@@ -77,6 +96,8 @@ export interface SignalOptions {
   readonly timeInForce?: TimeInForce | undefined;
   /** `cancel: true`: the instrument's active orders are cancelled first, and only the position counts. */
   readonly cancelFirst: boolean;
+  /** `sl`, `tp`, `trail`: the entry's protection, held by the broker; absent when the signal asks for none. */
+  readonly protection?: Protection | undefined;
 }
 
 /** A v2 signal as every broker reads it; `fields` holds what only one broker reads (T-Invest's `f`). */
@@ -166,6 +187,28 @@ const SignedWholeSchema = z.pipe(
   }),
 );
 
+const PERCENT_RULE = 'must be a price above zero, or "N%" with N above 0 and below 100';
+
+/**
+ * `sl`, `tp`, `trail`: a price (a number or a numeric string, as `p`), or `"N%"` of the entry's price, N above 0 and
+ * below 100. The reason names the rule, never the value.
+ */
+const ProtectiveLevelSchema = z.pipe(
+  z.union([z.number(), z.string()]),
+  z.transform((value: number | string, ctx): ProtectiveLevel => {
+    const text = typeof value === 'number' ? String(value) : value.trim();
+    const percent = text.endsWith('%');
+    const decimal = toCanonicalDecimal(percent ? text.slice(0, -1) : text);
+    const valid =
+      decimal !== undefined && !isZeroDecimal(decimal) && (!percent || Number(decimal) < 100) && !text.startsWith('-');
+    if (!valid) {
+      ctx.issues.push({ code: 'custom', message: PERCENT_RULE, input: value });
+      return z.NEVER;
+    }
+    return { kind: percent ? 'percent' : 'price', value: decimal };
+  }),
+);
+
 /** The fields of a v2 body every broker reads; `f` is the broker's. */
 const SignalFieldsSchema = z.object({
   t: InstrumentSchema,
@@ -179,6 +222,9 @@ const SignalFieldsSchema = z.object({
   cancel: z.optional(z.boolean()),
   o: z.optional(z.enum(ORDER_TYPES)),
   tif: z.optional(z.enum(TIMES_IN_FORCE)),
+  sl: z.optional(ProtectiveLevelSchema),
+  tp: z.optional(ProtectiveLevelSchema),
+  trail: z.optional(ProtectiveLevelSchema),
 });
 type SignalFields = z.output<typeof SignalFieldsSchema>;
 
@@ -210,11 +256,17 @@ function readIntent(fields: SignalFields, issues: string[]): SignalIntent | unde
     : { kind: 'order', side: fields.d, lots: fields.v };
 }
 
+/** `sl`, `tp`, `trail` as given, or undefined when the signal asks for no protection. */
+function readProtection(fields: Pick<SignalFields, ProtectiveKey>): Protection | undefined {
+  const entries = PROTECTIVE_KEYS.flatMap((key) => (fields[key] === undefined ? [] : [[key, fields[key]] as const]));
+  return entries.length === 0 ? undefined : Object.fromEntries(entries);
+}
+
 /** The options of the intent, with the rules that tie them to it. */
 function readOptions(fields: SignalFields, issues: string[]): SignalOptions {
   const type = fields.o ?? 'limit';
   if (fields.x !== undefined) {
-    for (const key of ['o', 'p', 'tif', 'pu', 'cancel'] as const) {
+    for (const key of ['o', 'p', 'tif', 'pu', 'cancel', ...PROTECTIVE_KEYS] as const) {
       if (fields[key] !== undefined) issues.push(`${key}: not with x`);
     }
     // An exit's order, if any, is the close at market.
@@ -223,11 +275,13 @@ function readOptions(fields: SignalFields, issues: string[]): SignalOptions {
   if (fields.pu !== undefined && fields.pos === undefined) issues.push('pu: only with pos');
   if (type === 'limit' && fields.p === undefined) issues.push('p: required with o: limit');
   if (type !== 'limit' && fields.p !== undefined) issues.push('p: only with o: limit');
+  const protection = readProtection(fields);
   return {
     type,
     price: type === 'limit' ? fields.p : undefined,
     timeInForce: fields.tif,
     cancelFirst: fields.cancel === true,
+    ...(protection === undefined ? {} : { protection }),
   };
 }
 
@@ -267,6 +321,60 @@ export function parseSignal<TFields>(
   };
 }
 
+/** Whether a body without `ver` asks for protection: it has `sl`, `tp` or `trail` (docs/contract.md#protection). */
+export function hasProtectionKeys(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    PROTECTIVE_KEYS.some((key) => Object.hasOwn(value, key))
+  );
+}
+
+/** Today's body with its protection: today's keys and rules (unknown keys stripped), and `sl`, `tp`, `trail`. */
+const ProtectedOrderSchema = z.object({
+  t: InstrumentSchema,
+  id: z.optional(IdempotencyKeySchema),
+  d: SideSchema,
+  v: LotsSchema,
+  p: PriceSchema,
+  sl: z.optional(ProtectiveLevelSchema),
+  tp: z.optional(ProtectiveLevelSchema),
+  trail: z.optional(ProtectiveLevelSchema),
+});
+
+/**
+ * A body without `ver` that carries `sl`, `tp` or `trail` (see {@link hasProtectionKeys}): today's limit order, read by
+ * today's rules, with its protection, run as the same v2 order would be. A trader who wrote a stop expects it placed;
+ * dropped as today's parser drops unknown keys, it would trade unprotected.
+ */
+export function parseProtectedOrder<TFields>(
+  body: Record<string, unknown>,
+  brokerFields: z.ZodMiniType<TFields>,
+): SignalParse<TFields> {
+  const parsed = ProtectedOrderSchema.safeParse(body);
+  const extra = brokerFields.safeParse(body);
+  if (!parsed.success || !extra.success) {
+    const issues = [
+      ...(parsed.success ? [] : describeIssues(parsed.error)),
+      ...(extra.success ? [] : describeIssues(extra.error)),
+    ];
+    return problem('bad-payload', BAD_SIGNAL_MESSAGE, issues);
+  }
+  const fields = parsed.data;
+  const protection = readProtection(fields);
+  return {
+    success: true,
+    signal: {
+      ...fields.t,
+      intent: { kind: 'order', side: fields.d, lots: fields.v },
+      options: { type: 'limit', price: fields.p, cancelFirst: false, protection },
+      idempotencyKey: fields.id,
+      fields: extra.data,
+    },
+  };
+}
+
 /**
  * What a broker offers a v2 signal. What it lacks is refused with [not-supported](docs/contract.md#not-supported),
  * never traded some other way; the capability list is made of it.
@@ -280,6 +388,8 @@ export interface SignalSupport {
   readonly positionUnits: readonly PositionUnit[];
   /** The exchanges whose orders the broker's API cancels. */
   readonly cancelExchanges: readonly SignalExchange[];
+  /** The protective keys the broker holds orders for (docs/contract.md#protection). */
+  readonly protection: readonly ProtectiveKey[];
 }
 
 /** Whether the intent cancels the instrument's active orders. */
@@ -314,7 +424,11 @@ export function unsupportedBy(
   if (signal.intent.kind === 'position' && !support.positionUnits.includes(signal.intent.unit)) {
     return `${name} не поддерживает pu: ${signal.intent.unit}`;
   }
-  if (cancelsOrders(signal) && !support.cancelExchanges.includes(exchange)) {
+  const asked = PROTECTIVE_KEYS.filter((key) => signal.options.protection?.[key] !== undefined);
+  const lacking = asked.find((key) => !support.protection.includes(key));
+  if (lacking !== undefined) return `${name} не поддерживает ${lacking}`;
+  // A protected entry's stops are cancelled by the exits (and taken back when the entry fails): cancels are needed.
+  if ((cancelsOrders(signal) || asked.length > 0) && !support.cancelExchanges.includes(exchange)) {
     return `${name} не снимает заявки на ${exchange} через API`;
   }
   return undefined;
@@ -335,6 +449,7 @@ export function signalCapabilities(support: SignalSupport | undefined, broker: s
     tif: Object.fromEntries(support.orderTypes.map((type) => [type, [...support.timeInForce[type]]])),
     pu: [...support.positionUnits],
     cancel: { exchanges: [...support.cancelExchanges] },
+    protection: [...support.protection],
     dryRun,
   };
 }

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, Context, ScheduledEvent } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
 import { checkWebhookSecret } from '../auth/secret.ts';
-import type { CommonConfig, ValueSource } from '../config.ts';
+import { type CommonConfig, closesUnprotected, type ValueSource } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { SignalExchange } from '../facts.ts';
 import { type Broker, MAX_KEEP_WARM_MINUTES } from '../facts.ts';
@@ -20,11 +20,19 @@ import { loadLockSdkOnDemand } from '../lock/sdk.ts';
 import { type LogFields, logger, prepareLogOutput } from '../logging.ts';
 import { parseWebhookBody } from '../payload.ts';
 import { INIT_PREFETCH_MAX_WAIT_MS, SecretStore } from '../secrets.ts';
-import { parseSignal, type Signal, type SignalSupport, signalCapabilities, unsupportedBy } from '../signal.ts';
+import {
+  parseProtectedOrder,
+  parseSignal,
+  type Signal,
+  type SignalSupport,
+  signalCapabilities,
+  unsupportedBy,
+} from '../signal.ts';
 import { loadStoreSdkOnDemand } from '../store/sdk-on-demand.ts';
 import { isSelfTestEvent, runStoreSelfTest, type SELF_TEST_EVENT, type SelfTestReport } from '../store/self-test.ts';
 import type * as z from '../zod.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
+import type { FollowUpQueue } from './follow-up-queue.ts';
 import type { OrderOutcome } from './outcome.ts';
 import { brokerRequestId } from './request-id.ts';
 import { type BrokerSignalCalls, createSignalRecipe } from './signal-recipe.ts';
@@ -126,6 +134,8 @@ export interface BrokerHandlerDeps {
   readonly dispatcher?: Dispatcher;
   /** @default the DynamoDB lock of `POSITION_LOCK_TABLE`, else one within the process */
   readonly lock?: PositionLock;
+  /** T-Invest: where a protected entry's watch goes. @default SQS at `TINKOFF_FOLLOW_UP_QUEUE_URL`, else the process's */
+  readonly followUpQueue?: FollowUpQueue;
   /**
    * When the container's init started (`performance.now()`), set by {@link initBrokerContainer}: a first call that
    * arrives as init ends (it is what started the container) counts its deadline from there, so a cold start's wait
@@ -217,9 +227,11 @@ function signalHandling<TFields, TInstrument, TSignalTerms extends LogFields>(
     lock,
     brokerTimeoutMs: config.brokerTimeoutMs,
     dryRun: config.dryRun,
+    closeUnprotected: closesUnprotected(config),
   });
   return {
     parse: (body) => parseSignal(body, signals.fields),
+    parseProtected: (body) => parseProtectedOrder(body, signals.fields),
     unsupported: (signal) => unsupportedBy(signals.support, signal, signals.exchange(signal)),
     capabilities: () => signalCapabilities(signals.support, broker, config.dryRun),
     run: (request) => {

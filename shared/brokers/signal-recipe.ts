@@ -5,13 +5,25 @@ import { dependsOnPosition, type Signal, type SignalOptions } from '../signal.ts
 import type { BrokerAccess, BrokerOrderCall } from './broker-handler.ts';
 import type { BrokerCredentials } from './credentials.ts';
 import type { OrderOutcome } from './outcome.ts';
+import {
+  checkPositive,
+  checkProtectionPrices,
+  describePrices,
+  type ProtectionPlan,
+  type ProtectionPrices,
+  protectionPlan,
+  protectionPrices,
+  reducesPosition,
+} from './protection.ts';
 import { legRequestId } from './request-id.ts';
-import type { SignalOutcome, SignalReport } from './signal-outcome.ts';
+import type { ProtectionReport, SignalOrder, SignalOutcome, SignalReport } from './signal-outcome.ts';
 import {
   type ActiveOrder,
   type InstrumentState,
   type PlannedOrder,
   planSignal,
+  readsStopOrders,
+  type StateNeeds,
   stateNeeds,
   targetLots,
 } from './signal-plan.ts';
@@ -35,16 +47,43 @@ export type CancelResult =
   | { readonly status: 'cancelled' }
   | { readonly status: 'unconfirmed'; readonly reason: string };
 
+/** A protected entry, as the recipe hands it to the broker (docs/contract.md#protection). */
+export interface ProtectedEntry<TInstrument, TTerms> {
+  readonly call: InstrumentCall<TInstrument>;
+  readonly terms: TTerms;
+  /** The entry's key; its protective legs' keys derive from it (`protectiveLegId`). */
+  readonly requestId: string;
+  readonly order: PlannedOrder;
+  readonly options: SignalOptions;
+  readonly plan: ProtectionPlan;
+  /** A limit entry's prices, checked already; a market entry's are known once it filled. */
+  readonly prices: ProtectionPrices | undefined;
+  /** The instrument's price step, for a market entry's prices. */
+  readonly step: string | undefined;
+  /** `CLOSE_UNPROTECTED`: close what filled when its protection cannot be placed. */
+  readonly closeUnprotected: boolean;
+  readonly ticker: string;
+  /** The webhook call's request id: the follow-up's lines and messages carry it. */
+  readonly webhookRequestId: string | undefined;
+}
+
+/** What became of a protected entry: the entry's outcome, the protective orders placed in the request, the protection. */
+export interface ProtectedOutcome {
+  readonly entry: OrderOutcome;
+  readonly legs: readonly SignalOrder[];
+  readonly protection: ProtectionReport;
+}
+
 /** What the recipe asks of a broker's client. */
 export interface SignalClient<TInstrument, TTerms> {
-  /** The position (in lots) and the instrument's active orders, read in parallel, as `needs` asks. */
-  readState(
-    call: InstrumentCall<TInstrument>,
-    needs: { readonly position: boolean; readonly orders: boolean },
-  ): Promise<InstrumentState>;
+  /** The position (in lots), the instrument's active orders and stop orders, read in parallel, as `needs` asks. */
+  readState(call: InstrumentCall<TInstrument>, needs: StateNeeds): Promise<InstrumentState>;
+  /** Cancels an order, or a stop order (`order.stop`). */
   cancelOrder(call: InstrumentCall<TInstrument>, order: ActiveOrder): Promise<CancelResult>;
   /** The signal's order (limit, market or best price), keyed by `requestId`. */
   placeOrder(call: BrokerOrderCall<TTerms>): Promise<OrderOutcome>;
+  /** An entry with its protection: the broker's own way (Alor: a group; T-Invest: stops after the fill). */
+  placeProtected(entry: ProtectedEntry<TInstrument, TTerms>): Promise<ProtectedOutcome>;
 }
 
 /** A broker's part of the recipe: its instrument, its terms, its client. */
@@ -58,6 +97,8 @@ export interface BrokerSignalCalls<TFields, TInstrument, TTerms extends LogField
   readonly instrumentKey: (instrument: TInstrument) => string;
   /** Its lot size, when known: `pos` in shares is divided by it. */
   readonly lot: (instrument: TInstrument) => number | undefined;
+  /** Its price step, when known: protective prices are rounded to it (read when the signal asks for protection). */
+  readonly step: (instrument: TInstrument) => string | undefined;
   /** The order in the broker's terms: what the log line shows. */
   readonly terms: (instrument: TInstrument, order: PlannedOrder, options: SignalOptions) => TTerms;
   readonly client: SignalClient<TInstrument, TTerms>;
@@ -70,12 +111,16 @@ export interface SignalRecipeOptions<TFields, TInstrument, TTerms extends LogFie
   /** The lock is waited for no longer than half of it: the other half is the broker calls'. */
   readonly brokerTimeoutMs: number;
   readonly dryRun: boolean;
+  /** `CLOSE_UNPROTECTED`: what filled is closed when its protection cannot be placed. */
+  readonly closeUnprotected: boolean;
 }
 
 /** One signal to run, with what the invocation knows. */
 export interface SignalRun<TFields> {
   readonly signal: Signal<TFields>;
   readonly idempotencyKey: string | undefined;
+  /** The webhook call's request id (API Gateway's), for a protected entry's follow-up. */
+  readonly requestId?: string | undefined;
   readonly deadline: Deadline;
   /** The credential and account, read once per invocation (404 rows). */
   readonly credentials: () => Promise<BrokerCredentials>;
@@ -88,7 +133,7 @@ export interface SignalRun<TFields> {
 export function createSignalRecipe<TFields, TInstrument, TTerms extends LogFields>(
   options: SignalRecipeOptions<TFields, TInstrument, TTerms>,
 ): (run: SignalRun<TFields>) => Promise<SignalOutcome> {
-  const { broker, calls, lock, brokerTimeoutMs, dryRun } = options;
+  const { broker, calls, lock, brokerTimeoutMs, dryRun, closeUnprotected } = options;
   const { client } = calls;
 
   return async (run) => {
@@ -111,15 +156,34 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
       ? await lock.acquire(`${broker}#${account}#${key}`, { deadline, keepMs: brokerTimeoutMs / 2 })
       : undefined;
     try {
-      const needs = stateNeeds(signal);
+      const needs = { ...stateNeeds(signal), stops: readsStopOrders(signal) };
       const state =
-        needs.position || needs.orders ? await client.readState(call, needs) : { position: 0, activeOrders: [] };
+        needs.position || needs.orders || needs.stops
+          ? await client.readState(call, needs)
+          : { position: 0, activeOrders: [] };
       let plan = planSignal(signal, state, requestId, target);
       Object.assign(report, { position: plan.position, working: plan.working, target: plan.target });
+      const protection = signal.options.protection;
+      let protect =
+        protection === undefined || plan.order === undefined ? undefined : protectionPlan(plan.order, state.position);
+      const prices = limitPrices(signal.options, plan.order, protect, calls.step(instrument));
+
+      // The protective orders were sized for the position this order reduces: they go first, or one of them could
+      // open a position the other way (docs/contract.md#protection).
+      if (
+        !needs.stops &&
+        needs.position &&
+        plan.order !== undefined &&
+        reducesPosition(plan.order.side, state.position)
+      ) {
+        const stops = (await client.readState(call, { position: false, orders: false, stops: true })).stopOrders ?? [];
+        plan = { ...plan, cancels: [...plan.cancels, ...stops] };
+      }
 
       if (dryRun) {
         report.cancelled.push(...plan.cancels.map((order) => order.id));
         if (plan.order !== undefined) report.orders.push(entry(plan.order, signal.options));
+        if (protect !== undefined) report.protection = plannedProtection(protect, signal.options, prices);
         return { result: 'dry-run', report };
       }
 
@@ -131,13 +195,17 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
         const unconfirmed = results.find((result) => result.status === 'unconfirmed');
         if (unconfirmed !== undefined) {
           // An order the broker would not cancel may have filled meanwhile: decide again on the state as it is now.
-          const now = await client.readState(call, { position: needs.position, orders: true });
+          const stops = plan.cancels.some((order) => order.stop === true);
+          const now = await client.readState(call, { position: needs.position, orders: true, stops });
           const cancelling = new Set(plan.cancels.map((order) => order.id));
-          if (now.activeOrders.some((order) => cancelling.has(order.id))) {
+          const left = [...now.activeOrders, ...(now.stopOrders ?? [])];
+          if (left.some((order) => cancelling.has(order.id))) {
             return { result: 'refused', report, reason: unconfirmed.reason };
           }
           plan = { ...planSignal(signal, now, requestId, target), cancels: [] };
           Object.assign(report, { position: plan.position, working: plan.working });
+          protect =
+            protection === undefined || plan.order === undefined ? undefined : protectionPlan(plan.order, now.position);
         }
       }
 
@@ -146,6 +214,32 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
       }
       const terms = calls.terms(instrument, plan.order, signal.options);
       run.termsKnown(terms);
+      if (protect !== undefined && protect.lots === 0) {
+        report.protection = { status: 'none', lots: 0, reason: 'the order opens no position' };
+      }
+      if (protect !== undefined && protect.lots > 0) {
+        const protectedOutcome = await client.placeProtected({
+          call,
+          terms,
+          requestId,
+          order: plan.order,
+          options: signal.options,
+          plan: protect,
+          prices,
+          step: calls.step(instrument),
+          closeUnprotected,
+          ticker: signal.ticker,
+          webhookRequestId: run.requestId,
+        });
+        const { entry: placed } = protectedOutcome;
+        report.protection = protectedOutcome.protection;
+        if (placed.status === 'placed') {
+          report.orders.push({ ...entry(plan.order, signal.options), id: placed.orderId, replayed: placed.replayed });
+        }
+        report.orders.push(...protectedOutcome.legs);
+        if (placed.status === 'refused') return { result: 'refused', report, reason: placed.message };
+        return { result: 'placed', report };
+      }
       const outcome = await client.placeOrder({ credential, account, terms, requestId, deadline, dryRun: false });
       if (outcome.status === 'refused') return { result: 'refused', report, reason: outcome.message };
       if (outcome.status === 'placed') {
@@ -156,6 +250,40 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
       // A lease the store did not take back expires by itself (LEASE_MARGIN_MS after the deadline).
       await lease?.release().catch(() => undefined);
     }
+  };
+}
+
+/**
+ * A limit entry's protective prices, from its limit price, refused before anything is sent when they would not
+ * protect it ([bad-protection](docs/contract.md#bad-protection)); a market entry's wait for its fill price.
+ */
+function limitPrices(
+  options: SignalOptions,
+  order: PlannedOrder | undefined,
+  protect: ProtectionPlan | undefined,
+  step: string | undefined,
+): ProtectionPrices | undefined {
+  if (options.protection === undefined || order === undefined || protect === undefined || protect.lots === 0) {
+    return undefined;
+  }
+  if (options.type !== 'limit' || options.price === undefined) return undefined;
+  const prices = protectionPrices(options.protection, order.side, options.price, step);
+  checkPositive(prices);
+  checkProtectionPrices(prices, order.side, options.price);
+  return prices;
+}
+
+/** A dry run's protection: what would be placed, and when. */
+function plannedProtection(
+  protect: ProtectionPlan,
+  options: SignalOptions,
+  prices: ProtectionPrices | undefined,
+): ProtectionReport {
+  if (protect.lots === 0) return { status: 'none', lots: 0, reason: 'the order opens no position' };
+  return {
+    status: options.type === 'limit' ? 'on-fill' : 'active',
+    lots: protect.lots,
+    ...(prices === undefined ? {} : describePrices(prices)),
   };
 }
 

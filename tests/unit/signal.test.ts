@@ -69,7 +69,7 @@ describe('unsupported-version', () => {
 });
 
 describe('unknown-key', () => {
-  it.each(['sl', 'tp', 'trail', 'vt', 'ts', 'ttl', 'stoploss', 'qty', 'side', 'T'])(
+  it.each(['vt', 'ts', 'ttl', 'stoploss', 'takeprofit', 'qty', 'side', 'T'])(
     'refuses %s, which this deployment does not know, naming it',
     (key) => {
       expect(problemOf({ ...BASE, pos: 1, o: 'market', [key]: 1 })).toEqual({
@@ -352,6 +352,7 @@ describe('signalCapabilities', () => {
       tif: { limit: ['day', 'ioc', 'fok'], market: [], best: [] },
       pu: ['lots', 'shares'],
       cancel: { exchanges: ['MOEX', 'SPBX'] },
+      protection: ['sl', 'tp', 'trail'],
       dryRun: false,
     });
   });

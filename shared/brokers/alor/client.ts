@@ -4,14 +4,17 @@ import type { Deadline } from '../../http/outbound/deadline.ts';
 import type { BrokerClient, BrokerOrderCall, KeepWarmCall } from '../broker-handler.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
-import type { ActiveOrder, InstrumentState } from '../signal-plan.ts';
-import type { CancelResult, InstrumentCall, SignalClient } from '../signal-recipe.ts';
+import type { ActiveOrder, InstrumentState, StateNeeds } from '../signal-plan.ts';
+import type { CancelResult, InstrumentCall, ProtectedEntry, ProtectedOutcome, SignalClient } from '../signal-recipe.ts';
 import { AccessTokenCache } from './access-token.ts';
 import {
+  type AlorFill,
   type AlorInstrument,
   type AlorOrderTerms,
   type AlorSignalTerms,
   cancelResponseToResult,
+  type GroupResult,
+  groupResponseToResult,
   orderLookupResponseToState,
   orderResponseToOutcome,
   ordersResponseToActive,
@@ -19,10 +22,13 @@ import {
   refreshResponseToAccessToken,
   securityResponseToInstrument,
   signalTermsToAlorOrder,
+  stopOrdersResponseToActive,
   summaryResponseToAnswers,
   termsToAlorLimitOrder,
+  tradesResponseToFill,
 } from './mapping.ts';
-import type { AlorSecurity } from './schemas.ts';
+import { placeAlorProtected } from './protection.ts';
+import type { AlorOrderGroupRequest, AlorSecurity, AlorStopOrderRequest } from './schemas.ts';
 
 export const LIMIT_ORDER_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/limit';
 /** `CommandapiWarptransTradeV2ClientOrdersActionsMarketPost`: a v2 signal's market order. */
@@ -43,6 +49,16 @@ export const portfolioSummaryPath = (exchange: string, portfolio: string) =>
   `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/summary`;
 export const securityPath = (exchange: string, symbol: string) =>
   `/md/v2/Securities/${exchange}/${encodeURIComponent(symbol)}`;
+/** `CommandapiWarptransTradeV2ClientOrdersActionsStopPost`: a stop order (a market order on its trigger). */
+export const STOP_ORDER_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/stop';
+/** `CommandapiApiOrderGroupsPost`: orders placed before, linked in a group on Alor's servers. */
+export const ORDER_GROUPS_PATH = '/commandapi/api/orderGroups';
+/** `MdV2ClientsExchangePortfolioStopOrdersGet`: the portfolio's stop orders. */
+export const stopOrdersPath = (exchange: string, portfolio: string) =>
+  `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/stoporders`;
+/** `MdV2ClientsExchangePortfolioSymbolTradesGet`: the session's trades of one symbol (a market entry's fill). */
+export const symbolTradesPath = (exchange: string, portfolio: string, symbol: string) =>
+  `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/${encodeURIComponent(symbol)}/trades`;
 /** `query_Format_Optional`: the original format, whose schemas the mapping reads. */
 const READ_FORMAT = 'format=Simple';
 
@@ -132,31 +148,38 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     return send((await this.#tokens.get(refreshToken, refresh)).value);
   }
 
-  /** A v2 signal's state: the position (`…/positions/{symbol}`) and the working orders (`…/orders`), read at once. */
-  async readState(
-    call: InstrumentCall<AlorInstrument>,
-    needs: { readonly position: boolean; readonly orders: boolean },
-  ): Promise<InstrumentState> {
+  /**
+   * A v2 signal's state: the position (`…/positions/{symbol}`), the working orders (`…/orders`) and the stop orders
+   * (`…/stoporders`), read at once (the stop orders after the orders, on their connection).
+   */
+  async readState(call: InstrumentCall<AlorInstrument>, needs: StateNeeds): Promise<InstrumentState> {
     const { instrument, account, deadline } = call;
     const { exchange, symbol } = instrument;
     const read = (path: string, dispatcher: Dispatcher) =>
       this.#withToken(call.credential, deadline, (token) => this.#read(path, token, deadline, dispatcher));
-    const [position, orders] = await Promise.all([
+    const [position, orders, stops] = await Promise.all([
       needs.position ? read(positionPath(exchange, account, symbol), this.#dispatcher) : undefined,
       needs.orders ? read(ordersPath(exchange, account), this.#readsDispatcher()) : undefined,
+      needs.stops === true ? read(stopOrdersPath(exchange, account), this.#readsDispatcher()) : undefined,
     ]);
     return {
       position: position === undefined ? 0 : positionResponseToLots(position.statusCode, position.text),
       activeOrders: orders === undefined ? [] : ordersResponseToActive(orders.statusCode, orders.text, instrument),
+      ...(stops === undefined
+        ? {}
+        : { stopOrders: stopOrdersResponseToActive(stops.statusCode, stops.text, instrument) }),
     };
   }
 
-  /** Cancels one order by its number; cancelling twice is answered 400 (not found), read as unconfirmed. */
+  /**
+   * Cancels one order, or stop order (`stop=true`), by its number; cancelling twice is answered 400 (not found), read
+   * as unconfirmed.
+   */
   async cancelOrder(call: InstrumentCall<AlorInstrument>, order: ActiveOrder): Promise<CancelResult> {
     const query = new URLSearchParams({
       portfolio: call.account,
       exchange: call.instrument.exchange,
-      stop: 'false',
+      stop: order.stop === true ? 'true' : 'false',
     }).toString();
     const response = await this.#withToken(call.credential, call.deadline, (token) =>
       sendBrokerRequest(this.#dispatcher, {
@@ -183,6 +206,65 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     return orderResponseToOutcome(response.statusCode, response.text);
   }
 
+  /** A protected entry and its protection: a group on Alor's servers (shared/brokers/alor/protection.ts). */
+  placeProtected(entry: ProtectedEntry<AlorInstrument, AlorSignalTerms>): Promise<ProtectedOutcome> {
+    return placeAlorProtected(this, entry);
+  }
+
+  /** A stop order (`actions/stop`), keyed by `X-REQID` as an order is. */
+  async placeStop(
+    call: InstrumentCall<AlorInstrument>,
+    body: AlorStopOrderRequest,
+    requestId: string,
+  ): Promise<OrderOutcome> {
+    const send = { requestId, deadline: call.deadline };
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      this.#sendOrder(JSON.stringify(body), token, send, endpoint(this.#apiUrl, STOP_ORDER_PATH)),
+    );
+    return orderResponseToOutcome(response.statusCode, response.text);
+  }
+
+  /**
+   * Links orders in a group (`POST /commandapi/api/orderGroups`). The call takes no request key: a resent one links
+   * the same orders once more, which Alor allows ("the same order can be part of several groups") and which changes
+   * nothing; so it is resent as the reads are.
+   */
+  async createGroup(call: InstrumentCall<AlorInstrument>, group: AlorOrderGroupRequest): Promise<GroupResult> {
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      sendBrokerRequest(this.#dispatcher, {
+        endpoint: endpoint(this.#apiUrl, ORDER_GROUPS_PATH),
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify(group),
+        deadline: call.deadline,
+        idempotent: true,
+      }),
+    );
+    return groupResponseToResult(response.statusCode, response.text);
+  }
+
+  /** What an order filled (lots, average price), from the symbol's trades of the session. */
+  async orderFill(call: InstrumentCall<AlorInstrument>, orderId: string): Promise<AlorFill> {
+    const { exchange, symbol } = call.instrument;
+    const path = symbolTradesPath(exchange, call.account, symbol);
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      this.#read(path, token, call.deadline),
+    );
+    return tradesResponseToFill(response.statusCode, response.text, orderId);
+  }
+
+  /** A symbol's security on an exchange (lot size, price step), or undefined when the exchange lists no such symbol. */
+  async securityOf(
+    refreshToken: string,
+    exchange: string,
+    symbol: string,
+    deadline: Deadline,
+  ): Promise<AlorSecurity | undefined> {
+    const response = await this.#withToken(refreshToken, deadline, (token) =>
+      this.#read(securityPath(exchange, symbol), token, deadline),
+    );
+    return securityResponseToInstrument(response.statusCode, response.text);
+  }
+
   /** The lot size of a symbol on an exchange (its security), or undefined when the exchange lists no such symbol. */
   async lotSize(
     refreshToken: string,
@@ -190,11 +272,13 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     symbol: string,
     deadline: Deadline,
   ): Promise<number | undefined> {
-    const response = await this.#withToken(refreshToken, deadline, (token) =>
-      this.#read(securityPath(exchange, symbol), token, deadline),
-    );
-    const security = securityResponseToInstrument(response.statusCode, response.text);
+    const security = await this.securityOf(refreshToken, exchange, symbol, deadline);
     return security === undefined ? undefined : (security.lotsize ?? 1);
+  }
+
+  /** The portfolio's stop orders: the preflight's check that the token reads them. */
+  async stopOrdersAnswer(accessToken: string, exchange: string, portfolio: string, deadline: Deadline) {
+    return this.#read(stopOrdersPath(exchange, portfolio), accessToken, deadline);
   }
 
   /** Every position of the portfolio on the exchange: the preflight's check that the token reads positions. */

@@ -1,3 +1,4 @@
+import { numberToCanonicalDecimal } from '../../decimal.ts';
 import { InstrumentRefusedError } from '../../errors.ts';
 import * as z from '../../zod.ts';
 import {
@@ -45,34 +46,49 @@ function alorDescription(config: AlorConfig): BrokerDescription<AlorOrder, AlorS
   };
 }
 
-/** An instrument's lot size is kept an hour per container: a `pos` in shares costs one extra read a day or so. */
-const LOT_TTL_MS = 60 * 60_000;
-const MAX_LOTS_REMEMBERED = 500;
+/**
+ * An instrument's lot size and price step are kept an hour per container: a `pos` in shares or a protected entry costs
+ * one extra read a day or so.
+ */
+const SECURITY_TTL_MS = 60 * 60_000;
+const MAX_SECURITIES_REMEMBERED = 500;
 
-/** Alor's part of the v2 signal recipe: the symbol and exchange as today's order names them, its lot when needed. */
+/** What a signal needs of a security: its lot and its price step. */
+interface SecurityFacts {
+  readonly lot: number;
+  readonly step: string | undefined;
+}
+
+/**
+ * Alor's part of the v2 signal recipe: the symbol and exchange as today's order names them, and its security's lot and
+ * price step when the signal needs them (a `pos` in shares, a protected entry).
+ */
 function alorSignalCalls(
   client: AlorClient,
   config: AlorConfig,
 ): BrokerSignalCalls<AlorSignalFields, AlorInstrument, AlorSignalTerms> {
-  const lots = new Remembered<number>(MAX_LOTS_REMEMBERED);
+  const securities = new Remembered<SecurityFacts>(MAX_SECURITIES_REMEMBERED);
   return {
     instrument: async (signal, access) => {
       const symbol = tickerToAlorSymbol(signal.ticker);
       const exchange = signal.exchange ?? config.exchange;
-      if (signal.intent.kind !== 'position' || signal.intent.unit !== 'shares') return { symbol, exchange };
+      const shares = signal.intent.kind === 'position' && signal.intent.unit === 'shares';
+      if (!shares && signal.options.protection === undefined) return { symbol, exchange };
       const key = `${exchange}:${symbol}`;
-      let lot = lots.get(key);
-      if (lot === undefined) {
+      let facts = securities.get(key);
+      if (facts === undefined) {
         const { credential, deadline } = await access();
-        lot = await client.lotSize(credential, exchange, symbol, deadline);
-        if (lot === undefined)
+        const security = await client.securityOf(credential, exchange, symbol, deadline);
+        if (security === undefined)
           throw new InstrumentRefusedError(`Инструмент не найден: ${symbol} (${exchange})`, 'not found');
-        lots.set(key, lot, LOT_TTL_MS);
+        facts = { lot: security.lotsize ?? 1, step: numberToCanonicalDecimal(security.minstep ?? 0) };
+        securities.set(key, facts, SECURITY_TTL_MS);
       }
-      return { symbol, exchange, lot };
+      return { symbol, exchange, lot: facts.lot, step: facts.step };
     },
     instrumentKey: (instrument) => `${instrument.exchange}:${instrument.symbol}`,
     lot: (instrument) => instrument.lot,
+    step: (instrument) => instrument.step,
     terms: signalTermsOf,
     client,
   };

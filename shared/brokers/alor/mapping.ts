@@ -1,10 +1,12 @@
+import { numberToCanonicalDecimal } from '../../decimal.ts';
 import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import type { SignalOptions, SignalSupport, TimeInForce } from '../../signal.ts';
 import type { NotConfiguredMessages } from '../credentials.ts';
 import { type OrderState, orderState } from '../order-state.ts';
 import { NO_MESSAGE_REFUSAL, type OrderOutcome, refused } from '../outcome.ts';
-import { type ActiveOrder, type PlannedOrder, positionLots } from '../signal-plan.ts';
+import { averagePrice } from '../protection.ts';
+import { type ActiveOrder, type PlannedOrder, positionLots, type Side } from '../signal-plan.ts';
 import type { CancelResult } from '../signal-recipe.ts';
 import { jwtClaims, jwtExpiresAt } from './access-token.ts';
 import type { AlorOrder } from './order.ts';
@@ -13,6 +15,7 @@ import {
   type AlorLimitOrderRequest,
   type AlorMarketOrderRequest,
   AlorOrderErrorSchema,
+  AlorOrderGroupResponseSchema,
   AlorOrderResponseSchema,
   AlorOrderStateSchema,
   AlorOrdersSchema,
@@ -22,7 +25,10 @@ import {
   type AlorSecurity,
   AlorSecuritySchema,
   type AlorSignalLimitOrderRequest,
+  type AlorStopOrderRequest,
+  AlorStopOrdersSchema,
   AlorTokenHolderClaimsSchema,
+  AlorTradesSchema,
 } from './schemas.ts';
 
 /** Pure translation between the webhook's order and Alor's wire format, both ways. */
@@ -196,6 +202,8 @@ export const ALOR_SIGNAL_SUPPORT: SignalSupport = {
   timeInForce: { limit: ['day', 'ioc', 'fok', 'gtc'], market: ['day', 'ioc', 'fok', 'gtc'], best: [] },
   positionUnits: ['lots', 'shares'],
   cancelExchanges: ['MOEX'],
+  // No trailing order in Alor's spec: `trail` is refused, never emulated.
+  protection: ['sl', 'tp'],
 };
 
 /** The instrument of a v2 signal at Alor: its symbol and exchange, and its lot when a `pos` counts shares. */
@@ -203,6 +211,8 @@ export interface AlorInstrument {
   readonly symbol: string;
   readonly exchange: AlorOrderTerms['exchange'];
   readonly lot?: number | undefined;
+  /** Its price step (`minstep`), read when the signal asks for protection. */
+  readonly step?: string | undefined;
 }
 
 /** A v2 signal's order in Alor's terms: what the log line shows. */
@@ -315,4 +325,90 @@ export function cancelResponseToResult(statusCode: number, text: string): Cancel
     return { status: 'unconfirmed', reason: (parsed.success ? parsed.data.message?.trim() : '') || NO_MESSAGE_REFUSAL };
   }
   throw unexpected('cancel', statusCode);
+}
+
+/** The instrument's stop orders still working, among the portfolio's: cancelled by an exit, never counted. */
+export function stopOrdersResponseToActive(
+  statusCode: number,
+  text: string,
+  instrument: AlorInstrument,
+): ActiveOrder[] {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  const parsed = AlorStopOrdersSchema.safeParse(parseJsonText(text));
+  if (statusCode !== 200 || !parsed.success) throw unexpected('stop orders', statusCode);
+  return parsed.data
+    .filter(
+      (order) =>
+        order.status === 'working' &&
+        order.symbol === instrument.symbol &&
+        (order.exchange === undefined || order.exchange === instrument.exchange),
+    )
+    .map((order) => ({
+      id: order.id,
+      side: order.side,
+      lots: order.qty,
+      requestId: order.comment?.startsWith(ORDER_COMMENT_PREFIX)
+        ? order.comment.slice(ORDER_COMMENT_PREFIX.length)
+        : undefined,
+      stop: true,
+    }));
+}
+
+/** Which way a protective order triggers: a stop-loss against the position, a take-profit with it. */
+export function stopCondition(leg: 'sl' | 'tp', side: Side): AlorStopOrderRequest['condition'] {
+  // A sell protects a long: its stop-loss triggers at or below its price, its take-profit at or above.
+  const below = (leg === 'sl') === (side === 'sell');
+  return below ? 'lessorequal' : 'moreorequal';
+}
+
+/** A protective order's body (`actions/stop`): a market order on its trigger, its key in its comment. */
+export function stopOrderBody(
+  instrument: AlorInstrument,
+  portfolio: string,
+  stop: { leg: 'sl' | 'tp'; side: Side; lots: number; price: string; activate: boolean },
+  requestId: string,
+): AlorStopOrderRequest {
+  return {
+    side: stop.side,
+    condition: stopCondition(stop.leg, stop.side),
+    triggerPrice: Number(stop.price),
+    quantity: stop.lots,
+    instrument: { symbol: instrument.symbol, exchange: instrument.exchange },
+    user: { portfolio },
+    comment: `${ORDER_COMMENT_PREFIX}${requestId}`,
+    activate: stop.activate,
+  };
+}
+
+/** What `POST /commandapi/api/orderGroups` answered: the group, or Alor's reason for not making it. */
+export type GroupResult =
+  | { readonly status: 'created'; readonly groupId: string }
+  | { readonly status: 'refused'; readonly message: string };
+
+export function groupResponseToResult(statusCode: number, text: string): GroupResult {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  const parsed = AlorOrderGroupResponseSchema.safeParse(parseJsonText(text));
+  if (statusCode === 200 && parsed.success && parsed.data.groupId !== undefined) {
+    return { status: 'created', groupId: parsed.data.groupId };
+  }
+  if (statusCode === 400) {
+    return { status: 'refused', message: (parsed.success ? parsed.data.detail?.trim() : '') || NO_MESSAGE_REFUSAL };
+  }
+  throw unexpected('order group', statusCode);
+}
+
+/** What an order filled, from the symbol's trades of the session: lots and their average price. */
+export interface AlorFill {
+  readonly lots: number;
+  readonly price: string | undefined;
+}
+
+export function tradesResponseToFill(statusCode: number, text: string, orderId: string): AlorFill {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  const parsed = AlorTradesSchema.safeParse(parseJsonText(text));
+  if (statusCode !== 200 || !parsed.success) throw unexpected('trades', statusCode);
+  const fills = parsed.data
+    .filter((trade) => trade.orderno === orderId)
+    .map((trade) => ({ lots: trade.qty, price: numberToCanonicalDecimal(trade.price) ?? '0' }));
+  return { lots: fills.reduce((total, fill) => total + fill.lots, 0), price: averagePrice(fills) };
 }

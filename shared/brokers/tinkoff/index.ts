@@ -6,6 +6,7 @@ import {
   createBrokerHandler,
   initBrokerContainer,
 } from '../broker-handler.ts';
+import { followUpQueue } from '../follow-up-queue.ts';
 import type { BrokerSignalCalls } from '../signal-recipe.ts';
 import { TinkoffV1Client, TinkoffV2Client } from './client.ts';
 import type { TinkoffConfig } from './config.ts';
@@ -66,7 +67,9 @@ function tinkoffSignalCalls(
   return {
     instrument: async (signal, access) => {
       const { f } = signal.fields;
-      const needsLot = signal.intent.kind === 'position' || signal.intent.kind === 'close';
+      // A position needs the lot; a protected entry the lot (its position) and the price step.
+      const needsLot =
+        signal.intent.kind === 'position' || signal.intent.kind === 'close' || signal.options.protection !== undefined;
       if (f !== undefined && !needsLot) return instrumentOfId(f);
       if (f !== undefined)
         return foundToSignalInstrument(await instruments.instrument(instrumentIdToRequest(f), await access()), {
@@ -78,6 +81,7 @@ function tinkoffSignalCalls(
     },
     instrumentKey: (instrument) => instrument.uid ?? instrument.id,
     lot: (instrument) => instrument.lot,
+    step: (instrument) => instrument.step,
     terms: signalTermsOf,
     client,
   };
@@ -100,7 +104,11 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
     (dispatcher, readsDispatcher) => {
       const options = { dispatcher, apiUrl: config.apiUrl };
       const instruments = new TinkoffInstruments(options);
-      const v2 = new TinkoffV2Client({ ...options, readsDispatcher });
+      const v2 = new TinkoffV2Client({
+        ...options,
+        readsDispatcher,
+        followUpQueue: deps.followUpQueue ?? followUpQueue(config.followUpQueueUrl),
+      });
       return {
         orderTerms: async (order, access) => {
           const { figi } = order;
