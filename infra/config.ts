@@ -79,6 +79,11 @@ export const CONTEXT_DEFAULTS = {
    * keeping its container, its broker connections and Alor's access token ready; 0 = off.
    */
   keepWarmMinutes: 0,
+  /**
+   * `CLOSE_UNPROTECTED`: a position whose stop-loss or take-profit could not be placed after its entry filled is
+   * closed at market (after the retries, with the urgent message); false leaves it open, with the same message.
+   */
+  closeUnprotected: true,
 } as const;
 
 /** How the stack gets hold of one Secrets Manager secret. */
@@ -128,6 +133,8 @@ export interface WebhooksConfig {
   readonly bundleAwsSdk: boolean;
   readonly storeExtension: boolean;
   readonly keepWarmMinutes: number;
+  /** `CLOSE_UNPROTECTED` of the webhooks and T-Invest's follow-up (docs/contract.md#protection). */
+  readonly closeUnprotected: boolean;
 }
 
 /**
@@ -188,8 +195,16 @@ export function readConfig(get: ContextReader): WebhooksConfig {
   }
   const region = optionalString(get, 'region');
 
+  const stackName = optionalString(get, 'stackName') ?? CONTEXT_DEFAULTS.stackName;
+  // A stack name CloudFormation takes, short enough to name T-Invest's follow-up queue after it (80 characters).
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(stackName)) {
+    throw new ConfigError(
+      `Context "stackName" must start with a letter and hold at most 64 letters, digits and "-"; got "${stackName}"`,
+    );
+  }
+
   return {
-    stackName: optionalString(get, 'stackName') ?? CONTEXT_DEFAULTS.stackName,
+    stackName,
     env: { ...(account === undefined ? {} : { account }), ...(region === undefined ? {} : { region }) },
     webhookSecret: secretRef(get, 'webhookSecretName', names.webhookSecret),
     alorRefreshToken: secretRef(get, 'alorRefreshTokenSecretName', names.alorRefreshToken),
@@ -213,6 +228,7 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     bundleAwsSdk: boolean(get, 'bundleAwsSdk', CONTEXT_DEFAULTS.bundleAwsSdk),
     storeExtension: boolean(get, 'storeExtension', CONTEXT_DEFAULTS.storeExtension),
     keepWarmMinutes: integer(get, 'keepWarmMinutes', CONTEXT_DEFAULTS.keepWarmMinutes, 0, MAX_KEEP_WARM_MINUTES),
+    closeUnprotected: boolean(get, 'closeUnprotected', CONTEXT_DEFAULTS.closeUnprotected),
   };
 }
 
@@ -431,7 +447,10 @@ export function functionEnvironment(
  * gets only this part (it reads no webhook secret and answers no caller).
  */
 export function brokerEnvironment(config: WebhooksConfig, broker: Broker, credential: string): Record<string, string> {
-  const timeout = { [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs) };
+  const timeout = {
+    [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs),
+    [ENV.closeUnprotected]: String(config.closeUnprotected),
+  };
   if (broker === 'alor') {
     return {
       ...timeout,

@@ -299,6 +299,14 @@ export const NOTIFY_WINDOW_SECONDS = 600;
  * and tells the protection failed after this many attempts.
  */
 export const PROTECTION_WATCH_SECONDS = 10;
+
+/**
+ * The name of T-Invest's follow-up queue in a stack: known ahead, so that the webhook (in the stack) can be given it
+ * while the queue lives in the nested notifications stack, whose resources already depend on the webhook's.
+ */
+export function tinkoffFollowUpQueueName(stackName: string): string {
+  return `${stackName}-TinkoffFollowUp`;
+}
 export const PROTECTION_RETRY_SECONDS = 2;
 export const PROTECTION_WATCH_ATTEMPTS = 3;
 

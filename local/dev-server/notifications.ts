@@ -3,12 +3,14 @@ import { type FakeTelegram, parseTelegramHtml, startFakeTelegram } from '#local/
 import { alarmNotification, toSnsEvent } from '#local/sns-event.ts';
 import { toSqsEvent } from '#local/sqs-event.ts';
 import type { FollowUpHandler } from '#shared/brokers/follow-up-handler.ts';
+import { setLocalFollowUpQueue } from '#shared/brokers/follow-up-queue.ts';
 import {
   BROKERS,
   type Broker,
   DEFAULT_TELEGRAM_API_URL,
   FOLLOW_UP_LOG_MESSAGE,
   NOTIFY_ENV,
+  PROTECTION_LOG_MESSAGE,
   WEBHOOK_LOG_MESSAGE,
 } from '#shared/facts.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';
@@ -187,6 +189,11 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
     report(error);
     reportFailure(source, 'error');
   };
+  // A protected entry's watch (docs/contract.md#protection): the T-Invest webhook and follow-up of this run put it
+  // here, and T-Invest's follow-up gets it after its delay, as from its SQS queue.
+  setLocalFollowUpQueue(
+    timerQueue((body) => followUps.tinkoff(toSqsEvent([body])), timers, failedIn('tinkoff-follow-up')),
+  );
   const notifier = createNotifier({
     config,
     secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
@@ -210,12 +217,8 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
   });
 
   const removeListener = addLogListener((line) => {
-    if (
-      !line.includes(`"message":"${WEBHOOK_LOG_MESSAGE}"`) &&
-      !line.includes(`"message":"${FOLLOW_UP_LOG_MESSAGE}"`)
-    ) {
-      return;
-    }
+    const read = [WEBHOOK_LOG_MESSAGE, FOLLOW_UP_LOG_MESSAGE, PROTECTION_LOG_MESSAGE];
+    if (!read.some((message) => line.includes(`"message":"${message}"`))) return;
     invokeAsync(() => notifier.handleLogLines([line]), failedIn('notifier'), timers);
   });
 
@@ -227,6 +230,7 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
     reportFailure,
     close: async () => {
       removeListener();
+      setLocalFollowUpQueue(undefined);
       for (const timer of timers) clearTimeout(timer);
       await Promise.all([fake?.close(), agent.close()]);
     },

@@ -46,6 +46,7 @@ export interface FollowUpLookup {
 export interface WatchOutcome {
   /** What happened, for the line and the messages (executed, cancelled, protected, failed). */
   readonly events: readonly LogFields[];
+  readonly filled: number;
   readonly next: ProtectionJob | undefined;
   readonly delaySeconds: number;
 }
@@ -142,7 +143,7 @@ export function createFollowUpHandler(
     log.info(PROTECTION_LOG_MESSAGE, {
       ...line,
       result: next === undefined ? 'done' : 'watching',
-      filled: (next ?? job).entry.filled,
+      filled: outcome.filled,
       lots: job.entry.lots,
       side: job.entry.side,
       events: outcome.events,

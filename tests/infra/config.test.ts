@@ -38,6 +38,7 @@ describe('readConfig', () => {
       bundleAwsSdk: true,
       storeExtension: true,
       keepWarmMinutes: 0,
+      closeUnprotected: true,
     } satisfies WebhooksConfig);
   });
 

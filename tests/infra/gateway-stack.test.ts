@@ -39,6 +39,7 @@ const ALOR_ENV_NAMES = [
   'ALOR_PORTFOLIO_PARAMETER',
   'ALOR_REFRESH_TOKEN_SECRET_ID',
   'BROKER_TIMEOUT_MS',
+  'CLOSE_UNPROTECTED',
   'DRY_RUN',
   'POSITION_LOCK_TABLE',
   'WEBHOOK_SECRET_ID',
@@ -46,13 +47,31 @@ const ALOR_ENV_NAMES = [
 const TINKOFF_ENV_NAMES = [
   ...Object.keys(STORE_EXTENSION_ENV),
   'BROKER_TIMEOUT_MS',
+  'CLOSE_UNPROTECTED',
   'DRY_RUN',
   'POSITION_LOCK_TABLE',
   'TINKOFF_ACCOUNT_ID_PARAMETER',
   'TINKOFF_API',
+  'TINKOFF_FOLLOW_UP_QUEUE_URL',
   'TINKOFF_TOKEN_SECRET_ID',
   'WEBHOOK_SECRET_ID',
 ];
+
+/** What a protected entry's watch at T-Invest is queued with (docs/contract.md#protection): the queue, named ahead. */
+const TINKOFF_QUEUE_URL = {
+  'Fn::Join': [
+    '',
+    [
+      'https://sqs.',
+      { Ref: 'AWS::Region' },
+      '.',
+      { Ref: 'AWS::URLSuffix' },
+      '/',
+      { Ref: 'AWS::AccountId' },
+      '/PppWebhooks-TinkoffFollowUp',
+    ],
+  ],
+};
 
 function functionProps(built: ReturnType<typeof synth>, broker: Broker) {
   const id = logicalId(built.stack, built.stack[broker].function);
@@ -157,6 +176,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       ALOR_PORTFOLIO_PARAMETER: '/ppp-webhooks/alor/portfolio',
       ALOR_EXCHANGE: 'SPBX',
       BROKER_TIMEOUT_MS: '2500',
+      CLOSE_UNPROTECTED: 'true',
       DRY_RUN: 'false',
       POSITION_LOCK_TABLE: { Ref: logicalId(stack, stack.positionLocks) },
       ...STORE_EXTENSION_ENV,
@@ -167,8 +187,10 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       TINKOFF_ACCOUNT_ID_PARAMETER: '/ppp-webhooks/tinkoff/account-id',
       TINKOFF_API: 'v2',
       BROKER_TIMEOUT_MS: '2500',
+      CLOSE_UNPROTECTED: 'true',
       DRY_RUN: 'false',
       POSITION_LOCK_TABLE: { Ref: logicalId(stack, stack.positionLocks) },
+      TINKOFF_FOLLOW_UP_QUEUE_URL: TINKOFF_QUEUE_URL,
       ...STORE_EXTENSION_ENV,
     });
   });
@@ -258,6 +280,16 @@ describe('GatewayStack with the defaults of cdk.json', () => {
                 Resource: { 'Fn::GetAtt': [logicalId(stack, stack.positionLocks), 'Arn'] },
                 Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${row.broker}#*`] } },
               },
+              ...(row.broker === 'tinkoff'
+                ? [
+                    {
+                      Sid: 'QueueProtectionWatch',
+                      Effect: 'Allow',
+                      Action: 'sqs:SendMessage',
+                      Resource: arn('sqs', ':PppWebhooks-TinkoffFollowUp'),
+                    },
+                  ]
+                : []),
             ],
           },
         },

@@ -303,7 +303,8 @@ async function unprotected(
   reason: string,
 ): Promise<{ legs: SignalOrder[]; protection: ProtectionReport }> {
   const failed = { status: 'failed' as const, lots, ...describePrices(prices), reason };
-  if (!entry.closeUnprotected) return { legs: [], protection: { ...failed, closed: false } };
+  // `closed` absent: no close was asked for (CLOSE_UNPROTECTED=false).
+  if (!entry.closeUnprotected) return { legs: [], protection: failed };
   const { call, terms, plan } = entry;
   const closeTerms: AlorSignalTerms = {
     symbol: terms.symbol,

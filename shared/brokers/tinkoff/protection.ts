@@ -60,7 +60,11 @@ export type ProtectionEvent =
       /** The side of the unprotected position: the entry's. */
       readonly position: Side;
       readonly reason: string;
-      readonly closed: boolean;
+      /** Whether what filled was closed; absent when no close was asked for (CLOSE_UNPROTECTED=false). */
+      readonly closed?: boolean | undefined;
+      readonly sl?: string | undefined;
+      readonly tp?: string | undefined;
+      readonly trail?: string | undefined;
     }
   | { readonly kind: 'retry'; readonly attempt: number; readonly reason: string };
 
@@ -291,6 +295,8 @@ export async function placeTinkoffProtected(
 /** What one check of the watch did, and the job for the next, if anything is still open. */
 export interface WatchResult {
   readonly events: ProtectionEvent[];
+  /** Lots of the entry filled by now. */
+  readonly filled: number;
   readonly next: ProtectionJob | undefined;
   readonly delaySeconds: number;
 }
@@ -348,7 +354,7 @@ export async function watchProtection(job: ProtectionJob, calls: WatchCalls, acc
       } else {
         // What was placed of the pair goes, or it could open a position the other way once the lots are closed.
         for (const id of [pair.sl, pair.tp]) if (id !== undefined) await calls.cancelStop(id).catch(() => undefined);
-        let closed = false;
+        let closed: boolean | undefined;
         if (next.closeUnprotected) {
           const close = await calls
             .closeAtMarket(
@@ -359,7 +365,15 @@ export async function watchProtection(job: ProtectionJob, calls: WatchCalls, acc
             .catch((): OrderOutcome => ({ status: 'refused', message: 'close failed' }));
           closed = close.status === 'placed';
         }
-        events.push({ kind: 'failed', lots: opened - from, position: next.entry.side, reason, closed });
+        events.push({
+          kind: 'failed',
+          lots: opened - from,
+          position: next.entry.side,
+          reason,
+          // Absent: no close was asked for (CLOSE_UNPROTECTED=false).
+          ...(closed === undefined ? {} : { closed }),
+          ...(prices === undefined ? {} : describePrices(prices)),
+        });
         next = { ...next, protectedLots: opened, failures: 0 };
       }
     }
@@ -396,9 +410,11 @@ export async function watchProtection(job: ProtectionJob, calls: WatchCalls, acc
     }
   }
 
-  const stillOpen = !next.entry.done || next.pairs.some((pair) => !pair.done);
+  // Open while the entry may fill more, a fill waits for its protection, or a pair is active.
+  const stillOpen = !next.entry.done || opened > next.protectedLots || next.pairs.some((pair) => !pair.done);
   return {
     events,
+    filled: next.entry.filled,
     next: stillOpen ? next : undefined,
     delaySeconds: next.failures > 0 ? PROTECTION_RETRY_SECONDS : PROTECTION_WATCH_SECONDS,
   };
