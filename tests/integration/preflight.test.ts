@@ -16,7 +16,7 @@ import { NODE_NOTICE_OUTPUT, type PreflightRun, runPreflightProcess } from '../h
 
 /**
  * `npm run preflight` through the real command line, against the paper brokers on 127.0.0.1: each way a setup goes
- * wrong gives its named ✗, its fix and its exit code; never an order call, at most 4 broker requests per broker, and
+ * wrong gives its named ✗, its fix and its exit code; never an order call, at most 6 broker requests per broker, and
  * no secret in any output.
  */
 
@@ -82,11 +82,14 @@ beforeEach(() => {
   paper.tinkoff.resetStats();
 });
 
-/** What every run must respect: no order route, and a full preflight's 4 requests per broker at most. */
+/**
+ * What every run must respect: no order route, and a full preflight's 6 requests per broker at most (4 before the
+ * reads of a ver 2 signal and its protection became the default: positions, orders, stop orders).
+ */
 function expectReadOnlyAndFew(): void {
   for (const broker of [paper.alor, paper.tinkoff]) {
     for (const route of ORDER_ROUTES) expect(broker.stats.byRoute[route], route).toBeUndefined();
-    expect(broker.stats.requests).toBeLessThanOrEqual(4);
+    expect(broker.stats.requests).toBeLessThanOrEqual(6);
   }
 }
 
@@ -100,7 +103,7 @@ interface ScenarioCase {
 }
 
 describe('npm run preflight on the paper brokers (scripts/preflight.ts as a child process)', () => {
-  it('passes a full preflight of both brokers, with the instrument, in at most 4 requests per broker', async () => {
+  it('passes a full preflight of both brokers, with the instrument, in at most 6 requests per broker', async () => {
     const run = await preflight(INSTRUMENT_ARGS, paperEnv());
 
     expect(run.code).toBe(0);
@@ -111,8 +114,15 @@ describe('npm run preflight on the paper brokers (scripts/preflight.ts as a chil
     expect(run.stdout).toContain('✓ BBG000B9XRY4 is AAPL (Apple), tradable through the API; lot size 1');
     expect(run.stdout).not.toContain('✗');
     expect(run.stdout.trimEnd().endsWith('Ready for the first signal.')).toBe(true);
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, security: 1 });
-    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, instrument: 1 });
+    expect(paper.alor.stats.byRoute).toEqual({
+      refresh: 1,
+      summary: 1,
+      security: 1,
+      positions: 1,
+      orders: 1,
+      'stop-orders': 1,
+    });
+    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, instrument: 1, positions: 1, orders: 1, 'stop-orders': 1 });
     expectReadOnlyAndFew();
   });
 
@@ -491,7 +501,7 @@ describe('npm run preflight --deployed: the deployed functions, on a local stack
   });
 });
 
-describe('npm run preflight -- --positions (what a ver 2 signal reads)', () => {
+describe('npm run preflight: what a ver 2 signal and its protection read (by default; --positions as before)', () => {
   /** Order routes a ver 2 signal adds to the paper brokers: a preflight hits none of them either. */
   const expectNoSignalOrderCall = () => {
     for (const route of ['market-order', 'cancel']) {
@@ -499,28 +509,28 @@ describe('npm run preflight -- --positions (what a ver 2 signal reads)', () => {
     }
   };
 
-  it('says the token reads the positions and active orders of both brokers, in two more reads each', async () => {
+  it('says the token reads the positions, orders and stop orders of both brokers, in three more reads each', async () => {
     const run = await preflight(['--positions', '--lang', 'en'], paperEnv());
 
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
-      `✓ The token reads the positions and orders of portfolio ${PORTFOLIO} on SPBX (ver 2 signals)`,
+      `✓ The token reads the positions, orders and stop orders of portfolio ${PORTFOLIO} on SPBX (ver 2 signals, sl/tp protection)`,
     );
     expect(run.stdout).toContain(
-      `✓ The token reads the positions and active orders of account ${ACCOUNT} (ver 2 signals)`,
+      `✓ The token reads the positions, active orders and stop orders of account ${ACCOUNT} (ver 2 signals, sl/tp protection)`,
     );
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1 });
-    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, positions: 1, orders: 1 });
+    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1, 'stop-orders': 1 });
+    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, positions: 1, orders: 1, 'stop-orders': 1 });
     expectReadOnlyAndFew();
     expectNoSignalOrderCall();
   });
 
-  it('does not read them without the option (the preflight as before)', async () => {
+  it('reads them without the option too: the same requests', async () => {
     const run = await preflight(['--lang', 'en'], paperEnv());
 
     expect(run.code).toBe(0);
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1 });
-    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1 });
+    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1, 'stop-orders': 1 });
+    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, positions: 1, orders: 1, 'stop-orders': 1 });
   });
 
   it.each([
@@ -543,7 +553,7 @@ describe('npm run preflight -- --positions (what a ver 2 signal reads)', () => {
 
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(line);
-    expect(run.stdout).toContain('fix: ver 2 signals with pos and x would fail');
+    expect(run.stdout).toContain('fix: ver 2 signals with pos and x, and sl/tp protection, would fail');
     expectReadOnlyAndFew();
     expectNoSignalOrderCall();
   });
