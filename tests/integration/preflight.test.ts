@@ -122,7 +122,13 @@ describe('npm run preflight on the paper brokers (scripts/preflight.ts as a chil
       orders: 1,
       'stop-orders': 1,
     });
-    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, instrument: 1, positions: 1, orders: 1, 'stop-orders': 1 });
+    expect(paper.tinkoff.stats.byRoute).toEqual({
+      accounts: 1,
+      instrument: 1,
+      positions: 1,
+      orders: 1,
+      'stop-orders': 1,
+    });
     expectReadOnlyAndFew();
   });
 

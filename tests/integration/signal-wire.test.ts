@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { alorPaperEnv, importHandler, tinkoffPaperEnv } from '../helpers/handlers.ts';
 import { usePaperBrokers } from '../helpers/local-servers.ts';
+import { useHeldFollowUpQueue } from '../helpers/protection.ts';
 import { flatten, signalEvent } from '../helpers/signals.ts';
 import { checkedSchema, specSchema, specViolations } from '../unit/broker-spec.ts';
 
@@ -13,6 +14,8 @@ import { checkedSchema, specSchema, specViolations } from '../unit/broker-spec.t
  */
 
 const paper = usePaperBrokers();
+/** Where a protected T-Invest entry's watch goes; its checks are not run here (tests/integration/protection.test.ts). */
+useHeldFollowUpQueue();
 
 /** Every intent and option, so that every kind of request goes out at least once. */
 const SIGNALS: readonly Record<string, unknown>[] = [
@@ -62,6 +65,7 @@ describe('Alor: a v2 signal’s requests against the spec', () => {
         }
         case 'position':
         case 'orders':
+        case 'stop-orders':
         case 'security':
           expect(Object.fromEntries(url.searchParams)).toEqual({ format: 'Simple' });
           break;
@@ -120,6 +124,7 @@ describe('T-Invest: a v2 signal’s requests against the spec', () => {
       orders: checkedSchema('tinvestGetOrdersRequest'),
       cancel: checkedSchema('tinvestCancelOrderRequest'),
       instrument: checkedSchema('tinvestInstrumentRequest'),
+      'stop-orders': checkedSchema('tinvestGetStopOrdersRequest'),
     };
     const types = new Set<string>();
     for (const received of paper.tinkoff.received) {
@@ -172,5 +177,191 @@ describe('T-Invest: a v2 signal’s requests against the spec', () => {
       orderIdType: 'ORDER_ID_TYPE_EXCHANGE',
     });
     expect(again).toMatchObject({ status: 400, json: { description: 30059 } });
+  });
+});
+
+/** Protected entries of every kind: a limit and a market entry, a reversal, and an exit with protection open. */
+const PROTECTED: readonly Record<string, unknown>[] = [
+  { t: 'MOEX:SBER', d: 'buy', v: 2, p: '100', sl: '95', tp: '2%' },
+  { t: 'MOEX:SBER', d: 'buy', v: 1, o: 'market', sl: '1.5%', tp: '110' },
+  { t: 'MOEX:SBER', pos: -1, o: 'market', sl: '104', tp: '90' },
+  { t: 'MOEX:SBER', x: 'close' },
+];
+
+async function runProtected(broker: 'alor' | 'tinkoff', extra: readonly Record<string, unknown>[] = []) {
+  flatten(paper, broker, 'SBER');
+  const handler = await importHandler(broker, broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper));
+  paper[broker].resetStats();
+  const results: unknown[] = [];
+  for (const [index, body] of [...PROTECTED, ...extra].entries()) {
+    const response = await handler(signalEvent(broker, body, { key: `protected-${broker}-${index}` }));
+    results.push(JSON.parse(response.body).result);
+  }
+  return results;
+}
+
+describe('Alor: a protected entry’s requests against the spec', () => {
+  it('sends stop orders, order groups, the trades read and stop cancels as the spec has them', async () => {
+    const results = await runProtected('alor');
+
+    expect(results).toEqual(['placed', 'placed', 'placed', 'placed']);
+    expect(paper.alor.stats.byRoute).toMatchObject({ 'stop-order': 6, 'order-group': 4, trades: 2 });
+    const policies: string[] = [];
+    for (const received of paper.alor.received) {
+      const url = new URL(received.target, 'http://paper.local');
+      switch (received.route) {
+        case 'stop-order': {
+          const body = JSON.parse(received.rawBody);
+          expect(specViolations(body, checkedSchema('alorStopOrderRequest')), received.rawBody).toEqual([]);
+          const reqId = String(received.headers['x-reqid']);
+          expect(reqId).toMatch(UUID);
+          expect(received.headers['x-alor-reqid']).toBe(reqId);
+          expect(body.comment).toBe(`ppp-webhooks ${reqId}`);
+          break;
+        }
+        case 'order-group': {
+          const body = JSON.parse(received.rawBody);
+          // Only the spec's own inconsistency: `required` spells the two properties with capitals.
+          expect(specViolations(body, checkedSchema('alorOrderGroupRequest'))).toEqual([
+            '$.Orders: required',
+            '$.ExecutionPolicy: required',
+          ]);
+          policies.push(body.executionPolicy);
+          break;
+        }
+        case 'cancel':
+          expect(Object.fromEntries(url.searchParams)).toMatchObject({ stop: expect.stringMatching(/^(true|false)$/) });
+          break;
+        case 'trades':
+        case 'position':
+        case 'orders':
+        case 'stop-orders':
+        case 'security':
+          expect(Object.fromEntries(url.searchParams)).toEqual({ format: 'Simple' });
+          break;
+        case 'order':
+        case 'market-order':
+        case 'order-lookup':
+        case 'refresh':
+          break;
+        default:
+          throw new Error(`a request the test does not know: ${received.route}`);
+      }
+    }
+    expect(policies).toEqual(['TriggerBracketOrders', 'OnExecuteOrCancel', 'OnExecuteOrCancel', 'OnExecuteOrCancel']);
+  });
+
+  it('answers the stop orders, trades and groups as the spec has them', async () => {
+    await runProtected('alor', [{ t: 'MOEX:SBER', d: 'buy', v: 1, o: 'market', sl: '90', tp: '120' }]);
+    const token = JSON.parse(
+      await (
+        await request(`${paper.alor.url}/refresh?token=${PAPER_ALOR.refreshToken}`, { method: 'POST' })
+      ).body.text(),
+    ).AccessToken;
+    const read = async (path: string) =>
+      JSON.parse(
+        await (
+          await request(`${paper.alor.url}${path}?format=Simple`, { headers: { authorization: `Bearer ${token}` } })
+        ).body.text(),
+      );
+    const base = `/md/v2/Clients/MOEX/${PAPER_ALOR.portfolio}`;
+    const stops = await read(`${base}/stoporders`);
+    expect(stops.length).toBeGreaterThan(0);
+    for (const stop of stops) expect(specViolations(stop, checkedSchema('alorStopOrder'))).toEqual([]);
+    const trades = await read(`${base}/SBER/trades`);
+    expect(trades.length).toBeGreaterThan(0);
+    for (const trade of trades) expect(specViolations(trade, checkedSchema('alorTrade'))).toEqual([]);
+    const group = await request(`${paper.alor.url}/commandapi/api/orderGroups`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        orders: [{ portfolio: PAPER_ALOR.portfolio, exchange: 'MOEX', orderId: stops[0].id, type: 'Stop' }],
+        executionPolicy: 'OnExecuteOrCancel',
+      }),
+    });
+    expect(specViolations(JSON.parse(await group.body.text()), checkedSchema('alorOrderGroupResponse'))).toEqual([]);
+    const refused = await request(`${paper.alor.url}/commandapi/api/orderGroups`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        orders: [{ portfolio: PAPER_ALOR.portfolio, exchange: 'MOEX', orderId: '1', type: 'Stop' }],
+        executionPolicy: 'OnExecuteOrCancel',
+      }),
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(specViolations(JSON.parse(await refused.body.text()), checkedSchema('alorOrderGroupError'))).toEqual([]);
+  });
+});
+
+describe('T-Invest: a protected entry’s requests against the spec', () => {
+  it('sends PostStopOrder, GetStopOrders and CancelStopOrder as the spec has them', async () => {
+    const results = await runProtected('tinkoff', [{ t: 'MOEX:SBER', d: 'buy', v: 1, o: 'market', trail: '2%' }]);
+
+    expect(results).toEqual(['placed', 'placed', 'placed', 'placed', 'placed']);
+    expect(paper.tinkoff.stats.byRoute).toMatchObject({ 'stop-order': 5, 'cancel-stop': 4 });
+    const schemas: Record<string, ReturnType<typeof specSchema>> = {
+      order: checkedSchema('tinvestPostOrderRequest'),
+      positions: specSchema('tinvest-v2-openapi.yaml', 'v1PositionsRequest'),
+      orders: checkedSchema('tinvestGetOrdersRequest'),
+      instrument: checkedSchema('tinvestInstrumentRequest'),
+      'stop-order': checkedSchema('tinvestPostStopOrderRequest'),
+      'stop-orders': checkedSchema('tinvestGetStopOrdersRequest'),
+      'cancel-stop': checkedSchema('tinvestCancelStopOrderRequest'),
+    };
+    const kinds = new Set<string>();
+    for (const received of paper.tinkoff.received) {
+      const schema = schemas[received.route];
+      if (schema === undefined) throw new Error(`a request the test does not know: ${received.route}`);
+      const body = JSON.parse(received.rawBody);
+      expect(specViolations(body, schema), received.rawBody).toEqual([]);
+      if (received.route === 'stop-order') {
+        kinds.add(`${body.stopOrderType}/${body.takeProfitType ?? ''}`);
+        expect(body.orderId).toMatch(UUID);
+        expect(body).not.toHaveProperty('confirmMarginTrade');
+      }
+    }
+    expect([...kinds].sort()).toEqual([
+      'STOP_ORDER_TYPE_STOP_LOSS/',
+      'STOP_ORDER_TYPE_TAKE_PROFIT/TAKE_PROFIT_TYPE_REGULAR',
+      'STOP_ORDER_TYPE_TAKE_PROFIT/TAKE_PROFIT_TYPE_TRAILING',
+    ]);
+  });
+
+  it('answers PostStopOrder, GetStopOrders and CancelStopOrder as the spec has them', async () => {
+    await runProtected('tinkoff', [{ t: 'MOEX:SBER', d: 'buy', v: 1, o: 'market', sl: '90', tp: '120' }]);
+    const post = async (method: string, body: unknown) => {
+      const response = await request(`${paper.tinkoff.v2Url}/tinkoff.public.invest.api.contract.v1.${method}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PAPER_TINKOFF.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: response.statusCode, json: JSON.parse(await response.body.text()) };
+    };
+    const account = { accountId: PAPER_TINKOFF.accountId };
+    const all = await post('StopOrdersService/GetStopOrders', { ...account, status: 'STOP_ORDER_STATUS_ALL' });
+    expect(specViolations(all.json, specSchema('tinvest-v2-openapi.yaml', 'v1GetStopOrdersResponse'))).toEqual([]);
+    const active = await post('StopOrdersService/GetStopOrders', account);
+    expect(active.json.stopOrders).toHaveLength(2);
+    for (const stop of active.json.stopOrders) {
+      expect(specViolations(stop, checkedSchema('tinvestStopOrder'))).toEqual([]);
+    }
+    const cancel = await post('StopOrdersService/CancelStopOrder', {
+      ...account,
+      stopOrderId: active.json.stopOrders[0].stopOrderId,
+    });
+    expect(cancel.status).toBe(200);
+    expect(specViolations(cancel.json, specSchema('tinvest-v2-openapi.yaml', 'v1CancelStopOrderResponse'))).toEqual([]);
+    const placed = await post('StopOrdersService/PostStopOrder', {
+      ...account,
+      instrumentId: 'BBG004730N88',
+      quantity: '1',
+      stopPrice: { units: '80', nano: 0 },
+      direction: 'STOP_ORDER_DIRECTION_SELL',
+      expirationType: 'STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_CANCEL',
+      stopOrderType: 'STOP_ORDER_TYPE_STOP_LOSS',
+      exchangeOrderType: 'EXCHANGE_ORDER_TYPE_MARKET',
+      orderId: '6f0e3bd4-8d0c-4f45-9f4c-2b9d1c0f0a11',
+    });
+    expect(specViolations(placed.json, checkedSchema('tinvestPostStopOrderResponse'))).toEqual([]);
   });
 });
