@@ -304,6 +304,7 @@ describe('T-Invest: a protected entry’s requests against the spec', () => {
       positions: specSchema('tinvest-v2-openapi.yaml', 'v1PositionsRequest'),
       orders: checkedSchema('tinvestGetOrdersRequest'),
       instrument: checkedSchema('tinvestInstrumentRequest'),
+      cancel: checkedSchema('tinvestCancelOrderRequest'),
       'stop-order': checkedSchema('tinvestPostStopOrderRequest'),
       'stop-orders': checkedSchema('tinvestGetStopOrdersRequest'),
       'cancel-stop': checkedSchema('tinvestCancelStopOrderRequest'),
