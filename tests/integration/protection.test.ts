@@ -334,3 +334,65 @@ describe('alor: what its spec leaves open', () => {
     expect(PAPER_ALOR.portfolio).toBe('D00000');
   });
 });
+
+describe.each(BROKERS)('%s: the answers of docs/contract.md#protection', (broker) => {
+  it('today’s body with sl and tp is a protected order, answered in JSON', async () => {
+    start(broker);
+    const handler = await importHandler(broker, envOf(broker));
+    const body = JSON.stringify({ t: 'MOEX:SBER', p: '100', v: 1, d: 'buy', sl: '95', tp: '105', widget: 'x' });
+    const event = signalEvent(broker, {});
+    const answer = jsonAnswer(await handler({ ...event, body }));
+
+    expect(answer).toMatchObject({
+      status: 200,
+      contentType: 'application/json; charset=utf-8',
+      json: {
+        result: 'placed',
+        message: 'Заявка выставлена',
+        intent: 'order',
+        protection: { status: 'on-fill', lots: 1, sl: '95', tp: '105' },
+      },
+    });
+  });
+
+  it('bad-protection: a stop-loss above a buy’s limit price is refused with 400, nothing sent', async () => {
+    start(broker);
+    const { send } = await harness(broker);
+    const before = ordersOf(paper, broker, 'SBER').length;
+
+    const answer = await send({ t: SBER, d: 'buy', v: 1, p: '100', sl: '101', tp: '110' });
+
+    expect(answer).toMatchObject({
+      status: 400,
+      json: { result: 'bad-protection', message: 'sl 101 должен быть ниже цены входа 100' },
+    });
+    expect(ordersOf(paper, broker, 'SBER')).toHaveLength(before);
+    expect(stopsOf(broker, 'SBER').filter((stop) => stop.status === 'working' || stop.active)).toEqual([]);
+  });
+
+  it('capabilities: lists the protective keys the broker holds orders for', async () => {
+    const { send } = await harness(broker);
+    const answer = await send({ check: true });
+    expect(answer.json).toMatchObject({
+      keys: expect.arrayContaining(['sl', 'tp', 'trail']),
+      protection: broker === 'alor' ? ['sl', 'tp'] : ['sl', 'tp', 'trail'],
+    });
+  });
+
+  it('a pos that only reduces: the stops go first, nothing new to protect', async () => {
+    start(broker);
+    const { send } = await harness(broker);
+    await send({ t: SBER, d: 'buy', v: 3, o: 'market', sl: '90', tp: '120' });
+
+    const reduce = await send({ t: SBER, pos: 1, o: 'market', sl: '90' });
+
+    expect(reduce.json).toMatchObject({
+      result: 'placed',
+      protection: { status: 'none', lots: 0, reason: 'the order opens no position' },
+    });
+    // At Alor the take-profit goes with its group once the stop-loss is cancelled: one cancel may be enough.
+    expect((reduce.json.cancelled as string[]).length).toBeGreaterThanOrEqual(1);
+    expect(positionOf(paper, broker, 'SBER')).toBe(1);
+    expect(activeStops(broker, 'SBER')).toEqual([]);
+  });
+});
