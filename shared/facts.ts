@@ -96,7 +96,7 @@ export const NOTIFY_ENV = {
  * host's settings (a test's cold container, a benchmark, a child dev server) clears first.
  */
 export const FUNCTION_SETTING_NAME =
-  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|ALLOWED_SOURCE_IPS$|POSITION_LOCK_|CLOSE_UNPROTECTED$|TELEGRAM_|NOTIFY_|FOLLOW_UP_|PARAMETERS_SECRETS_|AWS_SESSION_TOKEN$|AWS_ENDPOINT_URL_DYNAMODB$)/;
+  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|ALLOWED_SOURCE_IPS$|POSITION_LOCK_|CLOSE_UNPROTECTED$|TELEGRAM_|NOTIFY_|FOLLOW_UP_|PARAMETERS_SECRETS_|AWS_SESSION_TOKEN$|AWS_ENDPOINT_URL_DYNAMODB$|AWS_ENDPOINT_URL_SQS$)/;
 
 /** The environment variables only the local tools read: `npm start`, and `npm run preflight` beside it. */
 export const LOCAL_ENV = {
