@@ -10,8 +10,10 @@
  * BENCH_NOTIFY_INVOCATIONS (1000: calls per instance with Telegram messages off and on, bench/notify.ts), BENCH_NODE
  * (the `node`s of the measured processes, side by side: warm phases, cold starts, first orders; `24,22` fetches both
  * from the npm registry; bench/child-run.ts), BENCH_POSITION_RUNS (5: fresh processes per function of the target-position
- * phase, bench/position.ts), BENCH_PHASES (a comma list of the phases to run, all by default: warm, long-price,
- * notify, cold, network, position, preflight; the bundles are always built and measured, and only the targets of the
+ * phase, bench/position.ts), BENCH_PROTECTION_RUNS (3: fresh processes per function and entry type of the
+ * protected-entry phase, bench/protection.ts), BENCH_PHASES (a comma list of the phases to run, all by default: warm,
+ * long-price, notify, cold, network, position, protection, preflight; the bundles are always built and measured, and
+ * only the targets of the
  * phases run are checked). The refused-price, messages and preflight phases run on this process's Node.
  */
 import { writeFileSync } from 'node:fs';
@@ -43,6 +45,13 @@ import { type LongPriceFigures, measureLongPriceRefusal } from './long-price.ts'
 import { createBenchNotifier, type LineTap, measureNotify, type NotifyFigures } from './notify.ts';
 import { type PositionFigures, positionRun, summarizePosition } from './position.ts';
 import { measurePreflight, type PreflightFigures } from './preflight.ts';
+import {
+  PROTECTED_ENTRY_TYPES,
+  type ProtectedEntryType,
+  type ProtectionFigures,
+  protectionRun,
+  summarizeProtection,
+} from './protection.ts';
 import { round } from './stats.ts';
 import { importBundledHandler, paperBrokerEnv, type WarmFigures, warmRun } from './warm.ts';
 
@@ -69,7 +78,7 @@ const NOTIFY_INVOCATIONS = positiveInt('BENCH_NOTIFY_INVOCATIONS', 1000);
 const DEPLOYED_VARIANT: SdkVariant = 'sdkExternal';
 const MAX_PHASE_MS = 60_000;
 
-const PHASE_NAMES = ['warm', 'long-price', 'notify', 'cold', 'network', 'position', 'preflight'] as const;
+const PHASE_NAMES = ['warm', 'long-price', 'notify', 'cold', 'network', 'position', 'protection', 'preflight'] as const;
 type Phase = (typeof PHASE_NAMES)[number];
 const PHASES = new Set(
   (process.env.BENCH_PHASES ?? PHASE_NAMES.join(','))
@@ -80,6 +89,10 @@ const PHASES = new Set(
 const phase = (name: Phase) => PHASES.has(name);
 /** Runs of the target-position phase per function and node (fresh processes). */
 const POSITION_RUNS = positiveInt('BENCH_POSITION_RUNS', 5);
+/** Runs of the protected-entry phase per function, entry type and node (fresh processes). */
+const PROTECTION_RUNS = positiveInt('BENCH_PROTECTION_RUNS', 3);
+/** T-Invest's follow-up queue, as the fake AWS store serves it (the watch of a protected entry goes there). */
+const followUpQueueUrl = (storeUrl: string) => `${storeUrl}/000000000000/PppWebhooks-TinkoffFollowUp`;
 /** The stack's position-locks table, as the fake AWS store serves it. */
 const POSITION_LOCK_TABLE = 'ppp-webhooks-position-locks';
 
@@ -189,6 +202,8 @@ interface RuntimeFigures {
   readonly position: Record<Broker, PositionFigures>;
   /** The same with the lock kept in the process (no table): what the DynamoDB lock adds, side by side. */
   readonly positionInProcessLock: Record<Broker, PositionFigures>;
+  /** A protected entry (`sl`, `tp`) over the same link, limit and market. */
+  readonly protection: Record<Broker, Partial<Record<ProtectedEntryType, ProtectionFigures>>>;
 }
 const runtimes: RuntimeFigures[] = nodes.map((node) => ({
   node,
@@ -198,6 +213,7 @@ const runtimes: RuntimeFigures[] = nodes.map((node) => ({
   overNetworkKeptWarm: {} as Record<Broker, FirstOrderFigures>,
   position: {} as Record<Broker, PositionFigures>,
   positionInProcessLock: {} as Record<Broker, PositionFigures>,
+  protection: { alor: {}, tinkoff: {} },
 }));
 const notify = {} as Record<Broker, NotifyFigures>;
 const longPrice = {} as Record<Broker, LongPriceFigures>;
@@ -279,7 +295,8 @@ try {
   }
 
   // First order over a network: TLS and a simulated round trip in front of each broker origin, fresh processes.
-  const network = phase('network') || phase('position') ? await startBrokerNetwork(paper, RTT_MS) : undefined;
+  const network =
+    phase('network') || phase('position') || phase('protection') ? await startBrokerNetwork(paper, RTT_MS) : undefined;
   try {
     if (phase('network')) {
       say(
@@ -347,6 +364,41 @@ try {
             positionRuns.get(`${n}/process/${broker}`) ?? [],
             RTT_MS,
           );
+        }
+      }
+    }
+
+    // A protected entry over the same link: Alor's bracket (stops, entry, groups, its read), T-Invest's watch queued
+    // on SQS (the fake store's, on loopback) and, for a market entry, its stops; a limit and a market entry.
+    if (network !== undefined && phase('protection')) {
+      say(
+        `Protected entries over a network: ${RTT_MS} ms round trip, ${PROTECTION_RUNS} fresh processes per function…`,
+      );
+      const env = { ...functionEnv, TINKOFF_FOLLOW_UP_QUEUE_URL: followUpQueueUrl(store.url) };
+      const protectionRuns = new Map<string, Awaited<ReturnType<typeof protectionRun>>[]>();
+      for (let i = 0; i < PROTECTION_RUNS; i += 1) {
+        for (const [n, { node }] of runtimes.entries()) {
+          for (const broker of BROKERS) {
+            for (const type of PROTECTED_ENTRY_TYPES) {
+              const file = bundles[DEPLOYED_VARIANT][broker].file;
+              addRun(
+                protectionRuns,
+                `${n}/${type}/${broker}`,
+                await protectionRun(node, file, broker, type, env, network),
+              );
+              store.takeMessages(followUpQueueUrl(store.url));
+            }
+          }
+        }
+      }
+      for (const [n, runtime] of runtimes.entries()) {
+        for (const broker of BROKERS) {
+          for (const type of PROTECTED_ENTRY_TYPES) {
+            runtime.protection[broker][type] = summarizeProtection(
+              protectionRuns.get(`${n}/${type}/${broker}`) ?? [],
+              RTT_MS,
+            );
+          }
         }
       }
     }
@@ -482,6 +534,7 @@ const results = {
     deployedVariant: DEPLOYED_VARIANT,
     preflightRuns: PREFLIGHT_RUNS,
     positionRuns: POSITION_RUNS,
+    protectionRuns: PROTECTION_RUNS,
     phases: [...PHASES],
   },
   /** One entry per node measured (BENCH_NODE), in its order: warm phases, cold starts, first orders. */
@@ -497,6 +550,7 @@ const results = {
           overNetworkKeptWarm: runtime.overNetworkKeptWarm[broker],
           position: runtime.position[broker],
           positionInProcessLock: runtime.positionInProcessLock[broker],
+          protection: runtime.protection[broker],
         },
       ]),
     ),
@@ -561,6 +615,27 @@ const positionRow = (label: string, cell: (position: PositionFigures) => string,
   perNode: (runtime) => (broker) => cell(runtime.position[broker]),
   target,
 });
+const protectionRow = (
+  type: ProtectedEntryType,
+  label: string,
+  cell: (protection: ProtectionFigures) => string,
+): Row => ({
+  label,
+  perNode: (runtime) => (broker) => {
+    const figures = runtime.protection[broker][type];
+    return figures === undefined ? '—' : cell(figures);
+  },
+  target: '',
+});
+const protectionRows = PROTECTED_ENTRY_TYPES.flatMap((type) => [
+  protectionRow(type, `protected ${type} entry over the link: first / warm (ms)`, (protection) =>
+    pair(protection.firstSignalMs.toFixed(1), protection.warmSignalMs.toFixed(1)),
+  ),
+  protectionRow(type, '  warm in bare round trips', (protection) => protection.warmSignalRtts.toFixed(2)),
+  protectionRow(type, '  broker / queue requests per warm entry', (protection) =>
+    pair(String(protection.brokerRequestsPerSignal), String(protection.queueRequestsPerSignal)),
+  ),
+]);
 const rows: Row[] = [
   warmRow('warm: broker requests per order', (warm) => warm.brokerRequestsPerOrder.toFixed(3), '1.0'),
   warmRow('warm: new connections per order', (warm) => warm.newConnectionsPerOrder.toFixed(3), '0'),
@@ -711,6 +786,7 @@ rows.push(
       ),
     target: '',
   },
+  ...protectionRows,
   {
     label: 'preflight, both brokers: process / checks (ms)',
     once: (b) =>

@@ -261,7 +261,7 @@ export function createBrokerHandler<
   description: BrokerDescription<TOrder, TFields>,
   calls: (
     dispatcher: Dispatcher,
-    readsDispatcher: () => Dispatcher,
+    readsDispatcher: (slot?: number) => Dispatcher,
   ) => BrokerCalls<TOrder, TTerms, TFields, TInstrument, TSignalTerms>,
   config: CommonConfig,
   deps: BrokerHandlerDeps,
@@ -270,7 +270,7 @@ export function createBrokerHandler<
   const dispatcher = deps.dispatcher ?? brokerAgent();
   const { broker, orderSchema, stored, notConfigured, origins } = description;
   // A v2 signal's second read goes over a connection of its own; a test's mock dispatcher takes both.
-  const readsDispatcher = () => deps.dispatcher ?? stateReadsAgent();
+  const readsDispatcher = (slot?: number) => deps.dispatcher ?? stateReadsAgent(slot);
   const { orderTerms, client, signals: signalCalls } = calls(dispatcher, readsDispatcher);
   const log = logger.child({ broker });
   const signalDescription = description.signals;

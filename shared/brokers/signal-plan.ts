@@ -66,9 +66,14 @@ export function stateNeeds(signal: Pick<Signal, 'intent' | 'options'>): { positi
   };
 }
 
-/** An exit reads the instrument's stop orders with its state: it cancels them (docs/contract.md#protection). */
-export function readsStopOrders(signal: Pick<Signal, 'intent'>): boolean {
-  return signal.intent.kind === 'close' || signal.intent.kind === 'cancel';
+/**
+ * The signals that read the instrument's stop orders with their state (docs/contract.md#protection): an exit cancels
+ * them; a `pos` or a protected entry cancels them when its order reduces, closes or reverses the position (read at
+ * once with the position, on a connection of their own, rather than after it: no round trip more).
+ */
+export function readsStopOrders(signal: Pick<Signal, 'intent' | 'options'>): boolean {
+  const { kind } = signal.intent;
+  return kind !== 'order' || signal.options.protection !== undefined;
 }
 
 const signedLots = (order: Pick<ActiveOrder, 'side' | 'lots'>) => (order.side === 'buy' ? order.lots : -order.lots);

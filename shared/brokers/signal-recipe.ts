@@ -169,15 +169,10 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
       const prices = limitPrices(signal.options, plan.order, protect, calls.step(instrument));
 
       // The protective orders were sized for the position this order reduces: they go first, or one of them could
-      // open a position the other way (docs/contract.md#protection).
-      if (
-        !needs.stops &&
-        needs.position &&
-        plan.order !== undefined &&
-        reducesPosition(plan.order.side, state.position)
-      ) {
-        const stops = (await client.readState(call, { position: false, orders: false, stops: true })).stopOrders ?? [];
-        plan = { ...plan, cancels: [...plan.cancels, ...stops] };
+      // open a position the other way (docs/contract.md#protection). An exit's plan cancels them already.
+      const exit = signal.intent.kind === 'close' || signal.intent.kind === 'cancel';
+      if (!exit && plan.order !== undefined && reducesPosition(plan.order.side, state.position)) {
+        plan = { ...plan, cancels: [...plan.cancels, ...(state.stopOrders ?? [])] };
       }
 
       if (dryRun) {

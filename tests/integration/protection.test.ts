@@ -396,3 +396,44 @@ describe.each(BROKERS)('%s: the answers of docs/contract.md#protection', (broker
     expect(activeStops(broker, 'SBER')).toEqual([]);
   });
 });
+
+describe('tinkoff: a trailing take-profit and a watch that cannot reach the broker', () => {
+  it('trail: the take-profit trails the best price from the entry, and executes its distance below it', async () => {
+    start('tinkoff');
+    const { send, watch } = await harness('tinkoff');
+
+    const answer = await send({ t: SBER, d: 'buy', v: 1, o: 'market', trail: '2%' });
+
+    expect(answer.json).toMatchObject({
+      protection: { status: 'active', lots: 1, trail: '2%' },
+      orders: expect.arrayContaining([expect.objectContaining({ leg: 'tp', type: 'trailing', price: '100' })]),
+    });
+    setLast('tinkoff', 110);
+    setLast('tinkoff', 108);
+    expect(positionOf(paper, 'tinkoff', 'SBER')).toBe(1);
+    setLast('tinkoff', 107.7);
+    await watch();
+    expect(positionOf(paper, 'tinkoff', 'SBER')).toBe(0);
+    expect(activeStops('tinkoff', 'SBER')).toEqual([]);
+  });
+
+  it('unreachable: the watch goes on, and the third failed check in a row is told', async () => {
+    start('tinkoff');
+    const { send, watch } = await harness('tinkoff');
+    const answer = await send({ t: SBER, d: 'buy', v: 1, p: '100', sl: '95', tp: '105' });
+    paper.tinkoff.injectFault({ route: 'order-state', fault: { kind: 'status', status: 500 }, times: 6 });
+
+    for (let check = 0; check < 3; check++) await watch();
+    paper.tinkoff.clearFaults();
+    fillEntry('tinkoff', entryId(answer), { status: 'filled' });
+    await watch();
+
+    const lines = logLines().filter((line) => line.message === PROTECTION_LOG_MESSAGE);
+    expect(lines.slice(0, 3).map((line) => [line.result, line.attempt, line.told])).toEqual([
+      ['unreachable', 1, false],
+      ['unreachable', 2, false],
+      ['unreachable', 3, true],
+    ]);
+    expect(activeStops('tinkoff', 'SBER')).toHaveLength(2);
+  });
+});

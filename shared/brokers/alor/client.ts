@@ -78,7 +78,7 @@ export interface AlorOrderLookup {
 export interface AlorClientOptions {
   readonly dispatcher: Dispatcher;
   /** A v2 signal's second state read goes here, so that both reads run at once. @default `dispatcher` */
-  readonly readsDispatcher?: () => Dispatcher;
+  readonly readsDispatcher?: (slot?: number) => Dispatcher;
   readonly oauthUrl: string;
   readonly apiUrl: string;
   readonly tokens?: AccessTokenCache;
@@ -87,7 +87,7 @@ export interface AlorClientOptions {
 /** Alor's transport: refresh token → access token (cached, see access-token.ts) → limit order with `X-REQID`. */
 export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<AlorInstrument, AlorSignalTerms> {
   readonly #dispatcher: Dispatcher;
-  readonly #readsDispatcher: () => Dispatcher;
+  readonly #readsDispatcher: (slot?: number) => Dispatcher;
   readonly #refreshEndpoint: BrokerEndpoint;
   readonly #orderEndpoint: BrokerEndpoint;
   readonly #marketOrderEndpoint: BrokerEndpoint;
@@ -160,7 +160,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     const [position, orders, stops] = await Promise.all([
       needs.position ? read(positionPath(exchange, account, symbol), this.#dispatcher) : undefined,
       needs.orders ? read(ordersPath(exchange, account), this.#readsDispatcher()) : undefined,
-      needs.stops === true ? read(stopOrdersPath(exchange, account), this.#readsDispatcher()) : undefined,
+      needs.stops === true ? read(stopOrdersPath(exchange, account), this.#readsDispatcher(1)) : undefined,
     ]);
     return {
       position: position === undefined ? 0 : positionResponseToLots(position.statusCode, position.text),
@@ -211,15 +211,20 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     return placeAlorProtected(this, entry);
   }
 
-  /** A stop order (`actions/stop`), keyed by `X-REQID` as an order is. */
+  /**
+   * A stop order (`actions/stop`), keyed by `X-REQID` as an order is; `second` sends it on the second connection (a
+   * pair's other stop, at once).
+   */
   async placeStop(
     call: InstrumentCall<AlorInstrument>,
     body: AlorStopOrderRequest,
     requestId: string,
+    second = false,
   ): Promise<OrderOutcome> {
     const send = { requestId, deadline: call.deadline };
+    const dispatcher = second ? this.#readsDispatcher() : this.#dispatcher;
     const response = await this.#withToken(call.credential, call.deadline, (token) =>
-      this.#sendOrder(JSON.stringify(body), token, send, endpoint(this.#apiUrl, STOP_ORDER_PATH)),
+      this.#sendOrder(JSON.stringify(body), token, send, endpoint(this.#apiUrl, STOP_ORDER_PATH), dispatcher),
     );
     return orderResponseToOutcome(response.statusCode, response.text);
   }
@@ -229,9 +234,14 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
    * the same orders once more, which Alor allows ("the same order can be part of several groups") and which changes
    * nothing; so it is resent as the reads are.
    */
-  async createGroup(call: InstrumentCall<AlorInstrument>, group: AlorOrderGroupRequest): Promise<GroupResult> {
+  async createGroup(
+    call: InstrumentCall<AlorInstrument>,
+    group: AlorOrderGroupRequest,
+    second = false,
+  ): Promise<GroupResult> {
+    const dispatcher = second ? this.#readsDispatcher() : this.#dispatcher;
     const response = await this.#withToken(call.credential, call.deadline, (token) =>
-      sendBrokerRequest(this.#dispatcher, {
+      sendBrokerRequest(dispatcher, {
         endpoint: endpoint(this.#apiUrl, ORDER_GROUPS_PATH),
         headers: { authorization: `Bearer ${token}` },
         body: JSON.stringify(group),
@@ -345,8 +355,9 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     accessToken: string,
     call: Pick<BrokerOrderCall<unknown>, 'requestId' | 'deadline'>,
     target = this.#orderEndpoint,
+    dispatcher = this.#dispatcher,
   ) {
-    return sendBrokerRequest(this.#dispatcher, {
+    return sendBrokerRequest(dispatcher, {
       endpoint: target,
       headers: {
         authorization: `Bearer ${accessToken}`,

@@ -59,8 +59,9 @@ async function placeStops(
 ): Promise<PlacedStop[]> {
   const { call, plan, requestId } = entry;
   const legs = LEGS.filter((leg) => prices[leg] !== undefined);
+  // The pair at once, one on each connection.
   return Promise.all(
-    legs.map(async (leg) => {
+    legs.map(async (leg, index) => {
       const id = protectiveLegId(requestId, leg);
       const body = stopOrderBody(
         call.instrument,
@@ -68,7 +69,7 @@ async function placeStops(
         { leg, side: plan.side, lots, price: prices[leg] ?? '', activate },
         id,
       );
-      return { leg, outcome: await client.placeStop(call, body, id) };
+      return { leg, outcome: await client.placeStop(call, body, id, index > 0) };
     }),
   );
 }
@@ -131,7 +132,12 @@ function group(
 }
 
 /** The two stops linked so that the one that executes cancels the other. */
-async function linkStops(client: AlorClient, call: InstrumentCall<AlorInstrument>, stops: readonly PlacedStop[]) {
+async function linkStops(
+  client: AlorClient,
+  call: InstrumentCall<AlorInstrument>,
+  stops: readonly PlacedStop[],
+  second = false,
+) {
   const placed = placedIds(stops);
   if (placed.length < 2) return { status: 'created' as const, groupId: '' };
   return client.createGroup(
@@ -141,6 +147,7 @@ async function linkStops(client: AlorClient, call: InstrumentCall<AlorInstrument
       'OnExecuteOrCancel',
       placed.map((stop) => ({ id: orderIdOf(stop.outcome), type: 'Stop' })),
     ),
+    second,
   );
 }
 
@@ -183,7 +190,7 @@ async function bracketed(
   const stopRefs = placedIds(stops).map((stop) => ({ id: orderIdOf(stop.outcome), type: 'Stop' as const }));
   const [bracket, link] = await Promise.all([
     client.createGroup(call, group(call, 'TriggerBracketOrders', [{ id: entryId, type: 'Limit' }, ...stopRefs])),
-    linkStops(client, call, stops),
+    linkStops(client, call, stops, true),
   ]);
   if (bracket.status !== 'created' || link.status !== 'created') {
     // Without its group the entry would fill unprotected: it goes, with its stops. If it filled meanwhile, what

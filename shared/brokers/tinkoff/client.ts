@@ -70,7 +70,7 @@ export type TinkoffClient = BrokerClient<TinkoffOrderTerms>;
 export interface TinkoffClientOptions {
   readonly dispatcher: Dispatcher;
   /** A v2 signal's second state read goes here, so that both reads run at once. @default `dispatcher` */
-  readonly readsDispatcher?: () => Dispatcher;
+  readonly readsDispatcher?: (slot?: number) => Dispatcher;
   readonly apiUrl: string;
   /** Where a protected entry's watch goes (its follow-up queue); without one a protected entry is refused. */
   readonly followUpQueue?: FollowUpQueue | undefined;
@@ -106,7 +106,7 @@ function notReplayed(outcome: OrderOutcome): OrderOutcome {
 /** API v2 REST gateway: `OrdersService/PostOrder`, whose `orderId` is the idempotency key (kept about a month). */
 export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstrument, TinkoffSignalTerms> {
   readonly #dispatcher: Dispatcher;
-  readonly #readsDispatcher: () => Dispatcher;
+  readonly #readsDispatcher: (slot?: number) => Dispatcher;
   readonly #endpoint: BrokerEndpoint;
   readonly #stateEndpoint: BrokerEndpoint;
   readonly #apiUrl: string;
@@ -165,7 +165,7 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
     const [held, active, stopOrders] = await Promise.all([
       needs.position ? ask(GET_POSITIONS_PATH, positions, this.#dispatcher) : undefined,
       needs.orders ? ask(GET_ORDERS_PATH, orders, this.#readsDispatcher()) : undefined,
-      needs.stops === true ? ask(GET_STOP_ORDERS_PATH, stops, this.#readsDispatcher()) : undefined,
+      needs.stops === true ? ask(GET_STOP_ORDERS_PATH, stops, this.#readsDispatcher(1)) : undefined,
     ]);
     return {
       position: held === undefined ? 0 : positionsResponseToLots(held.statusCode, held.text, call.instrument),
@@ -176,13 +176,14 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
     };
   }
 
-  /** `PostStopOrder`, keyed by its `orderId`. */
-  async postStopOrder(call: StopOrderCall, request: PostStopOrderRequest): Promise<StopOrderResult> {
+  /** `PostStopOrder`, keyed by its `orderId`; `second` sends it on the second connection (a pair's other stop). */
+  async postStopOrder(call: StopOrderCall, request: PostStopOrderRequest, second = false): Promise<StopOrderResult> {
     const response = await this.#post(
       endpoint(this.#apiUrl, POST_STOP_ORDER_PATH),
       JSON.stringify(request),
       call.credential,
       call.deadline,
+      second ? this.#readsDispatcher() : this.#dispatcher,
     );
     return postStopOrderResponseToResult(response.statusCode, response.text);
   }

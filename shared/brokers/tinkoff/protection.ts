@@ -71,7 +71,8 @@ export type ProtectionEvent =
 /** What the stop-order service does for the watch, with the token, account and deadline of one check. */
 export interface WatchCalls {
   orderFill(requestId: string): Promise<OrderFill | undefined>;
-  postStop(request: ReturnType<typeof stopOrderRequest>): Promise<StopOrderResult>;
+  /** `second`: on the second connection, so a pair goes at once. */
+  postStop(request: ReturnType<typeof stopOrderRequest>, second?: boolean): Promise<StopOrderResult>;
   stopOrders(since: string): Promise<StopOrder[]>;
   cancelStop(stopOrderId: string): Promise<CancelResult>;
   closeAtMarket(side: Side, lots: number, orderId: string): Promise<OrderOutcome>;
@@ -80,7 +81,7 @@ export interface WatchCalls {
 export function watchCalls(client: TinkoffV2Client, call: StopOrderCall, instrumentId: string): WatchCalls {
   return {
     orderFill: (requestId) => client.orderFill(call, requestId),
-    postStop: (request) => client.postStopOrder(call, request),
+    postStop: (request, second) => client.postStopOrder(call, request, second),
     stopOrders: (since) => client.stopOrders(call, since),
     cancelStop: (id) => client.cancelStopOrder(call, id),
     closeAtMarket: (side, lots, orderId) =>
@@ -143,7 +144,7 @@ async function placePair(
   const placed = await Promise.all(
     legs
       .filter((leg) => leg.price !== undefined)
-      .map(async ({ leg, price }) => {
+      .map(async ({ leg, price }, index) => {
         const request = stopOrderRequest(
           job.instrumentId,
           accountId,
@@ -151,7 +152,7 @@ async function placePair(
           protectiveLegId(job.entry.requestId, legKey(leg, from, to)),
         );
         try {
-          const result = await calls.postStop(request);
+          const result = await calls.postStop(request, index > 0);
           if (result.status === 'placed') return { leg, id: result.stopOrderId };
           if (result.status === 'refused') return { leg, problem: `${leg}: ${result.message}` };
           // 30057: this key placed a stop before; its id is found among the stop orders since the watch began.
