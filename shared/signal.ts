@@ -16,9 +16,10 @@ import * as z from './zod.ts';
  * The second form of the signal (docs/contract.md#signals-ver-2): a body with `"ver": 2` says what the strategy means
  * (an order, a target position, an exit or a cancel) and how to trade it (order type, time in force, cancels first).
  * A body without `ver` is today's order, judged exactly as before (shared/payload.ts). Here: the keys a v2 signal may
- * hold, their rules, what a broker lacks, and the capability list a `check` with `ver` answers. Pure: no I/O.
+ * hold, their rules, what a broker lacks, and the capability list a `check` with `ver` answers; and `sl`, `tp`, `trail`
+ * in both forms (docs/contract.md#protection). Pure: no I/O.
  *
- * Issues 26 and 27 extend it in three places: {@link SIGNAL_KEYS} (a key unknown until it lands is refused under
+ * Issue 27 extends it in the places issue 26 (protection) did: {@link SIGNAL_KEYS} (a key unknown until it lands is refused under
  * `ver: 2`), {@link SignalOptions} (what a signal asks of its order, read in `readOptions`), and {@link SignalSupport}
  * (what each broker offers, which refuses the rest and is listed by {@link signalCapabilities}).
  */
@@ -436,7 +437,8 @@ export function unsupportedBy(
 
 /**
  * The answer to `{"check": true, "ver": …}`: what this deployment reads and the broker offers, for the preflight, the
- * console and any program to tell an old deployment before a real signal. Issues 26 and 27 add their keys and sections.
+ * console and any program to tell an old deployment before a real signal, the protective keys each broker holds
+ * orders for among them. Issue 27 adds its keys and sections.
  */
 export function signalCapabilities(support: SignalSupport | undefined, broker: string, dryRun: boolean) {
   if (support === undefined) return { broker, versions: [], dryRun };

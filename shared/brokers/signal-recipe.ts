@@ -31,9 +31,9 @@ import {
 /**
  * The recipe of a v2 signal, one for both brokers (docs/contract.md#signals-ver-2): the instrument in the broker's
  * terms, the credentials, then, for a signal that depends on the position, the instrument's lock; the live state read
- * (position, active orders); the cancels; the one order. Every step runs within the request's one deadline, through
- * the broker's own mapping and client. Issue 26 adds the protective legs after the order; issue 27 the sizing and the
- * guards before the plan.
+ * (position, active orders, stop orders); the cancels; the one order, with its protection when the signal asks for it
+ * (the broker's `placeProtected`: docs/contract.md#protection). Every step runs within the request's one deadline,
+ * through the broker's own mapping and client. Issue 27 adds the sizing and the guards before the plan.
  */
 
 /** A call about one instrument of the account. */
