@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Broker } from '#shared/facts.ts';
 import { type BenchNode, runMeasuredChild } from './child-run.ts';
 import type { BrokerNetwork } from './first-order.ts';
+import { overTheLink } from './position.ts';
 import { median, round } from './stats.ts';
 
 /**
@@ -56,12 +57,7 @@ export async function protectionRun(
     `protected ${type} entry run of ${bundle}`,
     CHILD,
     [bundle, broker, type, String(WARM_SIGNALS_PER_RUN)],
-    {
-      ...env,
-      ...network.env,
-      NODE_EXTRA_CA_CERTS: network.ca.caFile,
-      BENCH_BARE_ORDER: JSON.stringify(network.bareOrders[broker]),
-    },
+    overTheLink(env, network, broker),
   );
   if (run.statuses.some((status) => status !== 200) || run.results.some((result) => result !== 'placed')) {
     throw new Error(`protected entry run answered ${run.statuses.join(', ')} (${run.results.join(', ')}): ${run.body}`);

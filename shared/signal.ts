@@ -229,6 +229,13 @@ const SignalFieldsSchema = z.object({
 });
 type SignalFields = z.output<typeof SignalFieldsSchema>;
 
+/** The issues of the shared fields and of the broker's own, as the answer lists them. */
+function fieldIssues(
+  ...results: readonly ({ success: true } | { success: false; error: z.core.$ZodError })[]
+): string[] {
+  return results.flatMap((result) => (result.success ? [] : describeIssues(result.error)));
+}
+
 /** One intent per body: `d`+`v`, `pos`, or `x`. */
 function mixedIntents(body: Record<string, unknown>): SignalProblem | undefined {
   const has = (key: string) => Object.hasOwn(body, key);
@@ -304,13 +311,7 @@ export function parseSignal<TFields>(
 
   const parsed = SignalFieldsSchema.safeParse(body);
   const extra = brokerFields.safeParse(body);
-  if (!parsed.success || !extra.success) {
-    const issues = [
-      ...(parsed.success ? [] : describeIssues(parsed.error)),
-      ...(extra.success ? [] : describeIssues(extra.error)),
-    ];
-    return problem('bad-payload', BAD_SIGNAL_MESSAGE, issues);
-  }
+  if (!parsed.success || !extra.success) return problem('bad-payload', BAD_SIGNAL_MESSAGE, fieldIssues(parsed, extra));
   const fields = parsed.data;
   const issues: string[] = [];
   const intent = readIntent(fields, issues);
@@ -355,13 +356,7 @@ export function parseProtectedOrder<TFields>(
 ): SignalParse<TFields> {
   const parsed = ProtectedOrderSchema.safeParse(body);
   const extra = brokerFields.safeParse(body);
-  if (!parsed.success || !extra.success) {
-    const issues = [
-      ...(parsed.success ? [] : describeIssues(parsed.error)),
-      ...(extra.success ? [] : describeIssues(extra.error)),
-    ];
-    return problem('bad-payload', BAD_SIGNAL_MESSAGE, issues);
-  }
+  if (!parsed.success || !extra.success) return problem('bad-payload', BAD_SIGNAL_MESSAGE, fieldIssues(parsed, extra));
   const fields = parsed.data;
   const protection = readProtection(fields);
   return {

@@ -396,26 +396,39 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     return undefined;
   };
 
-  const postOrder = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+  /**
+   * A keyed command (`PostOrder`, `PostStopOrder`): the token, the body, the account, the scenario; a repeated
+   * `orderId` answered from its first answer (or 30057), a new one decided.
+   */
+  const keyedCommand = <T extends { accountId: string; orderId: string }>(
+    request: BrokerRequest,
+    environment: Environment,
+    schema: z.ZodType<T>,
+    answers: Map<string, JsonAnswer>,
+    decide: (body: T) => JsonAnswer,
+  ): JsonAnswer => {
     const accounts = accountsOf(request, environment);
     if (accounts === undefined) return UNAUTHENTICATED;
-    const parsed = PostOrderBodySchema.safeParse(request.json);
+    const parsed = schema.safeParse(request.json);
     if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
     const body = parsed.data;
     if (!accounts.includes(body.accountId)) return error(404, 5, 50004, 'Account not found');
     const refusal = scenarioRefusal();
     if (refusal !== undefined) return refusal;
     const key = `${body.accountId}:${body.orderId}`;
-    const first = firstAnswers.get(key);
+    const first = answers.get(key);
     if (first !== undefined) {
       return options.duplicateAsError
         ? error(400, 3, 30057, 'The order is a duplicate, but the order report was not found')
         : first;
     }
-    const answer = decidePostOrder(body);
-    firstAnswers.set(key, answer);
+    const answer = decide(body);
+    answers.set(key, answer);
     return answer;
   };
+
+  const postOrder = (request: BrokerRequest, environment: Environment): JsonAnswer =>
+    keyedCommand(request, environment, PostOrderBodySchema, firstAnswers, (body) => decidePostOrder(body));
 
   /** The key of an instrument's position: its uid when the table knows it, else the id an order named it by. */
   const positionKey = (instrumentId: string) => {
@@ -743,26 +756,8 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
   let stopRefusal: string | undefined;
 
   /** `StopOrdersService/PostStopOrder`: keyed by `orderId` (a repeat gets the first answer), triggered at once if met. */
-  const postStopOrder = (request: BrokerRequest, environment: Environment): JsonAnswer => {
-    const accounts = accountsOf(request, environment);
-    if (accounts === undefined) return UNAUTHENTICATED;
-    const parsed = PostStopOrderBodySchema.safeParse(request.json);
-    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
-    const body = parsed.data;
-    if (!accounts.includes(body.accountId)) return error(404, 5, 50004, 'Account not found');
-    const refusal = scenarioRefusal();
-    if (refusal !== undefined) return refusal;
-    const key = `${body.accountId}:${body.orderId}`;
-    const first = stopFirstAnswers.get(key);
-    if (first !== undefined) {
-      return options.duplicateAsError
-        ? error(400, 3, 30057, 'The order is a duplicate, but the order report was not found')
-        : first;
-    }
-    const answer = decideStopOrder(body);
-    stopFirstAnswers.set(key, answer);
-    return answer;
-  };
+  const postStopOrder = (request: BrokerRequest, environment: Environment): JsonAnswer =>
+    keyedCommand(request, environment, PostStopOrderBodySchema, stopFirstAnswers, (body) => decideStopOrder(body));
 
   const decideStopOrder = (body: z.infer<typeof PostStopOrderBodySchema>): JsonAnswer => {
     if (body.stopOrderType !== 'STOP_ORDER_TYPE_STOP_LOSS' && body.stopOrderType !== 'STOP_ORDER_TYPE_TAKE_PROFIT') {

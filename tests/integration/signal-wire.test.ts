@@ -30,16 +30,36 @@ const SIGNALS: readonly Record<string, unknown>[] = [
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-async function runSignals(broker: 'alor' | 'tinkoff', extra: readonly Record<string, unknown>[] = []) {
+/** Sends `signals` (and `extra`) one after the other from flat, each with a key of its own; their results. */
+async function runSignals(
+  broker: 'alor' | 'tinkoff',
+  extra: readonly Record<string, unknown>[] = [],
+  signals: readonly Record<string, unknown>[] = SIGNALS,
+  keyPrefix = 'wire',
+) {
   flatten(paper, broker, 'SBER');
   const handler = await importHandler(broker, broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper));
   paper[broker].resetStats();
   const results: unknown[] = [];
-  for (const [index, body] of [...SIGNALS, ...extra].entries()) {
-    const response = await handler(signalEvent(broker, body, { key: `wire-${broker}-${index}` }));
+  for (const [index, body] of [...signals, ...extra].entries()) {
+    const response = await handler(signalEvent(broker, body, { key: `${keyPrefix}-${broker}-${index}` }));
     results.push(JSON.parse(response.body).result);
   }
   return results;
+}
+
+/** Reads of the paper Alor as a client makes them: an access token, a GET in the `Simple` format, the portfolio's path. */
+async function alorReads() {
+  const token: string = JSON.parse(
+    await (await request(`${paper.alor.url}/refresh?token=${PAPER_ALOR.refreshToken}`, { method: 'POST' })).body.text(),
+  ).AccessToken;
+  const read = async (path: string) =>
+    JSON.parse(
+      await (
+        await request(`${paper.alor.url}${path}?format=Simple`, { headers: { authorization: `Bearer ${token}` } })
+      ).body.text(),
+    );
+  return { token, read, base: `/md/v2/Clients/MOEX/${PAPER_ALOR.portfolio}` };
 }
 
 describe('Alor: a v2 signal’s requests against the spec', () => {
@@ -86,18 +106,7 @@ describe('Alor: a v2 signal’s requests against the spec', () => {
 
   it('answers the reads as the spec has them', async () => {
     await runSignals('alor', [{ t: 'MOEX:SBER', pos: 3, p: '250' }]);
-    const token = JSON.parse(
-      await (
-        await request(`${paper.alor.url}/refresh?token=${PAPER_ALOR.refreshToken}`, { method: 'POST' })
-      ).body.text(),
-    ).AccessToken;
-    const read = async (path: string) =>
-      JSON.parse(
-        await (
-          await request(`${paper.alor.url}${path}?format=Simple`, { headers: { authorization: `Bearer ${token}` } })
-        ).body.text(),
-      );
-    const base = `/md/v2/Clients/MOEX/${PAPER_ALOR.portfolio}`;
+    const { read, base } = await alorReads();
 
     expect(specViolations(await read(`${base}/positions/SBER`), checkedSchema('alorPosition'))).toEqual([]);
     const positions = await read(`${base}/positions`);
@@ -188,17 +197,8 @@ const PROTECTED: readonly Record<string, unknown>[] = [
   { t: 'MOEX:SBER', x: 'close' },
 ];
 
-async function runProtected(broker: 'alor' | 'tinkoff', extra: readonly Record<string, unknown>[] = []) {
-  flatten(paper, broker, 'SBER');
-  const handler = await importHandler(broker, broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper));
-  paper[broker].resetStats();
-  const results: unknown[] = [];
-  for (const [index, body] of [...PROTECTED, ...extra].entries()) {
-    const response = await handler(signalEvent(broker, body, { key: `protected-${broker}-${index}` }));
-    results.push(JSON.parse(response.body).result);
-  }
-  return results;
-}
+const runProtected = (broker: 'alor' | 'tinkoff', extra: readonly Record<string, unknown>[] = []) =>
+  runSignals(broker, extra, PROTECTED, 'protected');
 
 describe('Alor: a protected entry’s requests against the spec', () => {
   it('sends stop orders, order groups, the trades read and stop cancels as the spec has them', async () => {
@@ -253,18 +253,7 @@ describe('Alor: a protected entry’s requests against the spec', () => {
 
   it('answers the stop orders, trades and groups as the spec has them', async () => {
     await runProtected('alor', [{ t: 'MOEX:SBER', d: 'buy', v: 1, o: 'market', sl: '90', tp: '120' }]);
-    const token = JSON.parse(
-      await (
-        await request(`${paper.alor.url}/refresh?token=${PAPER_ALOR.refreshToken}`, { method: 'POST' })
-      ).body.text(),
-    ).AccessToken;
-    const read = async (path: string) =>
-      JSON.parse(
-        await (
-          await request(`${paper.alor.url}${path}?format=Simple`, { headers: { authorization: `Bearer ${token}` } })
-        ).body.text(),
-      );
-    const base = `/md/v2/Clients/MOEX/${PAPER_ALOR.portfolio}`;
+    const { token, read, base } = await alorReads();
     const stops = await read(`${base}/stoporders`);
     expect(stops.length).toBeGreaterThan(0);
     for (const stop of stops) expect(specViolations(stop, checkedSchema('alorStopOrder'))).toEqual([]);

@@ -293,12 +293,24 @@ export function positionResponseToLots(statusCode: number, text: string): number
   return positionLots(qtyUnits ?? qty, lotSize ?? 1);
 }
 
-/** The instrument's working orders among the portfolio's orders of the day, each with what is left to fill. */
-export function ordersResponseToActive(statusCode: number, text: string, instrument: AlorInstrument): ActiveOrder[] {
-  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
-  const parsed = AlorOrdersSchema.safeParse(parseJsonText(text));
-  if (statusCode !== 200 || !parsed.success) throw unexpected('orders', statusCode);
-  return parsed.data
+/** An order of the portfolio as both lists show it (`response_Order_Simple`, `response_StopOrder_Warp_Simple`). */
+interface ListedOrder {
+  readonly id: string;
+  readonly symbol: string;
+  readonly exchange?: string | undefined;
+  readonly comment?: string | null | undefined;
+  readonly side: 'buy' | 'sell';
+  readonly status: string;
+}
+
+/** The instrument's working orders of a list, each with its lots (what is left to fill) and our key, if it has one. */
+function workingOf<T extends ListedOrder>(
+  orders: readonly T[],
+  instrument: AlorInstrument,
+  lotsOf: (order: T) => number,
+  stop: boolean,
+): ActiveOrder[] {
+  return orders
     .filter(
       (order) =>
         order.status === 'working' &&
@@ -308,12 +320,21 @@ export function ordersResponseToActive(statusCode: number, text: string, instrum
     .map((order) => ({
       id: order.id,
       side: order.side,
-      lots: order.qty - (order.filled ?? 0),
+      lots: lotsOf(order),
       requestId: order.comment?.startsWith(ORDER_COMMENT_PREFIX)
         ? order.comment.slice(ORDER_COMMENT_PREFIX.length)
         : undefined,
+      ...(stop ? { stop: true } : {}),
     }))
     .filter((order) => order.lots > 0);
+}
+
+/** The instrument's working orders among the portfolio's orders of the day, each with what is left to fill. */
+export function ordersResponseToActive(statusCode: number, text: string, instrument: AlorInstrument): ActiveOrder[] {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  const parsed = AlorOrdersSchema.safeParse(parseJsonText(text));
+  if (statusCode !== 200 || !parsed.success) throw unexpected('orders', statusCode);
+  return workingOf(parsed.data, instrument, (order) => order.qty - (order.filled ?? 0), false);
 }
 
 /** A cancel's answer: 200 `success`; a 400 (`OrderToCancelNotFound`: filled or cancelled meanwhile) is unconfirmed. */
@@ -336,22 +357,7 @@ export function stopOrdersResponseToActive(
   if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
   const parsed = AlorStopOrdersSchema.safeParse(parseJsonText(text));
   if (statusCode !== 200 || !parsed.success) throw unexpected('stop orders', statusCode);
-  return parsed.data
-    .filter(
-      (order) =>
-        order.status === 'working' &&
-        order.symbol === instrument.symbol &&
-        (order.exchange === undefined || order.exchange === instrument.exchange),
-    )
-    .map((order) => ({
-      id: order.id,
-      side: order.side,
-      lots: order.qty,
-      requestId: order.comment?.startsWith(ORDER_COMMENT_PREFIX)
-        ? order.comment.slice(ORDER_COMMENT_PREFIX.length)
-        : undefined,
-      stop: true,
-    }));
+  return workingOf(parsed.data, instrument, (order) => order.qty, true);
 }
 
 /** Which way a protective order triggers: a stop-loss against the position, a take-profit with it. */
