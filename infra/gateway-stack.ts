@@ -10,7 +10,7 @@ import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { type Broker, ENV, tinkoffFollowUpQueueName } from '../shared/facts.ts';
+import { type Broker, ENV, followUpQueueName } from '../shared/facts.ts';
 import { BrokerFunction } from './broker-function.ts';
 import { brokerEnvironment, functionEnvironment, type NotifyConfig, type WebhooksConfig } from './config.ts';
 import { type BrokerAccess, NotificationsStack } from './notifications-stack.ts';
@@ -130,11 +130,14 @@ export class GatewayStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    // A protected entry's watch goes on T-Invest's follow-up queue (docs/contract.md#protection), named ahead.
-    const tinkoffQueueName = tinkoffFollowUpQueueName(config.stackName);
-    const tinkoffQueue = {
-      url: `https://sqs.${Aws.REGION}.${Aws.URL_SUFFIX}/${Aws.ACCOUNT_ID}/${tinkoffQueueName}`,
-      arn: this.formatArn({ service: 'sqs', resource: tinkoffQueueName }),
+    // A protected entry's watch goes on its broker's follow-up queue (docs/contract.md#protection), named ahead.
+    const followUpQueue = (broker: Broker) => {
+      const name = followUpQueueName(config.stackName, broker);
+      return {
+        url: `https://sqs.${Aws.REGION}.${Aws.URL_SUFFIX}/${Aws.ACCOUNT_ID}/${name}`,
+        arn: this.formatArn({ service: 'sqs', resource: name }),
+        variable: broker === 'alor' ? ENV.alorFollowUpQueueUrl : ENV.tinkoffFollowUpQueueUrl,
+      };
     };
     const webhook = (broker: Broker, id: string, description: string) =>
       new BrokerFunction(this, id, {
@@ -147,23 +150,19 @@ export class GatewayStack extends Stack {
             credential: { alor: alorToken, tinkoff: tinkoffToken }[broker].envValue,
           }),
           [ENV.positionLockTable]: this.positionLocks.tableName,
-          ...(broker === 'tinkoff' ? { [ENV.tinkoffFollowUpQueueUrl]: tinkoffQueue.url } : {}),
+          [followUpQueue(broker).variable]: followUpQueue(broker).url,
         },
         readableSecretArns: [webhookSecret.policyArn, brokers[broker].secretArn],
         readableParameterArns: [brokers[broker].parameterArn],
         storeExtension: config.storeExtension,
         statements: [
           lockStatement(this.positionLocks, broker),
-          ...(broker === 'tinkoff'
-            ? [
-                new PolicyStatement({
-                  sid: 'QueueProtectionWatch',
-                  effect: Effect.ALLOW,
-                  actions: ['sqs:SendMessage'],
-                  resources: [tinkoffQueue.arn],
-                }),
-              ]
-            : []),
+          new PolicyStatement({
+            sid: 'QueueProtectionWatch',
+            effect: Effect.ALLOW,
+            actions: ['sqs:SendMessage'],
+            resources: [followUpQueue(broker).arn],
+          }),
         ],
       });
     this.alor = webhook('alor', 'AlorFunction', 'PPP webhook: limit orders at Alor');

@@ -12,9 +12,9 @@ import {
   type Broker,
   ENV,
   FOLLOW_UP_LOG_MESSAGE,
+  followUpQueueName,
   NOTIFY_ENV,
   PROTECTION_LOG_MESSAGE,
-  tinkoffFollowUpQueueName,
   WEBHOOK_LOG_MESSAGE,
 } from '../shared/facts.ts';
 import { BrokerFunction } from './broker-function.ts';
@@ -92,8 +92,8 @@ export class NotificationsStack extends NestedStack {
     });
     this.deadLetters = this.queue('DeadLetters', DEAD_LETTER_RETENTION);
     const ownQueue = this.queue('NotifierQueue', undefined, NOTIFIER_TIMEOUT);
-    // T-Invest's follow-up queue also carries the watches of protected entries, which its webhook puts there: it has a
-    // name known ahead (the webhook, in the parent stack, cannot take this stack's outputs without a cycle).
+    // The follow-up queues also carry the watches of protected entries, which the webhooks put there: they have names
+    // known ahead (a webhook, in the parent stack, cannot take this stack's outputs without a cycle).
     const followUpQueues = Object.fromEntries(
       BROKERS.map((broker) => [
         broker,
@@ -101,7 +101,7 @@ export class NotificationsStack extends NestedStack {
           `${pascal(broker)}FollowUpQueue`,
           undefined,
           FOLLOW_UP_TIMEOUT,
-          broker === 'tinkoff' ? tinkoffFollowUpQueueName(config.stackName) : undefined,
+          followUpQueueName(config.stackName, broker),
         ),
       ]),
     ) as Record<Broker, Queue>;
@@ -115,34 +115,29 @@ export class NotificationsStack extends NestedStack {
 
     this.followUps = Object.fromEntries(
       BROKERS.map((broker) => {
-        // T-Invest's also watches protected entries: it places their stop orders, cancels one of a pair, and sends
-        // its next check to its own queue (docs/contract.md#protection).
-        const watches = broker === 'tinkoff';
+        // It also watches protected entries (docs/contract.md#protection): at T-Invest it places their stop orders
+        // and cancels one of a pair, at Alor it tells what Alor's servers did with the pair; and it sends its next
+        // check to its own queue.
         const fn = new BrokerFunction(this, `${pascal(broker)}FollowUp`, {
           ...common,
           entry: entry(`${broker}-follow-up`),
-          description: watches
-            ? 'PPP webhooks: looks a placed T-Invest order up once; watches protected entries (their stop orders)'
-            : `PPP webhooks: looks a placed ${broker} order up once (never places, changes or cancels one)`,
+          description: `PPP webhooks: looks a placed ${broker} order up once; watches protected entries (their stop orders)`,
           timeout: FOLLOW_UP_TIMEOUT,
           environment: {
             ...brokers[broker].environment,
-            ...(watches ? { [ENV.tinkoffFollowUpQueueUrl]: followUpQueues[broker].queueUrl } : {}),
+            [broker === 'alor' ? ENV.alorFollowUpQueueUrl : ENV.tinkoffFollowUpQueueUrl]:
+              followUpQueues[broker].queueUrl,
           },
           readableSecretArns: [brokers[broker].secretArn],
           readableParameterArns: [brokers[broker].parameterArn],
-          ...(watches
-            ? {
-                statements: [
-                  new PolicyStatement({
-                    sid: 'WatchProtection',
-                    effect: Effect.ALLOW,
-                    actions: ['sqs:SendMessage'],
-                    resources: [followUpQueues[broker].queueArn],
-                  }),
-                ],
-              }
-            : {}),
+          statements: [
+            new PolicyStatement({
+              sid: 'WatchProtection',
+              effect: Effect.ALLOW,
+              actions: ['sqs:SendMessage'],
+              resources: [followUpQueues[broker].queueArn],
+            }),
+          ],
         });
         fn.function.addEventSource(new SqsEventSource(followUpQueues[broker], { batchSize: 10 }));
         return [broker, fn];

@@ -63,7 +63,8 @@ export const ENV = {
   positionLockTable: 'POSITION_LOCK_TABLE',
   /** Whether what filled is closed when its protection cannot be placed (docs/contract.md#protection). */
   closeUnprotected: 'CLOSE_UNPROTECTED',
-  /** T-Invest: the follow-up queue a protected entry's watch goes on (the stack sets it; unset: within the process). */
+  /** The broker's follow-up queue a protected entry's watch goes on (the stack sets it; unset: within the process). */
+  alorFollowUpQueueUrl: 'ALOR_FOLLOW_UP_QUEUE_URL',
   tinkoffFollowUpQueueUrl: 'TINKOFF_FOLLOW_UP_QUEUE_URL',
   /** Set by the Parameters and Secrets extension's CDK binding (`paramsAndSecrets`): store reads go through it. */
   storeExtensionPort: 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
@@ -301,11 +302,11 @@ export const NOTIFY_WINDOW_SECONDS = 600;
 export const PROTECTION_WATCH_SECONDS = 10;
 
 /**
- * The name of T-Invest's follow-up queue in a stack: known ahead, so that the webhook (in the stack) can be given it
+ * The name of a broker's follow-up queue in a stack: known ahead, so that the webhook (in the stack) can be given it
  * while the queue lives in the nested notifications stack, whose resources already depend on the webhook's.
  */
-export function tinkoffFollowUpQueueName(stackName: string): string {
-  return `${stackName}-TinkoffFollowUp`;
+export function followUpQueueName(stackName: string, broker: Broker): string {
+  return `${stackName}-${broker === 'alor' ? 'Alor' : 'Tinkoff'}FollowUp`;
 }
 export const PROTECTION_RETRY_SECONDS = 2;
 export const PROTECTION_WATCH_ATTEMPTS = 3;

@@ -189,11 +189,18 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
     report(error);
     reportFailure(source, 'error');
   };
-  // A protected entry's watch (docs/contract.md#protection): the T-Invest webhook and follow-up of this run put it
-  // here, and T-Invest's follow-up gets it after its delay, as from its SQS queue.
-  setLocalFollowUpQueue(
-    timerQueue((body) => followUps.tinkoff(toSqsEvent([body])), timers, failedIn('tinkoff-follow-up')),
-  );
+  // A protected entry's watch (docs/contract.md#protection): the webhooks and follow-ups of this run put it here, and
+  // its broker's follow-up gets it after its delay, as from its SQS queue.
+  const watchQueues = Object.fromEntries(
+    BROKERS.map((broker) => [
+      broker,
+      timerQueue((body) => followUps[broker](toSqsEvent([body])), timers, failedIn(`${broker}-follow-up`)),
+    ]),
+  ) as Record<Broker, MessageQueue>;
+  setLocalFollowUpQueue({
+    send: (body, delaySeconds) =>
+      watchQueues[body.type === 'protect' ? body.broker : 'tinkoff'].send(body, delaySeconds),
+  });
   const notifier = createNotifier({
     config,
     secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),

@@ -861,10 +861,10 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
       if (order === undefined) return `no order ${orderNumber}`;
       const next = nextOrderState(order.quantity, change);
       if (!next.ok) return next.reason;
-      // What fills now moves the position; a fill is never undone.
+      // What fills now moves the position; a fill is never undone: an order cancelled keeps what it filled.
       bookFill(order, next.state.filledLots);
       order.status = next.state.status;
-      order.filledQuantity = next.state.filledLots;
+      order.filledQuantity = next.state.status === 'canceled' ? order.filledQuantity : next.state.filledLots;
       if (order.status === 'filled' || order.status === 'canceled') settled(order.orderNumber, order.status);
       return undefined;
     },

@@ -983,7 +983,8 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
       if (!next.ok) return next.reason;
       bookFill(order, next.state.filledLots);
       order.status = next.state.status;
-      order.lotsExecuted = next.state.filledLots;
+      // An order cancelled keeps what it filled.
+      order.lotsExecuted = next.state.status === 'canceled' ? order.lotsExecuted : next.state.filledLots;
       return undefined;
     },
     positions: (accountId: string) =>

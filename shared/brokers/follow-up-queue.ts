@@ -3,9 +3,9 @@ import type { MessageQueue, QueueMessage } from '../notify/queue.ts';
 
 /**
  * The follow-up queue a function puts a protected entry's watch on (docs/contract.md#protection): SQS when the stack
- * names it (`TINKOFF_FOLLOW_UP_QUEUE_URL`), its client loaded the first time a message is sent; otherwise the one the
- * process set up (`npm start` delivers to its in-process follow-up function; tests deliver by hand). None: sending
- * fails, and a protected entry is not placed without its watch.
+ * names it (`ALOR_FOLLOW_UP_QUEUE_URL`, `TINKOFF_FOLLOW_UP_QUEUE_URL`), its client loaded the first time a message is
+ * sent; otherwise the one the process set up (`npm start` delivers to its in-process follow-up functions; tests
+ * deliver by hand). None: sending fails (at T-Invest a protected entry is then not placed).
  */
 
 /** `globalThis`, so the dev server's queue reaches functions imported in module graphs of their own. */
@@ -39,7 +39,7 @@ export function followUpQueue(url: string | undefined): FollowUpQueue {
     return {
       async send(body, delaySeconds) {
         const queue = (globalThis as Holder)[LOCAL_QUEUE];
-        if (queue === undefined) throw new Error('no follow-up queue: TINKOFF_FOLLOW_UP_QUEUE_URL is not set');
+        if (queue === undefined) throw new Error('no follow-up queue: its URL is not set');
         await queue.send(body, delaySeconds);
       },
     };

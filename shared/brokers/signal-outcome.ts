@@ -43,6 +43,8 @@ export interface ProtectionReport {
   readonly reason?: string | undefined;
   /** `failed`: whether the unprotected lots were closed at market (`CLOSE_UNPROTECTED`). */
   readonly closed?: boolean | undefined;
+  /** `false`: Alor holds the protection, but its watch (the messages, the backstop) could not be queued. */
+  readonly watched?: boolean | undefined;
 }
 
 /** What is known of a signal's run so far. */

@@ -50,14 +50,15 @@ export type Undelivered = z.infer<typeof UndeliveredSchema>;
 const LevelSchema = z.object({ kind: z.enum(['price', 'percent']), value: z.string().min(1) });
 
 /**
- * A protected entry's watch at T-Invest (docs/contract.md#protection), the message its follow-up function reads and
- * sends again to itself, delayed, while anything of it is open: the entry still working, or a pair of its stop orders
- * active. Everything the next check needs is in it; the webhook puts the first on the queue before it places the
- * entry, so an entry is never placed without its watch.
+ * A protected entry's watch (docs/contract.md#protection), the message its broker's follow-up function reads and sends
+ * again to itself, delayed, while anything of it is open: the entry still working, or a pair of its stop orders
+ * active. Everything the next check needs is in it. At T-Invest the webhook puts the first on the queue before it
+ * places the entry (an entry is never placed without its watch), and the watch places the stops; at Alor, whose
+ * servers hold the stops and their groups, it tells what they did and cancels a stop its pair left behind.
  */
 export const ProtectionJobSchema = z.object({
   type: z.literal('protect'),
-  broker: z.literal('tinkoff'),
+  broker: z.enum(BROKERS),
   /** The webhook call's request id: the watch's lines carry it, and its messages are deduplicated by it. */
   requestId: z.string().min(1),
   ticker: z.string().optional(),
@@ -66,6 +67,8 @@ export const ProtectionJobSchema = z.object({
   entry: z.object({
     /** The entry's key (its `orderId`): it is looked up by it, and its protective legs' keys derive from it. */
     requestId: z.string().min(1),
+    /** Alor: the entry's order number (looked up by it); its stops' are the pair's. */
+    orderId: z.string().optional(),
     side: z.enum(['buy', 'sell']),
     lots: z.number().int().positive(),
     /** Lots of the entry that close a position held against it: never protected. */

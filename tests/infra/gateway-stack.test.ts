@@ -36,6 +36,7 @@ const STORE_EXTENSION_ENV = {
 const ALOR_ENV_NAMES = [
   ...Object.keys(STORE_EXTENSION_ENV),
   'ALOR_EXCHANGE',
+  'ALOR_FOLLOW_UP_QUEUE_URL',
   'ALOR_PORTFOLIO_PARAMETER',
   'ALOR_REFRESH_TOKEN_SECRET_ID',
   'BROKER_TIMEOUT_MS',
@@ -57,8 +58,8 @@ const TINKOFF_ENV_NAMES = [
   'WEBHOOK_SECRET_ID',
 ];
 
-/** What a protected entry's watch at T-Invest is queued with (docs/contract.md#protection): the queue, named ahead. */
-const TINKOFF_QUEUE_URL = {
+/** What a protected entry's watch is queued with (docs/contract.md#protection): the broker's follow-up queue, named ahead. */
+const queueUrl = (name: string) => ({
   'Fn::Join': [
     '',
     [
@@ -68,10 +69,10 @@ const TINKOFF_QUEUE_URL = {
       { Ref: 'AWS::URLSuffix' },
       '/',
       { Ref: 'AWS::AccountId' },
-      '/PppWebhooks-TinkoffFollowUp',
+      `/${name}`,
     ],
   ],
-};
+});
 
 function functionProps(built: ReturnType<typeof synth>, broker: Broker) {
   const id = logicalId(built.stack, built.stack[broker].function);
@@ -175,6 +176,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       ALOR_REFRESH_TOKEN_SECRET_ID: { Ref: 'AlorRefreshToken' },
       ALOR_PORTFOLIO_PARAMETER: '/ppp-webhooks/alor/portfolio',
       ALOR_EXCHANGE: 'SPBX',
+      ALOR_FOLLOW_UP_QUEUE_URL: queueUrl('PppWebhooks-AlorFollowUp'),
       BROKER_TIMEOUT_MS: '2500',
       CLOSE_UNPROTECTED: 'true',
       DRY_RUN: 'false',
@@ -190,7 +192,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       CLOSE_UNPROTECTED: 'true',
       DRY_RUN: 'false',
       POSITION_LOCK_TABLE: { Ref: logicalId(stack, stack.positionLocks) },
-      TINKOFF_FOLLOW_UP_QUEUE_URL: TINKOFF_QUEUE_URL,
+      TINKOFF_FOLLOW_UP_QUEUE_URL: queueUrl('PppWebhooks-TinkoffFollowUp'),
       ...STORE_EXTENSION_ENV,
     });
   });
@@ -243,7 +245,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
     { broker: 'alor', role: 'Alor', token: 'AlorRefreshToken', parameter: 'ppp-webhooks/alor/portfolio' },
     { broker: 'tinkoff', role: 'Tinkoff', token: 'TinkoffToken', parameter: 'ppp-webhooks/tinkoff/account-id' },
   ] as const)(
-    'grants the $role role exactly its own log streams, two secrets, one parameter and its own locks',
+    'grants the $role role exactly its own log streams, two secrets, one parameter, its own locks and its watch queue',
     (row) => {
       const logGroup = logicalId(stack, stack[row.broker].logGroup);
       const webhookSecret = logicalId(stack, stack.node.findChild('WebhookSecret'));
@@ -280,16 +282,12 @@ describe('GatewayStack with the defaults of cdk.json', () => {
                 Resource: { 'Fn::GetAtt': [logicalId(stack, stack.positionLocks), 'Arn'] },
                 Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${row.broker}#*`] } },
               },
-              ...(row.broker === 'tinkoff'
-                ? [
-                    {
-                      Sid: 'QueueProtectionWatch',
-                      Effect: 'Allow',
-                      Action: 'sqs:SendMessage',
-                      Resource: arn('sqs', ':PppWebhooks-TinkoffFollowUp'),
-                    },
-                  ]
-                : []),
+              {
+                Sid: 'QueueProtectionWatch',
+                Effect: 'Allow',
+                Action: 'sqs:SendMessage',
+                Resource: arn('sqs', `:PppWebhooks-${row.role}FollowUp`),
+              },
             ],
           },
         },

@@ -76,6 +76,7 @@ describe('NotificationsStack with the defaults of cdk.json', () => {
       'alor',
       [
         'ALOR_EXCHANGE',
+        'ALOR_FOLLOW_UP_QUEUE_URL',
         'ALOR_PORTFOLIO_PARAMETER',
         'ALOR_REFRESH_TOKEN_SECRET_ID',
         'BROKER_TIMEOUT_MS',
@@ -130,19 +131,15 @@ describe('NotificationsStack with the defaults of cdk.json', () => {
       const statements = inlineStatements(template, id(nested.followUps[broker].role));
       const text = JSON.stringify(statements);
       const other: Broker = broker === 'alor' ? 'tinkoff' : 'alor';
-      // T-Invest's also sends a protected entry's next check to its own queue, and to no other.
-      const watches = broker === 'tinkoff' ? ['WatchProtection'] : [];
+      // It also sends a protected entry's next check to its own queue, and to no other.
       expect(statements.map((statement) => statement.Sid).sort()).toEqual(
-        ['ReadOwnParameters', 'ReadOwnSecrets', 'WriteOwnLogs', ...watches].sort(),
+        ['ReadOwnParameters', 'ReadOwnSecrets', 'WatchProtection', 'WriteOwnLogs'].sort(),
       );
       expect(text).not.toContain(other === 'alor' ? 'alor/portfolio' : 'tinkoff/account-id');
       expect(text).not.toMatch(/WebhookSecret|TelegramBotToken|telegram/);
       const sends = statements.filter((statement) => JSON.stringify(statement.Action).includes('sqs:SendMessage'));
-      expect(sends.map((statement) => statement.Resource)).toEqual(
-        broker === 'tinkoff'
-          ? [{ 'Fn::GetAtt': [id(nested.node.findChild('TinkoffFollowUpQueue') as never), 'Arn'] }]
-          : [],
-      );
+      const queue = nested.node.findChild(broker === 'alor' ? 'AlorFollowUpQueue' : 'TinkoffFollowUpQueue');
+      expect(sends.map((statement) => statement.Resource)).toEqual([{ 'Fn::GetAtt': [id(queue as never), 'Arn'] }]);
     },
   );
 

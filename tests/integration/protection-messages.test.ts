@@ -121,6 +121,42 @@ describe('tinkoff: the watch tells', () => {
   });
 });
 
+describe('alor: the watch tells what Alor’s servers did', () => {
+  it.each([
+    [
+      'ru',
+      [
+        '🎯 Сработал тейк-профит · Alor\nSBER · 2 лота · 110',
+        '🧹 Стоп-лосс снят: сработал тейк-профит · Alor\nSBER · 2 лота',
+      ],
+    ],
+    [
+      'en',
+      [
+        '🎯 Take-profit executed · Alor\nSBER · 2 lots · 110',
+        '🧹 Stop-loss cancelled: the take-profit executed · Alor\nSBER · 2 lots',
+      ],
+    ],
+  ] as const)('the take-profit executed, its stop-loss cancelled by the group (%s)', async (language, expected) => {
+    start('alor');
+    const under = harness.build({ [NOTIFY_ENV.language]: language });
+    const handler = await importHandler('alor', envOf('alor'));
+    const followUp = await importFollowUpHandler('alor', envOf('alor'));
+    const answer = jsonAnswer(
+      await handler(signalEvent('alor', { t: 'MOEX:SBER', d: 'buy', v: 2, p: '100', sl: '95', tp: '110' })),
+    );
+    const entry = (answer.json.orders as { id: string }[])[0]?.id ?? '';
+    paper.alor.setOrderState(entry, { status: 'filled' });
+    await queue.deliver(followUp);
+    paper.alor.setLastPrice('SBER', 111);
+    await queue.deliver(followUp);
+
+    await handleNotifierEvent(under.notifier, cloudWatchLogsEvent(noticedLines()));
+
+    expect(texts().slice(1)).toEqual(expected);
+  });
+});
+
 describe('alor: the request tells', () => {
   it.each([
     [

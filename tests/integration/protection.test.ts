@@ -28,18 +28,17 @@ function envOf(broker: Broker, overrides: Env = {}): Env {
 
 interface Harness {
   send(body: Record<string, unknown>, options?: { key?: string }): Promise<ReturnType<typeof jsonAnswer>>;
-  /** What the watch does by now: at Alor nothing (the broker holds the group); at T-Invest its queued checks. */
+  /** The watch's queued checks (at Alor: what its servers did with the pair; at T-Invest: the stops themselves). */
   watch(): Promise<void>;
 }
 
 async function harness(broker: Broker, overrides: Env = {}): Promise<Harness> {
   const handler = await importHandler(broker, envOf(broker, overrides));
-  const followUp: FollowUpHandler | undefined =
-    broker === 'tinkoff' ? await importFollowUpHandler('tinkoff', envOf(broker, overrides)) : undefined;
+  const followUp: FollowUpHandler = await importFollowUpHandler(broker, envOf(broker, overrides));
   return {
     send: async (body, options = {}) => jsonAnswer(await handler(signalEvent(broker, body, options))),
     watch: async () => {
-      if (followUp !== undefined) await queue.deliver(followUp);
+      await queue.deliver(followUp);
     },
   };
 }
@@ -185,6 +184,32 @@ describe.each(BROKERS)('%s: a market entry', (broker) => {
     });
     expect(activeStops(broker, 'SBER')).toHaveLength(2);
     expect(positionOf(paper, broker, 'SBER')).toBe(-2);
+  });
+});
+
+describe('alor: a partial fill', () => {
+  it('a bracketed entry done short of its lots: the watch protects what filled with active stops', async () => {
+    start('alor');
+    const { send, watch } = await harness('alor');
+    const answer = await send({ t: SBER, d: 'buy', v: 4, p: '100', sl: '90', tp: '120' });
+    fillEntry('alor', entryId(answer), { status: 'partly-filled', filledLots: 1 });
+    await watch();
+    // Alor activates a bracket's stops once its entry executed: not yet.
+    expect(activeStops('alor', 'SBER')).toEqual([]);
+
+    expect(paper.alor.setOrderState(entryId(answer) ?? '', { status: 'canceled' })).toBeUndefined();
+    await watch();
+
+    expect(positionOf(paper, 'alor', 'SBER')).toBe(1);
+    expect(activeStops('alor', 'SBER')).toEqual([
+      expect.objectContaining({ side: 'sell', lots: 1, price: 90 }),
+      expect.objectContaining({ side: 'sell', lots: 1, price: 120 }),
+    ]);
+    setLast('alor', 121);
+    await watch();
+    expect(positionOf(paper, 'alor', 'SBER')).toBe(0);
+    expect(activeStops('alor', 'SBER')).toEqual([]);
+    expect(queue.messages).toEqual([]);
   });
 });
 

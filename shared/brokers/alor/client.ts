@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { type BrokerEndpoint, type BrokerResponse, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
 import type { BrokerClient, BrokerOrderCall, KeepWarmCall } from '../broker-handler.ts';
+import type { FollowUpQueue } from '../follow-up-queue.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import type { ActiveOrder, InstrumentState, StateNeeds } from '../signal-plan.ts';
@@ -22,6 +23,7 @@ import {
   refreshResponseToAccessToken,
   securityResponseToInstrument,
   signalTermsToAlorOrder,
+  stopOrdersResponse,
   stopOrdersResponseToActive,
   summaryResponseToAnswers,
   termsToAlorLimitOrder,
@@ -82,6 +84,8 @@ export interface AlorClientOptions {
   readonly oauthUrl: string;
   readonly apiUrl: string;
   readonly tokens?: AccessTokenCache;
+  /** Where a protected entry's watch goes (its follow-up queue): what Alor's servers do with the pair is told from it. */
+  readonly followUpQueue?: FollowUpQueue | undefined;
 }
 
 /** Alor's transport: refresh token → access token (cached, see access-token.ts) → limit order with `X-REQID`. */
@@ -93,8 +97,10 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
   readonly #marketOrderEndpoint: BrokerEndpoint;
   readonly #apiUrl: string;
   readonly #tokens: AccessTokenCache;
+  readonly followUpQueue: FollowUpQueue | undefined;
 
   constructor(options: AlorClientOptions) {
+    this.followUpQueue = options.followUpQueue;
     this.#dispatcher = options.dispatcher;
     this.#readsDispatcher = options.readsDispatcher ?? (() => options.dispatcher);
     this.#apiUrl = options.apiUrl;
@@ -284,6 +290,15 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
   ): Promise<number | undefined> {
     const security = await this.securityOf(refreshToken, exchange, symbol, deadline);
     return security === undefined ? undefined : (security.lotsize ?? 1);
+  }
+
+  /** The portfolio's stop orders (a protected entry's watch reads its pair there). */
+  async stopOrders(call: Omit<InstrumentCall<AlorInstrument>, 'instrument'> & { exchange: string }) {
+    const path = stopOrdersPath(call.exchange, call.account);
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      this.#read(path, token, call.deadline),
+    );
+    return stopOrdersResponse(response.statusCode, response.text);
   }
 
   /** The portfolio's stop orders: the preflight's check that the token reads them. */

@@ -8,6 +8,7 @@ import {
   createBrokerHandler,
   initBrokerContainer,
 } from '../broker-handler.ts';
+import { followUpQueue } from '../follow-up-queue.ts';
 import { Remembered } from '../remembered.ts';
 import type { BrokerSignalCalls } from '../signal-recipe.ts';
 import { AlorClient } from './client.ts';
@@ -99,7 +100,13 @@ export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = 
   return createBrokerHandler<AlorOrder, AlorOrderTerms, AlorSignalFields, AlorInstrument, AlorSignalTerms>(
     alorDescription(config),
     (dispatcher, readsDispatcher) => {
-      const client = new AlorClient({ dispatcher, readsDispatcher, oauthUrl: config.oauthUrl, apiUrl: config.apiUrl });
+      const client = new AlorClient({
+        dispatcher,
+        readsDispatcher,
+        oauthUrl: config.oauthUrl,
+        apiUrl: config.apiUrl,
+        followUpQueue: deps.followUpQueue ?? followUpQueue(config.followUpQueueUrl),
+      });
       return {
         orderTerms: (order) => orderToAlorTerms(order, config.exchange),
         client,

@@ -348,16 +348,21 @@ export function cancelResponseToResult(statusCode: number, text: string): Cancel
   throw unexpected('cancel', statusCode);
 }
 
+/** The portfolio's stop orders (`response_StopOrder_Warp_Simple`), the fields read. */
+export function stopOrdersResponse(statusCode: number, text: string) {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  const parsed = AlorStopOrdersSchema.safeParse(parseJsonText(text));
+  if (statusCode !== 200 || !parsed.success) throw unexpected('stop orders', statusCode);
+  return parsed.data;
+}
+
 /** The instrument's stop orders still working, among the portfolio's: cancelled by an exit, never counted. */
 export function stopOrdersResponseToActive(
   statusCode: number,
   text: string,
   instrument: AlorInstrument,
 ): ActiveOrder[] {
-  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
-  const parsed = AlorStopOrdersSchema.safeParse(parseJsonText(text));
-  if (statusCode !== 200 || !parsed.success) throw unexpected('stop orders', statusCode);
-  return workingOf(parsed.data, instrument, (order) => order.qty, true);
+  return workingOf(stopOrdersResponse(statusCode, text), instrument, (order) => order.qty, true);
 }
 
 /** Which way a protective order triggers: a stop-loss against the position, a take-profit with it. */

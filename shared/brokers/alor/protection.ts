@@ -1,5 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { numberToCanonicalDecimal } from '../../decimal.ts';
 import { HttpError } from '../../errors.ts';
+import { PROTECTION_WATCH_SECONDS } from '../../facts.ts';
+import type { Deadline } from '../../http/outbound/deadline.ts';
+import type { LogFields } from '../../logging.ts';
+import type { ProtectionJob } from '../../notify/queue.ts';
+import type { WatchOutcome } from '../follow-up-handler.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import { describePrices, openedLots, type ProtectionPrices, protectionPrices, protectiveLegId } from '../protection.ts';
 import type { ProtectionReport, SignalOrder } from '../signal-outcome.ts';
@@ -41,7 +47,9 @@ export async function placeAlorProtected(
   client: AlorClient,
   entry: ProtectedEntry<AlorInstrument, AlorSignalTerms>,
 ): Promise<ProtectedOutcome> {
-  return entry.terms.type === 'limit' ? bracketed(client, entry) : protectedAtMarket(client, entry);
+  const outcome = await (entry.terms.type === 'limit' ? bracketed(client, entry) : protectedAtMarket(client, entry));
+  const entryId = outcome.entry.status === 'placed' ? outcome.entry.orderId : undefined;
+  return entryId === undefined ? outcome : queueWatch(client, entry, outcome, entryId);
 }
 
 interface PlacedStop {
@@ -329,5 +337,203 @@ async function unprotected(
       ? [{ leg: 'close', side: plan.side, lots, type: 'market', id: close.orderId, replayed: close.replayed }]
       : [],
     protection: { ...failed, closed },
+  };
+}
+
+/** The first message of an Alor entry's watch, once its protection is placed: its pair, by their order numbers. */
+function watchJob(
+  entry: ProtectedEntry<AlorInstrument, AlorSignalTerms>,
+  entryId: string,
+  legs: readonly SignalOrder[],
+  lots: number,
+  filled: boolean,
+): ProtectionJob {
+  const { call, terms, plan, options } = entry;
+  const idOf = (leg: Leg) => legs.find((order) => order.leg === leg)?.id;
+  return {
+    type: 'protect',
+    broker: 'alor',
+    requestId: entry.webhookRequestId ?? entry.requestId,
+    ticker: entry.ticker,
+    instrumentId: `${call.instrument.exchange}:${call.instrument.symbol}`,
+    entry: {
+      requestId: entry.requestId,
+      orderId: entryId,
+      side: terms.side,
+      lots: terms.lots,
+      closing: plan.closing,
+      ...(terms.price === undefined ? {} : { price: terms.price }),
+      filled: filled ? terms.lots : 0,
+      done: filled,
+    },
+    levels: { ...options.protection },
+    ...(entry.step === undefined ? {} : { step: entry.step }),
+    closeUnprotected: entry.closeUnprotected,
+    protectedLots: lots,
+    pairs: [{ from: 0, to: lots, sl: idOf('sl'), tp: idOf('tp'), done: false, unseen: 0 }],
+    failures: 0,
+    since: new Date(Date.now() - 60_000).toISOString(),
+    checks: 0,
+    unreachable: 0,
+  };
+}
+
+/**
+ * Puts the entry's watch on Alor's follow-up queue: Alor's servers hold the pair, the watch tells what they did with
+ * it (a stop executed, its pair cancelled) and cancels a stop left working beside an executed one. Without it the
+ * protection still stands: a watch that cannot be queued is said in the answer (`watched: false`), nothing undone.
+ */
+async function queueWatch(
+  client: AlorClient,
+  entry: ProtectedEntry<AlorInstrument, AlorSignalTerms>,
+  outcome: ProtectedOutcome,
+  entryId: string,
+): Promise<ProtectedOutcome> {
+  const { protection } = outcome;
+  if (protection.status !== 'on-fill' && protection.status !== 'active') return outcome;
+  const job = watchJob(entry, entryId, outcome.legs, protection.lots, protection.status === 'active');
+  try {
+    if (client.followUpQueue === undefined) throw new Error('no follow-up queue');
+    await client.followUpQueue.send(job, PROTECTION_WATCH_SECONDS, entry.call.deadline);
+    return outcome;
+  } catch {
+    return { ...outcome, protection: { ...protection, watched: false } };
+  }
+}
+
+/** What an Alor watch does at one check, with the token, portfolio and deadline of it. */
+export interface AlorWatchCall {
+  readonly credential: string;
+  readonly account: string;
+  readonly deadline: Deadline;
+}
+
+const STOP_GONE = new Set(['filled', 'canceled', 'rejected']);
+
+/**
+ * One check of an Alor entry's watch: while the entry works, what it filled; once it is done, a partial fill that the
+ * bracket left without active stops (Alor activates them "after the limit order executes") protected as a market
+ * entry's fill is, with active stops for what filled; each open pair's stops read: one that executed is told, with
+ * its pair (cancelled by the `OnExecuteOrCancel` group, or by the watch if still working).
+ */
+export async function watchAlorProtection(
+  job: ProtectionJob,
+  client: AlorClient,
+  at: AlorWatchCall,
+): Promise<WatchOutcome> {
+  const [exchange = 'MOEX', symbol = ''] = job.instrumentId.split(':') as [AlorInstrument['exchange'], string];
+  const instrument: AlorInstrument = { exchange, symbol };
+  const call: InstrumentCall<AlorInstrument> = { ...at, instrument };
+  const events: LogFields[] = [];
+  let next: ProtectionJob = { ...job, checks: job.checks + 1, pairs: job.pairs.map((pair) => ({ ...pair })) };
+
+  if (!next.entry.done && next.entry.orderId !== undefined) {
+    const state = await client.lookUpOrder({ ...at, exchange, orderId: next.entry.orderId });
+    const filled = state.status === 'not-found' ? 0 : (state.filledLots ?? 0);
+    const done = state.status !== 'working' && state.status !== 'partly-filled';
+    next = { ...next, entry: { ...next.entry, filled, done } };
+    const plan = {
+      side: opposite(next.entry.side),
+      closing: next.entry.closing,
+      lots: next.entry.lots - next.entry.closing,
+    };
+    const opened = openedLots(plan, filled);
+    if (done && opened < next.protectedLots) {
+      // Done short of its lots: the bracket's stops (for all of it) never activate, or would sell what was not bought.
+      const bracket = next.pairs[0];
+      const stale = [bracket?.sl, bracket?.tp].flatMap((id) => (id === undefined ? [] : [id]));
+      await Promise.all(
+        stale.map((id) =>
+          client.cancelOrder(call, { id, side: plan.side, lots: 0, stop: true }).catch(() => undefined),
+        ),
+      );
+      if (bracket !== undefined) bracket.done = true;
+      if (opened > 0) {
+        const entry = entryOfJob(next, call, plan);
+        const prices = protectionPrices(next.levels, next.entry.side, next.entry.price, next.step);
+        const atOnce = await protectFilled(client, entry, opened, prices, 'partial');
+        const idOf = (leg: Leg) => atOnce.legs.find((order) => order.leg === leg)?.id;
+        if (atOnce.protection.status === 'active') {
+          next.pairs.push({ from: 0, to: opened, sl: idOf('sl'), tp: idOf('tp'), done: false, unseen: 0 });
+          events.push({ kind: 'protected', lots: opened, side: plan.side, ...describePrices(prices) });
+        } else {
+          const { status: _status, ...failed } = atOnce.protection;
+          events.push({ kind: 'failed', position: next.entry.side, ...failed, reason: failed.reason ?? '' });
+        }
+      }
+      next = { ...next, protectedLots: opened };
+    }
+  }
+
+  const open = next.pairs.filter((pair) => !pair.done);
+  if (open.length > 0) {
+    const stops = new Map((await client.stopOrders({ ...at, exchange })).map((stop) => [stop.id, stop]));
+    for (const pair of open) {
+      const lots = pair.to - pair.from;
+      const legs = (['sl', 'tp'] as const).flatMap((leg) => {
+        const id = pair[leg];
+        return id === undefined ? [] : [{ leg, id, stop: stops.get(id) }];
+      });
+      const executed = legs.find((leg) => leg.stop?.status === 'filled');
+      if (executed !== undefined) {
+        events.push({ kind: 'executed', leg: executed.leg, lots, price: priceText(executed.stop?.stopPrice) });
+        for (const other of legs.filter((leg) => leg !== executed)) {
+          const cancelled =
+            other.stop?.status === 'canceled' ||
+            (other.stop?.status === 'working' &&
+              (await client.cancelOrder(call, { id: other.id, side: 'buy', lots: 0, stop: true })).status ===
+                'cancelled');
+          if (cancelled) events.push({ kind: 'sibling-cancelled', leg: other.leg, lots });
+        }
+      }
+      const unseen = legs.some((leg) => leg.stop === undefined) ? pair.unseen + 1 : 0;
+      pair.unseen = unseen;
+      const gone = legs.every((leg) => leg.stop === undefined || STOP_GONE.has(leg.stop.status));
+      if (executed !== undefined || (gone && (unseen === 0 || unseen >= 3))) pair.done = true;
+    }
+  }
+
+  const stillOpen = !next.entry.done || next.pairs.some((pair) => !pair.done);
+  return {
+    events,
+    filled: next.entry.filled,
+    next: stillOpen ? next : undefined,
+    delaySeconds: PROTECTION_WATCH_SECONDS,
+  };
+}
+
+function priceText(price: number | undefined): string | undefined {
+  return price === undefined ? undefined : numberToCanonicalDecimal(price);
+}
+
+const opposite = (side: 'buy' | 'sell'): 'buy' | 'sell' => (side === 'buy' ? 'sell' : 'buy');
+
+/** The protected entry a job stands for, as the placing path sees one. */
+function entryOfJob(
+  job: ProtectionJob,
+  call: InstrumentCall<AlorInstrument>,
+  plan: ProtectedEntry<AlorInstrument, AlorSignalTerms>['plan'],
+): ProtectedEntry<AlorInstrument, AlorSignalTerms> {
+  const { instrument } = call;
+  const { side, lots, price } = job.entry;
+  return {
+    call,
+    terms: {
+      symbol: instrument.symbol,
+      exchange: instrument.exchange,
+      side,
+      lots,
+      type: 'limit',
+      ...(price === undefined ? {} : { price }),
+    },
+    requestId: job.entry.requestId,
+    order: { side, lots },
+    options: { type: 'limit', price, cancelFirst: false, protection: job.levels },
+    plan,
+    prices: undefined,
+    step: job.step,
+    closeUnprotected: job.closeUnprotected,
+    ticker: job.ticker ?? instrument.symbol,
+    webhookRequestId: job.requestId,
   };
 }
