@@ -91,8 +91,9 @@ const phase = (name: Phase) => PHASES.has(name);
 const POSITION_RUNS = positiveInt('BENCH_POSITION_RUNS', 5);
 /** Runs of the protected-entry phase per function, entry type and node (fresh processes). */
 const PROTECTION_RUNS = positiveInt('BENCH_PROTECTION_RUNS', 3);
-/** T-Invest's follow-up queue, as the fake AWS store serves it (the watch of a protected entry goes there). */
-const followUpQueueUrl = (storeUrl: string) => `${storeUrl}/000000000000/PppWebhooks-TinkoffFollowUp`;
+/** A broker's follow-up queue, as the fake AWS store serves it (the watch of a protected entry goes there). */
+const followUpQueueUrl = (storeUrl: string, broker: Broker) =>
+  `${storeUrl}/000000000000/PppWebhooks-${broker === 'alor' ? 'Alor' : 'Tinkoff'}FollowUp`;
 /** The stack's position-locks table, as the fake AWS store serves it. */
 const POSITION_LOCK_TABLE = 'ppp-webhooks-position-locks';
 
@@ -368,13 +369,17 @@ try {
       }
     }
 
-    // A protected entry over the same link: Alor's bracket (stops, entry, groups, its read), T-Invest's watch queued
-    // on SQS (the fake store's, on loopback) and, for a market entry, its stops; a limit and a market entry.
+    // A protected entry over the same link: Alor's bracket (stops, entry, groups, its read), T-Invest's stops of a
+    // market entry, and each broker's watch queued on SQS (the fake store's, on loopback); a limit and a market entry.
     if (network !== undefined && phase('protection')) {
       say(
         `Protected entries over a network: ${RTT_MS} ms round trip, ${PROTECTION_RUNS} fresh processes per function…`,
       );
-      const env = { ...functionEnv, TINKOFF_FOLLOW_UP_QUEUE_URL: followUpQueueUrl(store.url) };
+      const env = {
+        ...functionEnv,
+        ALOR_FOLLOW_UP_QUEUE_URL: followUpQueueUrl(store.url, 'alor'),
+        TINKOFF_FOLLOW_UP_QUEUE_URL: followUpQueueUrl(store.url, 'tinkoff'),
+      };
       const protectionRuns = new Map<string, Awaited<ReturnType<typeof protectionRun>>[]>();
       for (let i = 0; i < PROTECTION_RUNS; i += 1) {
         for (const [n, { node }] of runtimes.entries()) {
@@ -386,7 +391,7 @@ try {
                 `${n}/${type}/${broker}`,
                 await protectionRun(node, file, broker, type, env, network),
               );
-              store.takeMessages(followUpQueueUrl(store.url));
+              store.takeMessages(followUpQueueUrl(store.url, broker));
             }
           }
         }
