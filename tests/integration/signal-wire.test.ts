@@ -121,27 +121,39 @@ describe('Alor: a v2 signal’s requests against the spec', () => {
   });
 });
 
+/**
+ * Every request the paper T-Invest received, each checked against its schema in the spec (a request of a route the
+ * test does not know fails it); their routes and bodies.
+ */
+function tinkoffRequestsAgainstTheSpec(): { route: string; body: Record<string, string> }[] {
+  const schemas: Record<string, ReturnType<typeof specSchema>> = {
+    order: checkedSchema('tinvestPostOrderRequest'),
+    positions: specSchema('tinvest-v2-openapi.yaml', 'v1PositionsRequest'),
+    orders: checkedSchema('tinvestGetOrdersRequest'),
+    cancel: checkedSchema('tinvestCancelOrderRequest'),
+    instrument: checkedSchema('tinvestInstrumentRequest'),
+    'stop-order': checkedSchema('tinvestPostStopOrderRequest'),
+    'stop-orders': checkedSchema('tinvestGetStopOrdersRequest'),
+    'cancel-stop': checkedSchema('tinvestCancelStopOrderRequest'),
+  };
+  return paper.tinkoff.received.map((received) => {
+    const schema = schemas[received.route];
+    if (schema === undefined) throw new Error(`a request the test does not know: ${received.route}`);
+    const body = JSON.parse(received.rawBody);
+    expect(specViolations(body, schema), received.rawBody).toEqual([]);
+    return { route: received.route, body };
+  });
+}
+
 describe('T-Invest: a v2 signal’s requests against the spec', () => {
   it('sends PostOrder of every type, GetPositions, GetOrders and CancelOrder as the spec has them', async () => {
     const results = await runSignals('tinkoff', [{ t: 'MOEX:SBER', pos: -1, o: 'best' }]);
 
     expect(results).toEqual(['placed', 'placed', 'placed', 'placed', 'cancelled', 'placed', 'placed', 'placed']);
     expect(paper.tinkoff.stats.byRoute).toMatchObject({ order: 7, positions: 5, orders: 7, cancel: 3, instrument: 1 });
-    const schemas: Record<string, ReturnType<typeof specSchema>> = {
-      order: checkedSchema('tinvestPostOrderRequest'),
-      positions: specSchema('tinvest-v2-openapi.yaml', 'v1PositionsRequest'),
-      orders: checkedSchema('tinvestGetOrdersRequest'),
-      cancel: checkedSchema('tinvestCancelOrderRequest'),
-      instrument: checkedSchema('tinvestInstrumentRequest'),
-      'stop-orders': checkedSchema('tinvestGetStopOrdersRequest'),
-    };
     const types = new Set<string>();
-    for (const received of paper.tinkoff.received) {
-      const schema = schemas[received.route];
-      if (schema === undefined) throw new Error(`a request the test does not know: ${received.route}`);
-      const body = JSON.parse(received.rawBody);
-      expect(specViolations(body, schema), received.rawBody).toEqual([]);
-      if (received.route === 'order') {
+    for (const { route, body } of tinkoffRequestsAgainstTheSpec()) {
+      if (route === 'order') {
         types.add(body.orderType);
         expect(body.orderId).toMatch(UUID);
         expect(body.accountId).toBe(PAPER_TINKOFF.accountId);
@@ -288,23 +300,9 @@ describe('T-Invest: a protected entry’s requests against the spec', () => {
 
     expect(results).toEqual(['placed', 'placed', 'placed', 'placed', 'placed']);
     expect(paper.tinkoff.stats.byRoute).toMatchObject({ 'stop-order': 5, 'cancel-stop': 4 });
-    const schemas: Record<string, ReturnType<typeof specSchema>> = {
-      order: checkedSchema('tinvestPostOrderRequest'),
-      positions: specSchema('tinvest-v2-openapi.yaml', 'v1PositionsRequest'),
-      orders: checkedSchema('tinvestGetOrdersRequest'),
-      instrument: checkedSchema('tinvestInstrumentRequest'),
-      cancel: checkedSchema('tinvestCancelOrderRequest'),
-      'stop-order': checkedSchema('tinvestPostStopOrderRequest'),
-      'stop-orders': checkedSchema('tinvestGetStopOrdersRequest'),
-      'cancel-stop': checkedSchema('tinvestCancelStopOrderRequest'),
-    };
     const kinds = new Set<string>();
-    for (const received of paper.tinkoff.received) {
-      const schema = schemas[received.route];
-      if (schema === undefined) throw new Error(`a request the test does not know: ${received.route}`);
-      const body = JSON.parse(received.rawBody);
-      expect(specViolations(body, schema), received.rawBody).toEqual([]);
-      if (received.route === 'stop-order') {
+    for (const { route, body } of tinkoffRequestsAgainstTheSpec()) {
+      if (route === 'stop-order') {
         kinds.add(`${body.stopOrderType}/${body.takeProfitType ?? ''}`);
         expect(body.orderId).toMatch(UUID);
         expect(body).not.toHaveProperty('confirmMarginTrade');
