@@ -154,7 +154,7 @@ describe('T-Invest: a v2 signal’s requests against the spec', () => {
     const types = new Set<string>();
     for (const { route, body } of tinkoffRequestsAgainstTheSpec()) {
       if (route === 'order') {
-        types.add(body.orderType);
+        types.add(String(body.orderType));
         expect(body.orderId).toMatch(UUID);
         expect(body.accountId).toBe(PAPER_TINKOFF.accountId);
         if (body.orderType !== 'ORDER_TYPE_LIMIT') expect(body).not.toHaveProperty('price');
