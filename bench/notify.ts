@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { FAKE_TELEGRAM, type FakeTelegram } from '#local/fake-telegram.ts';
 import { type Broker, NOTIFY_ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
-import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { loadNotifierConfig } from '#shared/notify/config.ts';
 import { createNotifier, type Notifier } from '#shared/notify/notifier.ts';
 import { MemoryNotifyStore } from '#shared/notify/notify-store.ts';
@@ -61,7 +61,7 @@ export function createBenchNotifier(telegram: FakeTelegram): Notifier {
   return createNotifier({
     config,
     secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
-    telegram: new TelegramClient({ dispatcher: createBrokerAgent(), apiUrl: config.apiUrl }),
+    telegram: new TelegramClient({ dispatcher: createKeepAliveAgent(), apiUrl: config.apiUrl }),
     store: new MemoryNotifyStore(),
     followUpQueues: { alor: noQueue, tinkoff: noQueue },
     queue: noQueue,

@@ -15,7 +15,7 @@ import { readEnvFile } from '#local/env-file.ts';
 import { checkNodeSupport } from '#local/node-support.ts';
 import type { ValueSource } from '#shared/config.ts';
 import { NOTIFY_ENV } from '#shared/facts.ts';
-import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { loadNotifierConfig } from '#shared/notify/config.ts';
 import { testMessage } from '#shared/notify/messages.ts';
 import { TelegramClient } from '#shared/notify/telegram.ts';
@@ -69,7 +69,7 @@ export async function run(
     return 2;
   }
 
-  const agent = createBrokerAgent();
+  const agent = createKeepAliveAgent();
   try {
     const telegram = new TelegramClient({ dispatcher: agent, apiUrl: local.apiUrl });
     const result = await telegram.sendMessage({ botToken: token, chatId: chat }, testMessage(language));

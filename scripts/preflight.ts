@@ -22,7 +22,7 @@ import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
 import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { ConfigError } from '#shared/config-error.ts';
 import { BROKERS, type Broker, LOCAL_ENV } from '#shared/facts.ts';
-import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import {
   type BrokerChecklist,
   exitCode,
@@ -217,7 +217,7 @@ export async function preflight(
   if (deployed === undefined) return { lists, source };
   // The deployed functions themselves, for each broker checked (one not configured, and not asked for, is left out).
   const checked = lists.filter((list) => !list.skipped).map((list) => list.broker);
-  const dispatcher = createBrokerAgent();
+  const dispatcher = createKeepAliveAgent();
   try {
     const proof = await deployedFunctionChecks(checked, {
       stackName: deployed.stackName,

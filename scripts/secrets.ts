@@ -58,7 +58,7 @@ import {
   STORED_SECRETS as SECRET_NAMES,
   TINKOFF_DEFAULT_API_URL,
 } from '#shared/facts.ts';
-import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { createDeadline } from '#shared/http/outbound/deadline.ts';
 import { type NotifyConfig, readConfig, readNotifyConfig, type WebhooksConfig } from '../infra/config.ts';
 import { loadContext, parseArgs, UsageError } from './context.ts';
@@ -481,7 +481,7 @@ function chooseOnTerminal(): Io['choose'] {
 async function main(): Promise<void> {
   checkNodeSupport();
   // Closed at the end: a keep-alive socket to a broker would hold the process open.
-  const agent = createBrokerAgent();
+  const agent = createKeepAliveAgent();
   try {
     const { positional, context } = parseArgs(process.argv.slice(2));
     const ctx = loadContext(new URL('../cdk.json', import.meta.url), context);

@@ -13,7 +13,7 @@ import {
   PROTECTION_LOG_MESSAGE,
   WEBHOOK_LOG_MESSAGE,
 } from '#shared/facts.ts';
-import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { addLogListener } from '#shared/logging.ts';
 import { ALARM_PERIOD_SECONDS, type AlarmCause, type AlarmSource, alarmName } from '#shared/notify/alarms.ts';
 import { loadNotifierConfig } from '#shared/notify/config.ts';
@@ -160,7 +160,7 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
 
   const sent: SentMessage[] = [];
   let sequence = 0;
-  const agent: Agent = createBrokerAgent();
+  const agent: Agent = createKeepAliveAgent();
   const client = new TelegramClient({ dispatcher: agent, apiUrl: config.apiUrl });
   const telegram = {
     sendMessage: async (target: TelegramTarget, html: string) => {

@@ -10,7 +10,7 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { BROKERS, type Broker } from '../facts.ts';
-import { createBrokerAgent, parseJsonText } from '../http/outbound/client.ts';
+import { createKeepAliveAgent, parseJsonText } from '../http/outbound/client.ts';
 import { logger } from '../logging.ts';
 import { SecretStore } from '../secrets.ts';
 import { loadedStoreSdk } from '../store/sdk-modules.ts';
@@ -121,7 +121,7 @@ export function createNotifierHandler(
   const notifier = createNotifier({
     config,
     secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
-    telegram: new TelegramClient({ dispatcher: createBrokerAgent(), apiUrl: config.apiUrl }),
+    telegram: new TelegramClient({ dispatcher: createKeepAliveAgent(), apiUrl: config.apiUrl }),
     store: new DynamoNotifyStore(new DynamoDBClient(AWS_CLIENT_CONFIG), resources.tableName),
     followUpQueues: Object.fromEntries(
       BROKERS.map((broker) => [broker, queue(resources.followUpQueueUrls[broker])]),

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import * as z from 'zod';
 import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '../errors.ts';
 import { TELEGRAM_MAX_MESSAGE_CHARS } from '../facts.ts';
-import { endpoint, parseJsonText, sendBrokerRequest } from '../http/outbound/client.ts';
+import { endpoint, parseJsonText, sendHttpRequest } from '../http/outbound/client.ts';
 import { createDeadline } from '../http/outbound/deadline.ts';
 import { truncateHtml } from './html.ts';
 
@@ -139,7 +139,7 @@ export class TelegramClient {
 
   async #attempt(url: ReturnType<typeof endpoint>, body: string, attempt: number, timeoutMs: number): Promise<Attempt> {
     try {
-      const response = await sendBrokerRequest(this.#dispatcher, {
+      const response = await sendHttpRequest(this.#dispatcher, {
         endpoint: url,
         body,
         deadline: createDeadline(timeoutMs),

@@ -4,7 +4,7 @@ import type { ValueSource } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { Broker } from '../facts.ts';
 import { OK_BODY } from '../http/inbound/response.ts';
-import { endpoint, sendBrokerRequest } from '../http/outbound/client.ts';
+import { endpoint, sendHttpRequest } from '../http/outbound/client.ts';
 import { createDeadline } from '../http/outbound/deadline.ts';
 import { SELF_TEST_EVENT, type SelfTestReport, type SelfTestValue, type SelfTestWay } from '../store/self-test.ts';
 import { type Check, check } from './checklist.ts';
@@ -75,7 +75,7 @@ function selfTestChecks(broker: Broker, functionName: string, report: SelfTestRe
 async function callCheck(broker: Broker, url: string, secret: string, dispatcher: Dispatcher): Promise<Check> {
   try {
     const target = new URL(url);
-    const response = await sendBrokerRequest(dispatcher, {
+    const response = await sendHttpRequest(dispatcher, {
       endpoint: endpoint(target.origin, target.pathname),
       headers: { 'x-webhook-secret': secret },
       body: '{"check":true}',

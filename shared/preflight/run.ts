@@ -9,7 +9,7 @@ import { otherTinkoffEnvironment, tinkoffPreflight } from '../brokers/tinkoff/pr
 import type { CommonConfig, ValueSource } from '../config.ts';
 import { BrokerCredentialRejectedError, BrokerTimeoutError, BrokerUnavailableError, describeError } from '../errors.ts';
 import { BROKERS, type Broker } from '../facts.ts';
-import { createBrokerAgent } from '../http/outbound/client.ts';
+import { createKeepAliveAgent } from '../http/outbound/client.ts';
 import { createDeadline } from '../http/outbound/deadline.ts';
 import type { SecretStore } from '../secrets.ts';
 import { type BrokerChecklist, type BrokerPreflightCall, type Check, check } from './checklist.ts';
@@ -209,7 +209,7 @@ async function brokerChecklist(
 
 /** The checklist of every broker asked for (all by default); none configured at all is a failure of each. */
 export async function runPreflight(settings: PreflightSettings, options: PreflightOptions): Promise<BrokerChecklist[]> {
-  const dispatcher = options.dispatcher ?? createBrokerAgent();
+  const dispatcher = options.dispatcher ?? createKeepAliveAgent();
   try {
     const brokers = options.brokers ?? BROKERS;
     const lists = await Promise.all(brokers.map((broker) => brokerChecklist(broker, settings, options, dispatcher)));

@@ -7,7 +7,7 @@ import {
   EXTENSION_TOKEN_HEADER,
   STORE_EXTENSION_READ_TIMEOUT_MS,
 } from '../facts.ts';
-import { endpoint, parseJsonText, sendBrokerRequest } from '../http/outbound/client.ts';
+import { endpoint, parseJsonText, sendHttpRequest } from '../http/outbound/client.ts';
 import { createDeadline } from '../http/outbound/deadline.ts';
 import { logger } from '../logging.ts';
 import * as z from '../zod.ts';
@@ -59,7 +59,7 @@ async function ask<TAnswer>(
   pickValue: (answer: TAnswer) => string | null | undefined,
 ): Promise<ExtensionReply> {
   try {
-    const response = await sendBrokerRequest(dispatcher, {
+    const response = await sendHttpRequest(dispatcher, {
       endpoint: endpoint(extension.url, request.path),
       query: request.query,
       method: 'GET',

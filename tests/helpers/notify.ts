@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { FAKE_TELEGRAM, type FakeTelegram, startFakeTelegram } from '#local/fake-telegram.ts';
 import { toSqsEvent } from '#local/sqs-event.ts';
 import { NOTIFY_ENV } from '#shared/facts.ts';
-import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { loadNotifierConfig } from '#shared/notify/config.ts';
 import { handleNotifierEvent, type NotifierEvent } from '#shared/notify/lambda.ts';
 import { createNotifier, type Notifier } from '#shared/notify/notifier.ts';
@@ -121,7 +121,7 @@ export function notifierHarness() {
       ...env,
     });
     const client = new TelegramClient({
-      dispatcher: createBrokerAgent(),
+      dispatcher: createKeepAliveAgent(),
       apiUrl: config.apiUrl,
       sleep: async (ms) => {
         waits.push(ms);

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
 import { WEBHOOK_SECRET_LENGTH as GENERATED_SECRET_LENGTH } from '#shared/facts.ts';
-import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { readConfig } from '../../infra/config.ts';
 import { parseArgs, UsageError } from '../../scripts/context.ts';
 import { EMPTIED_SECRET, type Io, run, tokenAccounts } from '../../scripts/secrets.ts';
@@ -222,7 +222,7 @@ describe("scripts/secrets.ts: a broker token's accounts, and emptying a value", 
   const ALOR_TOKEN = 'alor-refresh-listed-4f1a';
   const TINKOFF_TOKEN = 't.tinvest-listed-9c2e';
   let paper: PaperBrokers;
-  const agent = createBrokerAgent();
+  const agent = createKeepAliveAgent();
 
   beforeAll(async () => {
     paper = await startPaperBrokers({

@@ -5,7 +5,7 @@ import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
-import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { SCHEDULED_EVENT } from '../helpers/events.ts';
 import { usePaperBrokers } from '../helpers/local-servers.ts';
 import { logLines } from '../helpers/logs.ts';
@@ -24,7 +24,7 @@ const shortTokens = usePaperBrokers({ alor: { accessTokenTtlSeconds: 600 } });
 /** A container with its own keep-alive agent, as deployed. */
 function container(broker: Broker, brokers: PaperBrokers) {
   const env = { ...paperEnv(broker, brokers), [ENV.dryRun]: 'false' };
-  const deps = { dispatcher: createBrokerAgent() };
+  const deps = { dispatcher: createKeepAliveAgent() };
   return broker === 'alor'
     ? createAlorHandler(loadAlorConfig(env), deps)
     : createTinkoffHandler(loadTinkoffConfig(env), deps);

@@ -11,7 +11,7 @@ import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import type { Broker } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
-import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { createDeadline } from '#shared/http/outbound/deadline.ts';
 import { SecretStore } from '#shared/secrets.ts';
 import type { StoreClients } from '#shared/store/sdk.ts';
@@ -398,7 +398,7 @@ describe('errors thrown below the handler', () => {
 
   it.each(faults)('hold no token: Alor client, %s fault %o', async (route, fault) => {
     const client = new AlorClient({
-      dispatcher: createBrokerAgent(),
+      dispatcher: createKeepAliveAgent(),
       oauthUrl: paper.alor.url,
       apiUrl: paper.alor.url,
     });
@@ -419,7 +419,7 @@ describe('errors thrown below the handler', () => {
   it.each(faults.filter(([route]) => route === 'order'))(
     'hold no token: T-Invest client, %s fault %o',
     async (route, fault) => {
-      const client = new TinkoffV2Client({ dispatcher: createBrokerAgent(), apiUrl: paper.tinkoff.v2Url });
+      const client = new TinkoffV2Client({ dispatcher: createKeepAliveAgent(), apiUrl: paper.tinkoff.v2Url });
       paper.tinkoff.injectFault({ route, fault, times: 2 });
 
       await recordFailure(

@@ -9,7 +9,7 @@ import {
 } from '#local/paper-broker/index.ts';
 import { alorPreflight } from '#shared/brokers/alor/preflight.ts';
 import { tinkoffPreflight } from '#shared/brokers/tinkoff/preflight.ts';
-import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { createDeadline } from '#shared/http/outbound/deadline.ts';
 import type { Check } from '#shared/preflight/checklist.ts';
 import { catalogueEntry, checkedSchema, specSchema, specViolations } from '../unit/broker-spec.ts';
@@ -21,7 +21,7 @@ import { catalogueEntry, checkedSchema, specSchema, specViolations } from '../un
  */
 
 let paper: PaperBrokers;
-const agent = createBrokerAgent();
+const agent = createKeepAliveAgent();
 
 beforeAll(async () => {
   paper = await startPaperBrokers();

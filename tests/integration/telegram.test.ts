@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startFakeTelegram } from '#local/fake-telegram.ts';
-import { createBrokerAgent } from '#shared/http/outbound/client.ts';
+import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { BACKOFF_MS, MAX_ATTEMPTS, TelegramClient } from '#shared/notify/telegram.ts';
 import { useLocalServer } from '../helpers/local-servers.ts';
 
@@ -17,7 +17,7 @@ describe('TelegramClient', () => {
     waits = [];
     clock = 0;
     client = new TelegramClient({
-      dispatcher: createBrokerAgent(),
+      dispatcher: createKeepAliveAgent(),
       apiUrl: telegram.url,
       sleep: async (ms) => {
         waits.push(ms);

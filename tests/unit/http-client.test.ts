@@ -2,11 +2,11 @@ import { Dispatcher } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
 import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '#shared/errors.ts';
 import {
-  type BrokerRequest,
+  type HttpRequest,
   endpoint,
-  MAX_BROKER_BODY_BYTES,
+  MAX_RESPONSE_BODY_BYTES,
   parseJsonText,
-  sendBrokerRequest,
+  sendHttpRequest,
 } from '#shared/http/outbound/client.ts';
 import { createDeadline, type Deadline, DeadlineSignal } from '#shared/http/outbound/deadline.ts';
 import { useMockAgent } from '../helpers/mock-agent.ts';
@@ -24,7 +24,7 @@ function manualDeadline(remainingMs = 2000) {
   return { deadline, setRemaining: (ms: number) => (remainingMs = ms) };
 }
 
-function request(overrides: Partial<BrokerRequest> = {}): BrokerRequest {
+function request(overrides: Partial<HttpRequest> = {}): HttpRequest {
   return {
     endpoint: { origin: ORIGIN, path: PATH },
     headers: { authorization: 'Bearer t.token', 'x-reqid': 'req-1' },
@@ -126,7 +126,7 @@ describe('parseJsonText', () => {
   });
 });
 
-describe('sendBrokerRequest', () => {
+describe('sendHttpRequest', () => {
   it('sends a POST with a JSON content type, the headers, the body and the query, and returns status and text', async () => {
     pool()
       .intercept({
@@ -137,7 +137,7 @@ describe('sendBrokerRequest', () => {
       })
       .reply(200, '{"message":"success"}');
 
-    const response = await sendBrokerRequest(agent(), request({ query: `token=${QUERY_SECRET}` }));
+    const response = await sendHttpRequest(agent(), request({ query: `token=${QUERY_SECRET}` }));
 
     expect(response).toEqual({ statusCode: 200, text: '{"message":"success"}' });
   });
@@ -145,7 +145,7 @@ describe('sendBrokerRequest', () => {
   it('returns a 4xx answer as is, without a retry', async () => {
     intercept().reply(400, '{"message":"refused"}');
 
-    expect(await sendBrokerRequest(agent(), request())).toEqual({ statusCode: 400, text: '{"message":"refused"}' });
+    expect(await sendHttpRequest(agent(), request())).toEqual({ statusCode: 400, text: '{"message":"refused"}' });
     expect(calls()).toHaveLength(1);
   });
 
@@ -154,7 +154,7 @@ describe('sendBrokerRequest', () => {
       intercept().reply(status, 'Bad gateway');
       intercept().reply(200, '{"ok":true}');
 
-      const response = await sendBrokerRequest(agent(), request());
+      const response = await sendHttpRequest(agent(), request());
 
       expect(response).toEqual({ statusCode: 200, text: '{"ok":true}', resent: true });
       const [first, second] = calls();
@@ -166,21 +166,21 @@ describe('sendBrokerRequest', () => {
     it('resends only once: a second 503 is returned', async () => {
       intercept().reply(503, 'one').times(2);
 
-      expect(await sendBrokerRequest(agent(), request())).toEqual({ statusCode: 503, text: 'one', resent: true });
+      expect(await sendHttpRequest(agent(), request())).toEqual({ statusCode: 503, text: 'one', resent: true });
       expect(calls()).toHaveLength(2);
     });
 
     it.each([500, 429])('does not resend after a %i', async (status) => {
       intercept().reply(status, 'no');
 
-      expect((await sendBrokerRequest(agent(), request())).statusCode).toBe(status);
+      expect((await sendHttpRequest(agent(), request())).statusCode).toBe(status);
       expect(calls()).toHaveLength(1);
     });
 
     it('does not resend a non-idempotent request after a 502', async () => {
       intercept().reply(502, 'Bad gateway');
 
-      expect(await sendBrokerRequest(agent(), request({ idempotent: false }))).toEqual({
+      expect(await sendHttpRequest(agent(), request({ idempotent: false }))).toEqual({
         statusCode: 502,
         text: 'Bad gateway',
       });
@@ -191,14 +191,14 @@ describe('sendBrokerRequest', () => {
       intercept().replyWithError(networkError(code));
       intercept().reply(200, 'ok');
 
-      expect(await sendBrokerRequest(agent(), request())).toEqual({ statusCode: 200, text: 'ok', resent: true });
+      expect(await sendHttpRequest(agent(), request())).toEqual({ statusCode: 200, text: 'ok', resent: true });
       expect(calls()).toHaveLength(2);
     });
 
     it('does not resend a non-idempotent request after a reset: the broker may have acted on it', async () => {
       intercept().replyWithError(networkError('ECONNRESET'));
 
-      const error = await rejection(sendBrokerRequest(agent(), request({ idempotent: false })));
+      const error = await rejection(sendHttpRequest(agent(), request({ idempotent: false })));
 
       expect(error).toBeInstanceOf(BrokerUnavailableError);
       expect(error).toMatchObject({ statusCode: 502, detail: 'ECONNRESET', retriable: false });
@@ -211,7 +211,7 @@ describe('sendBrokerRequest', () => {
         intercept().replyWithError(networkError(code));
         intercept().reply(200, 'ok');
 
-        expect(await sendBrokerRequest(agent(), request({ idempotent: false }))).toEqual({
+        expect(await sendHttpRequest(agent(), request({ idempotent: false }))).toEqual({
           statusCode: 200,
           text: 'ok',
         });
@@ -222,7 +222,7 @@ describe('sendBrokerRequest', () => {
     it('gives up after one resend of a request that was never sent', async () => {
       intercept().replyWithError(networkError('ECONNREFUSED')).times(2);
 
-      const error = await rejection(sendBrokerRequest(agent(), request({ idempotent: false })));
+      const error = await rejection(sendHttpRequest(agent(), request({ idempotent: false })));
 
       expect(error).toMatchObject({ statusCode: 502, detail: 'ECONNREFUSED', retriable: true });
       expect(calls()).toHaveLength(2);
@@ -235,7 +235,7 @@ describe('sendBrokerRequest', () => {
         return { statusCode: 502, data: 'Bad gateway' };
       });
 
-      expect((await sendBrokerRequest(agent(), request({ deadline }))).statusCode).toBe(502);
+      expect((await sendHttpRequest(agent(), request({ deadline }))).statusCode).toBe(502);
       expect(calls()).toHaveLength(1);
     });
 
@@ -245,7 +245,7 @@ describe('sendBrokerRequest', () => {
       const deadline = { signal: new DeadlineSignal(), remainingMs: () => remaining.shift() ?? 99 };
       intercept().replyWithError(networkError('ECONNREFUSED'));
 
-      const error = await rejection(sendBrokerRequest(agent(), request({ deadline, idempotent: false })));
+      const error = await rejection(sendHttpRequest(agent(), request({ deadline, idempotent: false })));
 
       expect(error).toBeInstanceOf(BrokerUnavailableError);
       expect(calls()).toHaveLength(1);
@@ -259,7 +259,7 @@ describe('sendBrokerRequest', () => {
       });
       intercept().reply(200, 'ok');
 
-      expect((await sendBrokerRequest(agent(), request({ deadline }))).statusCode).toBe(200);
+      expect((await sendHttpRequest(agent(), request({ deadline }))).statusCode).toBe(200);
     });
   });
 
@@ -267,7 +267,7 @@ describe('sendBrokerRequest', () => {
     it('answers BrokerTimeoutError when the broker does not answer in time, and does not resend', async () => {
       intercept().reply(200, 'late').delay(2000);
 
-      const error = await rejection(sendBrokerRequest(agent(), request({ deadline: createDeadline(50) })));
+      const error = await rejection(sendHttpRequest(agent(), request({ deadline: createDeadline(50) })));
 
       expect(error).toBeInstanceOf(BrokerTimeoutError);
       expect(error).toMatchObject({ statusCode: 504, publicMessage: 'Брокер не ответил вовремя' });
@@ -279,7 +279,7 @@ describe('sendBrokerRequest', () => {
       async (code) => {
         intercept().replyWithError(networkError(code));
 
-        const error = await rejection(sendBrokerRequest(agent(), request()));
+        const error = await rejection(sendHttpRequest(agent(), request()));
 
         expect(error).toBeInstanceOf(BrokerTimeoutError);
         expect(error).toMatchObject({ detail: code });
@@ -288,7 +288,7 @@ describe('sendBrokerRequest', () => {
     );
 
     it('sends nothing once the deadline has passed', async () => {
-      const error = await rejection(sendBrokerRequest(agent(), request({ deadline: manualDeadline(0).deadline })));
+      const error = await rejection(sendHttpRequest(agent(), request({ deadline: manualDeadline(0).deadline })));
 
       expect(error).toBeInstanceOf(BrokerTimeoutError);
       expect(error).toMatchObject({ detail: 'deadline passed before sending' });
@@ -314,7 +314,7 @@ describe('sendBrokerRequest', () => {
     it('tells the broker call its timeout as AbortSignal.timeout did (the logged detail stays TimeoutError)', async () => {
       intercept().reply(200, 'late').delay(2000);
 
-      const error = await rejection(sendBrokerRequest(agent(), request({ deadline: createDeadline(20) })));
+      const error = await rejection(sendHttpRequest(agent(), request({ deadline: createDeadline(20) })));
 
       expect(error).toMatchObject({ detail: 'TimeoutError' });
     });
@@ -322,15 +322,15 @@ describe('sendBrokerRequest', () => {
 
   describe('the body cap', () => {
     it('accepts a body of exactly 1 MiB', async () => {
-      intercept().reply(200, Buffer.alloc(MAX_BROKER_BODY_BYTES, 0x61));
+      intercept().reply(200, Buffer.alloc(MAX_RESPONSE_BODY_BYTES, 0x61));
 
-      expect((await sendBrokerRequest(agent(), request())).text).toHaveLength(1024 * 1024);
+      expect((await sendHttpRequest(agent(), request())).text).toHaveLength(1024 * 1024);
     });
 
     it('refuses a body over 1 MiB as the broker unavailable, without a resend', async () => {
-      intercept().reply(200, Buffer.alloc(MAX_BROKER_BODY_BYTES + 1, 0x61));
+      intercept().reply(200, Buffer.alloc(MAX_RESPONSE_BODY_BYTES + 1, 0x61));
 
-      const error = await rejection(sendBrokerRequest(agent(), request()));
+      const error = await rejection(sendHttpRequest(agent(), request()));
 
       expect(error).toBeInstanceOf(BrokerUnavailableError);
       expect(error).toMatchObject({ statusCode: 502, detail: 'body too large', retriable: false });
@@ -344,7 +344,7 @@ describe('sendBrokerRequest', () => {
         setImmediate(() => handler.onResponseError?.(controller, networkError('UND_ERR_SOCKET')));
       });
 
-      const error = await rejection(sendBrokerRequest(losesConnection, request({ idempotent: false })));
+      const error = await rejection(sendHttpRequest(losesConnection, request({ idempotent: false })));
 
       expect(error).toBeInstanceOf(BrokerUnavailableError);
       expect(error).toMatchObject({ statusCode: 502, detail: 'UND_ERR_SOCKET' });
@@ -353,11 +353,11 @@ describe('sendBrokerRequest', () => {
     it('never answers with a body cut at the cap, even if the end is reported before the abort’s error', async () => {
       const endsAfterAbort = scriptedDispatcher((handler, controller) => {
         handler.onResponseStart?.(controller, 200, {}, 'OK');
-        handler.onResponseData?.(controller, Buffer.alloc(MAX_BROKER_BODY_BYTES + 1, 0x61));
+        handler.onResponseData?.(controller, Buffer.alloc(MAX_RESPONSE_BODY_BYTES + 1, 0x61));
         handler.onResponseEnd?.(controller, {});
       });
 
-      const error = await rejection(sendBrokerRequest(endsAfterAbort, request()));
+      const error = await rejection(sendHttpRequest(endsAfterAbort, request()));
 
       expect(error).toMatchObject({ statusCode: 502, detail: 'body too large' });
     });
@@ -369,16 +369,16 @@ describe('sendBrokerRequest', () => {
         handler.onResponseData?.(controller, Buffer.from('{"orderNumber":'));
       });
 
-      const error = await rejection(sendBrokerRequest(stalls, request({ deadline: createDeadline(20) })));
+      const error = await rejection(sendHttpRequest(stalls, request({ deadline: createDeadline(20) })));
 
       expect(error).toBeInstanceOf(BrokerTimeoutError);
       expect(error).toMatchObject({ statusCode: 504, detail: 'TimeoutError' });
     });
 
     it('refuses a declared content-length over 1 MiB before reading the body', async () => {
-      intercept().reply(200, 'small', { headers: { 'content-length': String(MAX_BROKER_BODY_BYTES + 1) } });
+      intercept().reply(200, 'small', { headers: { 'content-length': String(MAX_RESPONSE_BODY_BYTES + 1) } });
 
-      const error = await rejection(sendBrokerRequest(agent(), request()));
+      const error = await rejection(sendHttpRequest(agent(), request()));
 
       expect(error).toMatchObject({ detail: 'body too large' });
     });
@@ -396,7 +396,7 @@ describe('sendBrokerRequest', () => {
         .times(retried ? 2 : 1);
 
       const error = await rejection(
-        sendBrokerRequest(agent(), request({ query: `token=${QUERY_SECRET}`, idempotent: false })),
+        sendHttpRequest(agent(), request({ query: `token=${QUERY_SECRET}`, idempotent: false })),
       );
 
       expect(error).toBeInstanceOf(BrokerUnavailableError);
@@ -406,19 +406,19 @@ describe('sendBrokerRequest', () => {
     it('on a request no route matches (undici quotes the path in its own message)', async () => {
       pool().intercept({ path: '/other', method: 'POST' }).reply(200, 'x');
 
-      const error = await rejection(sendBrokerRequest(agent(), request({ query: `token=${QUERY_SECRET}` })));
+      const error = await rejection(sendHttpRequest(agent(), request({ query: `token=${QUERY_SECRET}` })));
 
       expect(error).toBeInstanceOf(BrokerUnavailableError);
       expectNoUrl(error);
       // Leave the unused route satisfied for assertNoPendingInterceptors.
-      await sendBrokerRequest(agent(), request({ endpoint: { origin: ORIGIN, path: '/other' } }));
+      await sendHttpRequest(agent(), request({ endpoint: { origin: ORIGIN, path: '/other' } }));
     });
 
     it('on a timeout', async () => {
       intercept({ token: QUERY_SECRET }).reply(200, 'late').delay(2000);
 
       const error = await rejection(
-        sendBrokerRequest(agent(), request({ query: `token=${QUERY_SECRET}`, deadline: createDeadline(20) })),
+        sendHttpRequest(agent(), request({ query: `token=${QUERY_SECRET}`, deadline: createDeadline(20) })),
       );
 
       expect(error).toBeInstanceOf(BrokerTimeoutError);
@@ -435,7 +435,7 @@ describe('the deadline, on a fake clock (docs/contract.md#deadline-and-retries)'
       const hangs = scriptedDispatcher(() => {
         dispatched += 1;
       });
-      const call = sendBrokerRequest(hangs, request({ deadline: createDeadline(2500) }));
+      const call = sendHttpRequest(hangs, request({ deadline: createDeadline(2500) }));
       const settled = vi.fn();
       call.then(settled, settled);
 

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { type BrokerEndpoint, type BrokerResponse, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
+import { type HttpEndpoint, type HttpResponse, endpoint, sendHttpRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
 import type { BrokerClient, BrokerOrderCall, KeepWarmCall } from '../broker-handler.ts';
 import type { FollowUpQueue } from '../follow-up-queue.ts';
@@ -92,9 +92,9 @@ export interface AlorClientOptions {
 export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<AlorInstrument, AlorSignalTerms> {
   readonly #dispatcher: Dispatcher;
   readonly #readsDispatcher: (slot?: number) => Dispatcher;
-  readonly #refreshEndpoint: BrokerEndpoint;
-  readonly #orderEndpoint: BrokerEndpoint;
-  readonly #marketOrderEndpoint: BrokerEndpoint;
+  readonly #refreshEndpoint: HttpEndpoint;
+  readonly #orderEndpoint: HttpEndpoint;
+  readonly #marketOrderEndpoint: HttpEndpoint;
   readonly #apiUrl: string;
   readonly #tokens: AccessTokenCache;
   readonly followUpQueue: FollowUpQueue | undefined;
@@ -144,8 +144,8 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
   async #withToken(
     refreshToken: string,
     deadline: Deadline,
-    send: (accessToken: string) => Promise<BrokerResponse>,
-  ): Promise<BrokerResponse> {
+    send: (accessToken: string) => Promise<HttpResponse>,
+  ): Promise<HttpResponse> {
     const refresh = () => this.refreshAccessToken(refreshToken, deadline);
     const token = await this.#tokens.get(refreshToken, refresh);
     const response = await send(token.value);
@@ -188,7 +188,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
       stop: order.stop === true ? 'true' : 'false',
     }).toString();
     const response = await this.#withToken(call.credential, call.deadline, (token) =>
-      sendBrokerRequest(this.#dispatcher, {
+      sendHttpRequest(this.#dispatcher, {
         endpoint: endpoint(this.#apiUrl, cancelOrderPath(order.id)),
         query,
         method: 'DELETE',
@@ -247,7 +247,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
   ): Promise<GroupResult> {
     const dispatcher = second ? this.#readsDispatcher() : this.#dispatcher;
     const response = await this.#withToken(call.credential, call.deadline, (token) =>
-      sendBrokerRequest(dispatcher, {
+      sendHttpRequest(dispatcher, {
         endpoint: endpoint(this.#apiUrl, ORDER_GROUPS_PATH),
         headers: { authorization: `Bearer ${token}` },
         body: JSON.stringify(group),
@@ -327,7 +327,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
 
   /** A fresh access token, never from the cache: what the preflight asks to see the refresh token accepted. */
   async refreshAccessToken(refreshToken: string, deadline: Deadline): Promise<string> {
-    const response = await sendBrokerRequest(this.#dispatcher, {
+    const response = await sendHttpRequest(this.#dispatcher, {
       endpoint: this.#refreshEndpoint,
       query: `token=${encodeURIComponent(refreshToken)}`,
       deadline,
@@ -355,7 +355,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
 
   /** A GET of market data or client info: no side effect, so safe to resend. */
   #read(path: string, accessToken: string, deadline: Deadline, dispatcher = this.#dispatcher) {
-    return sendBrokerRequest(dispatcher, {
+    return sendHttpRequest(dispatcher, {
       endpoint: endpoint(this.#apiUrl, path),
       query: READ_FORMAT,
       method: 'GET',
@@ -372,7 +372,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     target = this.#orderEndpoint,
     dispatcher = this.#dispatcher,
   ) {
-    return sendBrokerRequest(dispatcher, {
+    return sendHttpRequest(dispatcher, {
       endpoint: target,
       headers: {
         authorization: `Bearer ${accessToken}`,

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { type BrokerEndpoint, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
+import { type HttpEndpoint, endpoint, sendHttpRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
 import type { BrokerClient, BrokerOrderCall } from '../broker-handler.ts';
 import type { FollowUpQueue } from '../follow-up-queue.ts';
@@ -107,8 +107,8 @@ function notReplayed(outcome: OrderOutcome): OrderOutcome {
 export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstrument, TinkoffSignalTerms> {
   readonly #dispatcher: Dispatcher;
   readonly #readsDispatcher: (slot?: number) => Dispatcher;
-  readonly #endpoint: BrokerEndpoint;
-  readonly #stateEndpoint: BrokerEndpoint;
+  readonly #endpoint: HttpEndpoint;
+  readonly #stateEndpoint: HttpEndpoint;
   readonly #apiUrl: string;
   readonly #followUpQueue: FollowUpQueue | undefined;
   /**
@@ -330,8 +330,8 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
    * Every v2 call: the trading token, the request's deadline, and safe to resend (keyed by our orderId, a read, or a
    * cancel that names its order).
    */
-  #post(target: BrokerEndpoint, body: string, token: string, deadline: Deadline, dispatcher = this.#dispatcher) {
-    return sendBrokerRequest(dispatcher, {
+  #post(target: HttpEndpoint, body: string, token: string, deadline: Deadline, dispatcher = this.#dispatcher) {
+    return sendHttpRequest(dispatcher, {
       endpoint: target,
       headers: { authorization: `Bearer ${token}` },
       body,
@@ -344,7 +344,7 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
 /** The retired v1 API (`/openapi/orders/limit-order`), for v1-compatible endpoints. It has no idempotency key. */
 export class TinkoffV1Client implements TinkoffClient {
   readonly #dispatcher: Dispatcher;
-  readonly #endpoint: BrokerEndpoint;
+  readonly #endpoint: HttpEndpoint;
 
   constructor(options: TinkoffClientOptions) {
     this.#dispatcher = options.dispatcher;
@@ -355,7 +355,7 @@ export class TinkoffV1Client implements TinkoffClient {
     const body = JSON.stringify(orderToV1LimitOrder(call.terms));
     if (call.dryRun) return { status: 'dry-run' };
     const query = new URLSearchParams({ figi: call.terms.figi, brokerAccountId: call.account }).toString();
-    const response = await sendBrokerRequest(this.#dispatcher, {
+    const response = await sendHttpRequest(this.#dispatcher, {
       endpoint: this.#endpoint,
       query,
       headers: { authorization: `Bearer ${call.credential}` },

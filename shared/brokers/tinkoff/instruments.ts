@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { type BrokerEndpoint, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
+import { type HttpEndpoint, endpoint, sendHttpRequest } from '../../http/outbound/client.ts';
 import type { BrokerAccess } from '../broker-handler.ts';
 import { Remembered } from '../remembered.ts';
 import {
@@ -38,7 +38,7 @@ export interface TinkoffInstrumentsOptions {
  */
 export class TinkoffInstruments {
   readonly #dispatcher: Dispatcher;
-  readonly #endpoint: BrokerEndpoint;
+  readonly #endpoint: HttpEndpoint;
   readonly #remembered: Remembered<InstrumentLookup>;
   /** v2 signals' instruments, whole (with their lot), by the request that found them; `null`: T-Invest knows none. */
   readonly #instruments: Remembered<Instrument | null>;
@@ -79,7 +79,7 @@ export class TinkoffInstruments {
   }
 
   #ask(request: InstrumentRequest, access: BrokerAccess) {
-    return sendBrokerRequest(this.#dispatcher, {
+    return sendHttpRequest(this.#dispatcher, {
       endpoint: this.#endpoint,
       headers: { authorization: `Bearer ${access.credential}` },
       body: JSON.stringify(request),

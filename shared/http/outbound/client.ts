@@ -9,12 +9,13 @@ import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '../..
 import { createDeadline, type Deadline, type DeadlineSignal } from './deadline.ts';
 
 /**
- * The one way to talk to a broker: a deadline on every call, the body always consumed, a size cap on it,
- * and transport failures turned into typed upstream errors that never quote a URL (it may hold a token).
+ * The one way to send an HTTP request (to a broker, to Telegram, to the store extension, and the init's warm-up): a
+ * deadline on every call, the body always consumed, a size cap on it, and transport failures turned into typed upstream
+ * errors that never quote a URL (it may hold a token).
  */
 
-/** The documented answers are a few hundred bytes; anything far bigger is not one of them. */
-export const MAX_BROKER_BODY_BYTES = 1024 * 1024;
+/** The brokers' and Telegram's documented answers are a few hundred bytes; anything far bigger is not one of them. */
+export const MAX_RESPONSE_BODY_BYTES = 1024 * 1024;
 /** A retry is only worth starting with this much of the deadline left. */
 const MIN_RETRY_BUDGET_MS = 100;
 /** Undici's timers only back up the deadline's own signal. */
@@ -24,7 +25,7 @@ const UNDICI_TIMEOUT_SLACK_MS = 1000;
  * Undici's own connector (TCP, TLS, its session cache), shared by the agent and {@link preconnect}, so a socket opened
  * ahead is set up exactly as one the agent would open.
  */
-const connectToBroker = buildUndiciConnector({ timeout: 2000 });
+const connectSocket = buildUndiciConnector({ timeout: 2000 });
 
 /** Sockets opened by {@link preconnect}, by origin, until a request takes them. */
 const socketsOpenedAhead = new Map<string, Promise<Socket | undefined>>();
@@ -37,11 +38,11 @@ function originKey(protocol: string, host: string): string {
 const connectPreferringOpened: buildConnector.connector = (options, callback) => {
   const key = originKey(options.protocol, options.host ?? options.hostname);
   const openedAhead = socketsOpenedAhead.get(key);
-  if (openedAhead === undefined) return connectToBroker(options, callback);
+  if (openedAhead === undefined) return connectSocket(options, callback);
   socketsOpenedAhead.delete(key);
   void openedAhead.then((socket) => {
     if (socket !== undefined && !socket.destroyed && socket.readyState === 'open') callback(null, socket);
-    else connectToBroker(options, callback);
+    else connectSocket(options, callback);
   });
 };
 
@@ -55,7 +56,7 @@ export async function preconnect(origins: readonly string[], maxWaitMs: number):
   const opening = [...new Set(origins.map((origin) => new URL(origin).origin))].map((origin) => {
     const url = new URL(origin);
     const socket = new Promise<Socket | undefined>((resolve) => {
-      connectToBroker(
+      connectSocket(
         { hostname: url.hostname, host: url.host, protocol: url.protocol, port: url.port },
         (error, opened) => resolve(error === null ? (opened ?? undefined) : undefined),
       );
@@ -92,8 +93,9 @@ export function reconnectIdleOrigins(
 }
 
 /**
- * One keep-alive connection per broker host per container, shared by every invocation: a warm order opens no new
- * connection.
+ * A keep-alive agent with one connection per host. The broker agent ({@link brokerAgent}) is one, shared by every
+ * invocation of a container: a warm order opens no new connection; the notifier's Telegram client, the preflight and
+ * the scripts make their own.
  *
  * `connections: 1` makes the agent use a single undici `Client` per origin instead of a `Pool`. A Lambda container
  * serves one invocation at a time, so a pool buys no parallelism, and it costs connections: after a response undici
@@ -102,7 +104,7 @@ export function reconnectIdleOrigins(
  * busy container) finds the pooled client busy and the pool opens a second socket. A single `Client` queues that
  * request for the same socket instead. Measured with `npm run bench`: 2 → 1 connection for refresh + order.
  */
-export function createBrokerAgent(): Agent {
+export function createKeepAliveAgent(): Agent {
   return new UndiciAgent({
     keepAliveTimeout: 60_000,
     keepAliveMaxTimeout: 10 * 60_000,
@@ -112,36 +114,37 @@ export function createBrokerAgent(): Agent {
 }
 
 let sharedAgent: Agent | undefined;
+/** The container's one agent for the broker calls (see {@link createKeepAliveAgent}). */
 export function brokerAgent(): Agent {
-  sharedAgent ??= createBrokerAgent();
+  sharedAgent ??= createKeepAliveAgent();
   return sharedAgent;
 }
 
 const readsAgents: Agent[] = [];
 /**
  * More keep-alive agents, for the state reads of a v2 signal: a signal reads its position, its active orders and its
- * stop orders at once, and the broker agent's one connection per host (see {@link createBrokerAgent}) would take them
+ * stop orders at once, and the broker agent's one connection per host (see {@link createKeepAliveAgent}) would take them
  * one after the other. `slot` 0 carries the orders, 1 the stop orders (and a protective pair's second order). Each is
  * made, and connected, only when a signal first needs it.
  */
 export function stateReadsAgent(slot = 0): Agent {
-  readsAgents[slot] ??= createBrokerAgent();
+  readsAgents[slot] ??= createKeepAliveAgent();
   return readsAgents[slot];
 }
 
-export interface BrokerEndpoint {
+export interface HttpEndpoint {
   readonly origin: string;
   readonly path: string;
 }
 
 /** `https://host/rest` + `/Service/Method` → origin and full path, computed once per client. */
-export function endpoint(baseUrl: string, path: string): BrokerEndpoint {
+export function endpoint(baseUrl: string, path: string): HttpEndpoint {
   const url = new URL(baseUrl);
   return { origin: url.origin, path: `${url.pathname.replace(/\/+$/, '')}${path}` };
 }
 
-export interface BrokerRequest {
-  readonly endpoint: BrokerEndpoint;
+export interface HttpRequest {
+  readonly endpoint: HttpEndpoint;
   /** Appended to the endpoint path, already encoded. */
   readonly query?: string;
   readonly method?: 'POST' | 'GET' | 'DELETE';
@@ -152,11 +155,11 @@ export interface BrokerRequest {
   readonly idempotent: boolean;
 }
 
-export interface BrokerResponse {
+export interface HttpResponse {
   readonly statusCode: number;
   readonly text: string;
   /**
-   * The answer to the resend of {@link sendBrokerRequest} after a first send the broker may have received (a reset, a
+   * The answer to the resend of {@link sendHttpRequest} after a first send the broker may have received (a reset, a
    * 502/503/504): a broker's "already handled" then answers this very call's first send, not an earlier signal.
    */
   readonly resent?: boolean;
@@ -181,7 +184,7 @@ function transportError(error: unknown, deadline: Deadline): Error {
 
 /**
  * One request through the dispatcher, its answer collected as it arrives: the status, and the body as text, refused
- * past {@link MAX_BROKER_BODY_BYTES} however it is framed (a chunked answer declares no length). undici's `request()`
+ * past {@link MAX_RESPONSE_BODY_BYTES} however it is framed (a chunked answer declares no length). undici's `request()`
  * would hand the body over as a stream and call back within an async resource: measured side by side over the bench's
  * link, collecting it here takes about 0.1 ms less of a warm order after the answer's headers. The deadline aborts the
  * request wherever it is, as an abort signal given to `request()` would.
@@ -190,7 +193,7 @@ function dispatchForText(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: DeadlineSignal,
-): Promise<BrokerResponse> {
+): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     let controller: Dispatcher.DispatchController | undefined;
     let statusCode = 0;
@@ -212,11 +215,11 @@ function dispatchForText(
         // An informational answer (1xx): the final one follows.
         if (status < 200) return;
         statusCode = status;
-        if (Number(headers['content-length']) > MAX_BROKER_BODY_BYTES) started.abort(tooLarge());
+        if (Number(headers['content-length']) > MAX_RESPONSE_BODY_BYTES) started.abort(tooLarge());
       },
       onResponseData(started, chunk) {
         size += chunk.byteLength;
-        if (size <= MAX_BROKER_BODY_BYTES) chunks.push(chunk);
+        if (size <= MAX_RESPONSE_BODY_BYTES) chunks.push(chunk);
         else started.abort(tooLarge());
       },
       onResponseEnd(started) {
@@ -233,7 +236,7 @@ function dispatchForText(
   });
 }
 
-async function sendOnce(dispatcher: Dispatcher, request: BrokerRequest): Promise<BrokerResponse> {
+async function sendOnce(dispatcher: Dispatcher, request: HttpRequest): Promise<HttpResponse> {
   const { deadline } = request;
   const remaining = deadline.remainingMs();
   if (remaining <= 0) throw new BrokerTimeoutError('deadline passed before sending');
@@ -257,7 +260,7 @@ async function sendOnce(dispatcher: Dispatcher, request: BrokerRequest): Promise
   }
 }
 
-function mayResend(error: unknown, request: BrokerRequest): boolean {
+function mayResend(error: unknown, request: HttpRequest): boolean {
   if (!(error instanceof BrokerUnavailableError)) return false;
   // A reset may come after the broker read the request: resent only when the broker deduplicates it.
   return error.retriable || (request.idempotent && RESET_CODES.has(error.detail));
@@ -268,7 +271,7 @@ function mayResend(error: unknown, request: BrokerRequest): boolean {
  * (so the same idempotency key), while the deadline allows: nothing was sent; or, for an idempotent
  * request, a reset or a 502/503/504 from a proxy in front of the broker. A timeout is never re-sent.
  */
-export async function sendBrokerRequest(dispatcher: Dispatcher, request: BrokerRequest): Promise<BrokerResponse> {
+export async function sendHttpRequest(dispatcher: Dispatcher, request: HttpRequest): Promise<HttpResponse> {
   let firstMayHaveArrived = true;
   try {
     const response = await sendOnce(dispatcher, request);
@@ -311,7 +314,7 @@ export async function warmUpHttpClient(maxWaitMs: number): Promise<void> {
   const agent = new UndiciAgent({
     connections: 1,
     connect: (options, callback) =>
-      connectToBroker(options, (...connected) => {
+      connectSocket(options, (...connected) => {
         opened = connected[1] ?? undefined;
         callback(...connected);
       }),
@@ -322,7 +325,7 @@ export async function warmUpHttpClient(maxWaitMs: number): Promise<void> {
       responder.listen(0, '127.0.0.1', resolve);
     });
     const { port } = responder.address() as AddressInfo;
-    await sendBrokerRequest(agent, {
+    await sendHttpRequest(agent, {
       endpoint: endpoint(`http://127.0.0.1:${port}`, '/'),
       body: WARM_UP_REQUEST_BODY,
       deadline: createDeadline(maxWaitMs),
