@@ -1,7 +1,7 @@
 /**
  * The one definition of the Lambda runtime the functions run on and of how a function is bundled with esbuild.
  *
- * Used by the CDK construct (`infra/broker-function.ts`, through {@link LAMBDA_RUNTIME} and
+ * Used by the CDK construct (`infra/app-function.ts`, through {@link LAMBDA_RUNTIME} and
  * {@link cdkBundlingOptions}), by the bundle check (`tests/infra/bundle.test.ts`) and by any build script (through
  * {@link esbuildOptions}), so what is tested is what is deployed. Keep the two functions below in step: each option
  * appears in both.

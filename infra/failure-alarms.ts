@@ -25,7 +25,7 @@ import {
   WATCHED_CAUSES,
 } from '../shared/notify/alarms.ts';
 import { alarmDescription } from '../shared/notify/messages.ts';
-import type { BrokerFunction } from './broker-function.ts';
+import type { AppFunction } from './app-function.ts';
 
 /** The dead-letter queues the alarms watch. */
 type DeadLetterCause = Extract<AlarmCause, 'dead-letters' | 'queue-dead-letters'>;
@@ -37,7 +37,7 @@ export interface FailureAlarmsProps {
   readonly language: NotifyLanguage;
   /** Also e-mail every alarm here. */
   readonly email: string | undefined;
-  readonly functions: Readonly<Record<AlarmSource, BrokerFunction>>;
+  readonly functions: Readonly<Record<AlarmSource, AppFunction>>;
   readonly deadLetterQueues: Readonly<Partial<Record<AlarmSource, Partial<Record<DeadLetterCause, IQueue>>>>>;
   /** Told of every alarm through the topic. */
   readonly notifier: IFunction;

@@ -11,9 +11,9 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { type Broker, ENV, followUpQueueName } from '../shared/facts.ts';
-import { BrokerFunction } from './broker-function.ts';
+import { AppFunction } from './app-function.ts';
 import { brokerEnvironment, functionEnvironment, type NotifyConfig, type WebhooksConfig } from './config.ts';
-import { type BrokerAccess, NotificationsStack } from './notifications-stack.ts';
+import { type BrokerFunctionInputs, NotificationsStack } from './notifications-stack.ts';
 import { storedParameter, storedSecret } from './stored-values.ts';
 
 const entry = (broker: Broker) => fileURLToPath(new URL(`../functions/${broker}/handler.ts`, import.meta.url));
@@ -62,14 +62,14 @@ export interface GatewayStackProps extends StackProps {
 }
 
 /**
- * One HTTP API with `POST /alor` and `POST /tinkoff`, each backed by its own {@link BrokerFunction}, plus the
+ * One HTTP API with `POST /alor` and `POST /tinkoff`, each backed by its own {@link AppFunction}, plus the
  * secrets and parameters those functions read. Secret values never pass through here: the stack creates empty
  * (broker tokens) or generated (webhook secret) secrets, and hands the functions names/ARNs only.
  */
 export class GatewayStack extends Stack {
   readonly api: HttpApi;
-  readonly alor: BrokerFunction;
-  readonly tinkoff: BrokerFunction;
+  readonly alor: AppFunction;
+  readonly tinkoff: AppFunction;
   readonly notifications: NotificationsStack;
   /** The leases of the position lock (docs/contract.md#position-lock). */
   readonly positionLocks: Table;
@@ -107,7 +107,7 @@ export class GatewayStack extends Stack {
       bundleAwsSdk: config.bundleAwsSdk,
     };
     // What each broker's functions (its webhook, and its follow-up) read: its settings, token and account.
-    const brokers: Record<Broker, BrokerAccess> = {
+    const brokers: Record<Broker, BrokerFunctionInputs> = {
       alor: {
         environment: brokerEnvironment(config, 'alor', alorToken.envValue),
         secretArn: alorToken.policyArn,
@@ -140,7 +140,7 @@ export class GatewayStack extends Stack {
       };
     };
     const webhook = (broker: Broker, id: string, description: string) =>
-      new BrokerFunction(this, id, {
+      new AppFunction(this, id, {
         ...common,
         entry: entry(broker),
         description,
@@ -261,7 +261,7 @@ export class GatewayStack extends Stack {
 
   /**
    * The cdk-nag findings this stack accepts, each with its reason. (The log-stream wildcard of the execution roles
-   * is acknowledged where it is made, in {@link BrokerFunction}.)
+   * is acknowledged where it is made, in {@link AppFunction}.)
    */
   private acknowledgeAcceptedFindings(routes: readonly HttpRoute[]): void {
     for (const route of routes) {

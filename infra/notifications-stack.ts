@@ -17,13 +17,13 @@ import {
   PROTECTION_LOG_MESSAGE,
   WEBHOOK_LOG_MESSAGE,
 } from '../shared/facts.ts';
-import { BrokerFunction } from './broker-function.ts';
+import { AppFunction } from './app-function.ts';
 import type { NotifyConfig, WebhooksConfig } from './config.ts';
 import { FailureAlarms } from './failure-alarms.ts';
 import { storedParameter, storedSecret } from './stored-values.ts';
 
 /** What one broker's functions read: its settings (names and ARNs, never values), its token and its account. */
-export interface BrokerAccess {
+export interface BrokerFunctionInputs {
   readonly environment: Readonly<Record<string, string>>;
   readonly secretArn: string;
   readonly parameterArn: string;
@@ -32,12 +32,12 @@ export interface BrokerAccess {
 export interface NotificationsStackProps extends NestedStackProps {
   readonly config: WebhooksConfig;
   readonly notify: NotifyConfig;
-  readonly brokers: Readonly<Record<Broker, BrokerAccess>>;
+  readonly brokers: Readonly<Record<Broker, BrokerFunctionInputs>>;
   /**
    * The webhook functions: their log groups' one line per invocation is what the notifier reads, and their failures
    * that write no such line (timeouts, failed starts, crashes, throttles) have alarms here.
    */
-  readonly webhooks: Readonly<Record<Broker, BrokerFunction>>;
+  readonly webhooks: Readonly<Record<Broker, AppFunction>>;
 }
 
 const entry = (name: string) => fileURLToPath(new URL(`../functions/${name}/handler.ts`, import.meta.url));
@@ -70,8 +70,8 @@ const DEAD_LETTER_RETENTION = Duration.days(14);
  * still comes).
  */
 export class NotificationsStack extends NestedStack {
-  readonly notifier: BrokerFunction;
-  readonly followUps: Readonly<Record<Broker, BrokerFunction>>;
+  readonly notifier: AppFunction;
+  readonly followUps: Readonly<Record<Broker, AppFunction>>;
   readonly table: Table;
   readonly deadLetters: Queue;
   readonly alarms: FailureAlarms;
@@ -118,7 +118,7 @@ export class NotificationsStack extends NestedStack {
         // It also watches protected entries (docs/contract.md#protection): at T-Invest it places their stop orders
         // and cancels one of a pair, at Alor it tells what Alor's servers did with the pair; and it sends its next
         // check to its own queue.
-        const fn = new BrokerFunction(this, `${pascal(broker)}FollowUp`, {
+        const fn = new AppFunction(this, `${pascal(broker)}FollowUp`, {
           ...common,
           entry: entry(`${broker}-follow-up`),
           description: `PPP webhooks: looks a placed ${broker} order up once; watches protected entries (their stop orders)`,
@@ -142,9 +142,9 @@ export class NotificationsStack extends NestedStack {
         fn.function.addEventSource(new SqsEventSource(followUpQueues[broker], { batchSize: 10 }));
         return [broker, fn];
       }),
-    ) as Record<Broker, BrokerFunction>;
+    ) as Record<Broker, AppFunction>;
 
-    this.notifier = new BrokerFunction(this, 'Notifier', {
+    this.notifier = new AppFunction(this, 'Notifier', {
       ...common,
       entry: entry('notifier'),
       description: 'PPP webhooks: Telegram messages from the functions’ log lines',

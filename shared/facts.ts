@@ -139,7 +139,7 @@ export function requestBudgetMs(brokerTimeoutMs: number): number {
 export const MAX_BROKER_TIMEOUT_MS = 25_000;
 /**
  * How long a function waits for the Parameters and Secrets extension before reading with the AWS SDK instead; the
- * stack gives the extension less than this for its own call to Secrets Manager or SSM (infra/broker-function.ts).
+ * stack gives the extension less than this for its own call to Secrets Manager or SSM (infra/app-function.ts).
  */
 export const STORE_EXTENSION_READ_TIMEOUT_MS = 1000;
 

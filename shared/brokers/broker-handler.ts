@@ -72,7 +72,7 @@ export interface BrokerClient<TTerms> {
 }
 
 /** What a broker call before the order needs: the credential, and the request's one deadline. */
-export interface BrokerAccess {
+export interface CredentialedCall {
   readonly credential: string;
   readonly deadline: Deadline;
 }
@@ -120,7 +120,7 @@ export interface BrokerCalls<
    * reads the credential then. Terms that need no broker call are known before the credential is read, so the log
    * line of a failure to read it (404, 500) still says which order it was.
    */
-  readonly orderTerms: (order: TOrder, access: () => Promise<BrokerAccess>) => TTerms | Promise<TTerms>;
+  readonly orderTerms: (order: TOrder, access: () => Promise<CredentialedCall>) => TTerms | Promise<TTerms>;
   readonly client: BrokerClient<TTerms>;
   /** The broker's part of the v2 signal recipe (shared/brokers/signal-recipe.ts), with its description's `signals`. */
   readonly signals?: BrokerSignalCalls<TFields, TInstrument, TSignalTerms> | undefined;

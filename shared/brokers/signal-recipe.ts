@@ -2,7 +2,7 @@ import type { Deadline } from '../http/outbound/deadline.ts';
 import type { PositionLock } from '../lock/position-lock.ts';
 import type { LogFields } from '../logging.ts';
 import { dependsOnPosition, type Signal, type SignalOptions } from '../signal.ts';
-import type { BrokerAccess, BrokerOrderCall } from './broker-handler.ts';
+import type { CredentialedCall, BrokerOrderCall } from './broker-handler.ts';
 import type { BrokerCredentials } from './credentials.ts';
 import type { OrderOutcome } from './outcome.ts';
 import {
@@ -37,7 +37,7 @@ import {
  */
 
 /** A call about one instrument of the account. */
-export interface InstrumentCall<TInstrument> extends BrokerAccess {
+export interface InstrumentCall<TInstrument> extends CredentialedCall {
   readonly account: string;
   readonly instrument: TInstrument;
 }
@@ -92,7 +92,7 @@ export interface BrokerSignalCalls<TFields, TInstrument, TTerms extends LogField
    * The instrument the signal names, in the broker's terms, with what the signal needs of it (T-Invest's lookup and
    * lot size, Alor's lot size for `pu: "shares"`), within the deadline; `access` reads the credential then.
    */
-  readonly instrument: (signal: Signal<TFields>, access: () => Promise<BrokerAccess>) => Promise<TInstrument>;
+  readonly instrument: (signal: Signal<TFields>, access: () => Promise<CredentialedCall>) => Promise<TInstrument>;
   /** One name per instrument: the lock's and the order key's. */
   readonly instrumentKey: (instrument: TInstrument) => string;
   /** Its lot size, when known: `pos` in shares is divided by it. */

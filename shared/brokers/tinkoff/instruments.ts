@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { type HttpEndpoint, endpoint, sendHttpRequest } from '../../http/outbound/client.ts';
-import type { BrokerAccess } from '../broker-handler.ts';
+import type { CredentialedCall } from '../broker-handler.ts';
 import { Remembered } from '../remembered.ts';
 import {
   type InstrumentLookup,
@@ -50,7 +50,7 @@ export class TinkoffInstruments {
     this.#instruments = new Remembered(MAX_LISTINGS, options.now);
   }
 
-  async lookup(listing: TinkoffListing, access: BrokerAccess): Promise<InstrumentLookup> {
+  async lookup(listing: TinkoffListing, access: CredentialedCall): Promise<InstrumentLookup> {
     // A class code holds no colon (shared/config.ts), so the first one ends it; the ticker is upper case already.
     const key = `${listing.classCode}:${listing.ticker.toUpperCase()}`;
     const remembered = this.#remembered.get(key);
@@ -67,7 +67,7 @@ export class TinkoffInstruments {
    * The instrument a v2 signal names, whole (its uid, FIGI and lot), by ticker within a class code or by `f`;
    * undefined when T-Invest knows none. Remembered as {@link lookup}'s answers are.
    */
-  async instrument(request: InstrumentRequest, access: BrokerAccess): Promise<Instrument | undefined> {
+  async instrument(request: InstrumentRequest, access: CredentialedCall): Promise<Instrument | undefined> {
     const key = JSON.stringify(request);
     const remembered = this.#instruments.get(key);
     if (remembered !== undefined) return remembered ?? undefined;
@@ -78,7 +78,7 @@ export class TinkoffInstruments {
     return instrument;
   }
 
-  #ask(request: InstrumentRequest, access: BrokerAccess) {
+  #ask(request: InstrumentRequest, access: CredentialedCall) {
     return sendHttpRequest(this.#dispatcher, {
       endpoint: this.#endpoint,
       headers: { authorization: `Bearer ${access.credential}` },

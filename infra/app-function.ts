@@ -18,8 +18,11 @@ import { cdkBundlingOptions, LAMBDA_RUNTIME } from './bundling.ts';
 /** Root of the repository: where `package.json` and `package-lock.json` live. */
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export interface BrokerFunctionProps {
-  /** Absolute path of the handler module; it must export `handler` (API Gateway HTTP API, payload 2.0). */
+export interface AppFunctionProps {
+  /**
+   * Absolute path of the handler module; it must export an async `handler` (a webhook's takes API Gateway HTTP API
+   * payload 2.0 events; the notifier's and the follow-ups' their SNS, CloudWatch Logs and SQS events).
+   */
   readonly entry: string;
 
   /**
@@ -109,12 +112,12 @@ export interface BrokerFunctionProps {
  * The role is built here instead of letting Lambda attach the managed `AWSLambdaBasicExecutionRole` (which may
  * create and write any log group in the account).
  */
-export class BrokerFunction extends Construct {
+export class AppFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
-  constructor(scope: Construct, id: string, props: BrokerFunctionProps) {
+  constructor(scope: Construct, id: string, props: AppFunctionProps) {
     super(scope, id);
 
     const memorySize = props.memorySize ?? 512;
@@ -225,7 +228,7 @@ function nagArnPattern(stack: Stack, logGroup: LogGroup): string {
   return `arn:${shown(stack.partition, 'Partition')}:logs:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}:log-group:<${logGroupId}>:log-stream:*`;
 }
 
-function validate(path: string, props: BrokerFunctionProps, memorySize: number, timeout: Duration): void {
+function validate(path: string, props: AppFunctionProps, memorySize: number, timeout: Duration): void {
   if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
     throw new Error(`${path}: memorySize must be an integer from 128 to 10240 MB; got ${memorySize}`);
   }

@@ -1,25 +1,25 @@
 import { fileURLToPath } from 'node:url';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { BrokerFunction, type BrokerFunctionProps } from '../../infra/broker-function.ts';
+import { AppFunction, type AppFunctionProps } from '../../infra/app-function.ts';
 import { LAMBDA_RUNTIME } from '../../infra/bundling.ts';
 import { createTempDir } from '../helpers/temp-dirs.ts';
 
-const props: BrokerFunctionProps = {
+const props: AppFunctionProps = {
   entry: fileURLToPath(new URL('../../functions/alor/handler.ts', import.meta.url)),
   environment: { WEBHOOK_SECRET_ID: 'webhook' },
   readableSecretArns: ['arn:aws:secretsmanager:eu-central-1:123456789012:secret:webhook-AbCdEf'],
 };
 
-function build(overrides: Partial<BrokerFunctionProps>) {
+function build(overrides: Partial<AppFunctionProps>) {
   const stack = new Stack(
     new App({ outdir: createTempDir('ppp-cdk-out-'), context: { 'aws:cdk:bundling-stacks': [] } }),
     'Test',
   );
-  return () => new BrokerFunction(stack, 'Fn', { ...props, ...overrides });
+  return () => new AppFunction(stack, 'Fn', { ...props, ...overrides });
 }
 
-describe('BrokerFunction', () => {
+describe('AppFunction', () => {
   it('refuses a timeout that API Gateway would cut off first', () => {
     expect(build({ timeout: Duration.seconds(30) })).toThrow(
       'Test/Fn: timeout must be below the API Gateway integration timeout of 30 s; got 30 s',
