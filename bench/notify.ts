@@ -8,8 +8,8 @@ import { createNotifier, type Notifier } from '#shared/notify/notifier.ts';
 import { MemoryNotifyStore } from '#shared/notify/notify-store.ts';
 import type { MessageQueue } from '#shared/notify/queue.ts';
 import { TelegramClient } from '#shared/notify/telegram.ts';
-import { SecretStore } from '#shared/secrets.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
+import { ValueStore } from '#shared/store/value-store.ts';
 import { round, type Spread, spread } from './stats.ts';
 import { ORDER_BODIES, webhookEvent } from './warm.ts';
 
@@ -60,7 +60,7 @@ export function createBenchNotifier(telegram: FakeTelegram): Notifier {
   });
   return createNotifier({
     config,
-    secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
+    secrets: new ValueStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
     telegram: new TelegramClient({ dispatcher: createKeepAliveAgent(), apiUrl: config.apiUrl }),
     store: new MemoryNotifyStore(),
     followUpQueues: { alor: noQueue, tinkoff: noQueue },

@@ -19,9 +19,9 @@ import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { loadNotifierConfig } from '#shared/notify/config.ts';
 import { testMessage } from '#shared/notify/messages.ts';
 import { TelegramClient } from '#shared/notify/telegram.ts';
-import { SecretStore } from '#shared/secrets.ts';
 import type { StoreClients } from '#shared/store/sdk.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
+import { ValueStore } from '#shared/store/value-store.ts';
 import { readConfig, readNotifyConfig } from '../infra/config.ts';
 import { loadContext, parseArgs, UsageError } from './context.ts';
 
@@ -58,7 +58,7 @@ export async function run(
     chatId = { kind: 'parameter', name: stack.telegramChatId.name };
     language = stack.language;
   }
-  const store = new SecretStore({ ttlMs: 1000, sdk: loadedStoreSdk, clients: () => clients(region) });
+  const store = new ValueStore({ ttlMs: 1000, sdk: loadedStoreSdk, clients: () => clients(region) });
   const [token, chat] = await Promise.all([store.readSecret(botToken), store.readParameter(chatId)]);
   if (token === undefined || chat === undefined) {
     io.err(

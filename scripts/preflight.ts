@@ -185,12 +185,12 @@ async function stackAccess(region: string | undefined): Promise<DeployedStackAcc
 /** The functions' own store when a value lives in Secrets Manager or SSM; loaded only then (it brings the AWS SDK). */
 async function valueReader(settings: PreflightSettings, region: string | undefined): Promise<ValueReader> {
   if (holdsPlainValuesOnly(settings)) return PLAIN_VALUES;
-  const [{ SecretStore }, { storeClients }, { loadedStoreSdk }] = await Promise.all([
-    import('#shared/secrets.ts'),
+  const [{ ValueStore }, { storeClients }, { loadedStoreSdk }] = await Promise.all([
+    import('#shared/store/value-store.ts'),
     import('#shared/store/sdk.ts'),
     import('#shared/store/sdk-modules.ts'),
   ]);
-  return new SecretStore({
+  return new ValueStore({
     ttlMs: settings.alor.secretsCacheTtlMs,
     sdk: loadedStoreSdk,
     clients: (sdk) => storeClients(sdk, region),

@@ -22,8 +22,8 @@ import { createNotifier } from '#shared/notify/notifier.ts';
 import { MemoryNotifyStore } from '#shared/notify/notify-store.ts';
 import type { MessageQueue, QueueMessage } from '#shared/notify/queue.ts';
 import { TelegramClient, type TelegramTarget } from '#shared/notify/telegram.ts';
-import { SecretStore } from '#shared/secrets.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
+import { ValueStore } from '#shared/store/value-store.ts';
 
 /**
  * The Telegram messages of `npm start`: the same notifier as on AWS, fed with the in-process functions' log lines
@@ -203,7 +203,7 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
   });
   const notifier = createNotifier({
     config,
-    secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
+    secrets: new ValueStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
     telegram,
     store: new MemoryNotifyStore(),
     followUpQueues: Object.fromEntries(

@@ -5,8 +5,8 @@ import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
 import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { type AlorExchange, BROKERS, type Broker, LOCAL_ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
-import { SecretStore } from '#shared/secrets.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
+import { ValueStore } from '#shared/store/value-store.ts';
 import { type BrokerMode, parsePort, prepareEnvironment } from './environment.ts';
 import { type LocalNotifications, startLocalNotifications, type TelegramMode } from './notifications.ts';
 import { createRoutes } from './routes.ts';
@@ -88,7 +88,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   // The functions have just loaded this same configuration: "Check setup" checks what they use.
   const settings = { alor: loadAlorConfig(env), tinkoff: loadTinkoffConfig(env) };
   const alorExchange = settings.alor.exchange;
-  const store = new SecretStore({ ttlMs: settings.alor.secretsCacheTtlMs, sdk: loadedStoreSdk });
+  const store = new ValueStore({ ttlMs: settings.alor.secretsCacheTtlMs, sdk: loadedStoreSdk });
 
   const sockets = new Set<Socket>();
   let boundPort = port;

@@ -9,7 +9,7 @@ import { BROKERS, type Broker, LOCAL_ENV } from '#shared/facts.ts';
 import { exitCode, type ShownChecklist, showChecklist } from '#shared/preflight/checklist.ts';
 import { type PreflightSettings, runPreflight } from '#shared/preflight/run.ts';
 import { LANGS } from '#shared/preflight/texts.ts';
-import type { SecretStore } from '#shared/secrets.ts';
+import type { ValueStore } from '#shared/store/value-store.ts';
 import type { LocalEnvironment } from './environment.ts';
 
 /**
@@ -50,7 +50,7 @@ export interface SetupCheck {
 export function createSetupCheck(
   environment: LocalEnvironment,
   settings: PreflightSettings,
-  store: SecretStore,
+  store: ValueStore,
   env: NodeJS.ProcessEnv,
 ): SetupCheck {
   const { paper, modes } = environment;

@@ -19,7 +19,6 @@ import { DynamoLeaseStore, LeasedPositionLock, MemoryLeaseStore, type PositionLo
 import { loadLockSdkOnDemand } from '../lock/sdk.ts';
 import { type LogFields, logger, prepareLogOutput } from '../logging.ts';
 import { parseWebhookBody } from '../payload.ts';
-import { INIT_PREFETCH_MAX_WAIT_MS, SecretStore } from '../secrets.ts';
 import {
   parseProtectedOrder,
   parseSignal,
@@ -30,6 +29,7 @@ import {
 } from '../signal.ts';
 import { loadStoreSdkOnDemand } from '../store/sdk-on-demand.ts';
 import { isSelfTestEvent, runStoreSelfTest, type SELF_TEST_EVENT, type SelfTestReport } from '../store/self-test.ts';
+import { INIT_PREFETCH_MAX_WAIT_MS, ValueStore } from '../store/value-store.ts';
 import type * as z from '../zod.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
 import type { FollowUpQueue } from './follow-up-queue.ts';
@@ -129,7 +129,7 @@ export interface BrokerCalls<
 /** What a broker handler takes from outside: tests inject a store or an undici `MockAgent`. */
 export interface BrokerHandlerDeps {
   /** @default a store over the real AWS SDK clients, with the configured TTL */
-  readonly store?: SecretStore;
+  readonly store?: ValueStore;
   /** @default the container's one keep-alive agent, `brokerAgent()` of shared/http/outbound/client.ts */
   readonly dispatcher?: Dispatcher;
   /** @default the DynamoDB lock of `POSITION_LOCK_TABLE`, else one within the process */
@@ -217,7 +217,7 @@ function signalHandling<TFields, TInstrument, TSignalTerms extends LogFields>(
   signals: BrokerSignalDescription<TFields>,
   calls: BrokerSignalCalls<TFields, TInstrument, TSignalTerms>,
   config: CommonConfig,
-  store: SecretStore,
+  store: ValueStore,
   lock: PositionLock,
 ): SignalHandling<TFields> {
   const { broker, stored, notConfigured } = description;
@@ -373,8 +373,8 @@ export function createBrokerHandler<
 }
 
 /** A webhook function's store: through the extension when it has the layer, the SDK loaded only when needed. */
-function webhookStore(config: CommonConfig): SecretStore {
-  return new SecretStore({
+function webhookStore(config: CommonConfig): ValueStore {
+  return new ValueStore({
     ttlMs: config.secretsCacheTtlMs,
     extension: config.storeExtension,
     sdk: loadStoreSdkOnDemand,
@@ -392,7 +392,7 @@ function webhookStore(config: CommonConfig): SecretStore {
  * store (docs/contract.md#order-of-checks), and a container's first call may well be unauthenticated. Bounded by
  * {@link INIT_PREFETCH_MAX_WAIT_MS}, so a slow store cannot stall init.
  */
-async function initWebhookStore(config: CommonConfig, account: ValueSource): Promise<SecretStore> {
+async function initWebhookStore(config: CommonConfig, account: ValueSource): Promise<ValueStore> {
   const store = webhookStore(config);
   if (config.storeExtension === undefined) {
     await store.prefetch({ secrets: [config.webhookSecret], parameters: [account] }, INIT_PREFETCH_MAX_WAIT_MS);

@@ -1,7 +1,7 @@
 import type { ValueSource } from '../config.ts';
 import { NotConfiguredError } from '../errors.ts';
 import type { Deadline } from '../http/outbound/deadline.ts';
-import type { SecretStore } from '../secrets.ts';
+import type { ValueStore } from '../store/value-store.ts';
 
 /** A broker's two stored values: its credential (a secret) and the account it trades on (a parameter). */
 export interface BrokerCredentialSources {
@@ -36,7 +36,7 @@ function settledValue(
  * `deadline` (an order's), the store is waited for no longer than it.
  */
 export async function readBrokerCredentials(
-  store: SecretStore,
+  store: ValueStore,
   sources: BrokerCredentialSources,
   messages: NotConfiguredMessages,
   deadline?: Deadline,

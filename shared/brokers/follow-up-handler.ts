@@ -23,7 +23,7 @@ import {
   type ProtectionJob,
   ProtectionJobSchema,
 } from '../notify/queue.ts';
-import type { SecretStore } from '../secrets.ts';
+import type { ValueStore } from '../store/value-store.ts';
 import { type BrokerCredentialSources, readBrokerCredentials } from './credentials.ts';
 import type { FollowUpQueue } from './follow-up-queue.ts';
 import type { OrderState } from './order-state.ts';
@@ -88,7 +88,7 @@ function stateFields(state: OrderState): LogFields {
 export function createFollowUpHandler(
   recipe: FollowUpRecipe,
   config: Pick<CommonConfig, 'brokerTimeoutMs'>,
-  store: SecretStore,
+  store: ValueStore,
 ): FollowUpHandler {
   const log = logger.child({ broker: recipe.broker });
   const notConfigured = { credential: 'credential not configured', account: 'account not configured' };

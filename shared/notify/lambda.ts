@@ -12,8 +12,8 @@ import type {
 import { BROKERS, type Broker } from '../facts.ts';
 import { createKeepAliveAgent, parseJsonText } from '../http/outbound/client.ts';
 import { logger } from '../logging.ts';
-import { SecretStore } from '../secrets.ts';
 import { loadedStoreSdk } from '../store/sdk-modules.ts';
+import { ValueStore } from '../store/value-store.ts';
 import { parseAlarmNotification } from './alarms.ts';
 import type { NotifierConfig, NotifierResources } from './config.ts';
 import { createNotifier, type Notifier } from './notifier.ts';
@@ -120,7 +120,7 @@ export function createNotifierHandler(
   const queue = (url: string): MessageQueue => new SqsQueue(sqs, url);
   const notifier = createNotifier({
     config,
-    secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
+    secrets: new ValueStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
     telegram: new TelegramClient({ dispatcher: createKeepAliveAgent(), apiUrl: config.apiUrl }),
     store: new DynamoNotifyStore(new DynamoDBClient(AWS_CLIENT_CONFIG), resources.tableName),
     followUpQueues: Object.fromEntries(

@@ -1,6 +1,6 @@
 import { type Broker, MAX_FOLLOW_UP_DELAY_SECONDS, NOTIFY_WINDOW_SECONDS } from '../facts.ts';
 import { createLogger, type Logger } from '../logging.ts';
-import type { SecretStore } from '../secrets.ts';
+import type { ValueStore } from '../store/value-store.ts';
 import type { AlarmEvent } from './alarms.ts';
 import type { NotifierConfig } from './config.ts';
 import { logLineToEvents, type NotifyEvent, type WindowKind } from './events.ts';
@@ -29,7 +29,7 @@ import { MIN_ATTEMPT_MS, type TelegramClient, type TelegramTarget } from './tele
 export interface NotifierDeps {
   readonly config: NotifierConfig;
   /** Reads the bot token (a secret, redacted from every log line once read) and the chat id. */
-  readonly secrets: SecretStore;
+  readonly secrets: ValueStore;
   readonly telegram: Pick<TelegramClient, 'sendMessage'>;
   readonly store: NotifyStore;
   readonly followUpQueues: Readonly<Record<Broker, MessageQueue>>;

@@ -11,7 +11,7 @@ import { BrokerCredentialRejectedError, BrokerTimeoutError, BrokerUnavailableErr
 import { BROKERS, type Broker } from '../facts.ts';
 import { createKeepAliveAgent } from '../http/outbound/client.ts';
 import { createDeadline } from '../http/outbound/deadline.ts';
-import type { SecretStore } from '../secrets.ts';
+import type { ValueStore } from '../store/value-store.ts';
 import { type BrokerChecklist, type BrokerPreflightCall, type Check, check } from './checklist.ts';
 
 /**
@@ -27,7 +27,7 @@ export interface PreflightSettings {
 }
 
 /** What the preflight reads stored values with: the functions' own store, or {@link PLAIN_VALUES}. */
-export type ValueReader = Pick<SecretStore, 'readSecret' | 'readParameter'>;
+export type ValueReader = Pick<ValueStore, 'readSecret' | 'readParameter'>;
 
 function plainValue(source: ValueSource): Promise<string | undefined> {
   if (source.kind === 'plain') return Promise.resolve(source.value);

@@ -8,5 +8,5 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
  */
 export const STORE_SDK = { GetSecretValueCommand, SecretsManagerClient, GetParameterCommand, SSMClient };
 
-/** For `SecretStoreOptions.sdk` where the SDK is loaded anyway. */
+/** For `ValueStoreOptions.sdk` where the SDK is loaded anyway. */
 export const loadedStoreSdk = () => Promise.resolve(STORE_SDK);

@@ -11,8 +11,8 @@ import { createNotifier, type Notifier } from '#shared/notify/notifier.ts';
 import { MemoryNotifyStore, type NotifyStore } from '#shared/notify/notify-store.ts';
 import type { MessageQueue, QueueMessage } from '#shared/notify/queue.ts';
 import { TelegramClient } from '#shared/notify/telegram.ts';
-import { SecretStore } from '#shared/secrets.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
+import { ValueStore } from '#shared/store/value-store.ts';
 import { logLines } from './logs.ts';
 
 /** A queue that keeps what is sent to it, for a test to read or deliver; it can be made to fail. */
@@ -131,7 +131,7 @@ export function notifierHarness() {
     });
     const notifier = createNotifier({
       config,
-      secrets: new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
+      secrets: new ValueStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
       telegram: options.telegram?.(client) ?? client,
       store,
       followUpQueues: { alor: queues.alor, tinkoff: queues.tinkoff },

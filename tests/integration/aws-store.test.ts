@@ -5,8 +5,8 @@ import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
-import { SecretStore } from '#shared/secrets.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
+import { ValueStore } from '#shared/store/value-store.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 import { useMockAgent } from '../helpers/mock-agent.ts';
@@ -78,7 +78,7 @@ function alorHandler(env: Record<string, string> = {}) {
   return createAlorHandler(loadAlorConfig({ ...ALOR_ENV, ...env }), { dispatcher: agent() });
 }
 
-function tinkoffHandler(env: Record<string, string> = {}, store?: SecretStore) {
+function tinkoffHandler(env: Record<string, string> = {}, store?: ValueStore) {
   return createTinkoffHandler(loadTinkoffConfig({ ...TINKOFF_ENV, ...env }), { dispatcher: agent(), store });
 }
 
@@ -363,7 +363,7 @@ describe('store failures', () => {
 
   it('keeps serving cached values when the store fails after the TTL', async () => {
     let now = 0;
-    const handler = tinkoffHandler({}, new SecretStore({ ttlMs: 1, now: () => now, sdk: loadedStoreSdk }));
+    const handler = tinkoffHandler({}, new ValueStore({ ttlMs: 1, now: () => now, sdk: loadedStoreSdk }));
     await handler(signal('POST /tinkoff'));
     now += 2;
     store.failWith('InternalServiceError');

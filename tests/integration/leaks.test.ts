@@ -13,9 +13,9 @@ import type { Broker } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { createDeadline } from '#shared/http/outbound/deadline.ts';
-import { SecretStore } from '#shared/secrets.ts';
 import type { StoreClients } from '#shared/store/sdk.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
+import { ValueStore } from '#shared/store/value-store.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { usePaperBrokers } from '../helpers/local-servers.ts';
 import { allOutput } from '../helpers/logs.ts';
@@ -94,7 +94,7 @@ function env(broker: Broker, overrides: Record<string, string> = {}): Record<str
       };
 }
 
-function handlerOf(broker: Broker, overrides: Record<string, string> = {}, store?: SecretStore): WebhookHandler {
+function handlerOf(broker: Broker, overrides: Record<string, string> = {}, store?: ValueStore): WebhookHandler {
   const deps = store === undefined ? {} : { store };
   return broker === 'alor'
     ? createAlorHandler(loadAlorConfig(env(broker, overrides)), deps)
@@ -334,7 +334,7 @@ function storeWith(values: Record<string, string>, failing: ReadonlySet<string> 
       }),
     },
   } as unknown as StoreClients;
-  return { store: new SecretStore({ ttlMs: 60_000, sdk: loadedStoreSdk, clients: () => clients }), reads };
+  return { store: new ValueStore({ ttlMs: 60_000, sdk: loadedStoreSdk, clients: () => clients }), reads };
 }
 
 describe.each(['alor', 'tinkoff'] as const)('%s webhook: secrets from the store', (broker: Broker) => {

@@ -11,8 +11,8 @@ import { handleNotifierEvent } from '#shared/notify/lambda.ts';
 import { DELIVERY_ATTEMPTS } from '#shared/notify/notifier.ts';
 import { WindowFlushSchema } from '#shared/notify/queue.ts';
 import { MAX_ATTEMPTS, type SendResult, type TelegramClient } from '#shared/notify/telegram.ts';
-import { SecretStore } from '#shared/secrets.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
+import { ValueStore } from '#shared/store/value-store.ts';
 import { apiGatewayEvent, SCHEDULED_EVENT } from '../helpers/events.ts';
 import { alorPaperEnv, type Env, importHandler, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from '../helpers/handlers.ts';
 import { usePaperBrokers } from '../helpers/local-servers.ts';
@@ -164,7 +164,7 @@ describe('notifier: one message per outcome, through the real handlers', () => {
       async () => {
         // The real handler with a secret store that fails: the token cannot be read, no value is known.
         const failing = Object.assign(new Error('store down'), { name: 'InternalServiceError' });
-        const store = new SecretStore({
+        const store = new ValueStore({
           ttlMs: 1000,
           sdk: loadedStoreSdk,
           clients: () => ({

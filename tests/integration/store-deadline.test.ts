@@ -4,9 +4,9 @@ import { createAlorHandler } from '#shared/brokers/alor/index.ts';
 import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';
 import { ANSWER_MARGIN_MS, ANSWER_WITHIN_MS, type Broker, DEFAULT_BROKER_TIMEOUT_MS, ENV } from '#shared/facts.ts';
-import { SecretStore } from '#shared/secrets.ts';
 import type { StoreClients } from '#shared/store/sdk.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
+import { ValueStore } from '#shared/store/value-store.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import { logLines } from '../helpers/logs.ts';
 
@@ -22,7 +22,7 @@ const STORED = { webhookSecret: 'ppp/webhook-secret', token: 'ppp/token', accoun
 const ORDER = { t: 'SBER', p: '250.5', v: 1, d: 'buy', f: 'BBG004730N88' };
 
 /** Secrets Manager and SSM as a test wants them: `hanging` ids never answer, the others give their value. */
-function store(hanging: readonly string[]): SecretStore {
+function store(hanging: readonly string[]): ValueStore {
   const values: Record<string, string> = {
     [STORED.webhookSecret]: SECRET,
     [STORED.token]: 'a-broker-token-9d1f',
@@ -36,7 +36,7 @@ function store(hanging: readonly string[]): SecretStore {
     );
   };
   const clients = { secretsManager: { send }, ssm: { send } } as unknown as StoreClients;
-  return new SecretStore({ ttlMs: 300_000, sdk: loadedStoreSdk, clients: () => clients });
+  return new ValueStore({ ttlMs: 300_000, sdk: loadedStoreSdk, clients: () => clients });
 }
 
 function handler(broker: Broker, hanging: readonly string[]) {

@@ -2,8 +2,8 @@ import { Dispatcher } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
 import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '#shared/errors.ts';
 import {
-  type HttpRequest,
   endpoint,
+  type HttpRequest,
   MAX_RESPONSE_BODY_BYTES,
   parseJsonText,
   sendHttpRequest,

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { type HttpEndpoint, type HttpResponse, endpoint, sendHttpRequest } from '../../http/outbound/client.ts';
+import { endpoint, type HttpEndpoint, type HttpResponse, sendHttpRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
 import type { BrokerClient, BrokerOrderCall, KeepWarmCall } from '../broker-handler.ts';
 import type { FollowUpQueue } from '../follow-up-queue.ts';

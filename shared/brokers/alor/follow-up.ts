@@ -1,6 +1,6 @@
 import { brokerAgent } from '../../http/outbound/client.ts';
-import { SecretStore } from '../../secrets.ts';
 import { loadedStoreSdk } from '../../store/sdk-modules.ts';
+import { ValueStore } from '../../store/value-store.ts';
 import type { BrokerHandlerDeps } from '../broker-handler.ts';
 import { createFollowUpHandler, type FollowUpHandler } from '../follow-up-handler.ts';
 import { followUpQueue } from '../follow-up-queue.ts';
@@ -42,6 +42,6 @@ export function createAlorFollowUpHandler(config: AlorConfig, deps: BrokerHandle
     },
     config,
     deps.store ??
-      new SecretStore({ ttlMs: config.secretsCacheTtlMs, extension: config.storeExtension, sdk: loadedStoreSdk }),
+      new ValueStore({ ttlMs: config.secretsCacheTtlMs, extension: config.storeExtension, sdk: loadedStoreSdk }),
   );
 }

@@ -1,7 +1,7 @@
 import { BrokerUnavailableError } from '../../errors.ts';
 import { brokerAgent } from '../../http/outbound/client.ts';
-import { SecretStore } from '../../secrets.ts';
 import { loadedStoreSdk } from '../../store/sdk-modules.ts';
+import { ValueStore } from '../../store/value-store.ts';
 import type { BrokerHandlerDeps } from '../broker-handler.ts';
 import { createFollowUpHandler, type FollowUpHandler } from '../follow-up-handler.ts';
 import { followUpQueue } from '../follow-up-queue.ts';
@@ -35,6 +35,6 @@ export function createTinkoffFollowUpHandler(config: TinkoffConfig, deps: Broker
     },
     config,
     deps.store ??
-      new SecretStore({ ttlMs: config.secretsCacheTtlMs, extension: config.storeExtension, sdk: loadedStoreSdk }),
+      new ValueStore({ ttlMs: config.secretsCacheTtlMs, extension: config.storeExtension, sdk: loadedStoreSdk }),
   );
 }

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { type HttpEndpoint, endpoint, sendHttpRequest } from '../../http/outbound/client.ts';
+import { endpoint, type HttpEndpoint, sendHttpRequest } from '../../http/outbound/client.ts';
 import type { CredentialedCall } from '../broker-handler.ts';
 import { Remembered } from '../remembered.ts';
 import {

@@ -24,8 +24,8 @@ import {
 import { type Broker, requestBudgetMs } from '../../facts.ts';
 import { type LogFields, logger } from '../../logging.ts';
 import { decodeJsonBody, IdempotencyKeySchema, isCheck, type ParseResult, parseDecodedBody } from '../../payload.ts';
-import type { SecretStore } from '../../secrets.ts';
 import { hasProtectionKeys, isVersionedBody, type Signal, type SignalParse } from '../../signal.ts';
+import type { ValueStore } from '../../store/value-store.ts';
 import type * as z from '../../zod.ts';
 import { createDeadline, type Deadline } from '../outbound/deadline.ts';
 import { toWebhookRequest } from './event.ts';
@@ -91,7 +91,7 @@ export interface SignalHandling<TFields> {
 export interface WebhookHandlerOptions<TOrder extends WebhookOrder, TFields = unknown> {
   readonly broker: Broker;
   readonly config: CommonConfig;
-  readonly store: SecretStore;
+  readonly store: ValueStore;
   readonly orderSchema: z.ZodMiniType<TOrder>;
   readonly placeOrder: (request: OrderRequest<TOrder>) => Promise<OrderResult>;
   /** Unset: the function takes no v2 signals (T-Invest API v1), and says so. */

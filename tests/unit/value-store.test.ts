@@ -9,9 +9,9 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ValueSource } from '#shared/config.ts';
 import { createDeadline } from '#shared/http/outbound/deadline.ts';
 import { redact } from '#shared/logging.ts';
-import { SecretStore } from '#shared/secrets.ts';
 import type { StoreClients } from '#shared/store/sdk.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
+import { ValueStore } from '#shared/store/value-store.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);
@@ -39,7 +39,7 @@ function clients(): StoreClients {
 
 function storeAt(start = 1_000_000, ttlMs = TTL_MS) {
   let now = start;
-  const store = new SecretStore({ ttlMs, sdk: loadedStoreSdk, clients, now: () => now });
+  const store = new ValueStore({ ttlMs, sdk: loadedStoreSdk, clients, now: () => now });
   return { store, advance: (ms: number) => (now += ms) };
 }
 
@@ -58,7 +58,7 @@ beforeEach(() => {
   ssm.reset();
 });
 
-describe('SecretStore.readSecret', () => {
+describe('ValueStore.readSecret', () => {
   it('reads a secret from Secrets Manager by id', async () => {
     const value = uniqueSecret();
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ID }).resolves({ SecretString: value });
@@ -259,7 +259,7 @@ describe('SecretStore.readSecret', () => {
   });
 });
 
-describe('SecretStore.readParameter', () => {
+describe('ValueStore.readParameter', () => {
   it('reads an SSM parameter by name, with decryption', async () => {
     ssm
       .on(GetParameterCommand, { Name: PARAMETER_NAME, WithDecryption: true })
@@ -316,10 +316,10 @@ describe('SecretStore.readParameter', () => {
   });
 });
 
-describe('SecretStore with plain and unset sources', () => {
+describe('ValueStore with plain and unset sources', () => {
   it('returns a plain value as is, and a blank one as absent, without building SDK clients', async () => {
     const factory = vi.fn(clients);
-    const store = new SecretStore({ ttlMs: TTL_MS, sdk: loadedStoreSdk, clients: factory });
+    const store = new ValueStore({ ttlMs: TTL_MS, sdk: loadedStoreSdk, clients: factory });
 
     expect(await store.readSecret({ kind: 'plain', value: 'local-secret-1' })).toBe('local-secret-1');
     expect(await store.readParameter({ kind: 'plain', value: '  ' })).toBeUndefined();
@@ -331,7 +331,7 @@ describe('SecretStore with plain and unset sources', () => {
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: uniqueSecret() });
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'D1' } });
     const factory = vi.fn(clients);
-    const store = new SecretStore({ ttlMs: TTL_MS, sdk: loadedStoreSdk, clients: factory });
+    const store = new ValueStore({ ttlMs: TTL_MS, sdk: loadedStoreSdk, clients: factory });
 
     await store.readSecret(SECRET);
     await store.readParameter(PARAMETER);
@@ -340,7 +340,7 @@ describe('SecretStore with plain and unset sources', () => {
   });
 });
 
-describe('SecretStore: stale values end (docs/contract.md#configuration)', () => {
+describe('ValueStore: stale values end (docs/contract.md#configuration)', () => {
   it('serves a value whose re-reads fail for at most the TTL + 10 minutes after the store last gave it, then throws', async () => {
     const value = uniqueSecret();
     secretsManager.on(GetSecretValueCommand).resolvesOnce({ SecretString: value }).rejects(accessDenied());
@@ -376,7 +376,7 @@ describe('SecretStore: stale values end (docs/contract.md#configuration)', () =>
   });
 });
 
-describe('SecretStore: a read with a deadline (docs/contract.md#deadline-and-retries)', () => {
+describe('ValueStore: a read with a deadline (docs/contract.md#deadline-and-retries)', () => {
   const fakeClock = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
 
   it('answers StoreTimeoutError when the deadline passes, naming the read', async () => {
@@ -384,7 +384,7 @@ describe('SecretStore: a read with a deadline (docs/contract.md#deadline-and-ret
     try {
       const never = new Promise<never>(() => undefined);
       const hanging: StoreClients = { secretsManager: { send: () => never }, ssm: { send: () => never } };
-      const store = new SecretStore({ ttlMs: TTL_MS, sdk: loadedStoreSdk, clients: () => hanging });
+      const store = new ValueStore({ ttlMs: TTL_MS, sdk: loadedStoreSdk, clients: () => hanging });
       const read = store.readSecret(SECRET, createDeadline(2700));
       const settled = vi.fn();
       read.then(settled, settled);
@@ -419,7 +419,7 @@ describe('SecretStore: a read with a deadline (docs/contract.md#deadline-and-ret
             answerSecondRead = resolve;
           }),
         );
-      const store = new SecretStore({
+      const store = new ValueStore({
         ttlMs: TTL_MS,
         sdk: loadedStoreSdk,
         clients: () => ({ secretsManager: { send }, ssm: { send } }),

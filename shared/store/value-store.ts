@@ -1,17 +1,17 @@
-import { parseAcceptedSecrets } from './auth/webhook-secrets.ts';
-import type { ValueSource } from './config.ts';
-import { describeError, StoreTimeoutError } from './errors.ts';
-import { MAX_STALE_MS } from './facts.ts';
-import type { Deadline } from './http/outbound/deadline.ts';
-import { logger, registerSecret } from './logging.ts';
+import { parseAcceptedSecrets } from '../auth/webhook-secrets.ts';
+import type { ValueSource } from '../config.ts';
+import { describeError, StoreTimeoutError } from '../errors.ts';
+import { MAX_STALE_MS } from '../facts.ts';
+import type { Deadline } from '../http/outbound/deadline.ts';
+import { logger, registerSecret } from '../logging.ts';
 import {
   type ExtensionAnswer,
   readParameterThroughExtension,
   readSecretThroughExtension,
   type StoreExtension,
   storeExtensionAgent,
-} from './store/extension.ts';
-import { getParameterValue, getSecretString, type StoreClients, type StoreSdk, storeClients } from './store/sdk.ts';
+} from './extension.ts';
+import { getParameterValue, getSecretString, type StoreClients, type StoreSdk, storeClients } from './sdk.ts';
 
 /**
  * Reads secrets (Secrets Manager) and identifiers (SSM Parameter Store) once per container and keeps them
@@ -23,7 +23,7 @@ import { getParameterValue, getSecretString, type StoreClients, type StoreSdk, s
  * gives no value) through the AWS SDK, loaded on first use.
  */
 
-export interface SecretStoreOptions {
+export interface ValueStoreOptions {
   readonly ttlMs: number;
   /**
    * The AWS SDK's classes, asked for at the first SDK read: `loadedStoreSdk` (shared/store/sdk-modules.ts) where the
@@ -48,10 +48,10 @@ const STALE_RETRY_MS = 30_000;
  */
 const STALE_REFRESH_WAIT_MS = 300;
 
-/** How long a function's init waits for {@link SecretStore.prefetch}: well inside Lambda's 10 s init limit. */
+/** How long a function's init waits for {@link ValueStore.prefetch}: well inside Lambda's 10 s init limit. */
 export const INIT_PREFETCH_MAX_WAIT_MS = 1500;
 
-/** What {@link SecretStore.prefetch} reads: secrets are registered for redaction as any secret read is. */
+/** What {@link ValueStore.prefetch} reads: secrets are registered for redaction as any secret read is. */
 export interface PrefetchValues {
   readonly secrets?: readonly ValueSource[];
   readonly parameters?: readonly ValueSource[];
@@ -107,7 +107,7 @@ function emptyToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
-export class SecretStore {
+export class ValueStore {
   readonly #ttlMs: number;
   readonly #loadSdk: () => Promise<StoreSdk>;
   readonly #createClients: ((sdk: StoreSdk) => StoreClients) | undefined;
@@ -117,7 +117,7 @@ export class SecretStore {
   readonly #cache = new Map<string, CacheEntry>();
   readonly #inFlight = new Map<string, Promise<string | undefined>>();
 
-  constructor(options: SecretStoreOptions) {
+  constructor(options: ValueStoreOptions) {
     this.#ttlMs = options.ttlMs;
     this.#loadSdk = options.sdk;
     this.#createClients = options.clients;
