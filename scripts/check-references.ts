@@ -4,7 +4,7 @@
  * longer matches the tree. The rules are stated in docs/development.md#tests.
  *
  * What counts as a citation, and so the forms the repository uses:
- * - a repository path, written from the root: `shared/payload.ts`, `local/paper-broker/`, `functions/<broker>/handler.ts`
+ * - a repository path, written from the root: `shared/http/inbound/payload.ts`, `local/paper-broker/`, `functions/<broker>/handler.ts`
  *   (`<…>` and `*` stand for any one name), or relative to the citing file when it starts with `./` or `../`;
  * - a Markdown file named anywhere in the text, such as `docs/contract.md`: it must be in the repository;
  * - a section or row of a Markdown file, as an anchor: `README.md#deploy-to-aws`, `docs/contract.md#no-credential`

@@ -9,13 +9,13 @@ import {
   PriceSchema,
   SideSchema,
   type SignalInstrument,
-} from './payload.ts';
+} from './http/inbound/payload.ts';
 import * as z from './zod.ts';
 
 /**
  * The second form of the signal (docs/contract.md#signals-ver-2): a body with `"ver": 2` says what the strategy means
  * (an order, a target position, an exit or a cancel) and how to trade it (order type, time in force, cancels first).
- * A body without `ver` is today's order, judged exactly as before (shared/payload.ts). Here: the keys a v2 signal may
+ * A body without `ver` is today's order, judged exactly as before (shared/http/inbound/payload.ts). Here: the keys a v2 signal may
  * hold, their rules, what a broker lacks, and the capability list a `check` with `ver` answers; and `sl`, `tp`, `trail`
  * in both forms (docs/contract.md#protection). Pure: no I/O.
  *

@@ -1,4 +1,4 @@
-import type { ParseResult } from '../payload.ts';
+import type { ParseResult } from '../http/inbound/payload.ts';
 
 /**
  * The webhook secret in the body (`{"secret": "…", "t": …}`): for sources that can send no header and whose URL is

@@ -5,6 +5,7 @@ import { type CommonConfig, closesUnprotected, type ValueSource } from '../confi
 import { describeError } from '../errors.ts';
 import type { SignalExchange } from '../facts.ts';
 import { type Broker, MAX_KEEP_WARM_MINUTES } from '../facts.ts';
+import { parseWebhookBody } from '../http/inbound/payload.ts';
 import { OK_BODY, textResponse, type WebhookResponse } from '../http/inbound/response.ts';
 import { createWebhookHandler, type SignalHandling, type WebhookOrder } from '../http/inbound/webhook-handler.ts';
 import {
@@ -18,7 +19,6 @@ import { createDeadline, type Deadline } from '../http/outbound/deadline.ts';
 import { DynamoLeaseStore, LeasedPositionLock, MemoryLeaseStore, type PositionLock } from '../lock/position-lock.ts';
 import { loadLockSdkOnDemand } from '../lock/sdk.ts';
 import { type LogFields, logger, prepareLogOutput } from '../logging.ts';
-import { parseWebhookBody } from '../payload.ts';
 import {
   parseProtectedOrder,
   parseSignal,

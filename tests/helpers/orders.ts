@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { MAX_LOTS } from '#shared/payload.ts';
+import { MAX_LOTS } from '#shared/http/inbound/payload.ts';
 import type * as z from '#shared/zod.ts';
 
 /**

@@ -109,7 +109,7 @@ function handlerFor(broker: Broker): WebhookHandler {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The oracle: necessary conditions for a payload to be an order, independent of shared/payload.ts.
+// The oracle: necessary conditions for a payload to be an order, independent of shared/http/inbound/payload.ts.
 
 type Verdict = { kind: 'check' } | { kind: 'invalid' } | { kind: 'order'; fields: Record<string, unknown> };
 

@@ -12,7 +12,7 @@ import {
   type ParseResult,
   parseDecodedBody,
   parseWebhookBody,
-} from '#shared/payload.ts';
+} from '#shared/http/inbound/payload.ts';
 
 const FIGI = 'BBG000B9XRY4';
 const VALID = { t: 'SBER', p: '250.5', v: 3, d: 'buy' };

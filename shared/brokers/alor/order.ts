@@ -1,4 +1,4 @@
-import { OrderFields } from '../../payload.ts';
+import { OrderFields } from '../../http/inbound/payload.ts';
 import * as z from '../../zod.ts';
 
 /** The webhook's order as Alor takes it: `f` is ignored (Alor names an instrument by ticker and exchange). */

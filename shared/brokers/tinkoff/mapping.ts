@@ -296,7 +296,7 @@ export function infoResponseToQualified(statusCode: number, text: string): boole
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A signal's `f` is a FIGI or an instrument uid (shared/payload.ts): looked up the same way. */
+/** A signal's `f` is a FIGI or an instrument uid (shared/http/inbound/payload.ts): looked up the same way. */
 export function instrumentIdToRequest(id: string): InstrumentRequest {
   return { idType: UUID.test(id) ? 'INSTRUMENT_ID_TYPE_UID' : 'INSTRUMENT_ID_TYPE_FIGI', id };
 }

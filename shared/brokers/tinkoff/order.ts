@@ -1,4 +1,4 @@
-import { OrderFields } from '../../payload.ts';
+import { OrderFields } from '../../http/inbound/payload.ts';
 import * as z from '../../zod.ts';
 
 /** A FIGI (`BBG000B9XRY4`) or a T-Invest instrument_uid (a UUID). */

@@ -23,12 +23,12 @@ import {
 } from '../../errors.ts';
 import { type Broker, requestBudgetMs } from '../../facts.ts';
 import { type LogFields, logger } from '../../logging.ts';
-import { decodeJsonBody, IdempotencyKeySchema, isCheck, type ParseResult, parseDecodedBody } from '../../payload.ts';
 import { hasProtectionKeys, isVersionedBody, type Signal, type SignalParse } from '../../signal.ts';
 import type { ValueStore } from '../../store/value-store.ts';
 import type * as z from '../../zod.ts';
 import { createDeadline, type Deadline } from '../outbound/deadline.ts';
 import { toWebhookRequest } from './event.ts';
+import { decodeJsonBody, IdempotencyKeySchema, isCheck, type ParseResult, parseDecodedBody } from './payload.ts';
 import { jsonResponse, OK_BODY, textResponse, type WebhookResponse } from './response.ts';
 
 /**

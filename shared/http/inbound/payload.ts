@@ -1,6 +1,6 @@
-import { isZeroDecimal, numberToCanonicalDecimal, toCanonicalDecimal } from './decimal.ts';
-import { SIGNAL_EXCHANGES, type SignalExchange } from './facts.ts';
-import * as z from './zod.ts';
+import { isZeroDecimal, numberToCanonicalDecimal, toCanonicalDecimal } from '../../decimal.ts';
+import { SIGNAL_EXCHANGES, type SignalExchange } from '../../facts.ts';
+import * as z from '../../zod.ts';
 
 /**
  * The webhook body: `{ check }` or `{ t, p, v, d, f, id }`; `t` may name its exchange as TradingView writes it
