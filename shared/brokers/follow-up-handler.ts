@@ -17,14 +17,14 @@ import {
 import { parseJsonText } from '../http/outbound/client.ts';
 import { createDeadline, type Deadline } from '../http/outbound/deadline.ts';
 import { type LogFields, logger } from '../logging.ts';
+import type { ValueStore } from '../store/value-store.ts';
+import { type BrokerCredentialSources, readBrokerCredentials } from './credentials.ts';
 import {
   type FollowUpRequest,
   FollowUpRequestSchema,
   type ProtectionJob,
   ProtectionJobSchema,
-} from '../notify/queue.ts';
-import type { ValueStore } from '../store/value-store.ts';
-import { type BrokerCredentialSources, readBrokerCredentials } from './credentials.ts';
+} from './follow-up-messages.ts';
 import type { FollowUpQueue } from './follow-up-queue.ts';
 import type { OrderState } from './order-state.ts';
 

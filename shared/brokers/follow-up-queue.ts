@@ -1,5 +1,5 @@
 import type { Deadline } from '../http/outbound/deadline.ts';
-import type { MessageQueue, QueueMessage } from '../notify/queue.ts';
+import type { FollowUpMessage } from './follow-up-messages.ts';
 
 /**
  * The follow-up queue a function puts a protected entry's watch on (docs/contract.md#protection): SQS when the stack
@@ -10,16 +10,21 @@ import type { MessageQueue, QueueMessage } from '../notify/queue.ts';
 
 /** `globalThis`, so the dev server's queue reaches functions imported in module graphs of their own. */
 const LOCAL_QUEUE = Symbol.for('ppp-webhooks.local-follow-up-queue');
-type Holder = { [LOCAL_QUEUE]?: MessageQueue | undefined };
+type Holder = { [LOCAL_QUEUE]?: LocalQueue | undefined };
+
+/** The process's queue (the dev server's, a test's): it takes the follow-ups' messages among others. */
+interface LocalQueue {
+  send(body: FollowUpMessage, delaySeconds: number): Promise<void>;
+}
 
 /** The queue of this process (`npm start`, tests); `undefined` removes it. */
-export function setLocalFollowUpQueue(queue: MessageQueue | undefined): void {
+export function setLocalFollowUpQueue(queue: LocalQueue | undefined): void {
   (globalThis as Holder)[LOCAL_QUEUE] = queue;
 }
 
 /** A queue that may be given a deadline: the webhook's send ends within the request's. */
 export interface FollowUpQueue {
-  send(body: QueueMessage, delaySeconds: number, deadline?: Deadline): Promise<void>;
+  send(body: FollowUpMessage, delaySeconds: number, deadline?: Deadline): Promise<void>;
 }
 
 type SqsSdk = typeof import('@aws-sdk/client-sqs');

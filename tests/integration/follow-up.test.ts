@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { OrderStateChange } from '#local/paper-broker/index.ts';
+import { type FollowUpRequest, FollowUpRequestSchema } from '#shared/brokers/follow-up-messages.ts';
 import { type Broker, FOLLOW_UP_LOG_MESSAGE, WEBHOOK_LOG_MESSAGE } from '#shared/facts.ts';
 import { handleNotifierEvent } from '#shared/notify/lambda.ts';
-import { type FollowUpRequest, FollowUpRequestSchema } from '#shared/notify/queue.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
 import {
   alorPaperEnv,

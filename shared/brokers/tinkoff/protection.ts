@@ -1,7 +1,7 @@
 import { HttpError } from '../../errors.ts';
 import { PROTECTION_RETRY_SECONDS, PROTECTION_WATCH_ATTEMPTS, PROTECTION_WATCH_SECONDS } from '../../facts.ts';
-import type { ProtectionJob } from '../../notify/queue.ts';
 import type { Protection } from '../../signal.ts';
+import type { ProtectionJob } from '../follow-up-messages.ts';
 import type { FollowUpQueue } from '../follow-up-queue.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import { describePrices, openedLots, type ProtectionPrices, protectionPrices, protectiveLegId } from '../protection.ts';
