@@ -63,7 +63,12 @@ export interface TinkoffListing {
 
 /** An order in T-Invest's terms: what names its `orderId` and what the log line shows. The ticker is not sent. */
 export type TinkoffOrderTerms = Pick<TinkoffFigiOrder, 'side' | 'lots' | 'price'> & {
-  /** PostOrder's `instrumentId`: `f` as sent (a FIGI or an instrument uid), or the uid T-Invest gave for `t`. */
+  /**
+   * PostOrder's `instrumentId`: `f` as sent (a FIGI or an instrument uid), or the uid T-Invest gave for `t`. Named
+   * `figi` still: the terms are the name of the order's `orderId` (shared/brokers/request-id.ts) and the log line's
+   * `order`, which the notifier reads; renamed, every keyed order's `orderId` would change with the deploy, so a
+   * signal resent across it would be placed again.
+   */
   readonly figi: string;
   /** Where the instrument was looked up, for an order without `f`. */
   readonly listing?: TinkoffListing;
@@ -353,6 +358,7 @@ export interface TinkoffInstrument {
 
 /** A v2 signal's order in T-Invest's terms: what the log line shows. The ticker is not sent. */
 export type TinkoffSignalTerms = {
+  /** The instrument id sent (a FIGI or a uid), named as today's order's terms name it (the log line's `order.figi`). */
   readonly figi: string;
   readonly side: PlannedOrder['side'];
   readonly lots: number;
