@@ -21,9 +21,6 @@ export const TINKOFF_V2_PREFIX = '/rest';
 /** The paper sandbox: a token of one environment is refused by the other (40003), as T-Invest does. */
 export const TINKOFF_SANDBOX_PREFIX = '/sandbox/rest';
 const SERVICES = '/tinkoff.public.invest.api.contract.v1';
-export const POST_ORDER_PATH = `${TINKOFF_V2_PREFIX}${SERVICES}.OrdersService/PostOrder`;
-export const GET_ORDER_STATE_PATH = `${TINKOFF_V2_PREFIX}${SERVICES}.OrdersService/GetOrderState`;
-export const GET_INSTRUMENT_BY_PATH = `${TINKOFF_V2_PREFIX}${SERVICES}.InstrumentsService/GetInstrumentBy`;
 export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
 
 /** Ways a T-Invest setup goes wrong, each one switchable on a paper broker. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PAPER_INSTRUMENTS, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
-import { GET_INSTRUMENT_BY_PATH } from '#local/paper-broker/tinkoff.ts';
+import { TINKOFF_V2_PREFIX } from '#local/paper-broker/tinkoff.ts';
 import { brokerRequestId } from '#shared/brokers/request-id.ts';
+import { GET_INSTRUMENT_BY_PATH } from '#shared/brokers/tinkoff/instruments.ts';
 import { usePaperBrokers } from '../helpers/local-servers.ts';
 import { allExchangesSettled, orderSignal, paperHandler, receivedOrderIds } from '../helpers/resilience.ts';
 import { catalogueEntry, checkedSchema, specViolations } from '../unit/broker-spec.ts';
@@ -168,7 +169,7 @@ describe('instrument lookup: idempotency', () => {
 
 describe('paper T-Invest GetInstrumentBy, against the spec', () => {
   const ask = async (body: unknown, token: string = PAPER_TINKOFF.token) => {
-    const response = await fetch(`${paper.tinkoff.url}${GET_INSTRUMENT_BY_PATH}`, {
+    const response = await fetch(`${paper.tinkoff.url}${TINKOFF_V2_PREFIX}${GET_INSTRUMENT_BY_PATH}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),

@@ -7,6 +7,7 @@ import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import type { ActiveOrder, InstrumentState, StateNeeds } from '../signal-plan.ts';
 import type { CancelResult, InstrumentCall, ProtectedEntry, ProtectedOutcome, SignalClient } from '../signal-recipe.ts';
+import { GET_INSTRUMENT_BY_PATH } from './instruments.ts';
 import {
   accountsResponseToAccounts,
   cancelResponseToResult,
@@ -54,7 +55,6 @@ export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
 /** The read calls of the preflight and `npm run secrets`. */
 export const GET_ACCOUNTS_PATH = '/tinkoff.public.invest.api.contract.v1.UsersService/GetAccounts';
 export const GET_INFO_PATH = '/tinkoff.public.invest.api.contract.v1.UsersService/GetInfo';
-export const GET_INSTRUMENT_BY_PATH = '/tinkoff.public.invest.api.contract.v1.InstrumentsService/GetInstrumentBy';
 /** A v2 signal's state reads and cancels (and the preflight's check that the token reads them). */
 export const GET_POSITIONS_PATH = '/tinkoff.public.invest.api.contract.v1.OperationsService/GetPositions';
 export const GET_ORDERS_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrders';

@@ -180,25 +180,54 @@ export function postOrderResponseToOutcome(statusCode: number, text: string): Po
   return refused(message);
 }
 
-/** A `GetInstrumentBy` answer: the instrument, or T-Invest's reason for not giving one (50002: not found). */
-export function instrumentResponseToLookup(statusCode: number, text: string): InstrumentLookup {
-  if (statusCode === 401) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+/**
+ * A `GetInstrumentBy` answer, as T-Invest gives it: the instrument, or another status with T-Invest's error code and
+ * message when the body is its error JSON. A 200 that is not the documented instrument is the broker not answering as
+ * documented. What the rest means is its caller's ({@link instrumentResponseToLookup}, {@link instrumentResponseToInstrument}).
+ */
+type InstrumentAnswer =
+  | { readonly status: 200; readonly instrument: Instrument }
+  | {
+      readonly status: number;
+      readonly instrument?: undefined;
+      /** The error JSON's `description` (T-Invest's error code, `50002`) and `message`; unset without one. */
+      readonly error: { readonly code: string | undefined; readonly message: string | undefined } | undefined;
+    };
+
+function parseInstrumentAnswer(statusCode: number, text: string): InstrumentAnswer {
   const json = parseJsonText(text);
   if (statusCode === 200) {
     const parsed = InstrumentResponseSchema.safeParse(json);
     if (!parsed.success)
       throw new BrokerUnavailableError('GetInstrumentBy answer is not the documented JSON', { retriable: false });
-    const { uid, apiTradeAvailableFlag } = parsed.data.instrument;
+    return { status: 200, instrument: parsed.data.instrument };
+  }
+  const error = ErrorResponseSchema.safeParse(json);
+  return {
+    status: statusCode,
+    error: error.success ? { code: error.data.description, message: error.data.message } : undefined,
+  };
+}
+
+/**
+ * A ticker's `GetInstrumentBy` answer, for today's order: the instrument, or T-Invest's reason for not giving one
+ * (50002: not found; another 4xx with its error JSON: refused with its text). A 4xx without one (an HTML 404 of a
+ * proxy) or a 5xx is the broker unavailable.
+ */
+export function instrumentResponseToLookup(statusCode: number, text: string): InstrumentLookup {
+  if (statusCode === 401) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  const answer = parseInstrumentAnswer(statusCode, text);
+  if (answer.instrument !== undefined) {
+    const { uid, apiTradeAvailableFlag } = answer.instrument;
     return { status: 'found', uid, apiTradeAvailable: apiTradeAvailableFlag };
   }
   if (!isClientError(statusCode))
     throw new BrokerUnavailableError(`GetInstrumentBy HTTP ${statusCode}`, { retriable: false });
-  const parsed = ErrorResponseSchema.safeParse(json);
-  if (!parsed.success)
+  if (answer.error === undefined)
     throw new BrokerUnavailableError(`GetInstrumentBy HTTP ${statusCode} without JSON`, { retriable: false });
-  const { description, message } = parsed.data;
-  if (description === TOKEN_INVALID_CODE) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
-  if (description === INSTRUMENT_NOT_FOUND_CODE) return { status: 'not-found' };
+  const { code, message } = answer.error;
+  if (code === TOKEN_INVALID_CODE) throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  if (code === INSTRUMENT_NOT_FOUND_CODE) return { status: 'not-found' };
   return { status: 'refused', message: message ?? '' };
 }
 
@@ -306,19 +335,18 @@ export function instrumentIdToRequest(id: string): InstrumentRequest {
   return { idType: UUID.test(id) ? 'INSTRUMENT_ID_TYPE_UID' : 'INSTRUMENT_ID_TYPE_FIGI', id };
 }
 
-/** `InstrumentsService/GetInstrumentBy`: the instrument, or undefined when T-Invest knows none by that id (50002). */
+/**
+ * `InstrumentsService/GetInstrumentBy`, for a v2 signal and the preflight: the instrument, or undefined when T-Invest
+ * knows none by that id (50002, or any 404); a rejected token; any other answer is the broker unavailable.
+ */
 export function instrumentResponseToInstrument(statusCode: number, text: string): Instrument | undefined {
-  const json = parseJsonText(text);
-  if (statusCode !== 200) {
-    const error = ErrorResponseSchema.safeParse(json);
-    if (statusCode === 404 || (error.success && error.data.description === INSTRUMENT_NOT_FOUND_CODE)) return undefined;
-    throw readFailure('GetInstrumentBy', statusCode, json);
+  const answer = parseInstrumentAnswer(statusCode, text);
+  if (answer.instrument !== undefined) return answer.instrument;
+  if (statusCode === 404 || answer.error?.code === INSTRUMENT_NOT_FOUND_CODE) return undefined;
+  if (statusCode === 401 || answer.error?.code === TOKEN_INVALID_CODE) {
+    throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
   }
-  const parsed = InstrumentResponseSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new BrokerUnavailableError('GetInstrumentBy answer is not the documented JSON', { retriable: false });
-  }
-  return parsed.data.instrument;
+  throw new BrokerUnavailableError(`GetInstrumentBy HTTP ${statusCode}`, { retriable: false });
 }
 
 /**
