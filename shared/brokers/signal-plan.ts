@@ -3,7 +3,7 @@ import type { Signal, SignalIntent } from '../signal.ts';
 
 /**
  * What a v2 signal does at the broker, decided from the live state it read: which active orders to cancel, and the one
- * order (or none). Pure, so every intent's arithmetic is tested without a broker; the recipe in broker-handler.ts runs
+ * order (or none). Pure, so every intent's arithmetic is tested without a broker; the recipe in signal-recipe.ts runs
  * the plan.
  */
 

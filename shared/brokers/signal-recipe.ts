@@ -2,8 +2,8 @@ import type { Deadline } from '../http/outbound/deadline.ts';
 import type { PositionLock } from '../lock/position-lock.ts';
 import type { LogFields } from '../logging.ts';
 import { dependsOnPosition, type Signal, type SignalOptions } from '../signal.ts';
-import type { BrokerOrderCall, CredentialedCall } from './broker-handler.ts';
 import type { BrokerCredentials } from './credentials.ts';
+import type { BrokerOrderCall, CredentialedCall } from './order-recipe.ts';
 import type { OrderOutcome } from './outcome.ts';
 import {
   checkPositive,

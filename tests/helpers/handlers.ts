@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import type { FakeAwsStore } from '#local/aws-store.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers, startPaperBrokers } from '#local/paper-broker/index.ts';
-import type { BrokerLambdaHandler } from '#shared/brokers/broker-handler.ts';
+import type { BrokerLambdaHandler } from '#shared/brokers/container.ts';
 import type { FollowUpHandler } from '#shared/brokers/follow-up-handler.ts';
 import { type Broker, ENV, FUNCTION_SETTING_NAME } from '#shared/facts.ts';
 import { apiGatewayEvent } from './events.ts';

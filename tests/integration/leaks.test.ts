@@ -5,7 +5,7 @@ import { type Fault, PAPER_ALOR, PAPER_INSTRUMENTS, PAPER_TINKOFF } from '#local
 import { AlorClient } from '#shared/brokers/alor/client.ts';
 import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
 import { createAlorHandler } from '#shared/brokers/alor/index.ts';
-import type { BrokerClient, BrokerOrderCall } from '#shared/brokers/broker-handler.ts';
+import type { BrokerClient, BrokerOrderCall } from '#shared/brokers/order-recipe.ts';
 import { TinkoffV2Client } from '#shared/brokers/tinkoff/client.ts';
 import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { createTinkoffHandler } from '#shared/brokers/tinkoff/index.ts';

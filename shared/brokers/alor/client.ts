@@ -1,8 +1,9 @@
 import type { Dispatcher } from 'undici';
 import { endpoint, type HttpEndpoint, type HttpResponse, sendHttpRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
-import type { BrokerClient, BrokerOrderCall, KeepWarmCall } from '../broker-handler.ts';
+import type { KeepWarmCall } from '../container.ts';
 import type { FollowUpQueue } from '../follow-up-queue.ts';
+import type { BrokerClient, BrokerOrderCall } from '../order-recipe.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import type { ActiveOrder, InstrumentState, StateNeeds } from '../signal-plan.ts';

@@ -1,9 +1,9 @@
 import { brokerAgent } from '../../http/outbound/client.ts';
 import { loadedStoreSdk } from '../../store/sdk-modules.ts';
 import { ValueStore } from '../../store/value-store.ts';
-import type { BrokerHandlerDeps } from '../broker-handler.ts';
 import { createFollowUpHandler, type FollowUpHandler } from '../follow-up-handler.ts';
 import { followUpQueue } from '../follow-up-queue.ts';
+import type { BrokerHandlerDeps } from '../order-recipe.ts';
 import { AlorClient } from './client.ts';
 import type { AlorConfig } from './config.ts';
 import { watchAlorProtection } from './protection.ts';

@@ -1,14 +1,9 @@
 import { numberToCanonicalDecimal } from '../../decimal.ts';
 import { InstrumentRefusedError } from '../../errors.ts';
 import * as z from '../../zod.ts';
-import {
-  type BrokerDescription,
-  type BrokerHandlerDeps,
-  type BrokerLambdaHandler,
-  createBrokerHandler,
-  initBrokerContainer,
-} from '../broker-handler.ts';
+import { type BrokerLambdaHandler, initBrokerContainer } from '../container.ts';
 import { followUpQueue } from '../follow-up-queue.ts';
+import { type BrokerDescription, type BrokerHandlerDeps, createBrokerHandler } from '../order-recipe.ts';
 import { Remembered } from '../remembered.ts';
 import type { BrokerSignalCalls } from '../signal-recipe.ts';
 import { AlorClient } from './client.ts';

@@ -1,8 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { endpoint, type HttpEndpoint, sendHttpRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
-import type { BrokerClient, BrokerOrderCall } from '../broker-handler.ts';
 import type { FollowUpQueue } from '../follow-up-queue.ts';
+import type { BrokerClient, BrokerOrderCall } from '../order-recipe.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import type { ActiveOrder, InstrumentState, StateNeeds } from '../signal-plan.ts';

@@ -1,12 +1,7 @@
 import * as z from '../../zod.ts';
-import {
-  type BrokerDescription,
-  type BrokerHandlerDeps,
-  type BrokerLambdaHandler,
-  createBrokerHandler,
-  initBrokerContainer,
-} from '../broker-handler.ts';
+import { type BrokerLambdaHandler, initBrokerContainer } from '../container.ts';
 import { followUpQueue } from '../follow-up-queue.ts';
+import { type BrokerDescription, type BrokerHandlerDeps, createBrokerHandler } from '../order-recipe.ts';
 import type { BrokerSignalCalls } from '../signal-recipe.ts';
 import { TinkoffV1Client, TinkoffV2Client } from './client.ts';
 import type { TinkoffConfig } from './config.ts';

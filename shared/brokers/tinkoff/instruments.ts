@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { endpoint, type HttpEndpoint, sendHttpRequest } from '../../http/outbound/client.ts';
-import type { CredentialedCall } from '../broker-handler.ts';
+import type { CredentialedCall } from '../order-recipe.ts';
 import { Remembered } from '../remembered.ts';
 import {
   type InstrumentLookup,

@@ -298,7 +298,7 @@ const WARM_UP_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncon
  * with a canned JSON body: the HTTP client's first request (undici's WebAssembly parser compiled and instantiated, its
  * code and this module's run once) is then not the first invocation's store read or order. Nothing leaves the process
  * and no credential is involved. Through the Parameters and Secrets extension the store cannot be read during init
- * (shared/brokers/broker-handler.ts), so without this the first order would pay it. Never throws: a failure only
+ * (shared/brokers/container.ts), so without this the first order would pay it. Never throws: a failure only
  * leaves the first real request cold. Measured by `npm run bench` (first order over a network).
  *
  * The connection is closed by this side, without an error, before the agent: undici closing a socket itself passes an
