@@ -249,6 +249,17 @@ describe.each(VARIANTS)('bundled functions ($name)', ({ bundleAwsSdk }) => {
     expect(inputs.filter((input) => input.includes('node_modules/zod/v4/classic/'))).toEqual([]);
   });
 
+  it.each(BROKERS)(
+    "%s: holds no preflight module (shared/preflight/, a broker's preflight*.ts): only the command line, the local run and the bench read them",
+    (broker) => {
+      const inputs = Object.keys(metafiles.get(broker)?.inputs ?? {});
+      expect(inputs.some((input) => input.startsWith('shared/brokers/'))).toBe(true);
+      expect(
+        inputs.filter((input) => /^shared\/preflight\/|^shared\/brokers\/[^/]+\/preflight[^/]*\.ts$/.test(input)),
+      ).toEqual([]);
+    },
+  );
+
   it.each(BROKERS)(`%s: ${bundleAwsSdk ? 'contains' : 'leaves out'} the AWS SDK`, (broker) => {
     const inputs = Object.keys(metafiles.get(broker)?.inputs ?? {});
     const sdkInputs = inputs.filter((input) => input.includes('node_modules/@aws-sdk/'));

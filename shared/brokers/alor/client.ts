@@ -26,7 +26,6 @@ import {
   signalTermsToAlorOrder,
   stopOrdersResponse,
   stopOrdersResponseToActive,
-  summaryResponseToAnswers,
   termsToAlorLimitOrder,
   tradesResponseToFill,
 } from './mapping.ts';
@@ -76,6 +75,24 @@ export interface AlorOrderLookup {
   readonly exchange: string;
   readonly orderId: string;
   readonly deadline: Deadline;
+}
+
+/** A GET of market data or client info with an access token: no side effect, so safe to resend. */
+export function readAlorApi(
+  dispatcher: Dispatcher,
+  apiUrl: string,
+  path: string,
+  accessToken: string,
+  deadline: Deadline,
+): Promise<HttpResponse> {
+  return sendHttpRequest(dispatcher, {
+    endpoint: endpoint(apiUrl, path),
+    query: READ_FORMAT,
+    method: 'GET',
+    headers: { authorization: `Bearer ${accessToken}` },
+    deadline,
+    idempotent: true,
+  });
 }
 
 export interface AlorClientOptions {
@@ -302,21 +319,6 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     return stopOrdersResponse(response.statusCode, response.text);
   }
 
-  /** The portfolio's stop orders: the preflight's check that the token reads them. */
-  async stopOrdersAnswer(accessToken: string, exchange: string, portfolio: string, deadline: Deadline) {
-    return this.#read(stopOrdersPath(exchange, portfolio), accessToken, deadline);
-  }
-
-  /** Every position of the portfolio on the exchange: the preflight's check that the token reads positions. */
-  async positionsAnswer(accessToken: string, exchange: string, portfolio: string, deadline: Deadline) {
-    return this.#read(positionsPath(exchange, portfolio), accessToken, deadline);
-  }
-
-  /** The portfolio's orders of the day: the preflight's check that the token reads them. */
-  async ordersAnswer(accessToken: string, exchange: string, portfolio: string, deadline: Deadline) {
-    return this.#read(ordersPath(exchange, portfolio), accessToken, deadline);
-  }
-
   /** Keep-warm: refreshes the access token now when it would expire before `validForMs` has passed. */
   async keepWarm(call: KeepWarmCall): Promise<void> {
     await this.#tokens.get(
@@ -337,33 +339,8 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     return refreshResponseToAccessToken(response.statusCode, response.text);
   }
 
-  /** Whether the portfolio answers on the exchange (its summary). */
-  async portfolioAnswers(accessToken: string, exchange: string, portfolio: string, deadline: Deadline) {
-    const response = await this.#read(portfolioSummaryPath(exchange, portfolio), accessToken, deadline);
-    return summaryResponseToAnswers(response.statusCode, response.text);
-  }
-
-  /** The instrument a signal's ticker names on the exchange, or undefined when the exchange has none. */
-  async security(
-    accessToken: string,
-    exchange: string,
-    symbol: string,
-    deadline: Deadline,
-  ): Promise<AlorSecurity | undefined> {
-    const response = await this.#read(securityPath(exchange, symbol), accessToken, deadline);
-    return securityResponseToInstrument(response.statusCode, response.text);
-  }
-
-  /** A GET of market data or client info: no side effect, so safe to resend. */
   #read(path: string, accessToken: string, deadline: Deadline, dispatcher = this.#dispatcher) {
-    return sendHttpRequest(dispatcher, {
-      endpoint: endpoint(this.#apiUrl, path),
-      query: READ_FORMAT,
-      method: 'GET',
-      headers: { authorization: `Bearer ${accessToken}` },
-      deadline,
-      idempotent: true,
-    });
+    return readAlorApi(dispatcher, this.#apiUrl, path, accessToken, deadline);
   }
 
   #sendOrder(

@@ -8,7 +8,7 @@ import { NO_MESSAGE_REFUSAL, type OrderOutcome, refused } from '../outcome.ts';
 import { averagePrice } from '../protection.ts';
 import { type ActiveOrder, type PlannedOrder, positionLots, type Side } from '../signal-plan.ts';
 import type { CancelResult } from '../signal-recipe.ts';
-import { jwtClaims, jwtExpiresAt } from './access-token.ts';
+import { jwtExpiresAt } from './access-token.ts';
 import type { AlorOrder } from './order.ts';
 import {
   AlorCancelErrorSchema,
@@ -19,7 +19,6 @@ import {
   AlorOrderResponseSchema,
   AlorOrderStateSchema,
   AlorOrdersSchema,
-  AlorPortfolioSummarySchema,
   AlorPositionSchema,
   AlorRefreshResponseSchema,
   type AlorSecurity,
@@ -27,7 +26,6 @@ import {
   type AlorSignalLimitOrderRequest,
   type AlorStopOrderRequest,
   AlorStopOrdersSchema,
-  AlorTokenHolderClaimsSchema,
   AlorTradesSchema,
 } from './schemas.ts';
 
@@ -123,35 +121,9 @@ export function orderResponseToOutcome(statusCode: number, text: string): OrderO
   throw new BrokerUnavailableError(`order HTTP ${statusCode}`, { retriable: false });
 }
 
-/** Whose an access token is: its user and the portfolios it may trade (undefined when it does not say). */
-export interface AlorTokenHolder {
-  readonly user: string | undefined;
-  readonly portfolios: readonly string[] | undefined;
-}
-
-export function accessTokenToHolder(accessToken: string): AlorTokenHolder {
-  const claims = AlorTokenHolderClaimsSchema.safeParse(jwtClaims(accessToken));
-  if (!claims.success) return { user: undefined, portfolios: undefined };
-  const { sub, portfolios } = claims.data;
-  return { user: sub, portfolios: portfolios?.split(/\s+/).filter((portfolio) => portfolio !== '') };
-}
-
 /** A read call's 401: the access token, just issued, belongs to another environment (test or production hosts). */
-function readRejected(statusCode: number): boolean {
+export function readRejected(statusCode: number): boolean {
   return statusCode === 401;
-}
-
-/**
- * Whether the portfolio answers on the exchange: 200 with the summary it is; the documented 403 (and a 404) it is not
- * (a portfolio of another market, or not this user's).
- */
-export function summaryResponseToAnswers(statusCode: number, text: string): boolean {
-  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
-  if (statusCode === 403 || statusCode === 404) return false;
-  if (statusCode !== 200 || !AlorPortfolioSummarySchema.safeParse(parseJsonText(text)).success) {
-    throw new BrokerUnavailableError(`summary HTTP ${statusCode}`, { retriable: false });
-  }
-  return true;
 }
 
 /** The instrument on the exchange, or undefined when the exchange has no such symbol (the documented 404). */

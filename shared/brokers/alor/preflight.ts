@@ -3,7 +3,8 @@ import { type AlorExchange, brokerHostKind } from '../../facts.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import { type BrokerPreflightCall, type Check, check } from '../../preflight/checklist.ts';
 import { AlorClient } from './client.ts';
-import { accessTokenToHolder, tickerToAlorSymbol } from './mapping.ts';
+import { tickerToAlorSymbol } from './mapping.ts';
+import { AlorPreflightReads, accessTokenToHolder } from './preflight-reads.ts';
 
 /**
  * Alor's read-only preflight: the hosts said plainly, the refresh token turned into an access token, the portfolio
@@ -33,17 +34,13 @@ export interface AlorPreflightTarget {
  * was just accepted).
  */
 async function reportStateReads(
-  client: AlorClient,
+  client: AlorPreflightReads,
   accessToken: string,
   target: AlorPreflightTarget,
   call: BrokerPreflightCall,
 ): Promise<void> {
   const { portfolio, exchange } = target;
-  const reads = await Promise.all([
-    client.positionsAnswer(accessToken, exchange, portfolio, call.deadline),
-    client.ordersAnswer(accessToken, exchange, portfolio, call.deadline),
-    client.stopOrdersAnswer(accessToken, exchange, portfolio, call.deadline),
-  ]);
+  const reads = await client.stateAnswers(accessToken, exchange, portfolio, call.deadline);
   for (const [what, answer] of [
     ['positions', reads[0]],
     ['orders', reads[1]],
@@ -115,15 +112,16 @@ export async function alorPreflight(target: AlorPreflightTarget, call: BrokerPre
     return;
   }
 
-  const answers = await client
+  const reads = new AlorPreflightReads({ dispatcher: call.dispatcher, apiUrl: target.apiUrl });
+  const answers = await reads
     .portfolioAnswers(accessToken, exchange, portfolio, deadline)
     .catch(rethrowUnexpectedRefusal);
   report(check(answers ? 'alor-portfolio-on-exchange' : 'alor-portfolio-not-on-exchange', { portfolio, exchange }));
-  if (answers && target.positions !== false) await reportStateReads(client, accessToken, target, call);
+  if (answers && target.positions !== false) await reportStateReads(reads, accessToken, target, call);
 
   if (target.ticker === undefined) return;
   const symbol = tickerToAlorSymbol(target.ticker);
-  const security = await client.security(accessToken, exchange, symbol, deadline).catch(rethrowUnexpectedRefusal);
+  const security = await reads.security(accessToken, exchange, symbol, deadline).catch(rethrowUnexpectedRefusal);
   if (security === undefined) {
     report(check('alor-instrument-not-found', { symbol, exchange }));
     return;

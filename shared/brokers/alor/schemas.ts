@@ -63,19 +63,6 @@ export const AlorOrderStateSchema = z.object({
   filled: z.optional(z.number()),
 });
 
-/**
- * The access token's claims that say whose it is: `portfolios`, the portfolios it may trade, space-separated (the
- * spec's introduction, "Получение списка портфелей"), and `sub`, the user name (Alor's published API docs; the spec
- * does not list the claims).
- */
-export const AlorTokenHolderClaimsSchema = z.object({
-  sub: z.optional(z.string()),
-  portfolios: z.optional(z.string()),
-});
-
-/** `MdV2ClientsExchangePortfolioSummaryGet` answers `response_Summary_Simple`: read only to see it is one. */
-export const AlorPortfolioSummarySchema = z.object({ buyingPower: z.optional(z.number()) });
-
 /** `MdV2SecuritiesExchangeSymbolGet` answers `response_Security_Simple`: the fields the preflight shows. */
 export const AlorSecuritySchema = z.object({
   symbol: z.string(),
