@@ -43,7 +43,7 @@ import { ALOR_NOT_CONFIGURED } from '#shared/brokers/alor/mapping.ts';
 import { alorTokenPortfolios } from '#shared/brokers/alor/preflight.ts';
 import { TINKOFF_NOT_CONFIGURED } from '#shared/brokers/tinkoff/mapping.ts';
 import { describeAccount, tinkoffTokenAccounts } from '#shared/brokers/tinkoff/preflight.ts';
-import type { Account } from '#shared/brokers/tinkoff/schemas.ts';
+import type { Account } from '#shared/brokers/tinkoff/preflight-reads.ts';
 import {
   BrokerCredentialRejectedError,
   BrokerTimeoutError,

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { endpoint, type HttpEndpoint, sendHttpRequest } from '../../http/outbound/client.ts';
+import { endpoint, type HttpEndpoint, type HttpResponse, sendHttpRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
 import type { FollowUpQueue } from '../follow-up-queue.ts';
 import type { BrokerClient, BrokerOrderCall } from '../order-recipe.ts';
@@ -7,13 +7,8 @@ import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import type { ActiveOrder, InstrumentState, StateNeeds } from '../signal-plan.ts';
 import type { CancelResult, InstrumentCall, ProtectedEntry, ProtectedOutcome, SignalClient } from '../signal-recipe.ts';
-import { GET_INSTRUMENT_BY_PATH } from './instruments.ts';
 import {
-  accountsResponseToAccounts,
   cancelResponseToResult,
-  infoResponseToQualified,
-  instrumentIdToRequest,
-  instrumentResponseToInstrument,
   orderFillOf,
   orderLookupResponseToState,
   orderStateResponseToFill,
@@ -35,14 +30,11 @@ import {
 } from './mapping.ts';
 import { placeTinkoffProtected } from './protection.ts';
 import type {
-  Account,
   CancelOrderRequest,
   CancelStopOrderRequest,
-  GetAccountsRequest,
   GetOrderStateRequest,
   GetOrdersRequest,
   GetStopOrdersRequest,
-  Instrument,
   OrderFill,
   PositionsRequest,
   PostStopOrderRequest,
@@ -53,8 +45,6 @@ export const POST_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersSer
 export const GET_ORDER_STATE_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrderState';
 export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
 /** The read calls of the preflight and `npm run secrets`. */
-export const GET_ACCOUNTS_PATH = '/tinkoff.public.invest.api.contract.v1.UsersService/GetAccounts';
-export const GET_INFO_PATH = '/tinkoff.public.invest.api.contract.v1.UsersService/GetInfo';
 /** A v2 signal's state reads and cancels (and the preflight's check that the token reads them). */
 export const GET_POSITIONS_PATH = '/tinkoff.public.invest.api.contract.v1.OperationsService/GetPositions';
 export const GET_ORDERS_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrders';
@@ -66,6 +56,25 @@ export const CANCEL_STOP_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.St
 
 export type TinkoffOrderCall = BrokerOrderCall<TinkoffOrderTerms>;
 export type TinkoffClient = BrokerClient<TinkoffOrderTerms>;
+
+/**
+ * A v2 call with the trading token, safe to resend (keyed by our orderId, a read, or a cancel that names its order).
+ */
+export function postTinkoffV2(
+  dispatcher: Dispatcher,
+  target: HttpEndpoint,
+  body: string,
+  token: string,
+  deadline: Deadline,
+): Promise<HttpResponse> {
+  return sendHttpRequest(dispatcher, {
+    endpoint: target,
+    headers: { authorization: `Bearer ${token}` },
+    body,
+    deadline,
+    idempotent: true,
+  });
+}
 
 export interface TinkoffClientOptions {
   readonly dispatcher: Dispatcher;
@@ -243,12 +252,6 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
     return cancelResponseToResult(response.statusCode, response.text);
   }
 
-  /** What the preflight asks to see the token reads positions, orders and stop orders: the answers, as they come. */
-  async readCheck(token: string, accountId: string, path: string, deadline: Deadline) {
-    const request: PositionsRequest = { accountId };
-    return this.#post(endpoint(this.#apiUrl, path), JSON.stringify(request), token, deadline);
-  }
-
   /**
    * A PostOrder, its 30057 duplicate answered from the first outcome seen, else from the order's state; with what the
    * answer says filled.
@@ -301,43 +304,12 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
     return orderLookupResponseToState(response.statusCode, response.text);
   }
 
-  /** `UsersService/GetAccounts`: the accounts the token reaches. */
-  async accounts(token: string, deadline: Deadline): Promise<Account[]> {
-    const request: GetAccountsRequest = {};
-    const response = await this.#post(
-      endpoint(this.#apiUrl, GET_ACCOUNTS_PATH),
-      JSON.stringify(request),
-      token,
-      deadline,
-    );
-    return accountsResponseToAccounts(response.statusCode, response.text);
-  }
-
-  /** `UsersService/GetInfo`: whether the token's user is a qualified investor. */
-  async isQualifiedInvestor(token: string, deadline: Deadline): Promise<boolean> {
-    const response = await this.#post(endpoint(this.#apiUrl, GET_INFO_PATH), '{}', token, deadline);
-    return infoResponseToQualified(response.statusCode, response.text);
-  }
-
-  /** `InstrumentsService/GetInstrumentBy` a signal's `f`; undefined when T-Invest knows no such instrument. */
-  async instrument(token: string, id: string, deadline: Deadline): Promise<Instrument | undefined> {
-    const body = JSON.stringify(instrumentIdToRequest(id));
-    const response = await this.#post(endpoint(this.#apiUrl, GET_INSTRUMENT_BY_PATH), body, token, deadline);
-    return instrumentResponseToInstrument(response.statusCode, response.text);
-  }
-
   /**
    * Every v2 call: the trading token, the request's deadline, and safe to resend (keyed by our orderId, a read, or a
    * cancel that names its order).
    */
   #post(target: HttpEndpoint, body: string, token: string, deadline: Deadline, dispatcher = this.#dispatcher) {
-    return sendHttpRequest(dispatcher, {
-      endpoint: target,
-      headers: { authorization: `Bearer ${token}` },
-      body,
-      deadline,
-      idempotent: true,
-    });
+    return postTinkoffV2(dispatcher, target, body, token, deadline);
   }
 }
 

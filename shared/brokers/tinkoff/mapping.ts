@@ -15,10 +15,7 @@ import { type ActiveOrder, type PlannedOrder, positionLots, type Side } from '..
 import type { CancelResult } from '../signal-recipe.ts';
 import type { TinkoffFigiOrder, TinkoffOrder } from './order.ts';
 import {
-  type Account,
   ErrorResponseSchema,
-  GetAccountsResponseSchema,
-  GetInfoResponseSchema,
   GetOrdersResponseSchema,
   GetStopOrdersResponseSchema,
   type Instrument,
@@ -49,7 +46,7 @@ export const TINKOFF_NOT_CONFIGURED: NotConfiguredMessages = {
 export const INVALID_TOKEN_MESSAGE = 'Неверный торговый токен';
 
 /** Catalogue codes (docs/broker-specs/tinvest-v2-api_errors.json) the contract treats specially. */
-const TOKEN_INVALID_CODE = '40003';
+export const TOKEN_INVALID_CODE = '40003';
 const DUPLICATE_ORDER_CODE = '30057';
 const ORDER_NOT_FOUND_CODE = '50005';
 const INSTRUMENT_NOT_FOUND_CODE = '50002';
@@ -152,7 +149,7 @@ export function orderToV1LimitOrder(terms: TinkoffOrderTerms): V1LimitOrderReque
   return { lots: terms.lots, operation: terms.side === 'buy' ? 'Buy' : 'Sell', price: Number(terms.price) };
 }
 
-function isClientError(statusCode: number): boolean {
+export function isClientError(statusCode: number): boolean {
   return statusCode >= 400 && statusCode < 500 && statusCode !== 408 && statusCode !== 429;
 }
 
@@ -300,32 +297,12 @@ export function v1ResponseToOutcome(statusCode: number, text: string): OrderOutc
 }
 
 /** A read call that did not answer 200: a rejected token, or a broker that is not answering as documented. */
-function readFailure(method: string, statusCode: number, json: unknown): Error {
+export function readFailure(method: string, statusCode: number, json: unknown): Error {
   const error = ErrorResponseSchema.safeParse(json);
   if (statusCode === 401 || (error.success && error.data.description === TOKEN_INVALID_CODE)) {
     return new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
   }
   return new BrokerUnavailableError(`${method} HTTP ${statusCode}`, { retriable: false });
-}
-
-/** `UsersService/GetAccounts`: every account the token reaches, with its status and the token's access to it. */
-export function accountsResponseToAccounts(statusCode: number, text: string): Account[] {
-  const json = parseJsonText(text);
-  if (statusCode !== 200) throw readFailure('GetAccounts', statusCode, json);
-  const parsed = GetAccountsResponseSchema.safeParse(json);
-  if (!parsed.success)
-    throw new BrokerUnavailableError('GetAccounts answer is not the documented JSON', { retriable: false });
-  return parsed.data.accounts;
-}
-
-/** `UsersService/GetInfo`: whether the user is a qualified investor. */
-export function infoResponseToQualified(statusCode: number, text: string): boolean {
-  const json = parseJsonText(text);
-  if (statusCode !== 200) throw readFailure('GetInfo', statusCode, json);
-  const parsed = GetInfoResponseSchema.safeParse(json);
-  if (!parsed.success)
-    throw new BrokerUnavailableError('GetInfo answer is not the documented JSON', { retriable: false });
-  return parsed.data.qualStatus;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -532,25 +509,6 @@ export function cancelResponseToResult(statusCode: number, text: string): Cancel
     return { status: 'unconfirmed', reason: error.data.message?.trim() || NO_MESSAGE_REFUSAL };
   }
   throw new BrokerUnavailableError(`CancelOrder HTTP ${statusCode}`, { retriable: false });
-}
-
-/**
- * What keeps the token from reading a ver 2 signal's state (the preflight): the catalogue code of a refusal
- * (`40002` insufficient privileges, …), or undefined when it reads it. A transport failure is thrown as any read's.
- */
-export function stateReadProblem(statusCode: number, text: string): string | undefined {
-  if (statusCode === 200) return undefined;
-  const json = parseJsonText(text);
-  const error = ErrorResponseSchema.safeParse(json);
-  if (
-    isClientError(statusCode) &&
-    statusCode !== 401 &&
-    error.success &&
-    error.data.description !== TOKEN_INVALID_CODE
-  ) {
-    return error.data.description ?? `HTTP ${statusCode}`;
-  }
-  throw readFailure('state read', statusCode, json);
 }
 
 /** What a `PostOrder` answer or an order's state says it filled (the protection of a market entry reads it). */

@@ -7,9 +7,10 @@ import {
   type TinkoffApi,
 } from '../../facts.ts';
 import { type BrokerPreflightCall, type Check, check } from '../../preflight/checklist.ts';
-import { GET_ORDERS_PATH, GET_POSITIONS_PATH, GET_STOP_ORDERS_PATH, TinkoffV2Client } from './client.ts';
-import { stateReadProblem, tickerToTinkoffTicker } from './mapping.ts';
-import type { Account, Instrument } from './schemas.ts';
+import { GET_ORDERS_PATH, GET_POSITIONS_PATH, GET_STOP_ORDERS_PATH } from './client.ts';
+import { tickerToTinkoffTicker } from './mapping.ts';
+import { type Account, stateReadProblem, TinkoffPreflightReads } from './preflight-reads.ts';
+import type { Instrument } from './schemas.ts';
 
 /**
  * T-Invest's read-only preflight: the host said plainly, the token accepted (or which environment it belongs to),
@@ -46,7 +47,7 @@ export interface TinkoffPreflightTarget {
  * the first it cannot is reported.
  */
 async function reportStateReads(target: TinkoffPreflightTarget, call: BrokerPreflightCall): Promise<void> {
-  const client = new TinkoffV2Client({ dispatcher: call.dispatcher, apiUrl: target.apiUrl });
+  const client = new TinkoffPreflightReads({ dispatcher: call.dispatcher, apiUrl: target.apiUrl });
   const reads = await Promise.all([
     client.readCheck(target.token, target.accountId, GET_POSITIONS_PATH, call.deadline),
     client.readCheck(target.token, target.accountId, GET_ORDERS_PATH, call.deadline),
@@ -104,7 +105,7 @@ async function tokenAccounts(
   call: BrokerPreflightCall,
 ): Promise<Account[] | undefined> {
   try {
-    return await new TinkoffV2Client({ dispatcher: call.dispatcher, apiUrl: target.apiUrl }).accounts(
+    return await new TinkoffPreflightReads({ dispatcher: call.dispatcher, apiUrl: target.apiUrl }).accounts(
       target.token,
       call.deadline,
     );
@@ -114,7 +115,7 @@ async function tokenAccounts(
   const other = target.otherEnvironment;
   const acceptedElsewhere =
     other !== undefined &&
-    (await new TinkoffV2Client({ dispatcher: call.dispatcher, apiUrl: other.url })
+    (await new TinkoffPreflightReads({ dispatcher: call.dispatcher, apiUrl: other.url })
       .accounts(target.token, call.deadline)
       .then(
         () => true,
@@ -163,7 +164,7 @@ function reportAccount(accounts: readonly Account[], accountId: string, report: 
 
 async function reportInstrument(
   target: TinkoffPreflightTarget & { figi: string },
-  client: TinkoffV2Client,
+  client: TinkoffPreflightReads,
   call: BrokerPreflightCall,
 ): Promise<void> {
   const { report, deadline } = call;
@@ -206,7 +207,7 @@ export async function tinkoffPreflight(target: TinkoffPreflightTarget, call: Bro
   if (figi !== undefined) {
     await reportInstrument(
       { ...target, figi },
-      new TinkoffV2Client({ dispatcher: call.dispatcher, apiUrl: target.apiUrl }),
+      new TinkoffPreflightReads({ dispatcher: call.dispatcher, apiUrl: target.apiUrl }),
       call,
     );
   } else if (target.ticker !== undefined) {
@@ -221,5 +222,5 @@ export function tinkoffTokenAccounts(
   apiUrl: string,
   call: Omit<BrokerPreflightCall, 'report'>,
 ): Promise<Account[]> {
-  return new TinkoffV2Client({ dispatcher: call.dispatcher, apiUrl }).accounts(token, call.deadline);
+  return new TinkoffPreflightReads({ dispatcher: call.dispatcher, apiUrl }).accounts(token, call.deadline);
 }

@@ -76,27 +76,8 @@ export const ErrorResponseSchema = z.object({
 export const GetAccountsRequestSchema = z.strictObject({});
 export type GetAccountsRequest = z.infer<typeof GetAccountsRequestSchema>;
 
-/** `v1Account`, the fields the preflight and `npm run secrets` show; the enums are open (the spec may add values). */
-export const AccountSchema = z.object({
-  id: z.string(),
-  name: z.optional(z.string()),
-  /** `v1AccountType`, e.g. `ACCOUNT_TYPE_TINKOFF`. */
-  type: z.optional(z.string()),
-  /** `v1AccountStatus`: `ACCOUNT_STATUS_OPEN` trades. */
-  status: z.optional(z.string()),
-  /** `v1AccessLevel`: `ACCOUNT_ACCESS_LEVEL_FULL_ACCESS` trades, `_READ_ONLY` does not. */
-  accessLevel: z.optional(z.string()),
-});
-export type Account = z.infer<typeof AccountSchema>;
-
-/** `v1GetAccountsResponse`. */
-export const GetAccountsResponseSchema = z.object({ accounts: z._default(z.array(AccountSchema), []) });
-
 /** `v1GetInfoRequest`: empty. */
 export const GetInfoRequestSchema = z.strictObject({});
-
-/** `v1GetInfoResponse`, the field the preflight reads: whether the user is a qualified investor. */
-export const GetInfoResponseSchema = z.object({ qualStatus: z._default(z.boolean(), false) });
 
 /**
  * `v1InstrumentRequest`, the two ways we send it: a signal's ticker within a class code (an order without `f`), or a
