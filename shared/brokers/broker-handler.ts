@@ -15,6 +15,7 @@ import {
   warmUpHttpClient,
 } from '../http/outbound/client.ts';
 import { createDeadline, type Deadline } from '../http/outbound/deadline.ts';
+import { DynamoOrderCounter, MemoryOrderCounter, type OrderCounter } from '../lock/order-counter.ts';
 import { DynamoLeaseStore, LeasedPositionLock, MemoryLeaseStore, type PositionLock } from '../lock/position-lock.ts';
 import { loadLockSdkOnDemand } from '../lock/sdk.ts';
 import { type LogFields, logger, prepareLogOutput } from '../logging.ts';
@@ -25,6 +26,7 @@ import { loadStoreSdkOnDemand } from '../store/sdk-on-demand.ts';
 import { isSelfTestEvent, runStoreSelfTest, type SELF_TEST_EVENT, type SelfTestReport } from '../store/self-test.ts';
 import type * as z from '../zod.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
+import { type GuardContext, GuardRun, guardNeeds, readKillSwitch, readsNothing } from './guards.ts';
 import type { OrderOutcome } from './outcome.ts';
 import { brokerRequestId } from './request-id.ts';
 import { type BrokerSignalCalls, createSignalRecipe } from './signal-recipe.ts';
@@ -95,6 +97,8 @@ export interface BrokerDescription<TOrder extends WebhookOrder, TFields = unknow
   readonly warmUpAnswers: () => void;
   /** Unset: the function takes no v2 signals (T-Invest API v1). */
   readonly signals?: BrokerSignalDescription<TFields> | undefined;
+  /** Today's order as a v2 signal reads it (an order of `d` and `v` at `p`): what its guards check. */
+  readonly orderSignal: (order: TOrder) => Signal<TFields>;
 }
 
 /** The parts of an order that call the broker, made with the dispatcher all of the container's broker calls use. */
@@ -126,6 +130,10 @@ export interface BrokerHandlerDeps {
   readonly dispatcher?: Dispatcher;
   /** @default the DynamoDB lock of `POSITION_LOCK_TABLE`, else one within the process */
   readonly lock?: PositionLock;
+  /** @default the day's order count in `POSITION_LOCK_TABLE`, else one within the process */
+  readonly orderCounter?: OrderCounter;
+  /** The guards' clock (a signal's age, the day of its count). @default Date.now */
+  readonly now?: () => number;
   /**
    * When the container's init started (`performance.now()`), set by {@link initBrokerContainer}: a first call that
    * arrives as init ends (it is what started the container) counts its deadline from there, so a cold start's wait
@@ -133,6 +141,13 @@ export interface BrokerHandlerDeps {
    */
   readonly initStartedAt?: number;
 }
+
+/** The reads of a function that has none (T-Invest API v1): its configuration sets no guard that reads. */
+const unavailableReads = {
+  tradingStatus: () => Promise.reject(new Error('no broker reads')),
+  portfolio: () => Promise.reject(new Error('no broker reads')),
+  quote: () => Promise.reject(new Error('no broker reads')),
+};
 
 /** A first call this soon after the handler was made came with the container: Lambda hands it over as init ends. */
 const CALL_THAT_STARTED_THE_CONTAINER_MS = 100;
@@ -201,6 +216,29 @@ function positionLock(config: CommonConfig): PositionLock {
   );
 }
 
+/** The day's order count of a function's container (docs/contract.md#orders-per-day): beside the position lock's leases. */
+function orderCounter(config: CommonConfig): OrderCounter {
+  const table = config.positionLockTable;
+  return table === undefined ? new MemoryOrderCounter() : new DynamoOrderCounter(loadLockSdkOnDemand, table);
+}
+
+/** What the guards of a function's orders read with, but the broker's reads (docs/contract.md#guards). */
+function guardContext(
+  broker: Broker,
+  config: CommonConfig,
+  store: SecretStore,
+  deps: BrokerHandlerDeps,
+): Omit<GuardContext<unknown>, 'reads' | 'readState'> {
+  const source = config.guards.killSwitch;
+  return {
+    config: config.guards,
+    killSwitch: (deadline) => (source === undefined ? false : readKillSwitch(source, store, deadline)),
+    counter: deps.orderCounter ?? orderCounter(config),
+    countName: (account) => `${broker}#${account}`,
+    now: deps.now ?? Date.now,
+  };
+}
+
 /** How a function reads and runs v2 signals: the shared parser and recipe, with the broker's description and calls. */
 function signalHandling<TFields, TInstrument, TSignalTerms extends LogFields>(
   description: Pick<BrokerDescription<WebhookOrder, TFields>, 'broker' | 'stored' | 'notConfigured'>,
@@ -209,6 +247,7 @@ function signalHandling<TFields, TInstrument, TSignalTerms extends LogFields>(
   config: CommonConfig,
   store: SecretStore,
   lock: PositionLock,
+  guards: Omit<GuardContext<unknown>, 'reads' | 'readState'>,
 ): SignalHandling<TFields> {
   const { broker, stored, notConfigured } = description;
   const recipe = createSignalRecipe({
@@ -217,6 +256,7 @@ function signalHandling<TFields, TInstrument, TSignalTerms extends LogFields>(
     lock,
     brokerTimeoutMs: config.brokerTimeoutMs,
     dryRun: config.dryRun,
+    guards,
   });
   return {
     parse: (body) => parseSignal(body, signals.fields),
@@ -270,10 +310,39 @@ export function createBrokerHandler<
     return startedTheContainer && deps.initStartedAt !== undefined ? deps.initStartedAt : startedAt;
   };
 
+  const guards = guardContext(broker, config, store, deps);
   const signals =
     signalDescription === undefined || signalCalls === undefined
       ? undefined
-      : signalHandling(description, signalDescription, signalCalls, config, store, deps.lock ?? positionLock(config));
+      : signalHandling(
+          description,
+          signalDescription,
+          signalCalls,
+          config,
+          store,
+          deps.lock ?? positionLock(config),
+          guards,
+        );
+  /**
+   * Today's order's guards, when one may refuse it: a guard that reads is set, or its lots are over the per-order limit.
+   * Otherwise nothing is read and today's requests are made.
+   */
+  const orderGuards = (order: TOrder, deadline: Deadline) => {
+    const signal = description.orderSignal(order);
+    const needs = guardNeeds(config.guards, signal);
+    if (readsNothing(needs) && signal.intent.kind === 'order' && signal.intent.lots <= config.guards.maxLotsPerOrder) {
+      return undefined;
+    }
+    const context: GuardContext<TInstrument> = {
+      ...guards,
+      reads: signalCalls?.reads ?? unavailableReads,
+      readState: (call, stateNeeds) =>
+        signalCalls === undefined
+          ? Promise.reject(new Error('no state reads'))
+          : signalCalls.client.readState(call, stateNeeds),
+    };
+    return { signal, run: new GuardRun(context, signal, deadline) };
+  };
 
   const webhook = createWebhookHandler<TOrder, TFields>({
     broker,
@@ -288,21 +357,43 @@ export function createBrokerHandler<
         credentials ??= readBrokerCredentials(store, stored, notConfigured, deadline);
         return credentials;
       };
-      const terms = await orderTerms(order, async () => ({
-        credential: (await readCredentials()).credential,
-        deadline,
-      }));
+      const access = async () => ({ credential: (await readCredentials()).credential, deadline });
+      // The kill switch is read from here on, beside the credentials and the order's terms.
+      const guarded = orderGuards(order, deadline);
+      const terms = await orderTerms(order, access);
       termsKnown(terms);
       const { credential, account } = await readCredentials();
-      const outcome = await client.placeLimitOrder({
-        credential,
-        account,
-        terms,
-        requestId: brokerRequestId(broker, account, idempotencyKey, terms),
-        deadline,
-        dryRun: config.dryRun,
-      });
-      return { outcome, terms };
+      const requestId = brokerRequestId(broker, account, idempotencyKey, terms);
+      if (guarded !== undefined) {
+        const { signal, run } = guarded;
+        const instrument =
+          signalCalls === undefined ? undefined : await signalCalls.instrument(signal, access, { lot: true });
+        run.start(
+          instrument === undefined ? undefined : { credential, account, instrument, deadline },
+          account,
+          requestId,
+        );
+        const intent = signal.intent as Extract<Signal['intent'], { kind: 'order' }>;
+        try {
+          await run.check({ side: intent.side, lots: intent.lots, type: 'limit' });
+        } catch (error) {
+          await run.settle(false);
+          throw error;
+        }
+      }
+      try {
+        const outcome = await client.placeLimitOrder({
+          credential,
+          account,
+          terms,
+          requestId,
+          deadline,
+          dryRun: config.dryRun,
+        });
+        return { outcome, terms };
+      } finally {
+        await guarded?.run.settle(!config.dryRun);
+      }
     },
   });
 

@@ -20,6 +20,7 @@ export function loadLockSdkOnDemand(): Promise<LockSdk> {
           DynamoDBClient: dynamodb.DynamoDBClient,
           PutItemCommand: dynamodb.PutItemCommand,
           DeleteItemCommand: dynamodb.DeleteItemCommand,
+          UpdateItemCommand: dynamodb.UpdateItemCommand,
         }))
       : import('./sdk-modules.ts').then((modules) => modules.LOCK_SDK);
   return loading;

@@ -273,15 +273,15 @@ describe('refusals of a v2 body', () => {
       const send = await container(broker);
       paper[broker].resetStats();
 
-      const answer = await send({ t: SBER, pos: 1, o: 'market', sl: '2%' });
+      const answer = await send({ t: SBER, pos: 1, o: 'market', acc: 'iis' });
 
       expect(answer).toEqual({
         status: 400,
         contentType: 'application/json; charset=utf-8',
-        json: { result: 'unknown-key', message: 'Неизвестное поле сигнала: sl', issues: ['sl: unknown key'] },
+        json: { result: 'unknown-key', message: 'Неизвестное поле сигнала: acc', issues: ['acc: unknown key'] },
       });
       expect(paper[broker].stats.requests).toBe(0);
-      expect(logLines()).toEqual([expect.objectContaining({ outcome: 'invalid', issues: ['sl: unknown key'] })]);
+      expect(logLines()).toEqual([expect.objectContaining({ outcome: 'invalid', issues: ['acc: unknown key'] })]);
     },
   );
 
@@ -302,22 +302,6 @@ describe('refusals of a v2 body', () => {
           message: 'Версия сигнала не поддерживается: этот сервер понимает ver 2',
         },
       });
-    },
-  );
-
-  it.each(BROKERS)(
-    'unknown-key: %s refuses the issue\'s measured body ({"ver":2,…,"v":10000,"vt":"rub"}) instead of placing 10,000 lots',
-    async (broker) => {
-      const send = await container(broker);
-      const booked = paper[broker].orders.length;
-
-      const answer = await send({ t: SBER, d: 'buy', v: 10000, vt: 'rub', p: 250 });
-
-      expect(answer).toMatchObject({
-        status: 400,
-        json: { result: 'unknown-key', message: 'Неизвестное поле сигнала: vt' },
-      });
-      expect(paper[broker].orders).toHaveLength(booked);
     },
   );
 

@@ -1,28 +1,36 @@
 import type { Dispatcher } from 'undici';
+import { SignalRefusedError } from '../../errors.ts';
 import { type BrokerEndpoint, type BrokerResponse, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
+import type { SignalOptions } from '../../signal.ts';
 import type { BrokerClient, BrokerOrderCall, KeepWarmCall } from '../broker-handler.ts';
+import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import type { ActiveOrder, InstrumentState } from '../signal-plan.ts';
 import type { CancelResult, InstrumentCall, SignalClient } from '../signal-recipe.ts';
+import type { LotQuote } from '../sizing.ts';
 import { AccessTokenCache } from './access-token.ts';
 import {
   type AlorInstrument,
   type AlorOrderTerms,
   type AlorSignalTerms,
   cancelResponseToResult,
+  estimateResponseToQuote,
   orderLookupResponseToState,
   orderResponseToOutcome,
   ordersResponseToActive,
   positionResponseToLots,
   refreshResponseToAccessToken,
   securityResponseToInstrument,
+  securityToTradingStatus,
   signalTermsToAlorOrder,
   summaryResponseToAnswers,
+  summaryResponseToPortfolio,
   termsToAlorLimitOrder,
+  unsizableReason,
 } from './mapping.ts';
-import type { AlorSecurity } from './schemas.ts';
+import type { AlorEstimateRequest, AlorSecurity } from './schemas.ts';
 
 export const LIMIT_ORDER_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/limit';
 /** `CommandapiWarptransTradeV2ClientOrdersActionsMarketPost`: a v2 signal's market order. */
@@ -43,6 +51,8 @@ export const portfolioSummaryPath = (exchange: string, portfolio: string) =>
   `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/summary`;
 export const securityPath = (exchange: string, symbol: string) =>
   `/md/v2/Securities/${exchange}/${encodeURIComponent(symbol)}`;
+/** `CommandapiWarptransTradeV2ClientOrdersEstimatePost`: what one lot costs and how many the account may trade. */
+export const ESTIMATE_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/estimate';
 /** `query_Format_Optional`: the original format, whose schemas the mapping reads. */
 const READ_FORMAT = 'format=Simple';
 
@@ -183,18 +193,72 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     return orderResponseToOutcome(response.statusCode, response.text);
   }
 
-  /** The lot size of a symbol on an exchange (its security), or undefined when the exchange lists no such symbol. */
+  /** The lot size and price currency of a symbol on an exchange (its security), or undefined when it lists none. */
   async lotSize(
     refreshToken: string,
     exchange: string,
     symbol: string,
     deadline: Deadline,
-  ): Promise<number | undefined> {
+  ): Promise<{ readonly lot: number; readonly currency: string | undefined } | undefined> {
+    const security = await this.#security(refreshToken, exchange, symbol, deadline);
+    return security === undefined
+      ? undefined
+      : { lot: security.lotsize ?? 1, currency: security.currency ?? undefined };
+  }
+
+  /** The instrument's trading status, from its security. */
+  async tradingStatus(call: InstrumentCall<AlorInstrument>): Promise<TradingStatus> {
+    const { instrument } = call;
+    const security = await this.#security(call.credential, instrument.exchange, instrument.symbol, call.deadline);
+    return securityToTradingStatus(security, instrument);
+  }
+
+  /** The portfolio's value and the day's result on the instrument's exchange (its summary). */
+  async portfolio(call: InstrumentCall<AlorInstrument>): Promise<AccountPortfolio> {
+    const path = portfolioSummaryPath(call.instrument.exchange, call.account);
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      this.#read(path, token, call.deadline),
+    );
+    return summaryResponseToPortfolio(response.statusCode, response.text);
+  }
+
+  /**
+   * One lot estimated (`…/orders/estimate`) at the limit price or the market's: its cost and the lots the account may
+   * trade without margin. Instruments priced in roubles only ([not-supported](docs/contract.md#not-supported)).
+   */
+  async quote(call: InstrumentCall<AlorInstrument>, options: SignalOptions): Promise<LotQuote> {
+    const { instrument } = call;
+    const unsizable = unsizableReason(instrument);
+    if (unsizable !== undefined) {
+      throw new SignalRefusedError('not-supported', `Alor: стоимость заявки в рублях не оценить: ${unsizable}`);
+    }
+    const price = options.price === undefined ? undefined : Number(options.price);
+    const request: AlorEstimateRequest = {
+      portfolio: call.account,
+      ticker: instrument.symbol,
+      exchange: instrument.exchange,
+      ...(price === undefined ? {} : { price }),
+      lotQuantity: 1,
+      includeLimitOrders: true,
+    };
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      sendBrokerRequest(this.#readsDispatcher(), {
+        endpoint: endpoint(this.#apiUrl, ESTIMATE_PATH),
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify(request),
+        deadline: call.deadline,
+        // An estimate changes nothing: safe to resend.
+        idempotent: true,
+      }),
+    );
+    return estimateResponseToQuote(response.statusCode, response.text, instrument, price);
+  }
+
+  async #security(refreshToken: string, exchange: string, symbol: string, deadline: Deadline) {
     const response = await this.#withToken(refreshToken, deadline, (token) =>
       this.#read(securityPath(exchange, symbol), token, deadline),
     );
-    const security = securityResponseToInstrument(response.statusCode, response.text);
-    return security === undefined ? undefined : (security.lotsize ?? 1);
+    return securityResponseToInstrument(response.statusCode, response.text);
   }
 
   /** Every position of the portfolio on the exchange: the preflight's check that the token reads positions. */

@@ -1,4 +1,5 @@
 import { InstrumentRefusedError } from '../../errors.ts';
+import { orderSignal } from '../../signal.ts';
 import * as z from '../../zod.ts';
 import {
   type BrokerDescription,
@@ -7,6 +8,7 @@ import {
   createBrokerHandler,
   initBrokerContainer,
 } from '../broker-handler.ts';
+import { rememberedMarketReads } from '../guards.ts';
 import { Remembered } from '../remembered.ts';
 import type { BrokerSignalCalls } from '../signal-recipe.ts';
 import { AlorClient } from './client.ts';
@@ -36,6 +38,7 @@ function alorDescription(config: AlorConfig): BrokerDescription<AlorOrder, AlorS
     stored: { credential: config.refreshToken, account: config.portfolio },
     notConfigured: ALOR_NOT_CONFIGURED,
     origins: [config.oauthUrl, config.apiUrl],
+    orderSignal: (order) => orderSignal(order, {}),
     warmUpAnswers: warmUpAlorAnswers,
     signals: {
       fields: AlorSignalFieldsSchema,
@@ -45,7 +48,7 @@ function alorDescription(config: AlorConfig): BrokerDescription<AlorOrder, AlorS
   };
 }
 
-/** An instrument's lot size is kept an hour per container: a `pos` in shares costs one extra read a day or so. */
+/** An instrument's lot size is kept an hour per container: a `pos` in shares, a size or a guard costs one extra read an hour. */
 const LOT_TTL_MS = 60 * 60_000;
 const MAX_LOTS_REMEMBERED = 500;
 
@@ -54,27 +57,33 @@ function alorSignalCalls(
   client: AlorClient,
   config: AlorConfig,
 ): BrokerSignalCalls<AlorSignalFields, AlorInstrument, AlorSignalTerms> {
-  const lots = new Remembered<number>(MAX_LOTS_REMEMBERED);
+  const lots = new Remembered<{ readonly lot: number; readonly currency: string | undefined }>(MAX_LOTS_REMEMBERED);
+  const instrumentKey = (instrument: AlorInstrument) => `${instrument.exchange}:${instrument.symbol}`;
   return {
-    instrument: async (signal, access) => {
+    instrument: async (signal, access, needs) => {
       const symbol = tickerToAlorSymbol(signal.ticker);
       const exchange = signal.exchange ?? config.exchange;
-      if (signal.intent.kind !== 'position' || signal.intent.unit !== 'shares') return { symbol, exchange };
+      const inShares = signal.intent.kind === 'position' && signal.intent.unit === 'shares';
+      if (!inShares && needs?.lot !== true) return { symbol, exchange };
       const key = `${exchange}:${symbol}`;
-      let lot = lots.get(key);
-      if (lot === undefined) {
+      let known = lots.get(key);
+      if (known === undefined) {
         const { credential, deadline } = await access();
-        lot = await client.lotSize(credential, exchange, symbol, deadline);
-        if (lot === undefined)
+        known = await client.lotSize(credential, exchange, symbol, deadline);
+        if (known === undefined)
           throw new InstrumentRefusedError(`Инструмент не найден: ${symbol} (${exchange})`, 'not found');
-        lots.set(key, lot, LOT_TTL_MS);
+        lots.set(key, known, LOT_TTL_MS);
       }
-      return { symbol, exchange, lot };
+      return { symbol, exchange, lot: known.lot, currency: known.currency };
     },
-    instrumentKey: (instrument) => `${instrument.exchange}:${instrument.symbol}`,
+    instrumentKey,
     lot: (instrument) => instrument.lot,
     terms: signalTermsOf,
     client,
+    reads: rememberedMarketReads(client, {
+      instrument: instrumentKey,
+      portfolio: (call) => `${call.instrument.exchange}:${call.account}`,
+    }),
   };
 }
 

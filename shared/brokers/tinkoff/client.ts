@@ -1,28 +1,38 @@
 import type { Dispatcher } from 'undici';
+import { decimalToQuotation } from '../../decimal.ts';
+import { SignalRefusedError } from '../../errors.ts';
 import { type BrokerEndpoint, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
+import type { SignalOptions } from '../../signal.ts';
 import type { BrokerClient, BrokerOrderCall } from '../broker-handler.ts';
+import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import type { ActiveOrder, InstrumentState } from '../signal-plan.ts';
 import type { CancelResult, InstrumentCall, SignalClient } from '../signal-recipe.ts';
+import type { LotQuote } from '../sizing.ts';
 import {
   accountsResponseToAccounts,
   cancelResponseToResult,
   infoResponseToQualified,
   instrumentIdToRequest,
   instrumentResponseToInstrument,
+  lastPricesResponseToPrice,
+  maxLotsToQuote,
   orderLookupResponseToState,
   orderStateResponseToOutcome,
   ordersResponseToActive,
   orderToPostOrderRequest,
   orderToV1LimitOrder,
+  portfolioResponseToPortfolio,
   positionsResponseToLots,
   postOrderResponseToOutcome,
   signalTermsToPostOrderRequest,
   type TinkoffInstrument,
   type TinkoffOrderTerms,
   type TinkoffSignalTerms,
+  tradingStatusResponseToStatus,
+  unsizableReason,
   v1ResponseToOutcome,
 } from './mapping.ts';
 import type {
@@ -32,7 +42,11 @@ import type {
   GetOrderStateRequest,
   GetOrdersRequest,
   Instrument,
+  LastPricesRequest,
+  MaxLotsRequest,
+  PortfolioRequest,
   PositionsRequest,
+  TradingStatusRequest,
 } from './schemas.ts';
 
 export const POST_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder';
@@ -46,6 +60,11 @@ export const GET_INSTRUMENT_BY_PATH = '/tinkoff.public.invest.api.contract.v1.In
 export const GET_POSITIONS_PATH = '/tinkoff.public.invest.api.contract.v1.OperationsService/GetPositions';
 export const GET_ORDERS_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrders';
 export const CANCEL_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/CancelOrder';
+/** The reads of sizing and the guards (docs/contract.md#guards). */
+export const GET_TRADING_STATUS_PATH = '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetTradingStatus';
+export const GET_PORTFOLIO_PATH = '/tinkoff.public.invest.api.contract.v1.OperationsService/GetPortfolio';
+export const GET_MAX_LOTS_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/GetMaxLots';
+export const GET_LAST_PRICES_PATH = '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetLastPrices';
 
 export type TinkoffOrderCall = BrokerOrderCall<TinkoffOrderTerms>;
 export type TinkoffClient = BrokerClient<TinkoffOrderTerms>;
@@ -145,6 +164,64 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
       call.deadline,
     );
     return cancelResponseToResult(response.statusCode, response.text);
+  }
+
+  /** `GetTradingStatus` of the instrument (its uid, else the id the signal gave): the order types taken now. */
+  async tradingStatus(call: InstrumentCall<TinkoffInstrument>): Promise<TradingStatus> {
+    const request: TradingStatusRequest = { instrumentId: call.instrument.uid ?? call.instrument.id };
+    const response = await this.#ask(GET_TRADING_STATUS_PATH, request, call);
+    return tradingStatusResponseToStatus(response.statusCode, response.text);
+  }
+
+  /** `GetPortfolio` in roubles: the portfolio's value and the day's result. */
+  async portfolio(
+    call: Pick<InstrumentCall<unknown>, 'credential' | 'account' | 'deadline'>,
+  ): Promise<AccountPortfolio> {
+    const request: PortfolioRequest = { accountId: call.account, currency: 'RUB' };
+    const response = await this.#ask(GET_PORTFOLIO_PATH, request, call);
+    return portfolioResponseToPortfolio(response.statusCode, response.text);
+  }
+
+  /**
+   * A lot's price and the account's lots: `GetMaxLots` (at the limit price, or the order book's) and, for an order
+   * without a price, `GetLastPrices`, at once. Shares and funds priced in roubles only ([not-supported](docs/contract.md#not-supported)).
+   */
+  async quote(call: InstrumentCall<TinkoffInstrument>, options: SignalOptions): Promise<LotQuote> {
+    const { instrument } = call;
+    const unsizable = unsizableReason(instrument);
+    if (unsizable !== undefined) {
+      throw new SignalRefusedError('not-supported', `T-Invest: стоимость заявки в рублях не оценить: ${unsizable}`);
+    }
+    const id = instrument.uid ?? instrument.id;
+    const maxLots: MaxLotsRequest = {
+      accountId: call.account,
+      instrumentId: id,
+      ...(options.price === undefined ? {} : { price: decimalToQuotation(options.price) }),
+    };
+    const lastPrices: LastPricesRequest = { instrumentId: [id] };
+    const [limits, last] = await Promise.all([
+      this.#ask(GET_MAX_LOTS_PATH, maxLots, call),
+      options.price === undefined
+        ? this.#ask(GET_LAST_PRICES_PATH, lastPrices, call, this.#readsDispatcher())
+        : undefined,
+    ]);
+    const price = last === undefined ? Number(options.price) : lastPricesResponseToPrice(last.statusCode, last.text);
+    return maxLotsToQuote(limits.statusCode, limits.text, instrument, price, options.type);
+  }
+
+  #ask(
+    path: string,
+    request: unknown,
+    call: Pick<InstrumentCall<unknown>, 'credential' | 'deadline'>,
+    dispatcher = this.#dispatcher,
+  ) {
+    return this.#post(
+      endpoint(this.#apiUrl, path),
+      JSON.stringify(request),
+      call.credential,
+      call.deadline,
+      dispatcher,
+    );
   }
 
   /** What the preflight asks to see the token reads positions and orders: the two answers, as they come. */

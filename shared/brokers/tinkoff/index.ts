@@ -1,3 +1,4 @@
+import { orderSignal } from '../../signal.ts';
 import * as z from '../../zod.ts';
 import {
   type BrokerDescription,
@@ -6,6 +7,7 @@ import {
   createBrokerHandler,
   initBrokerContainer,
 } from '../broker-handler.ts';
+import { rememberedMarketReads } from '../guards.ts';
 import type { BrokerSignalCalls } from '../signal-recipe.ts';
 import { TinkoffV1Client, TinkoffV2Client } from './client.ts';
 import type { TinkoffConfig } from './config.ts';
@@ -40,6 +42,7 @@ function tinkoffDescription(config: TinkoffConfig): BrokerDescription<TinkoffOrd
     stored: { credential: config.token, account: config.accountId },
     notConfigured: TINKOFF_NOT_CONFIGURED,
     origins: [config.apiUrl],
+    orderSignal: (order) => orderSignal(order, { f: order.figi }),
     warmUpAnswers: warmUpTinkoffAnswers,
     // API v1 has no positions, active orders or market orders: it takes no v2 signals.
     signals:
@@ -64,9 +67,9 @@ function tinkoffSignalCalls(
   config: TinkoffConfig,
 ): BrokerSignalCalls<TinkoffSignalFields, TinkoffInstrument, TinkoffSignalTerms> {
   return {
-    instrument: async (signal, access) => {
+    instrument: async (signal, access, needs) => {
       const { f } = signal.fields;
-      const needsLot = signal.intent.kind === 'position' || signal.intent.kind === 'close';
+      const needsLot = signal.intent.kind === 'position' || signal.intent.kind === 'close' || needs?.lot === true;
       if (f !== undefined && !needsLot) return instrumentOfId(f);
       if (f !== undefined)
         return foundToSignalInstrument(await instruments.instrument(instrumentIdToRequest(f), await access()), {
@@ -80,6 +83,10 @@ function tinkoffSignalCalls(
     lot: (instrument) => instrument.lot,
     terms: signalTermsOf,
     client,
+    reads: rememberedMarketReads(client, {
+      instrument: (instrument) => instrument.uid ?? instrument.id,
+      portfolio: (call) => call.account,
+    }),
   };
 }
 

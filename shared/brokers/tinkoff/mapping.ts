@@ -9,10 +9,12 @@ import { TINKOFF_SPBX_CLASS_CODE } from '../../facts.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import type { OrderType, SignalOptions, SignalSupport, TimeInForce } from '../../signal.ts';
 import type { NotConfiguredMessages } from '../credentials.ts';
+import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import { type OrderState, orderState } from '../order-state.ts';
 import { NO_MESSAGE_REFUSAL, type OrderOutcome, refused } from '../outcome.ts';
 import { type ActiveOrder, type PlannedOrder, positionLots } from '../signal-plan.ts';
 import type { CancelResult } from '../signal-recipe.ts';
+import type { LotQuote } from '../sizing.ts';
 import type { TinkoffFigiOrder, TinkoffOrder } from './order.ts';
 import {
   type Account,
@@ -23,11 +25,16 @@ import {
   type Instrument,
   type InstrumentRequest,
   InstrumentResponseSchema,
+  LastPricesResponseSchema,
+  MaxLotsResponseSchema,
   OrderStateSchema,
+  PortfolioResponseSchema,
   PositionsResponseSchema,
   type PostOrderRequest,
   PostOrderResponseSchema,
+  quotationToNumber,
   type SignalPostOrderRequest,
+  TradingStatusResponseSchema,
   type V1LimitOrderRequest,
   V1ResponseSchema,
 } from './schemas.ts';
@@ -340,6 +347,9 @@ export interface TinkoffInstrument {
   /** Pieces per lot: positions are counted in pieces. */
   readonly lot?: number | undefined;
   readonly listing?: TinkoffListing | undefined;
+  /** What sizing in roubles reads: the price's currency (`rub`) and the kind (`share`, `etf`, …). */
+  readonly currency?: string | undefined;
+  readonly instrumentType?: string | undefined;
 }
 
 /** A v2 signal's order in T-Invest's terms: what the log line shows. The ticker is not sent. */
@@ -382,6 +392,8 @@ export function foundToSignalInstrument(
     uid: found.uid,
     figi: found.figi || undefined,
     lot: found.lot,
+    currency: found.currency || undefined,
+    instrumentType: found.instrumentType || undefined,
     ...('listing' in named ? { listing: named.listing } : {}),
   };
 }
@@ -507,4 +519,98 @@ export function stateReadProblem(statusCode: number, text: string): string | und
     return error.data.description ?? `HTTP ${statusCode}`;
   }
   throw readFailure('state read', statusCode, json);
+}
+
+/** `GetTradingStatus`: which order types the exchange takes now, by T-Invest's flags (none when the API may not trade). */
+export function tradingStatusResponseToStatus(statusCode: number, text: string): TradingStatus {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) throw readFailure('GetTradingStatus', statusCode, json);
+  const parsed = TradingStatusResponseSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new BrokerUnavailableError('GetTradingStatus answer is not the documented JSON', { retriable: false });
+  }
+  const status = parsed.data;
+  const api = status.apiTradeAvailableFlag;
+  return {
+    status: status.tradingStatus,
+    takes: {
+      limit: api && status.limitOrderAvailableFlag,
+      market: api && status.marketOrderAvailableFlag,
+      best: api && status.bestpriceOrderAvailableFlag,
+    },
+  };
+}
+
+/** `GetPortfolio` in roubles: the portfolio's value (`totalAmountPortfolio`) and the day's result (`dailyYield`). */
+export function portfolioResponseToPortfolio(statusCode: number, text: string): AccountPortfolio {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) throw readFailure('GetPortfolio', statusCode, json);
+  const parsed = PortfolioResponseSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new BrokerUnavailableError('GetPortfolio answer is not the documented JSON', { retriable: false });
+  }
+  const { totalAmountPortfolio, dailyYield, dailyYieldRelative } = parsed.data;
+  return {
+    value: quotationToNumber(totalAmountPortfolio),
+    dailyResult: quotationToNumber(dailyYield),
+    dailyResultPct: dailyYieldRelative === undefined ? undefined : quotationToNumber(dailyYieldRelative),
+  };
+}
+
+/** Sizing in roubles reads a price per piece times the lot: true of shares and funds priced in roubles only. */
+const SIZABLE_TYPES = new Set(['share', 'etf']);
+
+/**
+ * What sizing and the money limit read of an instrument they cannot price in roubles: a bond (its price is a percentage
+ * of its face value), a future (points), anything priced in another currency, an unknown lot.
+ */
+export function unsizableReason(instrument: TinkoffInstrument): string | undefined {
+  const name = instrument.listing?.ticker ?? instrument.id;
+  if (instrument.lot === undefined || instrument.lot < 1) return `лот ${name} неизвестен`;
+  if (!SIZABLE_TYPES.has(instrument.instrumentType ?? ''))
+    return `${name} — ${instrument.instrumentType ?? 'инструмент'}, не акция и не фонд`;
+  if (instrument.currency !== 'rub') return `${name} торгуется в ${instrument.currency ?? 'другой валюте'}`;
+  return undefined;
+}
+
+/**
+ * A lot's price and the account's lots: `GetMaxLots` (the lots its own money buys at the limit price or the order
+ * book's, and its holdings sell) and the entry's price per piece (the limit's, or the last trade's).
+ */
+export function maxLotsToQuote(
+  statusCode: number,
+  text: string,
+  instrument: TinkoffInstrument,
+  price: number,
+  type: OrderType,
+): LotQuote {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) throw readFailure('GetMaxLots', statusCode, json);
+  const parsed = MaxLotsResponseSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new BrokerUnavailableError('GetMaxLots answer is not the documented JSON', { retriable: false });
+  }
+  const { buyLimits, sellLimits } = parsed.data;
+  const lot = instrument.lot ?? 1;
+  return {
+    lot,
+    price,
+    lotValue: price * lot,
+    maxLots: {
+      buy: type === 'limit' ? buyLimits.buyMaxLots : buyLimits.buyMaxMarketLots,
+      sell: sellLimits.sellMaxLots,
+    },
+  };
+}
+
+/** `GetLastPrices` of one instrument: the last trade's price per piece. */
+export function lastPricesResponseToPrice(statusCode: number, text: string): number {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) throw readFailure('GetLastPrices', statusCode, json);
+  const parsed = LastPricesResponseSchema.safeParse(json);
+  const price = parsed.success ? parsed.data.lastPrices[0]?.price : undefined;
+  if (price === undefined) {
+    throw new BrokerUnavailableError('GetLastPrices answer has no price', { retriable: false });
+  }
+  return quotationToNumber(price);
 }
