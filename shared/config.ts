@@ -1,6 +1,8 @@
 import { parseSourceRanges, SOURCE_ENTRY_RULE, type SourceRange } from './auth/source-allow-list.ts';
 import { ConfigError } from './config-error.ts';
 import {
+  DAILY_LOSS_LIMIT_RULE,
+  type DailyLossLimit,
   DEFAULT_BROKER_TIMEOUT_MS,
   DEFAULT_KILL_SWITCH_TTL_SECONDS,
   DEFAULT_MAX_LOTS_PER_ORDER,
@@ -11,6 +13,7 @@ import {
   MAX_KILL_SWITCH_TTL_SECONDS,
   MAX_ORDERS_PER_DAY_LIMIT,
   MAX_SIGNAL_AGE_SECONDS,
+  parseDailyLossLimit,
 } from './facts.ts';
 import { MAX_LOTS } from './payload.ts';
 import type { StoreExtension } from './store/extension.ts';
@@ -123,26 +126,15 @@ export function switchState(text: string | undefined): boolean | undefined {
 }
 
 /** `DAILY_LOSS_LIMIT`: roubles (`5000`) or a percentage of the portfolio (`2%`); unset, `''` or `0` is none. */
-export type DailyLossLimit =
-  | { readonly unit: 'rub'; readonly amount: number }
-  | { readonly unit: 'pct'; readonly amount: number };
-
 const dailyLossLimit = z.pipe(
   z.optional(z.string()),
   z.transform((value, ctx): DailyLossLimit | undefined => {
-    const text = (value ?? '').trim();
-    if (text === '' || text === '0') return undefined;
-    const match = /^(\d{1,12}(?:\.\d{1,2})?)(%?)$/.exec(text);
-    const amount = Number(match?.[1]);
-    if (match === null || !(amount > 0) || (match[2] === '%' && amount >= 100)) {
-      ctx.issues.push({
-        code: 'custom',
-        message: 'must be roubles (5000) or a percentage below 100 (2%)',
-        input: value,
-      });
+    const limit = parseDailyLossLimit(value ?? '');
+    if (limit === 'invalid') {
+      ctx.issues.push({ code: 'custom', message: DAILY_LOSS_LIMIT_RULE, input: value });
       return z.NEVER;
     }
-    return { unit: match[2] === '%' ? 'pct' : 'rub', amount };
+    return limit;
   }),
 );
 
@@ -204,6 +196,8 @@ export type KillSwitchSource =
  * The guards before an order (docs/contract.md#guards), each a setting: what is unset guards nothing and reads
  * nothing. Only the per-order lot limit has a default.
  */
+export type { DailyLossLimit } from './facts.ts';
+
 export interface GuardConfig {
   readonly killSwitch?: KillSwitchSource | undefined;
   /** An entry's `ts` may be this old when it gives no `ttl`; 0: only a `ttl` limits its age. */

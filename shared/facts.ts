@@ -236,6 +236,20 @@ export const PORTFOLIO_TTL_MS = 5_000;
 /** The most orders a day `MAX_ORDERS_PER_DAY` may allow: the day's counter keeps each order's key in one item. */
 export const MAX_ORDERS_PER_DAY_LIMIT = 5_000;
 
+/** `DAILY_LOSS_LIMIT` (context `dailyLossLimit`): roubles or a percentage of the portfolio. */
+export type DailyLossLimit = { readonly unit: 'rub' | 'pct'; readonly amount: number };
+export const DAILY_LOSS_LIMIT_RULE = 'must be roubles (5000) or a percentage below 100 (2%)';
+
+/** `5000` → 5 000 roubles, `2%` → 2 percent; `''` or `0`: none; `'invalid'`: neither. */
+export function parseDailyLossLimit(text: string): DailyLossLimit | undefined | 'invalid' {
+  const trimmed = text.trim();
+  if (trimmed === '' || trimmed === '0') return undefined;
+  const match = /^(\d{1,12}(?:\.\d{1,2})?)(%?)$/.exec(trimmed);
+  const amount = Number(match?.[1]);
+  if (match === null || !(amount > 0) || (match[2] === '%' && amount >= 100)) return 'invalid';
+  return { unit: match[2] === '%' ? 'pct' : 'rub', amount };
+}
+
 /** Prefix of every secret and parameter name the stack creates (CDK context `resourcePrefix`). */
 export const DEFAULT_RESOURCE_PREFIX = 'ppp-webhooks';
 

@@ -235,7 +235,7 @@ function guardContext(
     killSwitch: (deadline) => (source === undefined ? false : readKillSwitch(source, store, deadline)),
     counter: deps.orderCounter ?? orderCounter(config),
     countName: (account) => `${broker}#${account}`,
-    now: deps.now ?? Date.now,
+    now: deps.now ?? (() => Date.now()),
   };
 }
 
