@@ -1,3 +1,4 @@
+import type { GuardConfig } from './config.ts';
 import type { SignalExchange } from './facts.ts';
 import {
   describeIssues,
@@ -486,11 +487,32 @@ export function unsupportedBy(
   return undefined;
 }
 
+/** The guards in force, as the capability list and the preflight show them: `null` for a guard that is off. */
+export function guardsInForce(guards: GuardConfig) {
+  const limit = guards.dailyLossLimit;
+  return {
+    killSwitch: guards.killSwitch !== undefined,
+    signalMaxAgeSeconds: guards.signalMaxAgeMs / 1000,
+    tradingStatus: guards.checkTradingStatus,
+    maxLotsPerOrder: guards.maxLotsPerOrder,
+    maxPositionLots: guards.maxPositionLots ?? null,
+    maxOrderRub: guards.maxOrderRub ?? null,
+    maxOrdersPerDay: guards.maxOrdersPerDay ?? null,
+    dailyLossLimit: limit === undefined ? null : limit.unit === 'pct' ? `${limit.amount}%` : `${limit.amount}`,
+  };
+}
+
 /**
  * The answer to `{"check": true, "ver": …}`: what this deployment reads and the broker offers, for the preflight, the
- * console and any program to tell an old deployment before a real signal. Issues 26 and 27 add their keys and sections.
+ * console and any program to tell an old deployment before a real signal: the keys, the intents, what the broker
+ * offers, the sizing modes and the guards in force. Issue 26 adds its keys and sections.
  */
-export function signalCapabilities(support: SignalSupport | undefined, broker: string, dryRun: boolean) {
+export function signalCapabilities(
+  support: SignalSupport | undefined,
+  broker: string,
+  dryRun: boolean,
+  guards?: GuardConfig,
+) {
   if (support === undefined) return { broker, versions: [], dryRun };
   return {
     broker,
@@ -501,6 +523,9 @@ export function signalCapabilities(support: SignalSupport | undefined, broker: s
     tif: Object.fromEntries(support.orderTypes.map((type) => [type, [...support.timeInForce[type]]])),
     pu: [...support.positionUnits],
     cancel: { exchanges: [...support.cancelExchanges] },
+    // Whole lots, rounded down, capped by what the account's own money buys and holdings sell.
+    sizing: { vt: [...SIZE_UNITS], cap: 'no-margin' },
+    ...(guards === undefined ? {} : { guards: guardsInForce(guards) }),
     dryRun,
   };
 }

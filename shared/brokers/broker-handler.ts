@@ -261,7 +261,7 @@ function signalHandling<TFields, TInstrument, TSignalTerms extends LogFields>(
   return {
     parse: (body) => parseSignal(body, signals.fields),
     unsupported: (signal) => unsupportedBy(signals.support, signal, signals.exchange(signal)),
-    capabilities: () => signalCapabilities(signals.support, broker, config.dryRun),
+    capabilities: () => signalCapabilities(signals.support, broker, config.dryRun, config.guards),
     run: (request) => {
       let credentials: ReturnType<typeof readBrokerCredentials> | undefined;
       return recipe({

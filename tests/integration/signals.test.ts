@@ -375,6 +375,8 @@ describe('capabilities', () => {
         intents: ['order', 'position', 'close', 'cancel'],
         o: broker === 'alor' ? ['limit', 'market'] : ['limit', 'market', 'best'],
         cancel: { exchanges: broker === 'alor' ? ['MOEX'] : ['MOEX', 'SPBX'] },
+        sizing: { vt: ['lots', 'rub', 'pct', 'risk'], cap: 'no-margin' },
+        guards: { killSwitch: false, signalMaxAgeSeconds: 60, maxLotsPerOrder: 1_000_000, dailyLossLimit: null },
         dryRun: false,
       });
       expect(paper[broker].stats.requests).toBe(0);

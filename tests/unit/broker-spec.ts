@@ -241,6 +241,15 @@ export const CHECKED_SCHEMAS = {
   tinvestOrderState: ['tinvest-v2-openapi.yaml', 'contractv1OrderState'],
   tinvestCancelOrderRequest: ['tinvest-v2-openapi.yaml', 'v1CancelOrderRequest'],
   tinvestCancelOrderResponse: ['tinvest-v2-openapi.yaml', 'v1CancelOrderResponse'],
+  /** Sizing and the guards (docs/contract.md#guards). */
+  tinvestTradingStatusResponse: ['tinvest-v2-openapi.yaml', 'v1GetTradingStatusResponse'],
+  tinvestPortfolioRequest: ['tinvest-v2-openapi.yaml', 'v1PortfolioRequest'],
+  tinvestPortfolioResponse: ['tinvest-v2-openapi.yaml', 'v1PortfolioResponse'],
+  tinvestMaxLotsRequest: ['tinvest-v2-openapi.yaml', 'v1GetMaxLotsRequest'],
+  tinvestMaxLotsResponse: ['tinvest-v2-openapi.yaml', 'v1GetMaxLotsResponse'],
+  tinvestLastPricesRequest: ['tinvest-v2-openapi.yaml', 'v1GetLastPricesRequest'],
+  alorEstimateRequest: ['alor-WarpOpenAPIv2.yml', 'object_EstimateOrder'],
+  alorEstimateResponse: ['alor-WarpOpenAPIv2.yml', 'response_EstimateOrder'],
 } as const satisfies Record<string, readonly [SpecFile, string]>;
 
 export type CheckedSchema = keyof typeof CHECKED_SCHEMAS;
@@ -256,6 +265,8 @@ export const ENVELOPE_SCHEMAS = {
   tinvestInstrumentResponse: ['tinvest-v2-openapi.yaml', 'v1InstrumentResponse'],
   tinvestPositionsRequest: ['tinvest-v2-openapi.yaml', 'v1PositionsRequest'],
   tinvestGetOrdersResponse: ['tinvest-v2-openapi.yaml', 'v1GetOrdersResponse'],
+  tinvestTradingStatusRequest: ['tinvest-v2-openapi.yaml', 'v1GetTradingStatusRequest'],
+  tinvestLastPricesResponse: ['tinvest-v2-openapi.yaml', 'v1GetLastPricesResponse'],
 } as const satisfies Record<string, readonly [SpecFile, string]>;
 
 /** Components broker-spec.test.ts reads to show the YAML reader at work; the snapshot keeps them too. */

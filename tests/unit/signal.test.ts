@@ -343,8 +343,16 @@ describe('not-supported', () => {
 });
 
 describe('signalCapabilities', () => {
-  it('lists the version, the keys, the intents and what the broker offers', () => {
-    expect(signalCapabilities(TINKOFF_SIGNAL_SUPPORT, 'tinkoff', false)).toEqual({
+  it('lists the version, the keys, the intents, what the broker offers, the sizing modes and the guards in force', () => {
+    const guards = {
+      killSwitch: { kind: 'process' as const },
+      signalMaxAgeMs: 60_000,
+      checkTradingStatus: true,
+      maxLotsPerOrder: 1_000_000,
+      maxOrdersPerDay: 20,
+      dailyLossLimit: { unit: 'pct' as const, amount: 2 },
+    };
+    expect(signalCapabilities(TINKOFF_SIGNAL_SUPPORT, 'tinkoff', false, guards)).toEqual({
       broker: 'tinkoff',
       versions: [2],
       keys: [...SIGNAL_KEYS],
@@ -353,6 +361,17 @@ describe('signalCapabilities', () => {
       tif: { limit: ['day', 'ioc', 'fok'], market: [], best: [] },
       pu: ['lots', 'shares'],
       cancel: { exchanges: ['MOEX', 'SPBX'] },
+      sizing: { vt: ['lots', 'rub', 'pct', 'risk'], cap: 'no-margin' },
+      guards: {
+        killSwitch: true,
+        signalMaxAgeSeconds: 60,
+        tradingStatus: true,
+        maxLotsPerOrder: 1_000_000,
+        maxPositionLots: null,
+        maxOrderRub: null,
+        maxOrdersPerDay: 20,
+        dailyLossLimit: '2%',
+      },
       dryRun: false,
     });
   });

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { SignalRefusedError } from '../../errors.ts';
+import { TRADING_STATUS_TTL_MS } from '../../facts.ts';
 import { type BrokerEndpoint, type BrokerResponse, endpoint, sendBrokerRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
 import type { SignalOptions } from '../../signal.ts';
@@ -7,6 +8,7 @@ import type { BrokerClient, BrokerOrderCall, KeepWarmCall } from '../broker-hand
 import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
+import { Remembered } from '../remembered.ts';
 import type { ActiveOrder, InstrumentState } from '../signal-plan.ts';
 import type { CancelResult, InstrumentCall, SignalClient } from '../signal-recipe.ts';
 import type { LotQuote } from '../sizing.ts';
@@ -87,6 +89,11 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
   readonly #marketOrderEndpoint: BrokerEndpoint;
   readonly #apiUrl: string;
   readonly #tokens: AccessTokenCache;
+  /**
+   * Securities read in the last {@link TRADING_STATUS_TTL_MS}, by exchange and symbol: a signal that needs the lot and
+   * the trading status reads the security once.
+   */
+  readonly #securities = new Remembered<Promise<AlorSecurity | undefined>>(500);
 
   constructor(options: AlorClientOptions) {
     this.#dispatcher = options.dispatcher;
@@ -254,11 +261,16 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     return estimateResponseToQuote(response.statusCode, response.text, instrument, price);
   }
 
-  async #security(refreshToken: string, exchange: string, symbol: string, deadline: Deadline) {
-    const response = await this.#withToken(refreshToken, deadline, (token) =>
+  #security(refreshToken: string, exchange: string, symbol: string, deadline: Deadline) {
+    const key = `${exchange}:${symbol}`;
+    const known = this.#securities.get(key);
+    if (known !== undefined) return known;
+    const reading = this.#withToken(refreshToken, deadline, (token) =>
       this.#read(securityPath(exchange, symbol), token, deadline),
-    );
-    return securityResponseToInstrument(response.statusCode, response.text);
+    ).then((response) => securityResponseToInstrument(response.statusCode, response.text));
+    this.#securities.set(key, reading, TRADING_STATUS_TTL_MS);
+    reading.catch(() => this.#securities.set(key, reading, 0));
+    return reading;
   }
 
   /** Every position of the portfolio on the exchange: the preflight's check that the token reads positions. */
