@@ -26,10 +26,23 @@ import { loadStoreSdkOnDemand } from '../store/sdk-on-demand.ts';
 import { isSelfTestEvent, runStoreSelfTest, type SELF_TEST_EVENT, type SelfTestReport } from '../store/self-test.ts';
 import type * as z from '../zod.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
-import { type GuardContext, GuardRun, guardNeeds, readKillSwitch, readsNothing } from './guards.ts';
+import {
+  type GuardContext,
+  GuardRun,
+  guardNeeds,
+  instrumentNeeds,
+  readKillSwitch,
+  readsInstrument,
+  readsNothing,
+} from './guards.ts';
 import type { OrderOutcome } from './outcome.ts';
 import { brokerRequestId } from './request-id.ts';
-import { type BrokerSignalCalls, createSignalRecipe } from './signal-recipe.ts';
+import {
+  type BrokerSignalCalls,
+  createSignalRecipe,
+  type InstrumentCall,
+  type InstrumentNeeds,
+} from './signal-recipe.ts';
 
 /**
  * The recipe every broker module follows, in one place: read the stored credential and account (404 rows), put

@@ -236,6 +236,16 @@ export function readsNothing(needs: GuardNeeds): boolean {
   return Object.values(needs).every((need) => !need);
 }
 
+/** Whether a guard or the size reads the instrument at the broker (its status, a quote, its position). */
+export function readsInstrument(needs: GuardNeeds): boolean {
+  return needs.status || needs.portfolio || needs.quote || needs.exposure;
+}
+
+/** What those reads need of the instrument: its lot for a quote, what a position read needs for the position limit. */
+export function instrumentNeeds(needs: GuardNeeds): { readonly lot: boolean; readonly position: boolean } {
+  return { lot: needs.quote, position: needs.exposure };
+}
+
 /** What a {@link GuardRun} reads with. */
 export interface GuardContext<TInstrument> {
   readonly config: GuardConfig;
@@ -269,6 +279,7 @@ export class GuardRun<TInstrument> {
   readonly #deadline: Deadline;
   readonly #killSwitch: Promise<boolean> | undefined;
   #call: InstrumentCall<TInstrument> | undefined;
+  #exitCall: (() => Promise<InstrumentCall<TInstrument>>) | undefined;
   #status: Promise<TradingStatus> | undefined;
   #portfolio: Promise<AccountPortfolio> | undefined;
   #quote: Promise<LotQuote> | undefined;
@@ -301,11 +312,19 @@ export class GuardRun<TInstrument> {
 
   /**
    * Starts the reads of the instrument, all at once: its status, the account's portfolio, the quote, the position for
-   * the position limit, and the day's count of the order `requestId`. Without `call` (a function that cannot read its
-   * broker's state: T-Invest API v1) only the count is made, and no order is told an exit.
+   * the position limit, and the day's count of the order `requestId`. Without `call` (no guard reads the instrument, or a
+   * function that cannot read its broker's state: T-Invest API v1) only the count is made. `exitCall`: the instrument
+   * with all that a position read needs (its lot), asked for only when a guard would refuse an order, to tell an exit;
+   * without it, the position is read with `call`, and without either no order is told an exit.
    */
-  start(call: InstrumentCall<TInstrument> | undefined, account: string, requestId: string): void {
+  start(
+    call: InstrumentCall<TInstrument> | undefined,
+    account: string,
+    requestId: string,
+    exitCall?: () => Promise<InstrumentCall<TInstrument>>,
+  ): void {
     this.#call = call;
+    this.#exitCall = exitCall;
     const { reads, counter, config, now, countName } = this.#context;
     const needs = this.#needs;
     if (call !== undefined) {
@@ -392,8 +411,9 @@ export class GuardRun<TInstrument> {
   }
 
   async #heldNow(): Promise<number | undefined> {
-    if (this.#call === undefined) return undefined;
-    return (await this.#context.readState(this.#call, { position: true, orders: false })).position;
+    const call = this.#exitCall === undefined ? this.#call : await this.#exitCall();
+    if (call === undefined) return undefined;
+    return (await this.#context.readState(call, { position: true, orders: false })).position;
   }
 
   #callOf(): InstrumentCall<TInstrument> {

@@ -4,7 +4,7 @@ import type { LogFields } from '../logging.ts';
 import { dependsOnPosition, type Signal, type SignalOptions } from '../signal.ts';
 import type { BrokerAccess, BrokerOrderCall } from './broker-handler.ts';
 import type { BrokerCredentials } from './credentials.ts';
-import { type GuardContext, GuardRun, type MarketReads, readsNothing } from './guards.ts';
+import { type GuardContext, GuardRun, instrumentNeeds, type MarketReads } from './guards.ts';
 import type { OrderOutcome } from './outcome.ts';
 import { legRequestId } from './request-id.ts';
 import type { SignalOutcome, SignalReport } from './signal-outcome.ts';
@@ -51,17 +51,24 @@ export interface SignalClient<TInstrument, TTerms> extends MarketReads<TInstrume
   placeOrder(call: BrokerOrderCall<TTerms>): Promise<OrderOutcome>;
 }
 
+/** What a guard or a size needs of the instrument beyond what the signal does. */
+export interface InstrumentNeeds {
+  readonly lot?: boolean;
+  readonly position?: boolean;
+}
+
 /** A broker's part of the recipe: its instrument, its terms, its client. */
 export interface BrokerSignalCalls<TFields, TInstrument, TTerms extends LogFields> {
   /**
    * The instrument the signal names, in the broker's terms, with what the signal needs of it (T-Invest's lookup and
-   * lot size, Alor's lot size for `pu: "shares"`; with `needs.lot`, the lot whatever the signal: a guard or a size
-   * reads the instrument), within the deadline; `access` reads the credential then.
+   * lot size, Alor's lot size for `pu: "shares"`), within the deadline; `access` reads the credential then. `needs`:
+   * what a guard or a size reads whatever the signal: the lot (a quote), or what a position read needs (T-Invest: the
+   * lot; Alor counts positions in lots).
    */
   readonly instrument: (
     signal: Signal<TFields>,
     access: () => Promise<BrokerAccess>,
-    needs?: { readonly lot: boolean },
+    needs?: InstrumentNeeds,
   ) => Promise<TInstrument>;
   /** One name per instrument: the lock's and the order key's. */
   readonly instrumentKey: (instrument: TInstrument) => string;
@@ -113,11 +120,8 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
     const { signal, deadline, report } = run;
     // The kill switch is read from here on, beside the credentials and the instrument.
     const guards = new GuardRun(guardContext, signal, deadline);
-    const instrument = await calls.instrument(
-      signal,
-      async () => ({ credential: (await run.credentials()).credential, deadline }),
-      { lot: !readsNothing(guards.needs) },
-    );
+    const access = async () => ({ credential: (await run.credentials()).credential, deadline });
+    const instrument = await calls.instrument(signal, access, instrumentNeeds(guards.needs));
     const { credential, account } = await run.credentials();
     const key = calls.instrumentKey(instrument);
     // The signal as written names the order: a size in money, whatever lots it makes today, is part of it.
@@ -128,7 +132,11 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
       ...(signal.size === undefined ? {} : { size: signal.size }),
     });
     const call: InstrumentCall<TInstrument> = { credential, account, instrument, deadline };
-    guards.start(call, account, requestId);
+    // Told an exit only when a guard would refuse it: then the position is read, in lots of the instrument.
+    guards.start(call, account, requestId, async () => ({
+      ...call,
+      instrument: await calls.instrument(signal, access, { position: true }),
+    }));
 
     const lease = dependsOnPosition(signal)
       ? await lock.acquire(`${broker}#${account}#${key}`, { deadline, keepMs: brokerTimeoutMs / 2 })

@@ -69,7 +69,11 @@ function tinkoffSignalCalls(
   return {
     instrument: async (signal, access, needs) => {
       const { f } = signal.fields;
-      const needsLot = signal.intent.kind === 'position' || signal.intent.kind === 'close' || needs?.lot === true;
+      const needsLot =
+        signal.intent.kind === 'position' ||
+        signal.intent.kind === 'close' ||
+        needs?.lot === true ||
+        needs?.position === true;
       if (f !== undefined && !needsLot) return instrumentOfId(f);
       if (f !== undefined)
         return foundToSignalInstrument(await instruments.instrument(instrumentIdToRequest(f), await access()), {
