@@ -379,13 +379,16 @@ export function createBrokerHandler<
       const requestId = brokerRequestId(broker, account, idempotencyKey, terms);
       if (guarded !== undefined) {
         const { signal, run } = guarded;
-        const instrument =
-          signalCalls === undefined ? undefined : await signalCalls.instrument(signal, access, { lot: true });
-        run.start(
-          instrument === undefined ? undefined : { credential, account, instrument, deadline },
-          account,
-          requestId,
-        );
+        const callOf = async (needs: InstrumentNeeds) =>
+          signalCalls === undefined
+            ? undefined
+            : { credential, account, instrument: await signalCalls.instrument(signal, access, needs), deadline };
+        const call = readsInstrument(run.needs) ? await callOf(instrumentNeeds(run.needs)) : undefined;
+        const exitCall =
+          signalCalls === undefined
+            ? undefined
+            : async () => (await callOf({ position: true })) as InstrumentCall<TInstrument>;
+        run.start(call, account, requestId, exitCall);
         const intent = signal.intent as Extract<Signal['intent'], { kind: 'order' }>;
         try {
           await run.check({ side: intent.side, lots: intent.lots, type: 'limit' });
