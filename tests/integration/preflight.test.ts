@@ -327,6 +327,7 @@ describe('npm run preflight on the paper brokers (scripts/preflight.ts as a chil
     expect(parsed.checklists[0]?.checks.map(({ id, status }) => [id, status])).toEqual([
       ['alor-hosts-other', 'warn'],
       ['alor-refresh-rejected', 'fail'],
+      ['guards-in-force', 'pass'],
     ]);
   });
 });
@@ -499,7 +500,7 @@ describe('npm run preflight -- --positions (what a ver 2 signal reads)', () => {
     }
   };
 
-  it('says the token reads the positions and active orders of both brokers, in two more reads each', async () => {
+  it('says the token reads the positions and active orders of both brokers, in two more reads each (and T-Invest its portfolio)', async () => {
     const run = await preflight(['--positions', '--lang', 'en'], paperEnv());
 
     expect(run.code).toBe(0);
@@ -510,7 +511,11 @@ describe('npm run preflight -- --positions (what a ver 2 signal reads)', () => {
       `✓ The token reads the positions and active orders of account ${ACCOUNT} (ver 2 signals)`,
     );
     expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1 });
-    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, positions: 1, orders: 1 });
+    // The portfolio's value, which sizing and the day's-loss guard read (Alor's is in the summary read already).
+    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, positions: 1, orders: 1, portfolio: 1 });
+    expect(run.stdout).toContain(`✓ Account ${ACCOUNT}: 1 000 000 ₽, today 0 ₽`);
+    expect(run.stdout).toContain(`✓ Portfolio ${PORTFOLIO} on SPBX: 1 000 000 ₽, today 0 ₽`);
+    expect(run.stdout).toContain("✓ Guards in force: an entry's ts at most 60 s old, at most 1000000 lots an order");
     expectReadOnlyAndFew();
     expectNoSignalOrderCall();
   });

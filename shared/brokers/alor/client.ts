@@ -303,10 +303,20 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     return refreshResponseToAccessToken(response.statusCode, response.text);
   }
 
-  /** Whether the portfolio answers on the exchange (its summary). */
+  /**
+   * Whether the portfolio answers on the exchange (its summary), and its value and day's result when the summary gives
+   * them.
+   */
   async portfolioAnswers(accessToken: string, exchange: string, portfolio: string, deadline: Deadline) {
     const response = await this.#read(portfolioSummaryPath(exchange, portfolio), accessToken, deadline);
-    return summaryResponseToAnswers(response.statusCode, response.text);
+    const answers = summaryResponseToAnswers(response.statusCode, response.text);
+    let value: AccountPortfolio | undefined;
+    try {
+      value = answers ? summaryResponseToPortfolio(response.statusCode, response.text) : undefined;
+    } catch {
+      value = undefined;
+    }
+    return { answers, value };
   }
 
   /** The instrument a signal's ticker names on the exchange, or undefined when the exchange has none. */

@@ -2,6 +2,7 @@ import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../err
 import { type AlorExchange, brokerHostKind } from '../../facts.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import { type BrokerPreflightCall, type Check, check } from '../../preflight/checklist.ts';
+import { formatAmount } from '../sizing.ts';
 import { AlorClient } from './client.ts';
 import { accessTokenToHolder, tickerToAlorSymbol } from './mapping.ts';
 
@@ -108,10 +109,14 @@ export async function alorPreflight(target: AlorPreflightTarget, call: BrokerPre
     return;
   }
 
-  const answers = await client
+  const { answers, value } = await client
     .portfolioAnswers(accessToken, exchange, portfolio, deadline)
     .catch(rethrowUnexpectedRefusal);
   report(check(answers ? 'alor-portfolio-on-exchange' : 'alor-portfolio-not-on-exchange', { portfolio, exchange }));
+  if (value !== undefined) {
+    const amounts = { value: formatAmount(value.value), result: formatAmount(value.dailyResult) };
+    report(check('alor-portfolio-value', { portfolio, exchange, ...amounts }));
+  }
   if (answers && target.positions === true) await reportStateReads(client, accessToken, target, call);
 
   if (target.ticker === undefined) return;

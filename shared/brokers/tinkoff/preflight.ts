@@ -7,6 +7,7 @@ import {
   type TinkoffApi,
 } from '../../facts.ts';
 import { type BrokerPreflightCall, type Check, check } from '../../preflight/checklist.ts';
+import { formatAmount } from '../sizing.ts';
 import { GET_ORDERS_PATH, GET_POSITIONS_PATH, TinkoffV2Client } from './client.ts';
 import { stateReadProblem, tickerToTinkoffTicker } from './mapping.ts';
 import type { Account, Instrument } from './schemas.ts';
@@ -37,13 +38,29 @@ export interface TinkoffPreflightTarget {
   readonly positions?: boolean | undefined;
 }
 
-/** Whether the token reads what a ver 2 signal reads (`GetPositions`, `GetOrders`); the first it cannot is reported. */
+/**
+ * Whether the token reads what a ver 2 signal reads (`GetPositions`, `GetOrders`); the first it cannot is reported.
+ * Then the portfolio's value and the day's result (`GetPortfolio`), which sizing and the day's-loss guard read.
+ */
 async function reportStateReads(target: TinkoffPreflightTarget, call: BrokerPreflightCall): Promise<void> {
   const client = new TinkoffV2Client({ dispatcher: call.dispatcher, apiUrl: target.apiUrl });
   const reads = await Promise.all([
     client.readCheck(target.token, target.accountId, GET_POSITIONS_PATH, call.deadline),
     client.readCheck(target.token, target.accountId, GET_ORDERS_PATH, call.deadline),
   ]);
+  const portfolio = client
+    .portfolio({ credential: target.token, account: target.accountId, deadline: call.deadline })
+    .then((value) => {
+      call.report(
+        check('tinkoff-portfolio-value', {
+          account: target.accountId,
+          value: formatAmount(value.value),
+          result: formatAmount(value.dailyResult),
+        }),
+      );
+    })
+    // A portfolio the token cannot read leaves the value unshown: the state reads above say why.
+    .catch(() => undefined);
   for (const [what, answer] of [
     ['positions', reads[0]],
     ['orders', reads[1]],
@@ -55,6 +72,7 @@ async function reportStateReads(target: TinkoffPreflightTarget, call: BrokerPref
     }
   }
   call.report(check('tinkoff-state-readable', { account: target.accountId }));
+  await portfolio;
 }
 
 /**
