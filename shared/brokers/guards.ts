@@ -1,5 +1,6 @@
 import type { DailyLossLimit, GuardConfig, KillSwitchSource } from '../config.ts';
 import { switchState } from '../config.ts';
+import { formatAmount } from '../decimal.ts';
 import { GuardRefusedError } from '../errors.ts';
 import { ENV, PORTFOLIO_TTL_MS, TRADING_STATUS_TTL_MS } from '../facts.ts';
 import type { Deadline } from '../http/outbound/deadline.ts';
@@ -10,7 +11,7 @@ import type { OrderType, Signal, SignalOptions } from '../signal.ts';
 import { Remembered } from './remembered.ts';
 import type { InstrumentState, Side } from './signal-plan.ts';
 import type { InstrumentCall } from './signal-recipe.ts';
-import { formatAmount, type LotQuote, sizeNeedsPortfolio } from './sizing.ts';
+import { type LotQuote, sizeNeedsPortfolio } from './sizing.ts';
 
 /**
  * The guards before an order (docs/contract.md#guards), one set for both brokers and both forms of the signal: the

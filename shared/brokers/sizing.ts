@@ -1,3 +1,4 @@
+import { formatAmount } from '../decimal.ts';
 import { SignalRefusedError } from '../errors.ts';
 import type { Signal, SignalSize, StopLevel } from '../signal.ts';
 import type { Side } from './signal-plan.ts';
@@ -34,16 +35,6 @@ export interface SizeBasis {
   readonly lots: number;
   /** What the broker let the account trade, when it cut the order. */
   readonly cappedTo?: number | undefined;
-}
-
-/** Money and counts as a person reads them: `100 000`, `2 512.5`. */
-export function formatAmount(value: number): string {
-  const [whole = '0', fraction] = (Math.round(value * 100) / 100)
-    .toFixed(2)
-    .replace(/\.?0+$/, '')
-    .split('.');
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
-  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
 }
 
 /** A quotient in whole units, rounded down; a hair below a whole number (`0.3 / 0.1`) counts as it. */

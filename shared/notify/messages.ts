@@ -1,3 +1,4 @@
+import { formatAmount } from '../decimal.ts';
 import type { Broker, NotifyLanguage } from '../facts.ts';
 import type { AlarmCause, AlarmEvent, AlarmSource } from './alarms.ts';
 import type { FailureCause, FollowUpResult, GuardedRule, NotifyEvent, OrderSummary, WindowKind } from './events.ts';
@@ -404,6 +405,10 @@ const TEXTS: Readonly<Record<NotifyLanguage, Texts>> = { ru: RU, en: EN };
 /** A guard's numbers in English; the function's Russian text where a rule has none (a size, a stop). */
 function englishGuardDetail(event: Extract<NotifyEvent, { kind: 'guarded' }>): string {
   const fact = (name: string) => event.facts[name];
+  const amount = (name: string) => {
+    const value = event.facts[name];
+    return typeof value === 'number' ? formatAmount(value) : String(value);
+  };
   switch (event.rule) {
     case 'kill-switch':
       return 'Entries are refused until `npm run kill -- off`.';
@@ -414,11 +419,11 @@ function englishGuardDetail(event: Extract<NotifyEvent, { kind: 'guarded' }>): s
     case 'not-trading':
       return `Status: ${fact('status')}.`;
     case 'daily-loss':
-      return `Today's result ${fact('dailyResult')} ₽ (${fact('dailyResultPct')}%), limit ${fact('limit')}.`;
+      return `Today's result ${amount('dailyResult')} ₽ (${fact('dailyResultPct')}%), limit ${fact('limit')}.`;
     case 'order-limit':
       return fact('value') === undefined
         ? `${fact('lots')} lots, limit ${fact('limit')} (MAX_LOTS_PER_ORDER).`
-        : `${fact('value')} ₽ for ${fact('lots')} lots, limit ${fact('limit')} ₽ (MAX_ORDER_RUB).`;
+        : `${amount('value')} ₽ for ${fact('lots')} lots, limit ${amount('limit')} ₽ (MAX_ORDER_RUB).`;
     case 'position-limit':
       return `${fact('positionAfter')} lots after the order, limit ${fact('limit')} (MAX_POSITION_LOTS).`;
     case 'orders-per-day':

@@ -1,8 +1,8 @@
+import { formatAmount } from '../../decimal.ts';
 import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
 import { type AlorExchange, brokerHostKind } from '../../facts.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import { type BrokerPreflightCall, type Check, check } from '../../preflight/checklist.ts';
-import { formatAmount } from '../sizing.ts';
 import { AlorClient } from './client.ts';
 import { accessTokenToHolder, tickerToAlorSymbol } from './mapping.ts';
 

@@ -1,3 +1,4 @@
+import { formatAmount } from '../../decimal.ts';
 import { BrokerCredentialRejectedError } from '../../errors.ts';
 import {
   brokerHostKind,
@@ -7,7 +8,6 @@ import {
   type TinkoffApi,
 } from '../../facts.ts';
 import { type BrokerPreflightCall, type Check, check } from '../../preflight/checklist.ts';
-import { formatAmount } from '../sizing.ts';
 import { GET_ORDERS_PATH, GET_POSITIONS_PATH, TinkoffV2Client } from './client.ts';
 import { stateReadProblem, tickerToTinkoffTicker } from './mapping.ts';
 import type { Account, Instrument } from './schemas.ts';
