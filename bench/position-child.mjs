@@ -1,15 +1,17 @@
 // One "target position over a network" run, started by `bench/position.ts` in a fresh `node` process: import the
 // bundled function, send a ver 2 `pos` signal at once, then warm ones on the same container, each moving the position
 // (1, 0, 1, …) so that each reads the state and places one market order under the lock, beside the same order sent by a
-// bare undici request over the link (the floor: one round trip). Broker requests go over undici, the lock's DynamoDB
-// calls over node:http (the AWS SDK): both are counted per call from the diagnostics channels, so the bundle is measured
-// unchanged. The figures go to file descriptor 3 as one JSON line.
+// bare undici request over the link (the floor: one round trip). Of kind `guarded`, the signal is a buy of 0.1% of the
+// portfolio at market with a fresh `ts`, on a function with every guard set: each reads its size and guards and places
+// one order. Broker requests go over undici, the DynamoDB calls (the lock, the day's count) over node:http (the AWS
+// SDK): both are counted per call from the diagnostics channels, so the bundle is measured unchanged. The figures go to
+// file descriptor 3 as one JSON line.
 import { subscribe } from 'node:diagnostics_channel';
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { bareOrder, webhookEvent } from './child-signal.mjs';
 
-const [bundlePath, broker, warmSignalsText] = process.argv.slice(2);
+const [bundlePath, broker, warmSignalsText, kind = 'position'] = process.argv.slice(2);
 const warmSignals = Number(warmSignalsText);
 const at = () => performance.now();
 
@@ -46,7 +48,14 @@ subscribe('http.client.response.finish', ({ request }) => {
   current.timeline.push({ path: 'lock', start: start - current.start, end: at() - current.start });
 });
 
-const signal = (pos) => webhookEvent(broker, { ver: 2, t: 'MOEX:SBER', pos, o: 'market' }, `position-${process.pid}`);
+const signal = (pos) =>
+  kind === 'guarded'
+    ? webhookEvent(
+        broker,
+        { ver: 2, t: 'MOEX:SBER', d: 'buy', v: 0.1, vt: 'pct', o: 'market', ts: new Date().toISOString() },
+        `guarded-${process.pid}`,
+      )
+    : webhookEvent(broker, { ver: 2, t: 'MOEX:SBER', pos, o: 'market' }, `position-${process.pid}`);
 
 const { handler } = await import(pathToFileURL(bundlePath).href);
 const imported = at();
@@ -58,12 +67,21 @@ const bare = connection();
 // A second connection, as the function reads the position and the orders at once over two.
 const bareSecond = connection();
 const sendBare = (client = bare) => send(client);
+// As many connections as the signal's reads before its order: that many bare requests at once, then one.
+const bareClients = [bare, bareSecond];
+const bareAtOnce = (count) => {
+  while (bareClients.length < count) bareClients.push(connection());
+  return Promise.all(bareClients.slice(0, count).map((client) => sendBare(client)));
+};
 
 const results = [JSON.parse(firstResponse.body).result];
 const statuses = [firstResponse.statusCode, await sendBare(), await sendBare(bareSecond)];
 const calls = [];
 const bareMs = [];
-/** The signal's pattern with bare requests: two at once on two connections, then one: its floor over this link. */
+/**
+ * The signal's pattern with bare requests: its reads at once (as many as it made before its order, two for a `pos`),
+ * each on a connection of its own, then one: its floor over this link.
+ */
 const patternMs = [];
 for (let i = 0; i < warmSignals; i += 1) {
   const start = at();
@@ -76,8 +94,9 @@ for (let i = 0; i < warmSignals; i += 1) {
   const bareStart = at();
   statuses.push(await sendBare());
   bareMs.push(at() - bareStart);
+  const reads = Math.max(1, (calls.at(-1)?.brokerRequests ?? 3) - 1);
   const patternStart = at();
-  statuses.push(...(await Promise.all([sendBare(), sendBare(bareSecond)])), await sendBare());
+  statuses.push(...(await bareAtOnce(reads)), await sendBare());
   patternMs.push(at() - patternStart);
 }
 

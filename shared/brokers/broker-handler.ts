@@ -9,6 +9,7 @@ import { OK_BODY, textResponse, type WebhookResponse } from '../http/inbound/res
 import { createWebhookHandler, type SignalHandling, type WebhookOrder } from '../http/inbound/webhook-handler.ts';
 import {
   brokerAgent,
+  marketReadsAgent,
   preconnect,
   reconnectIdleOrigins,
   stateReadsAgent,
@@ -303,6 +304,7 @@ export function createBrokerHandler<
   calls: (
     dispatcher: Dispatcher,
     readsDispatcher: () => Dispatcher,
+    marketReadsDispatcher: () => Dispatcher,
   ) => BrokerCalls<TOrder, TTerms, TFields, TInstrument, TSignalTerms>,
   config: CommonConfig,
   deps: BrokerHandlerDeps,
@@ -312,7 +314,9 @@ export function createBrokerHandler<
   const { broker, orderSchema, stored, notConfigured, origins } = description;
   // A v2 signal's second read goes over a connection of its own; a test's mock dispatcher takes both.
   const readsDispatcher = () => deps.dispatcher ?? stateReadsAgent();
-  const { orderTerms, client, signals: signalCalls } = calls(dispatcher, readsDispatcher);
+  // The reads of sizing and the guards go over connections of their own, at once.
+  const marketReadsDispatcher = () => deps.dispatcher ?? marketReadsAgent();
+  const { orderTerms, client, signals: signalCalls } = calls(dispatcher, readsDispatcher, marketReadsDispatcher);
   const log = logger.child({ broker });
   const signalDescription = description.signals;
   const createdAt = performance.now();

@@ -75,6 +75,8 @@ export interface AlorClientOptions {
   readonly dispatcher: Dispatcher;
   /** A v2 signal's second state read goes here, so that both reads run at once. @default `dispatcher` */
   readonly readsDispatcher?: () => Dispatcher;
+  /** The reads of sizing and the guards (estimate, summary, security), at once. @default `readsDispatcher` */
+  readonly marketReadsDispatcher?: () => Dispatcher;
   readonly oauthUrl: string;
   readonly apiUrl: string;
   readonly tokens?: AccessTokenCache;
@@ -84,6 +86,7 @@ export interface AlorClientOptions {
 export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<AlorInstrument, AlorSignalTerms> {
   readonly #dispatcher: Dispatcher;
   readonly #readsDispatcher: () => Dispatcher;
+  readonly #marketReadsDispatcher: () => Dispatcher;
   readonly #refreshEndpoint: BrokerEndpoint;
   readonly #orderEndpoint: BrokerEndpoint;
   readonly #marketOrderEndpoint: BrokerEndpoint;
@@ -98,6 +101,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
   constructor(options: AlorClientOptions) {
     this.#dispatcher = options.dispatcher;
     this.#readsDispatcher = options.readsDispatcher ?? (() => options.dispatcher);
+    this.#marketReadsDispatcher = options.marketReadsDispatcher ?? this.#readsDispatcher;
     this.#apiUrl = options.apiUrl;
     this.#refreshEndpoint = endpoint(options.oauthUrl, '/refresh');
     this.#orderEndpoint = endpoint(options.apiUrl, LIMIT_ORDER_PATH);
@@ -224,7 +228,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
   async portfolio(call: InstrumentCall<AlorInstrument>): Promise<AccountPortfolio> {
     const path = portfolioSummaryPath(call.instrument.exchange, call.account);
     const response = await this.#withToken(call.credential, call.deadline, (token) =>
-      this.#read(path, token, call.deadline),
+      this.#read(path, token, call.deadline, this.#marketReadsDispatcher()),
     );
     return summaryResponseToPortfolio(response.statusCode, response.text);
   }
@@ -249,7 +253,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
       includeLimitOrders: true,
     };
     const response = await this.#withToken(call.credential, call.deadline, (token) =>
-      sendBrokerRequest(this.#readsDispatcher(), {
+      sendBrokerRequest(this.#marketReadsDispatcher(), {
         endpoint: endpoint(this.#apiUrl, ESTIMATE_PATH),
         headers: { authorization: `Bearer ${token}` },
         body: JSON.stringify(request),
@@ -266,7 +270,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     const known = this.#securities.get(key);
     if (known !== undefined) return known;
     const reading = this.#withToken(refreshToken, deadline, (token) =>
-      this.#read(securityPath(exchange, symbol), token, deadline),
+      this.#read(securityPath(exchange, symbol), token, deadline, this.#marketReadsDispatcher()),
     ).then((response) => securityResponseToInstrument(response.statusCode, response.text));
     this.#securities.set(key, reading, TRADING_STATUS_TTL_MS);
     reading.catch(() => this.#securities.set(key, reading, 0));

@@ -91,8 +91,14 @@ function alorSignalCalls(
 export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = {}): BrokerLambdaHandler {
   return createBrokerHandler<AlorOrder, AlorOrderTerms, AlorSignalFields, AlorInstrument, AlorSignalTerms>(
     alorDescription(config),
-    (dispatcher, readsDispatcher) => {
-      const client = new AlorClient({ dispatcher, readsDispatcher, oauthUrl: config.oauthUrl, apiUrl: config.apiUrl });
+    (dispatcher, readsDispatcher, marketReadsDispatcher) => {
+      const client = new AlorClient({
+        dispatcher,
+        readsDispatcher,
+        marketReadsDispatcher,
+        oauthUrl: config.oauthUrl,
+        apiUrl: config.apiUrl,
+      });
       return {
         orderTerms: (order) => orderToAlorTerms(order, config.exchange),
         client,

@@ -73,6 +73,8 @@ export interface TinkoffClientOptions {
   readonly dispatcher: Dispatcher;
   /** A v2 signal's second state read goes here, so that both reads run at once. @default `dispatcher` */
   readonly readsDispatcher?: () => Dispatcher;
+  /** The reads of sizing and the guards (GetMaxLots, GetLastPrices, GetPortfolio, GetTradingStatus), at once. */
+  readonly marketReadsDispatcher?: () => Dispatcher;
   readonly apiUrl: string;
 }
 
@@ -100,6 +102,7 @@ function notReplayed(outcome: OrderOutcome): OrderOutcome {
 export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstrument, TinkoffSignalTerms> {
   readonly #dispatcher: Dispatcher;
   readonly #readsDispatcher: () => Dispatcher;
+  readonly #marketReadsDispatcher: () => Dispatcher;
   readonly #endpoint: BrokerEndpoint;
   readonly #stateEndpoint: BrokerEndpoint;
   readonly #apiUrl: string;
@@ -113,6 +116,7 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
   constructor(options: TinkoffClientOptions) {
     this.#dispatcher = options.dispatcher;
     this.#readsDispatcher = options.readsDispatcher ?? (() => options.dispatcher);
+    this.#marketReadsDispatcher = options.marketReadsDispatcher ?? this.#readsDispatcher;
     this.#endpoint = endpoint(options.apiUrl, POST_ORDER_PATH);
     this.#stateEndpoint = endpoint(options.apiUrl, GET_ORDER_STATE_PATH);
     this.#apiUrl = options.apiUrl;
@@ -169,7 +173,7 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
   /** `GetTradingStatus` of the instrument (its uid, else the id the signal gave): the order types taken now. */
   async tradingStatus(call: InstrumentCall<TinkoffInstrument>): Promise<TradingStatus> {
     const request: TradingStatusRequest = { instrumentId: call.instrument.uid ?? call.instrument.id };
-    const response = await this.#ask(GET_TRADING_STATUS_PATH, request, call);
+    const response = await this.#ask(GET_TRADING_STATUS_PATH, request, call, this.#marketReadsDispatcher());
     return tradingStatusResponseToStatus(response.statusCode, response.text);
   }
 
@@ -178,7 +182,7 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
     call: Pick<InstrumentCall<unknown>, 'credential' | 'account' | 'deadline'>,
   ): Promise<AccountPortfolio> {
     const request: PortfolioRequest = { accountId: call.account, currency: 'RUB' };
-    const response = await this.#ask(GET_PORTFOLIO_PATH, request, call);
+    const response = await this.#ask(GET_PORTFOLIO_PATH, request, call, this.#marketReadsDispatcher());
     return portfolioResponseToPortfolio(response.statusCode, response.text);
   }
 
@@ -200,9 +204,9 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
     };
     const lastPrices: LastPricesRequest = { instrumentId: [id] };
     const [limits, last] = await Promise.all([
-      this.#ask(GET_MAX_LOTS_PATH, maxLots, call),
+      this.#ask(GET_MAX_LOTS_PATH, maxLots, call, this.#marketReadsDispatcher()),
       options.price === undefined
-        ? this.#ask(GET_LAST_PRICES_PATH, lastPrices, call, this.#readsDispatcher())
+        ? this.#ask(GET_LAST_PRICES_PATH, lastPrices, call, this.#marketReadsDispatcher())
         : undefined,
     ]);
     const price = last === undefined ? Number(options.price) : lastPricesResponseToPrice(last.statusCode, last.text);

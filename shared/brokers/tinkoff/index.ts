@@ -108,10 +108,10 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
     TinkoffSignalTerms
   >(
     tinkoffDescription(config),
-    (dispatcher, readsDispatcher) => {
+    (dispatcher, readsDispatcher, marketReadsDispatcher) => {
       const options = { dispatcher, apiUrl: config.apiUrl };
       const instruments = new TinkoffInstruments(options);
-      const v2 = new TinkoffV2Client({ ...options, readsDispatcher });
+      const v2 = new TinkoffV2Client({ ...options, readsDispatcher, marketReadsDispatcher });
       return {
         orderTerms: async (order, access) => {
           const { figi } = order;
