@@ -23,6 +23,14 @@ subscribe('undici:request:create', ({ request }) => {
   if (current === undefined || EXTENSION_PATH.test(request.path)) return;
   current.brokerRequests += 1;
   created.set(request, at());
+  // What was sent, to be sent again bare: the floor of a guarded signal is its own reads.
+  current.sent.push({
+    origin: String(request.origin),
+    path: request.path,
+    method: request.method,
+    headers: request.headers,
+    body: request.body == null ? undefined : Buffer.from(request.body).toString(),
+  });
 });
 subscribe('undici:request:headers', ({ request }) => {
   const start = created.get(request);
@@ -67,25 +75,45 @@ const bare = connection();
 // A second connection, as the function reads the position and the orders at once over two.
 const bareSecond = connection();
 const sendBare = (client = bare) => send(client);
-// As many connections as the signal's reads before its order: that many bare requests at once, then one.
+// A second bare request at once, on a connection of its own (a `pos` signal reads two at once).
 const bareClients = [bare, bareSecond];
 const bareAtOnce = (count) => {
   while (bareClients.length < count) bareClients.push(connection());
   return Promise.all(bareClients.slice(0, count).map((client) => sendBare(client)));
 };
+// A guarded signal's reads sent again as they went, each on a connection of its own: the paper brokers' own work for
+// those reads and the link's, without the function.
+const { Client } = await import('undici');
+const replayClients = [];
+const replay = (requests) =>
+  Promise.all(
+    requests.map(async (sent, index) => {
+      replayClients[index] ??= new Client(sent.origin);
+      const headers = {};
+      for (let i = 0; i + 1 < sent.headers.length; i += 2) headers[sent.headers[i]] = sent.headers[i + 1];
+      const response = await replayClients[index].request({
+        path: sent.path,
+        method: sent.method,
+        headers,
+        body: sent.body,
+      });
+      await response.body.text();
+      return response.statusCode;
+    }),
+  );
 
 const results = [JSON.parse(firstResponse.body).result];
 const statuses = [firstResponse.statusCode, await sendBare(), await sendBare(bareSecond)];
 const calls = [];
 const bareMs = [];
 /**
- * The signal's pattern with bare requests: its reads at once (as many as it made before its order, two for a `pos`),
- * each on a connection of its own, then one: its floor over this link.
+ * The signal's pattern with bare requests: two at once (a `pos`: its two reads), or a guarded signal's own reads sent
+ * again, each on a connection of its own; then one order: its floor over this link.
  */
 const patternMs = [];
 for (let i = 0; i < warmSignals; i += 1) {
   const start = at();
-  current = { brokerRequests: 0, lockRequests: 0, lockMs: 0, start, timeline: [] };
+  current = { brokerRequests: 0, lockRequests: 0, lockMs: 0, start, timeline: [], sent: [] };
   const response = await handler(signal(i % 2 === 0 ? 0 : 1));
   calls.push({ ...current, ms: at() - start });
   current = undefined;
@@ -94,9 +122,9 @@ for (let i = 0; i < warmSignals; i += 1) {
   const bareStart = at();
   statuses.push(await sendBare());
   bareMs.push(at() - bareStart);
-  const reads = Math.max(1, (calls.at(-1)?.brokerRequests ?? 3) - 1);
+  const reads = (calls.at(-1)?.sent ?? []).slice(0, -1);
   const patternStart = at();
-  statuses.push(...(await bareAtOnce(reads)), await sendBare());
+  statuses.push(...(kind === 'guarded' ? await replay(reads) : await bareAtOnce(2)), await sendBare());
   patternMs.push(at() - patternStart);
 }
 

@@ -44,8 +44,9 @@ export interface PositionFigures {
   /** `warmSignalMs` minus two bare requests: what the function and the lock add to its two round trips. */
   readonly warmOverheadMs: number;
   /**
-   * The signal's requests made bare: its reads at once, each on a connection of its own (two for a `pos`), then one.
-   * The link's own cost of that pattern on this machine (as many connections' timers and TLS at once), the fairer floor.
+   * The signal's requests made bare: two at once on two connections (a `pos`), or a guarded signal's own reads sent
+   * again as they went, each on a connection of its own; then one order. The link's and the paper brokers' own cost of
+   * that pattern on this machine, the fairer floor.
    */
   readonly barePatternMs: number;
   /** `warmSignalMs` minus {@link barePatternMs}: what the function and the lock add. */

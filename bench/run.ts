@@ -630,7 +630,7 @@ function guardedRows(): Row[] {
     ),
     row('  warm in bare round trips', (figures) => figures.warmSignalRtts.toFixed(2), '<= 2 RTT + 2 ms'),
     row('  warm minus two bare requests (ms)', (figures) => figures.warmOverheadMs.toFixed(2), '<= 2'),
-    row('  bare pattern (its reads at once, then 1) / warm minus it (ms)', (figures) =>
+    row('  its reads sent bare at once, then 1 / warm minus it (ms)', (figures) =>
       pair(figures.barePatternMs.toFixed(1), figures.warmOverPatternMs.toFixed(2)),
     ),
     row('  broker / DynamoDB requests per warm signal', (figures) =>

@@ -4,7 +4,7 @@ import { formatAmount } from '../decimal.ts';
 import { GuardRefusedError } from '../errors.ts';
 import { ENV, PORTFOLIO_TTL_MS, TRADING_STATUS_TTL_MS } from '../facts.ts';
 import type { Deadline } from '../http/outbound/deadline.ts';
-import type { OrderCounter } from '../lock/order-counter.ts';
+import type { CountResult, OrderCounter } from '../lock/order-counter.ts';
 import { moscowDay } from '../lock/order-counter.ts';
 import type { SecretStore } from '../secrets.ts';
 import type { OrderType, Signal, SignalOptions } from '../signal.ts';
@@ -366,13 +366,37 @@ export class GuardRun<TInstrument> {
    */
   async check(order: GuardedOrder | undefined, state?: InstrumentState): Promise<void> {
     if (order === undefined) return;
-    const [killSwitchOn, status, portfolio, quote, exposureState] = await Promise.all([
+    // An exit passes every guard, whatever its reads say or whether they answered: the position read tells it at once.
+    if (state !== undefined && isExit(order, state.position)) return;
+    const reads = await Promise.allSettled([
       this.#killSwitch,
       this.#status,
       this.#portfolio,
       this.#quote,
-      state ?? this.#exposure,
-    ]);
+      state === undefined ? this.#exposure : Promise.resolve(state),
+      this.#count,
+    ] as const);
+    const failed = reads.find((read) => read.status === 'rejected');
+    const value = <T>(read: PromiseSettledResult<T>) => (read.status === 'fulfilled' ? read.value : undefined);
+    const exposureState = value(reads[4]);
+    const refused = failed === undefined ? this.#refusal(order, reads, exposureState) : undefined;
+    if (failed === undefined && refused === undefined) return;
+    // An order that only reduces the position passes: the position is read now if the signal did not read it.
+    const held = exposureState?.position ?? (await this.#heldNow());
+    if (held !== undefined && isExit(order, held)) return;
+    throw failed === undefined ? refused : failed.reason;
+  }
+
+  /** The first guard that refuses, from reads that all answered. */
+  #refusal(
+    order: GuardedOrder,
+    reads: readonly PromiseSettledResult<unknown>[],
+    exposureState: InstrumentState | undefined,
+  ): GuardRefusedError | undefined {
+    const value = (index: number) => {
+      const read = reads[index];
+      return read?.status === 'fulfilled' ? read.value : undefined;
+    };
     const exposure =
       exposureState === undefined
         ? undefined
@@ -381,23 +405,24 @@ export class GuardRun<TInstrument> {
             (sum, active) => sum + (active.side === 'buy' ? active.lots : -active.lots),
             0,
           );
-    const facts = { now: this.#context.now(), killSwitchOn, status, portfolio, quote, exposure };
+    const facts: GuardFacts = {
+      now: this.#context.now(),
+      killSwitchOn: value(0) as boolean | undefined,
+      status: value(1) as TradingStatus | undefined,
+      portfolio: value(2) as AccountPortfolio | undefined,
+      quote: value(3) as LotQuote | undefined,
+      exposure,
+    };
     const refusal = guardRefusal(this.#context.config, this.#signal, order, facts);
-    const counted = await this.#count;
-    const full =
-      counted?.result.status === 'full'
-        ? new GuardRefusedError(
-            'orders-per-day',
-            `Лимит заявок на день исчерпан: ${counted.result.count} из ${this.#context.config.maxOrdersPerDay} (${ENV.maxOrdersPerDay})`,
-            { count: counted.result.count, limit: this.#context.config.maxOrdersPerDay ?? 0 },
-          )
-        : undefined;
-    const refused = refusal ?? full;
-    if (refused === undefined) return;
-    // An exit passes every guard: the position it reduces is read now if the signal did not read it.
-    const held = (state ?? exposureState)?.position ?? (await this.#heldNow());
-    if (held !== undefined && isExit(order, held)) return;
-    throw refused;
+    if (refusal !== undefined) return refusal;
+    const counted = value(5) as { readonly result: CountResult } | undefined;
+    if (counted?.result.status !== 'full') return undefined;
+    const limit = this.#context.config.maxOrdersPerDay ?? 0;
+    return new GuardRefusedError(
+      'orders-per-day',
+      `Лимит заявок на день исчерпан: ${counted.result.count} из ${limit} (${ENV.maxOrdersPerDay})`,
+      { count: counted.result.count, limit },
+    );
   }
 
   /** Gives the day's count back when the order was not sent (refused by a guard, nothing to do, a dry run). */

@@ -253,6 +253,25 @@ describe.each(BROKERS)('%s: not-trading', (broker) => {
   });
 });
 
+describe.each(BROKERS)('%s: a guard that cannot read', (broker) => {
+  const STATUS_ROUTE = { alor: 'security', tinkoff: 'trading-status' } as const;
+
+  it('broker-unavailable: an entry whose trading status does not come is not sent; an exit still is', async () => {
+    flatten(paper, broker, 'SBER');
+    holdPosition(paper, broker, 'SBER', 2);
+    // Twice: a read answered 503 is sent once more.
+    paper[broker].injectFault({ route: STATUS_ROUTE[broker], fault: { kind: 'status', status: 503 }, times: 2 });
+    const { send } = await container(envOf(broker, { CHECK_TRADING_STATUS: 'true' }), broker);
+    const booked = ordersOf(paper, broker, 'SBER').length;
+
+    expect((await send(BUY)).json.result).toBe('broker-unavailable');
+    expect(ordersOf(paper, broker, 'SBER')).toHaveLength(booked);
+    paper[broker].injectFault({ route: STATUS_ROUTE[broker], fault: { kind: 'status', status: 503 }, times: 2 });
+    expect((await send({ t: SBER, d: 'sell', v: 2, o: 'market' })).json.result).toBe('placed');
+    expect(positionOf(paper, broker, 'SBER')).toBe(0);
+  });
+});
+
 describe.each(BROKERS)('%s: daily-loss', (broker) => {
   it('daily-loss: entries are refused once the day has lost the limit, exits placed', async () => {
     flatten(paper, broker, 'SBER');
