@@ -479,12 +479,13 @@ function runtimeChecks(runtime: RuntimeFigures): Checks {
       );
     }
     if (phase('guarded')) {
+      // Above its own reads sent bare, then an order: the paper brokers' work for those reads is not the function's.
       const guarded = runtime.guarded[broker];
       check(
-        'guarded.warmOverheadMs',
-        guarded.warmOverheadMs,
-        `<= ${TARGETS.warmGuardedSlackMs} ms above two bare requests over the link, every guard set, vt pct`,
-        guarded.warmOverheadMs <= TARGETS.warmGuardedSlackMs,
+        'guarded.warmOverPatternMs',
+        guarded.warmOverPatternMs,
+        `<= ${TARGETS.warmGuardedSlackMs} ms above its own reads sent bare at once, then an order, every guard set, vt pct`,
+        guarded.warmOverPatternMs <= TARGETS.warmGuardedSlackMs,
       );
     }
   }
@@ -629,9 +630,11 @@ function guardedRows(): Row[] {
       pair(figures.firstSignalMs.toFixed(1), figures.warmSignalMs.toFixed(1)),
     ),
     row('  warm in bare round trips', (figures) => figures.warmSignalRtts.toFixed(2), '<= 2 RTT + 2 ms'),
-    row('  warm minus two bare requests (ms)', (figures) => figures.warmOverheadMs.toFixed(2), '<= 2'),
-    row('  its reads sent bare at once, then 1 / warm minus it (ms)', (figures) =>
-      pair(figures.barePatternMs.toFixed(1), figures.warmOverPatternMs.toFixed(2)),
+    row('  warm minus two bare requests (ms)', (figures) => figures.warmOverheadMs.toFixed(2)),
+    row(
+      '  its reads sent bare at once, then 1 / warm minus it (ms)',
+      (figures) => pair(figures.barePatternMs.toFixed(1), figures.warmOverPatternMs.toFixed(2)),
+      '— / <= 2',
     ),
     row('  broker / DynamoDB requests per warm signal', (figures) =>
       pair(String(figures.brokerRequestsPerSignal), String(figures.lockRequestsPerSignal)),
