@@ -300,13 +300,20 @@ export function createRoutes(options: RoutesOptions): Routes {
   };
 
   /**
-   * Only this machine's page may switch a scenario: the body must be JSON (which a page elsewhere cannot send here
-   * without a CORS preflight this server never grants) and an `Origin`, when sent, must be the console's.
+   * A change only this machine's page may make: the body is JSON (which a page elsewhere cannot send here without a
+   * CORS preflight this server never grants), and an `Origin`, when sent, is the console's.
    */
-  const changeScenario = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const fromThisConsole = (request: IncomingMessage) => {
     const origin = request.headers.origin;
     const fromConsole = origin === undefined || localHosts().has(origin.replace(/^https?:\/\//, ''));
-    if (!fromConsole || !String(request.headers['content-type']).startsWith('application/json')) {
+    return fromConsole && String(request.headers['content-type']).startsWith('application/json');
+  };
+
+  /**
+   * Only this machine's page may switch a scenario ({@link fromThisConsole}).
+   */
+  const changeScenario = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    if (!fromThisConsole(request)) {
       request.resume();
       return sendJson(response, 403, { message: 'Forbidden' });
     }
@@ -330,9 +337,7 @@ export function createRoutes(options: RoutesOptions): Routes {
    * signal (`KILL_SWITCH`); turning it tells the Telegram chat. From this machine's page only, as a scenario switch.
    */
   const turnKillSwitch = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const origin = request.headers.origin;
-    const fromConsole = origin === undefined || localHosts().has(origin.replace(/^https?:\/\//, ''));
-    if (!fromConsole || !String(request.headers['content-type']).startsWith('application/json')) {
+    if (!fromThisConsole(request)) {
       request.resume();
       return sendJson(response, 403, { message: 'Forbidden' });
     }

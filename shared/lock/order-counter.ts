@@ -1,5 +1,5 @@
 import { describeError } from '../errors.ts';
-import type { LockSdk } from './sdk.ts';
+import { type LockSdk, LockTable } from './sdk.ts';
 
 /**
  * The day's count of a deployment's orders per account (docs/contract.md#orders-per-day), shared by every container:
@@ -54,29 +54,16 @@ type AttributeMap = Record<string, { N?: string; SS?: string[] }>;
 
 /** The day's count as an item of the lock's table: `placed` (a number) and `ids` (the string set of counted keys). */
 export class DynamoOrderCounter implements OrderCounter {
-  readonly #sdk: () => Promise<LockSdk>;
-  readonly #table: string;
-  #client: InstanceType<LockSdk['DynamoDBClient']> | undefined;
+  readonly #table: LockTable;
 
   constructor(sdk: () => Promise<LockSdk>, table: string) {
-    this.#sdk = sdk;
-    this.#table = table;
-  }
-
-  async #ready(): Promise<{ sdk: LockSdk; client: InstanceType<LockSdk['DynamoDBClient']> }> {
-    const sdk = await this.#sdk();
-    // On the order's path: one retry, short timeouts, within the deadline the caller passes.
-    this.#client ??= new sdk.DynamoDBClient({
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: 1000, requestTimeout: 1000 },
-    });
-    return { sdk, client: this.#client };
+    this.#table = new LockTable(sdk, table);
   }
 
   async reserve(name: string, id: string, limit: number, expiresAt: number, signal: AbortSignal): Promise<CountResult> {
-    const { sdk, client } = await this.#ready();
+    const { sdk, client } = await this.#table.ready();
     const command = new sdk.UpdateItemCommand({
-      TableName: this.#table,
+      TableName: this.#table.name,
       Key: { pk: { S: name } },
       UpdateExpression: 'ADD placed :one, ids :ids SET expiresAt = :expiresAt',
       ConditionExpression: '(attribute_not_exists(placed) OR placed < :limit) AND NOT contains(ids, :id)',
@@ -101,9 +88,9 @@ export class DynamoOrderCounter implements OrderCounter {
   }
 
   async release(name: string, id: string, signal: AbortSignal): Promise<void> {
-    const { sdk, client } = await this.#ready();
+    const { sdk, client } = await this.#table.ready();
     const command = new sdk.UpdateItemCommand({
-      TableName: this.#table,
+      TableName: this.#table.name,
       Key: { pk: { S: name } },
       UpdateExpression: 'ADD placed :minusOne DELETE ids :ids',
       ConditionExpression: 'contains(ids, :id)',

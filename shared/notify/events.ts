@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { GUARD_ROWS } from '../errors.ts';
 import { BROKERS, FOLLOW_UP_LOG_MESSAGE, WEBHOOK_LOG_MESSAGE } from '../facts.ts';
 
 /**
@@ -171,17 +172,7 @@ const FAILURE_CAUSES: Readonly<Record<string, FailureCause>> = {
 const SIGNAL_RESULTS = new Set(['placed', 'nothing-to-do', 'cancelled']);
 
 /** The refusals told as a guard's: the guards (docs/contract.md#guards) and a size that is no lot. */
-export const GUARDED_RULES = [
-  'kill-switch',
-  'stale-signal',
-  'not-trading',
-  'daily-loss',
-  'order-limit',
-  'position-limit',
-  'orders-per-day',
-  'size-zero',
-  'bad-stop',
-] as const;
+export const GUARDED_RULES = [...GUARD_ROWS, 'size-zero', 'bad-stop'] as const;
 export type GuardedRule = (typeof GUARDED_RULES)[number];
 const guardedRule = (rule: string | undefined): GuardedRule | undefined =>
   GUARDED_RULES.find((known) => known === rule);

@@ -1,13 +1,13 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type FakeAwsStore, GET_PARAMETER, startFakeAwsStore, UPDATE_ITEM } from '#local/aws-store.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { GET_PARAMETER, startFakeAwsStore, UPDATE_ITEM } from '#local/aws-store.ts';
 import { FAKE_TELEGRAM, startFakeTelegram } from '#local/fake-telegram.ts';
 import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { BROKERS, type Broker } from '#shared/facts.ts';
 import { run as kill } from '../../scripts/kill.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
-import { alorPaperEnv, type Env, importHandler, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from '../helpers/handlers.ts';
+import { type Env, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/handlers.ts';
 import { useLocalServer, usePaperBrokers } from '../helpers/local-servers.ts';
 import { logLines } from '../helpers/logs.ts';
 import {
@@ -16,6 +16,7 @@ import {
   instrumentId,
   jsonAnswer,
   ordersOf,
+  paperEnvOf,
   positionOf,
   signalEvent,
 } from '../helpers/signals.ts';
@@ -32,18 +33,17 @@ const paper = usePaperBrokers();
 const telegram = useLocalServer(startFakeTelegram, (started) => started.reset());
 const TABLE = 'ppp-webhooks-position-locks';
 const KILL_SWITCH = '/ppp-webhooks/kill-switch';
-let store: FakeAwsStore;
+/** The AWS stores of the deployed functions: SSM (the kill switch, through the extension) and the lock's table. */
+const store = useLocalServer(
+  () => startFakeAwsStore({ tables: [TABLE] }),
+  (started) => {
+    started.resetRequests();
+    started.setParameter(KILL_SWITCH, undefined);
+    for (const key of [...started.items(TABLE).keys()]) started.deleteItem(TABLE, key);
+  },
+);
 
-beforeAll(async () => {
-  store = await startFakeAwsStore({ tables: [TABLE] });
-});
-afterAll(async () => {
-  await store.close();
-});
 beforeEach(() => {
-  store.resetRequests();
-  store.setParameter(KILL_SWITCH, undefined);
-  for (const key of [...store.items(TABLE).keys()]) store.deleteItem(TABLE, key);
   for (const broker of BROKERS) {
     paper[broker].setScenario(undefined);
     setTrading(broker, 'SBER', true);
@@ -54,9 +54,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function envOf(broker: Broker, overrides: Env = {}): Env {
-  return { ...(broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper)), ...overrides };
-}
+const envOf = (broker: Broker, overrides: Env = {}) => paperEnvOf(paper, broker, overrides);
 
 /** The function's environment as deployed: the store (through its extension) and the lock's table, the fakes. */
 function deployedEnv(broker: Broker, overrides: Env = {}): Env {

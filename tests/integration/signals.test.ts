@@ -3,7 +3,7 @@ import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { BROKERS, type Broker } from '#shared/facts.ts';
 import { SIGNAL_KEYS } from '#shared/signal.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
-import { alorPaperEnv, type Env, importHandler, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from '../helpers/handlers.ts';
+import { type Env, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/handlers.ts';
 import { usePaperBrokers } from '../helpers/local-servers.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 import {
@@ -11,8 +11,9 @@ import {
   holdPosition,
   jsonAnswer,
   ordersOf,
+  paperEnvOf,
   positionOf,
-  signalEvent,
+  signalContainer,
   workingOrdersOf,
 } from '../helpers/signals.ts';
 
@@ -24,16 +25,9 @@ import {
 
 const paper = usePaperBrokers();
 
-function envOf(broker: Broker, overrides: Env = {}): Env {
-  return { ...(broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper)), ...overrides };
-}
-
+const envOf = (broker: Broker, overrides: Env = {}) => paperEnvOf(paper, broker, overrides);
 /** A cold container of the function, whose signals then run warm one after the other. */
-async function container(broker: Broker, overrides: Env = {}) {
-  const handler = await importHandler(broker, envOf(broker, overrides));
-  return async (body: Record<string, unknown>, options: { key?: string } = {}) =>
-    jsonAnswer(await handler(signalEvent(broker, body, options)));
-}
+const container = (broker: Broker, overrides: Env = {}) => signalContainer(paper, broker, overrides);
 
 const SBER = 'MOEX:SBER';
 

@@ -2,17 +2,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PAPER_MONEY } from '#local/paper-broker/book.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
 import { BROKERS, type Broker } from '#shared/facts.ts';
-import { alorPaperEnv, type Env, importHandler, tinkoffPaperEnv } from '../helpers/handlers.ts';
 import { usePaperBrokers } from '../helpers/local-servers.ts';
-import {
-  flatten,
-  holdPosition,
-  instrumentId,
-  jsonAnswer,
-  ordersOf,
-  positionOf,
-  signalEvent,
-} from '../helpers/signals.ts';
+import { flatten, holdPosition, instrumentId, ordersOf, positionOf, signalContainer } from '../helpers/signals.ts';
 
 /**
  * docs/contract.md#sizing through the exported handler of each function, against both paper brokers: `vt` in roubles,
@@ -23,15 +14,7 @@ import {
 
 const paper = usePaperBrokers();
 
-function envOf(broker: Broker, overrides: Env = {}): Env {
-  return { ...(broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper)), ...overrides };
-}
-
-async function container(broker: Broker, overrides: Env = {}) {
-  const handler = await importHandler(broker, envOf(broker, overrides));
-  return async (body: Record<string, unknown>, options: { key?: string } = {}) =>
-    jsonAnswer(await handler(signalEvent(broker, body, options)));
-}
+const container = (broker: Broker) => signalContainer(paper, broker);
 
 function setMoney(paperBrokers: PaperBrokers, broker: Broker, change: Partial<typeof DEFAULT_PAPER_MONEY>) {
   if (broker === 'alor') paperBrokers.alor.setMoney(PAPER_ALOR.portfolio, change);

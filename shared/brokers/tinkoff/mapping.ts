@@ -8,6 +8,7 @@ import {
 import { TINKOFF_SPBX_CLASS_CODE } from '../../facts.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import type { OrderType, SignalOptions, SignalSupport, TimeInForce } from '../../signal.ts';
+import type * as z from '../../zod.ts';
 import type { NotConfiguredMessages } from '../credentials.ts';
 import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import { type OrderState, orderState } from '../order-state.ts';
@@ -521,15 +522,20 @@ export function stateReadProblem(statusCode: number, text: string): string | und
   throw readFailure('state read', statusCode, json);
 }
 
+/** A read call's answer in its documented shape, or why not: a rejected token, a broker not answering as documented. */
+function readAnswer<T>(method: string, statusCode: number, text: string, schema: z.ZodMiniType<T>): T {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) throw readFailure(method, statusCode, json);
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new BrokerUnavailableError(`${method} answer is not the documented JSON`, { retriable: false });
+  }
+  return parsed.data;
+}
+
 /** `GetTradingStatus`: which order types the exchange takes now, by T-Invest's flags (none when the API may not trade). */
 export function tradingStatusResponseToStatus(statusCode: number, text: string): TradingStatus {
-  const json = parseJsonText(text);
-  if (statusCode !== 200) throw readFailure('GetTradingStatus', statusCode, json);
-  const parsed = TradingStatusResponseSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new BrokerUnavailableError('GetTradingStatus answer is not the documented JSON', { retriable: false });
-  }
-  const status = parsed.data;
+  const status = readAnswer('GetTradingStatus', statusCode, text, TradingStatusResponseSchema);
   const api = status.apiTradeAvailableFlag;
   return {
     status: status.tradingStatus,
@@ -543,13 +549,8 @@ export function tradingStatusResponseToStatus(statusCode: number, text: string):
 
 /** `GetPortfolio` in roubles: the portfolio's value (`totalAmountPortfolio`) and the day's result (`dailyYield`). */
 export function portfolioResponseToPortfolio(statusCode: number, text: string): AccountPortfolio {
-  const json = parseJsonText(text);
-  if (statusCode !== 200) throw readFailure('GetPortfolio', statusCode, json);
-  const parsed = PortfolioResponseSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new BrokerUnavailableError('GetPortfolio answer is not the documented JSON', { retriable: false });
-  }
-  const { totalAmountPortfolio, dailyYield, dailyYieldRelative } = parsed.data;
+  const portfolio = readAnswer('GetPortfolio', statusCode, text, PortfolioResponseSchema);
+  const { totalAmountPortfolio, dailyYield, dailyYieldRelative } = portfolio;
   return {
     value: quotationToNumber(totalAmountPortfolio),
     dailyResult: quotationToNumber(dailyYield),
@@ -584,13 +585,7 @@ export function maxLotsToQuote(
   price: number,
   type: OrderType,
 ): LotQuote {
-  const json = parseJsonText(text);
-  if (statusCode !== 200) throw readFailure('GetMaxLots', statusCode, json);
-  const parsed = MaxLotsResponseSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new BrokerUnavailableError('GetMaxLots answer is not the documented JSON', { retriable: false });
-  }
-  const { buyLimits, sellLimits } = parsed.data;
+  const { buyLimits, sellLimits } = readAnswer('GetMaxLots', statusCode, text, MaxLotsResponseSchema);
   const lot = instrument.lot ?? 1;
   return {
     lot,
@@ -605,10 +600,7 @@ export function maxLotsToQuote(
 
 /** `GetLastPrices` of one instrument: the last trade's price per piece. */
 export function lastPricesResponseToPrice(statusCode: number, text: string): number {
-  const json = parseJsonText(text);
-  if (statusCode !== 200) throw readFailure('GetLastPrices', statusCode, json);
-  const parsed = LastPricesResponseSchema.safeParse(json);
-  const price = parsed.success ? parsed.data.lastPrices[0]?.price : undefined;
+  const price = readAnswer('GetLastPrices', statusCode, text, LastPricesResponseSchema).lastPrices[0]?.price;
   if (price === undefined) {
     throw new BrokerUnavailableError('GetLastPrices answer has no price', { retriable: false });
   }

@@ -125,8 +125,8 @@ export const InstrumentSchema = z.object({
   name: z._default(z.string(), ''),
   lot: z._default(z.int(), 0),
   /** The price's currency (`rub`) and the kind (`share`, `etf`, `bond`, `futures`, …): what sizing in roubles can read. */
-  currency: z._default(z.string(), ''),
-  instrumentType: z._default(z.string(), ''),
+  currency: z.optional(z.string()),
+  instrumentType: z.optional(z.string()),
   apiTradeAvailableFlag: z._default(z.boolean(), false),
   buyAvailableFlag: z._default(z.boolean(), false),
   sellAvailableFlag: z._default(z.boolean(), false),
