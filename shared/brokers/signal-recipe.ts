@@ -139,7 +139,13 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
     }));
 
     const lease = dependsOnPosition(signal)
-      ? await lock.acquire(`${broker}#${account}#${key}`, { deadline, keepMs: brokerTimeoutMs / 2 })
+      ? await lock
+          .acquire(`${broker}#${account}#${key}`, { deadline, keepMs: brokerTimeoutMs / 2 })
+          .catch(async (error: unknown) => {
+            // Nothing will be sent: the day's count this signal took is given back.
+            await guards.settle(false);
+            throw error;
+          })
       : undefined;
     let sent = false;
     try {

@@ -3,7 +3,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GET_PARAMETER, startFakeAwsStore, UPDATE_ITEM } from '#local/aws-store.ts';
 import { FAKE_TELEGRAM, startFakeTelegram } from '#local/fake-telegram.ts';
-import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
+import { PAPER_ALOR, PAPER_INSTRUMENTS, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { BROKERS, type Broker } from '#shared/facts.ts';
 import { run as kill } from '../../scripts/kill.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
@@ -373,5 +373,30 @@ describe.each(BROKERS)('%s: orders-per-day', (broker) => {
     const [day] = [...store.items(TABLE).entries()].filter(([name]) => name.startsWith(`${broker}#${account}#orders#`));
     expect(day?.[1].placed).toEqual({ N: '2' });
     expect(store.count(UPDATE_ITEM)).toBeGreaterThanOrEqual(4);
+  });
+
+  it('orders-per-day: a signal that never got its lock (position-locked) gives its count back', async () => {
+    flatten(paper, broker, 'SBER');
+    const { send } = await container(
+      deployedEnv(broker, { MAX_ORDERS_PER_DAY: '1', BROKER_TIMEOUT_MS: '400' }),
+      broker,
+    );
+    const account = broker === 'alor' ? PAPER_ALOR.portfolio : PAPER_TINKOFF.accountId;
+    const instrument =
+      broker === 'alor' ? 'MOEX:SBER' : PAPER_INSTRUMENTS.tinkoff.find((listed) => listed.ticker === 'SBER')?.uid;
+    const held = `${broker}#${account}#${instrument}`;
+    store.putItem(TABLE, {
+      pk: { S: held },
+      holder: { S: 'another-container' },
+      leaseUntil: { N: String(Date.now() + 60_000) },
+      expiresAt: { N: String(Math.ceil(Date.now() / 1000) + 60) },
+    });
+
+    expect((await send({ t: SBER, pos: 1, o: 'market' })).json.result).toBe('position-locked');
+    store.deleteItem(TABLE, held);
+
+    // The one order of the day is still there to be placed, and then the day is full.
+    expect((await send({ t: SBER, pos: 1, o: 'market' })).json.result).toBe('placed');
+    expect((await send({ t: SBER, pos: 2, o: 'market' })).json.result).toBe('orders-per-day');
   });
 });
