@@ -98,12 +98,10 @@ export interface SignalSize {
 }
 
 /**
- * `sl`: a price, or a percentage away from the entry's price. Read here for what `vt: "risk"` needs; protective orders
- * (issue 26) take it over.
+ * `sl`: a price, or a percentage away from the entry's price (canonical decimals). Read here for what `vt: "risk"`
+ * needs, in the shape protective orders (issue 26) read their levels in, so that they take it over.
  */
-export type StopLevel =
-  | { readonly kind: 'price'; readonly price: string }
-  | { readonly kind: 'percent'; readonly percent: number };
+export type StopLevel = { readonly kind: 'price' | 'percent'; readonly value: string };
 
 /** `ts` and `ttl`: when the signal was made (ms since the epoch), and how old it may be when it arrives. */
 export interface SignalTime {
@@ -213,10 +211,10 @@ const StopSchema = z.pipe(
     const percent = typeof value === 'string' ? /^\s*(\d{1,2}(?:\.\d{1,4})?)\s*%\s*$/.exec(value) : null;
     if (percent !== null) {
       const amount = Number(percent[1]);
-      if (amount > 0) return { kind: 'percent', percent: amount };
+      if (amount > 0) return { kind: 'percent', value: String(amount) };
     }
     const price = PriceSchema.safeParse(value);
-    if (percent === null && price.success) return { kind: 'price', price: price.data };
+    if (percent === null && price.success) return { kind: 'price', value: price.data };
     ctx.issues.push({
       code: 'custom',
       message: 'must be a price above zero or a percentage such as "2%"',

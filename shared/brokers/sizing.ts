@@ -46,13 +46,13 @@ const sizeZero = (text: string) => new SignalRefusedError('size-zero', `Разм
 
 /** `sl` in the entry's terms: the loss of one lot from the entry to the stop, or the refusal of a stop on the wrong side. */
 function lossPerLot(stop: StopLevel, quote: LotQuote, long: boolean): number {
-  if (stop.kind === 'percent') return (quote.lotValue * stop.percent) / 100;
-  const level = Number(stop.price);
+  if (stop.kind === 'percent') return (quote.lotValue * Number(stop.value)) / 100;
+  const level = Number(stop.value);
   const distance = long ? quote.price - level : level - quote.price;
   if (!(distance > 0)) {
     throw new SignalRefusedError(
       'bad-stop',
-      `sl ${stop.price} не защищает ${long ? 'покупку' : 'продажу'}: вход по ${formatAmount(quote.price)}`,
+      `sl ${stop.value} не защищает ${long ? 'покупку' : 'продажу'}: вход по ${formatAmount(quote.price)}`,
     );
   }
   return (quote.lotValue * distance) / quote.price;

@@ -29,8 +29,8 @@ describe('sizeToLots', () => {
     [{ unit: 'rub', amount: 10_000 }, quote(100, 3.5), undefined, undefined, 28],
     [{ unit: 'pct', amount: 5 }, quote(10, 250), 1_000_000, undefined, 20],
     [{ unit: 'pct', amount: 0.1 }, quote(100, 3.5), 1_000_000, undefined, 2],
-    [{ unit: 'risk', amount: 1 }, quote(10, 250), 1_000_000, { kind: 'price', price: '245' }, 200],
-    [{ unit: 'risk', amount: 1 }, quote(1, 250), 1_000_000, { kind: 'percent', percent: 2 }, 2000],
+    [{ unit: 'risk', amount: 1 }, quote(10, 250), 1_000_000, { kind: 'price', value: '245' }, 200],
+    [{ unit: 'risk', amount: 1 }, quote(1, 250), 1_000_000, { kind: 'percent', value: '2' }, 2000],
     // 0.3 / 0.1 is 2.9999999999999996 in doubles: still 3 lots
     [{ unit: 'rub', amount: 0.3 }, quote(1, 0.1), undefined, undefined, 3],
   ] as const)('%j of %j (portfolio %s, sl %j) is %i lots', (size, lotQuote, portfolio, stop, lots) => {
@@ -42,7 +42,7 @@ describe('sizeToLots', () => {
       'Размер заявки 0 лотов: 1 000 ₽ меньше цены лота 2 500 ₽ (250 × 10 шт.)',
     );
     expect(() =>
-      sizeToLots({ unit: 'risk', amount: 0.01 }, quote(10, 250), true, 100_000, { kind: 'price', price: '200' }),
+      sizeToLots({ unit: 'risk', amount: 0.01 }, quote(10, 250), true, 100_000, { kind: 'price', value: '200' }),
     ).toThrow(
       'Размер заявки 0 лотов: риск 0.01% портфеля 100 000 ₽ = 10 ₽ меньше убытка одного лота до sl 500 ₽ (лот 2 500 ₽ (250 × 10 шт.))',
     );
@@ -50,10 +50,10 @@ describe('sizeToLots', () => {
 
   it('refuses a stop on the wrong side of the entry, for a buy and for a sell', () => {
     expect(() =>
-      sizeToLots({ unit: 'risk', amount: 1 }, quote(10, 250), true, 1e6, { kind: 'price', price: '250' }),
+      sizeToLots({ unit: 'risk', amount: 1 }, quote(10, 250), true, 1e6, { kind: 'price', value: '250' }),
     ).toThrow('sl 250 не защищает покупку: вход по 250');
     expect(() =>
-      sizeToLots({ unit: 'risk', amount: 1 }, quote(10, 250), false, 1e6, { kind: 'price', price: '240' }),
+      sizeToLots({ unit: 'risk', amount: 1 }, quote(10, 250), false, 1e6, { kind: 'price', value: '240' }),
     ).toThrow('sl 240 не защищает продажу: вход по 250');
   });
 
@@ -143,7 +143,7 @@ describe('the v2 keys of sizing and time', () => {
       signal: {
         intent: { kind: 'order', side: 'buy', lots: 0 },
         size: { unit: 'risk', amount: 0.5 },
-        stop: { kind: 'percent', percent: 2 },
+        stop: { kind: 'percent', value: '2' },
         time: { at: Date.UTC(2026, 11, 1, 10), ttlMs: 30_000 },
       },
     });
