@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevServerProcess, spawnDevServer } from './dev-server-process.ts';
 import { findChromiumHere } from './find-chromium.ts';
@@ -47,6 +47,18 @@ describe('console page (chromium)', () => {
     await browser?.close().catch(() => undefined);
     if (server !== undefined) await server.stop('SIGINT').catch(() => server?.child.kill('SIGKILL'));
   }, 20_000);
+
+  /** A new page on the console, loaded (its status updated), with the page's errors collected. */
+  async function openConsole(): Promise<{ page: Page; pageErrors: string[] }> {
+    if (server === undefined || browser === undefined) throw new Error('not started');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${server.url}/`);
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: STEP_TIMEOUT_MS }).toMatch(/updated/);
+    return { page, pageErrors };
+  }
 
   it('sends a signal with the form and shows the order in the paper book and the call in the log', async () => {
     if (server === undefined || browser === undefined) throw new Error('not started');
@@ -118,13 +130,7 @@ describe('console page (chromium)', () => {
   });
 
   it('sends a ver 2 target position as a TradingView alert and shows the paper position it reaches', async () => {
-    if (server === undefined || browser === undefined) throw new Error('not started');
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    page.setDefaultTimeout(STEP_TIMEOUT_MS);
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`${server.url}/`);
-    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: STEP_TIMEOUT_MS }).toMatch(/updated/);
+    const { page, pageErrors } = await openConsole();
 
     // The last price a market order fills at, set from the console.
     await page.getByTestId('price-broker').selectOption('alor');
@@ -157,12 +163,7 @@ describe('console page (chromium)', () => {
   });
 
   it('turns the kill switch on (a sized entry refused, the chat told) and off, and sets a paper account', async () => {
-    if (server === undefined || browser === undefined) throw new Error('not started');
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    page.setDefaultTimeout(STEP_TIMEOUT_MS);
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`${server.url}/`);
+    const { page, pageErrors } = await openConsole();
     await expect.poll(() => page.getByTestId('kill-switch-state').textContent()).toBe('off');
 
     await page.getByTestId('kill-switch').click();
