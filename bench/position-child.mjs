@@ -6,55 +6,15 @@
 // one order. Broker requests go over undici, the DynamoDB calls (the lock, the day's count) over node:http (the AWS
 // SDK): both are counted per call from the diagnostics channels, so the bundle is measured unchanged. The figures go to
 // file descriptor 3 as one JSON line.
-import { subscribe } from 'node:diagnostics_channel';
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { medianOfLastHalf, roundedTimeline, trackCalls } from './child-calls.mjs';
 import { bareOrder, webhookEvent } from './child-signal.mjs';
 
 const [bundlePath, broker, warmSignalsText, kind = 'position'] = process.argv.slice(2);
 const warmSignals = Number(warmSignalsText);
 const at = () => performance.now();
-
-// What one timed call does: its broker requests, its lock requests (node:http) and the time they took.
-let current;
-const EXTENSION_PATH = /^\/(secretsmanager|systemsmanager)\//;
-const created = new WeakMap();
-subscribe('undici:request:create', ({ request }) => {
-  if (current === undefined || EXTENSION_PATH.test(request.path)) return;
-  current.brokerRequests += 1;
-  created.set(request, at());
-  // What was sent, to be sent again bare: the floor of a guarded signal is its own reads.
-  current.sent.push({
-    origin: String(request.origin),
-    path: request.path,
-    method: request.method,
-    headers: request.headers,
-    body: request.body == null ? undefined : Buffer.from(request.body).toString(),
-  });
-});
-subscribe('undici:request:headers', ({ request }) => {
-  const start = created.get(request);
-  if (current !== undefined && start !== undefined) {
-    current.timeline.push({
-      path: request.path.split('?')[0].split('/').slice(-2).join('/'),
-      start: start - current.start,
-      end: at() - current.start,
-    });
-  }
-});
-const lockStarts = new WeakMap();
-subscribe('http.client.request.start', ({ request }) => {
-  if (current !== undefined) {
-    current.lockRequests += 1;
-    lockStarts.set(request, at());
-  }
-});
-subscribe('http.client.response.finish', ({ request }) => {
-  const start = lockStarts.get(request);
-  if (current === undefined || start === undefined) return;
-  current.lockMs += at() - start;
-  current.timeline.push({ path: 'lock', start: start - current.start, end: at() - current.start });
-});
+const calls = trackCalls('lock', { keepSent: kind === 'guarded' });
 
 const signal = (pos) =>
   kind === 'guarded'
@@ -104,7 +64,7 @@ const replay = (requests) =>
 
 const results = [JSON.parse(firstResponse.body).result];
 const statuses = [firstResponse.statusCode, await sendBare(), await sendBare(bareSecond)];
-const calls = [];
+const timed = [];
 const bareMs = [];
 /**
  * The signal's pattern with bare requests: two at once (a `pos`: its two reads), or a guarded signal's own reads sent
@@ -112,43 +72,32 @@ const bareMs = [];
  */
 const patternMs = [];
 for (let i = 0; i < warmSignals; i += 1) {
-  const start = at();
-  current = { brokerRequests: 0, lockRequests: 0, lockMs: 0, start, timeline: [], sent: [] };
+  calls.begin();
   const response = await handler(signal(i % 2 === 0 ? 0 : 1));
-  calls.push({ ...current, ms: at() - start });
-  current = undefined;
+  timed.push(calls.end());
   statuses.push(response.statusCode);
   results.push(JSON.parse(response.body).result);
   const bareStart = at();
   statuses.push(await sendBare());
   bareMs.push(at() - bareStart);
-  const reads = (calls.at(-1)?.sent ?? []).slice(0, -1);
+  const reads = (timed.at(-1)?.sent ?? []).slice(0, -1);
   const patternStart = at();
   statuses.push(...(kind === 'guarded' ? await replay(reads) : await bareAtOnce(2)), await sendBare());
   patternMs.push(at() - patternStart);
 }
 
-const medianOfLastHalf = (values) => {
-  const lastHalf = values.slice(Math.floor(values.length / 2)).sort((a, b) => a - b);
-  return lastHalf[Math.floor(lastHalf.length / 2)];
-};
-
 writeSync(
   3,
   `${JSON.stringify({
     firstMs,
-    warmMs: medianOfLastHalf(calls.map((call) => call.ms)),
-    lockMs: medianOfLastHalf(calls.map((call) => call.lockMs)),
+    warmMs: medianOfLastHalf(timed.map((call) => call.ms)),
+    lockMs: medianOfLastHalf(timed.map((call) => call.awsMs)),
     bareRequestMs: medianOfLastHalf(bareMs),
     barePatternMs: medianOfLastHalf(patternMs),
-    brokerRequestsPerSignal: medianOfLastHalf(calls.map((call) => call.brokerRequests)),
-    lockRequestsPerSignal: medianOfLastHalf(calls.map((call) => call.lockRequests)),
+    brokerRequestsPerSignal: medianOfLastHalf(timed.map((call) => call.brokerRequests)),
+    lockRequestsPerSignal: medianOfLastHalf(timed.map((call) => call.awsRequests)),
     // Where the last warm signal's time went: each request's start and headers, ms after the call began.
-    timeline: calls.at(-1)?.timeline.map((step) => ({
-      ...step,
-      start: Math.round(step.start * 100) / 100,
-      end: Math.round(step.end * 100) / 100,
-    })),
+    timeline: roundedTimeline(timed.at(-1)),
     statuses,
     results,
     body: firstResponse.statusCode === 200 ? undefined : firstResponse.body,

@@ -60,6 +60,20 @@ export interface PositionFigures {
 }
 
 const CHILD = fileURLToPath(new URL('position-child.mjs', import.meta.url));
+
+/** A child's environment over the simulated link: the function's, the link's, its CA, and the bare order beside it. */
+export function overTheLink(
+  env: Record<string, string>,
+  network: BrokerNetwork,
+  broker: Broker,
+): Record<string, string> {
+  return {
+    ...env,
+    ...network.env,
+    NODE_EXTRA_CA_CERTS: network.ca.caFile,
+    BENCH_BARE_ORDER: JSON.stringify(network.bareOrders[broker]),
+  };
+}
 /** Signals after the first, per run; the warm figure is the median of the last half. */
 const WARM_SIGNALS_PER_RUN = 20;
 
@@ -83,12 +97,7 @@ export async function positionRun(
     `${kind} run of ${bundle}`,
     CHILD,
     [bundle, broker, String(WARM_SIGNALS_PER_RUN), kind],
-    {
-      ...env,
-      ...network.env,
-      NODE_EXTRA_CA_CERTS: network.ca.caFile,
-      BENCH_BARE_ORDER: JSON.stringify(network.bareOrders[broker]),
-    },
+    overTheLink(env, network, broker),
   );
   if (run.statuses.some((status) => status !== 200) || run.results.some((result) => result !== 'placed')) {
     throw new Error(`${kind} run answered ${run.statuses.join(', ')} (${run.results.join(', ')}): ${run.body}`);

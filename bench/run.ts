@@ -10,9 +10,11 @@
  * BENCH_NOTIFY_INVOCATIONS (1000: calls per instance with Telegram messages off and on, bench/notify.ts), BENCH_NODE
  * (the `node`s of the measured processes, side by side: warm phases, cold starts, first orders; `24,22` fetches both
  * from the npm registry; bench/child-run.ts), BENCH_POSITION_RUNS (5: fresh processes per function of the target-position
- * phase, bench/position.ts, and of the guarded phase: a sized entry through every guard), BENCH_PHASES (a comma list of
- * the phases to run, all by default: warm, long-price, notify, cold, network, position, guarded, preflight; the bundles
- * are always built and measured, and only the targets of the phases run are checked). The refused-price, messages and preflight phases run on this process's Node.
+ * phase, bench/position.ts, and of the guarded phase: a sized entry through every guard), BENCH_PROTECTION_RUNS (3:
+ * fresh processes per function and entry type of the protected-entry phase, bench/protection.ts), BENCH_PHASES (a comma
+ * list of the phases to run, all by default: warm, long-price, notify, cold, network, position, guarded, protection,
+ * preflight; the bundles are always built and measured, and only the targets of the phases run are checked). The
+ * refused-price, messages and preflight phases run on this process's Node.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -43,6 +45,13 @@ import { type LongPriceFigures, measureLongPriceRefusal } from './long-price.ts'
 import { createBenchNotifier, type LineTap, measureNotify, type NotifyFigures } from './notify.ts';
 import { type PositionFigures, positionRun, summarizePosition } from './position.ts';
 import { measurePreflight, type PreflightFigures } from './preflight.ts';
+import {
+  PROTECTED_ENTRY_TYPES,
+  type ProtectedEntryType,
+  type ProtectionFigures,
+  protectionRun,
+  summarizeProtection,
+} from './protection.ts';
 import { round } from './stats.ts';
 import { importBundledHandler, paperBrokerEnv, type WarmFigures, warmRun } from './warm.ts';
 
@@ -69,7 +78,17 @@ const NOTIFY_INVOCATIONS = positiveInt('BENCH_NOTIFY_INVOCATIONS', 1000);
 const DEPLOYED_VARIANT: SdkVariant = 'sdkExternal';
 const MAX_PHASE_MS = 60_000;
 
-const PHASE_NAMES = ['warm', 'long-price', 'notify', 'cold', 'network', 'position', 'guarded', 'preflight'] as const;
+const PHASE_NAMES = [
+  'warm',
+  'long-price',
+  'notify',
+  'cold',
+  'network',
+  'position',
+  'guarded',
+  'protection',
+  'preflight',
+] as const;
 type Phase = (typeof PHASE_NAMES)[number];
 const PHASES = new Set(
   (process.env.BENCH_PHASES ?? PHASE_NAMES.join(','))
@@ -80,6 +99,11 @@ const PHASES = new Set(
 const phase = (name: Phase) => PHASES.has(name);
 /** Runs of the target-position phase per function and node (fresh processes). */
 const POSITION_RUNS = positiveInt('BENCH_POSITION_RUNS', 5);
+/** Runs of the protected-entry phase per function, entry type and node (fresh processes). */
+const PROTECTION_RUNS = positiveInt('BENCH_PROTECTION_RUNS', 3);
+/** A broker's follow-up queue, as the fake AWS store serves it (the watch of a protected entry goes there). */
+const followUpQueueUrl = (storeUrl: string, broker: Broker) =>
+  `${storeUrl}/000000000000/PppWebhooks-${broker === 'alor' ? 'Alor' : 'Tinkoff'}FollowUp`;
 /** The stack's position-locks table, as the fake AWS store serves it. */
 const POSITION_LOCK_TABLE = 'ppp-webhooks-position-locks';
 /**
@@ -115,7 +139,11 @@ const TARGETS = {
   /** A warm entry sized in percent through every guard, over the same link: two round trips + this much (ms). */
   warmGuardedSlackMs: 2,
   preflightProcessMs: 2000,
-  preflightRequestsPerBroker: 4,
+  /**
+   * 4 before the reads of a ver 2 signal and its protection (positions, orders, stop orders) became the default;
+   * T-Invest's one more is its portfolio's value (`GetPortfolio`), which Alor's summary read gives already.
+   */
+  preflightRequestsPerBroker: { alor: 6, tinkoff: 7 } as Record<Broker, number>,
 };
 /** Round trips a first order needs at the least: Alor refresh + order, T-Invest the order. */
 const FIRST_ORDER_RTTS: Record<Broker, number> = { alor: 2, tinkoff: 1 };
@@ -209,6 +237,8 @@ interface RuntimeFigures {
   readonly positionInProcessLock: Record<Broker, PositionFigures>;
   /** An entry of 0.1% of the portfolio at market through every guard, over the same link. */
   readonly guarded: Record<Broker, PositionFigures>;
+  /** A protected entry (`sl`, `tp`) over the same link, limit and market. */
+  readonly protection: Record<Broker, Partial<Record<ProtectedEntryType, ProtectionFigures>>>;
 }
 const runtimes: RuntimeFigures[] = nodes.map((node) => ({
   node,
@@ -219,6 +249,7 @@ const runtimes: RuntimeFigures[] = nodes.map((node) => ({
   position: {} as Record<Broker, PositionFigures>,
   positionInProcessLock: {} as Record<Broker, PositionFigures>,
   guarded: {} as Record<Broker, PositionFigures>,
+  protection: { alor: {}, tinkoff: {} },
 }));
 const notify = {} as Record<Broker, NotifyFigures>;
 const longPrice = {} as Record<Broker, LongPriceFigures>;
@@ -301,7 +332,9 @@ try {
 
   // First order over a network: TLS and a simulated round trip in front of each broker origin, fresh processes.
   const network =
-    phase('network') || phase('position') || phase('guarded') ? await startBrokerNetwork(paper, RTT_MS) : undefined;
+    phase('network') || phase('position') || phase('guarded') || phase('protection')
+      ? await startBrokerNetwork(paper, RTT_MS)
+      : undefined;
   try {
     if (phase('network')) {
       say(
@@ -393,6 +426,45 @@ try {
       for (const [n, runtime] of runtimes.entries()) {
         for (const broker of BROKERS) {
           runtime.guarded[broker] = summarizePosition(guardedRuns.get(`${n}/${broker}`) ?? [], RTT_MS);
+        }
+      }
+    }
+
+    // A protected entry over the same link: Alor's bracket (stops, entry, groups, its read), T-Invest's stops of a
+    // market entry, and each broker's watch queued on SQS (the fake store's, on loopback); a limit and a market entry.
+    if (network !== undefined && phase('protection')) {
+      say(
+        `Protected entries over a network: ${RTT_MS} ms round trip, ${PROTECTION_RUNS} fresh processes per function…`,
+      );
+      const env = {
+        ...functionEnv,
+        ALOR_FOLLOW_UP_QUEUE_URL: followUpQueueUrl(store.url, 'alor'),
+        TINKOFF_FOLLOW_UP_QUEUE_URL: followUpQueueUrl(store.url, 'tinkoff'),
+      };
+      const protectionRuns = new Map<string, Awaited<ReturnType<typeof protectionRun>>[]>();
+      for (let i = 0; i < PROTECTION_RUNS; i += 1) {
+        for (const [n, { node }] of runtimes.entries()) {
+          for (const broker of BROKERS) {
+            for (const type of PROTECTED_ENTRY_TYPES) {
+              const file = bundles[DEPLOYED_VARIANT][broker].file;
+              addRun(
+                protectionRuns,
+                `${n}/${type}/${broker}`,
+                await protectionRun(node, file, broker, type, env, network),
+              );
+              store.takeMessages(followUpQueueUrl(store.url, broker));
+            }
+          }
+        }
+      }
+      for (const [n, runtime] of runtimes.entries()) {
+        for (const broker of BROKERS) {
+          for (const type of PROTECTED_ENTRY_TYPES) {
+            runtime.protection[broker][type] = summarizeProtection(
+              protectionRuns.get(`${n}/${type}/${broker}`) ?? [],
+              RTT_MS,
+            );
+          }
         }
       }
     }
@@ -510,11 +582,14 @@ if (preflight !== undefined) {
     target: '< 2000',
     met: preflight.processMs.median < TARGETS.preflightProcessMs,
   };
-  checks['preflight.maxRequestsPerBroker'] = {
-    value: Math.max(preflight.requests.alor, preflight.requests.tinkoff),
-    target: '<= 4',
-    met: Math.max(preflight.requests.alor, preflight.requests.tinkoff) <= TARGETS.preflightRequestsPerBroker,
-  };
+  for (const broker of BROKERS) {
+    const limit = TARGETS.preflightRequestsPerBroker[broker];
+    checks[`preflight.requests.${broker}`] = {
+      value: preflight.requests[broker],
+      target: `<= ${limit}`,
+      met: preflight.requests[broker] <= limit,
+    };
+  }
 }
 
 const results = {
@@ -538,6 +613,7 @@ const results = {
     deployedVariant: DEPLOYED_VARIANT,
     preflightRuns: PREFLIGHT_RUNS,
     positionRuns: POSITION_RUNS,
+    protectionRuns: PROTECTION_RUNS,
     phases: [...PHASES],
   },
   /** One entry per node measured (BENCH_NODE), in its order: warm phases, cold starts, first orders. */
@@ -554,6 +630,7 @@ const results = {
           position: runtime.position[broker],
           positionInProcessLock: runtime.positionInProcessLock[broker],
           guarded: runtime.guarded[broker],
+          protection: runtime.protection[broker],
         },
       ]),
     ),
@@ -643,6 +720,27 @@ function guardedRows(): Row[] {
   ];
 }
 
+const protectionRow = (
+  type: ProtectedEntryType,
+  label: string,
+  cell: (protection: ProtectionFigures) => string,
+): Row => ({
+  label,
+  perNode: (runtime) => (broker) => {
+    const figures = runtime.protection[broker][type];
+    return figures === undefined ? '—' : cell(figures);
+  },
+  target: '',
+});
+const protectionRows = PROTECTED_ENTRY_TYPES.flatMap((type) => [
+  protectionRow(type, `protected ${type} entry over the link: first / warm (ms)`, (protection) =>
+    pair(protection.firstSignalMs.toFixed(1), protection.warmSignalMs.toFixed(1)),
+  ),
+  protectionRow(type, '  warm in bare round trips', (protection) => protection.warmSignalRtts.toFixed(2)),
+  protectionRow(type, '  broker / queue requests per warm entry', (protection) =>
+    pair(String(protection.brokerRequestsPerSignal), String(protection.queueRequestsPerSignal)),
+  ),
+]);
 const rows: Row[] = [
   warmRow('warm: broker requests per order', (warm) => warm.brokerRequestsPerOrder.toFixed(3), '1.0'),
   warmRow('warm: new connections per order', (warm) => warm.newConnectionsPerOrder.toFixed(3), '0'),
@@ -794,6 +892,7 @@ rows.push(
     target: '',
   },
   ...guardedRows(),
+  ...protectionRows,
   {
     label: 'preflight, both brokers: process / checks (ms)',
     once: (b) =>

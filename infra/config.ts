@@ -87,6 +87,11 @@ export const CONTEXT_DEFAULTS = {
    * keeping its container, its broker connections and Alor's access token ready; 0 = off.
    */
   keepWarmMinutes: 0,
+  /**
+   * `CLOSE_UNPROTECTED`: a position whose stop-loss or take-profit could not be placed after its entry filled is
+   * closed at market (after the retries, with the urgent message); false leaves it open, with the same message.
+   */
+  closeUnprotected: true,
 } as const;
 
 /** The guards before an order (docs/deploy-details.md#guards), each with its default: only two are on by default. */
@@ -173,6 +178,8 @@ export interface WebhooksConfig {
   readonly storeExtension: boolean;
   readonly keepWarmMinutes: number;
   readonly guards: GuardSettings;
+  /** `CLOSE_UNPROTECTED` of the webhooks and T-Invest's follow-up (docs/contract.md#protection). */
+  readonly closeUnprotected: boolean;
 }
 
 /**
@@ -245,8 +252,16 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     );
   }
 
+  const stackName = optionalString(get, 'stackName') ?? CONTEXT_DEFAULTS.stackName;
+  // A stack name CloudFormation takes, short enough to name T-Invest's follow-up queue after it (80 characters).
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(stackName)) {
+    throw new ConfigError(
+      `Context "stackName" must start with a letter and hold at most 64 letters, digits and "-"; got "${stackName}"`,
+    );
+  }
+
   return {
-    stackName: optionalString(get, 'stackName') ?? CONTEXT_DEFAULTS.stackName,
+    stackName,
     env: { ...(account === undefined ? {} : { account }), ...(region === undefined ? {} : { region }) },
     webhookSecret: secretRef(get, 'webhookSecretName', names.webhookSecret),
     alorRefreshToken: secretRef(get, 'alorRefreshTokenSecretName', names.alorRefreshToken),
@@ -271,6 +286,7 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     storeExtension: boolean(get, 'storeExtension', CONTEXT_DEFAULTS.storeExtension),
     keepWarmMinutes: integer(get, 'keepWarmMinutes', CONTEXT_DEFAULTS.keepWarmMinutes, 0, MAX_KEEP_WARM_MINUTES),
     guards,
+    closeUnprotected: boolean(get, 'closeUnprotected', CONTEXT_DEFAULTS.closeUnprotected),
   };
 }
 
@@ -534,7 +550,10 @@ function guardEnvironment(guards: GuardSettings): Record<string, string> {
  * gets only this part (it reads no webhook secret and answers no caller).
  */
 export function brokerEnvironment(config: WebhooksConfig, broker: Broker, credential: string): Record<string, string> {
-  const timeout = { [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs) };
+  const timeout = {
+    [ENV.brokerTimeoutMs]: String(config.brokerTimeoutMs),
+    [ENV.closeUnprotected]: String(config.closeUnprotected),
+  };
   if (broker === 'alor') {
     return {
       ...timeout,

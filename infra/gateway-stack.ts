@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -10,7 +10,7 @@ import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { type Broker, ENV } from '../shared/facts.ts';
+import { type Broker, ENV, followUpQueueName } from '../shared/facts.ts';
 import { BrokerFunction } from './broker-function.ts';
 import { brokerEnvironment, functionEnvironment, type NotifyConfig, type WebhooksConfig } from './config.ts';
 import { type BrokerAccess, NotificationsStack } from './notifications-stack.ts';
@@ -131,6 +131,15 @@ export class GatewayStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // A protected entry's watch goes on its broker's follow-up queue (docs/contract.md#protection), named ahead.
+    const followUpQueue = (broker: Broker) => {
+      const name = followUpQueueName(config.stackName, broker);
+      return {
+        url: `https://sqs.${Aws.REGION}.${Aws.URL_SUFFIX}/${Aws.ACCOUNT_ID}/${name}`,
+        arn: this.formatArn({ service: 'sqs', resource: name }),
+        variable: broker === 'alor' ? ENV.alorFollowUpQueueUrl : ENV.tinkoffFollowUpQueueUrl,
+      };
+    };
     const webhook = (broker: Broker, id: string, description: string) =>
       new BrokerFunction(this, id, {
         ...common,
@@ -142,6 +151,7 @@ export class GatewayStack extends Stack {
             credential: { alor: alorToken, tinkoff: tinkoffToken }[broker].envValue,
           }),
           [ENV.positionLockTable]: this.positionLocks.tableName,
+          [followUpQueue(broker).variable]: followUpQueue(broker).url,
         },
         readableSecretArns: [webhookSecret.policyArn, brokers[broker].secretArn],
         // The kill switch is not created by the stack: absent, it is off; `npm run kill -- on` writes it.
@@ -158,7 +168,15 @@ export class GatewayStack extends Stack {
               ]),
         ],
         storeExtension: config.storeExtension,
-        statements: [lockStatement(this.positionLocks, broker)],
+        statements: [
+          lockStatement(this.positionLocks, broker),
+          new PolicyStatement({
+            sid: 'QueueProtectionWatch',
+            effect: Effect.ALLOW,
+            actions: ['sqs:SendMessage'],
+            resources: [followUpQueue(broker).arn],
+          }),
+        ],
       });
     this.alor = webhook('alor', 'AlorFunction', 'PPP webhook: limit orders at Alor');
     this.tinkoff = webhook('tinkoff', 'TinkoffFunction', 'PPP webhook: limit orders at T-Invest');

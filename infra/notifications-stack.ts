@@ -7,7 +7,16 @@ import { FilterPattern, type ILogGroup, type RetentionDays, SubscriptionFilter }
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { BROKERS, type Broker, FOLLOW_UP_LOG_MESSAGE, NOTIFY_ENV, WEBHOOK_LOG_MESSAGE } from '../shared/facts.ts';
+import {
+  BROKERS,
+  type Broker,
+  ENV,
+  FOLLOW_UP_LOG_MESSAGE,
+  followUpQueueName,
+  NOTIFY_ENV,
+  PROTECTION_LOG_MESSAGE,
+  WEBHOOK_LOG_MESSAGE,
+} from '../shared/facts.ts';
 import { BrokerFunction } from './broker-function.ts';
 import type { NotifyConfig, WebhooksConfig } from './config.ts';
 import { FailureAlarms } from './failure-alarms.ts';
@@ -83,8 +92,18 @@ export class NotificationsStack extends NestedStack {
     });
     this.deadLetters = this.queue('DeadLetters', DEAD_LETTER_RETENTION);
     const ownQueue = this.queue('NotifierQueue', undefined, NOTIFIER_TIMEOUT);
+    // The follow-up queues also carry the watches of protected entries, which the webhooks put there: they have names
+    // known ahead (a webhook, in the parent stack, cannot take this stack's outputs without a cycle).
     const followUpQueues = Object.fromEntries(
-      BROKERS.map((broker) => [broker, this.queue(`${pascal(broker)}FollowUpQueue`, undefined, FOLLOW_UP_TIMEOUT)]),
+      BROKERS.map((broker) => [
+        broker,
+        this.queue(
+          `${pascal(broker)}FollowUpQueue`,
+          undefined,
+          FOLLOW_UP_TIMEOUT,
+          followUpQueueName(config.stackName, broker),
+        ),
+      ]),
     ) as Record<Broker, Queue>;
 
     const common = {
@@ -96,14 +115,29 @@ export class NotificationsStack extends NestedStack {
 
     this.followUps = Object.fromEntries(
       BROKERS.map((broker) => {
+        // It also watches protected entries (docs/contract.md#protection): at T-Invest it places their stop orders
+        // and cancels one of a pair, at Alor it tells what Alor's servers did with the pair; and it sends its next
+        // check to its own queue.
         const fn = new BrokerFunction(this, `${pascal(broker)}FollowUp`, {
           ...common,
           entry: entry(`${broker}-follow-up`),
-          description: `PPP webhooks: looks a placed ${broker} order up once (never places, changes or cancels one)`,
+          description: `PPP webhooks: looks a placed ${broker} order up once; watches protected entries (their stop orders)`,
           timeout: FOLLOW_UP_TIMEOUT,
-          environment: brokers[broker].environment,
+          environment: {
+            ...brokers[broker].environment,
+            [broker === 'alor' ? ENV.alorFollowUpQueueUrl : ENV.tinkoffFollowUpQueueUrl]:
+              followUpQueues[broker].queueUrl,
+          },
           readableSecretArns: [brokers[broker].secretArn],
           readableParameterArns: [brokers[broker].parameterArn],
+          statements: [
+            new PolicyStatement({
+              sid: 'WatchProtection',
+              effect: Effect.ALLOW,
+              actions: ['sqs:SendMessage'],
+              resources: [followUpQueues[broker].queueArn],
+            }),
+          ],
         });
         fn.function.addEventSource(new SqsEventSource(followUpQueues[broker], { batchSize: 10 }));
         return [broker, fn];
@@ -153,6 +187,7 @@ export class NotificationsStack extends NestedStack {
     const lines = FilterPattern.any(
       FilterPattern.stringValue('$.message', '=', WEBHOOK_LOG_MESSAGE),
       FilterPattern.stringValue('$.message', '=', FOLLOW_UP_LOG_MESSAGE),
+      FilterPattern.stringValue('$.message', '=', PROTECTION_LOG_MESSAGE),
     );
     const sources: [string, ILogGroup][] = [
       ...BROKERS.map((broker): [string, ILogGroup] => [`${pascal(broker)}Webhook`, props.webhooks[broker].logGroup]),
@@ -191,12 +226,13 @@ export class NotificationsStack extends NestedStack {
   }
 
   /** An encrypted, TLS-only queue; a feeding queue gets a dead-letter queue after three failed receives. */
-  private queue(id: string, retention?: Duration, feeds?: Duration): Queue {
+  private queue(id: string, retention?: Duration, feeds?: Duration, queueName?: string): Queue {
     const secure = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true };
     if (feeds === undefined) return new Queue(this, id, { ...secure, retentionPeriod: retention });
     const deadLetters = new Queue(this, `${id}DeadLetters`, { ...secure, retentionPeriod: DEAD_LETTER_RETENTION });
     return new Queue(this, id, {
       ...secure,
+      ...(queueName === undefined ? {} : { queueName }),
       visibilityTimeout: visibilityFor(feeds),
       deadLetterQueue: { queue: deadLetters, maxReceiveCount: 3 },
     });

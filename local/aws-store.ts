@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
@@ -18,6 +19,9 @@ import { readRequestBody } from './http-body.ts';
  * /secretsmanager/get?secretId=…`, `GET /systemsmanager/parameters/get?name=…`, the session token in a header; an
  * error is a non-200 status with a text body): `extensionEnv()` points a function at it.
  *
+ * And SQS's `SendMessage` (AWS JSON 1.0, the MD5 of the body the SDK checks): the messages are kept per queue URL, for
+ * a test or the bench to deliver as Lambda's event source would (`AWS_ENDPOINT_URL_SQS`).
+ *
  * And, for `npm run preflight -- --deployed`, what a deployed stack adds around its functions: CloudFormation's
  * `DescribeStacks` (the stack's outputs, in the AWS Query protocol), Lambda's `Invoke` of a function by name, and the
  * HTTP API's routes (`POST /alor` → the function behind it, as API Gateway calls it); `env()` points the SDK's
@@ -36,6 +40,7 @@ export const GET_ITEM = 'DynamoDB_20120810.GetItem';
 export const DELETE_ITEM = 'DynamoDB_20120810.DeleteItem';
 export const UPDATE_ITEM = 'DynamoDB_20120810.UpdateItem';
 export const PUT_PARAMETER = 'AmazonSSM.PutParameter';
+export const SEND_MESSAGE = 'AmazonSQS.SendMessage';
 export type StoreTarget =
   | typeof GET_SECRET_VALUE
   | typeof GET_PARAMETER
@@ -43,7 +48,8 @@ export type StoreTarget =
   | typeof PUT_ITEM
   | typeof GET_ITEM
   | typeof DELETE_ITEM
-  | typeof UPDATE_ITEM;
+  | typeof UPDATE_ITEM
+  | typeof SEND_MESSAGE;
 
 /** One request as the store received it: which operation, for which secret id or parameter name. */
 export interface StoreRequest {
@@ -113,6 +119,8 @@ export interface FakeAwsStore {
   setFunction(name: string, run: LocalFunction | undefined, route?: string): void;
   /** The events each function was invoked with (by Invoke or through its route), by name. */
   readonly invocations: ReadonlyMap<string, readonly unknown[]>;
+  /** SQS messages sent (`SendMessage`) and not yet taken, by queue URL: their bodies and delays. */
+  takeMessages(queueUrl: string): { body: string; delaySeconds: number }[];
   close(): Promise<void>;
 }
 
@@ -147,6 +155,8 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
   const tables = new Map((options.tables ?? []).map((table) => [table, new Map<string, Item>()]));
   const requests: StoreRequest[] = [];
   let failure: string | undefined;
+  /** SQS messages by queue URL (`SendMessage`), kept until taken. */
+  const queues = new Map<string, { body: string; delaySeconds: number }[]>();
   let hanging: readonly string[] | 'all' = [];
   const hangs = (id: string) => hanging === 'all' || hanging.includes(id);
   const never = new Promise<never>(() => undefined);
@@ -423,6 +433,21 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     } catch {
       return error('SerializationException', 'request body is not JSON');
     }
+    if (target === SEND_MESSAGE) {
+      const { QueueUrl: queueUrl, MessageBody: messageBody, DelaySeconds: delay } = body as Record<string, unknown>;
+      if (typeof queueUrl !== 'string' || typeof messageBody !== 'string') {
+        return error('com.amazonaws.sqs#MissingRequiredParameterException', 'QueueUrl and MessageBody are required');
+      }
+      record({ target, id: queueUrl, via: 'api' });
+      if (failure !== undefined) return error(failure, 'injected failure', 500);
+      const kept = queues.get(queueUrl) ?? [];
+      kept.push({ body: messageBody, delaySeconds: typeof delay === 'number' ? delay : 0 });
+      queues.set(queueUrl, kept);
+      return {
+        status: 200,
+        body: { MessageId: randomUUID(), MD5OfMessageBody: createHash('md5').update(messageBody).digest('hex') },
+      };
+    }
     if (target.startsWith('DynamoDB_20120810.')) {
       if (failure !== undefined) return error(failure, 'injected failure', 500);
       return [PUT_ITEM, GET_ITEM, DELETE_ITEM, UPDATE_ITEM].includes(target)
@@ -455,7 +480,8 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
           return;
         }
         const type = typeof body.__type === 'string' ? { 'x-amzn-errortype': body.__type } : {};
-        const dynamoTarget = String(request.headers['x-amz-target'] ?? '').startsWith('DynamoDB_');
+        const amzTarget = String(request.headers['x-amz-target'] ?? '');
+        const dynamoTarget = amzTarget.startsWith('DynamoDB_') || amzTarget.startsWith('AmazonSQS.');
         response.writeHead(status, {
           'content-type': dynamoTarget ? JSON_10 : JSON_11,
           'x-amzn-requestid': '00000000-0000-4000-8000-000000000000',
@@ -476,6 +502,11 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     url,
     region,
     requests,
+    takeMessages: (queueUrl) => {
+      const kept = queues.get(queueUrl) ?? [];
+      queues.delete(queueUrl);
+      return kept;
+    },
     setSecret: (name, value) => (value === undefined ? secrets.delete(name) : secrets.set(name, value)),
     setParameter: (name, value) => (value === undefined ? parameters.delete(name) : parameters.set(name, value)),
     count: (target, id) =>
@@ -514,6 +545,7 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
       AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
       AWS_ENDPOINT_URL_SSM: url,
       AWS_ENDPOINT_URL_DYNAMODB: url,
+      AWS_ENDPOINT_URL_SQS: url,
       AWS_ENDPOINT_URL_CLOUDFORMATION: url,
       AWS_ENDPOINT_URL_LAMBDA: url,
     }),

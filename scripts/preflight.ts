@@ -9,7 +9,8 @@
  *                                                  then each deployed function: a check through its URL, and its
  *                                                  store self-test (a direct Lambda Invoke: shared/store/self-test.ts)
  *   options: --broker alor|tinkoff   --ticker <t>   --figi <f>   --lang ru|en   --json
- *            --positions   also check that the token reads the positions and active orders (what ver 2 signals read)
+ *            --positions   accepted as before: the token's reads of positions, active orders and stop orders (what
+ *                          ver 2 signals and their protection read) are checked by default now
  *
  * Exit code: 0 ready (warnings allowed), 1 a check failed, 2 something could not be checked (broker or store
  * unreachable). The language follows LC_ALL / LANG (Russian when it starts with "ru") unless --lang says.
@@ -48,7 +49,7 @@ export interface PreflightArgs {
   readonly figi: string | undefined;
   readonly lang: Lang | undefined;
   readonly json: boolean;
-  /** `--positions`: also the reads of a ver 2 signal (positions, active orders). */
+  /** `--positions`: accepted as before; the reads of a ver 2 signal are checked whether it is given or not. */
   readonly positions: boolean;
   readonly help: boolean;
   /** `-c key=value` pairs, for `--deployed`. */
@@ -210,7 +211,8 @@ export async function preflight(
     ticker: args.ticker,
     figi: args.figi,
     tinkoffSandboxUrl: env[LOCAL_ENV.tinkoffSandboxApiUrl] || undefined,
-    positions: args.positions,
+    // The reads of a ver 2 signal and its protection are checked by default; `--positions` asks for them as before.
+    positions: true,
   });
   if (deployed === undefined) return { lists, source };
   // The deployed functions themselves, for each broker checked (one not configured, and not asked for, is left out).

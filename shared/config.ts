@@ -59,6 +59,12 @@ const booleanFlag = z.pipe(
   z.transform((value) => value === 'true' || value === '1'),
 );
 
+/** A flag that may be left unset (`undefined`, or `''`): the reader knows its default. */
+const optionalFlag = z.pipe(
+  z.optional(z.enum(['true', 'false', '1', '0', ''])),
+  z.transform((value) => (value === undefined || value === '' ? undefined : value === 'true' || value === '1')),
+);
+
 /** A whole number written in decimal digits, from `min` to `max`; unset or `''` is `undefined`. */
 const wholeNumber = (rule: string, min: number, max: number) =>
   z.union([
@@ -158,6 +164,7 @@ export const CommonEnvSchema = z.object({
   [ENV.allowedSourceIps]: sourceRanges,
   [ENV.storeExtensionPort]: wholeNumber('must be a port number', 1, 65_535),
   [ENV.awsSessionToken]: optionalText,
+  [ENV.closeUnprotected]: optionalFlag,
   [ENV.positionLockTable]: z.union([
     z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'))),
     emptyAsUnset,
@@ -222,6 +229,17 @@ export interface CommonConfig {
   /** The position lock's DynamoDB table (docs/contract.md#position-lock); unset: a lock within the process. */
   readonly positionLockTable?: string | undefined;
   readonly guards: GuardConfig;
+  /**
+   * `CLOSE_UNPROTECTED`: what filled is closed at market when its protection cannot be placed after the retries
+   * (docs/contract.md#protection); false leaves it open, with the same urgent message. Unset: true
+   * ({@link closesUnprotected}).
+   */
+  readonly closeUnprotected?: boolean | undefined;
+}
+
+/** `CLOSE_UNPROTECTED`, its default (true) applied: a position the signal asked to protect is not left unprotected. */
+export function closesUnprotected(config: Pick<CommonConfig, 'closeUnprotected'>): boolean {
+  return config.closeUnprotected ?? true;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -253,6 +271,7 @@ export function commonConfig(env: z.output<typeof CommonEnvSchema>): CommonConfi
     storeExtension: storeExtension(env[ENV.storeExtensionPort], env[ENV.awsSessionToken]),
     positionLockTable: env[ENV.positionLockTable],
     guards: guardConfig(env),
+    closeUnprotected: env[ENV.closeUnprotected],
   };
 }
 

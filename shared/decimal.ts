@@ -84,3 +84,11 @@ export function formatAmount(value: number): string {
   const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
   return fraction === undefined ? grouped : `${grouped}.${fraction}`;
 }
+
+/** `{ units: "12", nano: 300000000 }` → `"12.3"`: the decimal a T-Invest Quotation or MoneyValue holds. */
+export function quotationToDecimal(quotation: { readonly units: string; readonly nano: number }): string {
+  const negative = quotation.units.startsWith('-') || quotation.nano < 0;
+  const whole = quotation.units.replace('-', '');
+  const fraction = String(Math.abs(quotation.nano)).padStart(MAX_FRACTION_DIGITS, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${whole}${fraction === '' ? '' : `.${fraction}`}`;
+}

@@ -61,6 +61,11 @@ export const ENV = {
   allowedSourceIps: 'ALLOWED_SOURCE_IPS',
   /** The DynamoDB table of the position lock (docs/contract.md#position-lock); unset: a lock within the process. */
   positionLockTable: 'POSITION_LOCK_TABLE',
+  /** Whether what filled is closed when its protection cannot be placed (docs/contract.md#protection). */
+  closeUnprotected: 'CLOSE_UNPROTECTED',
+  /** The broker's follow-up queue a protected entry's watch goes on (the stack sets it; unset: within the process). */
+  alorFollowUpQueueUrl: 'ALOR_FOLLOW_UP_QUEUE_URL',
+  tinkoffFollowUpQueueUrl: 'TINKOFF_FOLLOW_UP_QUEUE_URL',
   /** Set by the Parameters and Secrets extension's CDK binding (`paramsAndSecrets`): store reads go through it. */
   storeExtensionPort: 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
   /** Set by Lambda; the extension asks for it with every read. */
@@ -104,7 +109,7 @@ export const NOTIFY_ENV = {
  * host's settings (a test's cold container, a benchmark, a child dev server) clears first.
  */
 export const FUNCTION_SETTING_NAME =
-  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|ALLOWED_SOURCE_IPS$|POSITION_LOCK_|TELEGRAM_|NOTIFY_|FOLLOW_UP_|PARAMETERS_SECRETS_|AWS_SESSION_TOKEN$|AWS_ENDPOINT_URL_DYNAMODB$|KILL_SWITCH|SIGNAL_MAX_AGE_|CHECK_TRADING_STATUS$|MAX_LOTS_PER_ORDER$|MAX_POSITION_LOTS$|MAX_ORDER_RUB$|MAX_ORDERS_PER_DAY$|DAILY_LOSS_LIMIT$)/;
+  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|ALLOWED_SOURCE_IPS$|POSITION_LOCK_|CLOSE_UNPROTECTED$|TELEGRAM_|NOTIFY_|FOLLOW_UP_|PARAMETERS_SECRETS_|AWS_SESSION_TOKEN$|AWS_ENDPOINT_URL_DYNAMODB$|AWS_ENDPOINT_URL_SQS$|KILL_SWITCH|SIGNAL_MAX_AGE_|CHECK_TRADING_STATUS$|MAX_LOTS_PER_ORDER$|MAX_POSITION_LOTS$|MAX_ORDER_RUB$|MAX_ORDERS_PER_DAY$|DAILY_LOSS_LIMIT$)/;
 
 /** The environment variables only the local tools read: `npm start`, and `npm run preflight` beside it. */
 export const LOCAL_ENV = {
@@ -335,5 +340,24 @@ export const MAX_FOLLOW_UP_DELAY_SECONDS = 900;
 export const NOTIFY_WINDOW_SECONDS = 600;
 
 /** The `message` of the log lines the notifier reads: the webhook's one line per invocation, and the follow-up's. */
+/**
+ * A protected entry's watch at T-Invest (docs/contract.md#protection): it checks every this many seconds while
+ * anything of it is open (the SQS delay of its next message), again after this many when a stop could not be placed,
+ * and tells the protection failed after this many attempts.
+ */
+export const PROTECTION_WATCH_SECONDS = 10;
+
+/**
+ * The name of a broker's follow-up queue in a stack: known ahead, so that the webhook (in the stack) can be given it
+ * while the queue lives in the nested notifications stack, whose resources already depend on the webhook's.
+ */
+export function followUpQueueName(stackName: string, broker: Broker): string {
+  return `${stackName}-${broker === 'alor' ? 'Alor' : 'Tinkoff'}FollowUp`;
+}
+export const PROTECTION_RETRY_SECONDS = 2;
+export const PROTECTION_WATCH_ATTEMPTS = 3;
+
 export const WEBHOOK_LOG_MESSAGE = 'webhook answered';
 export const FOLLOW_UP_LOG_MESSAGE = 'order followed up';
+/** The line of each check of a protected entry's watch (shared/brokers/follow-up-handler.ts). */
+export const PROTECTION_LOG_MESSAGE = 'protection checked';

@@ -1,9 +1,11 @@
 import type { GuardConfig } from './config.ts';
+import { isZeroDecimal, toCanonicalDecimal } from './decimal.ts';
 import type { SignalExchange } from './facts.ts';
 import {
   describeIssues,
   IdempotencyKeySchema,
   InstrumentSchema,
+  LotsSchema,
   MAX_LOTS,
   PriceSchema,
   SideSchema,
@@ -15,9 +17,10 @@ import * as z from './zod.ts';
  * The second form of the signal (docs/contract.md#signals-ver-2): a body with `"ver": 2` says what the strategy means
  * (an order, a target position, an exit or a cancel) and how to trade it (order type, time in force, cancels first).
  * A body without `ver` is today's order, judged exactly as before (shared/payload.ts). Here: the keys a v2 signal may
- * hold, their rules, what a broker lacks, and the capability list a `check` with `ver` answers. Pure: no I/O.
+ * hold, their rules, what a broker lacks, and the capability list a `check` with `ver` answers; and `sl`, `tp`, `trail`
+ * in both forms (docs/contract.md#protection). Pure: no I/O.
  *
- * Issue 27 added sizing (`vt`, with `sl` for `risk`) and the signal's time (`ts`, `ttl`). Issue 26 extends it in three places: {@link SIGNAL_KEYS} (a key unknown until it lands is refused under
+ * Issues 26 (protection) and 27 (sizing: `vt`, with `sl` for `risk`; the signal's time: `ts`, `ttl`) extended it in three places: {@link SIGNAL_KEYS} (a key unknown until it lands is refused under
  * `ver: 2`), {@link SignalOptions} (what a signal asks of its order, read in `readOptions`), and {@link SignalSupport}
  * (what each broker offers, which refuses the rest and is listed by {@link signalCapabilities}).
  */
@@ -59,8 +62,10 @@ export const SIGNAL_KEYS = [
   'cancel',
   'o',
   'tif',
-  'vt',
   'sl',
+  'tp',
+  'trail',
+  'vt',
   'ts',
   'ttl',
 ] as const;
@@ -77,6 +82,21 @@ export type SignalIntent =
   /** `x: "cancel"`: cancel the instrument's active orders. */
   | { readonly kind: 'cancel' };
 
+/** The keys that protect an entry (docs/contract.md#protection): a stop-loss, a take-profit, a trailing take-profit. */
+export const PROTECTIVE_KEYS = ['sl', 'tp', 'trail'] as const;
+export type ProtectiveKey = (typeof PROTECTIVE_KEYS)[number];
+
+/**
+ * A protective level as the signal writes it: a price (`sl`, `tp`; for `trail` a distance in price), or a percentage
+ * of the entry's price (`"1.5%"`). Canonical decimals.
+ */
+export type ProtectiveLevel =
+  | { readonly kind: 'price'; readonly value: string }
+  | { readonly kind: 'percent'; readonly value: string };
+
+/** What protects the entry, when the signal asks for it. */
+export type Protection = Readonly<Partial<Record<ProtectiveKey, ProtectiveLevel>>>;
+
 /** How the signal's one order is traded, and what is done before it. */
 export interface SignalOptions {
   readonly type: OrderType;
@@ -85,6 +105,8 @@ export interface SignalOptions {
   readonly timeInForce?: TimeInForce | undefined;
   /** `cancel: true`: the instrument's active orders are cancelled first, and only the position counts. */
   readonly cancelFirst: boolean;
+  /** `sl`, `tp`, `trail`: the entry's protection, held by the broker; absent when the signal asks for none. */
+  readonly protection?: Protection | undefined;
 }
 
 /**
@@ -96,12 +118,6 @@ export interface SignalSize {
   /** Roubles or a percentage; signed for `pos` (a short target is negative). */
   readonly amount: number;
 }
-
-/**
- * `sl`: a price, or a percentage away from the entry's price (canonical decimals). Read here for what `vt: "risk"`
- * needs, in the shape protective orders (issue 26) read their levels in, so that they take it over.
- */
-export type StopLevel = { readonly kind: 'price' | 'percent'; readonly value: string };
 
 /** `ts` and `ttl`: when the signal was made (ms since the epoch), and how old it may be when it arrives. */
 export interface SignalTime {
@@ -117,7 +133,6 @@ export interface Signal<TFields = unknown> extends SignalInstrument {
   readonly fields: TFields;
   /** Unset: `v` and `pos` are lots. */
   readonly size?: SignalSize | undefined;
-  readonly stop?: StopLevel | undefined;
   readonly time?: SignalTime | undefined;
 }
 
@@ -204,26 +219,6 @@ const SignedNumberSchema = z.pipe(
   }),
 );
 
-/** `sl`: a price, or `"N%"` (above 0, below 100) away from the entry. */
-const StopSchema = z.pipe(
-  z.unknown(),
-  z.transform((value: unknown, ctx): StopLevel => {
-    const percent = typeof value === 'string' ? /^\s*(\d{1,2}(?:\.\d{1,4})?)\s*%\s*$/.exec(value) : null;
-    if (percent !== null) {
-      const amount = Number(percent[1]);
-      if (amount > 0) return { kind: 'percent', value: String(amount) };
-    }
-    const price = PriceSchema.safeParse(value);
-    if (percent === null && price.success) return { kind: 'price', value: price.data };
-    ctx.issues.push({
-      code: 'custom',
-      message: 'must be a price above zero or a percentage such as "2%"',
-      input: value,
-    });
-    return z.NEVER;
-  }),
-);
-
 /**
  * `ts`: when the signal was made, as TradingView's `{{timenow}}` writes it (ISO 8601 with `Z` or an offset), or a
  * number of milliseconds (or seconds, below 10^11) since the epoch.
@@ -266,6 +261,28 @@ const TtlSchema = z.pipe(
   }),
 );
 
+const PERCENT_RULE = 'must be a price above zero, or "N%" with N above 0 and below 100';
+
+/**
+ * `sl`, `tp`, `trail`: a price (a number or a numeric string, as `p`), or `"N%"` of the entry's price, N above 0 and
+ * below 100. The reason names the rule, never the value.
+ */
+const ProtectiveLevelSchema = z.pipe(
+  z.union([z.number(), z.string()]),
+  z.transform((value: number | string, ctx): ProtectiveLevel => {
+    const text = typeof value === 'number' ? String(value) : value.trim();
+    const percent = text.endsWith('%');
+    const decimal = toCanonicalDecimal(percent ? text.slice(0, -1) : text);
+    const valid =
+      decimal !== undefined && !isZeroDecimal(decimal) && (!percent || Number(decimal) < 100) && !text.startsWith('-');
+    if (!valid) {
+      ctx.issues.push({ code: 'custom', message: PERCENT_RULE, input: value });
+      return z.NEVER;
+    }
+    return { kind: percent ? 'percent' : 'price', value: decimal };
+  }),
+);
+
 /** The fields of a v2 body every broker reads; `f` is the broker's. */
 const SignalFieldsSchema = z.object({
   t: InstrumentSchema,
@@ -279,12 +296,21 @@ const SignalFieldsSchema = z.object({
   cancel: z.optional(z.boolean()),
   o: z.optional(z.enum(ORDER_TYPES)),
   tif: z.optional(z.enum(TIMES_IN_FORCE)),
+  sl: z.optional(ProtectiveLevelSchema),
+  tp: z.optional(ProtectiveLevelSchema),
+  trail: z.optional(ProtectiveLevelSchema),
   vt: z.optional(z.enum(SIZE_UNITS)),
-  sl: z.optional(StopSchema),
   ts: z.optional(TimeSchema),
   ttl: z.optional(TtlSchema),
 });
 type SignalFields = z.output<typeof SignalFieldsSchema>;
+
+/** The issues of the shared fields and of the broker's own, as the answer lists them. */
+function fieldIssues(
+  ...results: readonly ({ success: true } | { success: false; error: z.core.$ZodError })[]
+): string[] {
+  return results.flatMap((result) => (result.success ? [] : describeIssues(result.error)));
+}
 
 /** One intent per body: `d`+`v`, `pos`, or `x`. */
 function mixedIntents(body: Record<string, unknown>): SignalProblem | undefined {
@@ -330,10 +356,8 @@ function readIntent(fields: SignalFields, issues: string[]): SignalIntent | unde
 function readSize(fields: SignalFields, issues: string[]): SignalSize | undefined {
   const unit = fields.vt ?? 'lots';
   if (fields.x !== undefined) return undefined;
+  // `risk` sizes by the stop-loss the entry is protected with (`options.protection.sl`).
   if (unit === 'risk' && fields.sl === undefined) issues.push('sl: required with vt: risk');
-  // Until protective orders land (issue 26), `sl` only sizes: a stop written elsewhere must not be silently unplaced.
-  if (unit !== 'risk' && fields.sl !== undefined)
-    issues.push('sl: only with vt: risk (this deployment places no stop)');
   if (unit === 'lots') return undefined;
   if (fields.pu !== undefined) issues.push('pu: only with vt: lots');
   const amount = fields.pos ?? (fields.v === undefined ? undefined : Number(fields.v));
@@ -343,11 +367,17 @@ function readSize(fields: SignalFields, issues: string[]): SignalSize | undefine
   return { unit, amount };
 }
 
+/** `sl`, `tp`, `trail` as given, or undefined when the signal asks for no protection. */
+function readProtection(fields: Pick<SignalFields, ProtectiveKey>): Protection | undefined {
+  const entries = PROTECTIVE_KEYS.flatMap((key) => (fields[key] === undefined ? [] : [[key, fields[key]] as const]));
+  return entries.length === 0 ? undefined : Object.fromEntries(entries);
+}
+
 /** The options of the intent, with the rules that tie them to it. */
 function readOptions(fields: SignalFields, issues: string[]): SignalOptions {
   const type = fields.o ?? 'limit';
   if (fields.x !== undefined) {
-    for (const key of ['o', 'p', 'tif', 'pu', 'cancel', 'vt', 'sl'] as const) {
+    for (const key of ['o', 'p', 'tif', 'pu', 'cancel', 'vt', ...PROTECTIVE_KEYS] as const) {
       if (fields[key] !== undefined) issues.push(`${key}: not with x`);
     }
     // An exit's order, if any, is the close at market.
@@ -356,11 +386,13 @@ function readOptions(fields: SignalFields, issues: string[]): SignalOptions {
   if (fields.pu !== undefined && fields.pos === undefined) issues.push('pu: only with pos');
   if (type === 'limit' && fields.p === undefined) issues.push('p: required with o: limit');
   if (type !== 'limit' && fields.p !== undefined) issues.push('p: only with o: limit');
+  const protection = readProtection(fields);
   return {
     type,
     price: type === 'limit' ? fields.p : undefined,
     timeInForce: fields.tif,
     cancelFirst: fields.cancel === true,
+    ...(protection === undefined ? {} : { protection }),
   };
 }
 
@@ -382,13 +414,7 @@ export function parseSignal<TFields>(
 
   const parsed = SignalFieldsSchema.safeParse(body);
   const extra = brokerFields.safeParse(body);
-  if (!parsed.success || !extra.success) {
-    const issues = [
-      ...(parsed.success ? [] : describeIssues(parsed.error)),
-      ...(extra.success ? [] : describeIssues(extra.error)),
-    ];
-    return problem('bad-payload', BAD_SIGNAL_MESSAGE, issues);
-  }
+  if (!parsed.success || !extra.success) return problem('bad-payload', BAD_SIGNAL_MESSAGE, fieldIssues(parsed, extra));
   const fields = parsed.data;
   const issues: string[] = [];
   const intent = readIntent(fields, issues);
@@ -406,7 +432,6 @@ export function parseSignal<TFields>(
       idempotencyKey: fields.id,
       fields: extra.data,
       ...(size === undefined ? {} : { size }),
-      ...(fields.sl === undefined ? {} : { stop: fields.sl }),
       ...(time === undefined ? {} : { time }),
     },
   };
@@ -432,6 +457,54 @@ export function orderSignal<TFields>(
   };
 }
 
+/** Whether a body without `ver` asks for protection: it has `sl`, `tp` or `trail` (docs/contract.md#protection). */
+export function hasProtectionKeys(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    PROTECTIVE_KEYS.some((key) => Object.hasOwn(value, key))
+  );
+}
+
+/** Today's body with its protection: today's keys and rules (unknown keys stripped), and `sl`, `tp`, `trail`. */
+const ProtectedOrderSchema = z.object({
+  t: InstrumentSchema,
+  id: z.optional(IdempotencyKeySchema),
+  d: SideSchema,
+  v: LotsSchema,
+  p: PriceSchema,
+  sl: z.optional(ProtectiveLevelSchema),
+  tp: z.optional(ProtectiveLevelSchema),
+  trail: z.optional(ProtectiveLevelSchema),
+});
+
+/**
+ * A body without `ver` that carries `sl`, `tp` or `trail` (see {@link hasProtectionKeys}): today's limit order, read by
+ * today's rules, with its protection, run as the same v2 order would be. A trader who wrote a stop expects it placed;
+ * dropped as today's parser drops unknown keys, it would trade unprotected.
+ */
+export function parseProtectedOrder<TFields>(
+  body: Record<string, unknown>,
+  brokerFields: z.ZodMiniType<TFields>,
+): SignalParse<TFields> {
+  const parsed = ProtectedOrderSchema.safeParse(body);
+  const extra = brokerFields.safeParse(body);
+  if (!parsed.success || !extra.success) return problem('bad-payload', BAD_SIGNAL_MESSAGE, fieldIssues(parsed, extra));
+  const fields = parsed.data;
+  const protection = readProtection(fields);
+  return {
+    success: true,
+    signal: {
+      ...fields.t,
+      intent: { kind: 'order', side: fields.d, lots: fields.v },
+      options: { type: 'limit', price: fields.p, cancelFirst: false, protection },
+      idempotencyKey: fields.id,
+      fields: extra.data,
+    },
+  };
+}
+
 /**
  * What a broker offers a v2 signal. What it lacks is refused with [not-supported](docs/contract.md#not-supported),
  * never traded some other way; the capability list is made of it.
@@ -445,6 +518,8 @@ export interface SignalSupport {
   readonly positionUnits: readonly PositionUnit[];
   /** The exchanges whose orders the broker's API cancels. */
   readonly cancelExchanges: readonly SignalExchange[];
+  /** The protective keys the broker holds orders for (docs/contract.md#protection). */
+  readonly protection: readonly ProtectiveKey[];
 }
 
 /** Whether the intent cancels the instrument's active orders. */
@@ -479,7 +554,11 @@ export function unsupportedBy(
   if (signal.intent.kind === 'position' && !support.positionUnits.includes(signal.intent.unit)) {
     return `${name} не поддерживает pu: ${signal.intent.unit}`;
   }
-  if (cancelsOrders(signal) && !support.cancelExchanges.includes(exchange)) {
+  const asked = PROTECTIVE_KEYS.filter((key) => signal.options.protection?.[key] !== undefined);
+  const lacking = asked.find((key) => !support.protection.includes(key));
+  if (lacking !== undefined) return `${name} не поддерживает ${lacking}`;
+  // A protected entry's stops are cancelled by the exits (and taken back when the entry fails): cancels are needed.
+  if ((cancelsOrders(signal) || asked.length > 0) && !support.cancelExchanges.includes(exchange)) {
     return `${name} не снимает заявки на ${exchange} через API`;
   }
   return undefined;
@@ -503,7 +582,7 @@ export function guardsInForce(guards: GuardConfig) {
 /**
  * The answer to `{"check": true, "ver": …}`: what this deployment reads and the broker offers, for the preflight, the
  * console and any program to tell an old deployment before a real signal: the keys, the intents, what the broker
- * offers, the sizing modes and the guards in force. Issue 26 adds its keys and sections.
+ * offers, the protective keys it holds orders for, the sizing modes and the guards in force.
  */
 export function signalCapabilities(
   support: SignalSupport | undefined,
@@ -521,6 +600,7 @@ export function signalCapabilities(
     tif: Object.fromEntries(support.orderTypes.map((type) => [type, [...support.timeInForce[type]]])),
     pu: [...support.positionUnits],
     cancel: { exchanges: [...support.cancelExchanges] },
+    protection: [...support.protection],
     // Whole lots, rounded down, capped by what the account's own money buys and holdings sell.
     sizing: { vt: [...SIZE_UNITS], cap: 'no-margin' },
     ...(guards === undefined ? {} : { guards: guardsInForce(guards) }),

@@ -3,12 +3,14 @@ import { type FakeTelegram, parseTelegramHtml, startFakeTelegram } from '#local/
 import { alarmNotification, toSnsEvent } from '#local/sns-event.ts';
 import { toSqsEvent } from '#local/sqs-event.ts';
 import type { FollowUpHandler } from '#shared/brokers/follow-up-handler.ts';
+import { setLocalFollowUpQueue } from '#shared/brokers/follow-up-queue.ts';
 import {
   BROKERS,
   type Broker,
   DEFAULT_TELEGRAM_API_URL,
   FOLLOW_UP_LOG_MESSAGE,
   NOTIFY_ENV,
+  PROTECTION_LOG_MESSAGE,
   WEBHOOK_LOG_MESSAGE,
 } from '#shared/facts.ts';
 import { createBrokerAgent } from '#shared/http/outbound/client.ts';
@@ -191,6 +193,18 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
     reportFailure(source, 'error');
   };
   const secrets = new SecretStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk });
+  // A protected entry's watch (docs/contract.md#protection): the webhooks and follow-ups of this run put it here, and
+  // its broker's follow-up gets it after its delay, as from its SQS queue.
+  const watchQueues = Object.fromEntries(
+    BROKERS.map((broker) => [
+      broker,
+      timerQueue((body) => followUps[broker](toSqsEvent([body])), timers, failedIn(`${broker}-follow-up`)),
+    ]),
+  ) as Record<Broker, MessageQueue>;
+  setLocalFollowUpQueue({
+    send: (body, delaySeconds) =>
+      watchQueues[body.type === 'protect' ? body.broker : 'tinkoff'].send(body, delaySeconds),
+  });
   const notifier = createNotifier({
     config,
     secrets,
@@ -214,12 +228,8 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
   });
 
   const removeListener = addLogListener((line) => {
-    if (
-      !line.includes(`"message":"${WEBHOOK_LOG_MESSAGE}"`) &&
-      !line.includes(`"message":"${FOLLOW_UP_LOG_MESSAGE}"`)
-    ) {
-      return;
-    }
+    const read = [WEBHOOK_LOG_MESSAGE, FOLLOW_UP_LOG_MESSAGE, PROTECTION_LOG_MESSAGE];
+    if (!read.some((message) => line.includes(`"message":"${message}"`))) return;
     invokeAsync(() => notifier.handleLogLines([line]), failedIn('notifier'), timers);
   });
 
@@ -239,6 +249,7 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
     },
     close: async () => {
       removeListener();
+      setLocalFollowUpQueue(undefined);
       for (const timer of timers) clearTimeout(timer);
       await Promise.all([fake?.close(), agent.close()]);
     },

@@ -22,7 +22,7 @@ export const SetupCheckQuerySchema = z.object({
   lang: z.enum(LANGS).default('en'),
   ticker: z.string().trim().min(1).max(64).optional(),
   figi: z.string().trim().min(1).max(64).optional(),
-  /** `1`: also the reads of a ver 2 signal (`npm run preflight -- --positions`). */
+  /** `0` leaves out the reads of a ver 2 signal and its protection, which are checked by default. */
   positions: z.enum(['0', '1']).optional(),
 });
 
@@ -67,7 +67,7 @@ export function createSetupCheck(
         ticker,
         figi,
         tinkoffSandboxUrl: sandbox,
-        positions: positions === '1',
+        positions: positions !== '0',
       });
       if (list === undefined) throw new Error('the preflight returned no checklist');
       return { exitCode: exitCode([list]), checklist: showChecklist(list, lang, 'local') };

@@ -31,6 +31,14 @@ export const ALOR_SECURITY_PATH = '/md/v2/Securities/{exchange}/{symbol}';
 export const ALOR_ESTIMATE_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/estimate';
 /** `MdV2ClientsExchangePortfolioOrdersOrderIdGet`: one order of a portfolio. */
 const ALOR_ORDER_LOOKUP_PATH = '/md/v2/Clients/{exchange}/{portfolio}/orders/{orderId}';
+/** `CommandapiWarptransTradeV2ClientOrdersActionsStopPost`. */
+export const ALOR_STOP_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/stop';
+/** `CommandapiApiOrderGroupsPost`, `CommandapiApiOrderGroupsGet`. */
+export const ALOR_ORDER_GROUPS_PATH = '/commandapi/api/orderGroups';
+/** `MdV2ClientsExchangePortfolioStopOrdersGet`. */
+const ALOR_STOP_ORDERS_PATH = '/md/v2/Clients/{exchange}/{portfolio}/stoporders';
+/** `MdV2ClientsExchangePortfolioSymbolTradesGet`. */
+const ALOR_SYMBOL_TRADES_PATH = '/md/v2/Clients/{exchange}/{portfolio}/{symbol}/trades';
 const ALREADY_HANDLED = 'Request with such X-ALOR-REQID was already handled. We return the response to that request.';
 
 /** Ways an Alor setup goes wrong, each one switchable on a paper broker. */
@@ -90,15 +98,49 @@ export interface AlorPaperOrder {
   filledQuantity: number;
 }
 
+/** A stop order (`actions/stop`): a market order sent when the symbol's last price meets its condition. */
+export interface AlorPaperStopOrder {
+  readonly orderNumber: string;
+  readonly requestId: string;
+  readonly portfolio: string;
+  readonly symbol: string;
+  readonly exchange: 'MOEX' | 'SPBX';
+  readonly side: 'buy' | 'sell';
+  readonly condition: 'more' | 'less' | 'moreorequal' | 'lessorequal';
+  readonly triggerPrice: number;
+  readonly quantity: number;
+  readonly comment?: string | undefined;
+  readonly placedAt: string;
+  /** Created with `activate: false`: it waits, untriggerable, until a `TriggerBracketOrders` group activates it. */
+  active: boolean;
+  /** Working until triggered (`filled`: its market order was sent) or cancelled. */
+  status: 'working' | 'filled' | 'canceled';
+  /** The market order it sent. */
+  marketOrder?: string;
+}
+
+/** A group of orders (`OrderGroupCreate`): what links them is Alor's `executionPolicy`, held on its servers. */
+export interface AlorPaperGroup {
+  readonly id: string;
+  readonly orders: readonly { readonly orderId: string; readonly type: string }[];
+  readonly executionPolicy: 'OnExecuteOrCancel' | 'IgnoreCancel' | 'TriggerBracketOrders';
+  status: 'Active' | 'Filled' | 'Canceled';
+}
+
 export interface AlorPaperBroker extends PaperServer {
   readonly orders: readonly AlorPaperOrder[];
+  readonly stopOrders: readonly AlorPaperStopOrder[];
+  readonly groups: readonly AlorPaperGroup[];
   /** Fills, partly fills, rejects or cancels an order by its number; an error text when it cannot. */
   setOrderState(orderNumber: string, change: OrderStateChange): string | undefined;
   /** The portfolio's positions, in lots, by symbol (every exchange). */
   positions(portfolio: string): { instrument: string; exchange: string; lots: number }[];
   /** Sets a position outright (signed lots), as a test or the console does. */
   setPosition(portfolio: string, exchange: 'MOEX' | 'SPBX', symbol: string, lots: number): void;
-  /** The price a market order in `symbol` fills at; an error text when it is not a price. */
+  /**
+   * The price a market order in `symbol` fills at; an error text when it is not a price. The symbol's active stop
+   * orders whose condition it meets trigger, as Alor's servers trigger them on the last trade.
+   */
   setLastPrice(symbol: string, price: number): string | undefined;
   lastPrice(symbol: string): number;
   /** A portfolio's value, day's result and cash; an error text when a value is not a number. */
@@ -112,6 +154,10 @@ export interface AlorPaperBroker extends PaperServer {
   revokeAccessTokens(): void;
   /** Switches a failure scenario on (or all off, with undefined) for the requests that follow. */
   setScenario(scenario: AlorPaperScenario | undefined): void;
+  /** Stop orders are refused with this text (undefined: taken again), as Alor refuses one it will not hold. */
+  refuseStops(message: string | undefined): void;
+  /** Order groups are refused with this text (undefined: made again). */
+  refuseGroups(message: string | undefined): void;
 }
 
 /** `query_Format_Optional` and `query_JsonResponse_Optional`: the only query parameters of the two read calls. */
@@ -166,6 +212,40 @@ const EstimateBodySchema = z.strictObject({
   includeLimitOrders: z.boolean().optional(),
 });
 
+/** `OrdersActionsStopMarketTVWarp`: the documented fields, nothing else. */
+const StopOrderBodySchema = z.strictObject({
+  side: z.enum(['buy', 'sell']),
+  condition: z.enum(['more', 'less', 'moreorequal', 'lessorequal']),
+  triggerPrice: z.number(),
+  stopEndUnixTime: z.number().int().optional(),
+  quantity: z.number().int().min(-2_147_483_648).max(2_147_483_647),
+  instrument: z.strictObject({
+    symbol: z.string().min(1),
+    exchange: z.enum(['MOEX', 'SPBX']),
+    instrumentGroup: z.string().optional(),
+  }),
+  user: z.strictObject({ portfolio: z.string().min(1) }),
+  allowMargin: z.boolean().optional(),
+  protectingSeconds: z.number().int().min(1).max(300).optional(),
+  comment: z.string().max(100).optional(),
+  activate: z.boolean().optional(),
+});
+
+/**
+ * `OrderGroupCreate`. Its `required` names `Orders` and `ExecutionPolicy` while its properties are `orders` and
+ * `executionPolicy`; Alor's .NET servers read JSON names case-insensitively, so either spelling is taken here.
+ */
+const GroupItemSchema = z.strictObject({
+  portfolio: z.string().min(1),
+  exchange: z.enum(['MOEX', 'SPBX']),
+  orderId: z.string().min(1),
+  type: z.enum(['Limit', 'Market', 'Stop', 'StopLimit']),
+});
+const OrderGroupBodySchema = z.strictObject({
+  orders: z.array(GroupItemSchema).min(1),
+  executionPolicy: z.enum(['OnExecuteOrCancel', 'IgnoreCancel', 'TriggerBracketOrders']),
+});
+
 /** `field_ExecutionPeriod`. */
 const TIMES_IN_FORCE = ['oneday', 'immediateorcancel', 'fillorkill', 'attheclose', 'goodtillcancelled', 'bookorcancel'];
 
@@ -205,6 +285,9 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
   let generation = 0;
   let orderSequence = 4_090_000_000;
   let scenario = options.scenario;
+  /** Set by a test: stop orders, or groups, are refused with this text, as Alor refuses what it will not hold. */
+  let stopRefusal: string | undefined;
+  let groupRefusal: string | undefined;
 
   const refresh = (request: BrokerRequest): JsonAnswer => {
     const token = request.url.searchParams.get('token') ?? '';
@@ -343,24 +426,16 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
   const placeOrder = (request: BrokerRequest, type: 'limit' | 'market'): JsonAnswer => {
     const session = sessionOf(request);
     if (session === undefined) return { status: 401 };
-    const requestId = request.headers['x-reqid'];
-    if (typeof requestId !== 'string' || requestId === '') {
-      return { status: 400, body: { message: 'X-REQID header is required' } };
-    }
-    const legacyId = request.headers['x-alor-reqid'];
-    if (legacyId !== undefined && legacyId !== requestId) {
-      return { status: 400, body: { message: 'X-REQID and X-ALOR-REQID differ' } };
-    }
-    if (!String(request.headers['content-type']).startsWith('application/json')) {
-      return { status: 400, body: { message: 'Content-Type must be application/json' } };
-    }
-    const first = firstAnswers.get(requestId);
-    if (first !== undefined) {
-      const body = options.replayBodyAsString ? JSON.stringify(first.body) : first.body;
-      return { status: 400, body: { message: ALREADY_HANDLED, oldResponse: { statusCode: first.status, body } } };
-    }
-    const answer = decideOrder(request, session.portfolios, type);
-    firstAnswers.set(requestId, answer);
+    return keyedCommand(request, (requestId) => acceptOrder(request, session.portfolios, type, requestId));
+  };
+
+  const acceptOrder = (
+    request: BrokerRequest,
+    portfolios: readonly string[],
+    type: 'limit' | 'market',
+    requestId: string,
+  ): JsonAnswer => {
+    const answer = decideOrder(request, portfolios, type);
     if (answer.status === 200) {
       const body = (type === 'limit' ? LimitOrderBodySchema : MarketOrderBodySchema).parse(request.json);
       const limitPrice = type === 'limit' ? LimitOrderBodySchema.parse(request.json).price : undefined;
@@ -394,6 +469,262 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
     if (filledLots <= before) return;
     booked.set(order.orderNumber, filledLots);
     book.fill(order.portfolio, bookKey(order.exchange, order.symbol), order.side, filledLots - before);
+    trades.push({
+      orderno: order.orderNumber,
+      portfolio: order.portfolio,
+      exchange: order.exchange,
+      symbol: order.symbol,
+      qty: filledLots - before,
+      price: order.price,
+      side: order.side,
+    });
+  };
+
+  /** Fills of the session, as `response_Trade_Simple` shows them: what a market entry's protection reads. */
+  const trades: {
+    orderno: string;
+    portfolio: string;
+    exchange: string;
+    symbol: string;
+    qty: number;
+    price: number;
+    side: string;
+  }[] = [];
+  const tradeSequence = 1000;
+  const stopOrders: AlorPaperStopOrder[] = [];
+  const groups: AlorPaperGroup[] = [];
+
+  /** The X-REQID checks of every command that places an order, and the first answer of a repeated one. */
+  const keyedCommand = (request: BrokerRequest, decide: (requestId: string) => JsonAnswer): JsonAnswer => {
+    const requestId = request.headers['x-reqid'];
+    if (typeof requestId !== 'string' || requestId === '') {
+      return { status: 400, body: { message: 'X-REQID header is required' } };
+    }
+    const legacyId = request.headers['x-alor-reqid'];
+    if (legacyId !== undefined && legacyId !== requestId) {
+      return { status: 400, body: { message: 'X-REQID and X-ALOR-REQID differ' } };
+    }
+    if (!String(request.headers['content-type']).startsWith('application/json')) {
+      return { status: 400, body: { message: 'Content-Type must be application/json' } };
+    }
+    const first = firstAnswers.get(requestId);
+    if (first !== undefined) {
+      const body = options.replayBodyAsString ? JSON.stringify(first.body) : first.body;
+      return { status: 400, body: { message: ALREADY_HANDLED, oldResponse: { statusCode: first.status, body } } };
+    }
+    const answer = decide(requestId);
+    firstAnswers.set(requestId, answer);
+    return answer;
+  };
+
+  /** `actions/stop`: a stop order, active unless created with `activate: false`. */
+  const placeStop = (request: BrokerRequest): JsonAnswer => {
+    const session = sessionOf(request);
+    if (session === undefined) return { status: 401 };
+    return keyedCommand(request, (requestId) => {
+      const parsed = StopOrderBodySchema.safeParse(request.json);
+      if (!parsed.success) {
+        return { status: 400, body: { message: `Invalid request body: ${parsed.error.issues[0]?.path.join('.')}` } };
+      }
+      const body = parsed.data;
+      if (!session.portfolios.includes(body.user.portfolio)) {
+        return { status: 403, body: { message: `Portfolio ${body.user.portfolio} is not available for this token` } };
+      }
+      if (body.quantity <= 0) return { status: 400, body: { message: 'Количество должно быть больше нуля' } };
+      if (body.triggerPrice <= 0)
+        return { status: 400, body: { message: 'Цена срабатывания должна быть больше нуля' } };
+      const symbols = options.instruments?.[body.instrument.exchange];
+      if (symbols !== undefined && !symbols.includes(body.instrument.symbol)) {
+        return { status: 400, body: { message: `Инструмент ${body.instrument.symbol} не найден` } };
+      }
+      if (stopRefusal !== undefined) return { status: 400, body: { message: stopRefusal } };
+      orderSequence += 1;
+      stopOrders.push({
+        orderNumber: String(orderSequence),
+        requestId,
+        portfolio: body.user.portfolio,
+        symbol: body.instrument.symbol,
+        exchange: body.instrument.exchange,
+        side: body.side,
+        condition: body.condition,
+        triggerPrice: body.triggerPrice,
+        quantity: body.quantity,
+        comment: body.comment,
+        placedAt: new Date().toISOString(),
+        active: body.activate ?? true,
+        status: 'working',
+      });
+      // An active stop whose condition the last price already meets triggers at once, as on the exchange.
+      trigger(body.instrument.symbol);
+      return { status: 200, body: { message: 'success', orderNumber: String(orderSequence) } };
+    });
+  };
+
+  /** Whether the last price meets a stop's condition. */
+  const meets = (stop: AlorPaperStopOrder, price: number) =>
+    stop.condition === 'more'
+      ? price > stop.triggerPrice
+      : stop.condition === 'less'
+        ? price < stop.triggerPrice
+        : stop.condition === 'moreorequal'
+          ? price >= stop.triggerPrice
+          : price <= stop.triggerPrice;
+
+  /** The symbol's active stops the last price meets send their market orders; their groups react. */
+  const trigger = (symbol: string) => {
+    const price = book.lastPrice(symbol);
+    for (const stop of stopOrders) {
+      if (stop.symbol !== symbol || !stop.active || stop.status !== 'working' || !meets(stop, price)) continue;
+      orderSequence += 1;
+      const order: AlorPaperOrder = {
+        orderNumber: String(orderSequence),
+        requestId: `stop-${stop.orderNumber}`,
+        portfolio: stop.portfolio,
+        symbol: stop.symbol,
+        exchange: stop.exchange,
+        side: stop.side,
+        quantity: stop.quantity,
+        price,
+        type: 'market',
+        placedAt: new Date().toISOString(),
+        status: 'filled',
+        filledQuantity: stop.quantity,
+      };
+      orders.push(order);
+      bookFill(order, order.filledQuantity);
+      stop.status = 'filled';
+      stop.marketOrder = order.orderNumber;
+      settled(stop.orderNumber, 'filled');
+    }
+  };
+
+  /**
+   * What a group does when one of its orders is done (`field_ExecutionPolicy`): `OnExecuteOrCancel` cancels the rest
+   * on any fill or cancel; `IgnoreCancel` on a fill only; `TriggerBracketOrders` activates its stops once its limit
+   * order is filled (a partial fill activates nothing: the spec says "after the limit order executes").
+   */
+  const settled = (orderNumber: string, how: 'filled' | 'canceled') => {
+    for (const group of groups) {
+      if (group.status !== 'Active' || !group.orders.some((order) => order.orderId === orderNumber)) continue;
+      if (group.executionPolicy === 'TriggerBracketOrders') {
+        const limit = group.orders.find((order) => order.type === 'Limit');
+        if (how !== 'filled' || limit?.orderId !== orderNumber) continue;
+        group.status = 'Filled';
+        const symbols = new Set<string>();
+        for (const item of group.orders) {
+          const stop = stopOrders.find((candidate) => candidate.orderNumber === item.orderId);
+          if (stop !== undefined && stop.status === 'working') {
+            stop.active = true;
+            symbols.add(stop.symbol);
+          }
+        }
+        for (const symbol of symbols) trigger(symbol);
+        continue;
+      }
+      if (group.executionPolicy === 'IgnoreCancel' && how === 'canceled') continue;
+      group.status = how === 'filled' ? 'Filled' : 'Canceled';
+      for (const item of group.orders) {
+        if (item.orderId !== orderNumber) cancelByNumber(item.orderId);
+      }
+    }
+  };
+
+  /** Cancels a working order or stop order by its number (a group's doing); its own groups react in turn. */
+  const cancelByNumber = (orderNumber: string) => {
+    const stop = stopOrders.find((candidate) => candidate.orderNumber === orderNumber);
+    if (stop !== undefined && stop.status === 'working') {
+      stop.status = 'canceled';
+      settled(orderNumber, 'canceled');
+      return;
+    }
+    const order = orders.find((candidate) => candidate.orderNumber === orderNumber);
+    if (order !== undefined && (order.status === 'working' || order.status === 'partly-filled')) {
+      order.status = 'canceled';
+      settled(orderNumber, 'canceled');
+    }
+  };
+
+  /** `POST /commandapi/api/orderGroups`: orders of the token's portfolios, linked. */
+  const createGroup = (request: BrokerRequest): JsonAnswer => {
+    const session = sessionOf(request);
+    if (session === undefined) return { status: 401 };
+    const groupError = (detail: string): JsonAnswer => ({
+      status: 400,
+      body: { title: 'BadRequest', status: 400, detail },
+    });
+    const parsed = OrderGroupBodySchema.safeParse(request.json);
+    if (!parsed.success) return groupError(`Invalid request body: ${parsed.error.issues[0]?.path.join('.')}`);
+    if (groupRefusal !== undefined) return groupError(groupRefusal);
+    for (const item of parsed.data.orders) {
+      if (!session.portfolios.includes(item.portfolio)) {
+        return groupError(`Forbidden attempt to modify an order (${item.orderId}) not owned by the user`);
+      }
+      const known =
+        item.type === 'Stop'
+          ? stopOrders.some((stop) => stop.orderNumber === item.orderId && stop.portfolio === item.portfolio)
+          : orders.some((order) => order.orderNumber === item.orderId && order.portfolio === item.portfolio);
+      if (!known) return groupError(`Order ${item.orderId} not found`);
+    }
+    const group: AlorPaperGroup = {
+      id: randomUUID(),
+      orders: parsed.data.orders.map((item) => ({ orderId: item.orderId, type: item.type })),
+      executionPolicy: parsed.data.executionPolicy,
+      status: 'Active',
+    };
+    groups.push(group);
+    return { status: 200, body: { message: 'success', groupId: group.id } };
+  };
+
+  /** `MdV2ClientsExchangePortfolioStopOrdersGet`, in the `Simple` format (`response_StopOrder_Warp_Simple`). */
+  const listStopOrders = (request: BrokerRequest): JsonAnswer => {
+    const read = portfolioRead(request);
+    if ('status' in read) return read;
+    const listed = stopOrders.filter((stop) => stop.portfolio === read.portfolio && stop.exchange === read.exchange);
+    return {
+      status: 200,
+      body: listed.map((stop) => ({
+        id: stop.orderNumber,
+        symbol: stop.symbol,
+        brokerSymbol: `${stop.exchange}:${stop.symbol}`,
+        portfolio: stop.portfolio,
+        exchange: stop.exchange,
+        ...(stop.comment === undefined ? {} : { comment: stop.comment }),
+        type: 'stop',
+        side: stop.side,
+        condition: stop.condition,
+        status: stop.status,
+        transTime: stop.placedAt,
+        qty: stop.quantity,
+        qtyBatch: stop.quantity,
+        stopPrice: stop.triggerPrice,
+        existing: true,
+      })),
+    };
+  };
+
+  /** `MdV2ClientsExchangePortfolioSymbolTradesGet`, in the `Simple` format (`response_Trade_Simple`). */
+  const listTrades = (request: BrokerRequest): JsonAnswer => {
+    const read = portfolioRead(request);
+    if ('status' in read) return read;
+    const symbol = request.params.symbol ?? '';
+    const listed = trades.filter(
+      (trade) => trade.portfolio === read.portfolio && trade.exchange === read.exchange && trade.symbol === symbol,
+    );
+    return {
+      status: 200,
+      body: listed.map((trade, index) => ({
+        id: String(tradeSequence + index),
+        orderno: trade.orderno,
+        symbol: trade.symbol,
+        brokerSymbol: `${trade.exchange}:${trade.symbol}`,
+        exchange: trade.exchange,
+        qty: trade.qty,
+        qtyBatch: trade.qty,
+        price: trade.price,
+        side: trade.side,
+        existing: true,
+      })),
+    };
   };
 
   /** Alor has no partly filled status: a working order with fills. */
@@ -501,16 +832,29 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
       return { status: 400, body: { code: 'BadRequest', message: `Invalid query: ${query.error.issues[0]?.path}` } };
     }
     if (!session.portfolios.includes(query.data.portfolio)) return { status: 403 };
+    const notFound: JsonAnswer = {
+      status: 400,
+      body: { code: 'OrderToCancelNotFound (404)', message: 'Order to cancel not found' },
+    };
+    if (query.data.stop === 'true') {
+      const stop = stopOrders.find(
+        (candidate) =>
+          candidate.orderNumber === request.params.orderId &&
+          candidate.portfolio === query.data.portfolio &&
+          candidate.exchange === query.data.exchange,
+      );
+      if (stop === undefined || stop.status !== 'working') return notFound;
+      cancelByNumber(stop.orderNumber);
+      return { status: 200, text: 'success' };
+    }
     const order = orders.find(
       (candidate) =>
         candidate.orderNumber === request.params.orderId &&
         candidate.portfolio === query.data.portfolio &&
         candidate.exchange === query.data.exchange,
     );
-    if (order === undefined || (order.status !== 'working' && order.status !== 'partly-filled')) {
-      return { status: 400, body: { code: 'OrderToCancelNotFound (404)', message: 'Order to cancel not found' } };
-    }
-    order.status = 'canceled';
+    if (order === undefined || (order.status !== 'working' && order.status !== 'partly-filled')) return notFound;
+    cancelByNumber(order.orderNumber);
     return { status: 200, text: 'success' };
   };
 
@@ -573,10 +917,22 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
     { name: 'security', method: 'GET', path: ALOR_SECURITY_PATH, handle: security },
     { name: 'order-lookup', method: 'GET', path: ALOR_ORDER_LOOKUP_PATH, handle: lookUpOrder },
     { name: 'estimate', method: 'POST', path: ALOR_ESTIMATE_PATH, handle: estimate },
+    { name: 'stop-order', method: 'POST', path: ALOR_STOP_PATH, handle: placeStop },
+    { name: 'order-group', method: 'POST', path: ALOR_ORDER_GROUPS_PATH, handle: createGroup },
+    { name: 'stop-orders', method: 'GET', path: ALOR_STOP_ORDERS_PATH, handle: listStopOrders },
+    { name: 'trades', method: 'GET', path: ALOR_SYMBOL_TRADES_PATH, handle: listTrades },
   ];
   const server = await startPaperServer(routes, options.port);
   return Object.assign(server, {
     orders,
+    stopOrders,
+    groups,
+    refuseStops: (message: string | undefined) => {
+      stopRefusal = message;
+    },
+    refuseGroups: (message: string | undefined) => {
+      groupRefusal = message;
+    },
     issuedAccessTokens,
     revokeAccessTokens: () => {
       generation += 1;
@@ -586,10 +942,11 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
       if (order === undefined) return `no order ${orderNumber}`;
       const next = nextOrderState(order.quantity, change);
       if (!next.ok) return next.reason;
-      // What fills now moves the position; a fill is never undone.
+      // What fills now moves the position; a fill is never undone: an order cancelled keeps what it filled.
       bookFill(order, next.state.filledLots);
       order.status = next.state.status;
-      order.filledQuantity = next.state.filledLots;
+      order.filledQuantity = next.state.status === 'canceled' ? order.filledQuantity : next.state.filledLots;
+      if (order.status === 'filled' || order.status === 'canceled') settled(order.orderNumber, order.status);
       return undefined;
     },
     positions: (portfolio: string) =>
@@ -600,7 +957,11 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
       })),
     setPosition: (portfolio: string, exchange: 'MOEX' | 'SPBX', symbol: string, lots: number) =>
       book.setPosition(portfolio, bookKey(exchange, symbol), lots),
-    setLastPrice: (symbol: string, price: number) => book.setLastPrice(symbol, price),
+    setLastPrice: (symbol: string, price: number) => {
+      const problem = book.setLastPrice(symbol, price);
+      if (problem === undefined) trigger(symbol);
+      return problem;
+    },
     lastPrice: (symbol: string) => book.lastPrice(symbol),
     setMoney: (portfolio: string, change: Partial<PaperMoney>) => book.setMoney(portfolio, change),
     money: (portfolio: string) => moneyOf(portfolio),

@@ -68,6 +68,8 @@ export interface PaperInstrument {
   readonly instrumentType: 'share' | 'etf';
   /** `false`: `GetInstrumentBy` says so, and PostOrder refuses it (30052), as T-Invest does. */
   readonly apiTradeAvailableFlag: boolean;
+  /** Its price step (`minPriceIncrement`), a decimal; 0.01 when absent. */
+  readonly minPriceIncrement?: string;
 }
 
 export interface TinkoffPaperOptions {
@@ -108,15 +110,43 @@ const REPORT_STATUSES: Readonly<Record<PaperOrderStatus, string>> = {
   canceled: 'EXECUTION_REPORT_STATUS_CANCELLED',
 };
 
+/** A stop order (`StopOrdersService/PostStopOrder`): a market order sent when the instrument's last price meets it. */
+export interface TinkoffPaperStopOrder {
+  readonly stopOrderId: string;
+  readonly orderRequestId: string;
+  readonly accountId: string;
+  readonly instrumentId: string;
+  readonly direction: 'buy' | 'sell';
+  readonly lots: number;
+  readonly type: 'STOP_ORDER_TYPE_STOP_LOSS' | 'STOP_ORDER_TYPE_TAKE_PROFIT';
+  /** The trigger; a trailing take-profit's activation price. */
+  readonly stopPrice: string;
+  /** A trailing take-profit's distance: a percentage, or a price distance. */
+  readonly trailing?: { readonly indent: number; readonly relative: boolean } | undefined;
+  readonly confirmMarginTrade: boolean;
+  readonly createdAt: string;
+  status: 'STOP_ORDER_STATUS_ACTIVE' | 'STOP_ORDER_STATUS_EXECUTED' | 'STOP_ORDER_STATUS_CANCELED';
+  /** A trailing take-profit, once its activation price was reached: the best price since. */
+  extreme?: number;
+  /** The order it sent. */
+  exchangeOrderId?: string;
+}
+
 export interface TinkoffPaperBroker extends PaperServer {
   readonly orders: readonly TinkoffPaperOrder[];
+  readonly stopOrders: readonly TinkoffPaperStopOrder[];
+  /** Stop orders are refused with this text (30053; undefined: taken again), as T-Invest refuses one it will not hold. */
+  refuseStops(message: string | undefined): void;
   /** Fills, partly fills, rejects or cancels an order by its id; an error text when it cannot. */
   setOrderState(orderId: string, change: OrderStateChange): string | undefined;
   /** The account's positions, in lots, by the instrument's FIGI (its uid when it has none). */
   positions(accountId: string): { instrument: string; lots: number }[];
   /** Sets a position outright (signed lots) of an instrument named by FIGI or uid, as a test or the console does. */
   setPosition(accountId: string, instrumentId: string, lots: number): void;
-  /** The price a market order fills at, of an instrument named by FIGI or uid; an error text when it is not a price. */
+  /**
+   * The price a market order fills at, of an instrument named by FIGI or uid; an error text when it is not a price.
+   * The instrument's active stop orders it meets trigger, as T-Invest's do on the last trade.
+   */
   setLastPrice(instrumentId: string, price: number): string | undefined;
   lastPrice(instrumentId: string): number;
   /** An account's portfolio value, day's result and cash; an error text when a value is not a number. */
@@ -194,6 +224,72 @@ const CancelOrderBodySchema = z.strictObject({
   orderIdType: z.enum(['ORDER_ID_TYPE_UNSPECIFIED', 'ORDER_ID_TYPE_EXCHANGE', 'ORDER_ID_TYPE_REQUEST']).optional(),
 });
 
+const QuotationBody = z.strictObject({
+  units: Int64String,
+  nano: z.number().int().min(-999_999_999).max(999_999_999),
+});
+const TrailingValueType = z.enum(['TRAILING_VALUE_UNSPECIFIED', 'TRAILING_VALUE_ABSOLUTE', 'TRAILING_VALUE_RELATIVE']);
+
+/** `v1PostStopOrderRequest`: the documented fields, nothing else. */
+const PostStopOrderBodySchema = z.strictObject({
+  figi: z.string().optional(),
+  quantity: Int64String,
+  price: QuotationBody.optional(),
+  stopPrice: QuotationBody.optional(),
+  direction: z.enum(['STOP_ORDER_DIRECTION_UNSPECIFIED', 'STOP_ORDER_DIRECTION_BUY', 'STOP_ORDER_DIRECTION_SELL']),
+  accountId: z.string().min(1),
+  expirationType: z.enum([
+    'STOP_ORDER_EXPIRATION_TYPE_UNSPECIFIED',
+    'STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_CANCEL',
+    'STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_DATE',
+  ]),
+  stopOrderType: z.enum([
+    'STOP_ORDER_TYPE_UNSPECIFIED',
+    'STOP_ORDER_TYPE_TAKE_PROFIT',
+    'STOP_ORDER_TYPE_STOP_LOSS',
+    'STOP_ORDER_TYPE_STOP_LIMIT',
+  ]),
+  expireDate: z.string().optional(),
+  instrumentId: z.string().min(1),
+  exchangeOrderType: z
+    .enum(['EXCHANGE_ORDER_TYPE_UNSPECIFIED', 'EXCHANGE_ORDER_TYPE_MARKET', 'EXCHANGE_ORDER_TYPE_LIMIT'])
+    .optional(),
+  takeProfitType: z
+    .enum(['TAKE_PROFIT_TYPE_UNSPECIFIED', 'TAKE_PROFIT_TYPE_REGULAR', 'TAKE_PROFIT_TYPE_TRAILING'])
+    .optional(),
+  trailingData: z
+    .strictObject({
+      indent: QuotationBody.optional(),
+      indentType: TrailingValueType.optional(),
+      spread: QuotationBody.optional(),
+      spreadType: TrailingValueType.optional(),
+    })
+    .optional(),
+  priceType: z.string().optional(),
+  orderId: z.string().min(1).max(36),
+  confirmMarginTrade: z.boolean().optional(),
+});
+
+/** `v1GetStopOrdersRequest`. */
+const GetStopOrdersBodySchema = z.strictObject({
+  accountId: z.string().min(1),
+  status: z
+    .enum([
+      'STOP_ORDER_STATUS_UNSPECIFIED',
+      'STOP_ORDER_STATUS_ALL',
+      'STOP_ORDER_STATUS_ACTIVE',
+      'STOP_ORDER_STATUS_EXECUTED',
+      'STOP_ORDER_STATUS_CANCELED',
+      'STOP_ORDER_STATUS_EXPIRED',
+    ])
+    .optional(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+});
+
+/** `v1CancelStopOrderRequest`. */
+const CancelStopOrderBodySchema = z.strictObject({ accountId: z.string().min(1), stopOrderId: z.string().min(1) });
+
 /** `v1TimeInForceType`. */
 const TIMES_IN_FORCE = [
   'TIME_IN_FORCE_UNSPECIFIED',
@@ -269,6 +365,7 @@ function instrumentToWire(instrument: PaperInstrument): Record<string, unknown> 
     name: instrument.name,
     instrumentType: instrument.instrumentType,
     uid: instrument.uid,
+    minPriceIncrement: decimalToWire(instrument.minPriceIncrement ?? '0.01'),
     ...Object.fromEntries(Object.entries(flags).filter(([, value]) => value)),
   };
 }
@@ -279,6 +376,16 @@ function toQuotation(value: number): { units: string; nano: number } {
   return { units: String(units), nano: Math.round((value - units) * 1e9) };
 }
 const toMoney = (value: number) => ({ currency: 'rub', ...toQuotation(value) });
+/** A decimal as T-Invest's `Quotation` (`{units, nano}`). */
+function decimalToWire(decimal: string): { units: string; nano: number } {
+  const [whole = '0', fraction = ''] = decimal.split('.');
+  return { units: whole, nano: Number(fraction.padEnd(9, '0').slice(0, 9)) };
+}
+
+/** A price of one instrument as T-Invest's `MoneyValue`. */
+function moneyToWire(price: number | string, currency = 'rub'): { currency: string; units: string; nano: number } {
+  return { currency, ...decimalToWire(String(price)) };
+}
 
 function quotationToDecimal(units: string, nano: number): string {
   const fraction = String(nano).padStart(9, '0').replace(/0+$/, '');
@@ -332,26 +439,39 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     return undefined;
   };
 
-  const postOrder = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+  /**
+   * A keyed command (`PostOrder`, `PostStopOrder`): the token, the body, the account, the scenario; a repeated
+   * `orderId` answered from its first answer (or 30057), a new one decided.
+   */
+  const keyedCommand = <T extends { accountId: string; orderId: string }>(
+    request: BrokerRequest,
+    environment: Environment,
+    schema: z.ZodType<T>,
+    answers: Map<string, JsonAnswer>,
+    decide: (body: T) => JsonAnswer,
+  ): JsonAnswer => {
     const accounts = accountsOf(request, environment);
     if (accounts === undefined) return UNAUTHENTICATED;
-    const parsed = PostOrderBodySchema.safeParse(request.json);
+    const parsed = schema.safeParse(request.json);
     if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
     const body = parsed.data;
     if (!accounts.includes(body.accountId)) return error(404, 5, 50004, 'Account not found');
     const refusal = scenarioRefusal();
     if (refusal !== undefined) return refusal;
     const key = `${body.accountId}:${body.orderId}`;
-    const first = firstAnswers.get(key);
+    const first = answers.get(key);
     if (first !== undefined) {
       return options.duplicateAsError
         ? error(400, 3, 30057, 'The order is a duplicate, but the order report was not found')
         : first;
     }
-    const answer = decidePostOrder(body);
-    firstAnswers.set(key, answer);
+    const answer = decide(body);
+    answers.set(key, answer);
     return answer;
   };
+
+  const postOrder = (request: BrokerRequest, environment: Environment): JsonAnswer =>
+    keyedCommand(request, environment, PostOrderBodySchema, firstAnswers, (body) => decidePostOrder(body));
 
   /** The key of an instrument's position: its uid when the table knows it, else the id an order named it by. */
   const positionKey = (instrumentId: string) => {
@@ -414,6 +534,7 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
         executionReportStatus: REPORT_STATUSES[order.status],
         lotsRequested: body.quantity,
         lotsExecuted: String(order.lotsExecuted),
+        ...(order.lotsExecuted > 0 ? { executedOrderPrice: moneyToWire(order.price) } : {}),
         figi: body.instrumentId,
         direction: body.direction,
         orderType: body.orderType,
@@ -665,6 +786,7 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
         executionReportStatus: REPORT_STATUSES[order.status],
         lotsRequested: String(order.lots),
         lotsExecuted: String(order.lotsExecuted),
+        ...(order.lotsExecuted > 0 ? { executedOrderPrice: moneyToWire(order.price) } : {}),
         figi: order.instrumentId,
         direction: order.direction === 'buy' ? 'ORDER_DIRECTION_BUY' : 'ORDER_DIRECTION_SELL',
         orderType: order.orderType,
@@ -717,6 +839,76 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
         instrumentUid: id,
         ticker: instrument?.ticker ?? '',
         classCode: instrument?.classCode ?? '',
+      },
+    };
+  };
+
+  const stopOrders: TinkoffPaperStopOrder[] = [];
+  const stopFirstAnswers = new Map<string, JsonAnswer>();
+  let stopRefusal: string | undefined;
+
+  /** `StopOrdersService/PostStopOrder`: keyed by `orderId` (a repeat gets the first answer), triggered at once if met. */
+  const postStopOrder = (request: BrokerRequest, environment: Environment): JsonAnswer =>
+    keyedCommand(request, environment, PostStopOrderBodySchema, stopFirstAnswers, (body) => decideStopOrder(body));
+
+  const decideStopOrder = (body: z.infer<typeof PostStopOrderBodySchema>): JsonAnswer => {
+    if (body.stopOrderType !== 'STOP_ORDER_TYPE_STOP_LOSS' && body.stopOrderType !== 'STOP_ORDER_TYPE_TAKE_PROFIT') {
+      return error(400, 3, 30038, '`stop_order_type` is invalid');
+    }
+    if (body.stopPrice === undefined) return error(400, 3, 30036, 'Missing parameter: `stop_price`');
+    if (body.expirationType === 'STOP_ORDER_EXPIRATION_TYPE_UNSPECIFIED') {
+      return error(400, 3, 30044, '`expiration_type` is invalid');
+    }
+    if (body.takeProfitType !== undefined && body.stopOrderType !== 'STOP_ORDER_TYPE_TAKE_PROFIT') {
+      return error(400, 3, 30241, '`take_profit_type` not available for specified `stop_order_type`');
+    }
+    const trailing = body.takeProfitType === 'TAKE_PROFIT_TYPE_TRAILING';
+    const data = body.trailingData;
+    if (trailing && (data?.indent === undefined || data.spread === undefined)) {
+      return error(400, 3, 30210, 'Trailing data required');
+    }
+    if (trailing && (data?.indentType === undefined || data.indentType === 'TRAILING_VALUE_UNSPECIFIED')) {
+      return error(400, 3, 30211, '`indent type` required');
+    }
+    if (trailing && (data?.spreadType === undefined || data.spreadType === 'TRAILING_VALUE_UNSPECIFIED')) {
+      return error(400, 3, 30212, '`spread type` required');
+    }
+    if (body.direction === 'STOP_ORDER_DIRECTION_UNSPECIFIED')
+      return error(400, 3, 30015, 'Direction is not specified');
+    const lots = Number(body.quantity);
+    if (!Number.isSafeInteger(lots) || lots <= 0) return error(400, 3, 30004, 'Quantity must be positive');
+    const instrument = instrumentById(body.instrumentId);
+    if (instrument === undefined) return error(404, 5, 50002, 'Instrument not found');
+    if (stopRefusal !== undefined) return error(400, 3, 30053, `Post stop_order error: ${stopRefusal}`);
+    const stop: TinkoffPaperStopOrder = {
+      stopOrderId: randomUUID(),
+      orderRequestId: body.orderId,
+      accountId: body.accountId,
+      instrumentId: body.instrumentId,
+      direction: body.direction === 'STOP_ORDER_DIRECTION_BUY' ? 'buy' : 'sell',
+      lots,
+      type: body.stopOrderType,
+      stopPrice: quotationToDecimal(body.stopPrice.units, body.stopPrice.nano),
+      ...(trailing && data?.indent !== undefined
+        ? {
+            trailing: {
+              indent: Number(quotationToDecimal(data.indent.units, data.indent.nano)),
+              relative: data.indentType === 'TRAILING_VALUE_RELATIVE',
+            },
+          }
+        : {}),
+      confirmMarginTrade: body.confirmMarginTrade === true,
+      createdAt: new Date().toISOString(),
+      status: 'STOP_ORDER_STATUS_ACTIVE',
+    };
+    stopOrders.push(stop);
+    triggerStops(positionKey(body.instrumentId));
+    return {
+      status: 200,
+      body: {
+        stopOrderId: stop.stopOrderId,
+        orderRequestId: body.orderId,
+        responseMetadata: { trackingId: randomUUID() },
       },
     };
   };
@@ -809,6 +1001,122 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     return { status: 200, body: { lastPrices } };
   };
 
+  /** Whether the last price meets a stop order now (a trailing take-profit: activated, then fallen back its distance). */
+  const meets = (stop: TinkoffPaperStopOrder, price: number): boolean => {
+    const trigger = Number(stop.stopPrice);
+    const selling = stop.direction === 'sell';
+    if (stop.type === 'STOP_ORDER_TYPE_STOP_LOSS') return selling ? price <= trigger : price >= trigger;
+    if (stop.trailing === undefined) return selling ? price >= trigger : price <= trigger;
+    if (stop.extreme === undefined) {
+      if (selling ? price < trigger : price > trigger) return false;
+      stop.extreme = price;
+    }
+    stop.extreme = selling ? Math.max(stop.extreme, price) : Math.min(stop.extreme, price);
+    const { indent, relative } = stop.trailing;
+    const distance = relative ? (stop.extreme * indent) / 100 : indent;
+    return selling ? price <= stop.extreme - distance : price >= stop.extreme + distance;
+  };
+
+  /**
+   * The instrument's active stop orders its last price meets send their market orders. A sell that would leave the
+   * account short without `confirmMarginTrade` is sent and refused (an uncovered position), as T-Invest does.
+   */
+  const triggerStops = (instrument: string) => {
+    const price = book.lastPrice(instrument);
+    for (const stop of stopOrders) {
+      if (stop.status !== 'STOP_ORDER_STATUS_ACTIVE' || positionKey(stop.instrumentId) !== instrument) continue;
+      if (!meets(stop, price)) continue;
+      const held = book.position(stop.accountId, instrument) ?? 0;
+      const after = held + (stop.direction === 'buy' ? stop.lots : -stop.lots);
+      // A sell that leaves the account short is uncovered (bought back from a short, a long is paid in money).
+      const uncovered = !stop.confirmMarginTrade && stop.direction === 'sell' && after < 0;
+      const order: TinkoffPaperOrder = {
+        orderId: String(Date.now()) + String(orders.length).padStart(4, '0'),
+        orderRequestId: `stop-${stop.stopOrderId}`,
+        api: 'v2',
+        accountId: stop.accountId,
+        instrumentId: stop.instrumentId,
+        direction: stop.direction,
+        lots: stop.lots,
+        price: String(price),
+        orderType: 'ORDER_TYPE_MARKET',
+        placedAt: new Date().toISOString(),
+        status: uncovered ? 'rejected' : 'filled',
+        lotsExecuted: uncovered ? 0 : stop.lots,
+      };
+      orders.push(order);
+      bookFill(order, order.lotsExecuted);
+      stop.status = 'STOP_ORDER_STATUS_EXECUTED';
+      stop.exchangeOrderId = order.orderId;
+    }
+  };
+
+  /** A stop order as `v1StopOrder` shows it. */
+  const stopToWire = (stop: TinkoffPaperStopOrder) => {
+    const known = instrumentById(stop.instrumentId);
+    const instrument = known === true || known === undefined ? undefined : known;
+    return {
+      stopOrderId: stop.stopOrderId,
+      lotsRequested: String(stop.lots),
+      figi: instrument?.figi ?? stop.instrumentId,
+      direction: stop.direction === 'buy' ? 'STOP_ORDER_DIRECTION_BUY' : 'STOP_ORDER_DIRECTION_SELL',
+      currency: instrument?.currency ?? 'rub',
+      orderType: stop.type,
+      createDate: stop.createdAt,
+      stopPrice: moneyToWire(stop.stopPrice, instrument?.currency),
+      instrumentUid: instrument?.uid ?? stop.instrumentId,
+      takeProfitType:
+        stop.type === 'STOP_ORDER_TYPE_TAKE_PROFIT'
+          ? stop.trailing === undefined
+            ? 'TAKE_PROFIT_TYPE_REGULAR'
+            : 'TAKE_PROFIT_TYPE_TRAILING'
+          : 'TAKE_PROFIT_TYPE_UNSPECIFIED',
+      status: stop.status,
+      exchangeOrderType: 'EXCHANGE_ORDER_TYPE_MARKET',
+      ...(stop.exchangeOrderId === undefined ? {} : { exchangeOrderId: stop.exchangeOrderId }),
+      ticker: instrument?.ticker ?? '',
+      classCode: instrument?.classCode ?? '',
+    };
+  };
+
+  /** `StopOrdersService/GetStopOrders`: the active ones, or those of the status asked (ALL: any) created from `from`. */
+  const getStopOrders = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const accounts = accountsOf(request, environment);
+    if (accounts === undefined) return UNAUTHENTICATED;
+    const parsed = GetStopOrdersBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    const { accountId, status, from, to } = parsed.data;
+    if (!accounts.includes(accountId)) return error(404, 5, 50004, 'Account not found');
+    const wanted =
+      status === undefined || status === 'STOP_ORDER_STATUS_UNSPECIFIED' ? 'STOP_ORDER_STATUS_ACTIVE' : status;
+    const listed = stopOrders.filter(
+      (stop) =>
+        stop.accountId === accountId &&
+        (wanted === 'STOP_ORDER_STATUS_ALL' || stop.status === wanted) &&
+        (from === undefined || stop.createdAt >= from) &&
+        (to === undefined || stop.createdAt <= to),
+    );
+    return { status: 200, body: { stopOrders: listed.map(stopToWire) } };
+  };
+
+  /** `StopOrdersService/CancelStopOrder`: an active stop order cancelled; another is 30060, an unknown one 50006. */
+  const cancelStopOrder = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const accounts = accountsOf(request, environment);
+    if (accounts === undefined) return UNAUTHENTICATED;
+    const parsed = CancelStopOrderBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    if (!accounts.includes(parsed.data.accountId)) return error(404, 5, 50004, 'Account not found');
+    const stop = stopOrders.find(
+      (candidate) => candidate.stopOrderId === parsed.data.stopOrderId && candidate.accountId === parsed.data.accountId,
+    );
+    if (stop === undefined) return error(404, 5, 50006, 'Stop-order not found');
+    if (stop.status !== 'STOP_ORDER_STATUS_ACTIVE') {
+      return error(400, 3, 30060, `Cancel stop-order error: the stop order is ${stop.status}`);
+    }
+    stop.status = 'STOP_ORDER_STATUS_CANCELED';
+    return { status: 200, body: { time: new Date().toISOString() } };
+  };
+
   const v2Methods = [
     { name: 'order', method: 'OrdersService/PostOrder', handle: postOrder },
     { name: 'order-state', method: 'OrdersService/GetOrderState', handle: getOrderState },
@@ -822,6 +1130,9 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     { name: 'portfolio', method: 'OperationsService/GetPortfolio', handle: getPortfolio },
     { name: 'max-lots', method: 'OrdersService/GetMaxLots', handle: getMaxLots },
     { name: 'last-prices', method: 'MarketDataService/GetLastPrices', handle: getLastPrices },
+    { name: 'stop-order', method: 'StopOrdersService/PostStopOrder', handle: postStopOrder },
+    { name: 'stop-orders', method: 'StopOrdersService/GetStopOrders', handle: getStopOrders },
+    { name: 'cancel-stop', method: 'StopOrdersService/CancelStopOrder', handle: cancelStopOrder },
   ] as const;
   const environments = [
     ['production', TINKOFF_V2_PREFIX],
@@ -843,6 +1154,10 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
   const server = await startPaperServer(routes, options.port);
   return Object.assign(server, {
     orders,
+    stopOrders,
+    refuseStops: (message: string | undefined) => {
+      stopRefusal = message;
+    },
     v2Url: `${server.url}${TINKOFF_V2_PREFIX}`,
     sandboxUrl: `${server.url}${TINKOFF_SANDBOX_PREFIX}`,
     setOrderState: (orderId: string, change: OrderStateChange) => {
@@ -852,7 +1167,8 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
       if (!next.ok) return next.reason;
       bookFill(order, next.state.filledLots);
       order.status = next.state.status;
-      order.lotsExecuted = next.state.filledLots;
+      // An order cancelled keeps what it filled.
+      order.lotsExecuted = next.state.status === 'canceled' ? order.lotsExecuted : next.state.filledLots;
       return undefined;
     },
     positions: (accountId: string) =>
@@ -862,7 +1178,11 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
       }),
     setPosition: (accountId: string, instrumentId: string, lots: number) =>
       book.setPosition(accountId, positionKey(instrumentId), lots),
-    setLastPrice: (instrumentId: string, price: number) => book.setLastPrice(positionKey(instrumentId), price),
+    setLastPrice: (instrumentId: string, price: number) => {
+      const problem = book.setLastPrice(positionKey(instrumentId), price);
+      if (problem === undefined) triggerStops(positionKey(instrumentId));
+      return problem;
+    },
     lastPrice: (instrumentId: string) => book.lastPrice(positionKey(instrumentId)),
     setMoney: (accountId: string, change: Partial<PaperMoney>) => book.setMoney(accountId, change),
     money: (accountId: string) => moneyOf(accountId),

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, Context, ScheduledEvent } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
 import { checkWebhookSecret } from '../auth/secret.ts';
-import type { CommonConfig, ValueSource } from '../config.ts';
+import { type CommonConfig, closesUnprotected, type ValueSource } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { SignalExchange } from '../facts.ts';
 import { type Broker, MAX_KEEP_WARM_MINUTES } from '../facts.ts';
@@ -22,11 +22,19 @@ import { loadLockSdkOnDemand } from '../lock/sdk.ts';
 import { type LogFields, logger, prepareLogOutput } from '../logging.ts';
 import { parseWebhookBody } from '../payload.ts';
 import { INIT_PREFETCH_MAX_WAIT_MS, SecretStore } from '../secrets.ts';
-import { parseSignal, type Signal, type SignalSupport, signalCapabilities, unsupportedBy } from '../signal.ts';
+import {
+  parseProtectedOrder,
+  parseSignal,
+  type Signal,
+  type SignalSupport,
+  signalCapabilities,
+  unsupportedBy,
+} from '../signal.ts';
 import { loadStoreSdkOnDemand } from '../store/sdk-on-demand.ts';
 import { isSelfTestEvent, runStoreSelfTest, type SELF_TEST_EVENT, type SelfTestReport } from '../store/self-test.ts';
 import type * as z from '../zod.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
+import type { FollowUpQueue } from './follow-up-queue.ts';
 import {
   type GuardContext,
   GuardRun,
@@ -148,6 +156,8 @@ export interface BrokerHandlerDeps {
   readonly orderCounter?: OrderCounter;
   /** The guards' clock (a signal's age, the day of its count). @default Date.now */
   readonly now?: () => number;
+  /** T-Invest: where a protected entry's watch goes. @default SQS at `TINKOFF_FOLLOW_UP_QUEUE_URL`, else the process's */
+  readonly followUpQueue?: FollowUpQueue;
   /**
    * When the container's init started (`performance.now()`), set by {@link initBrokerContainer}: a first call that
    * arrives as init ends (it is what started the container) counts its deadline from there, so a cold start's wait
@@ -271,9 +281,11 @@ function signalHandling<TFields, TInstrument, TSignalTerms extends LogFields>(
     brokerTimeoutMs: config.brokerTimeoutMs,
     dryRun: config.dryRun,
     guards,
+    closeUnprotected: closesUnprotected(config),
   });
   return {
     parse: (body) => parseSignal(body, signals.fields),
+    parseProtected: (body) => parseProtectedOrder(body, signals.fields),
     unsupported: (signal) => unsupportedBy(signals.support, signal, signals.exchange(signal)),
     capabilities: () => signalCapabilities(signals.support, broker, config.dryRun, config.guards),
     run: (request) => {
@@ -303,7 +315,7 @@ export function createBrokerHandler<
   description: BrokerDescription<TOrder, TFields>,
   calls: (
     dispatcher: Dispatcher,
-    readsDispatcher: () => Dispatcher,
+    readsDispatcher: (slot?: number) => Dispatcher,
     marketReadsDispatcher: () => Dispatcher,
   ) => BrokerCalls<TOrder, TTerms, TFields, TInstrument, TSignalTerms>,
   config: CommonConfig,
@@ -313,7 +325,7 @@ export function createBrokerHandler<
   const dispatcher = deps.dispatcher ?? brokerAgent();
   const { broker, orderSchema, stored, notConfigured, origins } = description;
   // A v2 signal's second read goes over a connection of its own; a test's mock dispatcher takes both.
-  const readsDispatcher = () => deps.dispatcher ?? stateReadsAgent();
+  const readsDispatcher = (slot?: number) => deps.dispatcher ?? stateReadsAgent(slot);
   // The reads of sizing and the guards go over connections of their own, at once.
   const marketReadsDispatcher = () => deps.dispatcher ?? marketReadsAgent();
   const { orderTerms, client, signals: signalCalls } = calls(dispatcher, readsDispatcher, marketReadsDispatcher);

@@ -31,7 +31,8 @@ export function brokerRequestId(
 }
 
 /**
- * The broker-side key of one leg of a v2 signal (`entry`; issue 26 adds `sl`, `tp`): a name-based UUID of (function,
+ * The broker-side key of a v2 signal's entry (its protective legs' keys derive from it: `protectiveLegId` of
+ * shared/brokers/protection.ts): a name-based UUID of (function,
  * account, key, leg, the signal as read: its instrument, intent and options). A resent signal maps every leg to the
  * same key whatever the position it finds, so it never adds an order; a key reused for another signal is another key.
  * Without a caller's key, a fresh random UUID per invocation.

@@ -10,18 +10,42 @@ import type { SizeBasis } from './sizing.ts';
 
 export type SignalResult = 'placed' | 'nothing-to-do' | 'cancelled' | 'dry-run' | 'refused';
 
-/** One order the signal placed (or, in a dry run, would place). Issue 26 adds its stop-loss and take-profit legs. */
+/** The legs of a signal: its entry, the entry's stop-loss and take-profit, and a close after protection failed. */
+export type SignalLeg = 'entry' | 'sl' | 'tp' | 'close';
+
+/** One order the signal placed (or, in a dry run, would place): the entry, or a protective order (a stop). */
 export interface SignalOrder {
-  readonly leg: 'entry';
+  readonly leg: SignalLeg;
   /** The broker's order id; absent in a dry run or when the broker gave none. */
   readonly id?: string | undefined;
   readonly side: Side;
   readonly lots: number;
-  readonly type: OrderType;
+  /** A protective leg is a `stop` (its `price` the trigger) or a `trailing` take-profit. */
+  readonly type: OrderType | 'stop' | 'trailing';
   readonly price?: string | undefined;
   readonly tif?: TimeInForce | undefined;
   /** The broker answered from an earlier delivery of the same signal: no second order. */
   readonly replayed?: boolean | undefined;
+}
+
+/**
+ * What protects the entry (docs/contract.md#protection): `on-fill`, placed when the entry fills (Alor: the group's
+ * stops, inactive until then; T-Invest: by the follow-up); `active`, placed for what filled; `none`, the entry opens no
+ * position; `failed`, the entry filled and its protection could not be placed.
+ */
+export interface ProtectionReport {
+  readonly status: 'on-fill' | 'active' | 'none' | 'failed';
+  /** Lots protected: the lots the entry opens (`on-fill`), or opened (`active`, `failed`). */
+  readonly lots: number;
+  readonly sl?: string | undefined;
+  readonly tp?: string | undefined;
+  readonly trail?: string | undefined;
+  /** `failed`: what could not be placed, as the broker said it; `none`: why there is nothing to protect. */
+  readonly reason?: string | undefined;
+  /** `failed`: whether the unprotected lots were closed at market (`CLOSE_UNPROTECTED`). */
+  readonly closed?: boolean | undefined;
+  /** `false`: Alor holds the protection, but its watch (the messages, the backstop) could not be queued. */
+  readonly watched?: boolean | undefined;
 }
 
 /** What is known of a signal's run so far. */
@@ -38,6 +62,8 @@ export interface SignalReport {
   /** Broker ids of the orders cancelled (in a dry run: that would be). */
   readonly cancelled: string[];
   readonly orders: SignalOrder[];
+  /** The entry's protection, when the signal asked for it. */
+  protection?: ProtectionReport | undefined;
 }
 
 export interface SignalOutcome {

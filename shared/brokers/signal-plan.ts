@@ -18,6 +18,8 @@ export interface ActiveOrder {
   readonly lots: number;
   /** Our idempotency key for it, when the broker says it (T-Invest) or the order carries it (Alor's comment). */
   readonly requestId?: string | undefined;
+  /** A stop order (a protective order, or any conditional order of the instrument): cancelled as one, never counted. */
+  readonly stop?: boolean | undefined;
 }
 
 /** What a signal reads of its instrument before it decides. */
@@ -25,6 +27,15 @@ export interface InstrumentState {
   /** Signed lots held; 0 when the signal did not need it. */
   readonly position: number;
   readonly activeOrders: readonly ActiveOrder[];
+  /** The instrument's active stop orders, when the signal read them (an exit's, docs/contract.md#protection). */
+  readonly stopOrders?: readonly ActiveOrder[] | undefined;
+}
+
+/** What a signal reads of its instrument: the position, the active orders, and (when set) the active stop orders. */
+export interface StateNeeds {
+  readonly position: boolean;
+  readonly orders: boolean;
+  readonly stops?: boolean | undefined;
 }
 
 /** The one order of a signal. */
@@ -42,11 +53,27 @@ export interface SignalPlan {
   readonly target?: number | undefined;
 }
 
-/** What the recipe reads before it decides: the position for a position intent, the active orders when any count. */
+/**
+ * What the recipe reads before it decides: the position for a position intent and for a protected entry (its
+ * protection covers only the lots it opens), the active orders when any count.
+ */
 export function stateNeeds(signal: Pick<Signal, 'intent' | 'options'>): { position: boolean; orders: boolean } {
   const { kind } = signal.intent;
   const position = kind === 'position' || kind === 'close';
-  return { position, orders: position || kind === 'cancel' || signal.options.cancelFirst };
+  return {
+    position: position || signal.options.protection !== undefined,
+    orders: position || kind === 'cancel' || signal.options.cancelFirst,
+  };
+}
+
+/**
+ * The signals that read the instrument's stop orders with their state (docs/contract.md#protection): an exit cancels
+ * them; a `pos` or a protected entry cancels them when its order reduces, closes or reverses the position (read at
+ * once with the position, on a connection of their own, rather than after it: no round trip more).
+ */
+export function readsStopOrders(signal: Pick<Signal, 'intent' | 'options'>): boolean {
+  const { kind } = signal.intent;
+  return kind !== 'order' || signal.options.protection !== undefined;
 }
 
 const signedLots = (order: Pick<ActiveOrder, 'side' | 'lots'>) => (order.side === 'buy' ? order.lots : -order.lots);
@@ -96,7 +123,7 @@ export function planSignal(
     case 'order':
       return { cancels: signal.options.cancelFirst ? others : [], order: { side: intent.side, lots: intent.lots } };
     case 'cancel':
-      return { cancels: others };
+      return { cancels: [...others, ...(state.stopOrders ?? [])] };
     case 'position':
     case 'close': {
       const goal = intent.kind === 'close' ? 0 : (target ?? intent.target);
@@ -104,7 +131,7 @@ export function planSignal(
       const working = sum(cancelFirst ? own : state.activeOrders);
       const difference = goal - state.position - working;
       return {
-        cancels: cancelFirst ? others : [],
+        cancels: [...(cancelFirst ? others : []), ...(intent.kind === 'close' ? (state.stopOrders ?? []) : [])],
         order: difference === 0 ? undefined : { side: difference > 0 ? 'buy' : 'sell', lots: Math.abs(difference) },
         position: state.position,
         working,

@@ -1,6 +1,6 @@
 import { formatAmount } from '../decimal.ts';
 import { SignalRefusedError } from '../errors.ts';
-import type { Signal, SignalSize, StopLevel } from '../signal.ts';
+import type { ProtectiveLevel, Signal, SignalSize } from '../signal.ts';
 import type { Side } from './signal-plan.ts';
 
 /**
@@ -45,7 +45,7 @@ function wholeUnits(money: number, per: number): number {
 const sizeZero = (text: string) => new SignalRefusedError('size-zero', `Размер заявки 0 лотов: ${text}`);
 
 /** `sl` in the entry's terms: the loss of one lot from the entry to the stop, or the refusal of a stop on the wrong side. */
-function lossPerLot(stop: StopLevel, quote: LotQuote, long: boolean): number {
+function lossPerLot(stop: ProtectiveLevel, quote: LotQuote, long: boolean): number {
   if (stop.kind === 'percent') return (quote.lotValue * Number(stop.value)) / 100;
   const level = Number(stop.value);
   const distance = long ? quote.price - level : level - quote.price;
@@ -67,7 +67,7 @@ export function sizeToLots(
   quote: LotQuote,
   long: boolean,
   portfolio: number | undefined,
-  stop: StopLevel | undefined,
+  stop: ProtectiveLevel | undefined,
 ): SizeBasis {
   const v = Math.abs(size.amount);
   const worth = portfolio ?? 0;

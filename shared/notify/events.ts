@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { GUARD_ROWS } from '../errors.ts';
-import { BROKERS, FOLLOW_UP_LOG_MESSAGE, WEBHOOK_LOG_MESSAGE } from '../facts.ts';
+import { BROKERS, FOLLOW_UP_LOG_MESSAGE, PROTECTION_LOG_MESSAGE, WEBHOOK_LOG_MESSAGE } from '../facts.ts';
 
 /**
  * What the notifier reads of a log line: the webhook's one line per invocation (shared/http/inbound/webhook-handler.ts)
@@ -34,6 +34,18 @@ const CommonSchema = z.object({
   ticker: z.string().optional(),
 });
 
+/** What a signal's line says of its entry's protection (docs/contract.md#protection). */
+const ProtectionSummarySchema = z.object({
+  status: z.enum(['on-fill', 'active', 'none', 'failed']),
+  lots: z.number(),
+  sl: z.string().optional(),
+  tp: z.string().optional(),
+  trail: z.string().optional(),
+  reason: z.string().optional(),
+  closed: z.boolean().optional(),
+});
+export type ProtectionSummary = z.infer<typeof ProtectionSummarySchema>;
+
 /** What a v2 signal's line says of its run (shared/http/inbound/webhook-handler.ts). */
 const SignalSchema = z.object({
   intent: z.enum(['order', 'position', 'close', 'cancel']),
@@ -41,6 +53,7 @@ const SignalSchema = z.object({
   working: z.number().optional(),
   target: z.number().optional(),
   cancelled: z.number().int().nonnegative(),
+  protection: ProtectionSummarySchema.optional(),
 });
 export type SignalSummary = z.infer<typeof SignalSchema>;
 
@@ -86,6 +99,36 @@ const FollowUpLineSchema = CommonSchema.extend({
   delaySeconds: z.number().optional(),
 });
 export type FollowUpLine = z.infer<typeof FollowUpLineSchema>;
+
+/** One event of a protected entry's watch (shared/brokers/tinkoff/protection.ts), as its line writes it. */
+const WatchEventSchema = z.object({
+  kind: z.enum(['protected', 'executed', 'sibling-cancelled', 'failed', 'retry']),
+  leg: z.enum(['sl', 'tp']).optional(),
+  lots: z.number().optional(),
+  side: z.enum(['buy', 'sell']).optional(),
+  position: z.enum(['buy', 'sell']).optional(),
+  price: z.string().optional(),
+  sl: z.string().optional(),
+  tp: z.string().optional(),
+  trail: z.string().optional(),
+  reason: z.string().optional(),
+  closed: z.boolean().optional(),
+});
+
+const ProtectionLineSchema = CommonSchema.extend({
+  message: z.literal(PROTECTION_LOG_MESSAGE),
+  result: z.string(),
+  side: z.enum(['buy', 'sell']).optional(),
+  events: z.array(WatchEventSchema).optional(),
+  checks: z.number().optional(),
+  attempt: z.number().optional(),
+  told: z.boolean().optional(),
+  upstream: z.string().optional(),
+});
+
+/** What a protection message tells: the urgent failure, a stop that executed, its sibling cancelled, … */
+export const PROTECTION_EVENTS = ['failed', 'executed', 'sibling-cancelled', 'protected', 'unreachable'] as const;
+export type ProtectionEventKind = (typeof PROTECTION_EVENTS)[number];
 
 type Common = {
   readonly broker: (typeof BROKERS)[number];
@@ -148,6 +191,24 @@ export type NotifyEvent = Common &
     /** A call from an address outside `ALLOWED_SOURCE_IPS` (403). */
     | { readonly kind: 'forbidden-source'; readonly sourceIp: string | undefined }
     | { readonly kind: 'check' }
+    | {
+        /** The protection of an entry (docs/contract.md#protection): its webhook's, or its watch's. */
+        readonly kind: 'protection';
+        readonly event: ProtectionEventKind;
+        /** Tells the event apart from the line's others: the message's key. */
+        readonly key: string;
+        readonly ticker: string | undefined;
+        readonly leg: 'sl' | 'tp' | undefined;
+        readonly lots: number | undefined;
+        /** The side of the position protected: the entry's. */
+        readonly position: 'buy' | 'sell' | undefined;
+        readonly price: string | undefined;
+        readonly sl: string | undefined;
+        readonly tp: string | undefined;
+        readonly trail: string | undefined;
+        readonly reason: string | undefined;
+        readonly closed: boolean | undefined;
+      }
     | {
         readonly kind: 'follow-up';
         readonly brokerOrderId: string;
@@ -263,20 +324,88 @@ function followUpEvent(line: FollowUpLine): NotifyEvent {
   };
 }
 
-const LineSchema = z.discriminatedUnion('message', [WebhookLineSchema, FollowUpLineSchema]);
+type ProtectionEvent = Extract<NotifyEvent, { kind: 'protection' }>;
 
-/** One log line as an event, or `undefined` when it is not a line the notifier reads. */
-export function logLineToEvent(text: string): NotifyEvent | undefined {
+function protectionEvent(
+  base: Common,
+  event: ProtectionEventKind,
+  key: string,
+  ticker: string | undefined,
+  fields: Partial<Omit<ProtectionEvent, 'kind' | 'event' | 'key' | 'ticker'>>,
+): ProtectionEvent {
+  return {
+    ...base,
+    kind: 'protection',
+    event,
+    key,
+    ticker,
+    leg: fields.leg,
+    lots: fields.lots,
+    position: fields.position,
+    price: fields.price,
+    sl: fields.sl,
+    tp: fields.tp,
+    trail: fields.trail,
+    reason: fields.reason,
+    closed: fields.closed,
+  };
+}
+
+/** A webhook line whose entry filled and could not be protected: the urgent message, beside the signal's own. */
+function webhookProtectionEvents(line: z.infer<typeof WebhookLineSchema>): NotifyEvent[] {
+  const protection = line.signal?.protection;
+  if (protection?.status !== 'failed') return [];
+  const { status: _status, ...fields } = protection;
+  return [protectionEvent(common(line), 'failed', 'webhook', line.ticker, { ...fields, position: line.order?.side })];
+}
+
+/** The events of one check of a protected entry's watch; a retry is no news, a third unreachable check is. */
+function protectionLineEvents(line: z.infer<typeof ProtectionLineSchema>): NotifyEvent[] {
+  const base = common(line);
+  const check = line.checks ?? 0;
+  if (line.result === 'unreachable') {
+    if (line.told !== true) return [];
+    return [
+      protectionEvent(base, 'unreachable', `unreachable#${check}#${line.attempt ?? 0}`, line.ticker, {
+        reason: line.upstream,
+      }),
+    ];
+  }
+  return (line.events ?? []).flatMap((event, index) =>
+    event.kind === 'retry'
+      ? []
+      : [
+          protectionEvent(base, event.kind, `${check}#${index}`, line.ticker, {
+            ...event,
+            position: event.position ?? line.side,
+          }),
+        ],
+  );
+}
+
+const LineSchema = z.discriminatedUnion('message', [WebhookLineSchema, FollowUpLineSchema, ProtectionLineSchema]);
+
+/** One log line as the events it tells (none when it is not a line the notifier reads). */
+export function logLineToEvents(text: string): NotifyEvent[] {
   // Lambda may put a prefix before the JSON (console.log's `time\trequestId\tINFO\t`); our lines are bare JSON.
   const start = text.indexOf('{');
-  if (start === -1) return undefined;
+  if (start === -1) return [];
   let json: unknown;
   try {
     json = JSON.parse(text.slice(start));
   } catch {
-    return undefined;
+    return [];
   }
   const parsed = LineSchema.safeParse(json);
-  if (!parsed.success) return undefined;
-  return parsed.data.message === WEBHOOK_LOG_MESSAGE ? webhookEvent(parsed.data) : followUpEvent(parsed.data);
+  if (!parsed.success) return [];
+  const line = parsed.data;
+  if (line.message === PROTECTION_LOG_MESSAGE) return protectionLineEvents(line);
+  if (line.message === FOLLOW_UP_LOG_MESSAGE) return [followUpEvent(line)];
+  const event = webhookEvent(line);
+  return [...(event === undefined ? [] : [event]), ...webhookProtectionEvents(line)];
+}
+
+/** One log line's first event, or `undefined` when it is not a line the notifier reads. */
+export function logLineToEvent(text: string): NotifyEvent | undefined {
+  return logLineToEvents(text)[0];
 }

@@ -103,6 +103,21 @@ interface Texts {
   killSwitch: { on: string; onNote: string; off: string; offNote: string; where: (place: string) => string };
   followUp: Record<FollowUpResult, string>;
   filledOf: (filled: number, lots: number) => string;
+  protection: {
+    title: Record<'failed' | 'protected' | 'unreachable', string>;
+    executed: Record<'sl' | 'tp', string>;
+    siblingCancelled: Record<'sl' | 'tp', string>;
+    leg: Record<'sl' | 'tp' | 'trail', string>;
+    /** `SBER: a long position of 2 lots is open without its stop-loss or take-profit.` */
+    unprotected: (instrument: string, side: 'buy' | 'sell' | undefined, lots: number | undefined) => string;
+    what: string;
+    closed: string;
+    leftOpen: string;
+    closeFailed: string;
+    unreachableNote: string;
+    /** The signal's protection, as its message's last line says it. */
+    status: Record<'on-fill' | 'active' | 'none', string>;
+  };
   afterSeconds: (seconds: number) => string;
   unreachableNote: string;
   test: string;
@@ -250,6 +265,29 @@ const RU: Texts = {
     unreachable: 'Не удалось проверить заявку',
   },
   filledOf: (filled, lots) => `исполнено ${filled} из ${lots}`,
+  protection: {
+    title: {
+      failed: 'ПОЗИЦИЯ БЕЗ ЗАЩИТЫ',
+      protected: 'Защита выставлена',
+      unreachable: 'Проверка защиты не достучалась до брокера',
+    },
+    executed: { sl: 'Сработал стоп-лосс', tp: 'Сработал тейк-профит' },
+    siblingCancelled: { sl: 'Стоп-лосс снят: сработал тейк-профит', tp: 'Тейк-профит снят: сработал стоп-лосс' },
+    leg: { sl: 'стоп-лосс', tp: 'тейк-профит', trail: 'трейлинг' },
+    unprotected: (instrument, side, lots) =>
+      `${instrument}: ${side === 'sell' ? 'короткая' : 'длинная'} позиция${lots === undefined ? '' : ` ${lots} ${russianPlural(lots, ['лот', 'лота', 'лотов'])}`} открыта без стоп-лосса и тейк-профита.`,
+    what: 'Не удалось выставить',
+    closed: 'Позиция закрыта рыночной заявкой (CLOSE_UNPROTECTED).',
+    leftOpen: 'Позиция ОСТАВЛЕНА открытой (CLOSE_UNPROTECTED=false): выставьте стоп в терминале брокера сейчас.',
+    closeFailed: 'Закрыть позицию не удалось: закройте её или выставьте стоп в терминале брокера сейчас.',
+    unreachableNote:
+      'Три проверки подряд не дошли до брокера. Стоп-заявки, что уже стоят, остаются у брокера, но если одна исполнится, вторую может понадобиться снять вручную. Проверка продолжается.',
+    status: {
+      'on-fill': 'защита — при исполнении',
+      active: 'защита выставлена',
+      none: 'защищать нечего: заявка не открывает позицию',
+    },
+  },
   afterSeconds: (seconds) => `через ${seconds} с после выставления`,
   unreachableNote: 'Брокер не ответил на запрос о заявке: проверьте её в терминале брокера.',
   test: 'Проверочное сообщение: уведомления настроены.',
@@ -395,6 +433,32 @@ const EN: Texts = {
     unreachable: 'Could not check the order',
   },
   filledOf: (filled, lots) => `${filled} of ${lots} filled`,
+  protection: {
+    title: {
+      failed: 'POSITION UNPROTECTED',
+      protected: 'Protection placed',
+      unreachable: 'The protection watch could not reach the broker',
+    },
+    executed: { sl: 'Stop-loss executed', tp: 'Take-profit executed' },
+    siblingCancelled: {
+      sl: 'Stop-loss cancelled: the take-profit executed',
+      tp: 'Take-profit cancelled: the stop-loss executed',
+    },
+    leg: { sl: 'stop-loss', tp: 'take-profit', trail: 'trailing' },
+    unprotected: (instrument, side, lots) =>
+      `${instrument}: a ${side === 'sell' ? 'short' : 'long'} position${lots === undefined ? '' : ` of ${lots} lot${lots === 1 ? '' : 's'}`} is open without its stop-loss or take-profit.`,
+    what: 'Could not place',
+    closed: 'The position was closed at market (CLOSE_UNPROTECTED).',
+    leftOpen: 'The position was LEFT OPEN (CLOSE_UNPROTECTED=false): place a stop in the broker’s terminal now.',
+    closeFailed: 'Closing the position failed: close it or place a stop in the broker’s terminal now.',
+    unreachableNote:
+      'Three checks in a row did not reach the broker. The stop orders already placed stay at the broker, but if one executes the other may need cancelling by hand. The watch goes on.',
+    status: {
+      'on-fill': 'protection on fill',
+      active: 'protection placed',
+      none: 'nothing to protect: the order opens no position',
+    },
+  },
   afterSeconds: (seconds) => `${seconds} s after it was placed`,
   unreachableNote: "The broker did not answer the order lookup: check the order in the broker's terminal.",
   test: 'Test message: the notifications are set up.',
@@ -458,6 +522,12 @@ const ICONS = {
   'not-found': '❓',
   unreachable: '❓',
   test: '🔔',
+  'protection-failed': '🚨🚨',
+  'protection-unreachable': '⚠️',
+  protected: '🛡️',
+  'sl-executed': '🛑',
+  'tp-executed': '🎯',
+  'sibling-cancelled': '🧹',
 } as const;
 
 const ALARM_ICONS: Readonly<Record<AlarmCause, string>> = {
@@ -529,11 +599,17 @@ function signalLines(event: Extract<NotifyEvent, { kind: 'signal' }>, t: Texts):
   if (signal.cancelled > 0 && event.result !== 'cancelled') facts.push(t.signal.cancelledCount(signal.cancelled));
   if (event.brokerOrderId !== undefined) facts.push(t.brokerOrder(event.brokerOrderId));
   facts.push(t.answeredIn(Math.round(event.latencyMs)));
+  const protection = signal.protection;
+  const guarded =
+    protection === undefined || protection.status === 'failed'
+      ? []
+      : [escapeHtml([t.protection.status[protection.status], ...levels(protection, t)].join(' · '))];
   return [
     head,
     ...orderLine(event.order, t),
     ...what,
     escapeHtml(facts.join(' · ')),
+    ...guarded,
     ...(event.replayed ? [escapeHtml(t.replayed)] : []),
   ];
 }
@@ -609,8 +685,63 @@ export function eventToMessage(event: SingleEvent, language: NotifyLanguage): st
     case 'follow-up':
       lines.push(...followUpLines(event, t));
       break;
+    case 'protection':
+      lines.push(...protectionLines(event, t));
+      break;
   }
   return lines.join('\n');
+}
+
+/** `стоп-лосс 95 · тейк-профит 110`: the prices an event names. */
+function levels(
+  event: { readonly sl?: string | undefined; readonly tp?: string | undefined; readonly trail?: string | undefined },
+  t: Texts,
+): string[] {
+  return (['sl', 'tp', 'trail'] as const).flatMap((leg) => {
+    const value = event[leg];
+    return value === undefined ? [] : [`${t.protection.leg[leg]} ${value}`];
+  });
+}
+
+/** A protection event: the urgent failure first of all, then a stop that executed, its sibling cancelled, … */
+function protectionLines(event: Extract<NotifyEvent, { kind: 'protection' }>, t: Texts): string[] {
+  const { broker } = event;
+  const instrument = event.ticker ?? (event.order === undefined ? '' : (event.order.symbol ?? event.order.figi ?? ''));
+  const lots = event.lots === undefined ? [] : [t.lots(event.lots)];
+  switch (event.event) {
+    case 'failed':
+      return [
+        title(ICONS['protection-failed'], t.protection.title.failed, broker),
+        `<b>${escapeHtml(t.protection.unprotected(instrument, event.position, event.lots))}</b>`,
+        ...(levels(event, t).length === 0 ? [] : [escapeHtml(levels(event, t).join(' · '))]),
+        `${escapeHtml(t.protection.what)}: <i>${event.reason === undefined || event.reason === '' ? escapeHtml(t.noReason) : quote(event.reason)}</i>`,
+        // `closed` absent: CLOSE_UNPROTECTED=false asked for no close.
+        `<b>${escapeHtml(event.closed === undefined ? t.protection.leftOpen : event.closed ? t.protection.closed : t.protection.closeFailed)}</b>`,
+      ];
+    case 'unreachable':
+      return [
+        title(ICONS['protection-unreachable'], t.protection.title.unreachable, broker),
+        escapeHtml([instrument, ...(event.reason === undefined ? [] : [`(${event.reason})`])].join(' ')),
+        escapeHtml(t.protection.unreachableNote),
+      ];
+    case 'protected':
+      return [
+        title(ICONS.protected, t.protection.title.protected, broker),
+        escapeHtml([instrument, ...lots, ...levels(event, t)].join(' · ')),
+      ];
+    case 'executed': {
+      const leg = event.leg ?? 'sl';
+      return [
+        title(ICONS[leg === 'sl' ? 'sl-executed' : 'tp-executed'], t.protection.executed[leg], broker),
+        escapeHtml([instrument, ...lots, ...(event.price === undefined ? [] : [event.price])].join(' · ')),
+      ];
+    }
+    case 'sibling-cancelled':
+      return [
+        title(ICONS['sibling-cancelled'], t.protection.siblingCancelled[event.leg ?? 'tp'], broker),
+        escapeHtml([instrument, ...lots].join(' · ')),
+      ];
+  }
 }
 
 function followUpLines(event: Extract<NotifyEvent, { kind: 'follow-up' }>, t: Texts): string[] {

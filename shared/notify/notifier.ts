@@ -3,7 +3,7 @@ import { createLogger, type Logger } from '../logging.ts';
 import type { SecretStore } from '../secrets.ts';
 import type { AlarmEvent } from './alarms.ts';
 import type { NotifierConfig } from './config.ts';
-import { logLineToEvent, type NotifyEvent, type WindowKind } from './events.ts';
+import { logLineToEvents, type NotifyEvent, type WindowKind } from './events.ts';
 import { alarmMessage, eventToMessage, type SingleEvent, windowMessage } from './messages.ts';
 import type { NotifyStore } from './notify-store.ts';
 import type { MessageQueue, WindowFlush } from './queue.ts';
@@ -208,6 +208,15 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       return;
     }
     let failure: unknown;
+    if (event.kind === 'protection') {
+      // A position left unprotected is told whatever NOTIFY_KINDS says: it is the most urgent news there is. The
+      // watch's other events come from the follow-up, and are told as its lookups are.
+      const urgent = event.event === 'failed' || event.event === 'unreachable';
+      if (!urgent && !config.kinds.has('follow-up')) return;
+      const key = `${event.requestId}#protection#${event.key}`;
+      await deliver(to, key, eventToMessage(event, config.language), deadline);
+      return;
+    }
     // A v2 signal carried out is told as NOTIFY_KINDS `placed` says: one kind for every signal that went through.
     // A guard's refusal is told as NOTIFY_KINDS `refused` says: an entry refused, whoever refused it.
     const kind = event.kind === 'signal' ? 'placed' : event.kind === 'guarded' ? 'refused' : event.kind;
@@ -226,7 +235,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   return {
     async handleLogLines(lines, remainingMs) {
-      const events = lines.map(logLineToEvent).filter((event) => event !== undefined);
+      const events = lines.flatMap(logLineToEvents);
       if (events.length === 0) return;
       const to = await target();
       if (to === undefined) {

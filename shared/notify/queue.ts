@@ -47,4 +47,63 @@ export const UndeliveredSchema = z.object({
 });
 export type Undelivered = z.infer<typeof UndeliveredSchema>;
 
-export type QueueMessage = FollowUpRequest | WindowFlush | Undelivered;
+const LevelSchema = z.object({ kind: z.enum(['price', 'percent']), value: z.string().min(1) });
+
+/**
+ * A protected entry's watch (docs/contract.md#protection), the message its broker's follow-up function reads and sends
+ * again to itself, delayed, while anything of it is open: the entry still working, or a pair of its stop orders
+ * active. Everything the next check needs is in it. At T-Invest the webhook puts the first on the queue before it
+ * places the entry (an entry is never placed without its watch), and the watch places the stops; at Alor, whose
+ * servers hold the stops and their groups, it tells what they did and cancels a stop its pair left behind.
+ */
+export const ProtectionJobSchema = z.object({
+  type: z.literal('protect'),
+  broker: z.enum(BROKERS),
+  /** The webhook call's request id: the watch's lines carry it, and its messages are deduplicated by it. */
+  requestId: z.string().min(1),
+  ticker: z.string().optional(),
+  /** What a stop order names: `f`, or the uid found for the ticker. */
+  instrumentId: z.string().min(1),
+  entry: z.object({
+    /** The entry's key (its `orderId`): it is looked up by it, and its protective legs' keys derive from it. */
+    requestId: z.string().min(1),
+    /** Alor: the entry's order number (looked up by it); its stops' are the pair's. */
+    orderId: z.string().optional(),
+    side: z.enum(['buy', 'sell']),
+    lots: z.number().int().positive(),
+    /** Lots of the entry that close a position held against it: never protected. */
+    closing: z.number().int().nonnegative(),
+    /** A limit entry's price: the base of a percentage; a market entry's comes from its fill. */
+    price: z.string().optional(),
+    filled: z.number().int().nonnegative(),
+    /** Nothing more can fill: the entry is filled, cancelled or rejected. */
+    done: z.boolean(),
+  }),
+  levels: z.object({ sl: LevelSchema.optional(), tp: LevelSchema.optional(), trail: LevelSchema.optional() }),
+  step: z.string().optional(),
+  closeUnprotected: z.boolean(),
+  /** Opened lots covered by the pairs below (or closed after their protection failed). */
+  protectedLots: z.number().int().nonnegative(),
+  /** Each fill's stop-loss and take-profit, by the entry's lots they cover (`from` exclusive, `to` inclusive). */
+  pairs: z.array(
+    z.object({
+      from: z.number().int().nonnegative(),
+      to: z.number().int().positive(),
+      sl: z.string().optional(),
+      tp: z.string().optional(),
+      done: z.boolean(),
+      /** Checks in a row the stop-order list did not show one of them. */
+      unseen: z.number().int().nonnegative(),
+    }),
+  ),
+  /** Failed attempts to protect the latest fill: at the limit, the urgent message (and the close). */
+  failures: z.number().int().nonnegative(),
+  /** When the watch began: the stop orders are listed from then. */
+  since: z.string(),
+  checks: z.number().int().nonnegative(),
+  /** Checks in a row that could not reach the broker. */
+  unreachable: z.number().int().nonnegative(),
+});
+export type ProtectionJob = z.infer<typeof ProtectionJobSchema>;
+
+export type QueueMessage = FollowUpRequest | WindowFlush | Undelivered | ProtectionJob;

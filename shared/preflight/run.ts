@@ -63,7 +63,10 @@ export interface PreflightOptions {
   readonly figi?: string | undefined;
   /** Where to try a token T-Invest refuses (a paper sandbox); @default T-Invest's sandbox, for its production host */
   readonly tinkoffSandboxUrl?: string | undefined;
-  /** `--positions`: also check that the token reads the positions and active orders a ver 2 signal reads. */
+  /**
+   * Check that the token reads the positions, active orders and stop orders a ver 2 signal and its protection read:
+   * by default; `false` leaves the reads out.
+   */
   readonly positions?: boolean | undefined;
 }
 

@@ -30,6 +30,13 @@ export interface CheckText {
 type Words = Readonly<Record<Lang, string>>;
 type Texts = (p: CheckParams, where: Where) => Readonly<Record<Lang, CheckText>>;
 
+/** What a state read that failed was of, in Russian. */
+const WHAT_RU: Readonly<Record<string, string>> = {
+  positions: 'позиции',
+  orders: 'заявки',
+  'stop orders': 'стоп-заявки',
+};
+
 const BROKER_NAMES: Readonly<Record<Broker, string>> = { alor: 'Alor', tinkoff: 'T-Invest' };
 
 /** A broker's two stored values, by the names a local run and the deployed stack give them. */
@@ -394,20 +401,20 @@ const TEXTS: Readonly<Record<CheckId, Texts>> = {
   }),
   'alor-state-readable': (p) => ({
     ru: {
-      text: `Токен читает позиции и заявки портфеля ${str(p, 'portfolio')} на ${str(p, 'exchange')} (сигналы ver 2)`,
+      text: `Токен читает позиции, заявки и стоп-заявки портфеля ${str(p, 'portfolio')} на ${str(p, 'exchange')} (сигналы ver 2, защита sl/tp)`,
     },
     en: {
-      text: `The token reads the positions and orders of portfolio ${str(p, 'portfolio')} on ${str(p, 'exchange')} (ver 2 signals)`,
+      text: `The token reads the positions, orders and stop orders of portfolio ${str(p, 'portfolio')} on ${str(p, 'exchange')} (ver 2 signals, sl/tp protection)`,
     },
   }),
   'alor-state-unreadable': (p) => ({
     ru: {
-      text: `Токен не читает ${str(p, 'what') === 'orders' ? 'заявки' : 'позиции'} портфеля ${str(p, 'portfolio')} на ${str(p, 'exchange')} (HTTP ${str(p, 'status')})`,
-      fix: 'сигналы ver 2 с pos и x не исполнятся: выпустите токен с доступом к торговле этим портфелем',
+      text: `Токен не читает ${WHAT_RU[str(p, 'what')] ?? 'позиции'} портфеля ${str(p, 'portfolio')} на ${str(p, 'exchange')} (HTTP ${str(p, 'status')})`,
+      fix: 'сигналы ver 2 с pos и x и защита sl/tp не исполнятся: выпустите токен с доступом к торговле этим портфелем',
     },
     en: {
       text: `The token cannot read the ${str(p, 'what')} of portfolio ${str(p, 'portfolio')} on ${str(p, 'exchange')} (HTTP ${str(p, 'status')})`,
-      fix: 'ver 2 signals with pos and x would fail: issue a token with trading access to this portfolio',
+      fix: 'ver 2 signals with pos and x, and sl/tp protection, would fail: issue a token with trading access to this portfolio',
     },
   }),
   'alor-portfolio-value': (p) => ({
@@ -441,17 +448,21 @@ const TEXTS: Readonly<Record<CheckId, Texts>> = {
     },
   }),
   'tinkoff-state-readable': (p) => ({
-    ru: { text: `Токен читает позиции и активные заявки счёта ${str(p, 'account')} (сигналы ver 2)` },
-    en: { text: `The token reads the positions and active orders of account ${str(p, 'account')} (ver 2 signals)` },
+    ru: {
+      text: `Токен читает позиции, активные заявки и стоп-заявки счёта ${str(p, 'account')} (сигналы ver 2, защита sl/tp)`,
+    },
+    en: {
+      text: `The token reads the positions, active orders and stop orders of account ${str(p, 'account')} (ver 2 signals, sl/tp protection)`,
+    },
   }),
   'tinkoff-state-unreadable': (p) => ({
     ru: {
-      text: `Токен не читает ${str(p, 'what') === 'orders' ? 'заявки' : 'позиции'} счёта ${str(p, 'account')} (${str(p, 'code')})`,
-      fix: `сигналы ver 2 с pos и x не исполнятся: выпустите токен с доступом к счёту на ${BROKER_TOKEN_PAGES.tinkoff}`,
+      text: `Токен не читает ${WHAT_RU[str(p, 'what')] ?? 'позиции'} счёта ${str(p, 'account')} (${str(p, 'code')})`,
+      fix: `сигналы ver 2 с pos и x и защита sl/tp не исполнятся: выпустите токен с доступом к счёту на ${BROKER_TOKEN_PAGES.tinkoff}`,
     },
     en: {
       text: `The token cannot read the ${str(p, 'what')} of account ${str(p, 'account')} (${str(p, 'code')})`,
-      fix: `ver 2 signals with pos and x would fail: issue a token with access to the account at ${BROKER_TOKEN_PAGES.tinkoff}`,
+      fix: `ver 2 signals with pos and x, and sl/tp protection, would fail: issue a token with access to the account at ${BROKER_TOKEN_PAGES.tinkoff}`,
     },
   }),
   'tinkoff-token-several-accounts': (p) => ({

@@ -50,6 +50,7 @@ describe('readConfig', () => {
         maxOrdersPerDay: 0,
         dailyLossLimit: undefined,
       },
+      closeUnprotected: true,
     } satisfies WebhooksConfig);
   });
 

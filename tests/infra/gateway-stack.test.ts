@@ -44,9 +44,11 @@ const ALOR_ENV_NAMES = [
   ...Object.keys(STORE_EXTENSION_ENV),
   ...Object.keys(GUARD_ENV),
   'ALOR_EXCHANGE',
+  'ALOR_FOLLOW_UP_QUEUE_URL',
   'ALOR_PORTFOLIO_PARAMETER',
   'ALOR_REFRESH_TOKEN_SECRET_ID',
   'BROKER_TIMEOUT_MS',
+  'CLOSE_UNPROTECTED',
   'DRY_RUN',
   'POSITION_LOCK_TABLE',
   'WEBHOOK_SECRET_ID',
@@ -55,13 +57,31 @@ const TINKOFF_ENV_NAMES = [
   ...Object.keys(STORE_EXTENSION_ENV),
   ...Object.keys(GUARD_ENV),
   'BROKER_TIMEOUT_MS',
+  'CLOSE_UNPROTECTED',
   'DRY_RUN',
   'POSITION_LOCK_TABLE',
   'TINKOFF_ACCOUNT_ID_PARAMETER',
   'TINKOFF_API',
+  'TINKOFF_FOLLOW_UP_QUEUE_URL',
   'TINKOFF_TOKEN_SECRET_ID',
   'WEBHOOK_SECRET_ID',
 ];
+
+/** What a protected entry's watch is queued with (docs/contract.md#protection): the broker's follow-up queue, named ahead. */
+const queueUrl = (name: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      'https://sqs.',
+      { Ref: 'AWS::Region' },
+      '.',
+      { Ref: 'AWS::URLSuffix' },
+      '/',
+      { Ref: 'AWS::AccountId' },
+      `/${name}`,
+    ],
+  ],
+});
 
 function functionProps(built: ReturnType<typeof synth>, broker: Broker) {
   const id = logicalId(built.stack, built.stack[broker].function);
@@ -165,7 +185,9 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       ALOR_REFRESH_TOKEN_SECRET_ID: { Ref: 'AlorRefreshToken' },
       ALOR_PORTFOLIO_PARAMETER: '/ppp-webhooks/alor/portfolio',
       ALOR_EXCHANGE: 'SPBX',
+      ALOR_FOLLOW_UP_QUEUE_URL: queueUrl('PppWebhooks-AlorFollowUp'),
       BROKER_TIMEOUT_MS: '2500',
+      CLOSE_UNPROTECTED: 'true',
       DRY_RUN: 'false',
       POSITION_LOCK_TABLE: { Ref: logicalId(stack, stack.positionLocks) },
       ...GUARD_ENV,
@@ -177,8 +199,10 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       TINKOFF_ACCOUNT_ID_PARAMETER: '/ppp-webhooks/tinkoff/account-id',
       TINKOFF_API: 'v2',
       BROKER_TIMEOUT_MS: '2500',
+      CLOSE_UNPROTECTED: 'true',
       DRY_RUN: 'false',
       POSITION_LOCK_TABLE: { Ref: logicalId(stack, stack.positionLocks) },
+      TINKOFF_FOLLOW_UP_QUEUE_URL: queueUrl('PppWebhooks-TinkoffFollowUp'),
       ...GUARD_ENV,
       ...STORE_EXTENSION_ENV,
     });
@@ -232,7 +256,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
     { broker: 'alor', role: 'Alor', token: 'AlorRefreshToken', parameter: 'ppp-webhooks/alor/portfolio' },
     { broker: 'tinkoff', role: 'Tinkoff', token: 'TinkoffToken', parameter: 'ppp-webhooks/tinkoff/account-id' },
   ] as const)(
-    'grants the $role role exactly its own log streams, two secrets, its parameter, the kill switch and its own locks',
+    'grants the $role role exactly its own log streams, two secrets, its parameter, the kill switch, its own locks and its watch queue',
     (row) => {
       const logGroup = logicalId(stack, stack[row.broker].logGroup);
       const webhookSecret = logicalId(stack, stack.node.findChild('WebhookSecret'));
@@ -271,6 +295,12 @@ describe('GatewayStack with the defaults of cdk.json', () => {
                 Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
                 Resource: { 'Fn::GetAtt': [logicalId(stack, stack.positionLocks), 'Arn'] },
                 Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${row.broker}#*`] } },
+              },
+              {
+                Sid: 'QueueProtectionWatch',
+                Effect: 'Allow',
+                Action: 'sqs:SendMessage',
+                Resource: arn('sqs', `:PppWebhooks-${row.role}FollowUp`),
               },
             ],
           },

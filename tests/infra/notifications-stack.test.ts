@@ -72,8 +72,28 @@ describe('NotificationsStack with the defaults of cdk.json', () => {
   });
 
   it.each([
-    ['alor', ['ALOR_EXCHANGE', 'ALOR_PORTFOLIO_PARAMETER', 'ALOR_REFRESH_TOKEN_SECRET_ID', 'BROKER_TIMEOUT_MS']],
-    ['tinkoff', ['BROKER_TIMEOUT_MS', 'TINKOFF_ACCOUNT_ID_PARAMETER', 'TINKOFF_API', 'TINKOFF_TOKEN_SECRET_ID']],
+    [
+      'alor',
+      [
+        'ALOR_EXCHANGE',
+        'ALOR_FOLLOW_UP_QUEUE_URL',
+        'ALOR_PORTFOLIO_PARAMETER',
+        'ALOR_REFRESH_TOKEN_SECRET_ID',
+        'BROKER_TIMEOUT_MS',
+        'CLOSE_UNPROTECTED',
+      ],
+    ],
+    [
+      'tinkoff',
+      [
+        'BROKER_TIMEOUT_MS',
+        'CLOSE_UNPROTECTED',
+        'TINKOFF_ACCOUNT_ID_PARAMETER',
+        'TINKOFF_API',
+        'TINKOFF_FOLLOW_UP_QUEUE_URL',
+        'TINKOFF_TOKEN_SECRET_ID',
+      ],
+    ],
   ] as const)(
     'gives the %s follow-up only its broker settings: no webhook secret, no other broker',
     (broker, names) => {
@@ -111,21 +131,23 @@ describe('NotificationsStack with the defaults of cdk.json', () => {
       const statements = inlineStatements(template, id(nested.followUps[broker].role));
       const text = JSON.stringify(statements);
       const other: Broker = broker === 'alor' ? 'tinkoff' : 'alor';
-      expect(statements.map((statement) => statement.Sid).sort()).toEqual([
-        'ReadOwnParameters',
-        'ReadOwnSecrets',
-        'WriteOwnLogs',
-      ]);
+      // It also sends a protected entry's next check to its own queue, and to no other.
+      expect(statements.map((statement) => statement.Sid).sort()).toEqual(
+        ['ReadOwnParameters', 'ReadOwnSecrets', 'WatchProtection', 'WriteOwnLogs'].sort(),
+      );
       expect(text).not.toContain(other === 'alor' ? 'alor/portfolio' : 'tinkoff/account-id');
       expect(text).not.toMatch(/WebhookSecret|TelegramBotToken|telegram/);
-      expect(text).not.toContain('sqs:SendMessage');
+      const sends = statements.filter((statement) => JSON.stringify(statement.Action).includes('sqs:SendMessage'));
+      const queue = nested.node.findChild(broker === 'alor' ? 'AlorFollowUpQueue' : 'TinkoffFollowUpQueue');
+      expect(sends.map((statement) => statement.Resource)).toEqual([{ 'Fn::GetAtt': [id(queue as never), 'Arn'] }]);
     },
   );
 
   it('subscribes the notifier to the webhook and follow-up log groups, for their one line per invocation only', () => {
     template.resourceCountIs('AWS::Logs::SubscriptionFilter', 4);
     template.allResourcesProperties('AWS::Logs::SubscriptionFilter', {
-      FilterPattern: '{ ($.message = "webhook answered") || ($.message = "order followed up") }',
+      FilterPattern:
+        '{ ($.message = "webhook answered") || ($.message = "order followed up") || ($.message = "protection checked") }',
       DestinationArn: { 'Fn::GetAtt': [id(nested.notifier.function), 'Arn'] },
     });
     template.hasResourceProperties('AWS::Lambda::Permission', {

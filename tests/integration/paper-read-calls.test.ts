@@ -71,6 +71,12 @@ const TINVEST_REQUESTS: Readonly<Record<string, ReturnType<typeof specSchema>>> 
   accounts: specSchema('tinvest-v2-openapi.yaml', 'v1GetAccountsRequest'),
   info: specSchema('tinvest-v2-openapi.yaml', 'v1GetInfoRequest'),
   instrument: checkedSchema('tinvestInstrumentRequest'),
+  // The reads of a ver 2 signal and its protection, checked by default.
+  positions: specSchema('tinvest-v2-openapi.yaml', 'v1PositionsRequest'),
+  orders: checkedSchema('tinvestGetOrdersRequest'),
+  'stop-orders': checkedSchema('tinvestGetStopOrdersRequest'),
+  // The portfolio's value sizing would use and the day's result (docs/contract.md#guards).
+  portfolio: checkedSchema('tinvestPortfolioRequest'),
 };
 
 async function post(url: string, body: unknown, token: string = PAPER_TINKOFF.token) {
@@ -103,7 +109,14 @@ describe('the preflight read calls on the wire', () => {
 
     expect(checks.map((item) => item.id)).toContain('tinkoff-instrument-tradable');
     const received = paper.tinkoff.received;
-    expect(received.map((item) => item.route).sort()).toEqual(['accounts', 'instrument']);
+    expect(received.map((item) => item.route).sort()).toEqual([
+      'accounts',
+      'instrument',
+      'orders',
+      'portfolio',
+      'positions',
+      'stop-orders',
+    ]);
     for (const item of received) {
       const schema = TINVEST_REQUESTS[item.route];
       expect(schema, item.route).toBeDefined();
@@ -117,6 +130,11 @@ describe('the preflight read calls on the wire', () => {
     expect(paper.alor.received.map(({ route, target }) => [route, target])).toEqual([
       ['refresh', `/refresh?token=${PAPER_ALOR.refreshToken}`],
       ['summary', `/md/v2/Clients/MOEX/${PAPER_ALOR.portfolio}/summary?format=Simple`],
+      // The reads of a ver 2 signal and its protection, checked by default, at once.
+      ...(['positions', 'orders', 'stop-orders'] as const).map((route) => [
+        route,
+        `/md/v2/Clients/MOEX/${PAPER_ALOR.portfolio}/${route.replace('-', '')}?format=Simple`,
+      ]),
       ['security', '/md/v2/Securities/MOEX/SBER?format=Simple'],
     ]);
     for (const item of paper.alor.received.slice(1))

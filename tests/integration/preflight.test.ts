@@ -16,7 +16,7 @@ import { NODE_NOTICE_OUTPUT, type PreflightRun, runPreflightProcess } from '../h
 
 /**
  * `npm run preflight` through the real command line, against the paper brokers on 127.0.0.1: each way a setup goes
- * wrong gives its named ✗, its fix and its exit code; never an order call, at most 4 broker requests per broker, and
+ * wrong gives its named ✗, its fix and its exit code; never an order call, at most 6 broker requests per broker, and
  * no secret in any output.
  */
 
@@ -82,11 +82,15 @@ beforeEach(() => {
   paper.tinkoff.resetStats();
 });
 
-/** What every run must respect: no order route, and a full preflight's 4 requests per broker at most. */
+/**
+ * What every run must respect: no order route, and a full preflight's 6 requests per broker at most (4 before the
+ * reads of a ver 2 signal and its protection became the default: positions, orders, stop orders).
+ */
 function expectReadOnlyAndFew(): void {
   for (const broker of [paper.alor, paper.tinkoff]) {
     for (const route of ORDER_ROUTES) expect(broker.stats.byRoute[route], route).toBeUndefined();
-    expect(broker.stats.requests).toBeLessThanOrEqual(4);
+    // T-Invest's one more: its portfolio's value (GetPortfolio), which Alor's summary read gives already.
+    expect(broker.stats.requests).toBeLessThanOrEqual(broker === paper.tinkoff ? 7 : 6);
   }
 }
 
@@ -100,7 +104,7 @@ interface ScenarioCase {
 }
 
 describe('npm run preflight on the paper brokers (scripts/preflight.ts as a child process)', () => {
-  it('passes a full preflight of both brokers, with the instrument, in at most 4 requests per broker', async () => {
+  it('passes a full preflight of both brokers, with the instrument, in at most 6 requests per broker', async () => {
     const run = await preflight(INSTRUMENT_ARGS, paperEnv());
 
     expect(run.code).toBe(0);
@@ -111,8 +115,22 @@ describe('npm run preflight on the paper brokers (scripts/preflight.ts as a chil
     expect(run.stdout).toContain('✓ BBG000B9XRY4 is AAPL (Apple), tradable through the API; lot size 1');
     expect(run.stdout).not.toContain('✗');
     expect(run.stdout.trimEnd().endsWith('Ready for the first signal.')).toBe(true);
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, security: 1 });
-    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, instrument: 1 });
+    expect(paper.alor.stats.byRoute).toEqual({
+      refresh: 1,
+      summary: 1,
+      security: 1,
+      positions: 1,
+      orders: 1,
+      'stop-orders': 1,
+    });
+    expect(paper.tinkoff.stats.byRoute).toEqual({
+      accounts: 1,
+      instrument: 1,
+      positions: 1,
+      orders: 1,
+      'stop-orders': 1,
+      portfolio: 1,
+    });
     expectReadOnlyAndFew();
   });
 
@@ -492,7 +510,7 @@ describe('npm run preflight --deployed: the deployed functions, on a local stack
   });
 });
 
-describe('npm run preflight -- --positions (what a ver 2 signal reads)', () => {
+describe('npm run preflight: what a ver 2 signal and its protection read (by default; --positions as before)', () => {
   /** Order routes a ver 2 signal adds to the paper brokers: a preflight hits none of them either. */
   const expectNoSignalOrderCall = () => {
     for (const route of ['market-order', 'cancel']) {
@@ -500,19 +518,25 @@ describe('npm run preflight -- --positions (what a ver 2 signal reads)', () => {
     }
   };
 
-  it('says the token reads the positions and active orders of both brokers, in two more reads each (and T-Invest its portfolio)', async () => {
+  it('says the token reads the positions, orders and stop orders of both brokers, in three more reads each (and T-Invest its portfolio)', async () => {
     const run = await preflight(['--positions', '--lang', 'en'], paperEnv());
 
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
-      `✓ The token reads the positions and orders of portfolio ${PORTFOLIO} on SPBX (ver 2 signals)`,
+      `✓ The token reads the positions, orders and stop orders of portfolio ${PORTFOLIO} on SPBX (ver 2 signals, sl/tp protection)`,
     );
     expect(run.stdout).toContain(
-      `✓ The token reads the positions and active orders of account ${ACCOUNT} (ver 2 signals)`,
+      `✓ The token reads the positions, active orders and stop orders of account ${ACCOUNT} (ver 2 signals, sl/tp protection)`,
     );
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1 });
+    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1, 'stop-orders': 1 });
     // The portfolio's value, which sizing and the day's-loss guard read (Alor's is in the summary read already).
-    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, positions: 1, orders: 1, portfolio: 1 });
+    expect(paper.tinkoff.stats.byRoute).toEqual({
+      accounts: 1,
+      positions: 1,
+      orders: 1,
+      'stop-orders': 1,
+      portfolio: 1,
+    });
     expect(run.stdout).toContain(`✓ Account ${ACCOUNT}: 1 000 000 ₽, today 0 ₽`);
     expect(run.stdout).toContain(`✓ Portfolio ${PORTFOLIO} on SPBX: 1 000 000 ₽, today 0 ₽`);
     expect(run.stdout).toContain("✓ Guards in force: an entry's ts at most 60 s old, at most 1000000 lots an order");
@@ -520,12 +544,18 @@ describe('npm run preflight -- --positions (what a ver 2 signal reads)', () => {
     expectNoSignalOrderCall();
   });
 
-  it('does not read them without the option (the preflight as before)', async () => {
+  it('reads them without the option too: the same requests', async () => {
     const run = await preflight(['--lang', 'en'], paperEnv());
 
     expect(run.code).toBe(0);
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1 });
-    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1 });
+    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1, 'stop-orders': 1 });
+    expect(paper.tinkoff.stats.byRoute).toEqual({
+      accounts: 1,
+      positions: 1,
+      orders: 1,
+      'stop-orders': 1,
+      portfolio: 1,
+    });
   });
 
   it.each([
@@ -548,7 +578,7 @@ describe('npm run preflight -- --positions (what a ver 2 signal reads)', () => {
 
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(line);
-    expect(run.stdout).toContain('fix: ver 2 signals with pos and x would fail');
+    expect(run.stdout).toContain('fix: ver 2 signals with pos and x, and sl/tp protection, would fail');
     expectReadOnlyAndFew();
     expectNoSignalOrderCall();
   });

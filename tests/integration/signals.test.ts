@@ -267,15 +267,19 @@ describe('refusals of a v2 body', () => {
       const send = await container(broker);
       paper[broker].resetStats();
 
-      const answer = await send({ t: SBER, pos: 1, o: 'market', acc: 'iis' });
+      const answer = await send({ t: SBER, pos: 1, o: 'market', stoploss: '2%' });
 
       expect(answer).toEqual({
         status: 400,
         contentType: 'application/json; charset=utf-8',
-        json: { result: 'unknown-key', message: 'Неизвестное поле сигнала: acc', issues: ['acc: unknown key'] },
+        json: {
+          result: 'unknown-key',
+          message: 'Неизвестное поле сигнала: stoploss',
+          issues: ['stoploss: unknown key'],
+        },
       });
       expect(paper[broker].stats.requests).toBe(0);
-      expect(logLines()).toEqual([expect.objectContaining({ outcome: 'invalid', issues: ['acc: unknown key'] })]);
+      expect(logLines()).toEqual([expect.objectContaining({ outcome: 'invalid', issues: ['stoploss: unknown key'] })]);
     },
   );
 

@@ -3,16 +3,20 @@ import { DEFAULT_PAPER_MONEY } from '#local/paper-broker/book.ts';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
 import { BROKERS, type Broker } from '#shared/facts.ts';
 import { usePaperBrokers } from '../helpers/local-servers.ts';
+import { useHeldFollowUpQueue } from '../helpers/protection.ts';
 import { flatten, holdPosition, instrumentId, ordersOf, positionOf, signalContainer } from '../helpers/signals.ts';
 
 /**
  * docs/contract.md#sizing through the exported handler of each function, against both paper brokers: `vt` in roubles,
  * in percent of the portfolio and in percent of it at risk to `sl` gives the lots a person would compute (lots of 1,
  * 10 and 100 pieces), capped by what the broker lets the account buy, and a size below one lot is refused with the
- * numbers it came from. The paper account holds 1 000 000 ₽, all of it cash, unless a test says otherwise.
+ * numbers it came from. The paper account holds 1 000 000 ₽, all of it cash, unless a test says otherwise. A risk
+ * size's `sl` is its entry's stop-loss too (docs/contract.md#protection), for the lots it sized.
  */
 
 const paper = usePaperBrokers();
+// A protected T-Invest entry's watch goes to a queue: held, never delivered here.
+useHeldFollowUpQueue();
 
 const container = (broker: Broker) => signalContainer(paper, broker);
 
@@ -62,12 +66,16 @@ describe.each(BROKERS)('%s: sizing', (broker) => {
       const answer = await send({ t: `MOEX:${ticker}`, d: 'buy', v, vt, p, ...(sl === undefined ? {} : { sl }) });
 
       expect(answer.status).toBe(200);
-      expect(answer.json).toMatchObject({
-        result: 'placed',
-        intent: 'order',
-        size: { vt, v, lots },
-        orders: [{ leg: 'entry', side: 'buy', lots, type: 'limit', price: String(p) }],
+      expect(answer.json).toMatchObject({ result: 'placed', intent: 'order', size: { vt, v, lots } });
+      expect((answer.json.orders as unknown[])[0]).toMatchObject({
+        leg: 'entry',
+        side: 'buy',
+        lots,
+        type: 'limit',
+        price: String(p),
       });
+      // The risk's stop-loss protects the lots it sized, once the entry fills.
+      if (sl !== undefined) expect(answer.json.protection).toMatchObject({ status: 'on-fill', lots });
       expect(ordersOf(paper, broker, ticker).at(-1)).toMatchObject({ side: 'buy', lots });
     },
   );

@@ -250,6 +250,22 @@ export const CHECKED_SCHEMAS = {
   tinvestLastPricesRequest: ['tinvest-v2-openapi.yaml', 'v1GetLastPricesRequest'],
   alorEstimateRequest: ['alor-WarpOpenAPIv2.yml', 'object_EstimateOrder'],
   alorEstimateResponse: ['alor-WarpOpenAPIv2.yml', 'response_EstimateOrder'],
+  /** A protected entry's calls (docs/contract.md#protection). */
+  alorStopOrderRequest: ['alor-WarpOpenAPIv2.yml', 'OrdersActionsStopMarketTVWarp'],
+  /**
+   * `OrderGroupCreate`: its `required` names `Orders` and `ExecutionPolicy` while its properties are `orders` and
+   * `executionPolicy` (Alor's own SDK and terminal send both spellings; its .NET servers read names case-insensitively).
+   */
+  alorOrderGroupRequest: ['alor-WarpOpenAPIv2.yml', 'OrderGroupCreate'],
+  alorOrderGroupResponse: ['alor-WarpOpenAPIv2.yml', 'response_OrderGroupCreationSuccess'],
+  alorOrderGroupError: ['alor-WarpOpenAPIv2.yml', 'response_OrderGroupCreationError'],
+  alorStopOrder: ['alor-WarpOpenAPIv2.yml', 'response_StopOrder_Warp_Simple'],
+  alorTrade: ['alor-WarpOpenAPIv2.yml', 'response_Trade_Simple'],
+  tinvestPostStopOrderRequest: ['tinvest-v2-openapi.yaml', 'v1PostStopOrderRequest'],
+  tinvestPostStopOrderResponse: ['tinvest-v2-openapi.yaml', 'v1PostStopOrderResponse'],
+  tinvestGetStopOrdersRequest: ['tinvest-v2-openapi.yaml', 'v1GetStopOrdersRequest'],
+  tinvestStopOrder: ['tinvest-v2-openapi.yaml', 'v1StopOrder'],
+  tinvestCancelStopOrderRequest: ['tinvest-v2-openapi.yaml', 'v1CancelStopOrderRequest'],
 } as const satisfies Record<string, readonly [SpecFile, string]>;
 
 export type CheckedSchema = keyof typeof CHECKED_SCHEMAS;
@@ -267,6 +283,8 @@ export const ENVELOPE_SCHEMAS = {
   tinvestGetOrdersResponse: ['tinvest-v2-openapi.yaml', 'v1GetOrdersResponse'],
   tinvestTradingStatusRequest: ['tinvest-v2-openapi.yaml', 'v1GetTradingStatusRequest'],
   tinvestLastPricesResponse: ['tinvest-v2-openapi.yaml', 'v1GetLastPricesResponse'],
+  tinvestGetStopOrdersResponse: ['tinvest-v2-openapi.yaml', 'v1GetStopOrdersResponse'],
+  tinvestCancelStopOrderResponse: ['tinvest-v2-openapi.yaml', 'v1CancelStopOrderResponse'],
 } as const satisfies Record<string, readonly [SpecFile, string]>;
 
 /** Components broker-spec.test.ts reads to show the YAML reader at work; the snapshot keeps them too. */

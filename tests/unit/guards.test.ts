@@ -136,14 +136,14 @@ describe('the day of the order count', () => {
 describe('the v2 keys of sizing and time', () => {
   const parse = (body: Record<string, unknown>) => parseSignal({ ver: 2, t: 'MOEX:SBER', ...body }, z.object({}));
 
-  it('reads vt with v and pos, sl for risk, ts and ttl', () => {
+  it("reads vt with v and pos, the protection's sl for risk, ts and ttl", () => {
     const result = parse({ d: 'buy', v: '0.5', vt: 'risk', sl: '2%', p: 250, ts: '2026-12-01T10:00:00Z', ttl: 30 });
     expect(result).toMatchObject({
       success: true,
       signal: {
         intent: { kind: 'order', side: 'buy', lots: 0 },
         size: { unit: 'risk', amount: 0.5 },
-        stop: { kind: 'percent', value: '2' },
+        options: { protection: { sl: { kind: 'percent', value: '2' } } },
         time: { at: Date.UTC(2026, 11, 1, 10), ttlMs: 30_000 },
       },
     });
@@ -157,7 +157,6 @@ describe('the v2 keys of sizing and time', () => {
 
   it.each([
     [{ d: 'buy', v: 1, vt: 'risk', p: 250 }, 'sl: required with vt: risk'],
-    [{ d: 'buy', v: 1, sl: 240, p: 250 }, 'sl: only with vt: risk (this deployment places no stop)'],
     [{ pos: 30, pu: 'shares', vt: 'rub', o: 'market' }, 'pu: only with vt: lots'],
     [{ d: 'buy', v: 101, vt: 'pct', p: 250 }, 'v: at most 100 with vt: pct'],
     [{ d: 'buy', v: 1.5, p: 250 }, 'v: must be a whole number from 1 to 2147483647'],
@@ -167,7 +166,10 @@ describe('the v2 keys of sizing and time', () => {
       { d: 'buy', v: 1, p: 250, ts: '2026-12-01 10:00' },
       'ts: must be an ISO 8601 time with its zone, or epoch milliseconds',
     ],
-    [{ d: 'buy', v: 1, p: 250, sl: '120%', vt: 'risk' }, 'sl: must be a price above zero or a percentage such as "2%"'],
+    [
+      { d: 'buy', v: 1, p: 250, sl: '120%', vt: 'risk' },
+      'sl: must be a price above zero, or "N%" with N above 0 and below 100',
+    ],
   ])('refuses %j: %s', (body, issue) => {
     const result = parse(body);
     expect(result.success).toBe(false);

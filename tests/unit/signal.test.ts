@@ -69,8 +69,8 @@ describe('unsupported-version', () => {
 });
 
 describe('unknown-key', () => {
-  // `vt`, `sl`, `ts` and `ttl` landed with sizing and the guards (docs/contract.md#sizing).
-  it.each(['tp', 'trail', 'stoploss', 'qty', 'side', 'T'])(
+  // `vt`, `ts` and `ttl` landed with sizing and the guards (docs/contract.md#sizing), `sl`, `tp`, `trail` with protection.
+  it.each(['stoploss', 'takeprofit', 'qty', 'side', 'T'])(
     'refuses %s, which this deployment does not know, naming it',
     (key) => {
       expect(problemOf({ ...BASE, pos: 1, o: 'market', [key]: 1 })).toEqual({
@@ -361,6 +361,7 @@ describe('signalCapabilities', () => {
       tif: { limit: ['day', 'ioc', 'fok'], market: [], best: [] },
       pu: ['lots', 'shares'],
       cancel: { exchanges: ['MOEX', 'SPBX'] },
+      protection: ['sl', 'tp', 'trail'],
       sizing: { vt: ['lots', 'rub', 'pct', 'risk'], cap: 'no-margin' },
       guards: {
         killSwitch: true,

@@ -5,20 +5,24 @@ import { type BrokerEndpoint, type BrokerResponse, endpoint, sendBrokerRequest }
 import type { Deadline } from '../../http/outbound/deadline.ts';
 import type { SignalOptions } from '../../signal.ts';
 import type { BrokerClient, BrokerOrderCall, KeepWarmCall } from '../broker-handler.ts';
+import type { FollowUpQueue } from '../follow-up-queue.ts';
 import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import { Remembered } from '../remembered.ts';
-import type { ActiveOrder, InstrumentState } from '../signal-plan.ts';
-import type { CancelResult, InstrumentCall, SignalClient } from '../signal-recipe.ts';
+import type { ActiveOrder, InstrumentState, StateNeeds } from '../signal-plan.ts';
+import type { CancelResult, InstrumentCall, ProtectedEntry, ProtectedOutcome, SignalClient } from '../signal-recipe.ts';
 import type { LotQuote } from '../sizing.ts';
 import { AccessTokenCache } from './access-token.ts';
 import {
+  type AlorFill,
   type AlorInstrument,
   type AlorOrderTerms,
   type AlorSignalTerms,
   cancelResponseToResult,
   estimateResponseToQuote,
+  type GroupResult,
+  groupResponseToResult,
   orderLookupResponseToState,
   orderResponseToOutcome,
   ordersResponseToActive,
@@ -27,12 +31,16 @@ import {
   securityResponseToInstrument,
   securityToTradingStatus,
   signalTermsToAlorOrder,
+  stopOrdersResponse,
+  stopOrdersResponseToActive,
   summaryResponseToAnswers,
   summaryResponseToPortfolio,
   termsToAlorLimitOrder,
+  tradesResponseToFill,
   unsizableReason,
 } from './mapping.ts';
-import type { AlorEstimateRequest, AlorSecurity } from './schemas.ts';
+import { placeAlorProtected } from './protection.ts';
+import type { AlorEstimateRequest, AlorOrderGroupRequest, AlorSecurity, AlorStopOrderRequest } from './schemas.ts';
 
 export const LIMIT_ORDER_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/limit';
 /** `CommandapiWarptransTradeV2ClientOrdersActionsMarketPost`: a v2 signal's market order. */
@@ -55,6 +63,16 @@ export const securityPath = (exchange: string, symbol: string) =>
   `/md/v2/Securities/${exchange}/${encodeURIComponent(symbol)}`;
 /** `CommandapiWarptransTradeV2ClientOrdersEstimatePost`: what one lot costs and how many the account may trade. */
 export const ESTIMATE_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/estimate';
+/** `CommandapiWarptransTradeV2ClientOrdersActionsStopPost`: a stop order (a market order on its trigger). */
+export const STOP_ORDER_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/stop';
+/** `CommandapiApiOrderGroupsPost`: orders placed before, linked in a group on Alor's servers. */
+export const ORDER_GROUPS_PATH = '/commandapi/api/orderGroups';
+/** `MdV2ClientsExchangePortfolioStopOrdersGet`: the portfolio's stop orders. */
+export const stopOrdersPath = (exchange: string, portfolio: string) =>
+  `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/stoporders`;
+/** `MdV2ClientsExchangePortfolioSymbolTradesGet`: the session's trades of one symbol (a market entry's fill). */
+export const symbolTradesPath = (exchange: string, portfolio: string, symbol: string) =>
+  `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/${encodeURIComponent(symbol)}/trades`;
 /** `query_Format_Optional`: the original format, whose schemas the mapping reads. */
 const READ_FORMAT = 'format=Simple';
 
@@ -74,24 +92,27 @@ export interface AlorOrderLookup {
 export interface AlorClientOptions {
   readonly dispatcher: Dispatcher;
   /** A v2 signal's second state read goes here, so that both reads run at once. @default `dispatcher` */
-  readonly readsDispatcher?: () => Dispatcher;
+  readonly readsDispatcher?: (slot?: number) => Dispatcher;
   /** The reads of sizing and the guards (estimate, summary, security), at once. @default `readsDispatcher` */
   readonly marketReadsDispatcher?: () => Dispatcher;
   readonly oauthUrl: string;
   readonly apiUrl: string;
   readonly tokens?: AccessTokenCache;
+  /** Where a protected entry's watch goes (its follow-up queue): what Alor's servers do with the pair is told from it. */
+  readonly followUpQueue?: FollowUpQueue | undefined;
 }
 
 /** Alor's transport: refresh token → access token (cached, see access-token.ts) → limit order with `X-REQID`. */
 export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<AlorInstrument, AlorSignalTerms> {
   readonly #dispatcher: Dispatcher;
-  readonly #readsDispatcher: () => Dispatcher;
+  readonly #readsDispatcher: (slot?: number) => Dispatcher;
   readonly #marketReadsDispatcher: () => Dispatcher;
   readonly #refreshEndpoint: BrokerEndpoint;
   readonly #orderEndpoint: BrokerEndpoint;
   readonly #marketOrderEndpoint: BrokerEndpoint;
   readonly #apiUrl: string;
   readonly #tokens: AccessTokenCache;
+  readonly followUpQueue: FollowUpQueue | undefined;
   /**
    * Securities read in the last {@link TRADING_STATUS_TTL_MS}, by exchange and symbol: a signal that needs the lot and
    * the trading status reads the security once.
@@ -99,6 +120,7 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
   readonly #securities = new Remembered<Promise<AlorSecurity | undefined>>(500);
 
   constructor(options: AlorClientOptions) {
+    this.followUpQueue = options.followUpQueue;
     this.#dispatcher = options.dispatcher;
     this.#readsDispatcher = options.readsDispatcher ?? (() => options.dispatcher);
     this.#marketReadsDispatcher = options.marketReadsDispatcher ?? this.#readsDispatcher;
@@ -153,31 +175,38 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     return send((await this.#tokens.get(refreshToken, refresh)).value);
   }
 
-  /** A v2 signal's state: the position (`…/positions/{symbol}`) and the working orders (`…/orders`), read at once. */
-  async readState(
-    call: InstrumentCall<AlorInstrument>,
-    needs: { readonly position: boolean; readonly orders: boolean },
-  ): Promise<InstrumentState> {
+  /**
+   * A v2 signal's state: the position (`…/positions/{symbol}`), the working orders (`…/orders`) and the stop orders
+   * (`…/stoporders`), read at once (the stop orders after the orders, on their connection).
+   */
+  async readState(call: InstrumentCall<AlorInstrument>, needs: StateNeeds): Promise<InstrumentState> {
     const { instrument, account, deadline } = call;
     const { exchange, symbol } = instrument;
     const read = (path: string, dispatcher: Dispatcher) =>
       this.#withToken(call.credential, deadline, (token) => this.#read(path, token, deadline, dispatcher));
-    const [position, orders] = await Promise.all([
+    const [position, orders, stops] = await Promise.all([
       needs.position ? read(positionPath(exchange, account, symbol), this.#dispatcher) : undefined,
       needs.orders ? read(ordersPath(exchange, account), this.#readsDispatcher()) : undefined,
+      needs.stops === true ? read(stopOrdersPath(exchange, account), this.#readsDispatcher(1)) : undefined,
     ]);
     return {
       position: position === undefined ? 0 : positionResponseToLots(position.statusCode, position.text),
       activeOrders: orders === undefined ? [] : ordersResponseToActive(orders.statusCode, orders.text, instrument),
+      ...(stops === undefined
+        ? {}
+        : { stopOrders: stopOrdersResponseToActive(stops.statusCode, stops.text, instrument) }),
     };
   }
 
-  /** Cancels one order by its number; cancelling twice is answered 400 (not found), read as unconfirmed. */
+  /**
+   * Cancels one order, or stop order (`stop=true`), by its number; cancelling twice is answered 400 (not found), read
+   * as unconfirmed.
+   */
   async cancelOrder(call: InstrumentCall<AlorInstrument>, order: ActiveOrder): Promise<CancelResult> {
     const query = new URLSearchParams({
       portfolio: call.account,
       exchange: call.instrument.exchange,
-      stop: 'false',
+      stop: order.stop === true ? 'true' : 'false',
     }).toString();
     const response = await this.#withToken(call.credential, call.deadline, (token) =>
       sendBrokerRequest(this.#dispatcher, {
@@ -204,23 +233,96 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     return orderResponseToOutcome(response.statusCode, response.text);
   }
 
-  /** The lot size and price currency of a symbol on an exchange (its security), or undefined when it lists none. */
+  /** A protected entry and its protection: a group on Alor's servers (shared/brokers/alor/protection.ts). */
+  placeProtected(entry: ProtectedEntry<AlorInstrument, AlorSignalTerms>): Promise<ProtectedOutcome> {
+    return placeAlorProtected(this, entry);
+  }
+
+  /**
+   * A stop order (`actions/stop`), keyed by `X-REQID` as an order is; `second` sends it on the second connection (a
+   * pair's other stop, at once).
+   */
+  async placeStop(
+    call: InstrumentCall<AlorInstrument>,
+    body: AlorStopOrderRequest,
+    requestId: string,
+    second = false,
+  ): Promise<OrderOutcome> {
+    const send = { requestId, deadline: call.deadline };
+    const dispatcher = second ? this.#readsDispatcher() : this.#dispatcher;
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      this.#sendOrder(JSON.stringify(body), token, send, endpoint(this.#apiUrl, STOP_ORDER_PATH), dispatcher),
+    );
+    return orderResponseToOutcome(response.statusCode, response.text);
+  }
+
+  /**
+   * Links orders in a group (`POST /commandapi/api/orderGroups`). The call takes no request key: a resent one links
+   * the same orders once more, which Alor allows ("the same order can be part of several groups") and which changes
+   * nothing; so it is resent as the reads are.
+   */
+  async createGroup(
+    call: InstrumentCall<AlorInstrument>,
+    group: AlorOrderGroupRequest,
+    second = false,
+  ): Promise<GroupResult> {
+    const dispatcher = second ? this.#readsDispatcher() : this.#dispatcher;
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      sendBrokerRequest(dispatcher, {
+        endpoint: endpoint(this.#apiUrl, ORDER_GROUPS_PATH),
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify(group),
+        deadline: call.deadline,
+        idempotent: true,
+      }),
+    );
+    return groupResponseToResult(response.statusCode, response.text);
+  }
+
+  /** What an order filled (lots, average price), from the symbol's trades of the session. */
+  async orderFill(call: InstrumentCall<AlorInstrument>, orderId: string): Promise<AlorFill> {
+    const { exchange, symbol } = call.instrument;
+    const path = symbolTradesPath(exchange, call.account, symbol);
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      this.#read(path, token, call.deadline),
+    );
+    return tradesResponseToFill(response.statusCode, response.text, orderId);
+  }
+
+  /**
+   * A symbol's security on an exchange (lot size, price step, currency), or undefined when the exchange lists no such
+   * symbol; read once for a signal's lot and its trading status ({@link tradingStatus}).
+   */
+  securityOf(
+    refreshToken: string,
+    exchange: string,
+    symbol: string,
+    deadline: Deadline,
+  ): Promise<AlorSecurity | undefined> {
+    return this.#security(refreshToken, exchange, symbol, deadline, this.#dispatcher);
+  }
+
+  /** The lot size of a symbol on an exchange (its security), or undefined when the exchange lists no such symbol. */
   async lotSize(
     refreshToken: string,
     exchange: string,
     symbol: string,
     deadline: Deadline,
-  ): Promise<{ readonly lot: number; readonly currency: string | undefined } | undefined> {
-    const security = await this.#security(refreshToken, exchange, symbol, deadline);
-    return security === undefined
-      ? undefined
-      : { lot: security.lotsize ?? 1, currency: security.currency ?? undefined };
+  ): Promise<number | undefined> {
+    const security = await this.securityOf(refreshToken, exchange, symbol, deadline);
+    return security === undefined ? undefined : (security.lotsize ?? 1);
   }
 
   /** The instrument's trading status, from its security. */
   async tradingStatus(call: InstrumentCall<AlorInstrument>): Promise<TradingStatus> {
     const { instrument } = call;
-    const security = await this.#security(call.credential, instrument.exchange, instrument.symbol, call.deadline);
+    const security = await this.#security(
+      call.credential,
+      instrument.exchange,
+      instrument.symbol,
+      call.deadline,
+      this.#marketReadsDispatcher(),
+    );
     return securityToTradingStatus(security, instrument);
   }
 
@@ -265,16 +367,30 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     return estimateResponseToQuote(response.statusCode, response.text, instrument, price);
   }
 
-  #security(refreshToken: string, exchange: string, symbol: string, deadline: Deadline) {
+  #security(refreshToken: string, exchange: string, symbol: string, deadline: Deadline, dispatcher: Dispatcher) {
     const key = `${exchange}:${symbol}`;
     const known = this.#securities.get(key);
     if (known !== undefined) return known;
     const reading = this.#withToken(refreshToken, deadline, (token) =>
-      this.#read(securityPath(exchange, symbol), token, deadline, this.#marketReadsDispatcher()),
+      this.#read(securityPath(exchange, symbol), token, deadline, dispatcher),
     ).then((response) => securityResponseToInstrument(response.statusCode, response.text));
     this.#securities.set(key, reading, TRADING_STATUS_TTL_MS);
     reading.catch(() => this.#securities.set(key, reading, 0));
     return reading;
+  }
+
+  /** The portfolio's stop orders (a protected entry's watch reads its pair there). */
+  async stopOrders(call: Omit<InstrumentCall<AlorInstrument>, 'instrument'> & { exchange: string }) {
+    const path = stopOrdersPath(call.exchange, call.account);
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      this.#read(path, token, call.deadline),
+    );
+    return stopOrdersResponse(response.statusCode, response.text);
+  }
+
+  /** The portfolio's stop orders: the preflight's check that the token reads them. */
+  async stopOrdersAnswer(accessToken: string, exchange: string, portfolio: string, deadline: Deadline) {
+    return this.#read(stopOrdersPath(exchange, portfolio), accessToken, deadline);
   }
 
   /** Every position of the portfolio on the exchange: the preflight's check that the token reads positions. */
@@ -351,8 +467,9 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     accessToken: string,
     call: Pick<BrokerOrderCall<unknown>, 'requestId' | 'deadline'>,
     target = this.#orderEndpoint,
+    dispatcher = this.#dispatcher,
   ) {
-    return sendBrokerRequest(this.#dispatcher, {
+    return sendBrokerRequest(dispatcher, {
       endpoint: target,
       headers: {
         authorization: `Bearer ${accessToken}`,

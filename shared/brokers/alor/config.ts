@@ -4,6 +4,7 @@ import {
   CommonEnvSchema,
   commonConfig,
   type Env,
+  emptyAsUnset,
   optionalText,
   parseEnv,
   source,
@@ -31,6 +32,7 @@ const AlorEnvSchema = z.extend(CommonEnvSchema, {
   ),
   [ENV.alorOauthUrl]: baseUrl,
   [ENV.alorApiUrl]: baseUrl,
+  [ENV.alorFollowUpQueueUrl]: z.union([z.optional(z.url({ protocol: /^https?$/ })), emptyAsUnset]),
 });
 
 export interface AlorConfig extends CommonConfig {
@@ -40,6 +42,8 @@ export interface AlorConfig extends CommonConfig {
   readonly exchange: AlorExchange;
   readonly oauthUrl: string;
   readonly apiUrl: string;
+  /** The SQS follow-up queue a protected entry's watch goes on; unset: the process's own (`npm start`, tests). */
+  readonly followUpQueueUrl?: string | undefined;
 }
 
 export function loadAlorConfig(env: Env = process.env): AlorConfig {
@@ -52,5 +56,6 @@ export function loadAlorConfig(env: Env = process.env): AlorConfig {
     exchange: parsed[ENV.alorExchange],
     oauthUrl: parsed[ENV.alorOauthUrl] ?? ALOR_DEFAULT_OAUTH_URL,
     apiUrl: parsed[ENV.alorApiUrl] ?? ALOR_DEFAULT_API_URL,
+    followUpQueueUrl: parsed[ENV.alorFollowUpQueueUrl],
   };
 }

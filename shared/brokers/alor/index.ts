@@ -1,3 +1,4 @@
+import { numberToCanonicalDecimal } from '../../decimal.ts';
 import { InstrumentRefusedError } from '../../errors.ts';
 import { orderSignal } from '../../signal.ts';
 import * as z from '../../zod.ts';
@@ -8,6 +9,7 @@ import {
   createBrokerHandler,
   initBrokerContainer,
 } from '../broker-handler.ts';
+import { followUpQueue } from '../follow-up-queue.ts';
 import { rememberedMarketReads } from '../guards.ts';
 import { Remembered } from '../remembered.ts';
 import type { BrokerSignalCalls } from '../signal-recipe.ts';
@@ -48,36 +50,55 @@ function alorDescription(config: AlorConfig): BrokerDescription<AlorOrder, AlorS
   };
 }
 
-/** An instrument's lot size is kept an hour per container: a `pos` in shares, a size or a guard costs one extra read an hour. */
-const LOT_TTL_MS = 60 * 60_000;
-const MAX_LOTS_REMEMBERED = 500;
+/**
+ * An instrument's lot size, price step and price currency are kept an hour per container: a `pos` in shares, a
+ * protected entry, a size or a guard costs one extra read an hour.
+ */
+const SECURITY_TTL_MS = 60 * 60_000;
+const MAX_SECURITIES_REMEMBERED = 500;
 
-/** Alor's part of the v2 signal recipe: the symbol and exchange as today's order names them, its lot when needed. */
+/** What a signal needs of a security: its lot, its price step and the currency of its price (sizing in roubles). */
+interface SecurityFacts {
+  readonly lot: number;
+  readonly step: string | undefined;
+  readonly currency: string | undefined;
+}
+
+/**
+ * Alor's part of the v2 signal recipe: the symbol and exchange as today's order names them, and its security's lot,
+ * price step and currency when the signal needs them (a `pos` in shares, a protected entry, a size or a guard).
+ */
 function alorSignalCalls(
   client: AlorClient,
   config: AlorConfig,
 ): BrokerSignalCalls<AlorSignalFields, AlorInstrument, AlorSignalTerms> {
-  const lots = new Remembered<{ readonly lot: number; readonly currency: string | undefined }>(MAX_LOTS_REMEMBERED);
+  const securities = new Remembered<SecurityFacts>(MAX_SECURITIES_REMEMBERED);
   const instrumentKey = (instrument: AlorInstrument) => `${instrument.exchange}:${instrument.symbol}`;
   return {
     instrument: async (signal, access, needs) => {
       const symbol = tickerToAlorSymbol(signal.ticker);
       const exchange = signal.exchange ?? config.exchange;
-      const inShares = signal.intent.kind === 'position' && signal.intent.unit === 'shares';
-      if (!inShares && needs?.lot !== true) return { symbol, exchange };
+      const shares = signal.intent.kind === 'position' && signal.intent.unit === 'shares';
+      if (!shares && signal.options.protection === undefined && needs?.lot !== true) return { symbol, exchange };
       const key = `${exchange}:${symbol}`;
-      let known = lots.get(key);
-      if (known === undefined) {
+      let facts = securities.get(key);
+      if (facts === undefined) {
         const { credential, deadline } = await access();
-        known = await client.lotSize(credential, exchange, symbol, deadline);
-        if (known === undefined)
+        const security = await client.securityOf(credential, exchange, symbol, deadline);
+        if (security === undefined)
           throw new InstrumentRefusedError(`Инструмент не найден: ${symbol} (${exchange})`, 'not found');
-        lots.set(key, known, LOT_TTL_MS);
+        facts = {
+          lot: security.lotsize ?? 1,
+          step: numberToCanonicalDecimal(security.minstep ?? 0),
+          currency: security.currency ?? undefined,
+        };
+        securities.set(key, facts, SECURITY_TTL_MS);
       }
-      return { symbol, exchange, lot: known.lot, currency: known.currency };
+      return { symbol, exchange, lot: facts.lot, step: facts.step, currency: facts.currency };
     },
     instrumentKey,
     lot: (instrument) => instrument.lot,
+    step: (instrument) => instrument.step,
     terms: signalTermsOf,
     client,
     reads: rememberedMarketReads(client, {
@@ -98,6 +119,7 @@ export function createAlorHandler(config: AlorConfig, deps: BrokerHandlerDeps = 
         marketReadsDispatcher,
         oauthUrl: config.oauthUrl,
         apiUrl: config.apiUrl,
+        followUpQueue: deps.followUpQueue ?? followUpQueue(config.followUpQueueUrl),
       });
       return {
         orderTerms: (order) => orderToAlorTerms(order, config.exchange),

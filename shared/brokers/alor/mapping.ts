@@ -1,3 +1,4 @@
+import { numberToCanonicalDecimal } from '../../decimal.ts';
 import { BrokerCredentialRejectedError, BrokerUnavailableError, InstrumentRefusedError } from '../../errors.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import type { SignalOptions, SignalSupport, TimeInForce } from '../../signal.ts';
@@ -5,7 +6,8 @@ import type { NotConfiguredMessages } from '../credentials.ts';
 import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import { type OrderState, orderState } from '../order-state.ts';
 import { NO_MESSAGE_REFUSAL, type OrderOutcome, refused } from '../outcome.ts';
-import { type ActiveOrder, type PlannedOrder, positionLots } from '../signal-plan.ts';
+import { averagePrice } from '../protection.ts';
+import { type ActiveOrder, type PlannedOrder, positionLots, type Side } from '../signal-plan.ts';
 import type { CancelResult } from '../signal-recipe.ts';
 import type { LotQuote } from '../sizing.ts';
 import { jwtClaims, jwtExpiresAt } from './access-token.ts';
@@ -16,6 +18,7 @@ import {
   type AlorLimitOrderRequest,
   type AlorMarketOrderRequest,
   AlorOrderErrorSchema,
+  AlorOrderGroupResponseSchema,
   AlorOrderResponseSchema,
   AlorOrderStateSchema,
   AlorOrdersSchema,
@@ -25,7 +28,10 @@ import {
   type AlorSecurity,
   AlorSecuritySchema,
   type AlorSignalLimitOrderRequest,
+  type AlorStopOrderRequest,
+  AlorStopOrdersSchema,
   AlorTokenHolderClaimsSchema,
+  AlorTradesSchema,
 } from './schemas.ts';
 
 /** Pure translation between the webhook's order and Alor's wire format, both ways. */
@@ -199,6 +205,8 @@ export const ALOR_SIGNAL_SUPPORT: SignalSupport = {
   timeInForce: { limit: ['day', 'ioc', 'fok', 'gtc'], market: ['day', 'ioc', 'fok', 'gtc'], best: [] },
   positionUnits: ['lots', 'shares'],
   cancelExchanges: ['MOEX'],
+  // No trailing order in Alor's spec: `trail` is refused, never emulated.
+  protection: ['sl', 'tp'],
 };
 
 /**
@@ -210,6 +218,8 @@ export interface AlorInstrument {
   readonly exchange: AlorOrderTerms['exchange'];
   readonly lot?: number | undefined;
   readonly currency?: string | undefined;
+  /** Its price step (`minstep`), read when the signal asks for protection. */
+  readonly step?: string | undefined;
 }
 
 /** A v2 signal's order in Alor's terms: what the log line shows. */
@@ -290,12 +300,24 @@ export function positionResponseToLots(statusCode: number, text: string): number
   return positionLots(qtyUnits ?? qty, lotSize ?? 1);
 }
 
-/** The instrument's working orders among the portfolio's orders of the day, each with what is left to fill. */
-export function ordersResponseToActive(statusCode: number, text: string, instrument: AlorInstrument): ActiveOrder[] {
-  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
-  const parsed = AlorOrdersSchema.safeParse(parseJsonText(text));
-  if (statusCode !== 200 || !parsed.success) throw unexpected('orders', statusCode);
-  return parsed.data
+/** An order of the portfolio as both lists show it (`response_Order_Simple`, `response_StopOrder_Warp_Simple`). */
+interface ListedOrder {
+  readonly id: string;
+  readonly symbol: string;
+  readonly exchange?: string | undefined;
+  readonly comment?: string | null | undefined;
+  readonly side: 'buy' | 'sell';
+  readonly status: string;
+}
+
+/** The instrument's working orders of a list, each with its lots (what is left to fill) and our key, if it has one. */
+function workingOf<T extends ListedOrder>(
+  orders: readonly T[],
+  instrument: AlorInstrument,
+  lotsOf: (order: T) => number,
+  stop: boolean,
+): ActiveOrder[] {
+  return orders
     .filter(
       (order) =>
         order.status === 'working' &&
@@ -305,12 +327,21 @@ export function ordersResponseToActive(statusCode: number, text: string, instrum
     .map((order) => ({
       id: order.id,
       side: order.side,
-      lots: order.qty - (order.filled ?? 0),
+      lots: lotsOf(order),
       requestId: order.comment?.startsWith(ORDER_COMMENT_PREFIX)
         ? order.comment.slice(ORDER_COMMENT_PREFIX.length)
         : undefined,
+      ...(stop ? { stop: true } : {}),
     }))
     .filter((order) => order.lots > 0);
+}
+
+/** The instrument's working orders among the portfolio's orders of the day, each with what is left to fill. */
+export function ordersResponseToActive(statusCode: number, text: string, instrument: AlorInstrument): ActiveOrder[] {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  const parsed = AlorOrdersSchema.safeParse(parseJsonText(text));
+  if (statusCode !== 200 || !parsed.success) throw unexpected('orders', statusCode);
+  return workingOf(parsed.data, instrument, (order) => order.qty - (order.filled ?? 0), false);
 }
 
 /** A cancel's answer: 200 `success`; a 400 (`OrderToCancelNotFound`: filled or cancelled meanwhile) is unconfirmed. */
@@ -400,4 +431,80 @@ export function unsizableReason(instrument: AlorInstrument): string | undefined 
   return currency === undefined || currency === 'RUB' || currency === 'RUR'
     ? undefined
     : `${instrument.symbol} (${instrument.exchange}) торгуется в ${instrument.currency}`;
+}
+
+/** The portfolio's stop orders (`response_StopOrder_Warp_Simple`), the fields read. */
+export function stopOrdersResponse(statusCode: number, text: string) {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  const parsed = AlorStopOrdersSchema.safeParse(parseJsonText(text));
+  if (statusCode !== 200 || !parsed.success) throw unexpected('stop orders', statusCode);
+  return parsed.data;
+}
+
+/** The instrument's stop orders still working, among the portfolio's: cancelled by an exit, never counted. */
+export function stopOrdersResponseToActive(
+  statusCode: number,
+  text: string,
+  instrument: AlorInstrument,
+): ActiveOrder[] {
+  return workingOf(stopOrdersResponse(statusCode, text), instrument, (order) => order.qty, true);
+}
+
+/** Which way a protective order triggers: a stop-loss against the position, a take-profit with it. */
+export function stopCondition(leg: 'sl' | 'tp', side: Side): AlorStopOrderRequest['condition'] {
+  // A sell protects a long: its stop-loss triggers at or below its price, its take-profit at or above.
+  const below = (leg === 'sl') === (side === 'sell');
+  return below ? 'lessorequal' : 'moreorequal';
+}
+
+/** A protective order's body (`actions/stop`): a market order on its trigger, its key in its comment. */
+export function stopOrderBody(
+  instrument: AlorInstrument,
+  portfolio: string,
+  stop: { leg: 'sl' | 'tp'; side: Side; lots: number; price: string; activate: boolean },
+  requestId: string,
+): AlorStopOrderRequest {
+  return {
+    side: stop.side,
+    condition: stopCondition(stop.leg, stop.side),
+    triggerPrice: Number(stop.price),
+    quantity: stop.lots,
+    instrument: { symbol: instrument.symbol, exchange: instrument.exchange },
+    user: { portfolio },
+    comment: `${ORDER_COMMENT_PREFIX}${requestId}`,
+    activate: stop.activate,
+  };
+}
+
+/** What `POST /commandapi/api/orderGroups` answered: the group, or Alor's reason for not making it. */
+export type GroupResult =
+  | { readonly status: 'created'; readonly groupId: string }
+  | { readonly status: 'refused'; readonly message: string };
+
+export function groupResponseToResult(statusCode: number, text: string): GroupResult {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  const parsed = AlorOrderGroupResponseSchema.safeParse(parseJsonText(text));
+  if (statusCode === 200 && parsed.success && parsed.data.groupId !== undefined) {
+    return { status: 'created', groupId: parsed.data.groupId };
+  }
+  if (statusCode === 400) {
+    return { status: 'refused', message: (parsed.success ? parsed.data.detail?.trim() : '') || NO_MESSAGE_REFUSAL };
+  }
+  throw unexpected('order group', statusCode);
+}
+
+/** What an order filled, from the symbol's trades of the session: lots and their average price. */
+export interface AlorFill {
+  readonly lots: number;
+  readonly price: string | undefined;
+}
+
+export function tradesResponseToFill(statusCode: number, text: string, orderId: string): AlorFill {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  const parsed = AlorTradesSchema.safeParse(parseJsonText(text));
+  if (statusCode !== 200 || !parsed.success) throw unexpected('trades', statusCode);
+  const fills = parsed.data
+    .filter((trade) => trade.orderno === orderId)
+    .map((trade) => ({ lots: trade.qty, price: numberToCanonicalDecimal(trade.price) ?? '0' }));
+  return { lots: fills.reduce((total, fill) => total + fill.lots, 0), price: averagePrice(fills) };
 }

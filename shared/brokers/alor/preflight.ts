@@ -9,7 +9,8 @@ import { accessTokenToHolder, tickerToAlorSymbol } from './mapping.ts';
 /**
  * Alor's read-only preflight: the hosts said plainly, the refresh token turned into an access token, the portfolio
  * among those the token carries, the portfolio answering on the exchange, and with a ticker the instrument a signal
- * would name. Three broker requests at most; never an order.
+ * would name, and the reads of a ver 2 signal and its protection (positions, orders, stop orders). Six broker requests
+ * at most; never an order.
  */
 
 export interface AlorPreflightTarget {
@@ -20,13 +21,17 @@ export interface AlorPreflightTarget {
   readonly apiUrl: string;
   /** A signal's `t`: its instrument is looked up on the exchange as the order would name it. */
   readonly ticker?: string | undefined;
-  /** `--positions`: also read the portfolio's positions and orders, as a ver 2 signal does. */
+  /**
+   * Read the portfolio's positions, orders and stop orders, as a ver 2 signal and its protection do (by default;
+   * `false` leaves them out).
+   */
   readonly positions?: boolean | undefined;
 }
 
 /**
- * Whether the token reads what a ver 2 signal reads of the portfolio (`…/positions`, `…/orders`): the first read it
- * cannot is reported with its status. A 401 is not the refresh token's fault (it was just accepted).
+ * Whether the token reads what a ver 2 signal and its protection read of the portfolio (`…/positions`, `…/orders`,
+ * `…/stoporders`): the first read it cannot is reported with its status. A 401 is not the refresh token's fault (it
+ * was just accepted).
  */
 async function reportStateReads(
   client: AlorClient,
@@ -38,10 +43,12 @@ async function reportStateReads(
   const reads = await Promise.all([
     client.positionsAnswer(accessToken, exchange, portfolio, call.deadline),
     client.ordersAnswer(accessToken, exchange, portfolio, call.deadline),
+    client.stopOrdersAnswer(accessToken, exchange, portfolio, call.deadline),
   ]);
   for (const [what, answer] of [
     ['positions', reads[0]],
     ['orders', reads[1]],
+    ['stop orders', reads[2]],
   ] as const) {
     if (answer.statusCode === 401) rethrowUnexpectedRefusal(new BrokerCredentialRejectedError(403, 'read refused'));
     if (answer.statusCode === 403 || answer.statusCode === 404) {
@@ -117,7 +124,7 @@ export async function alorPreflight(target: AlorPreflightTarget, call: BrokerPre
     const amounts = { value: formatAmount(value.value), result: formatAmount(value.dailyResult) };
     report(check('alor-portfolio-value', { portfolio, exchange, ...amounts }));
   }
-  if (answers && target.positions === true) await reportStateReads(client, accessToken, target, call);
+  if (answers && target.positions !== false) await reportStateReads(client, accessToken, target, call);
 
   if (target.ticker === undefined) return;
   const symbol = tickerToAlorSymbol(target.ticker);

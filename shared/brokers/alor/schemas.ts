@@ -92,6 +92,8 @@ export const AlorSecuritySchema = z.object({
   lotsize: z.optional(z.number()),
   /** `field_CurrencyCode`: what sizing in roubles reads. */
   currency: z.optional(z.nullable(z.string())),
+  /** `field_PriceMinimalStep`: the price step protective prices are rounded to. */
+  minstep: z.optional(z.number()),
   /** `field_TradingStatusCode`: 18 is "no trading / trading closed". */
   tradingStatus: z.optional(z.int()),
   tradingStatusInfo: z.optional(z.nullable(z.string())),
@@ -162,3 +164,70 @@ export const AlorEstimateSchema = z.object({
   notMarginQuantityToBuy: z._default(z.number(), 0),
   notMarginQuantityToSell: z._default(z.number(), 0),
 });
+
+/** `field_ExecutionCondition`: when a stop order triggers, against the last price. */
+export const ALOR_CONDITIONS = ['more', 'less', 'moreorequal', 'lessorequal'] as const;
+
+/**
+ * `OrdersActionsStopMarketTVWarp` (`POST …/actions/stop`), the fields a protective order sends: a market order on its
+ * trigger, created inactive (`activate: false`) for a group of `TriggerBracketOrders`, its key in `comment`.
+ */
+export const AlorStopOrderRequestSchema = z.strictObject({
+  side: z.enum(['buy', 'sell']),
+  condition: z.enum(ALOR_CONDITIONS),
+  triggerPrice: z.number().check(z.positive()),
+  quantity: z.int().check(z.gte(1), z.lte(2_147_483_647)),
+  instrument: z.strictObject({ symbol: z.string().check(z.minLength(1)), exchange: z.enum(['MOEX', 'SPBX']) }),
+  user: z.strictObject({ portfolio: z.string().check(z.minLength(1)) }),
+  comment: z.string().check(z.maxLength(100)),
+  activate: z.boolean(),
+});
+export type AlorStopOrderRequest = z.infer<typeof AlorStopOrderRequestSchema>;
+
+/** `field_ExecutionPolicy`. */
+export const ALOR_EXECUTION_POLICIES = ['OnExecuteOrCancel', 'IgnoreCancel', 'TriggerBracketOrders'] as const;
+export type AlorExecutionPolicy = (typeof ALOR_EXECUTION_POLICIES)[number];
+
+/** `OrderGroupCreate` (`POST /commandapi/api/orderGroups`): orders placed before, linked on Alor's servers. */
+export const AlorOrderGroupRequestSchema = z.strictObject({
+  orders: z.array(
+    z.strictObject({
+      portfolio: z.string().check(z.minLength(1)),
+      exchange: z.enum(['MOEX', 'SPBX']),
+      orderId: z.string().check(z.minLength(1)),
+      type: z.enum(['Limit', 'Market', 'Stop', 'StopLimit']),
+    }),
+  ),
+  executionPolicy: z.enum(ALOR_EXECUTION_POLICIES),
+});
+export type AlorOrderGroupRequest = z.infer<typeof AlorOrderGroupRequestSchema>;
+
+/** `response_OrderGroupCreationSuccess`, and `response_OrderGroupCreationError` (`detail`) of a 400. */
+export const AlorOrderGroupResponseSchema = z.object({
+  message: z.optional(z.string()),
+  groupId: z.optional(z.string()),
+  detail: z.optional(z.string()),
+});
+
+/** `MdV2ClientsExchangePortfolioStopOrdersGet` answers `response_StopOrders_Warp_Simple`: the fields read. */
+export const AlorStopOrdersSchema = z.array(
+  z.object({
+    id: OrderNumberSchema,
+    symbol: z.string(),
+    exchange: z.optional(z.string()),
+    comment: z.optional(z.nullable(z.string())),
+    side: z.enum(['buy', 'sell']),
+    status: z.enum(['working', 'filled', 'canceled', 'rejected']),
+    qty: z.number(),
+    stopPrice: z.optional(z.number()),
+  }),
+);
+
+/** `MdV2ClientsExchangePortfolioSymbolTradesGet` answers `response_Trade_Simple` items: the fields read. */
+export const AlorTradesSchema = z.array(
+  z.object({
+    orderno: z.optional(z.nullable(OrderNumberSchema)),
+    qty: z.number(),
+    price: z.number(),
+  }),
+);

@@ -5,11 +5,12 @@ import { type BrokerEndpoint, endpoint, sendBrokerRequest } from '../../http/out
 import type { Deadline } from '../../http/outbound/deadline.ts';
 import type { SignalOptions } from '../../signal.ts';
 import type { BrokerClient, BrokerOrderCall } from '../broker-handler.ts';
+import type { FollowUpQueue } from '../follow-up-queue.ts';
 import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
-import type { ActiveOrder, InstrumentState } from '../signal-plan.ts';
-import type { CancelResult, InstrumentCall, SignalClient } from '../signal-recipe.ts';
+import type { ActiveOrder, InstrumentState, StateNeeds } from '../signal-plan.ts';
+import type { CancelResult, InstrumentCall, ProtectedEntry, ProtectedOutcome, SignalClient } from '../signal-recipe.ts';
 import type { LotQuote } from '../sizing.ts';
 import {
   accountsResponseToAccounts,
@@ -19,7 +20,9 @@ import {
   instrumentResponseToInstrument,
   lastPricesResponseToPrice,
   maxLotsToQuote,
+  orderFillOf,
   orderLookupResponseToState,
+  orderStateResponseToFill,
   orderStateResponseToOutcome,
   ordersResponseToActive,
   orderToPostOrderRequest,
@@ -27,7 +30,11 @@ import {
   portfolioResponseToPortfolio,
   positionsResponseToLots,
   postOrderResponseToOutcome,
+  postStopOrderResponseToResult,
+  type StopOrderResult,
   signalTermsToPostOrderRequest,
+  stopOrdersResponse,
+  stopOrdersResponseToActive,
   type TinkoffInstrument,
   type TinkoffOrderTerms,
   type TinkoffSignalTerms,
@@ -35,17 +42,23 @@ import {
   unsizableReason,
   v1ResponseToOutcome,
 } from './mapping.ts';
+import { placeTinkoffProtected } from './protection.ts';
 import type {
   Account,
   CancelOrderRequest,
+  CancelStopOrderRequest,
   GetAccountsRequest,
   GetOrderStateRequest,
   GetOrdersRequest,
+  GetStopOrdersRequest,
   Instrument,
   LastPricesRequest,
   MaxLotsRequest,
+  OrderFill,
   PortfolioRequest,
   PositionsRequest,
+  PostStopOrderRequest,
+  StopOrder,
   TradingStatusRequest,
 } from './schemas.ts';
 
@@ -65,6 +78,10 @@ export const GET_TRADING_STATUS_PATH = '/tinkoff.public.invest.api.contract.v1.M
 export const GET_PORTFOLIO_PATH = '/tinkoff.public.invest.api.contract.v1.OperationsService/GetPortfolio';
 export const GET_MAX_LOTS_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/GetMaxLots';
 export const GET_LAST_PRICES_PATH = '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetLastPrices';
+/** A protected entry's stop orders (docs/contract.md#protection), and the preflight's check that the token lists them. */
+export const POST_STOP_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.StopOrdersService/PostStopOrder';
+export const GET_STOP_ORDERS_PATH = '/tinkoff.public.invest.api.contract.v1.StopOrdersService/GetStopOrders';
+export const CANCEL_STOP_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.StopOrdersService/CancelStopOrder';
 
 export type TinkoffOrderCall = BrokerOrderCall<TinkoffOrderTerms>;
 export type TinkoffClient = BrokerClient<TinkoffOrderTerms>;
@@ -72,10 +89,19 @@ export type TinkoffClient = BrokerClient<TinkoffOrderTerms>;
 export interface TinkoffClientOptions {
   readonly dispatcher: Dispatcher;
   /** A v2 signal's second state read goes here, so that both reads run at once. @default `dispatcher` */
-  readonly readsDispatcher?: () => Dispatcher;
+  readonly readsDispatcher?: (slot?: number) => Dispatcher;
   /** The reads of sizing and the guards (GetMaxLots, GetLastPrices, GetPortfolio, GetTradingStatus), at once. */
   readonly marketReadsDispatcher?: () => Dispatcher;
   readonly apiUrl: string;
+  /** Where a protected entry's watch goes (its follow-up queue); without one a protected entry is refused. */
+  readonly followUpQueue?: FollowUpQueue | undefined;
+}
+
+/** A call of the stop-order service: the token, the account, the deadline. */
+export interface StopOrderCall {
+  readonly credential: string;
+  readonly account: string;
+  readonly deadline: Deadline;
 }
 
 /** A follow-up's lookup of one order it placed, by the broker's order id: never a change to it. */
@@ -101,11 +127,12 @@ function notReplayed(outcome: OrderOutcome): OrderOutcome {
 /** API v2 REST gateway: `OrdersService/PostOrder`, whose `orderId` is the idempotency key (kept about a month). */
 export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstrument, TinkoffSignalTerms> {
   readonly #dispatcher: Dispatcher;
-  readonly #readsDispatcher: () => Dispatcher;
+  readonly #readsDispatcher: (slot?: number) => Dispatcher;
   readonly #marketReadsDispatcher: () => Dispatcher;
   readonly #endpoint: BrokerEndpoint;
   readonly #stateEndpoint: BrokerEndpoint;
   readonly #apiUrl: string;
+  readonly #followUpQueue: FollowUpQueue | undefined;
   /**
    * orderId → the first outcome seen for it. A 30057 duplicate carries no report, so on its own it cannot say
    * whether the first call was placed or refused: a resend that reaches the same container is answered as the
@@ -120,53 +147,106 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
     this.#endpoint = endpoint(options.apiUrl, POST_ORDER_PATH);
     this.#stateEndpoint = endpoint(options.apiUrl, GET_ORDER_STATE_PATH);
     this.#apiUrl = options.apiUrl;
+    this.#followUpQueue = options.followUpQueue;
   }
 
   async placeLimitOrder(call: TinkoffOrderCall): Promise<OrderOutcome> {
     const body = JSON.stringify(orderToPostOrderRequest(call.terms, call.account, call.requestId));
     if (call.dryRun) return { status: 'dry-run' };
-    return this.#postOrder(body, call);
+    return (await this.#postOrder(body, call)).outcome;
   }
 
   /** A v2 signal's order: limit, market or best price, keyed by `orderId` as today's. */
   async placeOrder(call: BrokerOrderCall<TinkoffSignalTerms>): Promise<OrderOutcome> {
+    return (await this.placeOrderWithFill(call)).outcome;
+  }
+
+  /** A v2 signal's order, with what its answer says it filled (a protected market entry reads it). */
+  async placeOrderWithFill(
+    call: BrokerOrderCall<TinkoffSignalTerms>,
+  ): Promise<{ outcome: OrderOutcome; fill: OrderFill | undefined }> {
     const body = JSON.stringify(signalTermsToPostOrderRequest(call.terms, call.account, call.requestId));
-    if (call.dryRun) return { status: 'dry-run' };
+    if (call.dryRun) return { outcome: { status: 'dry-run' }, fill: undefined };
     return this.#postOrder(body, call);
   }
 
-  /** A v2 signal's state: `GetPositions` (pieces) and `GetOrders` (the account's active orders), read at once. */
-  async readState(
-    call: InstrumentCall<TinkoffInstrument>,
-    needs: { readonly position: boolean; readonly orders: boolean },
-  ): Promise<InstrumentState> {
+  /** A protected entry: its watch queued, the entry, its stops at once when a market entry filled in its answer. */
+  async placeProtected(entry: ProtectedEntry<TinkoffInstrument, TinkoffSignalTerms>): Promise<ProtectedOutcome> {
+    return placeTinkoffProtected(this, this.#followUpQueue, entry);
+  }
+
+  /**
+   * A v2 signal's state: `GetPositions` (pieces), `GetOrders` (the account's active orders) and `GetStopOrders` (its
+   * active stop orders, after the orders on their connection), read at once.
+   */
+  async readState(call: InstrumentCall<TinkoffInstrument>, needs: StateNeeds): Promise<InstrumentState> {
     const positions: PositionsRequest = { accountId: call.account };
     const orders: GetOrdersRequest = { accountId: call.account };
+    const stops: GetStopOrdersRequest = { accountId: call.account };
     const ask = (path: string, body: unknown, dispatcher: Dispatcher) =>
       this.#post(endpoint(this.#apiUrl, path), JSON.stringify(body), call.credential, call.deadline, dispatcher);
-    const [held, active] = await Promise.all([
+    const [held, active, stopOrders] = await Promise.all([
       needs.position ? ask(GET_POSITIONS_PATH, positions, this.#dispatcher) : undefined,
       needs.orders ? ask(GET_ORDERS_PATH, orders, this.#readsDispatcher()) : undefined,
+      needs.stops === true ? ask(GET_STOP_ORDERS_PATH, stops, this.#readsDispatcher(1)) : undefined,
     ]);
     return {
       position: held === undefined ? 0 : positionsResponseToLots(held.statusCode, held.text, call.instrument),
       activeOrders: active === undefined ? [] : ordersResponseToActive(active.statusCode, active.text, call.instrument),
+      ...(stopOrders === undefined
+        ? {}
+        : { stopOrders: stopOrdersResponseToActive(stopOrders.statusCode, stopOrders.text, call.instrument) }),
     };
   }
 
-  /** `CancelOrder` by the exchange's order id: a resent cancel cancels nothing more. */
+  /** `PostStopOrder`, keyed by its `orderId`; `second` sends it on the second connection (a pair's other stop). */
+  async postStopOrder(call: StopOrderCall, request: PostStopOrderRequest, second = false): Promise<StopOrderResult> {
+    const response = await this.#ask(
+      POST_STOP_ORDER_PATH,
+      request,
+      call,
+      second ? this.#readsDispatcher() : this.#dispatcher,
+    );
+    return postStopOrderResponseToResult(response.statusCode, response.text);
+  }
+
+  /** `GetStopOrders`: the active ones, or (with `since`) all of any status placed since then. */
+  async stopOrders(call: StopOrderCall, since?: string): Promise<StopOrder[]> {
+    const request: GetStopOrdersRequest =
+      since === undefined
+        ? { accountId: call.account }
+        : { accountId: call.account, status: 'STOP_ORDER_STATUS_ALL', from: since };
+    const response = await this.#ask(GET_STOP_ORDERS_PATH, request, call);
+    return stopOrdersResponse(response.statusCode, response.text);
+  }
+
+  /** `CancelStopOrder` by its id: a second cancel of the same stop order cancels nothing more. */
+  async cancelStopOrder(call: StopOrderCall, stopOrderId: string): Promise<CancelResult> {
+    const request: CancelStopOrderRequest = { accountId: call.account, stopOrderId };
+    const response = await this.#ask(CANCEL_STOP_ORDER_PATH, request, call);
+    return cancelResponseToResult(response.statusCode, response.text);
+  }
+
+  /** What an order filled, by our key (`ORDER_ID_TYPE_REQUEST`); undefined when T-Invest knows no such order. */
+  async orderFill(call: StopOrderCall, requestId: string): Promise<OrderFill | undefined> {
+    const request: GetOrderStateRequest = {
+      accountId: call.account,
+      orderId: requestId,
+      orderIdType: 'ORDER_ID_TYPE_REQUEST',
+    };
+    const response = await this.#post(this.#stateEndpoint, JSON.stringify(request), call.credential, call.deadline);
+    return orderStateResponseToFill(response.statusCode, response.text);
+  }
+
+  /** `CancelOrder` by the exchange's order id, or `CancelStopOrder`: a resent cancel cancels nothing more. */
   async cancelOrder(call: InstrumentCall<TinkoffInstrument>, order: ActiveOrder): Promise<CancelResult> {
+    if (order.stop === true) return this.cancelStopOrder(call, order.id);
     const request: CancelOrderRequest = {
       accountId: call.account,
       orderId: order.id,
       orderIdType: 'ORDER_ID_TYPE_EXCHANGE',
     };
-    const response = await this.#post(
-      endpoint(this.#apiUrl, CANCEL_ORDER_PATH),
-      JSON.stringify(request),
-      call.credential,
-      call.deadline,
-    );
+    const response = await this.#ask(CANCEL_ORDER_PATH, request, call);
     return cancelResponseToResult(response.statusCode, response.text);
   }
 
@@ -213,6 +293,7 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
     return maxLotsToQuote(limits.statusCode, limits.text, instrument, price, options.type);
   }
 
+  /** A request of the API's own (`path`) with the call's token, within its deadline. */
   #ask(
     path: string,
     request: unknown,
@@ -228,30 +309,40 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
     );
   }
 
-  /** What the preflight asks to see the token reads positions and orders: the two answers, as they come. */
+  /** What the preflight asks to see the token reads positions, orders and stop orders: the answers, as they come. */
   async readCheck(token: string, accountId: string, path: string, deadline: Deadline) {
     const request: PositionsRequest = { accountId };
     return this.#post(endpoint(this.#apiUrl, path), JSON.stringify(request), token, deadline);
   }
 
-  /** A PostOrder, its 30057 duplicate answered from the first outcome seen, else from the order's state. */
-  async #postOrder(body: string, call: BrokerOrderCall<unknown>): Promise<OrderOutcome> {
+  /**
+   * A PostOrder, its 30057 duplicate answered from the first outcome seen, else from the order's state; with what the
+   * answer says filled.
+   */
+  async #postOrder(
+    body: string,
+    call: BrokerOrderCall<unknown>,
+  ): Promise<{ outcome: OrderOutcome; fill: OrderFill | undefined }> {
     const response = await this.#post(this.#endpoint, body, call.credential, call.deadline);
     const result = postOrderResponseToOutcome(response.statusCode, response.text);
     const first = this.#firstOutcomes.get(call.requestId);
     if (result.status === 'duplicate') {
       // On this call's own resend, the duplicate is the order its first send placed: not a replay of a signal.
       const outcome = first ?? (await this.#orderStateOf(call));
-      return response.resent === true && first === undefined ? notReplayed(outcome) : replayed(outcome);
+      return {
+        outcome: response.resent === true && first === undefined ? notReplayed(outcome) : replayed(outcome),
+        fill: undefined,
+      };
     }
+    const fill = response.statusCode === 200 ? orderFillOf(response.text) : undefined;
     // A 200 that repeats the report of an orderId this container placed before: the signal was resent.
-    if (first !== undefined) return replayed(result);
+    if (first !== undefined) return { outcome: replayed(result), fill };
     if (this.#firstOutcomes.size >= REMEMBERED_OUTCOMES) {
       const oldest = this.#firstOutcomes.keys().next();
       if (oldest.done !== true) this.#firstOutcomes.delete(oldest.value);
     }
     this.#firstOutcomes.set(call.requestId, result);
-    return result;
+    return { outcome: result, fill };
   }
 
   /** `GetOrderState` by our idempotency key: what became of the order a 30057 duplicate refers to. */

@@ -40,6 +40,7 @@ const TinkoffEnvSchema = z.extend(CommonEnvSchema, {
     ]),
     z.transform((value: string | undefined) => value ?? DEFAULT_TINKOFF_CLASS_CODE),
   ),
+  [ENV.tinkoffFollowUpQueueUrl]: z.union([z.optional(z.url({ protocol: /^https?$/ })), emptyAsUnset]),
 });
 
 export interface TinkoffConfig extends CommonConfig {
@@ -50,6 +51,8 @@ export interface TinkoffConfig extends CommonConfig {
   readonly apiUrl: string;
   /** Where an order without `f` looks its ticker up when `t` names MOEX or no exchange. */
   readonly classCode: string;
+  /** The SQS follow-up queue a protected entry's watch goes on; unset: the process's own (`npm start`, tests). */
+  readonly followUpQueueUrl?: string | undefined;
 }
 
 export function loadTinkoffConfig(env: Env = process.env): TinkoffConfig {
@@ -69,5 +72,6 @@ export function loadTinkoffConfig(env: Env = process.env): TinkoffConfig {
     api: parsed[ENV.tinkoffApi],
     apiUrl: parsed[ENV.tinkoffApiUrl] ?? TINKOFF_DEFAULT_API_URL[parsed[ENV.tinkoffApi]],
     classCode: parsed[ENV.tinkoffClassCode],
+    followUpQueueUrl: parsed[ENV.tinkoffFollowUpQueueUrl],
   };
 }

@@ -7,6 +7,7 @@ import {
   createBrokerHandler,
   initBrokerContainer,
 } from '../broker-handler.ts';
+import { followUpQueue } from '../follow-up-queue.ts';
 import { rememberedMarketReads } from '../guards.ts';
 import type { BrokerSignalCalls } from '../signal-recipe.ts';
 import { TinkoffV1Client, TinkoffV2Client } from './client.ts';
@@ -69,9 +70,12 @@ function tinkoffSignalCalls(
   return {
     instrument: async (signal, access, needs) => {
       const { f } = signal.fields;
+      // A position needs the lot; a protected entry the lot (its position) and the price step; a size or a guard what
+      // it reads (`needs`).
       const needsLot =
         signal.intent.kind === 'position' ||
         signal.intent.kind === 'close' ||
+        signal.options.protection !== undefined ||
         needs?.lot === true ||
         needs?.position === true;
       if (f !== undefined && !needsLot) return instrumentOfId(f);
@@ -85,6 +89,7 @@ function tinkoffSignalCalls(
     },
     instrumentKey: (instrument) => instrument.uid ?? instrument.id,
     lot: (instrument) => instrument.lot,
+    step: (instrument) => instrument.step,
     terms: signalTermsOf,
     client,
     reads: rememberedMarketReads(client, {
@@ -111,7 +116,12 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
     (dispatcher, readsDispatcher, marketReadsDispatcher) => {
       const options = { dispatcher, apiUrl: config.apiUrl };
       const instruments = new TinkoffInstruments(options);
-      const v2 = new TinkoffV2Client({ ...options, readsDispatcher, marketReadsDispatcher });
+      const v2 = new TinkoffV2Client({
+        ...options,
+        readsDispatcher,
+        marketReadsDispatcher,
+        followUpQueue: deps.followUpQueue ?? followUpQueue(config.followUpQueueUrl),
+      });
       return {
         orderTerms: async (order, access) => {
           const { figi } = order;

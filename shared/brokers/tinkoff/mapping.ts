@@ -1,4 +1,4 @@
-import { decimalToQuotation } from '../../decimal.ts';
+import { decimalToQuotation, quotationToDecimal } from '../../decimal.ts';
 import {
   BrokerCredentialRejectedError,
   BrokerUnavailableError,
@@ -13,7 +13,7 @@ import type { NotConfiguredMessages } from '../credentials.ts';
 import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import { type OrderState, orderState } from '../order-state.ts';
 import { NO_MESSAGE_REFUSAL, type OrderOutcome, refused } from '../outcome.ts';
-import { type ActiveOrder, type PlannedOrder, positionLots } from '../signal-plan.ts';
+import { type ActiveOrder, type PlannedOrder, positionLots, type Side } from '../signal-plan.ts';
 import type { CancelResult } from '../signal-recipe.ts';
 import type { LotQuote } from '../sizing.ts';
 import type { TinkoffFigiOrder, TinkoffOrder } from './order.ts';
@@ -23,18 +23,24 @@ import {
   GetAccountsResponseSchema,
   GetInfoResponseSchema,
   GetOrdersResponseSchema,
+  GetStopOrdersResponseSchema,
   type Instrument,
   type InstrumentRequest,
   InstrumentResponseSchema,
   LastPricesResponseSchema,
   MaxLotsResponseSchema,
+  type OrderFill,
+  OrderFillSchema,
   OrderStateSchema,
   PortfolioResponseSchema,
   PositionsResponseSchema,
   type PostOrderRequest,
   PostOrderResponseSchema,
+  type PostStopOrderRequest,
+  PostStopOrderResponseSchema,
   quotationToNumber,
   type SignalPostOrderRequest,
+  type StopOrder,
   TradingStatusResponseSchema,
   type V1LimitOrderRequest,
   V1ResponseSchema,
@@ -337,6 +343,7 @@ export const TINKOFF_SIGNAL_SUPPORT: SignalSupport = {
   timeInForce: { limit: ['day', 'ioc', 'fok'], market: [], best: [] },
   positionUnits: ['lots', 'shares'],
   cancelExchanges: ['MOEX', 'SPBX'],
+  protection: ['sl', 'tp', 'trail'],
 };
 
 /** The instrument of a v2 signal at T-Invest: the id sent (`f`, or the uid found), and what is known of it. */
@@ -347,6 +354,8 @@ export interface TinkoffInstrument {
   readonly figi?: string | undefined;
   /** Pieces per lot: positions are counted in pieces. */
   readonly lot?: number | undefined;
+  /** Its price step (`minPriceIncrement`), when looked up. */
+  readonly step?: string | undefined;
   readonly listing?: TinkoffListing | undefined;
   /** What sizing in roubles reads: the price's currency (`rub`) and the kind (`share`, `etf`, …). */
   readonly currency?: string | undefined;
@@ -395,6 +404,7 @@ export function foundToSignalInstrument(
     lot: found.lot,
     currency: found.currency || undefined,
     instrumentType: found.instrumentType || undefined,
+    ...(found.minPriceIncrement === undefined ? {} : { step: quotationToDecimal(found.minPriceIncrement) }),
     ...('listing' in named ? { listing: named.listing } : {}),
   };
 }
@@ -605,4 +615,123 @@ export function lastPricesResponseToPrice(statusCode: number, text: string): num
     throw new BrokerUnavailableError('GetLastPrices answer has no price', { retriable: false });
   }
   return quotationToNumber(price);
+}
+
+/** What a `PostOrder` answer or an order's state says it filled (the protection of a market entry reads it). */
+export function orderFillOf(text: string): OrderFill | undefined {
+  const parsed = OrderFillSchema.safeParse(parseJsonText(text));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** An order state as a protection watcher reads it (`GetOrderState`), or undefined when T-Invest does not know it. */
+export function orderStateResponseToFill(statusCode: number, text: string): OrderFill | undefined {
+  const json = parseJsonText(text);
+  if (statusCode === 200) {
+    const fill = orderFillOf(text);
+    if (fill === undefined) {
+      throw new BrokerUnavailableError('GetOrderState answer is not the documented JSON', { retriable: false });
+    }
+    return fill;
+  }
+  const error = ErrorResponseSchema.safeParse(json);
+  if (error.success && error.data.description === ORDER_NOT_FOUND_CODE) return undefined;
+  throw readFailure('GetOrderState', statusCode, json);
+}
+
+/** Whether an order state is final: nothing more will fill. */
+export function isFinal(fill: OrderFill): boolean {
+  return !ACTIVE_STATUSES.has(fill.executionReportStatus);
+}
+
+/** A protective stop order's request: a market order on its trigger, good till cancelled. */
+export function stopOrderRequest(
+  instrumentId: string,
+  accountId: string,
+  stop: {
+    readonly leg: 'sl' | 'tp';
+    readonly side: Side;
+    readonly lots: number;
+    readonly price: string;
+    readonly trail?: { readonly value: string; readonly relative: boolean } | undefined;
+  },
+  orderId: string,
+): PostStopOrderRequest {
+  const trailing = stop.leg === 'tp' && stop.trail !== undefined;
+  const type = stop.trail?.relative === true ? 'TRAILING_VALUE_RELATIVE' : 'TRAILING_VALUE_ABSOLUTE';
+  return {
+    instrumentId,
+    quantity: String(stop.lots),
+    stopPrice: decimalToQuotation(stop.price),
+    direction: stop.side === 'buy' ? 'STOP_ORDER_DIRECTION_BUY' : 'STOP_ORDER_DIRECTION_SELL',
+    accountId,
+    expirationType: 'STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_CANCEL',
+    stopOrderType: stop.leg === 'sl' ? 'STOP_ORDER_TYPE_STOP_LOSS' : 'STOP_ORDER_TYPE_TAKE_PROFIT',
+    exchangeOrderType: 'EXCHANGE_ORDER_TYPE_MARKET',
+    ...(stop.leg === 'tp'
+      ? { takeProfitType: trailing ? 'TAKE_PROFIT_TYPE_TRAILING' : 'TAKE_PROFIT_TYPE_REGULAR' }
+      : {}),
+    ...(trailing && stop.trail !== undefined
+      ? {
+          trailingData: {
+            indent: decimalToQuotation(stop.trail.value),
+            indentType: type,
+            spread: { units: '0', nano: 0 },
+            spreadType: type,
+          },
+        }
+      : {}),
+    orderId,
+  } as PostStopOrderRequest;
+}
+
+/** What a `PostStopOrder` answer says: the stop order's id, its key sent before (30057), or a refusal. */
+export type StopOrderResult =
+  | { readonly status: 'placed'; readonly stopOrderId: string }
+  | { readonly status: 'duplicate' }
+  | { readonly status: 'refused'; readonly message: string };
+
+export function postStopOrderResponseToResult(statusCode: number, text: string): StopOrderResult {
+  const json = parseJsonText(text);
+  if (statusCode === 200) {
+    const parsed = PostStopOrderResponseSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new BrokerUnavailableError('PostStopOrder answer is not the documented JSON', { retriable: false });
+    }
+    return { status: 'placed', stopOrderId: parsed.data.stopOrderId };
+  }
+  const error = ErrorResponseSchema.safeParse(json);
+  if (statusCode === 401 || (error.success && error.data.description === TOKEN_INVALID_CODE)) {
+    throw new BrokerCredentialRejectedError(400, INVALID_TOKEN_MESSAGE);
+  }
+  if (isClientError(statusCode) && error.success) {
+    if (error.data.description === DUPLICATE_ORDER_CODE) return { status: 'duplicate' };
+    return { status: 'refused', message: error.data.message?.trim() || NO_MESSAGE_REFUSAL };
+  }
+  throw new BrokerUnavailableError(`PostStopOrder HTTP ${statusCode}`, { retriable: false });
+}
+
+/** `GetStopOrders`: the account's stop orders (of the status asked). */
+export function stopOrdersResponse(statusCode: number, text: string): StopOrder[] {
+  return readAnswer('GetStopOrders', statusCode, text, GetStopOrdersResponseSchema).stopOrders;
+}
+
+const ACTIVE_STOP = 'STOP_ORDER_STATUS_ACTIVE';
+
+/** The instrument's active stop orders (`GetStopOrders`): cancelled by an exit, never counted. */
+export function stopOrdersResponseToActive(
+  statusCode: number,
+  text: string,
+  instrument: TinkoffInstrument,
+): ActiveOrder[] {
+  return stopOrdersResponse(statusCode, text)
+    .filter(
+      (order) =>
+        (order.status === ACTIVE_STOP || order.status === 'STOP_ORDER_STATUS_UNSPECIFIED') && isOf(instrument, order),
+    )
+    .map((order) => ({
+      id: order.stopOrderId,
+      side: order.direction === 'STOP_ORDER_DIRECTION_SELL' ? ('sell' as const) : ('buy' as const),
+      lots: order.lotsRequested,
+      stop: true,
+    }));
 }

@@ -8,14 +8,16 @@ import {
   type TinkoffApi,
 } from '../../facts.ts';
 import { type BrokerPreflightCall, type Check, check } from '../../preflight/checklist.ts';
-import { GET_ORDERS_PATH, GET_POSITIONS_PATH, TinkoffV2Client } from './client.ts';
+import { GET_ORDERS_PATH, GET_POSITIONS_PATH, GET_STOP_ORDERS_PATH, TinkoffV2Client } from './client.ts';
 import { stateReadProblem, tickerToTinkoffTicker } from './mapping.ts';
 import type { Account, Instrument } from './schemas.ts';
 
 /**
  * T-Invest's read-only preflight: the host said plainly, the token accepted (or which environment it belongs to),
  * the configured account among the token's, open and with full access, a warning when the token reaches more than
- * that account, and with a FIGI the instrument a signal would trade. Three broker requests at most; never an order.
+ * that account, with a FIGI the instrument a signal would trade, and the reads of a ver 2 signal and its protection
+ * (positions, active orders, stop orders) with the portfolio's value sizing would use. Seven broker requests at most;
+ * never an order.
  */
 
 /** The other T-Invest environment, where a token this host refuses is tried to say which kind it is. */
@@ -34,19 +36,24 @@ export interface TinkoffPreflightTarget {
   readonly figi?: string | undefined;
   /** A signal's `t`: with `figi`, compared with the instrument's ticker. */
   readonly ticker?: string | undefined;
-  /** `--positions`: also read the account's positions and active orders, as a ver 2 signal does. */
+  /**
+   * Read the account's positions, active orders and stop orders, as a ver 2 signal and its protection do (by default;
+   * `false` leaves them out).
+   */
   readonly positions?: boolean | undefined;
 }
 
 /**
- * Whether the token reads what a ver 2 signal reads (`GetPositions`, `GetOrders`); the first it cannot is reported.
- * Then the portfolio's value and the day's result (`GetPortfolio`), which sizing and the day's-loss guard read.
+ * Whether the token reads what a ver 2 signal and its protection read (`GetPositions`, `GetOrders`, `GetStopOrders`);
+ * the first it cannot is reported. Then the portfolio's value and the day's result (`GetPortfolio`), which sizing and
+ * the day's-loss guard read.
  */
 async function reportStateReads(target: TinkoffPreflightTarget, call: BrokerPreflightCall): Promise<void> {
   const client = new TinkoffV2Client({ dispatcher: call.dispatcher, apiUrl: target.apiUrl });
   const reads = await Promise.all([
     client.readCheck(target.token, target.accountId, GET_POSITIONS_PATH, call.deadline),
     client.readCheck(target.token, target.accountId, GET_ORDERS_PATH, call.deadline),
+    client.readCheck(target.token, target.accountId, GET_STOP_ORDERS_PATH, call.deadline),
   ]);
   const portfolio = client
     .portfolio({ credential: target.token, account: target.accountId, deadline: call.deadline })
@@ -61,17 +68,21 @@ async function reportStateReads(target: TinkoffPreflightTarget, call: BrokerPref
     })
     // A portfolio the token cannot read leaves the value unshown: the state reads above say why.
     .catch(() => undefined);
-  for (const [what, answer] of [
-    ['positions', reads[0]],
-    ['orders', reads[1]],
-  ] as const) {
-    const problem = stateReadProblem(answer.statusCode, answer.text);
-    if (problem !== undefined) {
-      call.report(check('tinkoff-state-unreadable', { what, account: target.accountId, code: problem }));
-      return;
-    }
-  }
-  call.report(check('tinkoff-state-readable', { account: target.accountId }));
+  const unreadable = (
+    [
+      ['positions', reads[0]],
+      ['orders', reads[1]],
+      ['stop orders', reads[2]],
+    ] as const
+  )
+    .map(([what, answer]) => ({ what, code: stateReadProblem(answer.statusCode, answer.text) }))
+    .find((read) => read.code !== undefined);
+  call.report(
+    unreadable?.code === undefined
+      ? check('tinkoff-state-readable', { account: target.accountId })
+      : check('tinkoff-state-unreadable', { what: unreadable.what, code: unreadable.code, account: target.accountId }),
+  );
+  // Told after the reads' check, and within this call: never a line once the preflight has moved on.
   await portfolio;
 }
 
@@ -210,7 +221,6 @@ export async function tinkoffPreflight(target: TinkoffPreflightTarget, call: Bro
   report(check('tinkoff-token-accepted', { count: accounts.length }));
   reportAccount(accounts, target.accountId, report);
   const known = accounts.some((account) => account.id === target.accountId);
-  if (known && target.positions === true) await reportStateReads(target, call);
 
   const { figi } = target;
   if (figi !== undefined) {
@@ -222,6 +232,7 @@ export async function tinkoffPreflight(target: TinkoffPreflightTarget, call: Bro
   } else if (target.ticker !== undefined) {
     report(check('tinkoff-ticker-needs-figi'));
   }
+  if (known && target.positions !== false) await reportStateReads(target, call);
 }
 
 /** The accounts a T-Invest token reaches (`npm run secrets`). */

@@ -1,3 +1,4 @@
+import { quotationToDecimal } from '../../decimal.ts';
 import * as z from '../../zod.ts';
 
 /**
@@ -131,6 +132,8 @@ export const InstrumentSchema = z.object({
   buyAvailableFlag: z._default(z.boolean(), false),
   sellAvailableFlag: z._default(z.boolean(), false),
   forQualInvestorFlag: z._default(z.boolean(), false),
+  /** The price step protective prices are rounded to; absent: none known. */
+  minPriceIncrement: z.optional(z.object({ units: z._default(z.string(), '0'), nano: z._default(z.int(), 0) })),
 });
 export type Instrument = z.infer<typeof InstrumentSchema>;
 
@@ -298,3 +301,84 @@ export type LastPricesRequest = z.infer<typeof LastPricesRequestSchema>;
 export const LastPricesResponseSchema = z.object({
   lastPrices: z._default(z.array(z.object({ price: z.optional(QuotationValueSchema) })), []),
 });
+
+/** A `MoneyValue` or `Quotation` as the REST gateway writes it, read as a canonical decimal. */
+const PriceValueSchema = z.pipe(QuotationValueSchema, z.transform(quotationToDecimal));
+
+/**
+ * `v1PostOrderResponse` and `contractv1OrderState`: what an order filled, read for its protection: lots and the
+ * average price of one instrument (`executedOrderPrice`).
+ */
+export const OrderFillSchema = z.object({
+  orderId: z.optional(z.string()),
+  executionReportStatus: z.string(),
+  lotsRequested: z._default(Int64Schema, 0),
+  lotsExecuted: z._default(Int64Schema, 0),
+  executedOrderPrice: z.optional(PriceValueSchema),
+});
+export type OrderFill = z.infer<typeof OrderFillSchema>;
+
+/** `v1StopOrderDirection`, `v1StopOrderType`, `v1TakeProfitType`, `v1TrailingValueType`. */
+const StopDirectionSchema = z.enum(['STOP_ORDER_DIRECTION_BUY', 'STOP_ORDER_DIRECTION_SELL']);
+
+/**
+ * `v1PostStopOrderRequest` (`StopOrdersService/PostStopOrder`), the fields a protective order sends: a stop-loss or a
+ * take-profit (regular or trailing) sent as a market order on its trigger, good till cancelled, keyed by `orderId`.
+ */
+export const PostStopOrderRequestSchema = z.strictObject({
+  instrumentId: z.string().check(z.minLength(1)),
+  quantity: z.string().check(z.regex(/^\d{1,19}$/)),
+  stopPrice: QuotationSchema,
+  direction: StopDirectionSchema,
+  accountId: z.string().check(z.minLength(1)),
+  expirationType: z.literal('STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_CANCEL'),
+  stopOrderType: z.enum(['STOP_ORDER_TYPE_TAKE_PROFIT', 'STOP_ORDER_TYPE_STOP_LOSS']),
+  exchangeOrderType: z.literal('EXCHANGE_ORDER_TYPE_MARKET'),
+  takeProfitType: z.optional(z.enum(['TAKE_PROFIT_TYPE_REGULAR', 'TAKE_PROFIT_TYPE_TRAILING'])),
+  trailingData: z.optional(
+    z.strictObject({
+      indent: QuotationSchema,
+      indentType: z.enum(['TRAILING_VALUE_ABSOLUTE', 'TRAILING_VALUE_RELATIVE']),
+      /** The catalogue requires a spread and its type with a trailing order (30210, 30212): zero, of a market order. */
+      spread: QuotationSchema,
+      spreadType: z.enum(['TRAILING_VALUE_ABSOLUTE', 'TRAILING_VALUE_RELATIVE']),
+    }),
+  ),
+  orderId: z.uuid(),
+});
+export type PostStopOrderRequest = z.infer<typeof PostStopOrderRequestSchema>;
+
+/** `v1PostStopOrderResponse`: the stop order's id. */
+export const PostStopOrderResponseSchema = z.object({ stopOrderId: z.string().check(z.minLength(1)) });
+
+/** `v1GetStopOrdersRequest`: the account's stop orders, active ones by default, or of a status since `from`. */
+export const GetStopOrdersRequestSchema = z.strictObject({
+  accountId: z.string().check(z.minLength(1)),
+  status: z.optional(z.enum(['STOP_ORDER_STATUS_ALL', 'STOP_ORDER_STATUS_ACTIVE'])),
+  from: z.optional(z.string()),
+});
+export type GetStopOrdersRequest = z.infer<typeof GetStopOrdersRequestSchema>;
+
+/** `v1StopOrder`, the fields read. */
+export const StopOrderSchema = z.object({
+  stopOrderId: z.string(),
+  lotsRequested: z._default(Int64Schema, 0),
+  figi: z.optional(z.string()),
+  instrumentUid: z.optional(z.string()),
+  direction: z._default(z.string(), 'STOP_ORDER_DIRECTION_UNSPECIFIED'),
+  orderType: z._default(z.string(), 'STOP_ORDER_TYPE_UNSPECIFIED'),
+  status: z._default(z.string(), 'STOP_ORDER_STATUS_UNSPECIFIED'),
+  stopPrice: z.optional(PriceValueSchema),
+  exchangeOrderId: z.optional(z.string()),
+});
+export type StopOrder = z.infer<typeof StopOrderSchema>;
+
+/** `v1GetStopOrdersResponse`. */
+export const GetStopOrdersResponseSchema = z.object({ stopOrders: z._default(z.array(StopOrderSchema), []) });
+
+/** `v1CancelStopOrderRequest`. */
+export const CancelStopOrderRequestSchema = z.strictObject({
+  accountId: z.string().check(z.minLength(1)),
+  stopOrderId: z.string().check(z.minLength(1)),
+});
+export type CancelStopOrderRequest = z.infer<typeof CancelStopOrderRequestSchema>;

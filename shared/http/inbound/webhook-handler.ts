@@ -26,7 +26,7 @@ import { type Broker, requestBudgetMs } from '../../facts.ts';
 import { type LogFields, logger } from '../../logging.ts';
 import { decodeJsonBody, IdempotencyKeySchema, isCheck, type ParseResult, parseDecodedBody } from '../../payload.ts';
 import type { SecretStore } from '../../secrets.ts';
-import { isVersionedBody, type Signal, type SignalParse } from '../../signal.ts';
+import { hasProtectionKeys, isVersionedBody, type Signal, type SignalParse } from '../../signal.ts';
 import type * as z from '../../zod.ts';
 import { createDeadline, type Deadline } from '../outbound/deadline.ts';
 import { toWebhookRequest } from './event.ts';
@@ -69,6 +69,8 @@ export interface SignalRequest<TSignal> {
   readonly signal: TSignal;
   /** The caller's key, from the `Idempotency-Key` header or the body's `id`. */
   readonly idempotencyKey: string | undefined;
+  /** API Gateway's request id of the call: a protected entry's follow-up carries it. */
+  readonly requestId: string | undefined;
   readonly deadline: Deadline;
   /** Filled in as the signal runs, so that the answer and line of a failure midway say what was done. */
   readonly report: SignalReport;
@@ -78,6 +80,8 @@ export interface SignalRequest<TSignal> {
 /** The v2 signals of a function (shared/signal.ts, shared/brokers/signal-recipe.ts). */
 export interface SignalHandling<TFields> {
   readonly parse: (body: Record<string, unknown>) => SignalParse<TFields>;
+  /** A body without `ver` that carries `sl`, `tp` or `trail`: today's order with its protection. */
+  readonly parseProtected: (body: Record<string, unknown>) => SignalParse<TFields>;
   /** The first thing the signal asks that the broker lacks ([not-supported](docs/contract.md#not-supported)). */
   readonly unsupported: (signal: Signal<TFields>) => string | undefined;
   /** The answer to `{"check": true, "ver": …}`. */
@@ -154,6 +158,7 @@ function reportBody(report: SignalReport): Record<string, unknown> {
     ...(report.size === undefined ? {} : { size: report.size }),
     cancelled: report.cancelled,
     orders: report.orders,
+    ...(report.protection === undefined ? {} : { protection: report.protection }),
   };
 }
 
@@ -166,6 +171,16 @@ function signalFields(report: SignalReport): LogFields {
     ...(report.size === undefined ? {} : { size: report.size }),
     cancelled: report.cancelled.length,
     ...(report.cancelled.length === 0 ? {} : { cancelledOrderIds: report.cancelled }),
+    ...(report.protection === undefined ? {} : { protection: protectionFields(report) }),
+  };
+}
+
+/** What the line says of the entry's protection, with the ids of the protective orders placed in the request. */
+function protectionFields(report: SignalReport): LogFields {
+  const legs = report.orders.filter((order) => order.leg !== 'entry' && order.id !== undefined);
+  return {
+    ...report.protection,
+    ...(legs.length === 0 ? {} : { orderIds: Object.fromEntries(legs.map((order) => [order.leg, order.id])) }),
   };
 }
 
@@ -238,6 +253,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
     auth: string,
     described: Described,
     requestDeadline: Deadline,
+    requestId: string | undefined,
   ): Promise<{ response: WebhookResponse; fields: LogFields }> => {
     described.json = true;
     if (isCheck(body)) {
@@ -248,7 +264,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
       };
     }
     if (signals === undefined) throw new SignalRefusedError('not-supported', NO_SIGNALS_MESSAGE);
-    const parsed = signals.parse(body);
+    const parsed = isVersionedBody(body) ? signals.parse(body) : signals.parseProtected(body);
     if (!parsed.success) throw new InvalidPayloadError(parsed.problem.issues, parsed.problem);
     const { signal } = parsed;
     const idempotencyKey = headerKeyOf(headerKey) ?? signal.idempotencyKey;
@@ -261,6 +277,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
     const outcome = await signals.run({
       signal,
       idempotencyKey,
+      requestId,
       // The order's deadline, as today's body has it: every store read and broker call inside the request's budget.
       deadline: createDeadline(Math.min(config.brokerTimeoutMs, requestDeadline.remainingMs())),
       report,
@@ -286,6 +303,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
     event: APIGatewayProxyEventV2,
     described: Described,
     requestDeadline: Deadline,
+    requestId: string | undefined,
   ): Promise<{ response: WebhookResponse; fields: LogFields }> => {
     const request = toWebhookRequest(event);
     // Before the secret is even read from the store: a caller from elsewhere learns nothing and costs nothing.
@@ -312,8 +330,14 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
     if (!auth.ok) throw new UnauthorizedError(auth.reason);
 
     const decoded: ParseResult<unknown> = body().body;
-    if (decoded.success && isVersionedBody(decoded.data)) {
-      return answerSignal(decoded.data, request.idempotencyKeyHeader, auth.method, described, requestDeadline);
+    // A body with `ver` is a v2 signal; one without it that asks for protection is today's order with its protection
+    // (docs/contract.md#protection), run by the same recipe: never traded with the stop quietly dropped.
+    if (
+      decoded.success &&
+      (isVersionedBody(decoded.data) || (!isCheck(decoded.data) && hasProtectionKeys(decoded.data)))
+    ) {
+      const headerKey = request.idempotencyKeyHeader;
+      return answerSignal(decoded.data, headerKey, auth.method, described, requestDeadline, requestId);
     }
     const parsed = parseDecodedBody(decoded, orderSchema);
     if (!parsed.success) throw new InvalidPayloadError(parsed.issues);
@@ -348,7 +372,7 @@ export function createWebhookHandler<TOrder extends WebhookOrder, TFields = unkn
     let fields: LogFields;
     const described: Described = {};
     try {
-      ({ response, fields } = await answer(event, described, requestDeadline));
+      ({ response, fields } = await answer(event, described, requestDeadline, requestId));
     } catch (error) {
       const progress = described.signal === undefined ? {} : { signal: signalFields(described.signal) };
       if (error instanceof HttpError) {

@@ -117,15 +117,16 @@ export function brokerAgent(): Agent {
   return sharedAgent;
 }
 
-let readsAgent: Agent | undefined;
+const readsAgents: Agent[] = [];
 /**
- * A second keep-alive agent, for the state reads of a v2 signal: a signal reads its position and its active orders at
- * once, and the broker agent's one connection per host (see {@link createBrokerAgent}) would take them one after the
- * other. Made, and connected, only when a signal reads.
+ * More keep-alive agents, for the state reads of a v2 signal: a signal reads its position, its active orders and its
+ * stop orders at once, and the broker agent's one connection per host (see {@link createBrokerAgent}) would take them
+ * one after the other. `slot` 0 carries the orders, 1 the stop orders (and a protective pair's second order). Each is
+ * made, and connected, only when a signal first needs it.
  */
-export function stateReadsAgent(): Agent {
-  readsAgent ??= createBrokerAgent();
-  return readsAgent;
+export function stateReadsAgent(slot = 0): Agent {
+  readsAgents[slot] ??= createBrokerAgent();
+  return readsAgents[slot];
 }
 
 let marketAgent: Agent | undefined;
