@@ -391,6 +391,32 @@ describe('npm run preflight --deployed (the stack names, through the real AWS SD
     }
   });
 
+  it("says the guards the stack's context sets, and warns that the stored kill switch is on", async () => {
+    store.setSecret('ppp-webhooks/tinkoff/token', TINKOFF_TOKEN);
+    store.setParameter('/ppp-webhooks/tinkoff/account-id', ACCOUNT);
+    store.setParameter('/ppp-webhooks/kill-switch', 'on');
+    const url = `https://127.0.0.1:${await closedPort()}`;
+    try {
+      const context = [`tinkoffApiUrl=${url}`, 'maxOrdersPerDay=20', 'dailyLossLimit=2%', 'signalMaxAgeSeconds=30'];
+      const run = await preflight(
+        ['--deployed', '--broker', 'tinkoff', ...context.flatMap((item) => ['-c', item])],
+        store.env(),
+      );
+
+      expect(run.code).toBe(2);
+      expect(run.stdout).toContain(
+        "✓ Guards in force: kill switch (read every 5 s), an entry's ts at most 30 s old, at most 1000000 lots an order, at most 20 entries a day, a day's loss of at most 2%",
+      );
+      expect(run.stdout).toContain('! The kill switch is on: entries are refused (423), exits pass');
+      expect(run.stdout).toContain('fix: turn it off: npm run kill -- off');
+      expect(store.count(GET_PARAMETER, '/ppp-webhooks/kill-switch')).toBe(1);
+    } finally {
+      store.setSecret('ppp-webhooks/tinkoff/token', undefined);
+      store.setParameter('/ppp-webhooks/tinkoff/account-id', undefined);
+      store.setParameter('/ppp-webhooks/kill-switch', undefined);
+    }
+  });
+
   it('exits 2 when the store cannot be read, naming what it could not read', async () => {
     store.failWith('AccessDeniedException');
     const run = await preflight(['--deployed', '--broker', 'tinkoff'], store.env());
