@@ -544,6 +544,21 @@ describe('npm run preflight: what a ver 2 signal and its protection read (by def
     }
   };
 
+  /**
+   * A preflight without an instrument reads, beside the token's checks, the state a ver 2 signal and its protection read
+   * and, at T-Invest, the portfolio's value sizing and the day's-loss guard read (Alor's is in its summary read).
+   */
+  const expectStateReads = () => {
+    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1, 'stop-orders': 1 });
+    expect(paper.tinkoff.stats.byRoute).toEqual({
+      accounts: 1,
+      positions: 1,
+      orders: 1,
+      'stop-orders': 1,
+      portfolio: 1,
+    });
+  };
+
   it('says the token reads the positions, orders and stop orders of both brokers, in three more reads each (and T-Invest its portfolio)', async () => {
     const run = await preflight(['--positions', '--lang', 'en'], paperEnv());
 
@@ -554,15 +569,7 @@ describe('npm run preflight: what a ver 2 signal and its protection read (by def
     expect(run.stdout).toContain(
       `✓ The token reads the positions, active orders and stop orders of account ${ACCOUNT} (ver 2 signals, sl/tp protection)`,
     );
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1, 'stop-orders': 1 });
-    // The portfolio's value, which sizing and the day's-loss guard read (Alor's is in the summary read already).
-    expect(paper.tinkoff.stats.byRoute).toEqual({
-      accounts: 1,
-      positions: 1,
-      orders: 1,
-      'stop-orders': 1,
-      portfolio: 1,
-    });
+    expectStateReads();
     expect(run.stdout).toContain(`✓ Account ${ACCOUNT}: 1 000 000 ₽, today 0 ₽`);
     expect(run.stdout).toContain(`✓ Portfolio ${PORTFOLIO} on SPBX: 1 000 000 ₽, today 0 ₽`);
     expect(run.stdout).toContain("✓ Guards in force: an entry's ts at most 60 s old, at most 1000000 lots an order");
@@ -574,14 +581,7 @@ describe('npm run preflight: what a ver 2 signal and its protection read (by def
     const run = await preflight(['--lang', 'en'], paperEnv());
 
     expect(run.code).toBe(0);
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1, 'stop-orders': 1 });
-    expect(paper.tinkoff.stats.byRoute).toEqual({
-      accounts: 1,
-      positions: 1,
-      orders: 1,
-      'stop-orders': 1,
-      portfolio: 1,
-    });
+    expectStateReads();
   });
 
   it.each([
