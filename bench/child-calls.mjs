@@ -7,14 +7,26 @@ import { subscribe } from 'node:diagnostics_channel';
 const at = () => performance.now();
 const EXTENSION_PATH = /^\/(secretsmanager|systemsmanager)\//;
 
-/** Starts counting; `begin()` opens a call's count, `end()` closes it and gives it. `awsLabel` names AWS requests. */
-export function trackCalls(awsLabel) {
+/**
+ * Starts counting; `begin()` opens a call's count, `end()` closes it and gives it. `awsLabel` names AWS requests.
+ * `keepSent`: each broker request is kept as sent (`sent`), to be sent again bare (a guarded signal's floor).
+ */
+export function trackCalls(awsLabel, { keepSent = false } = {}) {
   let current;
   const created = new WeakMap();
   subscribe('undici:request:create', ({ request }) => {
     if (current === undefined || EXTENSION_PATH.test(request.path)) return;
     current.brokerRequests += 1;
     created.set(request, at());
+    if (keepSent) {
+      current.sent.push({
+        origin: String(request.origin),
+        path: request.path,
+        method: request.method,
+        headers: request.headers,
+        body: request.body == null ? undefined : Buffer.from(request.body).toString(),
+      });
+    }
   });
   subscribe('undici:request:headers', ({ request }) => {
     const start = created.get(request);
@@ -41,7 +53,7 @@ export function trackCalls(awsLabel) {
   });
   return {
     begin: () => {
-      current = { brokerRequests: 0, awsRequests: 0, awsMs: 0, start: at(), timeline: [] };
+      current = { brokerRequests: 0, awsRequests: 0, awsMs: 0, start: at(), timeline: [], sent: [] };
     },
     end: () => {
       const call = { ...current, ms: at() - current.start };

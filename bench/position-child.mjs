@@ -1,20 +1,29 @@
 // One "target position over a network" run, started by `bench/position.ts` in a fresh `node` process: import the
 // bundled function, send a ver 2 `pos` signal at once, then warm ones on the same container, each moving the position
 // (1, 0, 1, …) so that each reads the state and places one market order under the lock, beside the same order sent by a
-// bare undici request over the link (the floor: one round trip). Broker requests go over undici, the lock's DynamoDB
-// calls over node:http (the AWS SDK): both are counted per call from the diagnostics channels, so the bundle is measured
-// unchanged. The figures go to file descriptor 3 as one JSON line.
+// bare undici request over the link (the floor: one round trip). Of kind `guarded`, the signal is a buy of 0.1% of the
+// portfolio at market with a fresh `ts`, on a function with every guard set: each reads its size and guards and places
+// one order. Broker requests go over undici, the DynamoDB calls (the lock, the day's count) over node:http (the AWS
+// SDK): both are counted per call from the diagnostics channels, so the bundle is measured unchanged. The figures go to
+// file descriptor 3 as one JSON line.
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { medianOfLastHalf, roundedTimeline, trackCalls } from './child-calls.mjs';
 import { bareOrder, webhookEvent } from './child-signal.mjs';
 
-const [bundlePath, broker, warmSignalsText] = process.argv.slice(2);
+const [bundlePath, broker, warmSignalsText, kind = 'position'] = process.argv.slice(2);
 const warmSignals = Number(warmSignalsText);
 const at = () => performance.now();
-const calls = trackCalls('lock');
+const calls = trackCalls('lock', { keepSent: kind === 'guarded' });
 
-const signal = (pos) => webhookEvent(broker, { ver: 2, t: 'MOEX:SBER', pos, o: 'market' }, `position-${process.pid}`);
+const signal = (pos) =>
+  kind === 'guarded'
+    ? webhookEvent(
+        broker,
+        { ver: 2, t: 'MOEX:SBER', d: 'buy', v: 0.1, vt: 'pct', o: 'market', ts: new Date().toISOString() },
+        `guarded-${process.pid}`,
+      )
+    : webhookEvent(broker, { ver: 2, t: 'MOEX:SBER', pos, o: 'market' }, `position-${process.pid}`);
 
 const { handler } = await import(pathToFileURL(bundlePath).href);
 const imported = at();
@@ -26,12 +35,41 @@ const bare = connection();
 // A second connection, as the function reads the position and the orders at once over two.
 const bareSecond = connection();
 const sendBare = (client = bare) => send(client);
+// A second bare request at once, on a connection of its own (a `pos` signal reads two at once).
+const bareClients = [bare, bareSecond];
+const bareAtOnce = (count) => {
+  while (bareClients.length < count) bareClients.push(connection());
+  return Promise.all(bareClients.slice(0, count).map((client) => sendBare(client)));
+};
+// A guarded signal's reads sent again as they went, each on a connection of its own: the paper brokers' own work for
+// those reads and the link's, without the function.
+const { Client } = await import('undici');
+const replayClients = [];
+const replay = (requests) =>
+  Promise.all(
+    requests.map(async (sent, index) => {
+      replayClients[index] ??= new Client(sent.origin);
+      const headers = {};
+      for (let i = 0; i + 1 < sent.headers.length; i += 2) headers[sent.headers[i]] = sent.headers[i + 1];
+      const response = await replayClients[index].request({
+        path: sent.path,
+        method: sent.method,
+        headers,
+        body: sent.body,
+      });
+      await response.body.text();
+      return response.statusCode;
+    }),
+  );
 
 const results = [JSON.parse(firstResponse.body).result];
 const statuses = [firstResponse.statusCode, await sendBare(), await sendBare(bareSecond)];
 const timed = [];
 const bareMs = [];
-/** The signal's pattern with bare requests: two at once on two connections, then one: its floor over this link. */
+/**
+ * The signal's pattern with bare requests: two at once (a `pos`: its two reads), or a guarded signal's own reads sent
+ * again, each on a connection of its own; then one order: its floor over this link.
+ */
 const patternMs = [];
 for (let i = 0; i < warmSignals; i += 1) {
   calls.begin();
@@ -42,8 +80,9 @@ for (let i = 0; i < warmSignals; i += 1) {
   const bareStart = at();
   statuses.push(await sendBare());
   bareMs.push(at() - bareStart);
+  const reads = (timed.at(-1)?.sent ?? []).slice(0, -1);
   const patternStart = at();
-  statuses.push(...(await Promise.all([sendBare(), sendBare(bareSecond)])), await sendBare());
+  statuses.push(...(kind === 'guarded' ? await replay(reads) : await bareAtOnce(2)), await sendBare());
   patternMs.push(at() - patternStart);
 }
 

@@ -9,8 +9,12 @@ import { median, round } from './stats.ts';
  * "A target position over a network" (docs/contract.md#signals-ver-2): a fresh `node` process per run imports the
  * deployed bundle with the position lock's table set (the fake AWS store's DynamoDB, on loopback: in-region DynamoDB
  * is not on the link), sends a `pos` signal, then warm ones that each read the state and place one market order under
- * the lock, beside the same order sent by a bare undici request over the link (one round trip).
+ * the lock, beside the same order sent by a bare undici request over the link (one round trip). Of kind `guarded`, the
+ * same with every guard set and a signal sized in percent of the portfolio (docs/contract.md#guards).
  */
+
+/** A `pos` signal under the lock, or a sized entry through every guard. */
+export type SignalRunKind = 'position' | 'guarded';
 
 interface PositionRun {
   readonly firstMs: number;
@@ -40,8 +44,9 @@ export interface PositionFigures {
   /** `warmSignalMs` minus two bare requests: what the function and the lock add to its two round trips. */
   readonly warmOverheadMs: number;
   /**
-   * The signal's requests made bare: two at once on two connections, then one. The link's own cost of that pattern on
-   * this machine (two connections' timers at once), the fairer floor.
+   * The signal's requests made bare: two at once on two connections (a `pos`), or a guarded signal's own reads sent
+   * again as they went, each on a connection of its own; then one order. The link's and the paper brokers' own cost of
+   * that pattern on this machine, the fairer floor.
    */
   readonly barePatternMs: number;
   /** `warmSignalMs` minus {@link barePatternMs}: what the function and the lock add. */
@@ -82,19 +87,20 @@ export async function positionRun(
   env: Record<string, string>,
   network: BrokerNetwork,
   paper: PaperBrokers,
+  kind: SignalRunKind = 'position',
 ): Promise<PositionRun> {
   // Flat before each run: its first signal (pos 1) then places an order too.
   if (broker === 'alor') paper.alor.setPosition(PAPER_ALOR.portfolio, 'MOEX', 'SBER', 0);
   else paper.tinkoff.setPosition(PAPER_TINKOFF.accountId, SBER_FIGI, 0);
   const run = await runMeasuredChild<PositionRun>(
     node,
-    `position run of ${bundle}`,
+    `${kind} run of ${bundle}`,
     CHILD,
-    [bundle, broker, String(WARM_SIGNALS_PER_RUN)],
+    [bundle, broker, String(WARM_SIGNALS_PER_RUN), kind],
     overTheLink(env, network, broker),
   );
   if (run.statuses.some((status) => status !== 200) || run.results.some((result) => result !== 'placed')) {
-    throw new Error(`position run answered ${run.statuses.join(', ')} (${run.results.join(', ')}): ${run.body}`);
+    throw new Error(`${kind} run answered ${run.statuses.join(', ')} (${run.results.join(', ')}): ${run.body}`);
   }
   return run;
 }

@@ -10,11 +10,11 @@
  * BENCH_NOTIFY_INVOCATIONS (1000: calls per instance with Telegram messages off and on, bench/notify.ts), BENCH_NODE
  * (the `node`s of the measured processes, side by side: warm phases, cold starts, first orders; `24,22` fetches both
  * from the npm registry; bench/child-run.ts), BENCH_POSITION_RUNS (5: fresh processes per function of the target-position
- * phase, bench/position.ts), BENCH_PROTECTION_RUNS (3: fresh processes per function and entry type of the
- * protected-entry phase, bench/protection.ts), BENCH_PHASES (a comma list of the phases to run, all by default: warm,
- * long-price, notify, cold, network, position, protection, preflight; the bundles are always built and measured, and
- * only the targets of the
- * phases run are checked). The refused-price, messages and preflight phases run on this process's Node.
+ * phase, bench/position.ts, and of the guarded phase: a sized entry through every guard), BENCH_PROTECTION_RUNS (3:
+ * fresh processes per function and entry type of the protected-entry phase, bench/protection.ts), BENCH_PHASES (a comma
+ * list of the phases to run, all by default: warm, long-price, notify, cold, network, position, guarded, protection,
+ * preflight; the bundles are always built and measured, and only the targets of the phases run are checked). The
+ * refused-price, messages and preflight phases run on this process's Node.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -78,7 +78,17 @@ const NOTIFY_INVOCATIONS = positiveInt('BENCH_NOTIFY_INVOCATIONS', 1000);
 const DEPLOYED_VARIANT: SdkVariant = 'sdkExternal';
 const MAX_PHASE_MS = 60_000;
 
-const PHASE_NAMES = ['warm', 'long-price', 'notify', 'cold', 'network', 'position', 'protection', 'preflight'] as const;
+const PHASE_NAMES = [
+  'warm',
+  'long-price',
+  'notify',
+  'cold',
+  'network',
+  'position',
+  'guarded',
+  'protection',
+  'preflight',
+] as const;
 type Phase = (typeof PHASE_NAMES)[number];
 const PHASES = new Set(
   (process.env.BENCH_PHASES ?? PHASE_NAMES.join(','))
@@ -96,6 +106,19 @@ const followUpQueueUrl = (storeUrl: string, broker: Broker) =>
   `${storeUrl}/000000000000/PppWebhooks-${broker === 'alor' ? 'Alor' : 'Tinkoff'}FollowUp`;
 /** The stack's position-locks table, as the fake AWS store serves it. */
 const POSITION_LOCK_TABLE = 'ppp-webhooks-position-locks';
+/**
+ * Every guard set (docs/contract.md#guards), none refusing the bench's signals: the kill switch (off, in the fake
+ * store), the trading status, the day's loss, the money and position limits, the day's count in the lock's table.
+ */
+const EVERY_GUARD: Record<string, string> = {
+  [ENV.killSwitchParameter]: storeNames(DEFAULT_RESOURCE_PREFIX).killSwitch,
+  [ENV.checkTradingStatus]: 'true',
+  [ENV.dailyLossLimit]: '50%',
+  [ENV.maxOrderRub]: '1000000000',
+  [ENV.maxPositionLots]: '1000000',
+  [ENV.maxOrdersPerDay]: '5000',
+  [ENV.positionLockTable]: POSITION_LOCK_TABLE,
+};
 
 /** The targets of docs/performance.md#targets, on a 2-core machine. */
 const TARGETS = {
@@ -113,9 +136,14 @@ const TARGETS = {
   warmOrderSlackMs: 1,
   /** A warm `pos` order over the same link, with the lock: two round trips + this much (ms). */
   warmPositionSlackMs: 2,
+  /** A warm entry sized in percent through every guard, over the same link: two round trips + this much (ms). */
+  warmGuardedSlackMs: 2,
   preflightProcessMs: 2000,
-  /** 4 before the reads of a ver 2 signal and its protection (positions, orders, stop orders) became the default. */
-  preflightRequestsPerBroker: 6,
+  /**
+   * 4 before the reads of a ver 2 signal and its protection (positions, orders, stop orders) became the default;
+   * T-Invest's one more is its portfolio's value (`GetPortfolio`), which Alor's summary read gives already.
+   */
+  preflightRequestsPerBroker: { alor: 6, tinkoff: 7 } as Record<Broker, number>,
 };
 /** Round trips a first order needs at the least: Alor refresh + order, T-Invest the order. */
 const FIRST_ORDER_RTTS: Record<Broker, number> = { alor: 2, tinkoff: 1 };
@@ -156,7 +184,11 @@ const store = await startFakeAwsStore({
     [STORE.alorRefreshToken]: PAPER_ALOR.refreshToken,
     [STORE.tinkoffToken]: PAPER_TINKOFF.token,
   },
-  parameters: { [STORE.alorPortfolio]: PAPER_ALOR.portfolio, [STORE.tinkoffAccountId]: PAPER_TINKOFF.accountId },
+  parameters: {
+    [STORE.alorPortfolio]: PAPER_ALOR.portfolio,
+    [STORE.tinkoffAccountId]: PAPER_TINKOFF.accountId,
+    [STORE.killSwitch]: 'off',
+  },
   tables: [POSITION_LOCK_TABLE],
 });
 
@@ -203,6 +235,8 @@ interface RuntimeFigures {
   readonly position: Record<Broker, PositionFigures>;
   /** The same with the lock kept in the process (no table): what the DynamoDB lock adds, side by side. */
   readonly positionInProcessLock: Record<Broker, PositionFigures>;
+  /** An entry of 0.1% of the portfolio at market through every guard, over the same link. */
+  readonly guarded: Record<Broker, PositionFigures>;
   /** A protected entry (`sl`, `tp`) over the same link, limit and market. */
   readonly protection: Record<Broker, Partial<Record<ProtectedEntryType, ProtectionFigures>>>;
 }
@@ -214,6 +248,7 @@ const runtimes: RuntimeFigures[] = nodes.map((node) => ({
   overNetworkKeptWarm: {} as Record<Broker, FirstOrderFigures>,
   position: {} as Record<Broker, PositionFigures>,
   positionInProcessLock: {} as Record<Broker, PositionFigures>,
+  guarded: {} as Record<Broker, PositionFigures>,
   protection: { alor: {}, tinkoff: {} },
 }));
 const notify = {} as Record<Broker, NotifyFigures>;
@@ -297,7 +332,9 @@ try {
 
   // First order over a network: TLS and a simulated round trip in front of each broker origin, fresh processes.
   const network =
-    phase('network') || phase('position') || phase('protection') ? await startBrokerNetwork(paper, RTT_MS) : undefined;
+    phase('network') || phase('position') || phase('guarded') || phase('protection')
+      ? await startBrokerNetwork(paper, RTT_MS)
+      : undefined;
   try {
     if (phase('network')) {
       say(
@@ -365,6 +402,30 @@ try {
             positionRuns.get(`${n}/process/${broker}`) ?? [],
             RTT_MS,
           );
+        }
+      }
+    }
+    // A sized entry through every guard over the same link: the reads of its size and guards beside the state's, then
+    // the order; the day's count in the fake store's DynamoDB (loopback), the kill switch through its extension.
+    if (network !== undefined && phase('guarded')) {
+      say(`Every guard set, vt pct: ${RTT_MS} ms round trip, ${POSITION_RUNS} fresh processes per function and node…`);
+      const guardedRuns = new Map<string, Awaited<ReturnType<typeof positionRun>>[]>();
+      for (let i = 0; i < POSITION_RUNS; i += 1) {
+        for (const [n, { node }] of runtimes.entries()) {
+          for (const broker of BROKERS) {
+            const file = bundles[DEPLOYED_VARIANT][broker].file;
+            const env = { ...functionEnv, ...EVERY_GUARD };
+            addRun(
+              guardedRuns,
+              `${n}/${broker}`,
+              await positionRun(node, file, broker, env, network, paper, 'guarded'),
+            );
+          }
+        }
+      }
+      for (const [n, runtime] of runtimes.entries()) {
+        for (const broker of BROKERS) {
+          runtime.guarded[broker] = summarizePosition(guardedRuns.get(`${n}/${broker}`) ?? [], RTT_MS);
         }
       }
     }
@@ -489,6 +550,16 @@ function runtimeChecks(runtime: RuntimeFigures): Checks {
         position.warmOverheadMs <= TARGETS.warmPositionSlackMs,
       );
     }
+    if (phase('guarded')) {
+      // Above its own reads sent bare, then an order: the paper brokers' work for those reads is not the function's.
+      const guarded = runtime.guarded[broker];
+      check(
+        'guarded.warmOverPatternMs',
+        guarded.warmOverPatternMs,
+        `<= ${TARGETS.warmGuardedSlackMs} ms above its own reads sent bare at once, then an order, every guard set, vt pct`,
+        guarded.warmOverPatternMs <= TARGETS.warmGuardedSlackMs,
+      );
+    }
   }
   return checks;
 }
@@ -511,11 +582,14 @@ if (preflight !== undefined) {
     target: '< 2000',
     met: preflight.processMs.median < TARGETS.preflightProcessMs,
   };
-  checks['preflight.maxRequestsPerBroker'] = {
-    value: Math.max(preflight.requests.alor, preflight.requests.tinkoff),
-    target: '<= 6',
-    met: Math.max(preflight.requests.alor, preflight.requests.tinkoff) <= TARGETS.preflightRequestsPerBroker,
-  };
+  for (const broker of BROKERS) {
+    const limit = TARGETS.preflightRequestsPerBroker[broker];
+    checks[`preflight.requests.${broker}`] = {
+      value: preflight.requests[broker],
+      target: `<= ${limit}`,
+      met: preflight.requests[broker] <= limit,
+    };
+  }
 }
 
 const results = {
@@ -555,6 +629,7 @@ const results = {
           overNetworkKeptWarm: runtime.overNetworkKeptWarm[broker],
           position: runtime.position[broker],
           positionInProcessLock: runtime.positionInProcessLock[broker],
+          guarded: runtime.guarded[broker],
           protection: runtime.protection[broker],
         },
       ]),
@@ -620,6 +695,31 @@ const positionRow = (label: string, cell: (position: PositionFigures) => string,
   perNode: (runtime) => (broker) => cell(runtime.position[broker]),
   target,
 });
+/** The guarded phase's rows: the same figures as the target position's, of a sized entry through every guard. */
+function guardedRows(): Row[] {
+  const row = (label: string, cell: (figures: PositionFigures) => string, target = ''): Row => ({
+    label,
+    perNode: (runtime) => (broker) => cell(runtime.guarded[broker]),
+    target,
+  });
+  return [
+    row('every guard, vt pct, over the link: first / warm (ms)', (figures) =>
+      pair(figures.firstSignalMs.toFixed(1), figures.warmSignalMs.toFixed(1)),
+    ),
+    row('  warm in bare round trips', (figures) => figures.warmSignalRtts.toFixed(2), '<= 2 RTT + 2 ms'),
+    row('  warm minus two bare requests (ms)', (figures) => figures.warmOverheadMs.toFixed(2)),
+    row(
+      '  its reads sent bare at once, then 1 / warm minus it (ms)',
+      (figures) => pair(figures.barePatternMs.toFixed(1), figures.warmOverPatternMs.toFixed(2)),
+      '— / <= 2',
+    ),
+    row('  broker / DynamoDB requests per warm signal', (figures) =>
+      pair(String(figures.brokerRequestsPerSignal), String(figures.lockRequestsPerSignal)),
+    ),
+    row("  time in DynamoDB (the day's count, loopback, ms)", (figures) => figures.lockMs.toFixed(2)),
+  ];
+}
+
 const protectionRow = (
   type: ProtectedEntryType,
   label: string,
@@ -791,6 +891,7 @@ rows.push(
       ),
     target: '',
   },
+  ...guardedRows(),
   ...protectionRows,
   {
     label: 'preflight, both brokers: process / checks (ms)',

@@ -16,21 +16,29 @@ import {
   type AlorExchange,
   API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS,
   type Broker,
+  DAILY_LOSS_LIMIT_RULE,
   DEFAULT_ALOR_EXCHANGE,
   DEFAULT_BROKER_TIMEOUT_MS,
   DEFAULT_FOLLOW_UP_DELAY_SECONDS,
+  DEFAULT_KILL_SWITCH_TTL_SECONDS,
+  DEFAULT_MAX_LOTS_PER_ORDER,
   DEFAULT_NOTIFY_KINDS,
   DEFAULT_NOTIFY_LANGUAGE,
   DEFAULT_RESOURCE_PREFIX,
+  DEFAULT_SIGNAL_MAX_AGE_SECONDS,
   DEFAULT_TINKOFF_API,
   ENV,
   MAX_BROKER_TIMEOUT_MS,
   MAX_FOLLOW_UP_DELAY_SECONDS,
   MAX_KEEP_WARM_MINUTES,
+  MAX_KILL_SWITCH_TTL_SECONDS,
+  MAX_ORDERS_PER_DAY_LIMIT,
+  MAX_SIGNAL_AGE_SECONDS,
   NOTIFY_KINDS,
   NOTIFY_LANGUAGES,
   type NotifyKind,
   type NotifyLanguage,
+  parseDailyLossLimit,
   parseNotifyKinds,
   type STORED_SECRETS,
   storeNames,
@@ -86,6 +94,42 @@ export const CONTEXT_DEFAULTS = {
   closeUnprotected: true,
 } as const;
 
+/** The guards before an order (docs/deploy-details.md#guards), each with its default: only two are on by default. */
+export const GUARD_CONTEXT_DEFAULTS = {
+  /** The kill switch: an SSM parameter the functions read, `npm run kill -- on|off`; false: none is read. */
+  killSwitch: true,
+  /** `KILL_SWITCH_TTL_SECONDS`: a switch turned on stops entries within this long. */
+  killSwitchTtlSeconds: DEFAULT_KILL_SWITCH_TTL_SECONDS,
+  /** `SIGNAL_MAX_AGE_SECONDS`: how old an entry's `ts` may be when it gives no `ttl`; 0 = only `ttl`. */
+  signalMaxAgeSeconds: DEFAULT_SIGNAL_MAX_AGE_SECONDS,
+  /** `CHECK_TRADING_STATUS`: refuse entries while the instrument does not trade. */
+  checkTradingStatus: false,
+  /** `MAX_LOTS_PER_ORDER`: no order of more lots than this. */
+  maxLotsPerOrder: DEFAULT_MAX_LOTS_PER_ORDER,
+  /** `MAX_POSITION_LOTS`: no entry that leaves more lots than this in one instrument; 0 = off. */
+  maxPositionLots: 0,
+  /** `MAX_ORDER_RUB`: no order worth more roubles than this; 0 = off. */
+  maxOrderRub: 0,
+  /** `MAX_ORDERS_PER_DAY`: no more entries a Moscow day per account than this; 0 = off. */
+  maxOrdersPerDay: 0,
+  /** `DAILY_LOSS_LIMIT`: no entries once the day's result is this loss (`5000` roubles, or `2%`); '' = off. */
+  dailyLossLimit: '',
+} as const;
+
+/** The guards as the stack sets them on both webhook functions. */
+export interface GuardSettings {
+  /** The kill switch's SSM parameter; unset: none is read. */
+  readonly killSwitchParameter: string | undefined;
+  readonly killSwitchTtlSeconds: number;
+  readonly signalMaxAgeSeconds: number;
+  readonly checkTradingStatus: boolean;
+  readonly maxLotsPerOrder: number;
+  readonly maxPositionLots: number;
+  readonly maxOrderRub: number;
+  readonly maxOrdersPerDay: number;
+  readonly dailyLossLimit: string | undefined;
+}
+
 /** How the stack gets hold of one Secrets Manager secret. */
 export interface SecretRef {
   /** The secret's name (what `npm run secrets` writes to). */
@@ -133,6 +177,7 @@ export interface WebhooksConfig {
   readonly bundleAwsSdk: boolean;
   readonly storeExtension: boolean;
   readonly keepWarmMinutes: number;
+  readonly guards: GuardSettings;
   /** `CLOSE_UNPROTECTED` of the webhooks and T-Invest's follow-up (docs/contract.md#protection). */
   readonly closeUnprotected: boolean;
 }
@@ -194,6 +239,18 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     throw new ConfigError(`Context "account" must be a 12-digit AWS account id; got "${account}"`);
   }
   const region = optionalString(get, 'region');
+  const tinkoffApi = oneOf(get, 'tinkoffApi', TINKOFF_APIS, CONTEXT_DEFAULTS.tinkoffApi);
+  const guards = readGuards(get, names.killSwitch);
+  const readingGuard =
+    guards.checkTradingStatus ||
+    guards.maxPositionLots > 0 ||
+    guards.maxOrderRub > 0 ||
+    guards.dailyLossLimit !== undefined;
+  if (tinkoffApi === 'v1' && readingGuard) {
+    throw new ConfigError(
+      'Context "checkTradingStatus", "maxPositionLots", "maxOrderRub" and "dailyLossLimit" read the broker: they need "tinkoffApi" v2',
+    );
+  }
 
   const stackName = optionalString(get, 'stackName') ?? CONTEXT_DEFAULTS.stackName;
   // A stack name CloudFormation takes, short enough to name T-Invest's follow-up queue after it (80 characters).
@@ -214,7 +271,7 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     alorExchange: oneOf(get, 'alorExchange', ALOR_EXCHANGES, CONTEXT_DEFAULTS.alorExchange),
     alorOauthUrl: httpsUrl(get, 'alorOauthUrl'),
     alorApiUrl: httpsUrl(get, 'alorApiUrl'),
-    tinkoffApi: oneOf(get, 'tinkoffApi', TINKOFF_APIS, CONTEXT_DEFAULTS.tinkoffApi),
+    tinkoffApi,
     tinkoffApiUrl: httpsUrl(get, 'tinkoffApiUrl'),
     tinkoffClassCode: classCode(get, 'tinkoffClassCode'),
     brokerTimeoutMs,
@@ -228,7 +285,34 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     bundleAwsSdk: boolean(get, 'bundleAwsSdk', CONTEXT_DEFAULTS.bundleAwsSdk),
     storeExtension: boolean(get, 'storeExtension', CONTEXT_DEFAULTS.storeExtension),
     keepWarmMinutes: integer(get, 'keepWarmMinutes', CONTEXT_DEFAULTS.keepWarmMinutes, 0, MAX_KEEP_WARM_MINUTES),
+    guards,
     closeUnprotected: boolean(get, 'closeUnprotected', CONTEXT_DEFAULTS.closeUnprotected),
+  };
+}
+
+/** The guards from context, each checked as the functions check its variable. */
+function readGuards(get: ContextReader, killSwitchParameter: string): GuardSettings {
+  const defaults = GUARD_CONTEXT_DEFAULTS;
+  const dailyLossText = optionalString(get, 'dailyLossLimit') ?? defaults.dailyLossLimit;
+  if (parseDailyLossLimit(dailyLossText) === 'invalid') {
+    throw new ConfigError(`Context "dailyLossLimit" ${DAILY_LOSS_LIMIT_RULE}; got "${dailyLossText}"`);
+  }
+  return {
+    killSwitchParameter: boolean(get, 'killSwitch', defaults.killSwitch) ? killSwitchParameter : undefined,
+    killSwitchTtlSeconds: integer(
+      get,
+      'killSwitchTtlSeconds',
+      defaults.killSwitchTtlSeconds,
+      1,
+      MAX_KILL_SWITCH_TTL_SECONDS,
+    ),
+    signalMaxAgeSeconds: integer(get, 'signalMaxAgeSeconds', defaults.signalMaxAgeSeconds, 0, MAX_SIGNAL_AGE_SECONDS),
+    checkTradingStatus: boolean(get, 'checkTradingStatus', defaults.checkTradingStatus),
+    maxLotsPerOrder: integer(get, 'maxLotsPerOrder', defaults.maxLotsPerOrder, 1, 2_147_483_647),
+    maxPositionLots: integer(get, 'maxPositionLots', defaults.maxPositionLots, 0, 2_147_483_647),
+    maxOrderRub: integer(get, 'maxOrderRub', defaults.maxOrderRub, 0, 1e12),
+    maxOrdersPerDay: integer(get, 'maxOrdersPerDay', defaults.maxOrdersPerDay, 0, MAX_ORDERS_PER_DAY_LIMIT),
+    dailyLossLimit: dailyLossText === '' || dailyLossText === '0' ? undefined : dailyLossText,
   };
 }
 
@@ -438,7 +522,26 @@ export function functionEnvironment(
     [ENV.webhookSecretId]: secrets.webhookSecret,
     [ENV.dryRun]: String(config.dryRun),
     ...optional(ENV.allowedSourceIps, config.allowedSourceIps),
+    ...guardEnvironment(config.guards),
     ...brokerEnvironment(config, broker, secrets.credential),
+  };
+}
+
+/** The guards' variables (docs/contract.md#configuration): a guard that is off is left out. */
+function guardEnvironment(guards: GuardSettings): Record<string, string> {
+  const limit = (name: string, value: number) => (value > 0 ? { [name]: String(value) } : {});
+  return {
+    ...optional(ENV.killSwitchParameter, guards.killSwitchParameter),
+    ...(guards.killSwitchParameter === undefined
+      ? {}
+      : { [ENV.killSwitchTtlSeconds]: String(guards.killSwitchTtlSeconds) }),
+    [ENV.signalMaxAgeSeconds]: String(guards.signalMaxAgeSeconds),
+    ...(guards.checkTradingStatus ? { [ENV.checkTradingStatus]: 'true' } : {}),
+    [ENV.maxLotsPerOrder]: String(guards.maxLotsPerOrder),
+    ...limit(ENV.maxPositionLots, guards.maxPositionLots),
+    ...limit(ENV.maxOrderRub, guards.maxOrderRub),
+    ...limit(ENV.maxOrdersPerDay, guards.maxOrdersPerDay),
+    ...optional(ENV.dailyLossLimit, guards.dailyLossLimit),
   };
 }
 

@@ -19,14 +19,15 @@ import { storedParameter, storedSecret } from './stored-values.ts';
 const entry = (broker: Broker) => fileURLToPath(new URL(`../functions/${broker}/handler.ts`, import.meta.url));
 
 /**
- * A webhook function may take and give back leases of the position-locks table, and only its own broker's: the lease
- * names start with the function's broker (shared/brokers/signal-recipe.ts), which `dynamodb:LeadingKeys` holds it to.
+ * A webhook function may take and give back leases of the position-locks table, and count the day's orders there
+ * (docs/contract.md#orders-per-day), only its own broker's: the item names start with the function's broker
+ * (shared/brokers/signal-recipe.ts, shared/brokers/order-recipe.ts), which `dynamodb:LeadingKeys` holds it to.
  */
 function lockStatement(table: Table, broker: Broker): PolicyStatement {
   return new PolicyStatement({
     sid: 'LockPositions',
     effect: Effect.ALLOW,
-    actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
     resources: [table.tableArn],
     conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${broker}#*`] } },
   });
@@ -153,7 +154,19 @@ export class GatewayStack extends Stack {
           [followUpQueue(broker).variable]: followUpQueue(broker).url,
         },
         readableSecretArns: [webhookSecret.policyArn, brokers[broker].secretArn],
-        readableParameterArns: [brokers[broker].parameterArn],
+        // The kill switch is not created by the stack: absent, it is off; `npm run kill -- on` writes it.
+        readableParameterArns: [
+          brokers[broker].parameterArn,
+          ...(config.guards.killSwitchParameter === undefined
+            ? []
+            : [
+                this.formatArn({
+                  service: 'ssm',
+                  resource: 'parameter',
+                  resourceName: config.guards.killSwitchParameter.slice(1),
+                }),
+              ]),
+        ],
         storeExtension: config.storeExtension,
         statements: [
           lockStatement(this.positionLocks, broker),

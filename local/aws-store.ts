@@ -4,13 +4,13 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { EXTENSION_PARAMETER_PATH, EXTENSION_SECRET_PATH, EXTENSION_TOKEN_HEADER } from '#shared/facts.ts';
 import { fromApiGatewayResult, toApiGatewayEvent } from './api-gateway-event.ts';
-import { type AttributeValue, evaluateCondition, type Item } from './dynamodb-expressions.ts';
+import { type AttributeValue, applyUpdate, evaluateCondition, type Item } from './dynamodb-expressions.ts';
 import { readRequestBody } from './http-body.ts';
 
 /**
  * A local stand-in for the AWS stores the functions use: Secrets Manager `GetSecretValue` and SSM Parameter Store
- * `GetParameter` (AWS JSON 1.1), and DynamoDB's `PutItem`, `GetItem` and `DeleteItem` with their condition expressions
- * (AWS JSON 1.0; the position lock's table), spoken as the real SDK v3 clients speak them. It is a loopback
+ * `GetParameter` and `PutParameter` (AWS JSON 1.1), and DynamoDB's `PutItem`, `GetItem`, `DeleteItem` and `UpdateItem`
+ * with their condition and update expressions (AWS JSON 1.0; the position lock's table and the day's order counts), spoken as the real SDK v3 clients speak them. It is a loopback
  * `node:http` server with in-memory maps and a request log, for tests and local runs: point the SDK at it with
  * `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL_DYNAMODB` (see `env()`). One request is
  * handled at a time, so a conditional write is atomic, as DynamoDB's is.
@@ -38,13 +38,17 @@ export const GET_PARAMETER = 'AmazonSSM.GetParameter';
 export const PUT_ITEM = 'DynamoDB_20120810.PutItem';
 export const GET_ITEM = 'DynamoDB_20120810.GetItem';
 export const DELETE_ITEM = 'DynamoDB_20120810.DeleteItem';
+export const UPDATE_ITEM = 'DynamoDB_20120810.UpdateItem';
+export const PUT_PARAMETER = 'AmazonSSM.PutParameter';
 export const SEND_MESSAGE = 'AmazonSQS.SendMessage';
 export type StoreTarget =
   | typeof GET_SECRET_VALUE
   | typeof GET_PARAMETER
+  | typeof PUT_PARAMETER
   | typeof PUT_ITEM
   | typeof GET_ITEM
   | typeof DELETE_ITEM
+  | typeof UPDATE_ITEM
   | typeof SEND_MESSAGE;
 
 /** One request as the store received it: which operation, for which secret id or parameter name. */
@@ -204,12 +208,32 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     };
   };
 
+  /** `PutParameter` of a `String`: a new value, or a changed one with `Overwrite`. */
+  const putParameter = (body: Record<string, unknown>): Answer => {
+    const name = field(body, 'Name');
+    const value = body.Value;
+    if (name === '' || typeof value !== 'string' || value === '' || body.Type !== 'String') {
+      return error('ValidationException', 'Name, a non-empty Value and Type String are required');
+    }
+    if (parameters.has(name) && body.Overwrite !== true) {
+      return error(
+        'ParameterAlreadyExists',
+        'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+      );
+    }
+    parameters.set(name, value);
+    return { status: 200, body: { Version: 1, Tier: 'Standard' } };
+  };
+
   const dynamoError = (type: string, message: string): Answer => ({
     status: 400,
     body: { __type: `${DYNAMODB_ERRORS}${type}`, message },
   });
 
-  /** `PutItem`, `GetItem`, `DeleteItem` on a table of partition key `pk`, with a condition where given. */
+  /**
+   * `PutItem`, `GetItem`, `DeleteItem`, `UpdateItem` on a table of partition key `pk`, with a condition where given; a
+   * failed condition returns the item as it was when `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`.
+   */
   const dynamo = (target: string, body: Record<string, unknown>): Answer => {
     const tableName = field(body, 'TableName');
     const table = tables.get(tableName);
@@ -243,9 +267,28 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
       return dynamoError('ValidationException', problem instanceof Error ? problem.message : 'invalid expression');
     }
     record({ ...request, conditionMet: met });
-    if (!met) return dynamoError('ConditionalCheckFailedException', 'The conditional request failed');
+    if (!met) {
+      const old = table.get(pk);
+      const failed = dynamoError('ConditionalCheckFailedException', 'The conditional request failed');
+      return body.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && old !== undefined
+        ? { ...failed, body: { ...failed.body, Item: old } }
+        : failed;
+    }
     if (target === PUT_ITEM) table.set(pk, keyItem as Item);
-    else table.delete(pk);
+    else if (target === DELETE_ITEM) table.delete(pk);
+    else {
+      try {
+        table.set(
+          pk,
+          applyUpdate(field(body, 'UpdateExpression'), table.get(pk) ?? { pk: { S: pk } }, {
+            names: (body.ExpressionAttributeNames ?? {}) as Record<string, string>,
+            values: (body.ExpressionAttributeValues ?? {}) as Record<string, AttributeValue>,
+          }),
+        );
+      } catch (problem) {
+        return dynamoError('ValidationException', problem instanceof Error ? problem.message : 'invalid update');
+      }
+    }
     return { status: 200, body: {} };
   };
 
@@ -407,9 +450,9 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     }
     if (target.startsWith('DynamoDB_20120810.')) {
       if (failure !== undefined) return error(failure, 'injected failure', 500);
-      return [PUT_ITEM, GET_ITEM, DELETE_ITEM].includes(target)
+      return [PUT_ITEM, GET_ITEM, DELETE_ITEM, UPDATE_ITEM].includes(target)
         ? dynamo(target, body as Record<string, unknown>)
-        : error('UnknownOperationException', 'only PutItem, GetItem and DeleteItem are served');
+        : error('UnknownOperationException', 'only PutItem, GetItem, DeleteItem and UpdateItem are served');
     }
     const id = target === GET_SECRET_VALUE ? field(body, 'SecretId') : field(body, 'Name');
     record({ target, id, via: 'api' });
@@ -420,7 +463,8 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
     if (target === GET_PARAMETER) {
       return getParameter(id, (body as { WithDecryption?: unknown }).WithDecryption === true);
     }
-    return error('UnknownOperationException', 'only GetSecretValue and GetParameter are served');
+    if (target === PUT_PARAMETER) return putParameter(body as Record<string, unknown>);
+    return error('UnknownOperationException', 'only GetSecretValue, GetParameter and PutParameter are served');
   };
 
   // A body left unread (too large) means the connection cannot carry another request: `connection: close`.

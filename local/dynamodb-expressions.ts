@@ -1,12 +1,21 @@
 /**
- * The part of DynamoDB's condition expressions the fake store (local/aws-store.ts) evaluates: comparisons
- * (`=`, `<>`, `<`, `<=`, `>`, `>=`) of attributes and `:values`, `attribute_exists(a)`, `attribute_not_exists(a)`, `AND`,
- * `OR`, `NOT`, parentheses, and `#name` placeholders, as the service evaluates them. Anything else throws, so a test
- * never passes on an expression the fake misread.
+ * The part of DynamoDB's expressions the fake store (local/aws-store.ts) evaluates. Conditions: comparisons
+ * (`=`, `<>`, `<`, `<=`, `>`, `>=`) of attributes and `:values`, `attribute_exists(a)`, `attribute_not_exists(a)`,
+ * `contains(a, :v)`, `AND`, `OR`, `NOT`, parentheses, and `#name` placeholders, as the service evaluates them. Updates:
+ * `SET a = :v`, `ADD a :v` (a number added, a string set joined) and `DELETE a :v` (a string set's members taken out),
+ * clauses separated as the service separates them. Anything else throws, so a test never passes on an expression the
+ * fake misread.
  */
 
-/** A DynamoDB attribute value, as the JSON protocol carries it: `{ "S": "…" }`, `{ "N": "12" }`, `{ "BOOL": true }`. */
-export type AttributeValue = { readonly S: string } | { readonly N: string } | { readonly BOOL: boolean };
+/**
+ * A DynamoDB attribute value, as the JSON protocol carries it: `{ "S": "…" }`, `{ "N": "12" }`, `{ "BOOL": true }`,
+ * `{ "SS": ["…"] }`.
+ */
+export type AttributeValue =
+  | { readonly S: string }
+  | { readonly N: string }
+  | { readonly BOOL: boolean }
+  | { readonly SS: readonly string[] };
 export type Item = Readonly<Record<string, AttributeValue>>;
 
 export interface ExpressionValues {
@@ -104,6 +113,19 @@ export function evaluateCondition(expression: string, item: Item | undefined, co
     if (token.kind !== 'word') throw new Error(`unexpected token in: ${expression}`);
     const word = token.text;
     if (word.toUpperCase() === 'NOT') return !primary();
+    if (word === 'contains') {
+      expect('(');
+      const name = next();
+      expect(',');
+      const value = next();
+      expect(')');
+      if (name.kind !== 'word' || value.kind !== 'word') throw new Error(`expected contains(a, :v) in: ${expression}`);
+      const container = operand(name.text);
+      const member = operand(value.text);
+      if (container === undefined || member === undefined || !('S' in member)) return false;
+      if ('SS' in container) return container.SS.includes(member.S);
+      return 'S' in container && container.S.includes(member.S);
+    }
     if (word === 'attribute_exists' || word === 'attribute_not_exists') {
       expect('(');
       const name = next();
@@ -136,5 +158,59 @@ export function evaluateCondition(expression: string, item: Item | undefined, co
 
   const result = disjunction();
   if (index !== tokens.length) throw new Error(`the fake DynamoDB did not read all of: ${expression}`);
+  return result;
+}
+
+/** `item` (undefined: a new one, holding only its key) after the update expression. */
+export function applyUpdate(expression: string, item: Item, context: ExpressionValues): Item {
+  const result: Record<string, AttributeValue> = { ...item };
+  const name = (word: string) => {
+    if (!word.startsWith('#')) return word;
+    const named = context.names[word];
+    if (named === undefined) throw new Error(`ExpressionAttributeNames has no ${word}`);
+    return named;
+  };
+  const value = (word: string) => {
+    const given = context.values[word];
+    if (given === undefined) throw new Error(`ExpressionAttributeValues has no ${word}`);
+    return given;
+  };
+  const clauses = expression
+    .trim()
+    .split(/\s*\b(SET|ADD|DELETE)\b\s*/i)
+    .filter((part) => part !== '');
+  if (clauses.length % 2 !== 0) throw new Error(`the fake DynamoDB cannot read the update: ${expression}`);
+  for (let index = 0; index < clauses.length; index += 2) {
+    const action = (clauses[index] ?? '').toUpperCase();
+    for (const part of (clauses[index + 1] ?? '').split(',').map((text) => text.trim())) {
+      const match =
+        action === 'SET'
+          ? /^([#A-Za-z_][A-Za-z0-9_]*)\s*=\s*(:[A-Za-z0-9_]+)$/.exec(part)
+          : /^([#A-Za-z_][A-Za-z0-9_]*)\s+(:[A-Za-z0-9_]+)$/.exec(part);
+      if (match === null) throw new Error(`the fake DynamoDB cannot read the ${action} clause: ${part}`);
+      const attribute = name(match[1] ?? '');
+      const operand = value(match[2] ?? '');
+      const current = result[attribute];
+      if (action === 'SET') {
+        result[attribute] = operand;
+      } else if ('N' in operand && action === 'ADD') {
+        if (current !== undefined && !('N' in current))
+          throw new Error(`ADD of a number to ${attribute}, not a number`);
+        result[attribute] = { N: String(Number(current?.N ?? 0) + Number(operand.N)) };
+      } else if ('SS' in operand) {
+        if (current !== undefined && !('SS' in current))
+          throw new Error(`${action} of a set to ${attribute}, not a set`);
+        const members = current?.SS ?? [];
+        const next =
+          action === 'ADD'
+            ? [...members, ...operand.SS.filter((member) => !members.includes(member))]
+            : members.filter((member) => !operand.SS.includes(member));
+        if (next.length === 0) delete result[attribute];
+        else result[attribute] = { SS: next };
+      } else {
+        throw new Error(`the fake DynamoDB cannot ${action} ${attribute}`);
+      }
+    }
+  }
   return result;
 }

@@ -9,37 +9,22 @@
  * at another Bot API (the tests' fake). The token is never printed.
  */
 import { pathToFileURL } from 'node:url';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { readEnvFile } from '#local/env-file.ts';
-import { checkNodeSupport } from '#local/node-support.ts';
 import type { ValueSource } from '#shared/config.ts';
 import { NOTIFY_ENV } from '#shared/facts.ts';
 import { createKeepAliveAgent } from '#shared/http/outbound/client.ts';
 import { loadNotifierConfig } from '#shared/notify/config.ts';
 import { testMessage } from '#shared/notify/messages.ts';
 import { TelegramClient } from '#shared/notify/telegram.ts';
-import type { StoreClients } from '#shared/store/sdk.ts';
 import { loadedStoreSdk } from '#shared/store/sdk-modules.ts';
 import { ValueStore } from '#shared/store/value-store.ts';
 import { readConfig, readNotifyConfig } from '../infra/config.ts';
 import { loadContext, parseArgs, UsageError } from './context.ts';
-
-export interface Io {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-}
+import { runStoreCommand, type StoreCommand } from './store-command.ts';
 
 const USAGE = 'usage: npm run notify -- test [--deployed] [-c key=value ...]';
 
-/** Runs one command. Returns the process exit code. */
-export async function run(
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv,
-  io: Io,
-  /** The AWS clients for `--deployed`, in the stack's region when context names one. */
-  clients: (region: string | undefined) => StoreClients,
-): Promise<number> {
+/** Runs one command (the AWS clients for `--deployed`, in the stack's region when context names one). Returns the process exit code. */
+export const run: StoreCommand = async (argv, env, io, clients) => {
   const { positional, context } = parseArgs(argv);
   const deployed = positional.includes('--deployed');
   const [command, ...rest] = positional.filter((arg) => arg !== '--deployed');
@@ -82,29 +67,8 @@ export async function run(
   } finally {
     await agent.close();
   }
-}
-
-async function main(): Promise<void> {
-  checkNodeSupport();
-  try {
-    readEnvFile(process.env);
-    process.exitCode = await run(
-      process.argv.slice(2),
-      process.env,
-      { out: (text) => process.stdout.write(`${text}\n`), err: (text) => process.stderr.write(`${text}\n`) },
-      (region) => {
-        const config = region === undefined ? {} : { region };
-        return { secretsManager: new SecretsManagerClient(config), ssm: new SSMClient(config) };
-      },
-    );
-  } catch (error) {
-    // AWS errors name the request, never a value; usage and configuration errors are for the user.
-    const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
-    process.stderr.write(name === 'UsageError' || name === 'ConfigError' ? `${message}\n` : `${name}: ${message}\n`);
-    process.exitCode = name === 'UsageError' ? 2 : 1;
-  }
-}
+};
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await main();
+  await runStoreCommand(run);
 }

@@ -1,6 +1,21 @@
 import { parseSourceRanges, SOURCE_ENTRY_RULE, type SourceRange } from './auth/source-allow-list.ts';
 import { ConfigError } from './config-error.ts';
-import { DEFAULT_BROKER_TIMEOUT_MS, DEFAULT_SECRETS_TTL_MS, ENV, MAX_BROKER_TIMEOUT_MS } from './facts.ts';
+import {
+  DAILY_LOSS_LIMIT_RULE,
+  type DailyLossLimit,
+  DEFAULT_BROKER_TIMEOUT_MS,
+  DEFAULT_KILL_SWITCH_TTL_SECONDS,
+  DEFAULT_MAX_LOTS_PER_ORDER,
+  DEFAULT_SECRETS_TTL_MS,
+  DEFAULT_SIGNAL_MAX_AGE_SECONDS,
+  ENV,
+  MAX_BROKER_TIMEOUT_MS,
+  MAX_KILL_SWITCH_TTL_SECONDS,
+  MAX_ORDERS_PER_DAY_LIMIT,
+  MAX_SIGNAL_AGE_SECONDS,
+  parseDailyLossLimit,
+} from './facts.ts';
+import { MAX_LOTS } from './http/inbound/payload.ts';
 import type { StoreExtension } from './store/extension.ts';
 import * as z from './zod.ts';
 
@@ -94,6 +109,52 @@ const sourceRanges = z.pipe(
   }),
 );
 
+/** A whole number with a default: unset or `''` is `fallback`. */
+const wholeNumberOr = (rule: string, min: number, max: number, fallback: number) =>
+  z.pipe(
+    wholeNumber(rule, min, max),
+    z.transform((value: number | undefined) => value ?? fallback),
+  );
+
+/** A limit: unset, `''` or `0` is no limit. */
+const optionalLimit = (rule: string, max: number) =>
+  z.pipe(
+    wholeNumber(rule, 0, max),
+    z.transform((value: number | undefined) => (value === undefined || value === 0 ? undefined : value)),
+  );
+
+/** `on`/`off` (also `true`/`false`, `1`/`0`), any case; `undefined` when the text is none of them. */
+export function switchState(text: string | undefined): boolean | undefined {
+  const value = (text ?? '').trim().toLowerCase();
+  if (['on', 'true', '1'].includes(value)) return true;
+  if (['off', 'false', '0', ''].includes(value)) return false;
+  return undefined;
+}
+
+/** `DAILY_LOSS_LIMIT`: roubles (`5000`) or a percentage of the portfolio (`2%`); unset, `''` or `0` is none. */
+const dailyLossLimit = z.pipe(
+  z.optional(z.string()),
+  z.transform((value, ctx): DailyLossLimit | undefined => {
+    const limit = parseDailyLossLimit(value ?? '');
+    if (limit === 'invalid') {
+      ctx.issues.push({ code: 'custom', message: DAILY_LOSS_LIMIT_RULE, input: value });
+      return z.NEVER;
+    }
+    return limit;
+  }),
+);
+
+const killSwitchValue = z.pipe(
+  z.optional(z.string()),
+  z.transform((value, ctx) => {
+    if (value !== undefined && switchState(value) === undefined) {
+      ctx.issues.push({ code: 'custom', message: 'must be on or off', input: value });
+      return z.NEVER;
+    }
+    return value;
+  }),
+);
+
 export const CommonEnvSchema = z.object({
   [ENV.webhookSecretId]: optionalText,
   [ENV.webhookSecret]: optionalText,
@@ -108,7 +169,53 @@ export const CommonEnvSchema = z.object({
     z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'))),
     emptyAsUnset,
   ]),
+  [ENV.killSwitchParameter]: z.union([
+    z.optional(z.string().check(z.regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, 'must be an SSM parameter name'))),
+    emptyAsUnset,
+  ]),
+  [ENV.killSwitch]: killSwitchValue,
+  [ENV.killSwitchTtlSeconds]: wholeNumberOr(
+    'must be a whole number of seconds',
+    1,
+    MAX_KILL_SWITCH_TTL_SECONDS,
+    DEFAULT_KILL_SWITCH_TTL_SECONDS,
+  ),
+  [ENV.signalMaxAgeSeconds]: wholeNumberOr(
+    'must be a whole number of seconds',
+    0,
+    MAX_SIGNAL_AGE_SECONDS,
+    DEFAULT_SIGNAL_MAX_AGE_SECONDS,
+  ),
+  [ENV.checkTradingStatus]: booleanFlag,
+  [ENV.maxLotsPerOrder]: wholeNumberOr('must be a whole number of lots', 1, MAX_LOTS, DEFAULT_MAX_LOTS_PER_ORDER),
+  [ENV.maxPositionLots]: optionalLimit('must be a whole number of lots', MAX_LOTS),
+  [ENV.maxOrderRub]: optionalLimit('must be a whole number of roubles', 1e12),
+  [ENV.maxOrdersPerDay]: optionalLimit('must be a whole number of orders', MAX_ORDERS_PER_DAY_LIMIT),
+  [ENV.dailyLossLimit]: dailyLossLimit,
 });
+
+/** Where the kill switch is read: an SSM parameter through the store (deployed), or `KILL_SWITCH` of the process. */
+export type KillSwitchSource =
+  | { readonly kind: 'parameter'; readonly name: string; readonly ttlMs: number }
+  | { readonly kind: 'process' };
+
+/**
+ * The guards before an order (docs/contract.md#guards), each a setting: what is unset guards nothing and reads
+ * nothing. Only the per-order lot limit has a default.
+ */
+export type { DailyLossLimit } from './facts.ts';
+
+export interface GuardConfig {
+  readonly killSwitch?: KillSwitchSource | undefined;
+  /** An entry's `ts` may be this old when it gives no `ttl`; 0: only a `ttl` limits its age. */
+  readonly signalMaxAgeMs: number;
+  readonly checkTradingStatus: boolean;
+  readonly maxLotsPerOrder: number;
+  readonly maxPositionLots?: number | undefined;
+  readonly maxOrderRub?: number | undefined;
+  readonly maxOrdersPerDay?: number | undefined;
+  readonly dailyLossLimit?: DailyLossLimit | undefined;
+}
 
 export interface CommonConfig {
   readonly webhookSecret: ValueSource;
@@ -121,6 +228,7 @@ export interface CommonConfig {
   readonly storeExtension?: StoreExtension | undefined;
   /** The position lock's DynamoDB table (docs/contract.md#position-lock); unset: a lock within the process. */
   readonly positionLockTable?: string | undefined;
+  readonly guards: GuardConfig;
   /**
    * `CLOSE_UNPROTECTED`: what filled is closed at market when its protection cannot be placed after the retries
    * (docs/contract.md#protection); false leaves it open, with the same urgent message. Unset: true
@@ -162,6 +270,38 @@ export function commonConfig(env: z.output<typeof CommonEnvSchema>): CommonConfi
     allowedSources: env[ENV.allowedSourceIps],
     storeExtension: storeExtension(env[ENV.storeExtensionPort], env[ENV.awsSessionToken]),
     positionLockTable: env[ENV.positionLockTable],
+    guards: guardConfig(env),
     closeUnprotected: env[ENV.closeUnprotected],
   };
+}
+
+function guardConfig(env: z.output<typeof CommonEnvSchema>): GuardConfig {
+  const parameter = env[ENV.killSwitchParameter];
+  const ttlMs = env[ENV.killSwitchTtlSeconds] * 1000;
+  const killSwitch: KillSwitchSource | undefined =
+    parameter !== undefined
+      ? { kind: 'parameter', name: parameter, ttlMs }
+      : env[ENV.killSwitch] !== undefined
+        ? { kind: 'process' }
+        : undefined;
+  return {
+    killSwitch,
+    signalMaxAgeMs: env[ENV.signalMaxAgeSeconds] * 1000,
+    checkTradingStatus: env[ENV.checkTradingStatus],
+    maxLotsPerOrder: env[ENV.maxLotsPerOrder],
+    maxPositionLots: env[ENV.maxPositionLots],
+    maxOrderRub: env[ENV.maxOrderRub],
+    maxOrdersPerDay: env[ENV.maxOrdersPerDay],
+    dailyLossLimit: env[ENV.dailyLossLimit],
+  };
+}
+
+/** Whether a guard that reads the broker (its status, portfolio, prices or positions) is set. */
+export function guardsReadBroker(guards: GuardConfig): boolean {
+  return (
+    guards.checkTradingStatus ||
+    guards.maxPositionLots !== undefined ||
+    guards.maxOrderRub !== undefined ||
+    guards.dailyLossLimit !== undefined
+  );
 }

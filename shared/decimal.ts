@@ -75,6 +75,16 @@ export function decimalToQuotation(decimal: string): Quotation {
   return { units: whole, nano: Number(fraction.padEnd(MAX_FRACTION_DIGITS, '0')) };
 }
 
+/** Money and counts as a person reads them: `100 000`, `2 512.5` (at most two decimals). */
+export function formatAmount(value: number): string {
+  const [whole = '0', fraction] = (Math.round(value * 100) / 100)
+    .toFixed(2)
+    .replace(/\.?0+$/, '')
+    .split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
+}
+
 /** `{ units: "12", nano: 300000000 }` → `"12.3"`: the decimal a T-Invest Quotation or MoneyValue holds. */
 export function quotationToDecimal(quotation: { readonly units: string; readonly nano: number }): string {
   const negative = quotation.units.startsWith('-') || quotation.nano < 0;

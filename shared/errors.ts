@@ -58,6 +58,52 @@ export class SignalRefusedError extends HttpError {
   }
 }
 
+/** The guards before an order (docs/contract.md#guards), by their rows. */
+export const GUARD_ROWS = [
+  'kill-switch',
+  'stale-signal',
+  'not-trading',
+  'daily-loss',
+  'order-limit',
+  'position-limit',
+  'orders-per-day',
+] as const;
+export type GuardRow = (typeof GUARD_ROWS)[number];
+
+/** Each guard's status: what the refusal means to a program reading it. */
+const GUARD_STATUS: Readonly<Record<GuardRow, number>> = {
+  /** Locked: the deployment's kill switch is on. */
+  'kill-switch': 423,
+  'stale-signal': 422,
+  /** Conflict with the instrument's state now: the same signal may pass once it trades. */
+  'not-trading': 409,
+  'daily-loss': 422,
+  'order-limit': 422,
+  'position-limit': 422,
+  /** Too many requests: the day's orders are used up. */
+  'orders-per-day': 429,
+};
+
+/**
+ * A guard refused an entry before anything was sent to the broker (docs/contract.md#guards): the kill switch, a stale
+ * signal, an instrument not trading, the day's loss, a limit. Its text shows the numbers it was decided on.
+ */
+export class GuardRefusedError extends HttpError {
+  override readonly name = 'GuardRefusedError';
+  readonly code = 'GUARD_REFUSED';
+  readonly statusCode: number;
+  readonly row: GuardRow;
+  /** For the log line and the messages: the numbers it was decided on, never a text the caller sent. */
+  readonly facts: Readonly<Record<string, number | string | boolean>>;
+
+  constructor(row: GuardRow, publicMessage: string, facts: Readonly<Record<string, number | string | boolean>> = {}) {
+    super(publicMessage);
+    this.row = row;
+    this.statusCode = GUARD_STATUS[row];
+    this.facts = facts;
+  }
+}
+
 /**
  * Another signal for the same account and instrument held the lock for as long as this one could wait
  * ([position-locked](docs/contract.md#position-locked)). Nothing was read or changed.

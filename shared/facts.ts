@@ -70,6 +70,18 @@ export const ENV = {
   storeExtensionPort: 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
   /** Set by Lambda; the extension asks for it with every read. */
   awsSessionToken: 'AWS_SESSION_TOKEN',
+  /** The guards before an order (docs/contract.md#guards): the kill switch's SSM parameter (the stack sets it). */
+  killSwitchParameter: 'KILL_SWITCH_PARAMETER',
+  /** The kill switch of a local run or a test, `on` or `off`: read at each signal, so the console can turn it. */
+  killSwitch: 'KILL_SWITCH',
+  killSwitchTtlSeconds: 'KILL_SWITCH_TTL_SECONDS',
+  signalMaxAgeSeconds: 'SIGNAL_MAX_AGE_SECONDS',
+  checkTradingStatus: 'CHECK_TRADING_STATUS',
+  maxLotsPerOrder: 'MAX_LOTS_PER_ORDER',
+  maxPositionLots: 'MAX_POSITION_LOTS',
+  maxOrderRub: 'MAX_ORDER_RUB',
+  maxOrdersPerDay: 'MAX_ORDERS_PER_DAY',
+  dailyLossLimit: 'DAILY_LOSS_LIMIT',
 } as const;
 
 /**
@@ -97,7 +109,7 @@ export const NOTIFY_ENV = {
  * host's settings (a test's cold container, a benchmark, a child dev server) clears first.
  */
 export const FUNCTION_SETTING_NAME =
-  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|ALLOWED_SOURCE_IPS$|POSITION_LOCK_|CLOSE_UNPROTECTED$|TELEGRAM_|NOTIFY_|FOLLOW_UP_|PARAMETERS_SECRETS_|AWS_SESSION_TOKEN$|AWS_ENDPOINT_URL_DYNAMODB$|AWS_ENDPOINT_URL_SQS$)/;
+  /^(WEBHOOK_|ALOR_|TINKOFF_|BROKER_|SECRETS_|DRY_RUN$|LOG_LEVEL$|ALLOWED_SOURCE_IPS$|POSITION_LOCK_|CLOSE_UNPROTECTED$|TELEGRAM_|NOTIFY_|FOLLOW_UP_|PARAMETERS_SECRETS_|AWS_SESSION_TOKEN$|AWS_ENDPOINT_URL_DYNAMODB$|AWS_ENDPOINT_URL_SQS$|KILL_SWITCH|SIGNAL_MAX_AGE_|CHECK_TRADING_STATUS$|MAX_LOTS_PER_ORDER$|MAX_POSITION_LOTS$|MAX_ORDER_RUB$|MAX_ORDERS_PER_DAY$|DAILY_LOSS_LIMIT$)/;
 
 /** The environment variables only the local tools read: `npm start`, and `npm run preflight` beside it. */
 export const LOCAL_ENV = {
@@ -210,6 +222,39 @@ export const WEBHOOK_SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 export const STORED_SECRETS = ['webhook-secret', 'alor-refresh-token', 'tinkoff-token', 'telegram-bot-token'] as const;
 export const STORED_PARAMETERS = ['alor-portfolio', 'tinkoff-account-id', 'telegram-chat-id'] as const;
 
+/**
+ * The guards' defaults (docs/contract.md#guards). An entry's `ts` may be this old unless its `ttl` says otherwise; an
+ * order of more lots than this is refused unless `MAX_LOTS_PER_ORDER` raises it: no widget order comes near it (a
+ * million lots of the cheapest Moscow Exchange lot is millions of roubles), while a size a bug or a typo makes (`"v":
+ * 2147483647`) never reaches a broker.
+ */
+export const DEFAULT_SIGNAL_MAX_AGE_SECONDS = 60;
+export const DEFAULT_MAX_LOTS_PER_ORDER = 1_000_000;
+/** The largest `ttl` and `SIGNAL_MAX_AGE_SECONDS`: a day. */
+export const MAX_SIGNAL_AGE_SECONDS = 86_400;
+/** The kill switch is read again after this long (`KILL_SWITCH_TTL_SECONDS`): a switch turned on stops entries by then. */
+export const DEFAULT_KILL_SWITCH_TTL_SECONDS = 5;
+export const MAX_KILL_SWITCH_TTL_SECONDS = 300;
+/** How long a container keeps an instrument's trading status and an account's portfolio (value, day's result). */
+export const TRADING_STATUS_TTL_MS = 10_000;
+export const PORTFOLIO_TTL_MS = 5_000;
+/** The most orders a day `MAX_ORDERS_PER_DAY` may allow: the day's counter keeps each order's key in one item. */
+export const MAX_ORDERS_PER_DAY_LIMIT = 5_000;
+
+/** `DAILY_LOSS_LIMIT` (context `dailyLossLimit`): roubles or a percentage of the portfolio. */
+export type DailyLossLimit = { readonly unit: 'rub' | 'pct'; readonly amount: number };
+export const DAILY_LOSS_LIMIT_RULE = 'must be roubles (5000) or a percentage below 100 (2%)';
+
+/** `5000` → 5 000 roubles, `2%` → 2 percent; `''` or `0`: none; `'invalid'`: neither. */
+export function parseDailyLossLimit(text: string): DailyLossLimit | undefined | 'invalid' {
+  const trimmed = text.trim();
+  if (trimmed === '' || trimmed === '0') return undefined;
+  const match = /^(\d{1,12}(?:\.\d{1,2})?)(%?)$/.exec(trimmed);
+  const amount = Number(match?.[1]);
+  if (match === null || !(amount > 0) || (match[2] === '%' && amount >= 100)) return 'invalid';
+  return { unit: match[2] === '%' ? 'pct' : 'rub', amount };
+}
+
 /** Prefix of every secret and parameter name the stack creates (CDK context `resourcePrefix`). */
 export const DEFAULT_RESOURCE_PREFIX = 'ppp-webhooks';
 
@@ -223,6 +268,7 @@ export function storeNames(prefix: string) {
     tinkoffAccountId: `/${prefix}/tinkoff/account-id`,
     telegramBotToken: `${prefix}/telegram/bot-token`,
     telegramChatId: `/${prefix}/telegram/chat-id`,
+    killSwitch: `/${prefix}/kill-switch`,
   } as const;
 }
 

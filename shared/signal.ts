@@ -1,3 +1,4 @@
+import type { GuardConfig } from './config.ts';
 import { isZeroDecimal, toCanonicalDecimal } from './decimal.ts';
 import type { SignalExchange } from './facts.ts';
 import {
@@ -19,7 +20,7 @@ import * as z from './zod.ts';
  * hold, their rules, what a broker lacks, and the capability list a `check` with `ver` answers; and `sl`, `tp`, `trail`
  * in both forms (docs/contract.md#protection). Pure: no I/O.
  *
- * Issue 27 extends it in the places issue 26 (protection) did: {@link SIGNAL_KEYS} (a key unknown until it lands is refused under
+ * Issues 26 (protection) and 27 (sizing: `vt`, with `sl` for `risk`; the signal's time: `ts`, `ttl`) extended it in three places: {@link SIGNAL_KEYS} (a key unknown until it lands is refused under
  * `ver: 2`), {@link SignalOptions} (what a signal asks of its order, read in `readOptions`), and {@link SignalSupport}
  * (what each broker offers, which refuses the rest and is listed by {@link signalCapabilities}).
  */
@@ -37,6 +38,10 @@ export type PositionUnit = (typeof POSITION_UNITS)[number];
 export const EXITS = ['close', 'cancel'] as const;
 export const INTENTS = ['order', 'position', 'close', 'cancel'] as const;
 export type IntentKind = (typeof INTENTS)[number];
+/** What `v` (or `pos`) counts (`vt`): lots, a budget in roubles, a percentage of the portfolio, or of it at risk to `sl`. */
+export const SIZE_UNITS = ['lots', 'rub', 'pct', 'risk'] as const;
+export type SizeUnit = (typeof SIZE_UNITS)[number];
+export type MoneySizeUnit = Exclude<SizeUnit, 'lots'>;
 
 /**
  * Every key a v2 signal may hold. Anything else is refused under `ver: 2` ([unknown-key](docs/contract.md#unknown-key)),
@@ -60,6 +65,9 @@ export const SIGNAL_KEYS = [
   'sl',
   'tp',
   'trail',
+  'vt',
+  'ts',
+  'ttl',
 ] as const;
 export type SignalKey = (typeof SIGNAL_KEYS)[number];
 
@@ -101,12 +109,31 @@ export interface SignalOptions {
   readonly protection?: Protection | undefined;
 }
 
+/**
+ * `v` or `pos` in money (`vt` other than `lots`): sized into whole lots once the broker has said what a lot costs
+ * (shared/brokers/sizing.ts). Until then the intent holds no lots (`lots`, `target` 0), and nothing plans it.
+ */
+export interface SignalSize {
+  readonly unit: MoneySizeUnit;
+  /** Roubles or a percentage; signed for `pos` (a short target is negative). */
+  readonly amount: number;
+}
+
+/** `ts` and `ttl`: when the signal was made (ms since the epoch), and how old it may be when it arrives. */
+export interface SignalTime {
+  readonly at: number;
+  readonly ttlMs?: number | undefined;
+}
+
 /** A v2 signal as every broker reads it; `fields` holds what only one broker reads (T-Invest's `f`). */
 export interface Signal<TFields = unknown> extends SignalInstrument {
   readonly intent: SignalIntent;
   readonly options: SignalOptions;
   readonly idempotencyKey?: string | undefined;
   readonly fields: TFields;
+  /** Unset: `v` and `pos` are lots. */
+  readonly size?: SignalSize | undefined;
+  readonly time?: SignalTime | undefined;
 }
 
 /** The rows of docs/contract.md a v2 body can be refused with before anything is read or asked. */
@@ -169,22 +196,68 @@ function unknownKeys(body: Record<string, unknown>): SignalProblem | undefined {
   };
 }
 
-/** A signed whole number: `pos` (`-3`, `"3"`, `"3.0"` as TradingView writes `{{strategy.position_size}}`). */
-const SignedWholeSchema = z.pipe(
+const WHOLE_POSITION_RULE = `must be a whole number from -${MAX_LOTS} to ${MAX_LOTS}`;
+const WHOLE_LOTS_RULE = `must be a whole number from 1 to ${MAX_LOTS}`;
+/** Far above any account: a budget or a money target beyond it is a typo. */
+const MAX_MONEY = 1e12;
+
+/**
+ * `pos` as written: a signed number (`-3`, `"3"`, `"3.0"` as TradingView writes `{{strategy.position_size}}`); whole
+ * lots unless `vt` makes it money ({@link readIntent}).
+ */
+const SignedNumberSchema = z.pipe(
   z.union([z.number(), z.string()]),
   z.transform((value: number | string, ctx) => {
     const text = typeof value === 'number' ? String(value) : value.trim();
-    const number = /^[+-]?(\d+(\.0*)?|\.0+)$/.test(text) ? Number(text) : Number.NaN;
-    if (!Number.isSafeInteger(number) || Math.abs(number) > MAX_LOTS) {
-      ctx.issues.push({
-        code: 'custom',
-        message: `must be a whole number from -${MAX_LOTS} to ${MAX_LOTS}`,
-        input: value,
-      });
+    const number = /^[+-]?(\d{1,15}(\.\d{0,9})?|\.\d{1,9})$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isFinite(number) || Math.abs(number) > MAX_MONEY) {
+      ctx.issues.push({ code: 'custom', message: WHOLE_POSITION_RULE, input: value });
       return z.NEVER;
     }
     // `-0` is flat, as 0.
     return number === 0 ? 0 : number;
+  }),
+);
+
+/**
+ * `ts`: when the signal was made, as TradingView's `{{timenow}}` writes it (ISO 8601 with `Z` or an offset), or a
+ * number of milliseconds (or seconds, below 10^11) since the epoch.
+ */
+const TimeSchema = z.pipe(
+  z.union([z.string(), z.number()]),
+  z.transform((value: string | number, ctx) => {
+    const at =
+      typeof value === 'number'
+        ? Number.isSafeInteger(value) && value > 0
+          ? value < 1e11
+            ? value * 1000
+            : value
+          : Number.NaN
+        : /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:?\d\d)$/i.test(value.trim())
+          ? Date.parse(value.trim())
+          : Number.NaN;
+    if (!Number.isFinite(at)) {
+      ctx.issues.push({
+        code: 'custom',
+        message: 'must be an ISO 8601 time with its zone, or epoch milliseconds',
+        input: value,
+      });
+      return z.NEVER;
+    }
+    return at;
+  }),
+);
+
+/** `ttl`: whole seconds, 1 to a day. */
+const TtlSchema = z.pipe(
+  z.union([z.number(), z.string()]),
+  z.transform((value: number | string, ctx) => {
+    const seconds = typeof value === 'number' ? value : /^\s*\d{1,6}\s*$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > 86_400) {
+      ctx.issues.push({ code: 'custom', message: 'must be whole seconds from 1 to 86400', input: value });
+      return z.NEVER;
+    }
+    return seconds * 1000;
   }),
 );
 
@@ -215,9 +288,9 @@ const SignalFieldsSchema = z.object({
   t: InstrumentSchema,
   id: z.optional(IdempotencyKeySchema),
   d: z.optional(SideSchema),
-  v: z.optional(LotsSchema),
+  v: z.optional(PriceSchema),
   p: z.optional(PriceSchema),
-  pos: z.optional(SignedWholeSchema),
+  pos: z.optional(SignedNumberSchema),
   pu: z.optional(z.enum(POSITION_UNITS)),
   x: z.optional(z.enum(EXITS)),
   cancel: z.optional(z.boolean()),
@@ -226,6 +299,9 @@ const SignalFieldsSchema = z.object({
   sl: z.optional(ProtectiveLevelSchema),
   tp: z.optional(ProtectiveLevelSchema),
   trail: z.optional(ProtectiveLevelSchema),
+  vt: z.optional(z.enum(SIZE_UNITS)),
+  ts: z.optional(TimeSchema),
+  ttl: z.optional(TtlSchema),
 });
 type SignalFields = z.output<typeof SignalFieldsSchema>;
 
@@ -250,18 +326,45 @@ function mixedIntents(body: Record<string, unknown>): SignalProblem | undefined 
     : { row: 'mixed-intents', message: `${MIXED_INTENTS_MESSAGE}: ${rule}`, issues: [`body: ${rule}`] };
 }
 
+/** The intent, its lots whole unless `vt` sizes it in money (then {@link readSize} holds the amount). */
 function readIntent(fields: SignalFields, issues: string[]): SignalIntent | undefined {
+  const inLots = (fields.vt ?? 'lots') === 'lots';
   if (fields.x !== undefined) return { kind: fields.x };
-  if (fields.pos !== undefined) return { kind: 'position', target: fields.pos, unit: fields.pu ?? 'lots' };
+  if (fields.pos !== undefined) {
+    if (inLots && (!Number.isSafeInteger(fields.pos) || Math.abs(fields.pos) > MAX_LOTS)) {
+      issues.push(`pos: ${WHOLE_POSITION_RULE}`);
+      return undefined;
+    }
+    return { kind: 'position', target: inLots ? fields.pos : 0, unit: fields.pu ?? 'lots' };
+  }
   if (fields.d === undefined && fields.v === undefined) {
     issues.push('body: one intent is required: d and v, pos, or x');
     return undefined;
   }
   if (fields.d === undefined) issues.push('d: required with v');
   if (fields.v === undefined) issues.push('v: required with d');
-  return fields.d === undefined || fields.v === undefined
-    ? undefined
-    : { kind: 'order', side: fields.d, lots: fields.v };
+  if (fields.d === undefined || fields.v === undefined) return undefined;
+  const lots = Number(fields.v);
+  if (inLots && (fields.v.includes('.') || lots > MAX_LOTS)) {
+    issues.push(`v: ${WHOLE_LOTS_RULE}`);
+    return undefined;
+  }
+  return { kind: 'order', side: fields.d, lots: inLots ? lots : 0 };
+}
+
+/** `vt` in money: the amount `v` or `pos` gives, and the rules that tie `vt`, `sl` and `pu` together. */
+function readSize(fields: SignalFields, issues: string[]): SignalSize | undefined {
+  const unit = fields.vt ?? 'lots';
+  if (fields.x !== undefined) return undefined;
+  // `risk` sizes by the stop-loss the entry is protected with (`options.protection.sl`).
+  if (unit === 'risk' && fields.sl === undefined) issues.push('sl: required with vt: risk');
+  if (unit === 'lots') return undefined;
+  if (fields.pu !== undefined) issues.push('pu: only with vt: lots');
+  const amount = fields.pos ?? (fields.v === undefined ? undefined : Number(fields.v));
+  if (amount === undefined) return undefined;
+  if (unit !== 'rub' && Math.abs(amount) > 100)
+    issues.push(`${fields.pos === undefined ? 'v' : 'pos'}: at most 100 with vt: ${unit}`);
+  return { unit, amount };
 }
 
 /** `sl`, `tp`, `trail` as given, or undefined when the signal asks for no protection. */
@@ -274,7 +377,7 @@ function readProtection(fields: Pick<SignalFields, ProtectiveKey>): Protection |
 function readOptions(fields: SignalFields, issues: string[]): SignalOptions {
   const type = fields.o ?? 'limit';
   if (fields.x !== undefined) {
-    for (const key of ['o', 'p', 'tif', 'pu', 'cancel', ...PROTECTIVE_KEYS] as const) {
+    for (const key of ['o', 'p', 'tif', 'pu', 'cancel', 'vt', ...PROTECTIVE_KEYS] as const) {
       if (fields[key] !== undefined) issues.push(`${key}: not with x`);
     }
     // An exit's order, if any, is the close at market.
@@ -316,10 +419,41 @@ export function parseSignal<TFields>(
   const issues: string[] = [];
   const intent = readIntent(fields, issues);
   const options = readOptions(fields, issues);
+  const size = readSize(fields, issues);
+  if (fields.ttl !== undefined && fields.ts === undefined) issues.push('ttl: only with ts');
   if (intent === undefined || issues.length > 0) return problem('bad-payload', BAD_SIGNAL_MESSAGE, issues);
+  const time = fields.ts === undefined ? undefined : { at: fields.ts, ttlMs: fields.ttl };
   return {
     success: true,
-    signal: { ...fields.t, intent, options, idempotencyKey: fields.id, fields: extra.data },
+    signal: {
+      ...fields.t,
+      intent,
+      options,
+      idempotencyKey: fields.id,
+      fields: extra.data,
+      ...(size === undefined ? {} : { size }),
+      ...(time === undefined ? {} : { time }),
+    },
+  };
+}
+
+/** Today's order (`t`, `d`, `v`, `p`) as a v2 signal reads it: a limit order of that many lots. */
+export function orderSignal<TFields>(
+  order: SignalInstrument & {
+    readonly side: 'buy' | 'sell';
+    readonly lots: number;
+    readonly price: string;
+    readonly idempotencyKey?: string | undefined;
+  },
+  fields: TFields,
+): Signal<TFields> {
+  return {
+    ticker: order.ticker,
+    ...(order.exchange === undefined ? {} : { exchange: order.exchange }),
+    intent: { kind: 'order', side: order.side, lots: order.lots },
+    options: { type: 'limit', price: order.price, cancelFirst: false },
+    idempotencyKey: order.idempotencyKey,
+    fields,
   };
 }
 
@@ -430,12 +564,32 @@ export function unsupportedBy(
   return undefined;
 }
 
+/** The guards in force, as the capability list and the preflight show them: `null` for a guard that is off. */
+export function guardsInForce(guards: GuardConfig) {
+  const limit = guards.dailyLossLimit;
+  return {
+    killSwitch: guards.killSwitch !== undefined,
+    signalMaxAgeSeconds: guards.signalMaxAgeMs / 1000,
+    tradingStatus: guards.checkTradingStatus,
+    maxLotsPerOrder: guards.maxLotsPerOrder,
+    maxPositionLots: guards.maxPositionLots ?? null,
+    maxOrderRub: guards.maxOrderRub ?? null,
+    maxOrdersPerDay: guards.maxOrdersPerDay ?? null,
+    dailyLossLimit: limit === undefined ? null : limit.unit === 'pct' ? `${limit.amount}%` : `${limit.amount}`,
+  };
+}
+
 /**
  * The answer to `{"check": true, "ver": …}`: what this deployment reads and the broker offers, for the preflight, the
- * console and any program to tell an old deployment before a real signal, the protective keys each broker holds
- * orders for among them. Issue 27 adds its keys and sections.
+ * console and any program to tell an old deployment before a real signal: the keys, the intents, what the broker
+ * offers, the protective keys it holds orders for, the sizing modes and the guards in force.
  */
-export function signalCapabilities(support: SignalSupport | undefined, broker: string, dryRun: boolean) {
+export function signalCapabilities(
+  support: SignalSupport | undefined,
+  broker: string,
+  dryRun: boolean,
+  guards?: GuardConfig,
+) {
   if (support === undefined) return { broker, versions: [], dryRun };
   return {
     broker,
@@ -447,6 +601,9 @@ export function signalCapabilities(support: SignalSupport | undefined, broker: s
     pu: [...support.positionUnits],
     cancel: { exchanges: [...support.cancelExchanges] },
     protection: [...support.protection],
+    // Whole lots, rounded down, capped by what the account's own money buys and holdings sell.
+    sizing: { vt: [...SIZE_UNITS], cap: 'no-margin' },
+    ...(guards === undefined ? {} : { guards: guardsInForce(guards) }),
     dryRun,
   };
 }

@@ -2,8 +2,10 @@
 // messages, sends test signals through the real webhook routes (POST /alor, POST /tinkoff) with the session's webhook
 // secret, as the widget sends them or as a TradingView alert does, moves paper orders on
 // (POST /api/paper/<broker>/orders/<id>: filled, partly filled, rejected), shows the paper positions and sets the last
-// price a market order fills at (POST /api/paper/<broker>/last-price), and runs "Check setup" (GET /api/preflight)
-// per function, with the paper brokers' failure scenarios (POST /api/paper-scenario).
+// price a market order fills at (POST /api/paper/<broker>/last-price), sets the paper accounts' money and instruments'
+// trading status (POST /api/paper/<broker>/account, …/trading), turns the local kill switch (POST /api/kill-switch),
+// and runs "Check setup" (GET /api/preflight) per function, with the paper brokers' failure scenarios
+// (POST /api/paper-scenario).
 // Everything is rendered with textContent: payloads and messages are whatever callers and brokers sent, never markup.
 
 const POLL_MS = 1000;
@@ -23,6 +25,7 @@ const ALERTS = {
   'body-secret': '{"secret":"<webhook secret>","t":"MOEX:SBER","d":"buy","v":"1","p":"285.45","id":"60-1-{{timenow}}"}',
   'plain-text': 'buy SBER 1 285.45',
   position: '{"ver":2,"t":"MOEX:SBER","pos":"30","pu":"shares","o":"market","id":"60-30-{{timenow}}"}',
+  sized: '{"ver":2,"t":"MOEX:SBER","d":"buy","v":"5","vt":"pct","o":"market","ts":"{{timenow}}","id":"60-{{timenow}}"}',
   close: '{"ver":2,"t":"MOEX:SBER","x":"close","id":"60-{{timenow}}-close"}',
 };
 
@@ -130,7 +133,7 @@ function applySource(source) {
 }
 
 function applyAlert(template) {
-  $('#signal-form').elements.message.value = (ALERTS[template] ?? '').replace('{{timenow}}', timenow());
+  $('#signal-form').elements.message.value = (ALERTS[template] ?? '').replaceAll('{{timenow}}', timenow());
 }
 
 function renderCalls(calls) {
@@ -295,6 +298,63 @@ async function setLastPrice(event) {
   $('#price-result').textContent = response.ok ? 'set' : (await response.json()).message;
 }
 
+let killSwitchOn = false;
+
+/** The local kill switch and each paper account's money (`GET /api/state` → `killSwitch`, `accounts`). */
+function renderGuards(state) {
+  killSwitchOn = state.killSwitch === true;
+  $('#kill-switch-state').textContent = killSwitchOn ? 'ON: entries refused' : 'off';
+  $('#kill-switch').textContent = killSwitchOn ? 'Turn off' : 'Turn on';
+  const rows = ['alor', 'tinkoff'].map((broker) => {
+    const money = state.accounts?.[broker];
+    const name = broker === 'alor' ? 'Alor' : 'T-Invest';
+    return money === null || money === undefined
+      ? row([cell(name), cell('real broker'), cell(''), cell('')])
+      : row([
+          cell(name),
+          cell(String(money.portfolioValue)),
+          cell(String(money.dailyResult)),
+          cell(String(money.cash)),
+        ]);
+  });
+  $('#accounts').replaceChildren(...rows);
+}
+
+async function postJson(path, body) {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  $('#guards-result').textContent = response.ok ? 'set' : (await response.json()).message;
+  await refresh();
+}
+
+function turnKillSwitch() {
+  return postJson('/api/kill-switch', { on: !killSwitchOn });
+}
+
+function setAccount(event) {
+  event.preventDefault();
+  const data = new FormData(event.target);
+  const change = Object.fromEntries(
+    ['portfolioValue', 'dailyResult', 'cash']
+      .map((name) => [name, String(data.get(name)).trim()])
+      .filter(([, value]) => value !== '')
+      .map(([name, value]) => [name, Number(value)]),
+  );
+  return postJson(`/api/paper/${String(data.get('broker'))}/account`, change);
+}
+
+function setTrading(event) {
+  event.preventDefault();
+  const data = new FormData(event.target);
+  return postJson(`/api/paper/${String(data.get('broker'))}/trading`, {
+    instrument: String(data.get('instrument')).trim(),
+    trading: data.get('trading') === 'true',
+  });
+}
+
 async function refresh() {
   try {
     const response = await fetch('/api/state', { cache: 'no-store' });
@@ -303,6 +363,7 @@ async function refresh() {
     renderCalls(state.calls);
     renderBooks(state.books);
     renderPositions(state.positions);
+    renderGuards(state);
     renderMessages(state.messages ?? []);
     $('#status').textContent = `updated ${new Date().toLocaleTimeString([], { hour12: false })}`;
   } catch {
@@ -491,6 +552,9 @@ async function start() {
   form.elements.template.addEventListener('change', () => applyAlert(form.elements.template.value));
   form.addEventListener('submit', sendSignal);
   $('#price-form').addEventListener('submit', setLastPrice);
+  $('#kill-switch').addEventListener('click', turnKillSwitch);
+  $('#account-form').addEventListener('submit', setAccount);
+  $('#trading-form').addEventListener('submit', setTrading);
   applyExample(form.elements.broker.value);
   applySource(form.elements.source.value);
   await refresh();

@@ -133,6 +133,9 @@ export async function prepareEnvironment(env: NodeJS.ProcessEnv): Promise<LocalE
     );
   }
 
+  // The local run's kill switch, read by the functions at each signal: off until the console turns it on.
+  if (!isSet(env[ENV.killSwitch])) env[ENV.killSwitch] = 'off';
+
   const modes = brokerModes(env);
   const brokerUrls = {} as Record<Broker, string>;
   for (const broker of BROKERS.filter((candidate) => modes[candidate] === 'real')) {

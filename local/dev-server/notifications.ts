@@ -18,6 +18,7 @@ import { addLogListener } from '#shared/logging.ts';
 import { ALARM_PERIOD_SECONDS, type AlarmCause, type AlarmSource, alarmName } from '#shared/notify/alarms.ts';
 import { loadNotifierConfig } from '#shared/notify/config.ts';
 import { handleNotifierEvent } from '#shared/notify/lambda.ts';
+import { killSwitchMessage } from '#shared/notify/messages.ts';
 import { createNotifier } from '#shared/notify/notifier.ts';
 import { MemoryNotifyStore } from '#shared/notify/notify-store.ts';
 import type { MessageQueue, QueueMessage } from '#shared/notify/queue.ts';
@@ -60,6 +61,8 @@ export interface LocalNotifications {
   messages(): SentMessage[];
   /** A function of this run failed: told as the stack's alarm for it would tell it. */
   reportFailure(source: AlarmSource, cause: AlarmCause): void;
+  /** The console turned the local kill switch on or off: told as `npm run kill` tells it. */
+  killSwitchTurned(on: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -189,6 +192,7 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
     report(error);
     reportFailure(source, 'error');
   };
+  const secrets = new ValueStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk });
   // A protected entry's watch (docs/contract.md#protection): the webhooks and follow-ups of this run put it here, and
   // its broker's follow-up gets it after its delay, as from its SQS queue.
   const watchQueues = Object.fromEntries(
@@ -203,7 +207,7 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
   });
   const notifier = createNotifier({
     config,
-    secrets: new ValueStore({ ttlMs: config.secretsCacheTtlMs, sdk: loadedStoreSdk }),
+    secrets,
     telegram,
     store: new MemoryNotifyStore(),
     followUpQueues: Object.fromEntries(
@@ -235,6 +239,14 @@ export async function startLocalNotifications(env: NodeJS.ProcessEnv): Promise<L
     hiddenValues: real ? [env[NOTIFY_ENV.telegramBotToken] ?? ''] : [],
     messages: () => [...sent].reverse(),
     reportFailure,
+    killSwitchTurned: async (on) => {
+      const [botToken, chatId] = await Promise.all([
+        secrets.readSecret(config.botToken),
+        secrets.readParameter(config.chatId),
+      ]);
+      if (botToken === undefined || chatId === undefined) return;
+      await telegram.sendMessage({ botToken, chatId }, killSwitchMessage(on, 'npm start', config.language));
+    },
     close: async () => {
       removeListener();
       setLocalFollowUpQueue(undefined);

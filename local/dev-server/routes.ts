@@ -12,7 +12,8 @@ import {
   PAPER_TINKOFF,
   type PaperOrderStatus,
 } from '#local/paper-broker/index.ts';
-import { type AlorExchange, API_GATEWAY_MAX_PAYLOAD_BYTES, BROKERS, type Broker } from '#shared/facts.ts';
+import { switchState } from '#shared/config.ts';
+import { type AlorExchange, API_GATEWAY_MAX_PAYLOAD_BYTES, BROKERS, type Broker, ENV } from '#shared/facts.ts';
 import type { WebhookHandler } from '#shared/http/inbound/webhook-handler.ts';
 import type { LocalEnvironment } from './environment.ts';
 import type { LocalNotifications } from './notifications.ts';
@@ -21,8 +22,9 @@ import { ScenarioChangeSchema, type SetupCheck, SetupCheckQuerySchema } from './
 /**
  * What the local server answers: `POST /alor` and `POST /tinkoff` as API Gateway would (an HTTP API payload 2.0
  * event to the function's exported handler, the gateway's own answers where no function answers), and the console
- * page with its API, to this machine only: its state, its session, "Check setup" (`GET /api/preflight`) and the
- * paper brokers' failure scenarios (`POST /api/paper-scenario`).
+ * page with its API, to this machine only: its state, its session, "Check setup" (`GET /api/preflight`), the paper
+ * brokers' failure scenarios (`POST /api/paper-scenario`), their orders, last prices, accounts and trading statuses
+ * (`POST /api/paper/<broker>/…`), and the local run's kill switch (`POST /api/kill-switch`).
  */
 
 /** Orders per paper book sent to the console. */
@@ -31,6 +33,8 @@ const BOOK_SHOWN = 200;
 const CONSOLE_CHANGE_MAX_BYTES = 1024;
 const ORDER_STATE_PATH = /^\/api\/paper\/(alor|tinkoff)\/orders\/([^/]{1,64})$/;
 const LAST_PRICE_PATH = /^\/api\/paper\/(alor|tinkoff)\/last-price$/;
+const ACCOUNT_PATH = /^\/api\/paper\/(alor|tinkoff)\/account$/;
+const TRADING_PATH = /^\/api\/paper\/(alor|tinkoff)\/trading$/;
 
 /** API Gateway's own answers when no function answers. */
 const NOT_FOUND = { message: 'Not Found' };
@@ -58,7 +62,7 @@ export interface RoutesOptions {
   readonly alorExchange: AlorExchange;
   readonly calls: CallLog;
   /** The Telegram messages of the run, for the console. */
-  readonly notifications: Pick<LocalNotifications, 'messages' | 'reportFailure'>;
+  readonly notifications: Pick<LocalNotifications, 'messages' | 'reportFailure' | 'killSwitchTurned'>;
   /** The address the server listens on, for events whose caller address is unknown. */
   readonly host: string;
   /** The `Host` values this machine's own pages send: the console answers to these only. */
@@ -157,31 +161,96 @@ export function createRoutes(options: RoutesOptions): Routes {
           : null,
       tinkoff: modes.tinkoff === 'paper' ? (paper?.tinkoff.positions(PAPER_TINKOFF.accountId) ?? []) : null,
     },
+    // Each paper account's money (what sizing and the day's-loss guard read); null for a broker that is real here.
+    accounts: {
+      alor: modes.alor === 'paper' ? (paper?.alor.money(PAPER_ALOR.portfolio) ?? null) : null,
+      tinkoff: modes.tinkoff === 'paper' ? (paper?.tinkoff.money(PAPER_TINKOFF.accountId) ?? null) : null,
+    },
+    // The local run's kill switch (`KILL_SWITCH`, read by the functions at each signal).
+    killSwitch: switchState(process.env[ENV.killSwitch]) ?? true,
   });
+
+  /**
+   * A console change to a paper broker: a small JSON object, or the answer already sent (404 for a broker that is real
+   * here, 400 for anything else). JSON only, so a form on another site cannot send it.
+   */
+  const readPaperChange = async (
+    broker: Broker,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<Record<string, unknown> | undefined> => {
+    const body = await readRequestBody(request, CONSOLE_CHANGE_MAX_BYTES);
+    if (modes[broker] !== 'paper' || paper === undefined) {
+      sendJson(response, 404, NOT_FOUND);
+      return undefined;
+    }
+    if (body.tooLarge || !String(request.headers['content-type']).startsWith('application/json')) {
+      sendJson(response, 400, { message: 'a small JSON body is expected' }, { connection: 'close' });
+      return undefined;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.bytes.toString('utf8'));
+    } catch {
+      sendJson(response, 400, { message: 'the body is not JSON' });
+      return undefined;
+    }
+    // `null`, a number, an array: not the object asked for (a property read of `null` would throw).
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      sendJson(response, 400, { message: 'the body is not a JSON object' });
+      return undefined;
+    }
+    return parsed as Record<string, unknown>;
+  };
+
+  const answerProblem = (response: ServerResponse, problem: string | undefined) =>
+    problem === undefined ? sendJson(response, 200, { ok: true }) : sendJson(response, 400, { message: problem });
+
+  /**
+   * `POST /api/paper/<broker>/account` with any of `{"portfolioValue", "dailyResult", "cash"}` (roubles): the paper
+   * account's money, as sizing (`vt`) and the day's-loss guard read it.
+   */
+  const setAccount = async (broker: Broker, request: IncomingMessage, response: ServerResponse) => {
+    const change = await readPaperChange(broker, request, response);
+    if (change === undefined || paper === undefined) return;
+    const numbers = Object.entries(change).filter(([key]) => ['portfolioValue', 'dailyResult', 'cash'].includes(key));
+    if (numbers.length !== Object.keys(change).length || numbers.some(([, value]) => typeof value !== 'number')) {
+      return sendJson(response, 400, { message: 'expected numbers among {"portfolioValue", "dailyResult", "cash"}' });
+    }
+    const account = broker === 'alor' ? PAPER_ALOR.portfolio : PAPER_TINKOFF.accountId;
+    return answerProblem(response, paper[broker].setMoney(account, Object.fromEntries(numbers)));
+  };
+
+  /**
+   * `POST /api/paper/<broker>/trading` with `{"instrument", "trading"}`: whether the instrument trades now (at Alor on
+   * both exchanges). The functions see it once the status they keep has expired (10 s).
+   */
+  const setTrading = async (broker: Broker, request: IncomingMessage, response: ServerResponse) => {
+    const change = await readPaperChange(broker, request, response);
+    if (change === undefined || paper === undefined) return;
+    if (typeof change.instrument !== 'string' || change.instrument === '' || typeof change.trading !== 'boolean') {
+      return sendJson(response, 400, { message: 'expected {"instrument": "<symbol or FIGI>", "trading": <boolean>}' });
+    }
+    if (broker === 'alor') {
+      for (const exchange of ['MOEX', 'SPBX'] as const)
+        paper.alor.setTrading(exchange, change.instrument, change.trading);
+    } else {
+      paper.tinkoff.setTrading(change.instrument, change.trading);
+    }
+    return sendJson(response, 200, { ok: true });
+  };
 
   /**
    * `POST /api/paper/<broker>/last-price` with `{"instrument": …, "price": …}`: the price a paper market order fills at
    * (Alor by symbol, T-Invest by FIGI or uid). JSON only, as the order states.
    */
   const setLastPrice = async (broker: Broker, request: IncomingMessage, response: ServerResponse) => {
-    const body = await readRequestBody(request, CONSOLE_CHANGE_MAX_BYTES);
-    if (modes[broker] !== 'paper' || paper === undefined) return sendJson(response, 404, NOT_FOUND);
-    if (body.tooLarge || !String(request.headers['content-type']).startsWith('application/json')) {
-      return sendJson(response, 400, { message: 'a small JSON body is expected' }, { connection: 'close' });
-    }
-    let change: { instrument?: unknown; price?: unknown };
-    try {
-      change = JSON.parse(body.bytes.toString('utf8'));
-    } catch {
-      return sendJson(response, 400, { message: 'the body is not JSON' });
-    }
+    const change = await readPaperChange(broker, request, response);
+    if (change === undefined || paper === undefined) return;
     if (typeof change.instrument !== 'string' || change.instrument === '' || typeof change.price !== 'number') {
       return sendJson(response, 400, { message: 'expected {"instrument": "<symbol or FIGI>", "price": <number>}' });
     }
-    const problem = paper[broker].setLastPrice(change.instrument, change.price);
-    return problem === undefined
-      ? sendJson(response, 200, { ok: true })
-      : sendJson(response, 400, { message: problem });
+    return answerProblem(response, paper[broker].setLastPrice(change.instrument, change.price));
   };
 
   /**
@@ -194,30 +263,16 @@ export function createRoutes(options: RoutesOptions): Routes {
     request: IncomingMessage,
     response: ServerResponse,
   ) => {
-    const body = await readRequestBody(request, CONSOLE_CHANGE_MAX_BYTES);
-    if (modes[broker] !== 'paper' || paper === undefined) return sendJson(response, 404, NOT_FOUND);
-    if (body.tooLarge || !String(request.headers['content-type']).startsWith('application/json')) {
-      return sendJson(response, 400, { message: 'a small JSON body is expected' }, { connection: 'close' });
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.bytes.toString('utf8'));
-    } catch {
-      return sendJson(response, 400, { message: 'the body is not JSON' });
-    }
-    // `null`, a number, an array: not the object asked for (a property read of `null` would throw).
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      return sendJson(response, 400, { message: 'the body is not a JSON object' });
-    }
-    const change = parsed as { status?: unknown; filledLots?: unknown };
+    const change = await readPaperChange(broker, request, response);
+    if (change === undefined || paper === undefined) return;
     const status = PAPER_ORDER_STATUSES.find((candidate) => candidate === change.status);
     if (status === undefined)
       return sendJson(response, 400, { message: `status: one of ${PAPER_ORDER_STATUSES.join(', ')}` });
     const filledLots = typeof change.filledLots === 'number' ? change.filledLots : undefined;
-    const problem = paper[broker].setOrderState(orderId, { status: status satisfies PaperOrderStatus, filledLots });
-    return problem === undefined
-      ? sendJson(response, 200, { ok: true })
-      : sendJson(response, 400, { message: problem });
+    return answerProblem(
+      response,
+      paper[broker].setOrderState(orderId, { status: status satisfies PaperOrderStatus, filledLots }),
+    );
   };
 
   const session = (url: string) => ({
@@ -245,13 +300,20 @@ export function createRoutes(options: RoutesOptions): Routes {
   };
 
   /**
-   * Only this machine's page may switch a scenario: the body must be JSON (which a page elsewhere cannot send here
-   * without a CORS preflight this server never grants) and an `Origin`, when sent, must be the console's.
+   * A change only this machine's page may make: the body is JSON (which a page elsewhere cannot send here without a
+   * CORS preflight this server never grants), and an `Origin`, when sent, is the console's.
    */
-  const changeScenario = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const fromThisConsole = (request: IncomingMessage) => {
     const origin = request.headers.origin;
     const fromConsole = origin === undefined || localHosts().has(origin.replace(/^https?:\/\//, ''));
-    if (!fromConsole || !String(request.headers['content-type']).startsWith('application/json')) {
+    return fromConsole && String(request.headers['content-type']).startsWith('application/json');
+  };
+
+  /**
+   * Only this machine's page may switch a scenario ({@link fromThisConsole}).
+   */
+  const changeScenario = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    if (!fromThisConsole(request)) {
       request.resume();
       return sendJson(response, 403, { message: 'Forbidden' });
     }
@@ -268,6 +330,30 @@ export function createRoutes(options: RoutesOptions): Routes {
       return sendJson(response, 409, { message: 'no such scenario for this broker, or the broker is real here' });
     }
     sendJson(response, 200, setupCheck.scenarios());
+  };
+
+  /**
+   * `POST /api/kill-switch` with `{"on": true|false}`: the local run's kill switch, which the functions read at each
+   * signal (`KILL_SWITCH`); turning it tells the Telegram chat. From this machine's page only, as a scenario switch.
+   */
+  const turnKillSwitch = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    if (!fromThisConsole(request)) {
+      request.resume();
+      return sendJson(response, 403, { message: 'Forbidden' });
+    }
+    const body = await readRequestBody(request, CONSOLE_CHANGE_MAX_BYTES);
+    let change: unknown;
+    try {
+      change = body.tooLarge ? undefined : JSON.parse(body.bytes.toString('utf8'));
+    } catch {
+      change = undefined;
+    }
+    const on = (change as { on?: unknown } | undefined)?.on;
+    if (typeof on !== 'boolean') return sendJson(response, 400, { message: 'expected {"on": true|false}' });
+    const was = switchState(process.env[ENV.killSwitch]) ?? true;
+    process.env[ENV.killSwitch] = on ? 'on' : 'off';
+    if (was !== on) await notifications.killSwitchTurned(on);
+    sendJson(response, 200, { killSwitch: on });
   };
 
   const serveConsole = async (path: string, response: ServerResponse): Promise<void> => {
@@ -293,6 +379,11 @@ export function createRoutes(options: RoutesOptions): Routes {
         return sendJson(response, 403, { message: 'Forbidden' });
       }
       if (request.method === 'POST' && path === '/api/paper-scenario') return await changeScenario(request, response);
+      if (request.method === 'POST' && path === '/api/kill-switch') return await turnKillSwitch(request, response);
+      const account = request.method === 'POST' ? ACCOUNT_PATH.exec(path) : null;
+      if (account !== null) return await setAccount(account[1] as Broker, request, response);
+      const trading = request.method === 'POST' ? TRADING_PATH.exec(path) : null;
+      if (trading !== null) return await setTrading(trading[1] as Broker, request, response);
       const lastPrice = request.method === 'POST' ? LAST_PRICE_PATH.exec(path) : null;
       if (lastPrice !== null) return await setLastPrice(lastPrice[1] as Broker, request, response);
       const orderState = request.method === 'POST' ? ORDER_STATE_PATH.exec(path) : null;

@@ -1,13 +1,14 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { PaperBook } from './book.ts';
+import { DAILY_LOSS_SCENARIO_SHARE, PaperBook, type PaperMoney } from './book.ts';
 import { nextOrderState, type OrderStateChange, type PaperOrderStatus } from './order-state.ts';
 import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, startPaperServer } from './server.ts';
 
 /**
  * A paper Alor: `POST /refresh?token=` (oauth host), the limit- and market-order commands, the cancel, the order lookup
- * of the follow-up, a v2 signal's reads (the position in a symbol, the portfolio's orders) and the preflight's (portfolio
- * summary, positions, instrument) on one loopback server, checked field by field against
+ * of the follow-up, a v2 signal's reads (the position in a symbol, the portfolio's orders, the order estimate of
+ * sizing), the guards' (the portfolio summary, the instrument's trading status) and the preflight's (portfolio summary,
+ * positions, instrument) on one loopback server, checked field by field against
  * docs/broker-specs/alor-WarpOpenAPIv2.yml. It keeps a book of accepted orders and of positions (in lots, as Alor
  * counts them), answers a repeated `X-REQID` from its first answer, and refuses what Alor would. A market order fills at
  * once at the symbol's last price (set from outside); a limit order works until it is filled, cancelled or changed from
@@ -26,6 +27,8 @@ const ALOR_POSITIONS_PATH = '/md/v2/Clients/{exchange}/{portfolio}/positions';
 const ALOR_ORDERS_PATH = '/md/v2/Clients/{exchange}/{portfolio}/orders';
 export const ALOR_SUMMARY_PATH = '/md/v2/Clients/{exchange}/{portfolio}/summary';
 export const ALOR_SECURITY_PATH = '/md/v2/Securities/{exchange}/{symbol}';
+/** `CommandapiWarptransTradeV2ClientOrdersEstimatePost`. */
+export const ALOR_ESTIMATE_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/estimate';
 /** `MdV2ClientsExchangePortfolioOrdersOrderIdGet`: one order of a portfolio. */
 const ALOR_ORDER_LOOKUP_PATH = '/md/v2/Clients/{exchange}/{portfolio}/orders/{orderId}';
 /** `CommandapiWarptransTradeV2ClientOrdersActionsStopPost`. */
@@ -48,13 +51,18 @@ export const ALOR_PAPER_SCENARIOS = [
   'portfolio-not-on-exchange',
   /** The exchange lists no instrument of that symbol: 404. */
   'instrument-not-tradable',
+  /** No instrument trades now: `tradingStatus` 18, and orders are refused. */
+  'instrument-not-trading',
+  /** The portfolio has lost a tenth of its value today (the summary's `profit`). */
+  'daily-loss-reached',
 ] as const;
 export type AlorPaperScenario = (typeof ALOR_PAPER_SCENARIOS)[number];
 
 /** What a token carries under `portfolio-not-in-token`. */
 const OTHER_PORTFOLIOS = ['D99999', 'G99999'];
-/** `field_TradingStatusCode` 17: normal trading. */
+/** `field_TradingStatusCode` 17: normal trading; 18: no trading, or trading closed. */
 const NORMAL_TRADING = 17;
+const NOT_TRADING = 18;
 
 export interface AlorPaperOptions {
   /** Refresh token → the portfolios it may trade. */
@@ -135,6 +143,11 @@ export interface AlorPaperBroker extends PaperServer {
    */
   setLastPrice(symbol: string, price: number): string | undefined;
   lastPrice(symbol: string): number;
+  /** A portfolio's value, day's result and cash; an error text when a value is not a number. */
+  setMoney(portfolio: string, change: Partial<PaperMoney>): string | undefined;
+  money(portfolio: string): PaperMoney;
+  /** Stops (or lets) a symbol trade on an exchange: its trading status, and the orders it takes. */
+  setTrading(exchange: 'MOEX' | 'SPBX', symbol: string, trading: boolean): void;
   /** Every access token (JWT) issued, oldest first: lets a test look for them where they must not be. */
   readonly issuedAccessTokens: readonly string[];
   /** Issued access tokens stop working now, as when Alor revokes them early. */
@@ -185,6 +198,18 @@ const MarketOrderBodySchema = z.strictObject({
   user: z.strictObject({ portfolio: z.string().min(1) }),
   timeInForce: z.string().optional(),
   allowMargin: z.boolean().optional(),
+});
+
+/** `object_EstimateOrder`: the documented fields, nothing else. */
+const EstimateBodySchema = z.strictObject({
+  portfolio: z.string().min(1),
+  ticker: z.string().min(1),
+  exchange: z.enum(['MOEX', 'SPBX']),
+  price: z.number().positive().optional(),
+  lotQuantity: z.number().int().optional(),
+  budget: z.number().optional(),
+  board: z.string().optional(),
+  includeLimitOrders: z.boolean().optional(),
 });
 
 /** `OrdersActionsStopMarketTVWarp`: the documented fields, nothing else. */
@@ -300,18 +325,69 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
     const read = portfolioRead(request);
     if ('status' in read) return read;
     if (scenario === 'portfolio-not-on-exchange') return { status: 403 };
+    const { portfolioValue, dailyResult, cash } = moneyOf(read.portfolio);
+    const opening = portfolioValue - dailyResult;
     return {
       status: 200,
       body: {
-        buyingPowerAtMorning: 100_000,
-        buyingPower: 100_000,
-        profit: 0,
-        profitRate: 0,
-        portfolioEvaluation: 100_000,
-        portfolioLiquidationValue: 100_000,
+        buyingPowerAtMorning: cash,
+        buyingPower: cash,
+        profit: dailyResult,
+        profitRate: opening > 0 ? Math.round((dailyResult / opening) * 10_000) / 100 : 0,
+        portfolioEvaluation: portfolioValue,
+        portfolioLiquidationValue: portfolioValue,
         initialMargin: 0,
-        riskBeforeForcePositionClosing: 100_000,
+        riskBeforeForcePositionClosing: portfolioValue,
         commission: 0,
+      },
+    };
+  };
+
+  /** The portfolio's money, with the day's loss of `daily-loss-reached`. */
+  const moneyOf = (portfolio: string): PaperMoney => {
+    const money = book.money(portfolio);
+    return scenario === 'daily-loss-reached'
+      ? { ...money, dailyResult: money.portfolioValue * DAILY_LOSS_SCENARIO_SHARE }
+      : money;
+  };
+
+  /** Whether the symbol trades now: not under `instrument-not-trading`, nor stopped from outside. */
+  const tradesNow = (exchange: string, symbol: string) =>
+    scenario !== 'instrument-not-trading' && book.trading(bookKey(exchange, symbol));
+
+  /**
+   * `CommandapiWarptransTradeV2ClientOrdersEstimatePost`: the lots asked for (one by default) at the price given, else
+   * the last price; what the portfolio's cash buys (twice as much with margin), and the lots held to sell.
+   */
+  const estimate = (request: BrokerRequest): JsonAnswer => {
+    const session = sessionOf(request);
+    if (session === undefined) return { status: 401 };
+    const parsed = EstimateBodySchema.safeParse(request.json);
+    if (!parsed.success)
+      return { status: 400, body: { message: `Invalid request body: ${parsed.error.issues[0]?.path.join('.')}` } };
+    const body = parsed.data;
+    if (!session.portfolios.includes(body.portfolio)) return { status: 403 };
+    const listed = options.instruments?.[body.exchange].includes(body.ticker) ?? true;
+    if (!listed) return { status: 404 };
+    const lotSize = options.lotSizes?.[body.ticker] ?? 1;
+    const lotPrice = (body.price ?? book.lastPrice(body.ticker)) * lotSize;
+    const { cash } = moneyOf(body.portfolio);
+    const affordable = Math.max(0, Math.floor(cash / lotPrice));
+    const held = Math.max(0, book.position(body.portfolio, bookKey(body.exchange, body.ticker)) ?? 0);
+    return {
+      status: 200,
+      body: {
+        portfolio: body.portfolio,
+        ticker: body.ticker,
+        exchange: body.exchange,
+        quantityToSell: held + affordable,
+        quantityToBuy: affordable * 2,
+        notMarginQuantityToSell: held,
+        notMarginQuantityToBuy: affordable,
+        orderEvaluation: lotPrice * (body.lotQuantity ?? 1),
+        commission: 0,
+        buyPrice: body.budget === undefined ? null : lotPrice,
+        isUnitedPortfolio: false,
       },
     };
   };
@@ -337,8 +413,9 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
         minstep: 0.01,
         currency: exchange.data === 'MOEX' ? 'RUB' : 'USD',
         board: exchange.data === 'MOEX' ? 'TQBR' : 'SPBXM',
-        tradingStatus: NORMAL_TRADING,
-        tradingStatusInfo: 'нормальный период торгов',
+        ...(tradesNow(exchange.data, symbol)
+          ? { tradingStatus: NORMAL_TRADING, tradingStatusInfo: 'нормальный период торгов' }
+          : { tradingStatus: NOT_TRADING, tradingStatusInfo: 'нет торгов' }),
       },
     };
   };
@@ -816,6 +893,9 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
         body: { message: `Инструмент ${order.instrument.symbol} не найден на ${order.instrument.exchange}` },
       };
     }
+    if (!tradesNow(order.instrument.exchange, order.instrument.symbol)) {
+      return { status: 400, body: { message: `Торги по инструменту ${order.instrument.symbol} сейчас не проводятся` } };
+    }
     orderSequence += 1;
     return { status: 200, body: { message: 'success', orderNumber: String(orderSequence) } };
   };
@@ -836,6 +916,7 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
     { name: 'summary', method: 'GET', path: ALOR_SUMMARY_PATH, handle: portfolioSummary },
     { name: 'security', method: 'GET', path: ALOR_SECURITY_PATH, handle: security },
     { name: 'order-lookup', method: 'GET', path: ALOR_ORDER_LOOKUP_PATH, handle: lookUpOrder },
+    { name: 'estimate', method: 'POST', path: ALOR_ESTIMATE_PATH, handle: estimate },
     { name: 'stop-order', method: 'POST', path: ALOR_STOP_PATH, handle: placeStop },
     { name: 'order-group', method: 'POST', path: ALOR_ORDER_GROUPS_PATH, handle: createGroup },
     { name: 'stop-orders', method: 'GET', path: ALOR_STOP_ORDERS_PATH, handle: listStopOrders },
@@ -882,6 +963,10 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
       return problem;
     },
     lastPrice: (symbol: string) => book.lastPrice(symbol),
+    setMoney: (portfolio: string, change: Partial<PaperMoney>) => book.setMoney(portfolio, change),
+    money: (portfolio: string) => moneyOf(portfolio),
+    setTrading: (exchange: 'MOEX' | 'SPBX', symbol: string, trading: boolean) =>
+      book.setTrading(bookKey(exchange, symbol), trading),
     setScenario: (next: AlorPaperScenario | undefined) => {
       scenario = next;
     },

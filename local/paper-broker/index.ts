@@ -30,16 +30,18 @@ export const PAPER_TINKOFF = { token: 'paper-tinvest-token', accountId: '2000000
 /** A few real instruments, so a typo in a FIGI or symbol is refused as the broker would. */
 export const PAPER_INSTRUMENTS = {
   alor: {
-    MOEX: ['SBER', 'GAZP', 'LKOH', 'YDEX', 'SiZ6'],
+    MOEX: ['SBER', 'GAZP', 'LKOH', 'YDEX', 'SiZ6', 'IRAO'],
     SPBX: ['AAPL', 'MSFT', 'BRK B', 'TSLA', 'NVDA'],
   },
   /**
    * The shares' FIGIs are their real ones, as is SBER's uid; the other uids, TMOS's FIGI and all of NOAPI are the paper
-   * broker's own. NOAPI stands for the instruments T-Invest does not let the API trade.
+   * broker's own. LKOH (lot 1), SBER (10) and IRAO (100) are what the sizing tests size in. NOAPI stands for the instruments T-Invest does not let the API trade.
    */
   tinkoff: [
     share('SBER', 'TQBR', 'BBG004730N88', 'e6123145-9665-43e0-8413-cd61b8aa9b13', 10, 'Сбер Банк', 'rub'),
     share('GAZP', 'TQBR', 'BBG004730RP0', 'd8c62303-8e77-4bbd-a89a-9e0df39dc5db', 10, 'Газпром', 'rub'),
+    share('LKOH', 'TQBR', 'BBG004731032', '02cfdf61-6298-4c0f-a9ca-9cabc82afaf3', 1, 'Лукойл', 'rub'),
+    share('IRAO', 'TQBR', 'BBG004S68473', '2dfbc1fd-b92a-436e-b011-928c79e805f2', 100, 'Интер РАО', 'rub'),
     {
       ...share(
         'TMOS',
@@ -71,7 +73,7 @@ export const PAPER_INSTRUMENTS = {
 } as const;
 
 /** Alor's lot sizes as the exchange has them (T-Invest's are in its instrument table): a signal's `v` is lots. */
-const ALOR_LOT_SIZES = { SBER: 10, GAZP: 10 } as const;
+const ALOR_LOT_SIZES = { SBER: 10, GAZP: 10, IRAO: 100 } as const;
 
 /** Each broker's failure scenarios, by broker: the names `PAPER_SCENARIOS` and the console switch. */
 export const PAPER_SCENARIOS = { alor: ALOR_PAPER_SCENARIOS, tinkoff: TINKOFF_PAPER_SCENARIOS } as const;
@@ -81,25 +83,32 @@ export interface PaperScenarios {
   readonly tinkoff?: TinkoffPaperScenario | undefined;
 }
 
-/** The broker a scenario name belongs to (the names are unique across brokers), or undefined for an unknown name. */
-export function scenarioBroker(name: string): Broker | undefined {
-  if ((ALOR_PAPER_SCENARIOS as readonly string[]).includes(name)) return 'alor';
-  return (TINKOFF_PAPER_SCENARIOS as readonly string[]).includes(name) ? 'tinkoff' : undefined;
+/** The brokers a scenario name belongs to: a name both brokers play (`daily-loss-reached`) is either's. */
+export function scenarioBrokers(name: string): Broker[] {
+  return (Object.keys(PAPER_SCENARIOS) as Broker[]).filter((broker) =>
+    (PAPER_SCENARIOS[broker] as readonly string[]).includes(name),
+  );
 }
 
-/** `PAPER_SCENARIOS=read-only-token,revoked-refresh-token`: at most one per broker. */
+/**
+ * `PAPER_SCENARIOS=read-only-token,revoked-refresh-token`: at most one per broker. A name both brokers play is played
+ * by both (`daily-loss-reached`), unless it names its broker (`tinkoff:daily-loss-reached`).
+ */
 export function parsePaperScenarios(setting: string | undefined, name: string): PaperScenarios {
   const scenarios: { alor?: AlorPaperScenario; tinkoff?: TinkoffPaperScenario } = {};
-  for (const scenario of (setting ?? '')
+  for (const entry of (setting ?? '')
     .split(',')
     .map((part) => part.trim())
     .filter((part) => part !== '')) {
-    const broker = scenarioBroker(scenario);
-    if (broker === undefined || scenarios[broker] !== undefined) {
-      const known = [...ALOR_PAPER_SCENARIOS, ...TINKOFF_PAPER_SCENARIOS].join(', ');
-      throw new ConfigError(`${name} takes at most one scenario per broker, of: ${known}`);
+    const [named, scenario = ''] = entry.includes(':') ? entry.split(':', 2) : [undefined, entry];
+    const brokers = scenarioBrokers(scenario).filter((broker) => named === undefined || broker === named);
+    if (brokers.length === 0 || brokers.some((broker) => scenarios[broker] !== undefined)) {
+      const known = [...new Set([...ALOR_PAPER_SCENARIOS, ...TINKOFF_PAPER_SCENARIOS])].join(', ');
+      throw new ConfigError(
+        `${name} takes at most one scenario per broker, of: ${known} (a name both brokers play, for one of them: tinkoff:<name>)`,
+      );
     }
-    Object.assign(scenarios, { [broker]: scenario });
+    for (const broker of brokers) Object.assign(scenarios, { [broker]: scenario });
   }
   return scenarios;
 }

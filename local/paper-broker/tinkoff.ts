@@ -1,20 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { PaperBook } from './book.ts';
+import { DAILY_LOSS_SCENARIO_SHARE, PaperBook, type PaperMoney } from './book.ts';
 import { nextOrderState, type OrderStateChange, type PaperOrderStatus } from './order-state.ts';
 import { type BrokerRequest, type JsonAnswer, type PaperServer, type Route, startPaperServer } from './server.ts';
 
 /**
- * A paper T-Invest: API v2 REST under `/rest` (`OrdersService/PostOrder`, `GetOrderState`, `GetOrders` and
- * `CancelOrder`, `OperationsService/GetPositions`, and the preflight's read calls `UsersService/GetAccounts`,
- * `UsersService/GetInfo`, `InstrumentsService/GetInstrumentBy`), the same under `/sandbox/rest` as its sandbox, and the
+ * A paper T-Invest: API v2 REST under `/rest` (`OrdersService/PostOrder`, `GetOrderState`, `GetOrders`, `CancelOrder`
+ * and `GetMaxLots`, `OperationsService/GetPositions` and `GetPortfolio`, `MarketDataService/GetTradingStatus` and
+ * `GetLastPrices`, and the preflight's read calls `UsersService/GetAccounts`, `UsersService/GetInfo`,
+ * `InstrumentsService/GetInstrumentBy`), the same under `/sandbox/rest` as its sandbox, and the
  * retired v1 `/openapi/orders/limit-order`, checked against docs/broker-specs/tinvest-v2-openapi.yaml and
  * tinkoff-openapi-v1-swagger.yaml. Errors carry the catalogue codes of tinvest-v2-api_errors.json. A repeated `orderId`
  * places no second order and gets the first answer again. It knows a table of instruments (by FIGI, uid, or ticker
  * within a class code) and keeps each account's positions, in lots, shown in pieces as T-Invest counts them. A market
  * or best-price order fills at once at the instrument's last price (set from outside); a limit order works until it is
- * filled, cancelled or changed from outside. A scenario makes it fail the way a misconfigured token or account does,
- * for the preflight to find.
+ * filled, cancelled or changed from outside. Each account has a portfolio value, a day's result and cash (what its
+ * own money buys: `GetMaxLots`), each instrument a trading status, all set from outside. A scenario makes it fail the
+ * way a misconfigured token or account does, for the preflight to find, or stops the market for the guards to see.
  */
 
 export const TINKOFF_V2_PREFIX = '/rest';
@@ -37,6 +39,10 @@ export const TINKOFF_PAPER_SCENARIOS = [
   'sandbox-token',
   /** No instrument may be traded through the API (`apiTradeAvailableFlag: false`): an order gets 30052. */
   'instrument-not-tradable',
+  /** No instrument trades now (`SECURITY_TRADING_STATUS_NOT_AVAILABLE_FOR_TRADING`): an order gets 30079. */
+  'instrument-not-trading',
+  /** Every account has lost a tenth of its portfolio today (`dailyYield`). */
+  'daily-loss-reached',
 ] as const;
 export type TinkoffPaperScenario = (typeof TINKOFF_PAPER_SCENARIOS)[number];
 
@@ -140,6 +146,11 @@ export interface TinkoffPaperBroker extends PaperServer {
    */
   setLastPrice(instrumentId: string, price: number): string | undefined;
   lastPrice(instrumentId: string): number;
+  /** An account's portfolio value, day's result and cash; an error text when a value is not a number. */
+  setMoney(accountId: string, change: Partial<PaperMoney>): string | undefined;
+  money(accountId: string): PaperMoney;
+  /** Stops (or lets) an instrument, named by FIGI or uid, trade: its status, and the orders PostOrder takes. */
+  setTrading(instrumentId: string, trading: boolean): void;
   /** Base URL for `TINKOFF_API_URL` with `TINKOFF_API=v2`; the server's own URL serves v1. */
   readonly v2Url: string;
   /** Base URL of the paper sandbox. */
@@ -175,6 +186,32 @@ const GetOrdersBodySchema = z.strictObject({
       executionStatus: z.array(z.string()).optional(),
     })
     .optional(),
+});
+
+/** `v1GetTradingStatusRequest`. */
+const TradingStatusBodySchema = z.strictObject({ instrumentId: z.string().min(1) });
+
+/** `v1PortfolioRequest`. */
+const PortfolioBodySchema = z.strictObject({
+  accountId: z.string().min(1),
+  currency: z.enum(['RUB', 'USD', 'EUR']).optional(),
+});
+
+const QuotationBodySchema = z.strictObject({ units: Int64String, nano: z.number().int() });
+
+/** `v1GetMaxLotsRequest`. */
+const MaxLotsBodySchema = z.strictObject({
+  accountId: z.string().min(1),
+  instrumentId: z.string().min(1),
+  price: QuotationBodySchema.optional(),
+});
+
+/** `v1GetLastPricesRequest`. */
+const LastPricesBodySchema = z.strictObject({
+  figi: z.array(z.string()).optional(),
+  instrumentId: z.array(z.string()).optional(),
+  lastPriceType: z.string().optional(),
+  instrumentStatus: z.string().optional(),
 });
 
 /** `v1CancelOrderRequest`. */
@@ -330,6 +367,12 @@ function instrumentToWire(instrument: PaperInstrument): Record<string, unknown> 
   };
 }
 
+/** A number as `v1Quotation` (`units` an int64 string, `nano` of the same sign), or `v1MoneyValue` with a currency. */
+function toQuotation(value: number): { units: string; nano: number } {
+  const units = Math.trunc(value);
+  return { units: String(units), nano: Math.round((value - units) * 1e9) };
+}
+const toMoney = (value: number) => ({ currency: 'rub', ...toQuotation(value) });
 /** A decimal as T-Invest's `Quotation` (`{units, nano}`). */
 function decimalToWire(decimal: string): { units: string; nano: number } {
   const [whole = '0', fraction = ''] = decimal.split('.');
@@ -460,6 +503,7 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     if (instrument !== true && !instrument.apiTradeAvailableFlag) {
       return error(400, 3, 30052, 'Instrument forbidden for trading by API');
     }
+    if (!tradesNow(body.instrumentId)) return error(400, 3, 30079, 'Instrument is not available for trading');
     const orderId = String(Date.now()) + String(orders.length).padStart(4, '0');
     const filledAtOnce = !limit;
     const order: TinkoffPaperOrder = {
@@ -748,6 +792,54 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     };
   };
 
+  /** Whether the instrument trades now: not under `instrument-not-trading`, nor stopped from outside. */
+  const tradesNow = (instrumentId: string) =>
+    scenario !== 'instrument-not-trading' && book.trading(positionKey(instrumentId));
+
+  /** The instrument a market-data request names: by FIGI, uid, or `ticker_classCode`. */
+  const marketInstrument = (id: string): PaperInstrument | true | undefined =>
+    instrumentById(id) ??
+    options.instruments?.find((instrument) => `${instrument.ticker}_${instrument.classCode}` === id);
+
+  /** The account's money, with the day's loss of `daily-loss-reached`. */
+  const moneyOf = (accountId: string): PaperMoney => {
+    const money = book.money(accountId);
+    return scenario === 'daily-loss-reached'
+      ? { ...money, dailyResult: money.portfolioValue * DAILY_LOSS_SCENARIO_SHARE }
+      : money;
+  };
+
+  /** `MarketDataService/GetTradingStatus`: normal trading, or none under `instrument-not-trading` (flags left out). */
+  const getTradingStatus = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    if (accountsOf(request, environment) === undefined) return UNAUTHENTICATED;
+    const parsed = TradingStatusBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    const known = marketInstrument(parsed.data.instrumentId);
+    if (known === undefined) return error(404, 5, 50002, 'Instrument not found');
+    const instrument = known === true ? undefined : known;
+    const id = instrument?.uid ?? parsed.data.instrumentId;
+    const trading = tradesNow(id);
+    const flags = {
+      limitOrderAvailableFlag: trading,
+      marketOrderAvailableFlag: trading,
+      apiTradeAvailableFlag: instrument?.apiTradeAvailableFlag ?? true,
+      bestpriceOrderAvailableFlag: trading,
+    };
+    return {
+      status: 200,
+      body: {
+        figi: instrument?.figi ?? parsed.data.instrumentId,
+        tradingStatus: trading
+          ? 'SECURITY_TRADING_STATUS_NORMAL_TRADING'
+          : 'SECURITY_TRADING_STATUS_NOT_AVAILABLE_FOR_TRADING',
+        ...Object.fromEntries(Object.entries(flags).filter(([, value]) => value)),
+        instrumentUid: id,
+        ticker: instrument?.ticker ?? '',
+        classCode: instrument?.classCode ?? '',
+      },
+    };
+  };
+
   const stopOrders: TinkoffPaperStopOrder[] = [];
   const stopFirstAnswers = new Map<string, JsonAnswer>();
   let stopRefusal: string | undefined;
@@ -816,6 +908,94 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
         responseMetadata: { trackingId: randomUUID() },
       },
     };
+  };
+
+  /** `OperationsService/GetPortfolio`: the account's value, cash and day's result as set (no positions listed). */
+  const getPortfolio = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const accounts = accountsOf(request, environment);
+    if (accounts === undefined) return UNAUTHENTICATED;
+    const parsed = PortfolioBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    if (!accounts.includes(parsed.data.accountId)) return error(404, 5, 50004, 'Account not found');
+    const { portfolioValue, dailyResult, cash } = moneyOf(parsed.data.accountId);
+    const opening = portfolioValue - dailyResult;
+    return {
+      status: 200,
+      body: {
+        totalAmountShares: toMoney(portfolioValue - cash),
+        totalAmountBonds: toMoney(0),
+        totalAmountEtf: toMoney(0),
+        totalAmountCurrencies: toMoney(cash),
+        totalAmountFutures: toMoney(0),
+        expectedYield: toQuotation(0),
+        positions: [],
+        accountId: parsed.data.accountId,
+        totalAmountPortfolio: toMoney(portfolioValue),
+        dailyYield: toMoney(dailyResult),
+        dailyYieldRelative: toQuotation(opening > 0 ? (dailyResult / opening) * 100 : 0),
+      },
+    };
+  };
+
+  /**
+   * `OrdersService/GetMaxLots`: what the account's cash buys at the price given (else the last price), and the lots it
+   * holds to sell; with margin, twice as much.
+   */
+  const getMaxLots = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    const accounts = accountsOf(request, environment);
+    if (accounts === undefined) return UNAUTHENTICATED;
+    const parsed = MaxLotsBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    const { accountId, instrumentId, price } = parsed.data;
+    if (!accounts.includes(accountId)) return error(404, 5, 50004, 'Account not found');
+    const known = instrumentById(instrumentId);
+    if (known === undefined) return error(404, 5, 50002, 'Instrument not found');
+    const lot = known === true ? 1 : known.lot;
+    const last = book.lastPrice(positionKey(instrumentId));
+    const at = price === undefined ? last : Number(quotationToDecimal(price.units, price.nano));
+    const { cash } = moneyOf(accountId);
+    const buy = (perPiece: number) => String(Math.max(0, Math.floor(cash / (perPiece * lot))));
+    const held = Math.max(0, book.position(accountId, positionKey(instrumentId)) ?? 0);
+    const limits = (factor: number) => ({
+      buyMoneyAmount: toQuotation(cash * factor),
+      buyMaxLots: String(Number(buy(at)) * factor),
+      buyMaxMarketLots: String(Number(buy(last)) * factor),
+    });
+    return {
+      status: 200,
+      body: {
+        currency: known === true ? 'rub' : known.currency,
+        buyLimits: limits(1),
+        buyMarginLimits: limits(2),
+        sellLimits: { sellMaxLots: String(held) },
+        sellMarginLimits: { sellMaxLots: String(held + Number(buy(last))) },
+      },
+    };
+  };
+
+  /** `MarketDataService/GetLastPrices`: each instrument's last price, as set from outside. */
+  const getLastPrices = (request: BrokerRequest, environment: Environment): JsonAnswer => {
+    if (accountsOf(request, environment) === undefined) return UNAUTHENTICATED;
+    const parsed = LastPricesBodySchema.safeParse(request.json);
+    if (!parsed.success) return error(400, 3, 30001, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}`);
+    const ids = [...(parsed.data.instrumentId ?? []), ...(parsed.data.figi ?? [])];
+    const lastPrices = ids.flatMap((id) => {
+      const known = marketInstrument(id);
+      if (known === undefined) return [];
+      const instrument = known === true ? undefined : known;
+      return [
+        {
+          figi: instrument?.figi ?? id,
+          price: toQuotation(book.lastPrice(positionKey(instrument?.uid ?? id))),
+          time: new Date().toISOString(),
+          instrumentUid: instrument?.uid ?? id,
+          ticker: instrument?.ticker ?? '',
+          classCode: instrument?.classCode ?? '',
+          lastPriceType: 'LAST_PRICE_EXCHANGE',
+        },
+      ];
+    });
+    return { status: 200, body: { lastPrices } };
   };
 
   /** Whether the last price meets a stop order now (a trailing take-profit: activated, then fallen back its distance). */
@@ -943,6 +1123,10 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
     { name: 'accounts', method: 'UsersService/GetAccounts', handle: getAccounts },
     { name: 'info', method: 'UsersService/GetInfo', handle: getInfo },
     { name: 'instrument', method: 'InstrumentsService/GetInstrumentBy', handle: getInstrumentBy },
+    { name: 'trading-status', method: 'MarketDataService/GetTradingStatus', handle: getTradingStatus },
+    { name: 'portfolio', method: 'OperationsService/GetPortfolio', handle: getPortfolio },
+    { name: 'max-lots', method: 'OrdersService/GetMaxLots', handle: getMaxLots },
+    { name: 'last-prices', method: 'MarketDataService/GetLastPrices', handle: getLastPrices },
     { name: 'stop-order', method: 'StopOrdersService/PostStopOrder', handle: postStopOrder },
     { name: 'stop-orders', method: 'StopOrdersService/GetStopOrders', handle: getStopOrders },
     { name: 'cancel-stop', method: 'StopOrdersService/CancelStopOrder', handle: cancelStopOrder },
@@ -997,6 +1181,9 @@ export async function startTinkoffPaperBroker(options: TinkoffPaperOptions): Pro
       return problem;
     },
     lastPrice: (instrumentId: string) => book.lastPrice(positionKey(instrumentId)),
+    setMoney: (accountId: string, change: Partial<PaperMoney>) => book.setMoney(accountId, change),
+    money: (accountId: string) => moneyOf(accountId),
+    setTrading: (instrumentId: string, trading: boolean) => book.setTrading(positionKey(instrumentId), trading),
     setScenario: (next: TinkoffPaperScenario | undefined) => {
       scenario = next;
     },

@@ -2,8 +2,9 @@ import type { Dispatcher } from 'undici';
 import { type CommonConfig, closesUnprotected } from '../config.ts';
 import type { Broker, SignalExchange } from '../facts.ts';
 import { createWebhookHandler, type SignalHandling, type WebhookOrder } from '../http/inbound/webhook-handler.ts';
-import { brokerAgent, stateReadsAgent } from '../http/outbound/client.ts';
+import { brokerAgent, marketReadsAgent, stateReadsAgent } from '../http/outbound/client.ts';
 import type { Deadline } from '../http/outbound/deadline.ts';
+import { DynamoOrderCounter, MemoryOrderCounter, type OrderCounter } from '../lock/order-counter.ts';
 import { DynamoLeaseStore, LeasedPositionLock, MemoryLeaseStore, type PositionLock } from '../lock/position-lock.ts';
 import { loadLockSdkOnDemand } from '../lock/sdk.ts';
 import type { LogFields } from '../logging.ts';
@@ -20,9 +21,23 @@ import type * as z from '../zod.ts';
 import { type BrokerLambdaHandler, createBrokerEntry, type KeepWarmCall, webhookStore } from './container.ts';
 import { type BrokerCredentialSources, type NotConfiguredMessages, readBrokerCredentials } from './credentials.ts';
 import type { FollowUpQueue } from './follow-up-queue.ts';
+import {
+  type GuardContext,
+  GuardRun,
+  guardNeeds,
+  instrumentNeeds,
+  readKillSwitch,
+  readsInstrument,
+  readsNothing,
+} from './guards.ts';
 import type { OrderOutcome } from './outcome.ts';
 import { brokerRequestId } from './request-id.ts';
-import { type BrokerSignalCalls, createSignalRecipe } from './signal-recipe.ts';
+import {
+  type BrokerSignalCalls,
+  createSignalRecipe,
+  type InstrumentCall,
+  type InstrumentNeeds,
+} from './signal-recipe.ts';
 
 /**
  * The recipe every broker module follows, in one place: read the stored credential and account (404 rows), put
@@ -82,6 +97,8 @@ export interface BrokerDescription<TOrder extends WebhookOrder, TFields = unknow
   readonly warmUpAnswers: () => void;
   /** Unset: the function takes no v2 signals (T-Invest API v1). */
   readonly signals?: BrokerSignalDescription<TFields> | undefined;
+  /** Today's order as a v2 signal reads it (an order of `d` and `v` at `p`): what its guards check. */
+  readonly orderSignal: (order: TOrder) => Signal<TFields>;
 }
 
 /** The parts of an order that call the broker, made with the dispatcher all of the container's broker calls use. */
@@ -113,6 +130,10 @@ export interface BrokerHandlerDeps {
   readonly dispatcher?: Dispatcher;
   /** @default the DynamoDB lock of `POSITION_LOCK_TABLE`, else one within the process */
   readonly lock?: PositionLock;
+  /** @default the day's order count in `POSITION_LOCK_TABLE`, else one within the process */
+  readonly orderCounter?: OrderCounter;
+  /** The guards' clock (a signal's age, the day of its count). @default Date.now */
+  readonly now?: () => number;
   /** T-Invest: where a protected entry's watch goes. @default SQS at `TINKOFF_FOLLOW_UP_QUEUE_URL`, else the process's */
   readonly followUpQueue?: FollowUpQueue;
   /**
@@ -122,6 +143,13 @@ export interface BrokerHandlerDeps {
    */
   readonly initStartedAt?: number;
 }
+
+/** The reads of a function that has none (T-Invest API v1): its configuration sets no guard that reads. */
+const unavailableReads = {
+  tradingStatus: () => Promise.reject(new Error('no broker reads')),
+  portfolio: () => Promise.reject(new Error('no broker reads')),
+  quote: () => Promise.reject(new Error('no broker reads')),
+};
 
 /** A first call this soon after the handler was made came with the container: Lambda hands it over as init ends. */
 const CALL_THAT_STARTED_THE_CONTAINER_MS = 100;
@@ -137,6 +165,29 @@ function positionLock(config: CommonConfig): PositionLock {
   );
 }
 
+/** The day's order count of a function's container (docs/contract.md#orders-per-day): beside the position lock's leases. */
+function orderCounter(config: CommonConfig): OrderCounter {
+  const table = config.positionLockTable;
+  return table === undefined ? new MemoryOrderCounter() : new DynamoOrderCounter(loadLockSdkOnDemand, table);
+}
+
+/** What the guards of a function's orders read with, but the broker's reads (docs/contract.md#guards). */
+function guardContext(
+  broker: Broker,
+  config: CommonConfig,
+  store: ValueStore,
+  deps: BrokerHandlerDeps,
+): Omit<GuardContext<unknown>, 'reads' | 'readState'> {
+  const source = config.guards.killSwitch;
+  return {
+    config: config.guards,
+    killSwitch: (deadline) => (source === undefined ? false : readKillSwitch(source, store, deadline)),
+    counter: deps.orderCounter ?? orderCounter(config),
+    countName: (account) => `${broker}#${account}`,
+    now: deps.now ?? (() => Date.now()),
+  };
+}
+
 /** How a function reads and runs v2 signals: the shared parser and recipe, with the broker's description and calls. */
 function signalHandling<TFields, TInstrument, TSignalTerms extends LogFields>(
   description: Pick<BrokerDescription<WebhookOrder, TFields>, 'broker' | 'stored' | 'notConfigured'>,
@@ -145,6 +196,7 @@ function signalHandling<TFields, TInstrument, TSignalTerms extends LogFields>(
   config: CommonConfig,
   store: ValueStore,
   lock: PositionLock,
+  guards: Omit<GuardContext<unknown>, 'reads' | 'readState'>,
 ): SignalHandling<TFields> {
   const { broker, stored, notConfigured } = description;
   const recipe = createSignalRecipe({
@@ -153,13 +205,14 @@ function signalHandling<TFields, TInstrument, TSignalTerms extends LogFields>(
     lock,
     brokerTimeoutMs: config.brokerTimeoutMs,
     dryRun: config.dryRun,
+    guards,
     closeUnprotected: closesUnprotected(config),
   });
   return {
     parse: (body) => parseSignal(body, signals.fields),
     parseProtected: (body) => parseProtectedOrder(body, signals.fields),
     unsupported: (signal) => unsupportedBy(signals.support, signal, signals.exchange(signal)),
-    capabilities: () => signalCapabilities(signals.support, broker, config.dryRun),
+    capabilities: () => signalCapabilities(signals.support, broker, config.dryRun, config.guards),
     run: (request) => {
       let credentials: ReturnType<typeof readBrokerCredentials> | undefined;
       return recipe({
@@ -188,6 +241,7 @@ export function createBrokerHandler<
   calls: (
     dispatcher: Dispatcher,
     readsDispatcher: (slot?: number) => Dispatcher,
+    marketReadsDispatcher: () => Dispatcher,
   ) => BrokerCalls<TOrder, TTerms, TFields, TInstrument, TSignalTerms>,
   config: CommonConfig,
   deps: BrokerHandlerDeps,
@@ -197,7 +251,10 @@ export function createBrokerHandler<
   const { broker, orderSchema, stored, notConfigured } = description;
   // A v2 signal's second read goes over a connection of its own; a test's mock dispatcher takes both.
   const readsDispatcher = (slot?: number) => deps.dispatcher ?? stateReadsAgent(slot);
-  const { orderTerms, client, signals: signalCalls } = calls(dispatcher, readsDispatcher);
+  // The reads of sizing and the guards go over connections of their own, at once.
+  const marketReadsDispatcher = () => deps.dispatcher ?? marketReadsAgent();
+  const { orderTerms, client, signals: signalCalls } = calls(dispatcher, readsDispatcher, marketReadsDispatcher);
+
   const signalDescription = description.signals;
   const createdAt = performance.now();
   let firstCall = true;
@@ -207,10 +264,39 @@ export function createBrokerHandler<
     return startedTheContainer && deps.initStartedAt !== undefined ? deps.initStartedAt : startedAt;
   };
 
+  const guards = guardContext(broker, config, store, deps);
   const signals =
     signalDescription === undefined || signalCalls === undefined
       ? undefined
-      : signalHandling(description, signalDescription, signalCalls, config, store, deps.lock ?? positionLock(config));
+      : signalHandling(
+          description,
+          signalDescription,
+          signalCalls,
+          config,
+          store,
+          deps.lock ?? positionLock(config),
+          guards,
+        );
+  /**
+   * Today's order's guards, when one may refuse it: a guard that reads is set, or its lots are over the per-order limit.
+   * Otherwise nothing is read and today's requests are made.
+   */
+  const orderGuards = (order: TOrder, deadline: Deadline) => {
+    const signal = description.orderSignal(order);
+    const needs = guardNeeds(config.guards, signal);
+    if (readsNothing(needs) && signal.intent.kind === 'order' && signal.intent.lots <= config.guards.maxLotsPerOrder) {
+      return undefined;
+    }
+    const context: GuardContext<TInstrument> = {
+      ...guards,
+      reads: signalCalls?.reads ?? unavailableReads,
+      readState: (call, stateNeeds) =>
+        signalCalls === undefined
+          ? Promise.reject(new Error('no state reads'))
+          : signalCalls.client.readState(call, stateNeeds),
+    };
+    return { signal, run: new GuardRun(context, signal, deadline) };
+  };
 
   const webhook = createWebhookHandler<TOrder, TFields>({
     broker,
@@ -225,21 +311,46 @@ export function createBrokerHandler<
         credentials ??= readBrokerCredentials(store, stored, notConfigured, deadline);
         return credentials;
       };
-      const terms = await orderTerms(order, async () => ({
-        credential: (await readCredentials()).credential,
-        deadline,
-      }));
+      const access = async () => ({ credential: (await readCredentials()).credential, deadline });
+      // The kill switch is read from here on, beside the credentials and the order's terms.
+      const guarded = orderGuards(order, deadline);
+      const terms = await orderTerms(order, access);
       termsKnown(terms);
       const { credential, account } = await readCredentials();
-      const outcome = await client.placeLimitOrder({
-        credential,
-        account,
-        terms,
-        requestId: brokerRequestId(broker, account, idempotencyKey, terms),
-        deadline,
-        dryRun: config.dryRun,
-      });
-      return { outcome, terms };
+      const requestId = brokerRequestId(broker, account, idempotencyKey, terms);
+      if (guarded !== undefined) {
+        const { signal, run } = guarded;
+        const callOf = async (needs: InstrumentNeeds) =>
+          signalCalls === undefined
+            ? undefined
+            : { credential, account, instrument: await signalCalls.instrument(signal, access, needs), deadline };
+        const call = readsInstrument(run.needs) ? await callOf(instrumentNeeds(run.needs)) : undefined;
+        const exitCall =
+          signalCalls === undefined
+            ? undefined
+            : async () => (await callOf({ position: true })) as InstrumentCall<TInstrument>;
+        run.start(call, account, requestId, exitCall);
+        const intent = signal.intent as Extract<Signal['intent'], { kind: 'order' }>;
+        try {
+          await run.check({ side: intent.side, lots: intent.lots, type: 'limit' });
+        } catch (error) {
+          await run.settle(false);
+          throw error;
+        }
+      }
+      try {
+        const outcome = await client.placeLimitOrder({
+          credential,
+          account,
+          terms,
+          requestId,
+          deadline,
+          dryRun: config.dryRun,
+        });
+        return { outcome, terms };
+      } finally {
+        await guarded?.run.settle(!config.dryRun);
+      }
     },
   });
 

@@ -1,5 +1,6 @@
 import type { IntentKind, OrderType, TimeInForce } from '../signal.ts';
 import type { Side } from './signal-plan.ts';
+import type { SizeBasis } from './sizing.ts';
 
 /**
  * What became of a v2 signal, as its answer (docs/contract.md#answers-to-a-v2-signal) and its log line say it: the
@@ -56,6 +57,8 @@ export interface SignalReport {
   working?: number | undefined;
   /** The target in lots (position intents, 0 for a close). */
   target?: number | undefined;
+  /** How a size in money (`vt`) was made lots. */
+  size?: SizeBasis | undefined;
   /** Broker ids of the orders cancelled (in a dry run: that would be). */
   readonly cancelled: string[];
   readonly orders: SignalOrder[];

@@ -3,6 +3,7 @@ import type { PositionLock } from '../lock/position-lock.ts';
 import type { LogFields } from '../logging.ts';
 import { dependsOnPosition, type Signal, type SignalOptions } from '../signal.ts';
 import type { BrokerCredentials } from './credentials.ts';
+import { type GuardContext, GuardRun, instrumentNeeds, type MarketReads } from './guards.ts';
 import type { BrokerOrderCall, CredentialedCall } from './order-recipe.ts';
 import type { OrderOutcome } from './outcome.ts';
 import {
@@ -23,17 +24,21 @@ import {
   type PlannedOrder,
   planSignal,
   readsStopOrders,
+  type SignalPlan,
   type StateNeeds,
   stateNeeds,
   targetLots,
 } from './signal-plan.ts';
+import { capToBroker, type LotQuote, type SizeBasis, sizeToLots } from './sizing.ts';
 
 /**
  * The recipe of a v2 signal, one for both brokers (docs/contract.md#signals-ver-2): the instrument in the broker's
  * terms, the credentials, then, for a signal that depends on the position, the instrument's lock; the live state read
  * (position, active orders, stop orders); the cancels; the one order, with its protection when the signal asks for it
  * (the broker's `placeProtected`: docs/contract.md#protection). Every step runs within the request's one deadline,
- * through the broker's own mapping and client. Issue 27 adds the sizing and the guards before the plan.
+ * through the broker's own mapping and client. The size in money (`vt`) is made lots from the broker's quote before
+ * the plan, and the guards (shared/brokers/guards.ts) decide on the planned order before any cancel or order is sent;
+ * what they and the size read is read beside the state.
  */
 
 /** A call about one instrument of the account. */
@@ -74,8 +79,8 @@ export interface ProtectedOutcome {
   readonly protection: ProtectionReport;
 }
 
-/** What the recipe asks of a broker's client. */
-export interface SignalClient<TInstrument, TTerms> {
+/** What the recipe asks of a broker's client: the state, the cancels, the order, and the reads of sizing and guards. */
+export interface SignalClient<TInstrument, TTerms> extends MarketReads<TInstrument> {
   /** The position (in lots), the instrument's active orders and stop orders, read in parallel, as `needs` asks. */
   readState(call: InstrumentCall<TInstrument>, needs: StateNeeds): Promise<InstrumentState>;
   /** Cancels an order, or a stop order (`order.stop`). */
@@ -86,13 +91,25 @@ export interface SignalClient<TInstrument, TTerms> {
   placeProtected(entry: ProtectedEntry<TInstrument, TTerms>): Promise<ProtectedOutcome>;
 }
 
+/** What a guard or a size needs of the instrument beyond what the signal does. */
+export interface InstrumentNeeds {
+  readonly lot?: boolean;
+  readonly position?: boolean;
+}
+
 /** A broker's part of the recipe: its instrument, its terms, its client. */
 export interface BrokerSignalCalls<TFields, TInstrument, TTerms extends LogFields> {
   /**
    * The instrument the signal names, in the broker's terms, with what the signal needs of it (T-Invest's lookup and
-   * lot size, Alor's lot size for `pu: "shares"`), within the deadline; `access` reads the credential then.
+   * lot size, Alor's lot size for `pu: "shares"`), within the deadline; `access` reads the credential then. `needs`:
+   * what a guard or a size reads whatever the signal: the lot (a quote), or what a position read needs (T-Invest: the
+   * lot; Alor counts positions in lots).
    */
-  readonly instrument: (signal: Signal<TFields>, access: () => Promise<CredentialedCall>) => Promise<TInstrument>;
+  readonly instrument: (
+    signal: Signal<TFields>,
+    access: () => Promise<CredentialedCall>,
+    needs?: InstrumentNeeds,
+  ) => Promise<TInstrument>;
   /** One name per instrument: the lock's and the order key's. */
   readonly instrumentKey: (instrument: TInstrument) => string;
   /** Its lot size, when known: `pos` in shares is divided by it. */
@@ -102,6 +119,8 @@ export interface BrokerSignalCalls<TFields, TInstrument, TTerms extends LogField
   /** The order in the broker's terms: what the log line shows. */
   readonly terms: (instrument: TInstrument, order: PlannedOrder, options: SignalOptions) => TTerms;
   readonly client: SignalClient<TInstrument, TTerms>;
+  /** The reads of sizing and guards as the container keeps them (shared/brokers/guards.ts). */
+  readonly reads: MarketReads<TInstrument>;
 }
 
 export interface SignalRecipeOptions<TFields, TInstrument, TTerms extends LogFields> {
@@ -111,6 +130,8 @@ export interface SignalRecipeOptions<TFields, TInstrument, TTerms extends LogFie
   /** The lock is waited for no longer than half of it: the other half is the broker calls'. */
   readonly brokerTimeoutMs: number;
   readonly dryRun: boolean;
+  /** The guards' settings and what they read with, but the broker's reads (`calls.reads`). */
+  readonly guards: Omit<GuardContext<TInstrument>, 'reads' | 'readState'>;
   /** `CLOSE_UNPROTECTED`: what filled is closed when its protection cannot be placed. */
   readonly closeUnprotected: boolean;
 }
@@ -135,38 +156,62 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
 ): (run: SignalRun<TFields>) => Promise<SignalOutcome> {
   const { broker, calls, lock, brokerTimeoutMs, dryRun, closeUnprotected } = options;
   const { client } = calls;
+  const guardContext: GuardContext<TInstrument> = {
+    ...options.guards,
+    reads: calls.reads,
+    readState: (call, needs) => client.readState(call, needs),
+  };
 
   return async (run) => {
     const { signal, deadline, report } = run;
-    const instrument = await calls.instrument(signal, async () => ({
-      credential: (await run.credentials()).credential,
-      deadline,
-    }));
+    // The kill switch is read from here on, beside the credentials and the instrument.
+    const guards = new GuardRun(guardContext, signal, deadline);
+    const access = async () => ({ credential: (await run.credentials()).credential, deadline });
+    const instrument = await calls.instrument(signal, access, instrumentNeeds(guards.needs));
     const { credential, account } = await run.credentials();
     const key = calls.instrumentKey(instrument);
+    // The signal as written names the order: a size in money, whatever lots it makes today, is part of it.
     const requestId = legRequestId(broker, account, run.idempotencyKey, 'entry', {
       instrument: key,
       intent: signal.intent,
       options: signal.options,
+      ...(signal.size === undefined ? {} : { size: signal.size }),
     });
-    const target = signal.intent.kind === 'position' ? targetLots(signal.intent, calls.lot(instrument)) : undefined;
     const call: InstrumentCall<TInstrument> = { credential, account, instrument, deadline };
+    // Told an exit only when a guard would refuse it: then the position is read, in lots of the instrument.
+    guards.start(call, account, requestId, async () => ({
+      ...call,
+      instrument: await calls.instrument(signal, access, { position: true }),
+    }));
 
     const lease = dependsOnPosition(signal)
-      ? await lock.acquire(`${broker}#${account}#${key}`, { deadline, keepMs: brokerTimeoutMs / 2 })
+      ? await lock
+          .acquire(`${broker}#${account}#${key}`, { deadline, keepMs: brokerTimeoutMs / 2 })
+          .catch(async (error: unknown) => {
+            // Nothing will be sent: the day's count this signal took is given back.
+            await guards.settle(false);
+            throw error;
+          })
       : undefined;
+    let sent = false;
     try {
       const needs = { ...stateNeeds(signal), stops: readsStopOrders(signal) };
       const state =
         needs.position || needs.orders || needs.stops
           ? await client.readState(call, needs)
           : { position: 0, activeOrders: [] };
-      let plan = planSignal(signal, state, requestId, target);
+      const sized = await sizedSignal(signal, guards, calls.lot(instrument));
+      if (sized.basis !== undefined) report.size = sized.basis;
+      let plan = capped(planSignal(sized.signal, state, requestId, sized.target), sized.quote, report);
       Object.assign(report, { position: plan.position, working: plan.working, target: plan.target });
       const protection = signal.options.protection;
       let protect =
         protection === undefined || plan.order === undefined ? undefined : protectionPlan(plan.order, state.position);
       const prices = limitPrices(signal.options, plan.order, protect, calls.step(instrument));
+      await guards.check(
+        plan.order === undefined ? undefined : { ...plan.order, type: signal.options.type },
+        needs.position ? state : undefined,
+      );
 
       // The protective orders were sized for the position this order reduces: they go first, or one of them could
       // open a position the other way (docs/contract.md#protection). An exit's plan cancels them already.
@@ -197,7 +242,10 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
           if (left.some((order) => cancelling.has(order.id))) {
             return { result: 'refused', report, reason: unconfirmed.reason };
           }
-          plan = { ...planSignal(signal, now, requestId, target), cancels: [] };
+          plan = {
+            ...capped(planSignal(sized.signal, now, requestId, sized.target), sized.quote, report),
+            cancels: [],
+          };
           Object.assign(report, { position: plan.position, working: plan.working });
           protect =
             protection === undefined || plan.order === undefined ? undefined : protectionPlan(plan.order, now.position);
@@ -209,6 +257,7 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
       }
       const terms = calls.terms(instrument, plan.order, signal.options);
       run.termsKnown(terms);
+      sent = true;
       if (protect !== undefined && protect.lots === 0) {
         report.protection = { status: 'none', lots: 0, reason: 'the order opens no position' };
       }
@@ -243,9 +292,57 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
       return { result: 'placed', report };
     } finally {
       // A lease the store did not take back expires by itself (LEASE_MARGIN_MS after the deadline).
-      await lease?.release().catch(() => undefined);
+      await Promise.all([lease?.release().catch(() => undefined), guards.settle(sent)]);
     }
   };
+}
+
+/** A signal sized in lots: its intent's lots or target, how they were reached, and the quote they came from. */
+interface SizedSignal<TFields> {
+  readonly signal: Signal<TFields>;
+  /** A position intent's target in lots. */
+  readonly target?: number | undefined;
+  readonly basis?: SizeBasis | undefined;
+  readonly quote?: LotQuote | undefined;
+}
+
+/**
+ * `v` or `pos` in money made whole lots from the broker's quote (and the portfolio's value for `pct` and `risk`); an
+ * order's lots capped by what the broker lets the account trade. A signal in lots is as it came (`pos` in shares made
+ * lots of the instrument).
+ */
+async function sizedSignal<TFields>(
+  signal: Signal<TFields>,
+  guards: Pick<GuardRun<unknown>, 'quote' | 'portfolio'>,
+  lot: number | undefined,
+): Promise<SizedSignal<TFields>> {
+  const { intent, size } = signal;
+  if (size === undefined) {
+    return { signal, target: intent.kind === 'position' ? targetLots(intent, lot) : undefined };
+  }
+  if (intent.kind !== 'order' && intent.kind !== 'position') return { signal };
+  const [quote, portfolio] = await Promise.all([guards.quote(), size.unit === 'rub' ? undefined : guards.portfolio()]);
+  const long = intent.kind === 'order' ? intent.side === 'buy' : size.amount > 0;
+  const basis = sizeToLots(size, quote, long, portfolio?.value, signal.options.protection?.sl);
+  if (intent.kind === 'position') {
+    const target = size.amount < 0 ? -basis.lots : basis.lots;
+    return { signal: { ...signal, intent: { ...intent, target } }, target, basis, quote };
+  }
+  const lots = capToBroker(basis.lots, intent.side, quote);
+  return {
+    signal: { ...signal, intent: { ...intent, lots } },
+    basis: lots < basis.lots ? { ...basis, cappedTo: lots } : basis,
+    quote,
+  };
+}
+
+/** A sized position's order capped by what the broker lets the account trade, as a sized order's is. */
+function capped(plan: SignalPlan, quote: LotQuote | undefined, report: SignalReport): SignalPlan {
+  if (quote === undefined || plan.order === undefined || plan.target === undefined) return plan;
+  const lots = capToBroker(plan.order.lots, plan.order.side, quote);
+  if (lots === plan.order.lots) return plan;
+  if (report.size !== undefined) report.size = { ...report.size, cappedTo: lots };
+  return { ...plan, order: { ...plan.order, lots } };
 }
 
 /**

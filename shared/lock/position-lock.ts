@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describeError, PositionLockedError } from '../errors.ts';
 import type { Deadline } from '../http/outbound/deadline.ts';
-import type { LockSdk } from './sdk.ts';
+import { type LockSdk, LockTable } from './sdk.ts';
 
 /**
  * The lock a position-dependent signal holds from its position read to its order (docs/contract.md#position-lock): a
@@ -132,30 +132,17 @@ const seconds = (ms: number) => Math.ceil(ms / 1000);
  * past `leaseUntil` (ms) as free; `expiresAt` only tidies the table.
  */
 export class DynamoLeaseStore implements LeaseStore {
-  readonly #sdk: () => Promise<LockSdk>;
-  readonly #table: string;
-  #client: InstanceType<LockSdk['DynamoDBClient']> | undefined;
+  readonly #table: LockTable;
 
   /** `sdk` is loaded the first time a lease is taken: a container that never locks never loads it. */
   constructor(sdk: () => Promise<LockSdk>, table: string) {
-    this.#sdk = sdk;
-    this.#table = table;
-  }
-
-  async #ready(): Promise<{ sdk: LockSdk; client: InstanceType<LockSdk['DynamoDBClient']> }> {
-    const sdk = await this.#sdk();
-    // The lock is on the answer's path: one retry, short timeouts, within the deadline the caller passes.
-    this.#client ??= new sdk.DynamoDBClient({
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: 1000, requestTimeout: 1000 },
-    });
-    return { sdk, client: this.#client };
+    this.#table = new LockTable(sdk, table);
   }
 
   async take(name: string, holder: string, now: number, leaseUntil: number, signal: AbortSignal): Promise<boolean> {
-    const { sdk, client } = await this.#ready();
+    const { sdk, client } = await this.#table.ready();
     const command = new sdk.PutItemCommand({
-      TableName: this.#table,
+      TableName: this.#table.name,
       Item: {
         pk: { S: name },
         holder: { S: holder },
@@ -175,9 +162,9 @@ export class DynamoLeaseStore implements LeaseStore {
   }
 
   async give(name: string, holder: string, signal: AbortSignal): Promise<void> {
-    const { sdk, client } = await this.#ready();
+    const { sdk, client } = await this.#table.ready();
     const command = new sdk.DeleteItemCommand({
-      TableName: this.#table,
+      TableName: this.#table.name,
       Key: { pk: { S: name } },
       ConditionExpression: 'holder = :holder',
       ExpressionAttributeValues: { ':holder': { S: holder } },

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { GUARD_ROWS } from '../errors.ts';
 import { BROKERS, FOLLOW_UP_LOG_MESSAGE, PROTECTION_LOG_MESSAGE, WEBHOOK_LOG_MESSAGE } from '../facts.ts';
 
 /**
@@ -60,6 +61,8 @@ const WebhookLineSchema = CommonSchema.extend({
   message: z.literal(WEBHOOK_LOG_MESSAGE),
   signal: SignalSchema.optional(),
   rule: z.string().optional(),
+  /** A guard's refusal: the numbers it decided on (shared/brokers/guards.ts). */
+  guard: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).optional(),
   status: z.number().int(),
   latencyMs: z.number(),
   outcome: z.string(),
@@ -167,6 +170,14 @@ export type NotifyEvent = Common &
       }
     | { readonly kind: 'dry-run'; readonly latencyMs: number }
     | { readonly kind: 'refused'; readonly reason: string; readonly cancelled?: number | undefined }
+    | {
+        /** A guard (or a size of zero lots) refused an entry before anything was sent (told as NOTIFY_KINDS `refused`). */
+        readonly kind: 'guarded';
+        readonly rule: GuardedRule;
+        readonly reason: string;
+        readonly facts: Readonly<Record<string, number | string | boolean>>;
+        readonly ticker: string | undefined;
+      }
     | { readonly kind: 'invalid'; readonly issues: readonly string[] }
     | {
         readonly kind: 'failed';
@@ -221,6 +232,12 @@ const FAILURE_CAUSES: Readonly<Record<string, FailureCause>> = {
 
 const SIGNAL_RESULTS = new Set(['placed', 'nothing-to-do', 'cancelled']);
 
+/** The refusals told as a guard's: the guards (docs/contract.md#guards) and a size that is no lot. */
+export const GUARDED_RULES = [...GUARD_ROWS, 'size-zero', 'bad-stop'] as const;
+export type GuardedRule = (typeof GUARDED_RULES)[number];
+const guardedRule = (rule: string | undefined): GuardedRule | undefined =>
+  GUARDED_RULES.find((known) => known === rule);
+
 function common(line: z.infer<typeof CommonSchema>): Common {
   return {
     broker: line.broker,
@@ -257,9 +274,22 @@ function webhookEvent(line: z.infer<typeof WebhookLineSchema>): NotifyEvent | un
       return { ...base, kind: 'dry-run', latencyMs: line.latencyMs };
     case 'refused':
       return { ...base, kind: 'refused', reason: line.reason ?? '', cancelled: line.signal?.cancelled };
-    case 'signal-refused':
+    case 'guard-refused':
+    case 'signal-refused': {
+      const rule = guardedRule(line.rule);
+      if (rule !== undefined) {
+        return {
+          ...base,
+          kind: 'guarded',
+          rule,
+          reason: line.reason ?? '',
+          facts: line.guard ?? {},
+          ticker: line.ticker,
+        };
+      }
       // A v2 signal refused by its rules (not-supported, not-whole-lots): the text names keys and numbers only.
       return { ...base, kind: 'invalid', issues: [line.reason ?? line.rule ?? 'refused'] };
+    }
     case 'instrument-refused':
       // The T-Invest instrument lookup of a ticker: the log line says which refusal (a short reason, no broker text).
       return { ...base, kind: 'refused', reason: `instrument ${line.reason ?? 'refused'}` };

@@ -1,6 +1,7 @@
+import { formatAmount } from '../decimal.ts';
 import type { Broker, NotifyLanguage } from '../facts.ts';
 import type { AlarmCause, AlarmEvent, AlarmSource } from './alarms.ts';
-import type { FailureCause, FollowUpResult, NotifyEvent, OrderSummary, WindowKind } from './events.ts';
+import type { FailureCause, FollowUpResult, GuardedRule, NotifyEvent, OrderSummary, WindowKind } from './events.ts';
 import { escapeHtml } from './html.ts';
 
 /**
@@ -95,6 +96,11 @@ interface Texts {
   forbiddenNote: (from: string, to: string, address: string | undefined) => string;
   alarm: AlarmTexts;
   check: string;
+  /** A guard's refusal (docs/contract.md#guards): its title, and what it decided on, from the line's numbers. */
+  guarded: Record<GuardedRule, string>;
+  guardedDetail: (event: Extract<NotifyEvent, { kind: 'guarded' }>) => string;
+  notPlaced: string;
+  killSwitch: { on: string; onNote: string; off: string; offNote: string; where: (place: string) => string };
   followUp: Record<FollowUpResult, string>;
   filledOf: (filled: number, lots: number) => string;
   protection: {
@@ -228,6 +234,27 @@ const RU: Texts = {
     other: 'Сигнал тревоги CloudWatch',
   },
   check: 'Проверка связи (check): 200 OK',
+  guarded: {
+    'kill-switch': 'Выключатель торговли включён: вход не исполнен (423)',
+    'stale-signal': 'Сигнал устарел (422)',
+    'not-trading': 'Инструмент сейчас не торгуется (409)',
+    'daily-loss': 'Дневной лимит убытка достигнут (422)',
+    'order-limit': 'Заявка больше лимита (422)',
+    'position-limit': 'Позиция превысила бы лимит (422)',
+    'orders-per-day': 'Лимит заявок на день исчерпан (429)',
+    'size-zero': 'Размер заявки — 0 лотов (400)',
+    'bad-stop': 'sl не защищает вход (400)',
+  },
+  // The function's own text says it in Russian, with its numbers.
+  guardedDetail: (event) => event.reason,
+  notPlaced: 'Заявка не выставлена; выходы (закрытие, сокращение позиции) этот запрет не задерживает.',
+  killSwitch: {
+    on: 'Выключатель торговли включён',
+    onNote: `Входы не исполняются, выходы (закрытие, сокращение позиции) проходят. Выключить: ${code('npm run kill -- off')}`,
+    off: 'Выключатель торговли выключен',
+    offNote: 'Сигналы снова исполняются.',
+    where: (place) => `Развёртывание: ${place}`,
+  },
   followUp: {
     filled: 'Заявка исполнена',
     'partly-filled': 'Заявка исполнена частично',
@@ -376,6 +403,26 @@ const EN: Texts = {
     other: 'CloudWatch alarm',
   },
   check: 'Health check (check): 200 OK',
+  guarded: {
+    'kill-switch': 'Kill switch on: entry not placed (423)',
+    'stale-signal': 'Stale signal (422)',
+    'not-trading': 'The instrument is not trading now (409)',
+    'daily-loss': 'Daily loss limit reached (422)',
+    'order-limit': 'Order over the limit (422)',
+    'position-limit': 'The position would exceed its limit (422)',
+    'orders-per-day': 'Orders per day used up (429)',
+    'size-zero': 'Order sized to 0 lots (400)',
+    'bad-stop': 'sl does not protect the entry (400)',
+  },
+  guardedDetail: (event) => englishGuardDetail(event),
+  notPlaced: 'No order was placed; exits (a close, a smaller position) are not held back by this.',
+  killSwitch: {
+    on: 'Kill switch on',
+    onNote: `Entries are refused; exits (a close, a smaller position) pass. Turn it off: ${code('npm run kill -- off')}`,
+    off: 'Kill switch off',
+    offNote: 'Signals are traded again.',
+    where: (place) => `Deployment: ${place}`,
+  },
   followUp: {
     filled: 'Order filled',
     'partly-filled': 'Order partly filled',
@@ -419,8 +466,43 @@ const EN: Texts = {
 
 const TEXTS: Readonly<Record<NotifyLanguage, Texts>> = { ru: RU, en: EN };
 
+/** A guard's numbers in English; the function's Russian text where a rule has none (a size, a stop). */
+function englishGuardDetail(event: Extract<NotifyEvent, { kind: 'guarded' }>): string {
+  const fact = (name: string) => event.facts[name];
+  const amount = (name: string) => {
+    const value = event.facts[name];
+    return typeof value === 'number' ? formatAmount(value) : String(value);
+  };
+  switch (event.rule) {
+    case 'kill-switch':
+      return 'Entries are refused until `npm run kill -- off`.';
+    case 'stale-signal':
+      return fact('maxAgeSeconds') === undefined
+        ? `The signal's ts is ${-Number(fact('ageSeconds'))} s ahead of the server's clock.`
+        : `The signal was ${fact('ageSeconds')} s old; ${fact('maxAgeSeconds')} s allowed.`;
+    case 'not-trading':
+      return `Status: ${fact('status')}.`;
+    case 'daily-loss':
+      return `Today's result ${amount('dailyResult')} ₽ (${fact('dailyResultPct')}%), limit ${fact('limit')}.`;
+    case 'order-limit':
+      return fact('value') === undefined
+        ? `${fact('lots')} lots, limit ${fact('limit')} (MAX_LOTS_PER_ORDER).`
+        : `${amount('value')} ₽ for ${fact('lots')} lots, limit ${amount('limit')} ₽ (MAX_ORDER_RUB).`;
+    case 'position-limit':
+      return `${fact('positionAfter')} lots after the order, limit ${fact('limit')} (MAX_POSITION_LOTS).`;
+    case 'orders-per-day':
+      return `${fact('count')} of ${fact('limit')} orders today (MAX_ORDERS_PER_DAY).`;
+    case 'size-zero':
+    case 'bad-stop':
+      return event.reason;
+  }
+}
+
 const ICONS = {
   placed: '✅',
+  guarded: '🚧',
+  'kill-on': '🛑',
+  'kill-off': '▶️',
   closed: '🏁',
   'nothing-to-do': '☑️',
   cancelled: '🧹',
@@ -565,6 +647,16 @@ export function eventToMessage(event: SingleEvent, language: NotifyLanguage): st
         ...(event.cancelled === undefined || event.cancelled === 0
           ? []
           : [escapeHtml(t.signal.cancelled(event.cancelled))]),
+      );
+      break;
+    case 'guarded':
+      lines.push(
+        title(ICONS.guarded, t.guarded[event.rule], broker),
+        ...(event.order === undefined
+          ? [escapeHtml(event.ticker ?? '')].filter((line) => line !== '')
+          : orderLine(event.order, t)),
+        withCode(t.guardedDetail(event)),
+        escapeHtml(t.notPlaced),
       );
       break;
     case 'invalid':
@@ -719,6 +811,16 @@ export function alarmDescription(source: AlarmSource, cause: AlarmCause, languag
   const t = TEXTS[language].alarm;
   const note = t.note[ROLES[source]][cause];
   return `${t.source[source]}: ${t.title[cause]}.${note === undefined ? '' : ` ${note.replace(/`/g, '')}`}`;
+}
+
+/** The kill switch turned on or off (`npm run kill`, the console's switch), and where: the stack, or `npm start`. */
+export function killSwitchMessage(on: boolean, place: string, language: NotifyLanguage): string {
+  const t = TEXTS[language].killSwitch;
+  return [
+    `${on ? ICONS['kill-on'] : ICONS['kill-off']} <b>${escapeHtml(on ? t.on : t.off)}</b>`,
+    on ? t.onNote : escapeHtml(t.offNote),
+    escapeHtml(t.where(place)),
+  ].join('\n');
 }
 
 /** `npm run notify -- test`. */

@@ -218,7 +218,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       return;
     }
     // A v2 signal carried out is told as NOTIFY_KINDS `placed` says: one kind for every signal that went through.
-    const kind = event.kind === 'signal' ? 'placed' : event.kind;
+    // A guard's refusal is told as NOTIFY_KINDS `refused` says: an entry refused, whoever refused it.
+    const kind = event.kind === 'signal' ? 'placed' : event.kind === 'guarded' ? 'refused' : event.kind;
     if (config.kinds.has(kind)) {
       const single: SingleEvent = event;
       await deliver(to, `${event.requestId}#${kind}`, eventToMessage(single, config.language), deadline).catch(

@@ -6,9 +6,9 @@ import type { NotConfiguredMessages } from '../brokers/credentials.ts';
 import type { TinkoffConfig } from '../brokers/tinkoff/config.ts';
 import { TINKOFF_NOT_CONFIGURED } from '../brokers/tinkoff/mapping.ts';
 import { otherTinkoffEnvironment, tinkoffPreflight } from '../brokers/tinkoff/preflight.ts';
-import type { CommonConfig, ValueSource } from '../config.ts';
+import { type CommonConfig, type GuardConfig, switchState, type ValueSource } from '../config.ts';
 import { BrokerCredentialRejectedError, BrokerTimeoutError, BrokerUnavailableError, describeError } from '../errors.ts';
-import { BROKERS, type Broker } from '../facts.ts';
+import { BROKERS, type Broker, ENV } from '../facts.ts';
 import { createKeepAliveAgent } from '../http/outbound/client.ts';
 import { createDeadline } from '../http/outbound/deadline.ts';
 import type { ValueStore } from '../store/value-store.ts';
@@ -122,6 +122,62 @@ function brokerUrl(broker: Broker, settings: PreflightSettings): string {
   return broker === 'alor' ? settings.alor.apiUrl : settings.tinkoff.apiUrl;
 }
 
+/** The guards in force (docs/contract.md#guards), said in Russian and English, each with its setting's value. */
+export function describeGuards(guards: GuardConfig): { ru: string; en: string } {
+  const parts: { ru: string; en: string }[] = [];
+  const killSwitch = guards.killSwitch;
+  if (killSwitch !== undefined) {
+    const every = killSwitch.kind === 'parameter' ? killSwitch.ttlMs / 1000 : undefined;
+    parts.push({
+      ru: `выключатель торговли${every === undefined ? '' : ` (читается раз в ${every} с)`}`,
+      en: `kill switch${every === undefined ? '' : ` (read every ${every} s)`}`,
+    });
+  }
+  if (guards.signalMaxAgeMs > 0) {
+    const seconds = guards.signalMaxAgeMs / 1000;
+    parts.push({ ru: `ts входа не старше ${seconds} с`, en: `an entry's ts at most ${seconds} s old` });
+  }
+  if (guards.checkTradingStatus) parts.push({ ru: 'только пока инструмент торгуется', en: 'only while trading' });
+  parts.push({
+    ru: `до ${guards.maxLotsPerOrder} лотов в заявке`,
+    en: `at most ${guards.maxLotsPerOrder} lots an order`,
+  });
+  if (guards.maxOrderRub !== undefined) {
+    parts.push({ ru: `до ${guards.maxOrderRub} ₽ в заявке`, en: `at most ${guards.maxOrderRub} ₽ an order` });
+  }
+  if (guards.maxPositionLots !== undefined) {
+    parts.push({
+      ru: `позиция до ${guards.maxPositionLots} лотов`,
+      en: `positions of at most ${guards.maxPositionLots} lots`,
+    });
+  }
+  if (guards.maxOrdersPerDay !== undefined) {
+    parts.push({
+      ru: `до ${guards.maxOrdersPerDay} входов в день`,
+      en: `at most ${guards.maxOrdersPerDay} entries a day`,
+    });
+  }
+  const loss = guards.dailyLossLimit;
+  if (loss !== undefined) {
+    const limit = loss.unit === 'pct' ? `${loss.amount}%` : `${loss.amount} ₽`;
+    parts.push({ ru: `дневной убыток до ${limit}`, en: `a day's loss of at most ${limit}` });
+  }
+  return { ru: parts.map((part) => part.ru).join(', '), en: parts.map((part) => part.en).join(', ') };
+}
+
+/** The guards' check, and a warning when the kill switch reads on; a switch that cannot be read is not told. */
+async function guardChecks(guards: GuardConfig, store: ValueReader): Promise<Check[]> {
+  const checks = [check('guards-in-force', describeGuards(guards))];
+  const source = guards.killSwitch;
+  if (source === undefined) return checks;
+  const value =
+    source.kind === 'process'
+      ? process.env[ENV.killSwitch]
+      : await store.readParameter({ kind: 'parameter', name: source.name }).catch(() => 'off');
+  if (switchState(value) !== false) checks.push(check('guards-kill-switch-on'));
+  return checks;
+}
+
 /**
  * A broker that did not answer as documented: the checks done so far stand, and what could not be checked says why.
  * A refusal the broker's checks did not expect (a read call refusing a token its first call took) is one of those.
@@ -204,6 +260,7 @@ async function brokerChecklist(
   } catch (error) {
     checks.push(transportCheck(error, broker, config, brokerUrl(broker, settings)));
   }
+  checks.push(...(await guardChecks(config.guards, options.store)));
   return { broker, skipped: false, checks };
 }
 

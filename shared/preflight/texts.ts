@@ -417,6 +417,36 @@ const TEXTS: Readonly<Record<CheckId, Texts>> = {
       fix: 'ver 2 signals with pos and x, and sl/tp protection, would fail: issue a token with trading access to this portfolio',
     },
   }),
+  'alor-portfolio-value': (p) => ({
+    ru: {
+      text: `Портфель ${str(p, 'portfolio')} на ${str(p, 'exchange')}: ${str(p, 'value')} ₽, за день ${str(p, 'result')} ₽ (от этого считают vt: pct и risk, и дневной лимит убытка)`,
+    },
+    en: {
+      text: `Portfolio ${str(p, 'portfolio')} on ${str(p, 'exchange')}: ${str(p, 'value')} ₽, today ${str(p, 'result')} ₽ (what vt: pct and risk size from, and the daily loss limit reads)`,
+    },
+  }),
+  'tinkoff-portfolio-value': (p) => ({
+    ru: {
+      text: `Счёт ${str(p, 'account')}: ${str(p, 'value')} ₽, за день ${str(p, 'result')} ₽ (от этого считают vt: pct и risk, и дневной лимит убытка)`,
+    },
+    en: {
+      text: `Account ${str(p, 'account')}: ${str(p, 'value')} ₽, today ${str(p, 'result')} ₽ (what vt: pct and risk size from, and the daily loss limit reads)`,
+    },
+  }),
+  'guards-in-force': (p) => ({
+    ru: { text: `Защита заявок: ${str(p, 'ru')}` },
+    en: { text: `Guards in force: ${str(p, 'en')}` },
+  }),
+  'guards-kill-switch-on': (_p, where) => ({
+    ru: {
+      text: 'Выключатель торговли включён: входы отклоняются (423), выходы проходят',
+      fix: where.source === 'deployed' ? 'выключить: npm run kill -- off' : 'выключите его в консоли npm start',
+    },
+    en: {
+      text: 'The kill switch is on: entries are refused (423), exits pass',
+      fix: where.source === 'deployed' ? 'turn it off: npm run kill -- off' : 'turn it off in the npm start console',
+    },
+  }),
   'tinkoff-state-readable': (p) => ({
     ru: {
       text: `Токен читает позиции, активные заявки и стоп-заявки счёта ${str(p, 'account')} (сигналы ver 2, защита sl/tp)`,

@@ -139,9 +139,12 @@ export class ValueStore {
     return value;
   }
 
-  /** An identifier such as a portfolio or account id: not secret, so not redacted from logs. */
-  readParameter(source: ValueSource, deadline?: Deadline): Promise<string | undefined> {
-    return this.#read(source, deadline);
+  /**
+   * An identifier such as a portfolio or account id: not secret, so not redacted from logs. `ttlMs` keeps this value a
+   * shorter time than the store's TTL (the kill switch's few seconds).
+   */
+  readParameter(source: ValueSource, deadline?: Deadline, ttlMs?: number): Promise<string | undefined> {
+    return this.#read(source, deadline, ttlMs);
   }
 
   /**
@@ -166,7 +169,7 @@ export class ValueStore {
     clearTimeout(timer);
   }
 
-  async #read(source: ValueSource, deadline: Deadline | undefined): Promise<string | undefined> {
+  async #read(source: ValueSource, deadline: Deadline | undefined, ttlMs?: number): Promise<string | undefined> {
     switch (source.kind) {
       case 'unset':
         return undefined;
@@ -175,25 +178,26 @@ export class ValueStore {
       case 'secret':
         return this.#cached(`secret:${source.id}`, () => this.#fetchSecret(source.id), deadline);
       case 'parameter':
-        return this.#cached(`parameter:${source.name}`, () => this.#fetchParameter(source.name), deadline);
+        return this.#cached(`parameter:${source.name}`, () => this.#fetchParameter(source.name), deadline, ttlMs);
     }
   }
 
   /** The last value the store gave, while it may still be served in place of a re-read that failed or is slow. */
-  #servable(entry: CacheEntry | undefined): string | undefined {
+  #servable(entry: CacheEntry | undefined, ttlMs = this.#ttlMs): string | undefined {
     if (entry?.value === undefined) return undefined;
-    return this.#now() < entry.confirmedAt + this.#ttlMs + MAX_STALE_MS ? entry.value : undefined;
+    return this.#now() < entry.confirmedAt + ttlMs + MAX_STALE_MS ? entry.value : undefined;
   }
 
   async #cached(
     key: string,
     fetch: () => Promise<string | undefined>,
     deadline: Deadline | undefined,
+    ttlMs = this.#ttlMs,
   ): Promise<string | undefined> {
     const entry = this.#cache.get(key);
     if (entry !== undefined && entry.expiresAt > this.#now()) return entry.value;
-    const stale = this.#servable(entry);
-    const refresh = this.#inFlight.get(key) ?? this.#refresh(key, fetch, entry);
+    const stale = this.#servable(entry, ttlMs);
+    const refresh = this.#inFlight.get(key) ?? this.#refresh(key, fetch, entry, ttlMs);
     return within(
       refresh,
       key,
@@ -202,23 +206,23 @@ export class ValueStore {
     );
   }
 
-  #refresh(key: string, fetch: () => Promise<string | undefined>, entry: CacheEntry | undefined) {
+  #refresh(key: string, fetch: () => Promise<string | undefined>, entry: CacheEntry | undefined, ttlMs: number) {
     const refresh = fetch()
       .then((value) => {
-        const ttl = value === undefined ? Math.min(this.#ttlMs, MAX_ABSENT_TTL_MS) : this.#ttlMs;
+        const ttl = value === undefined ? Math.min(ttlMs, MAX_ABSENT_TTL_MS) : ttlMs;
         const now = this.#now();
         this.#cache.set(key, { value, expiresAt: now + ttl, confirmedAt: now });
         return value;
       })
       .catch((error: unknown) => {
-        const stale = this.#servable(entry);
+        const stale = this.#servable(entry, ttlMs);
         if (entry === undefined || stale === undefined) throw error;
         // The store is briefly unreachable but we know a value: keep serving it rather than fail orders, and
         // do not make every invocation of the outage wait for a failing store call before it can use it; never
         // past its maximum age, when the failure is answered instead.
         const servedUntil = Math.min(
-          this.#now() + Math.min(this.#ttlMs, STALE_RETRY_MS),
-          entry.confirmedAt + this.#ttlMs + MAX_STALE_MS,
+          this.#now() + Math.min(ttlMs, STALE_RETRY_MS),
+          entry.confirmedAt + ttlMs + MAX_STALE_MS,
         );
         this.#cache.set(key, { value: stale, expiresAt: servedUntil, confirmedAt: entry.confirmedAt });
         logger.warn('secret store read failed, serving the cached value', { key, error: describeError(error) });

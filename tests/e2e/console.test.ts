@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevServerProcess, spawnDevServer } from './dev-server-process.ts';
 import { findChromiumHere } from './find-chromium.ts';
@@ -9,7 +9,8 @@ import { findChromiumHere } from './find-chromium.ts';
  * The console page in a real browser: a Chrome or Chromium (tests/e2e/find-chromium.ts: CHROMIUM_PATH, Playwright's
  * browsers, the usual places) driven by playwright-core opens `npm start`'s console,
  * sends a signal with the form (through the real webhook route, with the secret the page got from the server), then a
- * TradingView alert, and sees the orders in the paper books and the calls in the log, with the secret shown nowhere.
+ * TradingView alert, and sees the orders in the paper books and the calls in the log, with the secret shown nowhere;
+ * then turns the kill switch on and off, and sets a paper account's money that a sized signal reads.
  * CI installs chromium when it is missing (.ci/run); without any this test fails with one line saying what to install,
  * rather than skips.
  */
@@ -46,6 +47,18 @@ describe('console page (chromium)', () => {
     await browser?.close().catch(() => undefined);
     if (server !== undefined) await server.stop('SIGINT').catch(() => server?.child.kill('SIGKILL'));
   }, 20_000);
+
+  /** A new page on the console, loaded (its status updated), with the page's errors collected. */
+  async function openConsole(): Promise<{ page: Page; pageErrors: string[] }> {
+    if (server === undefined || browser === undefined) throw new Error('not started');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${server.url}/`);
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: STEP_TIMEOUT_MS }).toMatch(/updated/);
+    return { page, pageErrors };
+  }
 
   it('sends a signal with the form and shows the order in the paper book and the call in the log', async () => {
     if (server === undefined || browser === undefined) throw new Error('not started');
@@ -117,13 +130,7 @@ describe('console page (chromium)', () => {
   });
 
   it('sends a ver 2 target position as a TradingView alert and shows the paper position it reaches', async () => {
-    if (server === undefined || browser === undefined) throw new Error('not started');
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    page.setDefaultTimeout(STEP_TIMEOUT_MS);
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`${server.url}/`);
-    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: STEP_TIMEOUT_MS }).toMatch(/updated/);
+    const { page, pageErrors } = await openConsole();
 
     // The last price a market order fills at, set from the console.
     await page.getByTestId('price-broker').selectOption('alor');
@@ -151,6 +158,32 @@ describe('console page (chromium)', () => {
     await page.getByTestId('send').click();
     await expect.poll(() => page.getByTestId('send-result').textContent()).toMatch(/^alor: 200 .*"intent":"close"/);
     await expect.poll(() => positions.textContent()).toContain('GAZP0');
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('turns the kill switch on (a sized entry refused, the chat told) and off, and sets a paper account', async () => {
+    const { page, pageErrors } = await openConsole();
+    await expect.poll(() => page.getByTestId('kill-switch-state').textContent()).toBe('off');
+
+    await page.getByTestId('kill-switch').click();
+    await expect.poll(() => page.getByTestId('kill-switch-state').textContent()).toBe('ON: entries refused');
+    await page.getByTestId('broker').selectOption('tinkoff');
+    await page.getByTestId('source').selectOption('tradingview');
+    await page.getByTestId('template').selectOption('sized');
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('send-result').textContent()).toMatch(/^tinkoff: 423 .*"kill-switch"/);
+    await expect.poll(() => page.getByTestId('messages').textContent()).toContain('Выключатель торговли включён');
+
+    await page.getByTestId('kill-switch').click();
+    await expect.poll(() => page.getByTestId('kill-switch-state').textContent()).toBe('off');
+    await page.getByTestId('account-broker').selectOption('tinkoff');
+    await page.getByTestId('account-value').fill('200000');
+    await page.getByTestId('account-set').click();
+    await expect.poll(() => page.getByTestId('accounts').textContent()).toContain('200000');
+    // 5% of 200 000 ₽ at the last price: sized and placed.
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('send-result').textContent()).toMatch(/^tinkoff: 200 .*"vt":"pct"/);
     expect(pageErrors).toEqual([]);
     await page.close();
   });

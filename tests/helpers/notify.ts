@@ -155,3 +155,9 @@ export function notifierHarness() {
 
   return { telegram, build };
 }
+
+/** The functions' log lines of this test delivered to the notifier, as CloudWatch Logs delivers them. */
+export async function deliverWebhookLines(under: NotifierUnderTest): Promise<void> {
+  const lines = logLineTexts().filter((line) => line.includes('"message":"webhook answered"'));
+  await handleNotifierEvent(under.notifier, cloudWatchLogsEvent(lines));
+}

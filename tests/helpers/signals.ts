@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { PAPER_ALOR, PAPER_INSTRUMENTS, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
 import type { Broker } from '#shared/facts.ts';
 import { apiGatewayEvent } from './events.ts';
-import { TEST_WEBHOOK_SECRET } from './handlers.ts';
+import { alorPaperEnv, type Env, importHandler, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from './handlers.ts';
 
 /**
  * v2 signals (docs/contract.md#signals-ver-2) against the paper brokers: the events, the JSON answers, and the
@@ -112,4 +112,16 @@ export function flatten(paper: PaperBrokers, broker: Broker, ticker: string): vo
 export function holdPosition(paper: PaperBrokers, broker: Broker, ticker: string, lots: number): void {
   if (broker === 'alor') paper.alor.setPosition(PAPER_ALOR.portfolio, 'MOEX', ticker, lots);
   else paper.tinkoff.setPosition(PAPER_TINKOFF.accountId, instrumentId(broker, ticker), lots);
+}
+
+/** A function's settings on its paper broker, with `overrides`. */
+export function paperEnvOf(paper: PaperBrokers, broker: Broker, overrides: Env = {}): Env {
+  return { ...(broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper)), ...overrides };
+}
+
+/** A cold container of the function on its paper broker, whose v2 signals then run warm one after the other. */
+export async function signalContainer(paper: PaperBrokers, broker: Broker, overrides: Env = {}) {
+  const handler = await importHandler(broker, paperEnvOf(paper, broker, overrides));
+  return async (body: Record<string, unknown>, options: { key?: string } = {}) =>
+    jsonAnswer(await handler(signalEvent(broker, body, options)));
 }

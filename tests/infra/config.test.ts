@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '#shared/config-error.ts';
 import {
   CONTEXT_DEFAULTS,
+  GUARD_CONTEXT_DEFAULTS,
   NOTIFY_CONTEXT_DEFAULTS,
   readConfig,
   readNotifyConfig,
@@ -38,8 +39,53 @@ describe('readConfig', () => {
       bundleAwsSdk: true,
       storeExtension: true,
       keepWarmMinutes: 0,
+      guards: {
+        killSwitchParameter: '/ppp-webhooks/kill-switch',
+        killSwitchTtlSeconds: 5,
+        signalMaxAgeSeconds: 60,
+        checkTradingStatus: false,
+        maxLotsPerOrder: 1_000_000,
+        maxPositionLots: 0,
+        maxOrderRub: 0,
+        maxOrdersPerDay: 0,
+        dailyLossLimit: undefined,
+      },
       closeUnprotected: true,
     } satisfies WebhooksConfig);
+  });
+
+  it('finds in cdk.json exactly the documented defaults of the guards: the kill switch and the per-order lot limit on', () => {
+    const fromCdkJson = Object.fromEntries(
+      Object.keys(GUARD_CONTEXT_DEFAULTS).map((key) => [key, CDK_JSON_CONTEXT[key]]),
+    );
+    expect(fromCdkJson).toEqual(GUARD_CONTEXT_DEFAULTS);
+  });
+
+  it.each([
+    [
+      { dailyLossLimit: '5%x' },
+      'Context "dailyLossLimit" must be roubles (5000) or a percentage below 100 (2%); got "5%x"',
+    ],
+    [{ maxLotsPerOrder: 0 }, 'Context "maxLotsPerOrder" must be an integer from 1 to 2147483647; got 0'],
+    [{ killSwitchTtlSeconds: '301' }, 'Context "killSwitchTtlSeconds" must be an integer from 1 to 300; got "301"'],
+    [
+      { tinkoffApi: 'v1', maxOrderRub: 100000 },
+      'Context "checkTradingStatus", "maxPositionLots", "maxOrderRub" and "dailyLossLimit" read the broker: they need "tinkoffApi" v2',
+    ],
+  ])('refuses the guard setting %j, naming it', (context, message) => {
+    expect(() => fromContext(context)).toThrow(new ConfigError(message));
+  });
+
+  it('leaves the kill switch out with killSwitch false, and reads the limits given', () => {
+    expect(
+      fromContext({ killSwitch: 'false', maxOrdersPerDay: '20', dailyLossLimit: '2%', checkTradingStatus: true })
+        .guards,
+    ).toMatchObject({
+      killSwitchParameter: undefined,
+      maxOrdersPerDay: 20,
+      dailyLossLimit: '2%',
+      checkTradingStatus: true,
+    });
   });
 
   it('finds in cdk.json exactly the documented defaults, so the file and the code cannot drift apart', () => {

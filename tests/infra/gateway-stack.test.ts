@@ -33,8 +33,16 @@ const STORE_EXTENSION_ENV = {
   SSM_PARAMETER_STORE_TIMEOUT_MILLIS: '900',
   SSM_PARAMETER_STORE_TTL: '300',
 };
+/** The guards of cdk.json's defaults: the kill switch, the signal's age and the per-order lot limit. */
+const GUARD_ENV = {
+  KILL_SWITCH_PARAMETER: '/ppp-webhooks/kill-switch',
+  KILL_SWITCH_TTL_SECONDS: '5',
+  SIGNAL_MAX_AGE_SECONDS: '60',
+  MAX_LOTS_PER_ORDER: '1000000',
+};
 const ALOR_ENV_NAMES = [
   ...Object.keys(STORE_EXTENSION_ENV),
+  ...Object.keys(GUARD_ENV),
   'ALOR_EXCHANGE',
   'ALOR_FOLLOW_UP_QUEUE_URL',
   'ALOR_PORTFOLIO_PARAMETER',
@@ -47,6 +55,7 @@ const ALOR_ENV_NAMES = [
 ];
 const TINKOFF_ENV_NAMES = [
   ...Object.keys(STORE_EXTENSION_ENV),
+  ...Object.keys(GUARD_ENV),
   'BROKER_TIMEOUT_MS',
   'CLOSE_UNPROTECTED',
   'DRY_RUN',
@@ -181,6 +190,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       CLOSE_UNPROTECTED: 'true',
       DRY_RUN: 'false',
       POSITION_LOCK_TABLE: { Ref: logicalId(stack, stack.positionLocks) },
+      ...GUARD_ENV,
       ...STORE_EXTENSION_ENV,
     });
     expect(functionProps(built, 'tinkoff').Environment.Variables).toEqual({
@@ -193,6 +203,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
       DRY_RUN: 'false',
       POSITION_LOCK_TABLE: { Ref: logicalId(stack, stack.positionLocks) },
       TINKOFF_FOLLOW_UP_QUEUE_URL: queueUrl('PppWebhooks-TinkoffFollowUp'),
+      ...GUARD_ENV,
       ...STORE_EXTENSION_ENV,
     });
   });
@@ -245,7 +256,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
     { broker: 'alor', role: 'Alor', token: 'AlorRefreshToken', parameter: 'ppp-webhooks/alor/portfolio' },
     { broker: 'tinkoff', role: 'Tinkoff', token: 'TinkoffToken', parameter: 'ppp-webhooks/tinkoff/account-id' },
   ] as const)(
-    'grants the $role role exactly its own log streams, two secrets, one parameter, its own locks and its watch queue',
+    'grants the $role role exactly its own log streams, two secrets, its parameter, the kill switch, its own locks and its watch queue',
     (row) => {
       const logGroup = logicalId(stack, stack[row.broker].logGroup);
       const webhookSecret = logicalId(stack, stack.node.findChild('WebhookSecret'));
@@ -273,12 +284,15 @@ describe('GatewayStack with the defaults of cdk.json', () => {
                 Sid: 'ReadOwnParameters',
                 Effect: 'Allow',
                 Action: 'ssm:GetParameter',
-                Resource: arn('ssm', `:parameter/${row.parameter}`),
+                // CDK's policy minimizing sorts the resources.
+                Resource: [row.parameter, 'ppp-webhooks/kill-switch']
+                  .sort()
+                  .map((name) => arn('ssm', `:parameter/${name}`)),
               },
               {
                 Sid: 'LockPositions',
                 Effect: 'Allow',
-                Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
+                Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
                 Resource: { 'Fn::GetAtt': [logicalId(stack, stack.positionLocks), 'Arn'] },
                 Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${row.broker}#*`] } },
               },

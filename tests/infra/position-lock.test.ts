@@ -30,7 +30,7 @@ describe('GatewayStack: the position lock', () => {
   });
 
   it.each(BROKERS)(
-    'tells the %s function the table, and lets it put and delete only items of its own broker',
+    "tells the %s function the table, and lets it put, delete and update (the day's order count) only items of its own broker",
     (broker) => {
       const resources = template.toJSON().Resources;
       const fn = resources[logicalId(stack, stack[broker].function)].Properties;
@@ -47,7 +47,7 @@ describe('GatewayStack: the position lock', () => {
         {
           Sid: 'LockPositions',
           Effect: 'Allow',
-          Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
+          Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
           Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
           Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${broker}#*`] } },
         },

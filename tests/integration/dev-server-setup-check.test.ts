@@ -70,6 +70,7 @@ describe('npm start: Check setup and the paper scenarios', () => {
     expect(body.checklist.checks.map((item) => [item.id, item.symbol])).toEqual([
       ['alor-hosts-other', '!'],
       ['alor-refresh-rejected', '✗'],
+      ['guards-in-force', '✓'],
     ]);
     expect(body.checklist.checks[1]?.fix).toContain('https://alor.dev/open-api-tokens');
     const state = (await (await fetch(`${running().url}/api/state`)).json()) as { books: { alor: unknown[] } };

@@ -75,6 +75,8 @@ const TINVEST_REQUESTS: Readonly<Record<string, ReturnType<typeof specSchema>>> 
   positions: specSchema('tinvest-v2-openapi.yaml', 'v1PositionsRequest'),
   orders: checkedSchema('tinvestGetOrdersRequest'),
   'stop-orders': checkedSchema('tinvestGetStopOrdersRequest'),
+  // The portfolio's value sizing would use and the day's result (docs/contract.md#guards).
+  portfolio: checkedSchema('tinvestPortfolioRequest'),
 };
 
 async function post(url: string, body: unknown, token: string = PAPER_TINKOFF.token) {
@@ -111,6 +113,7 @@ describe('the preflight read calls on the wire', () => {
       'accounts',
       'instrument',
       'orders',
+      'portfolio',
       'positions',
       'stop-orders',
     ]);

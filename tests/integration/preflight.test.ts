@@ -89,7 +89,8 @@ beforeEach(() => {
 function expectReadOnlyAndFew(): void {
   for (const broker of [paper.alor, paper.tinkoff]) {
     for (const route of ORDER_ROUTES) expect(broker.stats.byRoute[route], route).toBeUndefined();
-    expect(broker.stats.requests).toBeLessThanOrEqual(6);
+    // T-Invest's one more: its portfolio's value (GetPortfolio), which Alor's summary read gives already.
+    expect(broker.stats.requests).toBeLessThanOrEqual(broker === paper.tinkoff ? 7 : 6);
   }
 }
 
@@ -128,6 +129,7 @@ describe('npm run preflight on the paper brokers (scripts/preflight.ts as a chil
       positions: 1,
       orders: 1,
       'stop-orders': 1,
+      portfolio: 1,
     });
     expectReadOnlyAndFew();
   });
@@ -343,6 +345,7 @@ describe('npm run preflight on the paper brokers (scripts/preflight.ts as a chil
     expect(parsed.checklists[0]?.checks.map(({ id, status }) => [id, status])).toEqual([
       ['alor-hosts-other', 'warn'],
       ['alor-refresh-rejected', 'fail'],
+      ['guards-in-force', 'pass'],
     ]);
   });
 });
@@ -385,6 +388,32 @@ describe('npm run preflight --deployed (the stack names, through the real AWS SD
     } finally {
       store.setSecret('ppp-webhooks/alor/refresh-token', undefined);
       store.setParameter('/ppp-webhooks/alor/portfolio', undefined);
+    }
+  });
+
+  it("says the guards the stack's context sets, and warns that the stored kill switch is on", async () => {
+    store.setSecret('ppp-webhooks/tinkoff/token', TINKOFF_TOKEN);
+    store.setParameter('/ppp-webhooks/tinkoff/account-id', ACCOUNT);
+    store.setParameter('/ppp-webhooks/kill-switch', 'on');
+    const url = `https://127.0.0.1:${await closedPort()}`;
+    try {
+      const context = [`tinkoffApiUrl=${url}`, 'maxOrdersPerDay=20', 'dailyLossLimit=2%', 'signalMaxAgeSeconds=30'];
+      const run = await preflight(
+        ['--deployed', '--broker', 'tinkoff', ...context.flatMap((item) => ['-c', item])],
+        store.env(),
+      );
+
+      expect(run.code).toBe(2);
+      expect(run.stdout).toContain(
+        "✓ Guards in force: kill switch (read every 5 s), an entry's ts at most 30 s old, at most 1000000 lots an order, at most 20 entries a day, a day's loss of at most 2%",
+      );
+      expect(run.stdout).toContain('! The kill switch is on: entries are refused (423), exits pass');
+      expect(run.stdout).toContain('fix: turn it off: npm run kill -- off');
+      expect(store.count(GET_PARAMETER, '/ppp-webhooks/kill-switch')).toBe(1);
+    } finally {
+      store.setSecret('ppp-webhooks/tinkoff/token', undefined);
+      store.setParameter('/ppp-webhooks/tinkoff/account-id', undefined);
+      store.setParameter('/ppp-webhooks/kill-switch', undefined);
     }
   });
 
@@ -515,7 +544,22 @@ describe('npm run preflight: what a ver 2 signal and its protection read (by def
     }
   };
 
-  it('says the token reads the positions, orders and stop orders of both brokers, in three more reads each', async () => {
+  /**
+   * A preflight without an instrument reads, beside the token's checks, the state a ver 2 signal and its protection read
+   * and, at T-Invest, the portfolio's value sizing and the day's-loss guard read (Alor's is in its summary read).
+   */
+  const expectStateReads = () => {
+    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1, 'stop-orders': 1 });
+    expect(paper.tinkoff.stats.byRoute).toEqual({
+      accounts: 1,
+      positions: 1,
+      orders: 1,
+      'stop-orders': 1,
+      portfolio: 1,
+    });
+  };
+
+  it('says the token reads the positions, orders and stop orders of both brokers, in three more reads each (and T-Invest its portfolio)', async () => {
     const run = await preflight(['--positions', '--lang', 'en'], paperEnv());
 
     expect(run.code).toBe(0);
@@ -525,8 +569,10 @@ describe('npm run preflight: what a ver 2 signal and its protection read (by def
     expect(run.stdout).toContain(
       `✓ The token reads the positions, active orders and stop orders of account ${ACCOUNT} (ver 2 signals, sl/tp protection)`,
     );
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1, 'stop-orders': 1 });
-    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, positions: 1, orders: 1, 'stop-orders': 1 });
+    expectStateReads();
+    expect(run.stdout).toContain(`✓ Account ${ACCOUNT}: 1 000 000 ₽, today 0 ₽`);
+    expect(run.stdout).toContain(`✓ Portfolio ${PORTFOLIO} on SPBX: 1 000 000 ₽, today 0 ₽`);
+    expect(run.stdout).toContain("✓ Guards in force: an entry's ts at most 60 s old, at most 1000000 lots an order");
     expectReadOnlyAndFew();
     expectNoSignalOrderCall();
   });
@@ -535,8 +581,7 @@ describe('npm run preflight: what a ver 2 signal and its protection read (by def
     const run = await preflight(['--lang', 'en'], paperEnv());
 
     expect(run.code).toBe(0);
-    expect(paper.alor.stats.byRoute).toEqual({ refresh: 1, summary: 1, positions: 1, orders: 1, 'stop-orders': 1 });
-    expect(paper.tinkoff.stats.byRoute).toEqual({ accounts: 1, positions: 1, orders: 1, 'stop-orders': 1 });
+    expectStateReads();
   });
 
   it.each([

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { NOTIFY_ENV } from '#shared/facts.ts';
-import { handleNotifierEvent } from '#shared/notify/lambda.ts';
 import { alorPaperEnv, importHandler, tinkoffPaperEnv } from '../helpers/handlers.ts';
 import { usePaperBrokers } from '../helpers/local-servers.ts';
-import { cloudWatchLogsEvent, logLineTexts, type NotifierUnderTest, notifierHarness } from '../helpers/notify.ts';
+import { deliverWebhookLines, notifierHarness } from '../helpers/notify.ts';
 import { orderSignal } from '../helpers/resilience.ts';
 import { flatten, holdPosition, signalEvent, workingOrdersOf } from '../helpers/signals.ts';
 
@@ -16,10 +15,7 @@ import { flatten, holdPosition, signalEvent, workingOrdersOf } from '../helpers/
 const paper = usePaperBrokers();
 const harness = notifierHarness();
 
-async function deliver(under: NotifierUnderTest): Promise<void> {
-  const lines = logLineTexts().filter((line) => line.includes('"message":"webhook answered"'));
-  await handleNotifierEvent(under.notifier, cloudWatchLogsEvent(lines));
-}
+const deliver = deliverWebhookLines;
 
 const texts = () => harness.telegram().messages.map((message) => message.text);
 /** The broker's order id and the time to answer vary: stand-ins for them. */

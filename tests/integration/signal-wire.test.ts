@@ -36,9 +36,11 @@ async function runSignals(
   extra: readonly Record<string, unknown>[] = [],
   signals: readonly Record<string, unknown>[] = SIGNALS,
   keyPrefix = 'wire',
+  settings: Record<string, string> = {},
 ) {
   flatten(paper, broker, 'SBER');
-  const handler = await importHandler(broker, broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper));
+  const env = broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper);
+  const handler = await importHandler(broker, { ...env, ...settings });
   paper[broker].resetStats();
   const results: unknown[] = [];
   for (const [index, body] of [...signals, ...extra].entries()) {
@@ -135,6 +137,10 @@ function tinkoffRequestsAgainstTheSpec(): { route: string; body: Record<string, 
     'stop-order': checkedSchema('tinvestPostStopOrderRequest'),
     'stop-orders': checkedSchema('tinvestGetStopOrdersRequest'),
     'cancel-stop': checkedSchema('tinvestCancelStopOrderRequest'),
+    'trading-status': specSchema('tinvest-v2-openapi.yaml', 'v1GetTradingStatusRequest'),
+    portfolio: checkedSchema('tinvestPortfolioRequest'),
+    'max-lots': checkedSchema('tinvestMaxLotsRequest'),
+    'last-prices': checkedSchema('tinvestLastPricesRequest'),
   };
   return paper.tinkoff.received.map((received) => {
     const schema = schemas[received.route];
@@ -198,6 +204,84 @@ describe('T-Invest: a v2 signal’s requests against the spec', () => {
       orderIdType: 'ORDER_ID_TYPE_EXCHANGE',
     });
     expect(again).toMatchObject({ status: 400, json: { description: 30059 } });
+  });
+});
+
+/** Every sizing mode and every guard that reads the broker, so that each of their reads goes out. */
+const GUARDED_ENV = {
+  CHECK_TRADING_STATUS: 'true',
+  DAILY_LOSS_LIMIT: '5%',
+  MAX_ORDER_RUB: '1000000',
+  MAX_POSITION_LOTS: '1000',
+};
+const SIZED: readonly Record<string, unknown>[] = [
+  { t: 'MOEX:SBER', d: 'buy', v: 10_000, vt: 'rub', p: '250' },
+  { t: 'MOEX:SBER', d: 'buy', v: 1, vt: 'pct', o: 'market' },
+  { t: 'MOEX:SBER', pos: 2, vt: 'pct', o: 'market' },
+  { t: 'MOEX:SBER', d: 'buy', v: 0.5, vt: 'risk', sl: '240', p: '250' },
+];
+
+const runSized = (broker: 'alor' | 'tinkoff') => runSignals(broker, [], SIZED, 'sized', GUARDED_ENV);
+
+describe('sizing and the guards’ reads against the spec', () => {
+  it('Alor: the order estimate, the summary and the security, each read as the spec has it', async () => {
+    expect(await runSized('alor')).toEqual(['placed', 'placed', 'placed', 'placed']);
+    expect(paper.alor.stats.byRoute).toMatchObject({ estimate: 4, summary: 1, security: 1 });
+    for (const received of paper.alor.received.filter((item) => item.route === 'estimate')) {
+      expect(specViolations(JSON.parse(received.rawBody), checkedSchema('alorEstimateRequest'))).toEqual([]);
+    }
+    const { token } = await alorReads();
+    const estimate = await request(`${paper.alor.url}/commandapi/warptrans/TRADE/v2/client/orders/estimate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ portfolio: PAPER_ALOR.portfolio, ticker: 'SBER', exchange: 'MOEX', lotQuantity: 1 }),
+    });
+    const { buyPrice: _nullable, ...answer } = JSON.parse(await estimate.body.text());
+    expect(specViolations(answer, checkedSchema('alorEstimateResponse'))).toEqual([]);
+    paper.alor.setTrading('MOEX', 'SBER', false);
+    const security = await request(`${paper.alor.url}/md/v2/Securities/MOEX/SBER?format=Simple`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    paper.alor.setTrading('MOEX', 'SBER', true);
+    const stopped = JSON.parse(await security.body.text());
+    expect(stopped.tradingStatus).toBe(18);
+    expect(specViolations(stopped, checkedSchema('alorSecurity'))).toEqual([]);
+  });
+
+  it('T-Invest: GetTradingStatus, GetPortfolio, GetMaxLots and GetLastPrices, each sent and answered as the spec has them', async () => {
+    expect(await runSized('tinkoff')).toEqual(['placed', 'placed', 'placed', 'placed']);
+    expect(paper.tinkoff.stats.byRoute).toMatchObject({
+      'trading-status': 1,
+      portfolio: 1,
+      'max-lots': 4,
+      'last-prices': 2,
+    });
+    const answers: Record<string, ReturnType<typeof specSchema>> = {
+      'trading-status': checkedSchema('tinvestTradingStatusResponse'),
+      portfolio: checkedSchema('tinvestPortfolioResponse'),
+      'max-lots': checkedSchema('tinvestMaxLotsResponse'),
+      'last-prices': specSchema('tinvest-v2-openapi.yaml', 'v1GetLastPricesResponse'),
+    };
+    const methods: Record<string, string> = {
+      'trading-status': 'MarketDataService/GetTradingStatus',
+      portfolio: 'OperationsService/GetPortfolio',
+      'max-lots': 'OrdersService/GetMaxLots',
+      'last-prices': 'MarketDataService/GetLastPrices',
+    };
+    const sent = tinkoffRequestsAgainstTheSpec();
+    for (const [route, method] of Object.entries(methods)) {
+      const body = JSON.stringify(sent.find((item) => item.route === route)?.body ?? {});
+      const response = await request(`${paper.tinkoff.v2Url}/tinkoff.public.invest.api.contract.v1.${method}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PAPER_TINKOFF.token}`, 'content-type': 'application/json' },
+        body,
+      });
+      expect(response.statusCode, route).toBe(200);
+      const schema = answers[route];
+      if (schema !== undefined) {
+        expect(specViolations(JSON.parse(await response.body.text()), schema), route).toEqual([]);
+      }
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { PAPER_ALOR, PAPER_TINKOFF } from '#local/paper-broker/index.ts';
 import { BROKERS, type Broker } from '#shared/facts.ts';
 import { SIGNAL_KEYS } from '#shared/signal.ts';
 import { apiGatewayEvent } from '../helpers/events.ts';
-import { alorPaperEnv, type Env, importHandler, TEST_WEBHOOK_SECRET, tinkoffPaperEnv } from '../helpers/handlers.ts';
+import { type Env, importHandler, TEST_WEBHOOK_SECRET } from '../helpers/handlers.ts';
 import { usePaperBrokers } from '../helpers/local-servers.ts';
 import { allOutput, logLines } from '../helpers/logs.ts';
 import {
@@ -11,8 +11,9 @@ import {
   holdPosition,
   jsonAnswer,
   ordersOf,
+  paperEnvOf,
   positionOf,
-  signalEvent,
+  signalContainer,
   workingOrdersOf,
 } from '../helpers/signals.ts';
 
@@ -24,16 +25,9 @@ import {
 
 const paper = usePaperBrokers();
 
-function envOf(broker: Broker, overrides: Env = {}): Env {
-  return { ...(broker === 'alor' ? alorPaperEnv(paper) : tinkoffPaperEnv(paper)), ...overrides };
-}
-
+const envOf = (broker: Broker, overrides: Env = {}) => paperEnvOf(paper, broker, overrides);
 /** A cold container of the function, whose signals then run warm one after the other. */
-async function container(broker: Broker, overrides: Env = {}) {
-  const handler = await importHandler(broker, envOf(broker, overrides));
-  return async (body: Record<string, unknown>, options: { key?: string } = {}) =>
-    jsonAnswer(await handler(signalEvent(broker, body, options)));
-}
+const container = (broker: Broker, overrides: Env = {}) => signalContainer(paper, broker, overrides);
 
 const SBER = 'MOEX:SBER';
 
@@ -309,22 +303,6 @@ describe('refusals of a v2 body', () => {
     },
   );
 
-  it.each(BROKERS)(
-    'unknown-key: %s refuses the issue\'s measured body ({"ver":2,…,"v":10000,"vt":"rub"}) instead of placing 10,000 lots',
-    async (broker) => {
-      const send = await container(broker);
-      const booked = paper[broker].orders.length;
-
-      const answer = await send({ t: SBER, d: 'buy', v: 10000, vt: 'rub', p: 250 });
-
-      expect(answer).toMatchObject({
-        status: 400,
-        json: { result: 'unknown-key', message: 'Неизвестное поле сигнала: vt' },
-      });
-      expect(paper[broker].orders).toHaveLength(booked);
-    },
-  );
-
   it.each(BROKERS)('mixed-intents: %s refuses pos with d and v, naming the rule', async (broker) => {
     const send = await container(broker);
 
@@ -395,6 +373,8 @@ describe('capabilities', () => {
         intents: ['order', 'position', 'close', 'cancel'],
         o: broker === 'alor' ? ['limit', 'market'] : ['limit', 'market', 'best'],
         cancel: { exchanges: broker === 'alor' ? ['MOEX'] : ['MOEX', 'SPBX'] },
+        sizing: { vt: ['lots', 'rub', 'pct', 'risk'], cap: 'no-margin' },
+        guards: { killSwitch: false, signalMaxAgeSeconds: 60, maxLotsPerOrder: 1_000_000, dailyLossLimit: null },
         dryRun: false,
       });
       expect(paper[broker].stats.requests).toBe(0);

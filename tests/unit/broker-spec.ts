@@ -241,6 +241,15 @@ export const CHECKED_SCHEMAS = {
   tinvestOrderState: ['tinvest-v2-openapi.yaml', 'contractv1OrderState'],
   tinvestCancelOrderRequest: ['tinvest-v2-openapi.yaml', 'v1CancelOrderRequest'],
   tinvestCancelOrderResponse: ['tinvest-v2-openapi.yaml', 'v1CancelOrderResponse'],
+  /** Sizing and the guards (docs/contract.md#guards). */
+  tinvestTradingStatusResponse: ['tinvest-v2-openapi.yaml', 'v1GetTradingStatusResponse'],
+  tinvestPortfolioRequest: ['tinvest-v2-openapi.yaml', 'v1PortfolioRequest'],
+  tinvestPortfolioResponse: ['tinvest-v2-openapi.yaml', 'v1PortfolioResponse'],
+  tinvestMaxLotsRequest: ['tinvest-v2-openapi.yaml', 'v1GetMaxLotsRequest'],
+  tinvestMaxLotsResponse: ['tinvest-v2-openapi.yaml', 'v1GetMaxLotsResponse'],
+  tinvestLastPricesRequest: ['tinvest-v2-openapi.yaml', 'v1GetLastPricesRequest'],
+  alorEstimateRequest: ['alor-WarpOpenAPIv2.yml', 'object_EstimateOrder'],
+  alorEstimateResponse: ['alor-WarpOpenAPIv2.yml', 'response_EstimateOrder'],
   /** A protected entry's calls (docs/contract.md#protection). */
   alorStopOrderRequest: ['alor-WarpOpenAPIv2.yml', 'OrdersActionsStopMarketTVWarp'],
   /**
@@ -272,6 +281,8 @@ export const ENVELOPE_SCHEMAS = {
   tinvestInstrumentResponse: ['tinvest-v2-openapi.yaml', 'v1InstrumentResponse'],
   tinvestPositionsRequest: ['tinvest-v2-openapi.yaml', 'v1PositionsRequest'],
   tinvestGetOrdersResponse: ['tinvest-v2-openapi.yaml', 'v1GetOrdersResponse'],
+  tinvestTradingStatusRequest: ['tinvest-v2-openapi.yaml', 'v1GetTradingStatusRequest'],
+  tinvestLastPricesResponse: ['tinvest-v2-openapi.yaml', 'v1GetLastPricesResponse'],
   tinvestGetStopOrdersResponse: ['tinvest-v2-openapi.yaml', 'v1GetStopOrdersResponse'],
   tinvestCancelStopOrderResponse: ['tinvest-v2-openapi.yaml', 'v1CancelStopOrderResponse'],
 } as const satisfies Record<string, readonly [SpecFile, string]>;

@@ -29,6 +29,7 @@ describe('loadAlorConfig', () => {
       brokerTimeoutMs: 2500,
       secretsCacheTtlMs: 300_000,
       dryRun: false,
+      guards: { signalMaxAgeMs: 60_000, checkTradingStatus: false, maxLotsPerOrder: 1_000_000 },
     } satisfies AlorConfig);
   });
 
@@ -217,6 +218,7 @@ describe('loadTinkoffConfig', () => {
       brokerTimeoutMs: 2500,
       secretsCacheTtlMs: 300_000,
       dryRun: false,
+      guards: { signalMaxAgeMs: 60_000, checkTradingStatus: false, maxLotsPerOrder: 1_000_000 },
     } satisfies TinkoffConfig);
   });
 

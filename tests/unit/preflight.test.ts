@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadAlorConfig } from '#shared/brokers/alor/config.ts';
 import { loadTinkoffConfig } from '#shared/brokers/tinkoff/config.ts';
 import { otherTinkoffEnvironment } from '#shared/brokers/tinkoff/preflight.ts';
@@ -12,7 +12,7 @@ import {
   renderChecklists,
   showCheck,
 } from '#shared/preflight/checklist.ts';
-import { PLAIN_VALUES, runPreflight } from '#shared/preflight/run.ts';
+import { describeGuards, PLAIN_VALUES, runPreflight } from '#shared/preflight/run.ts';
 import { LANGS, langFromLocale } from '#shared/preflight/texts.ts';
 import { useMockAgent } from '../helpers/mock-agent.ts';
 
@@ -41,6 +41,10 @@ const PARAMS = {
   ticker: 'AAPL',
   instrumentTicker: 'MSFT',
   side: 'buy',
+  value: '1 000 000',
+  result: '-2 000',
+  ru: 'до 1000000 лотов в заявке',
+  en: 'at most 1000000 lots an order',
 };
 
 const list = (...ids: (typeof CHECK_IDS)[number][]): BrokerChecklist => ({
@@ -160,6 +164,21 @@ describe('broker hosts', () => {
   });
 });
 
+describe('the guards in force', () => {
+  it('are said in both languages with their settings, and a kill switch that reads on is a warning', async () => {
+    const tinkoff = loadTinkoffConfig({
+      KILL_SWITCH: 'on',
+      SIGNAL_MAX_AGE_SECONDS: '30',
+      MAX_ORDERS_PER_DAY: '20',
+      DAILY_LOSS_LIMIT: '2%',
+    });
+    expect(describeGuards(tinkoff.guards)).toEqual({
+      ru: 'выключатель торговли, ts входа не старше 30 с, до 1000000 лотов в заявке, до 20 входов в день, дневной убыток до 2%',
+      en: "kill switch, an entry's ts at most 30 s old, at most 1000000 lots an order, at most 20 entries a day, a day's loss of at most 2%",
+    });
+  });
+});
+
 describe('runPreflight on T-Invest (a MockAgent for the broker)', () => {
   const TOKEN = 't.unit-preflight-token';
   const ACCOUNT = '2000000000';
@@ -183,6 +202,20 @@ describe('runPreflight on T-Invest (a MockAgent for the broker)', () => {
     return { ids: lists.flatMap((list) => list.checks.map((item) => item.id)), code: exitCode(lists) };
   };
 
+  it('warns that the kill switch is on after the broker checks, with the guards in force', async () => {
+    mockAgent()
+      .get(new URL(TINKOFF_DEFAULT_API_URL.v2).origin)
+      .intercept({ path: ACCOUNTS, method: 'POST' })
+      .reply(200, { accounts: [ACCOUNT_JSON] });
+    const tinkoff = loadTinkoffConfig({ TINKOFF_TOKEN: TOKEN, TINKOFF_ACCOUNT_ID: ACCOUNT, KILL_SWITCH: 'on' });
+    vi.stubEnv('KILL_SWITCH', 'on');
+    const lists = await runPreflight(
+      { alor: loadAlorConfig({}), tinkoff },
+      { store: PLAIN_VALUES, dispatcher: mockAgent(), brokers: ['tinkoff'] },
+    );
+    expect(lists[0]?.checks.slice(-2).map((item) => item.id)).toEqual(['guards-in-force', 'guards-kill-switch-on']);
+  });
+
   it('says a production token on the sandbox host is one, asking production once', async () => {
     mockAgent()
       .get(new URL(TINKOFF_SANDBOX_API_URL).origin)
@@ -194,7 +227,7 @@ describe('runPreflight on T-Invest (a MockAgent for the broker)', () => {
       .reply(200, { accounts: [ACCOUNT_JSON] });
 
     expect(await ids(TINKOFF_SANDBOX_API_URL)).toEqual({
-      ids: ['tinkoff-host-sandbox', 'tinkoff-token-production'],
+      ids: ['tinkoff-host-sandbox', 'tinkoff-token-production', 'guards-in-force'],
       code: 1,
     });
   });
@@ -209,7 +242,11 @@ describe('runPreflight on T-Invest (a MockAgent for the broker)', () => {
       .intercept({ path: ACCOUNTS, method: 'POST' })
       .reply(401, REFUSED);
 
-    expect((await ids(TINKOFF_DEFAULT_API_URL.v2)).ids).toEqual(['tinkoff-host-production', 'tinkoff-token-rejected']);
+    expect((await ids(TINKOFF_DEFAULT_API_URL.v2)).ids).toEqual([
+      'tinkoff-host-production',
+      'tinkoff-token-rejected',
+      'guards-in-force',
+    ]);
   });
 
   it('keeps the checks made when a later read call refuses the token, and cannot say more (exit 2)', async () => {
@@ -225,6 +262,7 @@ describe('runPreflight on T-Invest (a MockAgent for the broker)', () => {
         'tinkoff-access-full',
         'tinkoff-token-one-account',
         'broker-unreachable',
+        'guards-in-force',
       ],
       code: 2,
     });

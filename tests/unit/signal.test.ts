@@ -69,7 +69,8 @@ describe('unsupported-version', () => {
 });
 
 describe('unknown-key', () => {
-  it.each(['vt', 'ts', 'ttl', 'stoploss', 'takeprofit', 'qty', 'side', 'T'])(
+  // `vt`, `ts` and `ttl` landed with sizing and the guards (docs/contract.md#sizing), `sl`, `tp`, `trail` with protection.
+  it.each(['stoploss', 'takeprofit', 'qty', 'side', 'T'])(
     'refuses %s, which this deployment does not know, naming it',
     (key) => {
       expect(problemOf({ ...BASE, pos: 1, o: 'market', [key]: 1 })).toEqual({
@@ -342,8 +343,16 @@ describe('not-supported', () => {
 });
 
 describe('signalCapabilities', () => {
-  it('lists the version, the keys, the intents and what the broker offers', () => {
-    expect(signalCapabilities(TINKOFF_SIGNAL_SUPPORT, 'tinkoff', false)).toEqual({
+  it('lists the version, the keys, the intents, what the broker offers, the sizing modes and the guards in force', () => {
+    const guards = {
+      killSwitch: { kind: 'process' as const },
+      signalMaxAgeMs: 60_000,
+      checkTradingStatus: true,
+      maxLotsPerOrder: 1_000_000,
+      maxOrdersPerDay: 20,
+      dailyLossLimit: { unit: 'pct' as const, amount: 2 },
+    };
+    expect(signalCapabilities(TINKOFF_SIGNAL_SUPPORT, 'tinkoff', false, guards)).toEqual({
       broker: 'tinkoff',
       versions: [2],
       keys: [...SIGNAL_KEYS],
@@ -353,6 +362,17 @@ describe('signalCapabilities', () => {
       pu: ['lots', 'shares'],
       cancel: { exchanges: ['MOEX', 'SPBX'] },
       protection: ['sl', 'tp', 'trail'],
+      sizing: { vt: ['lots', 'rub', 'pct', 'risk'], cap: 'no-margin' },
+      guards: {
+        killSwitch: true,
+        signalMaxAgeSeconds: 60,
+        tradingStatus: true,
+        maxLotsPerOrder: 1_000_000,
+        maxPositionLots: null,
+        maxOrderRub: null,
+        maxOrdersPerDay: 20,
+        dailyLossLimit: '2%',
+      },
       dryRun: false,
     });
   });

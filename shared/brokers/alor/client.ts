@@ -1,13 +1,19 @@
 import type { Dispatcher } from 'undici';
+import { SignalRefusedError } from '../../errors.ts';
+import { TRADING_STATUS_TTL_MS } from '../../facts.ts';
 import { endpoint, type HttpEndpoint, type HttpResponse, sendHttpRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
+import type { SignalOptions } from '../../signal.ts';
 import type { KeepWarmCall } from '../container.ts';
 import type { FollowUpQueue } from '../follow-up-queue.ts';
+import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import type { BrokerClient, BrokerOrderCall } from '../order-recipe.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
+import { Remembered } from '../remembered.ts';
 import type { ActiveOrder, InstrumentState, StateNeeds } from '../signal-plan.ts';
 import type { CancelResult, InstrumentCall, ProtectedEntry, ProtectedOutcome, SignalClient } from '../signal-recipe.ts';
+import type { LotQuote } from '../sizing.ts';
 import { AccessTokenCache } from './access-token.ts';
 import {
   type AlorFill,
@@ -15,6 +21,7 @@ import {
   type AlorOrderTerms,
   type AlorSignalTerms,
   cancelResponseToResult,
+  estimateResponseToQuote,
   type GroupResult,
   groupResponseToResult,
   orderLookupResponseToState,
@@ -23,14 +30,17 @@ import {
   positionResponseToLots,
   refreshResponseToAccessToken,
   securityResponseToInstrument,
+  securityToTradingStatus,
   signalTermsToAlorOrder,
   stopOrdersResponse,
   stopOrdersResponseToActive,
+  summaryResponseToPortfolio,
   termsToAlorLimitOrder,
   tradesResponseToFill,
+  unsizableReason,
 } from './mapping.ts';
 import { placeAlorProtected } from './protection.ts';
-import type { AlorOrderGroupRequest, AlorSecurity, AlorStopOrderRequest } from './schemas.ts';
+import type { AlorEstimateRequest, AlorOrderGroupRequest, AlorSecurity, AlorStopOrderRequest } from './schemas.ts';
 
 export const LIMIT_ORDER_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/limit';
 /** `CommandapiWarptransTradeV2ClientOrdersActionsMarketPost`: a v2 signal's market order. */
@@ -51,6 +61,8 @@ export const portfolioSummaryPath = (exchange: string, portfolio: string) =>
   `/md/v2/Clients/${exchange}/${encodeURIComponent(portfolio)}/summary`;
 export const securityPath = (exchange: string, symbol: string) =>
   `/md/v2/Securities/${exchange}/${encodeURIComponent(symbol)}`;
+/** `CommandapiWarptransTradeV2ClientOrdersEstimatePost`: what one lot costs and how many the account may trade. */
+export const ESTIMATE_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/estimate';
 /** `CommandapiWarptransTradeV2ClientOrdersActionsStopPost`: a stop order (a market order on its trigger). */
 export const STOP_ORDER_PATH = '/commandapi/warptrans/TRADE/v2/client/orders/actions/stop';
 /** `CommandapiApiOrderGroupsPost`: orders placed before, linked in a group on Alor's servers. */
@@ -99,6 +111,8 @@ export interface AlorClientOptions {
   readonly dispatcher: Dispatcher;
   /** A v2 signal's second state read goes here, so that both reads run at once. @default `dispatcher` */
   readonly readsDispatcher?: (slot?: number) => Dispatcher;
+  /** The reads of sizing and the guards (estimate, summary, security), at once. @default `readsDispatcher` */
+  readonly marketReadsDispatcher?: () => Dispatcher;
   readonly oauthUrl: string;
   readonly apiUrl: string;
   readonly tokens?: AccessTokenCache;
@@ -110,17 +124,24 @@ export interface AlorClientOptions {
 export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<AlorInstrument, AlorSignalTerms> {
   readonly #dispatcher: Dispatcher;
   readonly #readsDispatcher: (slot?: number) => Dispatcher;
+  readonly #marketReadsDispatcher: () => Dispatcher;
   readonly #refreshEndpoint: HttpEndpoint;
   readonly #orderEndpoint: HttpEndpoint;
   readonly #marketOrderEndpoint: HttpEndpoint;
   readonly #apiUrl: string;
   readonly #tokens: AccessTokenCache;
   readonly followUpQueue: FollowUpQueue | undefined;
+  /**
+   * Securities read in the last {@link TRADING_STATUS_TTL_MS}, by exchange and symbol: a signal that needs the lot and
+   * the trading status reads the security once.
+   */
+  readonly #securities = new Remembered<Promise<AlorSecurity | undefined>>(500);
 
   constructor(options: AlorClientOptions) {
     this.followUpQueue = options.followUpQueue;
     this.#dispatcher = options.dispatcher;
     this.#readsDispatcher = options.readsDispatcher ?? (() => options.dispatcher);
+    this.#marketReadsDispatcher = options.marketReadsDispatcher ?? this.#readsDispatcher;
     this.#apiUrl = options.apiUrl;
     this.#refreshEndpoint = endpoint(options.oauthUrl, '/refresh');
     this.#orderEndpoint = endpoint(options.apiUrl, LIMIT_ORDER_PATH);
@@ -286,17 +307,17 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
     return tradesResponseToFill(response.statusCode, response.text, orderId);
   }
 
-  /** A symbol's security on an exchange (lot size, price step), or undefined when the exchange lists no such symbol. */
-  async securityOf(
+  /**
+   * A symbol's security on an exchange (lot size, price step, currency), or undefined when the exchange lists no such
+   * symbol; read once for a signal's lot and its trading status ({@link tradingStatus}).
+   */
+  securityOf(
     refreshToken: string,
     exchange: string,
     symbol: string,
     deadline: Deadline,
   ): Promise<AlorSecurity | undefined> {
-    const response = await this.#withToken(refreshToken, deadline, (token) =>
-      this.#read(securityPath(exchange, symbol), token, deadline),
-    );
-    return securityResponseToInstrument(response.statusCode, response.text);
+    return this.#security(refreshToken, exchange, symbol, deadline, this.#dispatcher);
   }
 
   /** The lot size of a symbol on an exchange (its security), or undefined when the exchange lists no such symbol. */
@@ -308,6 +329,72 @@ export class AlorClient implements BrokerClient<AlorOrderTerms>, SignalClient<Al
   ): Promise<number | undefined> {
     const security = await this.securityOf(refreshToken, exchange, symbol, deadline);
     return security === undefined ? undefined : (security.lotsize ?? 1);
+  }
+
+  /** The instrument's trading status, from its security. */
+  async tradingStatus(call: InstrumentCall<AlorInstrument>): Promise<TradingStatus> {
+    const { instrument } = call;
+    const security = await this.#security(
+      call.credential,
+      instrument.exchange,
+      instrument.symbol,
+      call.deadline,
+      this.#marketReadsDispatcher(),
+    );
+    return securityToTradingStatus(security, instrument);
+  }
+
+  /** The portfolio's value and the day's result on the instrument's exchange (its summary). */
+  async portfolio(call: InstrumentCall<AlorInstrument>): Promise<AccountPortfolio> {
+    const path = portfolioSummaryPath(call.instrument.exchange, call.account);
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      this.#read(path, token, call.deadline, this.#marketReadsDispatcher()),
+    );
+    return summaryResponseToPortfolio(response.statusCode, response.text);
+  }
+
+  /**
+   * One lot estimated (`…/orders/estimate`) at the limit price or the market's: its cost and the lots the account may
+   * trade without margin. Instruments priced in roubles only ([not-supported](docs/contract.md#not-supported)).
+   */
+  async quote(call: InstrumentCall<AlorInstrument>, options: SignalOptions): Promise<LotQuote> {
+    const { instrument } = call;
+    const unsizable = unsizableReason(instrument);
+    if (unsizable !== undefined) {
+      throw new SignalRefusedError('not-supported', `Alor: стоимость заявки в рублях не оценить: ${unsizable}`);
+    }
+    const price = options.price === undefined ? undefined : Number(options.price);
+    const request: AlorEstimateRequest = {
+      portfolio: call.account,
+      ticker: instrument.symbol,
+      exchange: instrument.exchange,
+      ...(price === undefined ? {} : { price }),
+      lotQuantity: 1,
+      includeLimitOrders: true,
+    };
+    const response = await this.#withToken(call.credential, call.deadline, (token) =>
+      sendHttpRequest(this.#marketReadsDispatcher(), {
+        endpoint: endpoint(this.#apiUrl, ESTIMATE_PATH),
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify(request),
+        deadline: call.deadline,
+        // An estimate changes nothing: safe to resend.
+        idempotent: true,
+      }),
+    );
+    return estimateResponseToQuote(response.statusCode, response.text, instrument, price);
+  }
+
+  #security(refreshToken: string, exchange: string, symbol: string, deadline: Deadline, dispatcher: Dispatcher) {
+    const key = `${exchange}:${symbol}`;
+    const known = this.#securities.get(key);
+    if (known !== undefined) return known;
+    const reading = this.#withToken(refreshToken, deadline, (token) =>
+      this.#read(securityPath(exchange, symbol), token, deadline, dispatcher),
+    ).then((response) => securityResponseToInstrument(response.statusCode, response.text));
+    this.#securities.set(key, reading, TRADING_STATUS_TTL_MS);
+    reading.catch(() => this.#securities.set(key, reading, 0));
+    return reading;
   }
 
   /** The portfolio's stop orders (a protected entry's watch reads its pair there). */

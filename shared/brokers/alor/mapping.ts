@@ -1,17 +1,20 @@
 import { numberToCanonicalDecimal } from '../../decimal.ts';
-import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
+import { BrokerCredentialRejectedError, BrokerUnavailableError, InstrumentRefusedError } from '../../errors.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import type { SignalOptions, SignalSupport, TimeInForce } from '../../signal.ts';
 import type { NotConfiguredMessages } from '../credentials.ts';
+import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import { type OrderState, orderState } from '../order-state.ts';
 import { NO_MESSAGE_REFUSAL, type OrderOutcome, refused } from '../outcome.ts';
 import { averagePrice } from '../protection.ts';
 import { type ActiveOrder, type PlannedOrder, positionLots, type Side } from '../signal-plan.ts';
 import type { CancelResult } from '../signal-recipe.ts';
+import type { LotQuote } from '../sizing.ts';
 import { jwtExpiresAt } from './access-token.ts';
 import type { AlorOrder } from './order.ts';
 import {
   AlorCancelErrorSchema,
+  AlorEstimateSchema,
   type AlorLimitOrderRequest,
   type AlorMarketOrderRequest,
   AlorOrderErrorSchema,
@@ -19,6 +22,7 @@ import {
   AlorOrderResponseSchema,
   AlorOrderStateSchema,
   AlorOrdersSchema,
+  AlorPortfolioSummarySchema,
   AlorPositionSchema,
   AlorRefreshResponseSchema,
   type AlorSecurity,
@@ -178,11 +182,15 @@ export const ALOR_SIGNAL_SUPPORT: SignalSupport = {
   protection: ['sl', 'tp'],
 };
 
-/** The instrument of a v2 signal at Alor: its symbol and exchange, and its lot when a `pos` counts shares. */
+/**
+ * The instrument of a v2 signal at Alor: its symbol and exchange, and its lot and price currency when a `pos` counts
+ * shares, or a size or a guard reads them.
+ */
 export interface AlorInstrument {
   readonly symbol: string;
   readonly exchange: AlorOrderTerms['exchange'];
   readonly lot?: number | undefined;
+  readonly currency?: string | undefined;
   /** Its price step (`minstep`), read when the signal asks for protection. */
   readonly step?: string | undefined;
 }
@@ -318,6 +326,84 @@ export function cancelResponseToResult(statusCode: number, text: string): Cancel
     return { status: 'unconfirmed', reason: (parsed.success ? parsed.data.message?.trim() : '') || NO_MESSAGE_REFUSAL };
   }
   throw unexpected('cancel', statusCode);
+}
+
+/** `field_TradingStatusCode` values in which the exchange takes no order: 18 no trading or closed, 2 a break. */
+const NOT_TRADING_CODES = new Set([18, 2]);
+
+/**
+ * An instrument's trading status from its security (`tradingStatus`, `tradingStatusInfo`): no order type is taken
+ * while trading is closed or in a break; in any other status (normal trading, the auctions, the opening and closing
+ * periods) the exchange decides.
+ */
+export function securityToTradingStatus(security: AlorSecurity | undefined, instrument: AlorInstrument): TradingStatus {
+  if (security === undefined) {
+    throw new InstrumentRefusedError(
+      `Инструмент не найден: ${instrument.symbol} (${instrument.exchange})`,
+      'not found',
+    );
+  }
+  const code = security.tradingStatus;
+  const open = code === undefined || !NOT_TRADING_CODES.has(code);
+  const info = security.tradingStatusInfo?.trim();
+  return {
+    status: `${code ?? 'неизвестен'}${info ? ` (${info})` : ''}`,
+    takes: { limit: open, market: open, best: open },
+  };
+}
+
+/** The summary (`response_Summary_Simple`): the portfolio's value and the day's result. */
+export function summaryResponseToPortfolio(statusCode: number, text: string): AccountPortfolio {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  const parsed = AlorPortfolioSummarySchema.safeParse(parseJsonText(text));
+  if (statusCode !== 200 || !parsed.success || parsed.data.portfolioLiquidationValue === undefined) {
+    throw new BrokerUnavailableError(`summary HTTP ${statusCode}`, { retriable: false });
+  }
+  return {
+    value: parsed.data.portfolioLiquidationValue,
+    dailyResult: parsed.data.profit ?? 0,
+    dailyResultPct: parsed.data.profitRate,
+  };
+}
+
+/**
+ * One lot's estimate (`response_EstimateOrder`): its cost (`orderEvaluation`, at the limit price or the market's) and
+ * the lots the account's own money buys and its holdings sell (`notMarginQuantityToBuy`, `…ToSell`). Priced in roubles
+ * only ([not-supported](docs/contract.md#not-supported)); the price per piece of a market order is the lot's cost over
+ * the lot.
+ */
+export function estimateResponseToQuote(
+  statusCode: number,
+  text: string,
+  instrument: AlorInstrument,
+  limitPrice: number | undefined,
+): LotQuote {
+  if (readRejected(statusCode)) throw new BrokerCredentialRejectedError(403, REFRESH_REJECTED_MESSAGE);
+  if (statusCode === 404) {
+    throw new InstrumentRefusedError(
+      `Инструмент не найден: ${instrument.symbol} (${instrument.exchange})`,
+      'not found',
+    );
+  }
+  const parsed = AlorEstimateSchema.safeParse(parseJsonText(text));
+  if (statusCode !== 200 || !parsed.success) throw unexpected('estimate', statusCode);
+  const lot = instrument.lot ?? 1;
+  const { orderEvaluation, notMarginQuantityToBuy, notMarginQuantityToSell } = parsed.data;
+  return {
+    lot,
+    price: limitPrice ?? orderEvaluation / lot,
+    lotValue: orderEvaluation,
+    maxLots: { buy: notMarginQuantityToBuy, sell: notMarginQuantityToSell },
+  };
+}
+
+/** Why Alor's estimate cannot be read as roubles: an instrument priced in another currency, or of an unknown lot. */
+export function unsizableReason(instrument: AlorInstrument): string | undefined {
+  if (instrument.lot === undefined) return `лот ${instrument.symbol} неизвестен`;
+  const currency = instrument.currency?.toUpperCase();
+  return currency === undefined || currency === 'RUB' || currency === 'RUR'
+    ? undefined
+    : `${instrument.symbol} (${instrument.exchange}) торгуется в ${instrument.currency}`;
 }
 
 /** The portfolio's stop orders (`response_StopOrder_Warp_Simple`), the fields read. */

@@ -3,6 +3,7 @@ import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../err
 import { type HttpResponse, parseJsonText } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
 import * as z from '../../zod.ts';
+import type { AccountPortfolio } from '../guards.ts';
 import { jwtClaims } from './access-token.ts';
 import {
   ordersPath,
@@ -12,8 +13,13 @@ import {
   securityPath,
   stopOrdersPath,
 } from './client.ts';
-import { REFRESH_REJECTED_MESSAGE, readRejected, securityResponseToInstrument } from './mapping.ts';
-import type { AlorSecurity } from './schemas.ts';
+import {
+  REFRESH_REJECTED_MESSAGE,
+  readRejected,
+  securityResponseToInstrument,
+  summaryResponseToPortfolio,
+} from './mapping.ts';
+import { AlorPortfolioSummarySchema, type AlorSecurity } from './schemas.ts';
 
 /**
  * The reads only Alor's preflight makes (shared/brokers/alor/preflight.ts), with their schemas and mappers: used by the
@@ -30,9 +36,6 @@ export const AlorTokenHolderClaimsSchema = z.object({
   sub: z.optional(z.string()),
   portfolios: z.optional(z.string()),
 });
-
-/** `MdV2ClientsExchangePortfolioSummaryGet` answers `response_Summary_Simple`: read only to see it is one. */
-export const AlorPortfolioSummarySchema = z.object({ buyingPower: z.optional(z.number()) });
 
 /** Whose an access token is: its user and the portfolios it may trade (undefined when it does not say). */
 export interface AlorTokenHolder {
@@ -84,10 +87,20 @@ export class AlorPreflightReads {
     ]);
   }
 
-  /** Whether the portfolio answers on the exchange (its summary). */
+  /**
+   * Whether the portfolio answers on the exchange (its summary), and its value and day's result when the summary gives
+   * them.
+   */
   async portfolioAnswers(accessToken: string, exchange: string, portfolio: string, deadline: Deadline) {
     const response = await this.#read(portfolioSummaryPath(exchange, portfolio), accessToken, deadline);
-    return summaryResponseToAnswers(response.statusCode, response.text);
+    const answers = summaryResponseToAnswers(response.statusCode, response.text);
+    let value: AccountPortfolio | undefined;
+    try {
+      value = answers ? summaryResponseToPortfolio(response.statusCode, response.text) : undefined;
+    } catch {
+      value = undefined;
+    }
+    return { answers, value };
   }
 
   /** The instrument a signal's ticker names on the exchange, or undefined when the exchange has none. */

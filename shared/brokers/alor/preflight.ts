@@ -1,3 +1,4 @@
+import { formatAmount } from '../../decimal.ts';
 import { BrokerCredentialRejectedError, BrokerUnavailableError } from '../../errors.ts';
 import { type AlorExchange, brokerHostKind } from '../../facts.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
@@ -113,10 +114,14 @@ export async function alorPreflight(target: AlorPreflightTarget, call: BrokerPre
   }
 
   const reads = new AlorPreflightReads({ dispatcher: call.dispatcher, apiUrl: target.apiUrl });
-  const answers = await reads
+  const { answers, value } = await reads
     .portfolioAnswers(accessToken, exchange, portfolio, deadline)
     .catch(rethrowUnexpectedRefusal);
   report(check(answers ? 'alor-portfolio-on-exchange' : 'alor-portfolio-not-on-exchange', { portfolio, exchange }));
+  if (value !== undefined) {
+    const amounts = { value: formatAmount(value.value), result: formatAmount(value.dailyResult) };
+    report(check('alor-portfolio-value', { portfolio, exchange, ...amounts }));
+  }
   if (answers && target.positions !== false) await reportStateReads(reads, accessToken, target, call);
 
   if (target.ticker === undefined) return;

@@ -63,11 +63,25 @@ export const AlorOrderStateSchema = z.object({
   filled: z.optional(z.number()),
 });
 
+/**
+ * `MdV2ClientsExchangePortfolioSummaryGet` answers `response_Summary_Simple`: the preflight reads it to see it is one;
+ * the guards and sizing read the portfolio's value (`portfolioLiquidationValue`) and the day's result (`profit`,
+ * `profitRate` in percent).
+ */
+export const AlorPortfolioSummarySchema = z.object({
+  buyingPower: z.optional(z.number()),
+  profit: z.optional(z.number()),
+  profitRate: z.optional(z.number()),
+  portfolioLiquidationValue: z.optional(z.number()),
+});
+
 /** `MdV2SecuritiesExchangeSymbolGet` answers `response_Security_Simple`: the fields the preflight shows. */
 export const AlorSecuritySchema = z.object({
   symbol: z.string(),
   shortname: z.optional(z.string()),
   lotsize: z.optional(z.number()),
+  /** `field_CurrencyCode`: what sizing in roubles reads. */
+  currency: z.optional(z.nullable(z.string())),
   /** `field_PriceMinimalStep`: the price step protective prices are rounded to. */
   minstep: z.optional(z.number()),
   /** `field_TradingStatusCode`: 18 is "no trading / trading closed". */
@@ -122,6 +136,24 @@ export type AlorOrders = z.infer<typeof AlorOrdersSchema>;
 
 /** The 400 of `CommandapiWarptransTradeV2ClientOrdersOrderIdDelete`: `code` (`OrderToCancelNotFound (404)`), `message`. */
 export const AlorCancelErrorSchema = z.object({ code: z.optional(z.string()), message: z.optional(z.string()) });
+
+/** `object_EstimateOrder` (`CommandapiWarptransTradeV2ClientOrdersEstimatePost`): one lot, at the limit price or the market's. */
+export const AlorEstimateRequestSchema = z.strictObject({
+  portfolio: z.string().check(z.minLength(1)),
+  ticker: z.string().check(z.minLength(1)),
+  exchange: z.enum(['MOEX', 'SPBX']),
+  price: z.optional(z.number().check(z.positive())),
+  lotQuantity: z.literal(1),
+  includeLimitOrders: z.literal(true),
+});
+export type AlorEstimateRequest = z.infer<typeof AlorEstimateRequestSchema>;
+
+/** `response_EstimateOrder`, the fields read: one lot's cost, and the lots the account's own money buys and holdings sell. */
+export const AlorEstimateSchema = z.object({
+  orderEvaluation: z.number(),
+  notMarginQuantityToBuy: z._default(z.number(), 0),
+  notMarginQuantityToSell: z._default(z.number(), 0),
+});
 
 /** `field_ExecutionCondition`: when a stop order triggers, against the last price. */
 export const ALOR_CONDITIONS = ['more', 'less', 'moreorequal', 'lessorequal'] as const;

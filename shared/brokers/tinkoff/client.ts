@@ -1,14 +1,21 @@
 import type { Dispatcher } from 'undici';
+import { decimalToQuotation } from '../../decimal.ts';
+import { SignalRefusedError } from '../../errors.ts';
 import { endpoint, type HttpEndpoint, type HttpResponse, sendHttpRequest } from '../../http/outbound/client.ts';
 import type { Deadline } from '../../http/outbound/deadline.ts';
+import type { SignalOptions } from '../../signal.ts';
 import type { FollowUpQueue } from '../follow-up-queue.ts';
+import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import type { BrokerClient, BrokerOrderCall } from '../order-recipe.ts';
 import type { OrderState } from '../order-state.ts';
 import type { OrderOutcome } from '../outcome.ts';
 import type { ActiveOrder, InstrumentState, StateNeeds } from '../signal-plan.ts';
 import type { CancelResult, InstrumentCall, ProtectedEntry, ProtectedOutcome, SignalClient } from '../signal-recipe.ts';
+import type { LotQuote } from '../sizing.ts';
 import {
   cancelResponseToResult,
+  lastPricesResponseToPrice,
+  maxLotsToQuote,
   orderFillOf,
   orderLookupResponseToState,
   orderStateResponseToFill,
@@ -16,6 +23,7 @@ import {
   ordersResponseToActive,
   orderToPostOrderRequest,
   orderToV1LimitOrder,
+  portfolioResponseToPortfolio,
   positionsResponseToLots,
   postOrderResponseToOutcome,
   postStopOrderResponseToResult,
@@ -26,6 +34,8 @@ import {
   type TinkoffInstrument,
   type TinkoffOrderTerms,
   type TinkoffSignalTerms,
+  tradingStatusResponseToStatus,
+  unsizableReason,
   v1ResponseToOutcome,
 } from './mapping.ts';
 import { placeTinkoffProtected } from './protection.ts';
@@ -35,10 +45,14 @@ import type {
   GetOrderStateRequest,
   GetOrdersRequest,
   GetStopOrdersRequest,
+  LastPricesRequest,
+  MaxLotsRequest,
   OrderFill,
+  PortfolioRequest,
   PositionsRequest,
   PostStopOrderRequest,
   StopOrder,
+  TradingStatusRequest,
 } from './schemas.ts';
 
 export const POST_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder';
@@ -49,6 +63,11 @@ export const V1_LIMIT_ORDER_PATH = '/openapi/orders/limit-order';
 export const GET_POSITIONS_PATH = '/tinkoff.public.invest.api.contract.v1.OperationsService/GetPositions';
 export const GET_ORDERS_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/GetOrders';
 export const CANCEL_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/CancelOrder';
+/** The reads of sizing and the guards (docs/contract.md#guards). */
+export const GET_TRADING_STATUS_PATH = '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetTradingStatus';
+export const GET_PORTFOLIO_PATH = '/tinkoff.public.invest.api.contract.v1.OperationsService/GetPortfolio';
+export const GET_MAX_LOTS_PATH = '/tinkoff.public.invest.api.contract.v1.OrdersService/GetMaxLots';
+export const GET_LAST_PRICES_PATH = '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetLastPrices';
 /** A protected entry's stop orders (docs/contract.md#protection), and the preflight's check that the token lists them. */
 export const POST_STOP_ORDER_PATH = '/tinkoff.public.invest.api.contract.v1.StopOrdersService/PostStopOrder';
 export const GET_STOP_ORDERS_PATH = '/tinkoff.public.invest.api.contract.v1.StopOrdersService/GetStopOrders';
@@ -80,6 +99,8 @@ export interface TinkoffClientOptions {
   readonly dispatcher: Dispatcher;
   /** A v2 signal's second state read goes here, so that both reads run at once. @default `dispatcher` */
   readonly readsDispatcher?: (slot?: number) => Dispatcher;
+  /** The reads of sizing and the guards (GetMaxLots, GetLastPrices, GetPortfolio, GetTradingStatus), at once. */
+  readonly marketReadsDispatcher?: () => Dispatcher;
   readonly apiUrl: string;
   /** Where a protected entry's watch goes (its follow-up queue); without one a protected entry is refused. */
   readonly followUpQueue?: FollowUpQueue | undefined;
@@ -116,6 +137,7 @@ function notReplayed(outcome: OrderOutcome): OrderOutcome {
 export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstrument, TinkoffSignalTerms> {
   readonly #dispatcher: Dispatcher;
   readonly #readsDispatcher: (slot?: number) => Dispatcher;
+  readonly #marketReadsDispatcher: () => Dispatcher;
   readonly #endpoint: HttpEndpoint;
   readonly #stateEndpoint: HttpEndpoint;
   readonly #apiUrl: string;
@@ -130,6 +152,7 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
   constructor(options: TinkoffClientOptions) {
     this.#dispatcher = options.dispatcher;
     this.#readsDispatcher = options.readsDispatcher ?? (() => options.dispatcher);
+    this.#marketReadsDispatcher = options.marketReadsDispatcher ?? this.#readsDispatcher;
     this.#endpoint = endpoint(options.apiUrl, POST_ORDER_PATH);
     this.#stateEndpoint = endpoint(options.apiUrl, GET_ORDER_STATE_PATH);
     this.#apiUrl = options.apiUrl;
@@ -187,11 +210,10 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
 
   /** `PostStopOrder`, keyed by its `orderId`; `second` sends it on the second connection (a pair's other stop). */
   async postStopOrder(call: StopOrderCall, request: PostStopOrderRequest, second = false): Promise<StopOrderResult> {
-    const response = await this.#post(
-      endpoint(this.#apiUrl, POST_STOP_ORDER_PATH),
-      JSON.stringify(request),
-      call.credential,
-      call.deadline,
+    const response = await this.#ask(
+      POST_STOP_ORDER_PATH,
+      request,
+      call,
       second ? this.#readsDispatcher() : this.#dispatcher,
     );
     return postStopOrderResponseToResult(response.statusCode, response.text);
@@ -203,24 +225,14 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
       since === undefined
         ? { accountId: call.account }
         : { accountId: call.account, status: 'STOP_ORDER_STATUS_ALL', from: since };
-    const response = await this.#post(
-      endpoint(this.#apiUrl, GET_STOP_ORDERS_PATH),
-      JSON.stringify(request),
-      call.credential,
-      call.deadline,
-    );
+    const response = await this.#ask(GET_STOP_ORDERS_PATH, request, call);
     return stopOrdersResponse(response.statusCode, response.text);
   }
 
   /** `CancelStopOrder` by its id: a second cancel of the same stop order cancels nothing more. */
   async cancelStopOrder(call: StopOrderCall, stopOrderId: string): Promise<CancelResult> {
     const request: CancelStopOrderRequest = { accountId: call.account, stopOrderId };
-    const response = await this.#post(
-      endpoint(this.#apiUrl, CANCEL_STOP_ORDER_PATH),
-      JSON.stringify(request),
-      call.credential,
-      call.deadline,
-    );
+    const response = await this.#ask(CANCEL_STOP_ORDER_PATH, request, call);
     return cancelResponseToResult(response.statusCode, response.text);
   }
 
@@ -243,13 +255,67 @@ export class TinkoffV2Client implements TinkoffClient, SignalClient<TinkoffInstr
       orderId: order.id,
       orderIdType: 'ORDER_ID_TYPE_EXCHANGE',
     };
-    const response = await this.#post(
-      endpoint(this.#apiUrl, CANCEL_ORDER_PATH),
+    const response = await this.#ask(CANCEL_ORDER_PATH, request, call);
+    return cancelResponseToResult(response.statusCode, response.text);
+  }
+
+  /** `GetTradingStatus` of the instrument (its uid, else the id the signal gave): the order types taken now. */
+  async tradingStatus(call: InstrumentCall<TinkoffInstrument>): Promise<TradingStatus> {
+    const request: TradingStatusRequest = { instrumentId: call.instrument.uid ?? call.instrument.id };
+    const response = await this.#ask(GET_TRADING_STATUS_PATH, request, call, this.#marketReadsDispatcher());
+    return tradingStatusResponseToStatus(response.statusCode, response.text);
+  }
+
+  /** `GetPortfolio` in roubles: the portfolio's value and the day's result. */
+  async portfolio(
+    call: Pick<InstrumentCall<unknown>, 'credential' | 'account' | 'deadline'>,
+  ): Promise<AccountPortfolio> {
+    const request: PortfolioRequest = { accountId: call.account, currency: 'RUB' };
+    const response = await this.#ask(GET_PORTFOLIO_PATH, request, call, this.#marketReadsDispatcher());
+    return portfolioResponseToPortfolio(response.statusCode, response.text);
+  }
+
+  /**
+   * A lot's price and the account's lots: `GetMaxLots` (at the limit price, or the order book's) and, for an order
+   * without a price, `GetLastPrices`, at once. Shares and funds priced in roubles only ([not-supported](docs/contract.md#not-supported)).
+   */
+  async quote(call: InstrumentCall<TinkoffInstrument>, options: SignalOptions): Promise<LotQuote> {
+    const { instrument } = call;
+    const unsizable = unsizableReason(instrument);
+    if (unsizable !== undefined) {
+      throw new SignalRefusedError('not-supported', `T-Invest: стоимость заявки в рублях не оценить: ${unsizable}`);
+    }
+    const id = instrument.uid ?? instrument.id;
+    const maxLots: MaxLotsRequest = {
+      accountId: call.account,
+      instrumentId: id,
+      ...(options.price === undefined ? {} : { price: decimalToQuotation(options.price) }),
+    };
+    const lastPrices: LastPricesRequest = { instrumentId: [id] };
+    const [limits, last] = await Promise.all([
+      this.#ask(GET_MAX_LOTS_PATH, maxLots, call, this.#marketReadsDispatcher()),
+      options.price === undefined
+        ? this.#ask(GET_LAST_PRICES_PATH, lastPrices, call, this.#marketReadsDispatcher())
+        : undefined,
+    ]);
+    const price = last === undefined ? Number(options.price) : lastPricesResponseToPrice(last.statusCode, last.text);
+    return maxLotsToQuote(limits.statusCode, limits.text, instrument, price, options.type);
+  }
+
+  /** A request of the API's own (`path`) with the call's token, within its deadline. */
+  #ask(
+    path: string,
+    request: unknown,
+    call: Pick<InstrumentCall<unknown>, 'credential' | 'deadline'>,
+    dispatcher = this.#dispatcher,
+  ) {
+    return this.#post(
+      endpoint(this.#apiUrl, path),
       JSON.stringify(request),
       call.credential,
       call.deadline,
+      dispatcher,
     );
-    return cancelResponseToResult(response.statusCode, response.text);
   }
 
   /**

@@ -5,11 +5,13 @@ import {
   commonConfig,
   type Env,
   emptyAsUnset,
+  guardsReadBroker,
   optionalText,
   parseEnv,
   source,
   type ValueSource,
 } from '../../config.ts';
+import { ConfigError } from '../../config-error.ts';
 import {
   DEFAULT_TINKOFF_API,
   DEFAULT_TINKOFF_CLASS_CODE,
@@ -55,9 +57,16 @@ export interface TinkoffConfig extends CommonConfig {
 
 export function loadTinkoffConfig(env: Env = process.env): TinkoffConfig {
   const parsed = parseEnv(TinkoffEnvSchema, env);
+  const common = commonConfig(parsed);
+  // The retired v1 API has no trading status, portfolio, prices or positions to guard an order with.
+  if (parsed[ENV.tinkoffApi] === 'v1' && guardsReadBroker(common.guards)) {
+    throw new ConfigError(
+      `Invalid configuration: ${ENV.checkTradingStatus}, ${ENV.maxPositionLots}, ${ENV.maxOrderRub} and ${ENV.dailyLossLimit} need ${ENV.tinkoffApi}=v2`,
+    );
+  }
   return {
     broker: 'tinkoff',
-    ...commonConfig(parsed),
+    ...common,
     token: source(parsed[ENV.tinkoffTokenSecretId], parsed[ENV.tinkoffToken], 'secret'),
     accountId: source(parsed[ENV.tinkoffAccountIdParameter], parsed[ENV.tinkoffAccountId], 'parameter'),
     api: parsed[ENV.tinkoffApi],

@@ -1,6 +1,8 @@
+import { orderSignal } from '../../signal.ts';
 import * as z from '../../zod.ts';
 import { type BrokerLambdaHandler, initBrokerContainer } from '../container.ts';
 import { followUpQueue } from '../follow-up-queue.ts';
+import { rememberedMarketReads } from '../guards.ts';
 import { type BrokerDescription, type BrokerHandlerDeps, createBrokerHandler } from '../order-recipe.ts';
 import type { BrokerSignalCalls } from '../signal-recipe.ts';
 import { TinkoffV1Client, TinkoffV2Client } from './client.ts';
@@ -36,6 +38,7 @@ function tinkoffDescription(config: TinkoffConfig): BrokerDescription<TinkoffOrd
     stored: { credential: config.token, account: config.accountId },
     notConfigured: TINKOFF_NOT_CONFIGURED,
     origins: [config.apiUrl],
+    orderSignal: (order) => orderSignal(order, { f: order.figi }),
     warmUpAnswers: warmUpTinkoffAnswers,
     // API v1 has no positions, active orders or market orders: it takes no v2 signals.
     signals:
@@ -60,11 +63,16 @@ function tinkoffSignalCalls(
   config: TinkoffConfig,
 ): BrokerSignalCalls<TinkoffSignalFields, TinkoffInstrument, TinkoffSignalTerms> {
   return {
-    instrument: async (signal, access) => {
+    instrument: async (signal, access, needs) => {
       const { f } = signal.fields;
-      // A position needs the lot; a protected entry the lot (its position) and the price step.
+      // A position needs the lot; a protected entry the lot (its position) and the price step; a size or a guard what
+      // it reads (`needs`).
       const needsLot =
-        signal.intent.kind === 'position' || signal.intent.kind === 'close' || signal.options.protection !== undefined;
+        signal.intent.kind === 'position' ||
+        signal.intent.kind === 'close' ||
+        signal.options.protection !== undefined ||
+        needs?.lot === true ||
+        needs?.position === true;
       if (f !== undefined && !needsLot) return instrumentOfId(f);
       if (f !== undefined)
         return foundToSignalInstrument(await instruments.instrument(instrumentIdToRequest(f), await access()), {
@@ -79,6 +87,10 @@ function tinkoffSignalCalls(
     step: (instrument) => instrument.step,
     terms: signalTermsOf,
     client,
+    reads: rememberedMarketReads(client, {
+      instrument: (instrument) => instrument.uid ?? instrument.id,
+      portfolio: (call) => call.account,
+    }),
   };
 }
 
@@ -96,12 +108,13 @@ export function createTinkoffHandler(config: TinkoffConfig, deps: BrokerHandlerD
     TinkoffSignalTerms
   >(
     tinkoffDescription(config),
-    (dispatcher, readsDispatcher) => {
+    (dispatcher, readsDispatcher, marketReadsDispatcher) => {
       const options = { dispatcher, apiUrl: config.apiUrl };
       const instruments = new TinkoffInstruments(options);
       const v2 = new TinkoffV2Client({
         ...options,
         readsDispatcher,
+        marketReadsDispatcher,
         followUpQueue: deps.followUpQueue ?? followUpQueue(config.followUpQueueUrl),
       });
       return {

@@ -8,11 +8,14 @@ import {
 import { TINKOFF_SPBX_CLASS_CODE } from '../../facts.ts';
 import { parseJsonText } from '../../http/outbound/client.ts';
 import type { OrderType, SignalOptions, SignalSupport, TimeInForce } from '../../signal.ts';
+import type * as z from '../../zod.ts';
 import type { NotConfiguredMessages } from '../credentials.ts';
+import type { AccountPortfolio, TradingStatus } from '../guards.ts';
 import { type OrderState, orderState } from '../order-state.ts';
 import { NO_MESSAGE_REFUSAL, type OrderOutcome, refused } from '../outcome.ts';
 import { type ActiveOrder, type PlannedOrder, positionLots, type Side } from '../signal-plan.ts';
 import type { CancelResult } from '../signal-recipe.ts';
+import type { LotQuote } from '../sizing.ts';
 import type { TinkoffFigiOrder, TinkoffOrder } from './order.ts';
 import {
   ErrorResponseSchema,
@@ -21,16 +24,21 @@ import {
   type Instrument,
   type InstrumentRequest,
   InstrumentResponseSchema,
+  LastPricesResponseSchema,
+  MaxLotsResponseSchema,
   type OrderFill,
   OrderFillSchema,
   OrderStateSchema,
+  PortfolioResponseSchema,
   PositionsResponseSchema,
   type PostOrderRequest,
   PostOrderResponseSchema,
   type PostStopOrderRequest,
   PostStopOrderResponseSchema,
+  quotationToNumber,
   type SignalPostOrderRequest,
   type StopOrder,
+  TradingStatusResponseSchema,
   type V1LimitOrderRequest,
   V1ResponseSchema,
 } from './schemas.ts';
@@ -359,6 +367,9 @@ export interface TinkoffInstrument {
   /** Its price step (`minPriceIncrement`), when looked up. */
   readonly step?: string | undefined;
   readonly listing?: TinkoffListing | undefined;
+  /** What sizing in roubles reads: the price's currency (`rub`) and the kind (`share`, `etf`, …). */
+  readonly currency?: string | undefined;
+  readonly instrumentType?: string | undefined;
 }
 
 /** A v2 signal's order in T-Invest's terms: what the log line shows. The ticker is not sent. */
@@ -402,6 +413,8 @@ export function foundToSignalInstrument(
     uid: found.uid,
     figi: found.figi || undefined,
     lot: found.lot,
+    currency: found.currency || undefined,
+    instrumentType: found.instrumentType || undefined,
     ...(found.minPriceIncrement === undefined ? {} : { step: quotationToDecimal(found.minPriceIncrement) }),
     ...('listing' in named ? { listing: named.listing } : {}),
   };
@@ -511,6 +524,91 @@ export function cancelResponseToResult(statusCode: number, text: string): Cancel
   throw new BrokerUnavailableError(`CancelOrder HTTP ${statusCode}`, { retriable: false });
 }
 
+/** A read call's answer in its documented shape, or why not: a rejected token, a broker not answering as documented. */
+function readAnswer<T>(method: string, statusCode: number, text: string, schema: z.ZodMiniType<T>): T {
+  const json = parseJsonText(text);
+  if (statusCode !== 200) throw readFailure(method, statusCode, json);
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new BrokerUnavailableError(`${method} answer is not the documented JSON`, { retriable: false });
+  }
+  return parsed.data;
+}
+
+/** `GetTradingStatus`: which order types the exchange takes now, by T-Invest's flags (none when the API may not trade). */
+export function tradingStatusResponseToStatus(statusCode: number, text: string): TradingStatus {
+  const status = readAnswer('GetTradingStatus', statusCode, text, TradingStatusResponseSchema);
+  const api = status.apiTradeAvailableFlag;
+  return {
+    status: status.tradingStatus,
+    takes: {
+      limit: api && status.limitOrderAvailableFlag,
+      market: api && status.marketOrderAvailableFlag,
+      best: api && status.bestpriceOrderAvailableFlag,
+    },
+  };
+}
+
+/** `GetPortfolio` in roubles: the portfolio's value (`totalAmountPortfolio`) and the day's result (`dailyYield`). */
+export function portfolioResponseToPortfolio(statusCode: number, text: string): AccountPortfolio {
+  const portfolio = readAnswer('GetPortfolio', statusCode, text, PortfolioResponseSchema);
+  const { totalAmountPortfolio, dailyYield, dailyYieldRelative } = portfolio;
+  return {
+    value: quotationToNumber(totalAmountPortfolio),
+    dailyResult: quotationToNumber(dailyYield),
+    dailyResultPct: dailyYieldRelative === undefined ? undefined : quotationToNumber(dailyYieldRelative),
+  };
+}
+
+/** Sizing in roubles reads a price per piece times the lot: true of shares and funds priced in roubles only. */
+const SIZABLE_TYPES = new Set(['share', 'etf']);
+
+/**
+ * What sizing and the money limit read of an instrument they cannot price in roubles: a bond (its price is a percentage
+ * of its face value), a future (points), anything priced in another currency, an unknown lot.
+ */
+export function unsizableReason(instrument: TinkoffInstrument): string | undefined {
+  const name = instrument.listing?.ticker ?? instrument.id;
+  if (instrument.lot === undefined || instrument.lot < 1) return `лот ${name} неизвестен`;
+  if (!SIZABLE_TYPES.has(instrument.instrumentType ?? ''))
+    return `${name} — ${instrument.instrumentType ?? 'инструмент'}, не акция и не фонд`;
+  if (instrument.currency !== 'rub') return `${name} торгуется в ${instrument.currency ?? 'другой валюте'}`;
+  return undefined;
+}
+
+/**
+ * A lot's price and the account's lots: `GetMaxLots` (the lots its own money buys at the limit price or the order
+ * book's, and its holdings sell) and the entry's price per piece (the limit's, or the last trade's).
+ */
+export function maxLotsToQuote(
+  statusCode: number,
+  text: string,
+  instrument: TinkoffInstrument,
+  price: number,
+  type: OrderType,
+): LotQuote {
+  const { buyLimits, sellLimits } = readAnswer('GetMaxLots', statusCode, text, MaxLotsResponseSchema);
+  const lot = instrument.lot ?? 1;
+  return {
+    lot,
+    price,
+    lotValue: price * lot,
+    maxLots: {
+      buy: type === 'limit' ? buyLimits.buyMaxLots : buyLimits.buyMaxMarketLots,
+      sell: sellLimits.sellMaxLots,
+    },
+  };
+}
+
+/** `GetLastPrices` of one instrument: the last trade's price per piece. */
+export function lastPricesResponseToPrice(statusCode: number, text: string): number {
+  const price = readAnswer('GetLastPrices', statusCode, text, LastPricesResponseSchema).lastPrices[0]?.price;
+  if (price === undefined) {
+    throw new BrokerUnavailableError('GetLastPrices answer has no price', { retriable: false });
+  }
+  return quotationToNumber(price);
+}
+
 /** What a `PostOrder` answer or an order's state says it filled (the protection of a market entry reads it). */
 export function orderFillOf(text: string): OrderFill | undefined {
   const parsed = OrderFillSchema.safeParse(parseJsonText(text));
@@ -606,13 +704,7 @@ export function postStopOrderResponseToResult(statusCode: number, text: string):
 
 /** `GetStopOrders`: the account's stop orders (of the status asked). */
 export function stopOrdersResponse(statusCode: number, text: string): StopOrder[] {
-  const json = parseJsonText(text);
-  if (statusCode !== 200) throw readFailure('GetStopOrders', statusCode, json);
-  const parsed = GetStopOrdersResponseSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new BrokerUnavailableError('GetStopOrders answer is not the documented JSON', { retriable: false });
-  }
-  return parsed.data.stopOrders;
+  return readAnswer('GetStopOrders', statusCode, text, GetStopOrdersResponseSchema).stopOrders;
 }
 
 const ACTIVE_STOP = 'STOP_ORDER_STATUS_ACTIVE';

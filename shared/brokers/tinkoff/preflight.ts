@@ -1,3 +1,4 @@
+import { formatAmount } from '../../decimal.ts';
 import { BrokerCredentialRejectedError } from '../../errors.ts';
 import {
   brokerHostKind,
@@ -7,7 +8,7 @@ import {
   type TinkoffApi,
 } from '../../facts.ts';
 import { type BrokerPreflightCall, type Check, check } from '../../preflight/checklist.ts';
-import { GET_ORDERS_PATH, GET_POSITIONS_PATH, GET_STOP_ORDERS_PATH } from './client.ts';
+import { GET_ORDERS_PATH, GET_POSITIONS_PATH, GET_STOP_ORDERS_PATH, TinkoffV2Client } from './client.ts';
 import { tickerToTinkoffTicker } from './mapping.ts';
 import { type Account, stateReadProblem, TinkoffPreflightReads } from './preflight-reads.ts';
 import type { Instrument } from './schemas.ts';
@@ -16,7 +17,8 @@ import type { Instrument } from './schemas.ts';
  * T-Invest's read-only preflight: the host said plainly, the token accepted (or which environment it belongs to),
  * the configured account among the token's, open and with full access, a warning when the token reaches more than
  * that account, with a FIGI the instrument a signal would trade, and the reads of a ver 2 signal and its protection
- * (positions, active orders, stop orders). Six broker requests at most; never an order.
+ * (positions, active orders, stop orders) with the portfolio's value sizing would use. Seven broker requests at most;
+ * never an order.
  */
 
 /** The other T-Invest environment, where a token this host refuses is tried to say which kind it is. */
@@ -44,7 +46,8 @@ export interface TinkoffPreflightTarget {
 
 /**
  * Whether the token reads what a ver 2 signal and its protection read (`GetPositions`, `GetOrders`, `GetStopOrders`);
- * the first it cannot is reported.
+ * the first it cannot is reported. Then the portfolio's value and the day's result (`GetPortfolio`), which sizing and
+ * the day's-loss guard read.
  */
 async function reportStateReads(target: TinkoffPreflightTarget, call: BrokerPreflightCall): Promise<void> {
   const client = new TinkoffPreflightReads({ dispatcher: call.dispatcher, apiUrl: target.apiUrl });
@@ -53,18 +56,35 @@ async function reportStateReads(target: TinkoffPreflightTarget, call: BrokerPref
     client.readCheck(target.token, target.accountId, GET_ORDERS_PATH, call.deadline),
     client.readCheck(target.token, target.accountId, GET_STOP_ORDERS_PATH, call.deadline),
   ]);
-  for (const [what, answer] of [
-    ['positions', reads[0]],
-    ['orders', reads[1]],
-    ['stop orders', reads[2]],
-  ] as const) {
-    const problem = stateReadProblem(answer.statusCode, answer.text);
-    if (problem !== undefined) {
-      call.report(check('tinkoff-state-unreadable', { what, account: target.accountId, code: problem }));
-      return;
-    }
-  }
-  call.report(check('tinkoff-state-readable', { account: target.accountId }));
+  const portfolio = new TinkoffV2Client({ dispatcher: call.dispatcher, apiUrl: target.apiUrl })
+    .portfolio({ credential: target.token, account: target.accountId, deadline: call.deadline })
+    .then((value) => {
+      call.report(
+        check('tinkoff-portfolio-value', {
+          account: target.accountId,
+          value: formatAmount(value.value),
+          result: formatAmount(value.dailyResult),
+        }),
+      );
+    })
+    // A portfolio the token cannot read leaves the value unshown: the state reads above say why.
+    .catch(() => undefined);
+  const unreadable = (
+    [
+      ['positions', reads[0]],
+      ['orders', reads[1]],
+      ['stop orders', reads[2]],
+    ] as const
+  )
+    .map(([what, answer]) => ({ what, code: stateReadProblem(answer.statusCode, answer.text) }))
+    .find((read) => read.code !== undefined);
+  call.report(
+    unreadable?.code === undefined
+      ? check('tinkoff-state-readable', { account: target.accountId })
+      : check('tinkoff-state-unreadable', { what: unreadable.what, code: unreadable.code, account: target.accountId }),
+  );
+  // Told after the reads' check, and within this call: never a line once the preflight has moved on.
+  await portfolio;
 }
 
 /**

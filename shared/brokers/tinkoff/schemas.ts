@@ -106,6 +106,9 @@ export const InstrumentSchema = z.object({
   ticker: z._default(z.string(), ''),
   name: z._default(z.string(), ''),
   lot: z._default(z.int(), 0),
+  /** The price's currency (`rub`) and the kind (`share`, `etf`, `bond`, `futures`, …): what sizing in roubles can read. */
+  currency: z.optional(z.string()),
+  instrumentType: z.optional(z.string()),
   apiTradeAvailableFlag: z._default(z.boolean(), false),
   buyAvailableFlag: z._default(z.boolean(), false),
   sellAvailableFlag: z._default(z.boolean(), false),
@@ -208,11 +211,80 @@ export type CancelOrderRequest = z.infer<typeof CancelOrderRequestSchema>;
 /** `v1CancelOrderResponse`: the time of the cancel. */
 export const CancelOrderResponseSchema = z.object({ time: z.optional(z.string()) });
 
+/** `v1Quotation` as the REST gateway writes it: int64 `units` as a string, `nano` an int32 (either may be left out). */
+const QuotationValueSchema = z.object({
+  units: z._default(z.string().check(z.regex(/^-?\d{1,19}$/)), '0'),
+  nano: z._default(z.int(), 0),
+});
+/** `v1MoneyValue`: a `v1Quotation` with its currency. */
+const MoneyValueSchema = z.extend(QuotationValueSchema, { currency: z._default(z.string(), '') });
+
+/** A `Quotation` or `MoneyValue` as a number: exact enough for sizing and limits (15 significant digits). */
+export function quotationToNumber(value: { units: string; nano: number } | undefined): number {
+  return value === undefined ? 0 : Number(value.units) + value.nano / 1e9;
+}
+
+/** `v1GetTradingStatusRequest` (`MarketDataService/GetTradingStatus`): the instrument's uid or FIGI. */
+export const TradingStatusRequestSchema = z.strictObject({ instrumentId: z.string().check(z.minLength(1)) });
+export type TradingStatusRequest = z.infer<typeof TradingStatusRequestSchema>;
+
+/** `v1GetTradingStatusResponse`, the fields read; proto3 JSON leaves a `false` flag out. */
+export const TradingStatusResponseSchema = z.object({
+  tradingStatus: z._default(z.string(), 'SECURITY_TRADING_STATUS_UNSPECIFIED'),
+  limitOrderAvailableFlag: z._default(z.boolean(), false),
+  marketOrderAvailableFlag: z._default(z.boolean(), false),
+  apiTradeAvailableFlag: z._default(z.boolean(), false),
+  bestpriceOrderAvailableFlag: z._default(z.boolean(), false),
+});
+
+/** `v1PortfolioRequest` (`OperationsService/GetPortfolio`): the account, valued in roubles. */
+export const PortfolioRequestSchema = z.strictObject({
+  accountId: z.string().check(z.minLength(1)),
+  currency: z.literal('RUB'),
+});
+export type PortfolioRequest = z.infer<typeof PortfolioRequestSchema>;
+
+/** `v1PortfolioResponse`, the fields read: the portfolio's value, the day's result in roubles and in percent. */
+export const PortfolioResponseSchema = z.object({
+  totalAmountPortfolio: z.optional(MoneyValueSchema),
+  dailyYield: z.optional(MoneyValueSchema),
+  dailyYieldRelative: z.optional(QuotationValueSchema),
+});
+
+/** `v1GetMaxLotsRequest` (`OrdersService/GetMaxLots`): the price of a limit order; without it, the order book's. */
+export const MaxLotsRequestSchema = z.strictObject({
+  accountId: z.string().check(z.minLength(1)),
+  instrumentId: z.string().check(z.minLength(1)),
+  price: z.optional(QuotationSchema),
+});
+export type MaxLotsRequest = z.infer<typeof MaxLotsRequestSchema>;
+
+/** `v1GetMaxLotsResponse`, the fields read: the lots the account's own money buys and its holdings sell. */
+export const MaxLotsResponseSchema = z.object({
+  currency: z._default(z.string(), ''),
+  buyLimits: z._default(
+    z.object({
+      buyMaxLots: z._default(Int64Schema, 0),
+      buyMaxMarketLots: z._default(Int64Schema, 0),
+    }),
+    { buyMaxLots: 0, buyMaxMarketLots: 0 },
+  ),
+  sellLimits: z._default(z.object({ sellMaxLots: z._default(Int64Schema, 0) }), { sellMaxLots: 0 }),
+});
+
+/** `v1GetLastPricesRequest` (`MarketDataService/GetLastPrices`): one instrument. */
+export const LastPricesRequestSchema = z.strictObject({
+  instrumentId: z.array(z.string().check(z.minLength(1))).check(z.length(1)),
+});
+export type LastPricesRequest = z.infer<typeof LastPricesRequestSchema>;
+
+/** `v1GetLastPricesResponse`, the fields read. */
+export const LastPricesResponseSchema = z.object({
+  lastPrices: z._default(z.array(z.object({ price: z.optional(QuotationValueSchema) })), []),
+});
+
 /** A `MoneyValue` or `Quotation` as the REST gateway writes it, read as a canonical decimal. */
-const PriceValueSchema = z.pipe(
-  z.object({ units: z._default(z.string().check(z.regex(/^-?\d{1,19}$/)), '0'), nano: z._default(z.int(), 0) }),
-  z.transform(quotationToDecimal),
-);
+const PriceValueSchema = z.pipe(QuotationValueSchema, z.transform(quotationToDecimal));
 
 /**
  * `v1PostOrderResponse` and `contractv1OrderState`: what an order filled, read for its protection: lots and the

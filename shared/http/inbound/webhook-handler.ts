@@ -11,6 +11,7 @@ import {
   BrokerUnavailableError,
   describeError,
   ForbiddenSourceError,
+  GuardRefusedError,
   HttpError,
   INTERNAL_ERROR_MESSAGE,
   InstrumentRefusedError,
@@ -154,6 +155,7 @@ function reportBody(report: SignalReport): Record<string, unknown> {
     ...(report.position === undefined
       ? {}
       : { position: report.position, working: report.working, target: report.target }),
+    ...(report.size === undefined ? {} : { size: report.size }),
     cancelled: report.cancelled,
     orders: report.orders,
     ...(report.protection === undefined ? {} : { protection: report.protection }),
@@ -166,6 +168,7 @@ function signalFields(report: SignalReport): LogFields {
     intent: report.intent,
     ...(report.position === undefined ? {} : { position: report.position, working: report.working }),
     ...(report.target === undefined ? {} : { target: report.target }),
+    ...(report.size === undefined ? {} : { size: report.size }),
     cancelled: report.cancelled.length,
     ...(report.cancelled.length === 0 ? {} : { cancelledOrderIds: report.cancelled }),
     ...(report.protection === undefined ? {} : { protection: protectionFields(report) }),
@@ -189,6 +192,9 @@ function errorFields(error: HttpError): LogFields {
   if (error instanceof PositionLockedError) return { outcome: 'position-locked', lock: error.detail };
   if (error instanceof SignalRefusedError)
     return { outcome: 'signal-refused', rule: error.row, reason: error.publicMessage };
+  if (error instanceof GuardRefusedError) {
+    return { outcome: 'guard-refused', rule: error.row, reason: error.publicMessage, guard: error.facts };
+  }
   if (error instanceof NotConfiguredError) return { outcome: 'not_configured', missing: error.missing };
   if (error instanceof InstrumentRefusedError) return { outcome: 'instrument-refused', reason: error.reason };
   if (error instanceof BrokerUnavailableError || error instanceof BrokerTimeoutError) {

@@ -132,6 +132,22 @@ export function stateReadsAgent(slot = 0): Agent {
   return readsAgents[slot];
 }
 
+let marketAgent: Agent | undefined;
+/**
+ * The agent of the reads of sizing and the guards (a lot's price and the account's lots, the portfolio, the trading
+ * status): up to four connections per origin, so that those reads run at once beside the state reads and take one
+ * round trip, not one each. Made when first asked for: a container whose signals read none opens none.
+ */
+export function marketReadsAgent(): Agent {
+  marketAgent ??= new UndiciAgent({
+    keepAliveTimeout: 60_000,
+    keepAliveMaxTimeout: 10 * 60_000,
+    connections: 4,
+    connect: connectPreferringOpened,
+  });
+  return marketAgent;
+}
+
 export interface HttpEndpoint {
   readonly origin: string;
   readonly path: string;
