@@ -192,7 +192,7 @@ export class AppFunction extends Construct {
       // X-Ray would need xray:PutTraceSegments on "*"; the access log and function logs carry the request id instead.
       tracing: Tracing.DISABLED,
       description: props.description,
-      // No `--enable-source-maps`: reading the map costs 20-45 ms of every cold start (docs/performance.md#alternatives-tried), and no
+      // No `--enable-source-maps`: reading the map slows every cold start (docs/performance.md#alternatives-tried), and no
       // log line carries a stack trace; the map ships in the asset for the rare init failure worth mapping.
       environment: props.environment,
       bundling: cdkBundlingOptions({ bundleAwsSdk }),

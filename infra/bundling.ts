@@ -48,7 +48,7 @@ function sdkDefine(bundleAwsSdk: boolean): Record<string, string> {
 
 /**
  * esbuild's `keepNames` writes each function's name back at import, and each closure's every time a call makes one
- * (docs/performance.md#alternatives-tried measured it: 2-4 ms of a cold start and 1-4 ms of a first order). A bundle
+ * (docs/performance.md#alternatives-tried measured it). A bundle
  * without the AWS SDK goes without it: the only names its code compares are built-in classes' (undici's typed-array
  * check), which are never renamed, zod only quotes names in messages, and the typed errors, whose names the log lines
  * carry, write theirs out (shared/errors.ts). A bundle with the SDK keeps names: the SDK tells its default logger by

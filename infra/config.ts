@@ -79,7 +79,8 @@ export const CONTEXT_DEFAULTS = {
   bundleAwsSdk: true,
   /**
    * The webhook functions read their secrets and parameters through the AWS Parameters and Secrets Lambda Extension
-   * (a layer), the AWS SDK only as its fallback and left out of their bundles: about 100 ms less cold start.
+   * (a layer), the AWS SDK only as its fallback and left out of their bundles: a faster cold start
+   * (docs/performance.md#alternatives-tried).
    */
   storeExtension: true,
   /**

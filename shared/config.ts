@@ -254,8 +254,8 @@ export function parseEnv<T extends z.ZodMiniType>(schema: T, env: Env): z.output
 
 /**
  * The extension asks for the session token; without one (outside Lambda) it could answer nothing. Its address is
- * the loopback IP, not `localhost`: resolving that name costs a DNS lookup (about 13 ms on a cold process here) on
- * the path of the first store read, and the extension listens on IPv4 loopback.
+ * the loopback IP, not `localhost`: resolving that name costs a DNS lookup on the path of the first store read
+ * (docs/performance.md#store-reads), and the extension listens on IPv4 loopback.
  */
 function storeExtension(port: number | undefined, token: string | undefined): StoreExtension | undefined {
   return port === undefined || token === undefined ? undefined : { url: `http://127.0.0.1:${port}`, token };

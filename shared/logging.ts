@@ -93,7 +93,7 @@ export const logger = createLogger();
 
 /**
  * Does once what a cold process's first line would: Node creates `process.stdout` on first access and V8 sets up its
- * date handling on the first `Date` (together about 1.5 ms here). A container's init runs this while it waits for the
+ * date handling on the first `Date` (docs/performance.md#alternatives-tried). A container's init runs this while it waits for the
  * store, instead of its first call. Writes nothing.
  */
 export function prepareLogOutput(): void {

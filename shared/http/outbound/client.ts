@@ -1,8 +1,8 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import type { Agent, buildConnector, Dispatcher } from 'undici';
 import buildUndiciConnector from 'undici/lib/core/connect.js';
-// Modules of undici instead of its index, which loads all of undici (fetch, WebSocket, EventSource, caches, mocks):
-// 0.54 MB of a bundle and about 20 ms of every cold start, for an agent and its connector. The agent is exactly what
+// Modules of undici instead of its index, which loads all of undici (fetch, WebSocket, EventSource, caches, mocks) into
+// the bundle and every cold start (docs/performance.md#alternatives-tried), for an agent and its connector. The agent is exactly what
 // the index exports; tests/integration/performance-invariants.test.ts fails if an undici upgrade moves or changes it.
 import UndiciAgent from 'undici/lib/dispatcher/agent.js';
 import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '../../errors.ts';
@@ -102,7 +102,7 @@ export function reconnectIdleOrigins(
  * waits one event-loop turn (`setImmediate`) before it reuses the socket (client-h1.js, "non-spec compliant servers"),
  * so a request sent right after the previous body was read (the Alor order right after its token refresh, or a
  * busy container) finds the pooled client busy and the pool opens a second socket. A single `Client` queues that
- * request for the same socket instead. Measured with `npm run bench`: 2 → 1 connection for refresh + order.
+ * request for the same socket instead: Alor's refresh and order take one connection (docs/performance.md#alternatives-tried).
  */
 export function createKeepAliveAgent(): Agent {
   return new UndiciAgent({
@@ -201,8 +201,8 @@ function transportError(error: unknown, deadline: Deadline): Error {
 /**
  * One request through the dispatcher, its answer collected as it arrives: the status, and the body as text, refused
  * past {@link MAX_RESPONSE_BODY_BYTES} however it is framed (a chunked answer declares no length). undici's `request()`
- * would hand the body over as a stream and call back within an async resource: measured side by side over the bench's
- * link, collecting it here takes about 0.1 ms less of a warm order after the answer's headers. The deadline aborts the
+ * would hand the body over as a stream and call back within an async resource, which costs a warm order more
+ * (docs/performance.md#alternatives-tried). The deadline aborts the
  * request wherever it is, as an abort signal given to `request()` would.
  */
 function dispatchForText(
@@ -303,7 +303,7 @@ export async function sendHttpRequest(dispatcher: Dispatcher, request: HttpReque
 
 /**
  * What {@link warmUpHttpClient} sends: a POST with a JSON body, as an order is, so that undici's path for a request
- * body runs once too (about 1.5 ms off the first order over the bench's link, against a GET: docs/performance.md#alternatives-tried).
+ * body runs once too (docs/performance.md#alternatives-tried).
  */
 const WARM_UP_REQUEST_BODY = '{"warm":"up"}';
 /** What the responder of {@link warmUpHttpClient} answers: a small JSON body, as the store and the brokers send. */
@@ -319,7 +319,7 @@ const WARM_UP_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncon
  *
  * The connection is closed by this side, without an error, before the agent: undici closing a socket itself passes an
  * error to its `destroy`, whose stack Node's streams then format, which with `--enable-source-maps` means reading
- * the bundle's source map (about 30 ms).
+ * the bundle's source map (docs/performance.md#alternatives-tried).
  */
 export async function warmUpHttpClient(maxWaitMs: number): Promise<void> {
   const responder = createServer((socket) => {

@@ -11,8 +11,8 @@ export interface Deadline {
 
 /**
  * An abort signal as an emitter of `abort`, with `aborted` and `reason`, rather than an `AbortSignal`: every request
- * adds a listener to it and removes it at the end, which on an `EventTarget` costs about 0.05 ms of a warm order over
- * the link, on an `EventEmitter` a few microseconds.
+ * adds a listener to it and removes it at the end, which costs more on an `EventTarget` than on an `EventEmitter`
+ * (docs/performance.md#alternatives-tried).
  */
 export class DeadlineSignal extends EventEmitter {
   aborted = false;
