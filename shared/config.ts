@@ -1,7 +1,6 @@
-import { parseSourceRanges, SOURCE_ENTRY_RULE, type SourceRange } from './auth/source-allow-list.ts';
+import type { SourceRange } from './auth/source-allow-list.ts';
 import { ConfigError } from './config-error.ts';
 import {
-  DAILY_LOSS_LIMIT_RULE,
   type DailyLossLimit,
   DEFAULT_BROKER_TIMEOUT_MS,
   DEFAULT_KILL_SWITCH_TTL_SECONDS,
@@ -10,12 +9,15 @@ import {
   DEFAULT_SIGNAL_MAX_AGE_SECONDS,
   ENV,
   MAX_BROKER_TIMEOUT_MS,
-  MAX_KILL_SWITCH_TTL_SECONDS,
-  MAX_ORDERS_PER_DAY_LIMIT,
-  MAX_SIGNAL_AGE_SECONDS,
-  parseDailyLossLimit,
 } from './facts.ts';
-import { MAX_LOTS } from './http/inbound/payload.ts';
+import {
+  baseUrl as baseUrlRule,
+  dailyLossLimit,
+  SETTING_RANGES,
+  sourceAllowList,
+  ssmParameterName,
+  wholeNumberIn,
+} from './settings-rules.ts';
 import type { StoreExtension } from './store/extension.ts';
 import * as z from './zod.ts';
 
@@ -44,15 +46,8 @@ export const emptyAsUnset = z.pipe(
   z.transform(() => undefined),
 );
 
-export const baseUrl = z.union([
-  z.optional(
-    z.pipe(
-      z.url({ protocol: /^https?$/ }),
-      z.transform((value: string) => value.replace(/\/+$/, '')),
-    ),
-  ),
-  emptyAsUnset,
-]);
+/** A service's base URL (shared/settings-rules.ts); unset or `''` is `undefined`. */
+export const baseUrl = z.union([z.optional(baseUrlRule()), emptyAsUnset]);
 
 const booleanFlag = z.pipe(
   z.optional(z.enum(['true', 'false', '1', '0', ''])),
@@ -74,7 +69,7 @@ const wholeNumber = (rule: string, min: number, max: number) =>
           z.string().check(z.regex(/^\d+$/, rule)),
           z.transform((digits: string) => Number(digits)),
         ),
-        z.int().check(z.gte(min), z.lte(max)),
+        wholeNumberIn(min, max),
       ),
     ),
     emptyAsUnset,
@@ -96,30 +91,17 @@ export function source(
   return { kind: 'unset' };
 }
 
-/** `ALLOWED_SOURCE_IPS`: unset or empty, no check. */
-const sourceRanges = z.pipe(
-  z.optional(z.string()),
-  z.transform((value, ctx) => {
-    if (value === undefined || value.trim() === '') return undefined;
-    const parsed = parseSourceRanges(value);
-    if (parsed.ok) return parsed.ranges;
-    const entries = parsed.invalidEntries.join(', ');
-    ctx.issues.push({ code: 'custom', message: `entry ${entries} is not ${SOURCE_ENTRY_RULE}`, input: value });
-    return z.NEVER;
-  }),
-);
-
-/** A whole number with a default: unset or `''` is `fallback`. */
-const wholeNumberOr = (rule: string, min: number, max: number, fallback: number) =>
+/** A whole number in `range` with a default: unset or `''` is `fallback`. */
+export const wholeNumberOr = (rule: string, [min, max]: readonly [number, number], fallback: number) =>
   z.pipe(
     wholeNumber(rule, min, max),
     z.transform((value: number | undefined) => value ?? fallback),
   );
 
-/** A limit: unset, `''` or `0` is no limit. */
-const optionalLimit = (rule: string, max: number) =>
+/** A limit (its range starts at 0): unset, `''` or `0` is no limit. */
+const optionalLimit = (rule: string, [min, max]: readonly [0, number]) =>
   z.pipe(
-    wholeNumber(rule, 0, max),
+    wholeNumber(rule, min, max),
     z.transform((value: number | undefined) => (value === undefined || value === 0 ? undefined : value)),
   );
 
@@ -130,19 +112,6 @@ export function switchState(text: string | undefined): boolean | undefined {
   if (['off', 'false', '0', ''].includes(value)) return false;
   return undefined;
 }
-
-/** `DAILY_LOSS_LIMIT`: roubles (`5000`) or a percentage of the portfolio (`2%`); unset, `''` or `0` is none. */
-const dailyLossLimit = z.pipe(
-  z.optional(z.string()),
-  z.transform((value, ctx): DailyLossLimit | undefined => {
-    const limit = parseDailyLossLimit(value ?? '');
-    if (limit === 'invalid') {
-      ctx.issues.push({ code: 'custom', message: DAILY_LOSS_LIMIT_RULE, input: value });
-      return z.NEVER;
-    }
-    return limit;
-  }),
-);
 
 const killSwitchValue = z.pipe(
   z.optional(z.string()),
@@ -161,7 +130,7 @@ export const CommonEnvSchema = z.object({
   [ENV.brokerTimeoutMs]: positiveIntegerMs(DEFAULT_BROKER_TIMEOUT_MS, MAX_BROKER_TIMEOUT_MS),
   [ENV.secretsCacheTtlMs]: positiveIntegerMs(DEFAULT_SECRETS_TTL_MS, 60 * 60_000),
   [ENV.dryRun]: booleanFlag,
-  [ENV.allowedSourceIps]: sourceRanges,
+  [ENV.allowedSourceIps]: sourceAllowList(),
   [ENV.storeExtensionPort]: wholeNumber('must be a port number', 1, 65_535),
   [ENV.awsSessionToken]: optionalText,
   [ENV.closeUnprotected]: optionalFlag,
@@ -169,29 +138,28 @@ export const CommonEnvSchema = z.object({
     z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'))),
     emptyAsUnset,
   ]),
-  [ENV.killSwitchParameter]: z.union([
-    z.optional(z.string().check(z.regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, 'must be an SSM parameter name'))),
-    emptyAsUnset,
-  ]),
+  [ENV.killSwitchParameter]: z.union([z.optional(ssmParameterName()), emptyAsUnset]),
   [ENV.killSwitch]: killSwitchValue,
   [ENV.killSwitchTtlSeconds]: wholeNumberOr(
     'must be a whole number of seconds',
-    1,
-    MAX_KILL_SWITCH_TTL_SECONDS,
+    SETTING_RANGES.killSwitchTtlSeconds,
     DEFAULT_KILL_SWITCH_TTL_SECONDS,
   ),
   [ENV.signalMaxAgeSeconds]: wholeNumberOr(
     'must be a whole number of seconds',
-    0,
-    MAX_SIGNAL_AGE_SECONDS,
+    SETTING_RANGES.signalMaxAgeSeconds,
     DEFAULT_SIGNAL_MAX_AGE_SECONDS,
   ),
   [ENV.checkTradingStatus]: booleanFlag,
-  [ENV.maxLotsPerOrder]: wholeNumberOr('must be a whole number of lots', 1, MAX_LOTS, DEFAULT_MAX_LOTS_PER_ORDER),
-  [ENV.maxPositionLots]: optionalLimit('must be a whole number of lots', MAX_LOTS),
-  [ENV.maxOrderRub]: optionalLimit('must be a whole number of roubles', 1e12),
-  [ENV.maxOrdersPerDay]: optionalLimit('must be a whole number of orders', MAX_ORDERS_PER_DAY_LIMIT),
-  [ENV.dailyLossLimit]: dailyLossLimit,
+  [ENV.maxLotsPerOrder]: wholeNumberOr(
+    'must be a whole number of lots',
+    SETTING_RANGES.maxLotsPerOrder,
+    DEFAULT_MAX_LOTS_PER_ORDER,
+  ),
+  [ENV.maxPositionLots]: optionalLimit('must be a whole number of lots', SETTING_RANGES.maxPositionLots),
+  [ENV.maxOrderRub]: optionalLimit('must be a whole number of roubles', SETTING_RANGES.maxOrderRub),
+  [ENV.maxOrdersPerDay]: optionalLimit('must be a whole number of orders', SETTING_RANGES.maxOrdersPerDay),
+  [ENV.dailyLossLimit]: dailyLossLimit(),
 });
 
 /** Where the kill switch is read: an SSM parameter through the store (deployed), or `KILL_SWITCH` of the process. */

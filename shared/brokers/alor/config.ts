@@ -18,6 +18,7 @@ import {
   DEFAULT_ALOR_EXCHANGE,
   ENV,
 } from '../../facts.ts';
+import { httpUrl } from '../../settings-rules.ts';
 import * as z from '../../zod.ts';
 
 /** Alor's settings (docs/contract.md#configuration), beside those every function reads (shared/config.ts). */
@@ -32,7 +33,7 @@ const AlorEnvSchema = z.extend(CommonEnvSchema, {
   ),
   [ENV.alorOauthUrl]: baseUrl,
   [ENV.alorApiUrl]: baseUrl,
-  [ENV.alorFollowUpQueueUrl]: z.union([z.optional(z.url({ protocol: /^https?$/ })), emptyAsUnset]),
+  [ENV.alorFollowUpQueueUrl]: z.union([z.optional(httpUrl()), emptyAsUnset]),
 });
 
 export interface AlorConfig extends CommonConfig {

@@ -20,6 +20,7 @@ import {
   TINKOFF_DEFAULT_API_URL,
   type TinkoffApi,
 } from '../../facts.ts';
+import { classCode, httpUrl } from '../../settings-rules.ts';
 import * as z from '../../zod.ts';
 
 /** T-Invest's settings (docs/contract.md#configuration), beside those every function reads (shared/config.ts). */
@@ -34,13 +35,10 @@ const TinkoffEnvSchema = z.extend(CommonEnvSchema, {
   ),
   [ENV.tinkoffApiUrl]: baseUrl,
   [ENV.tinkoffClassCode]: z.pipe(
-    z.union([
-      z.optional(z.string().check(z.regex(/^[A-Za-z0-9_]{1,20}$/, 'must be a T-Invest class code such as TQBR'))),
-      emptyAsUnset,
-    ]),
+    z.union([z.optional(classCode()), emptyAsUnset]),
     z.transform((value: string | undefined) => value ?? DEFAULT_TINKOFF_CLASS_CODE),
   ),
-  [ENV.tinkoffFollowUpQueueUrl]: z.union([z.optional(z.url({ protocol: /^https?$/ })), emptyAsUnset]),
+  [ENV.tinkoffFollowUpQueueUrl]: z.union([z.optional(httpUrl()), emptyAsUnset]),
 });
 
 export interface TinkoffConfig extends CommonConfig {
