@@ -9,11 +9,15 @@ import {
   DEFAULT_SIGNAL_MAX_AGE_SECONDS,
   ENV,
   MAX_BROKER_TIMEOUT_MS,
+  MAX_KILL_SWITCH_TTL_SECONDS,
+  MAX_ORDER_RUB,
+  MAX_ORDERS_PER_DAY_LIMIT,
+  MAX_SIGNAL_AGE_SECONDS,
 } from './facts.ts';
+import { MAX_LOTS } from './http/inbound/payload.ts';
 import {
   baseUrl as baseUrlRule,
   dailyLossLimit,
-  SETTING_RANGES,
   sourceAllowList,
   ssmParameterName,
   wholeNumberIn,
@@ -47,22 +51,32 @@ export const emptyAsUnset = z.pipe(
 );
 
 /** A service's base URL (shared/settings-rules.ts); unset or `''` is `undefined`. */
-export const baseUrl = z.union([z.optional(baseUrlRule()), emptyAsUnset]);
+export const baseUrl = z.union([z.optional(baseUrlRule), emptyAsUnset]);
+
+/** How the environment spells a flag: `true`/`false`, `1`/`0`; unset or `''` is not given. */
+const flagText = z.optional(z.enum(['true', 'false', '1', '0', '']));
 
 const booleanFlag = z.pipe(
-  z.optional(z.enum(['true', 'false', '1', '0', ''])),
+  flagText,
   z.transform((value) => value === 'true' || value === '1'),
 );
 
 /** A flag that may be left unset (`undefined`, or `''`): the reader knows its default. */
 const optionalFlag = z.pipe(
-  z.optional(z.enum(['true', 'false', '1', '0', ''])),
+  flagText,
   z.transform((value) => (value === undefined || value === '' ? undefined : value === 'true' || value === '1')),
 );
 
-/** A whole number written in decimal digits, from `min` to `max`; unset or `''` is `undefined`. */
+/**
+ * A whole number written in decimal digits, from `min` to `max`; unset or `''` is `undefined`. `''` is set aside
+ * first, so that a bad value is told the rule, not a union's "Invalid input".
+ */
 const wholeNumber = (rule: string, min: number, max: number) =>
-  z.union([
+  z.pipe(
+    z.pipe(
+      z.optional(z.string()),
+      z.transform((value: string | undefined) => (value === '' ? undefined : value)),
+    ),
     z.optional(
       z.pipe(
         z.pipe(
@@ -72,13 +86,6 @@ const wholeNumber = (rule: string, min: number, max: number) =>
         wholeNumberIn(min, max),
       ),
     ),
-    emptyAsUnset,
-  ]);
-
-const positiveIntegerMs = (fallback: number, max: number) =>
-  z.pipe(
-    wholeNumber('must be a whole number of milliseconds', 1, max),
-    z.transform((value: number | undefined) => value ?? fallback),
   );
 
 export function source(
@@ -92,16 +99,16 @@ export function source(
 }
 
 /** A whole number in `range` with a default: unset or `''` is `fallback`. */
-export const wholeNumberOr = (rule: string, [min, max]: readonly [number, number], fallback: number) =>
+export const wholeNumberOr = (rule: string, min: number, max: number, fallback: number) =>
   z.pipe(
     wholeNumber(rule, min, max),
     z.transform((value: number | undefined) => value ?? fallback),
   );
 
 /** A limit (its range starts at 0): unset, `''` or `0` is no limit. */
-const optionalLimit = (rule: string, [min, max]: readonly [0, number]) =>
+const optionalLimit = (rule: string, max: number) =>
   z.pipe(
-    wholeNumber(rule, min, max),
+    wholeNumber(rule, 0, max),
     z.transform((value: number | undefined) => (value === undefined || value === 0 ? undefined : value)),
   );
 
@@ -124,13 +131,15 @@ const killSwitchValue = z.pipe(
   }),
 );
 
+const MILLISECONDS_RULE = 'must be a whole number of milliseconds';
+
 export const CommonEnvSchema = z.object({
   [ENV.webhookSecretId]: optionalText,
   [ENV.webhookSecret]: optionalText,
-  [ENV.brokerTimeoutMs]: positiveIntegerMs(DEFAULT_BROKER_TIMEOUT_MS, MAX_BROKER_TIMEOUT_MS),
-  [ENV.secretsCacheTtlMs]: positiveIntegerMs(DEFAULT_SECRETS_TTL_MS, 60 * 60_000),
+  [ENV.brokerTimeoutMs]: wholeNumberOr(MILLISECONDS_RULE, 1, MAX_BROKER_TIMEOUT_MS, DEFAULT_BROKER_TIMEOUT_MS),
+  [ENV.secretsCacheTtlMs]: wholeNumberOr(MILLISECONDS_RULE, 1, 60 * 60_000, DEFAULT_SECRETS_TTL_MS),
   [ENV.dryRun]: booleanFlag,
-  [ENV.allowedSourceIps]: sourceAllowList(),
+  [ENV.allowedSourceIps]: sourceAllowList,
   [ENV.storeExtensionPort]: wholeNumber('must be a port number', 1, 65_535),
   [ENV.awsSessionToken]: optionalText,
   [ENV.closeUnprotected]: optionalFlag,
@@ -138,28 +147,26 @@ export const CommonEnvSchema = z.object({
     z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'))),
     emptyAsUnset,
   ]),
-  [ENV.killSwitchParameter]: z.union([z.optional(ssmParameterName()), emptyAsUnset]),
+  [ENV.killSwitchParameter]: z.union([z.optional(ssmParameterName), emptyAsUnset]),
   [ENV.killSwitch]: killSwitchValue,
   [ENV.killSwitchTtlSeconds]: wholeNumberOr(
     'must be a whole number of seconds',
-    SETTING_RANGES.killSwitchTtlSeconds,
+    1,
+    MAX_KILL_SWITCH_TTL_SECONDS,
     DEFAULT_KILL_SWITCH_TTL_SECONDS,
   ),
   [ENV.signalMaxAgeSeconds]: wholeNumberOr(
     'must be a whole number of seconds',
-    SETTING_RANGES.signalMaxAgeSeconds,
+    0,
+    MAX_SIGNAL_AGE_SECONDS,
     DEFAULT_SIGNAL_MAX_AGE_SECONDS,
   ),
   [ENV.checkTradingStatus]: booleanFlag,
-  [ENV.maxLotsPerOrder]: wholeNumberOr(
-    'must be a whole number of lots',
-    SETTING_RANGES.maxLotsPerOrder,
-    DEFAULT_MAX_LOTS_PER_ORDER,
-  ),
-  [ENV.maxPositionLots]: optionalLimit('must be a whole number of lots', SETTING_RANGES.maxPositionLots),
-  [ENV.maxOrderRub]: optionalLimit('must be a whole number of roubles', SETTING_RANGES.maxOrderRub),
-  [ENV.maxOrdersPerDay]: optionalLimit('must be a whole number of orders', SETTING_RANGES.maxOrdersPerDay),
-  [ENV.dailyLossLimit]: dailyLossLimit(),
+  [ENV.maxLotsPerOrder]: wholeNumberOr('must be a whole number of lots', 1, MAX_LOTS, DEFAULT_MAX_LOTS_PER_ORDER),
+  [ENV.maxPositionLots]: optionalLimit('must be a whole number of lots', MAX_LOTS),
+  [ENV.maxOrderRub]: optionalLimit('must be a whole number of roubles', MAX_ORDER_RUB),
+  [ENV.maxOrdersPerDay]: optionalLimit('must be a whole number of orders', MAX_ORDERS_PER_DAY_LIMIT),
+  [ENV.dailyLossLimit]: dailyLossLimit,
 });
 
 /** Where the kill switch is read: an SSM parameter through the store (deployed), or `KILL_SWITCH` of the process. */

@@ -240,6 +240,8 @@ export const TRADING_STATUS_TTL_MS = 10_000;
 export const PORTFOLIO_TTL_MS = 5_000;
 /** The most orders a day `MAX_ORDERS_PER_DAY` may allow: the day's counter keeps each order's key in one item. */
 export const MAX_ORDERS_PER_DAY_LIMIT = 5_000;
+/** The largest `MAX_ORDER_RUB`: far above any account, so that a limit beyond it is a typo. */
+export const MAX_ORDER_RUB = 1e12;
 
 /** `DAILY_LOSS_LIMIT` (context `dailyLossLimit`): roubles or a percentage of the portfolio. */
 export type DailyLossLimit = { readonly unit: 'rub' | 'pct'; readonly amount: number };

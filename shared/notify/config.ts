@@ -1,5 +1,4 @@
-import * as z from 'zod';
-import { parseEnv, source, type ValueSource } from '../config.ts';
+import { parseEnv, source, type ValueSource, wholeNumberOr } from '../config.ts';
 import {
   type Broker,
   DEFAULT_FOLLOW_UP_DELAY_SECONDS,
@@ -9,12 +8,12 @@ import {
   DEFAULT_TELEGRAM_API_URL,
   MAX_FOLLOW_UP_DELAY_SECONDS,
   NOTIFY_ENV,
-  NOTIFY_KINDS,
   NOTIFY_LANGUAGES,
   type NotifyKind,
   type NotifyLanguage,
-  parseNotifyKinds,
 } from '../facts.ts';
+import { baseUrl, notifyKinds } from '../settings-rules.ts';
+import * as z from '../zod.ts';
 
 /**
  * The notifier's configuration, parsed once per container from its environment (the CDK stack sets it; `npm start`
@@ -43,34 +42,23 @@ export interface NotifierResources {
 
 type Env = Record<string, string | undefined>;
 
-const text = z
-  .string()
-  .optional()
-  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+/** Unset or blank is `undefined`; else the value, trimmed. */
+const text = z.pipe(
+  z.optional(z.string()),
+  z.transform((value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value.trim())),
+);
 
 const NotifierEnvSchema = z.object({
   [NOTIFY_ENV.telegramBotTokenSecretId]: text,
   [NOTIFY_ENV.telegramBotToken]: text,
   [NOTIFY_ENV.telegramChatIdParameter]: text,
   [NOTIFY_ENV.telegramChatId]: text,
-  [NOTIFY_ENV.telegramApiUrl]: text.pipe(z.url({ protocol: /^https?$/ }).optional()),
-  [NOTIFY_ENV.language]: text.pipe(z.enum(NOTIFY_LANGUAGES).optional()),
-  [NOTIFY_ENV.kinds]: text.transform((value, ctx) => {
-    if (value === undefined) return DEFAULT_NOTIFY_KINDS;
-    const kinds = parseNotifyKinds(value);
-    if (kinds === undefined) {
-      ctx.addIssue({ code: 'custom', message: `must be a comma list of ${NOTIFY_KINDS.join(', ')}, or all` });
-      return z.NEVER;
-    }
-    return kinds;
-  }),
-  [NOTIFY_ENV.followUpDelaySeconds]: text.pipe(
-    z
-      .string()
-      .regex(/^\d+$/, 'must be a whole number of seconds')
-      .transform(Number)
-      .pipe(z.number().max(MAX_FOLLOW_UP_DELAY_SECONDS))
-      .optional(),
+  [NOTIFY_ENV.telegramApiUrl]: z.pipe(text, z.optional(baseUrl)),
+  [NOTIFY_ENV.language]: z.pipe(text, z.optional(z.enum(NOTIFY_LANGUAGES))),
+  [NOTIFY_ENV.kinds]: z.pipe(text, z.optional(notifyKinds)),
+  [NOTIFY_ENV.followUpDelaySeconds]: z.pipe(
+    text,
+    wholeNumberOr('must be a whole number of seconds', 0, MAX_FOLLOW_UP_DELAY_SECONDS, DEFAULT_FOLLOW_UP_DELAY_SECONDS),
   ),
 });
 
@@ -79,16 +67,16 @@ export function loadNotifierConfig(env: Env = process.env): NotifierConfig {
   return {
     botToken: source(parsed[NOTIFY_ENV.telegramBotTokenSecretId], parsed[NOTIFY_ENV.telegramBotToken], 'secret'),
     chatId: source(parsed[NOTIFY_ENV.telegramChatIdParameter], parsed[NOTIFY_ENV.telegramChatId], 'parameter'),
-    apiUrl: (parsed[NOTIFY_ENV.telegramApiUrl] ?? DEFAULT_TELEGRAM_API_URL).replace(/\/+$/, ''),
+    apiUrl: parsed[NOTIFY_ENV.telegramApiUrl] ?? DEFAULT_TELEGRAM_API_URL,
     language: parsed[NOTIFY_ENV.language] ?? DEFAULT_NOTIFY_LANGUAGE,
-    kinds: new Set(parsed[NOTIFY_ENV.kinds]),
-    followUpDelaySeconds: parsed[NOTIFY_ENV.followUpDelaySeconds] ?? DEFAULT_FOLLOW_UP_DELAY_SECONDS,
+    kinds: new Set(parsed[NOTIFY_ENV.kinds] ?? DEFAULT_NOTIFY_KINDS),
+    followUpDelaySeconds: parsed[NOTIFY_ENV.followUpDelaySeconds],
     secretsCacheTtlMs: DEFAULT_SECRETS_TTL_MS,
   };
 }
 
 const ResourcesEnvSchema = z.object({
-  [NOTIFY_ENV.tableName]: z.string().min(1),
+  [NOTIFY_ENV.tableName]: z.string().check(z.minLength(1)),
   [NOTIFY_ENV.queueUrl]: z.url(),
   [NOTIFY_ENV.deadLetterQueueUrl]: z.url(),
   [NOTIFY_ENV.alorFollowUpQueueUrl]: z.url(),

@@ -33,7 +33,7 @@ const AlorEnvSchema = z.extend(CommonEnvSchema, {
   ),
   [ENV.alorOauthUrl]: baseUrl,
   [ENV.alorApiUrl]: baseUrl,
-  [ENV.alorFollowUpQueueUrl]: z.union([z.optional(httpUrl()), emptyAsUnset]),
+  [ENV.alorFollowUpQueueUrl]: z.union([z.optional(httpUrl), emptyAsUnset]),
 });
 
 export interface AlorConfig extends CommonConfig {

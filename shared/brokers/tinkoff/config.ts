@@ -35,10 +35,10 @@ const TinkoffEnvSchema = z.extend(CommonEnvSchema, {
   ),
   [ENV.tinkoffApiUrl]: baseUrl,
   [ENV.tinkoffClassCode]: z.pipe(
-    z.union([z.optional(classCode()), emptyAsUnset]),
+    z.union([z.optional(classCode), emptyAsUnset]),
     z.transform((value: string | undefined) => value ?? DEFAULT_TINKOFF_CLASS_CODE),
   ),
-  [ENV.tinkoffFollowUpQueueUrl]: z.union([z.optional(httpUrl()), emptyAsUnset]),
+  [ENV.tinkoffFollowUpQueueUrl]: z.union([z.optional(httpUrl), emptyAsUnset]),
 });
 
 export interface TinkoffConfig extends CommonConfig {
