@@ -9,14 +9,12 @@
  * Secrets Manager with `npm run secrets -- set <name>`.
  */
 
-import { parseSourceRanges, SOURCE_ENTRY_RULE } from '../shared/auth/source-allow-list.ts';
 import { ConfigError } from '../shared/config-error.ts';
 import {
   ALOR_EXCHANGES,
   type AlorExchange,
   API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS,
   type Broker,
-  DAILY_LOSS_LIMIT_RULE,
   DEFAULT_ALOR_EXCHANGE,
   DEFAULT_BROKER_TIMEOUT_MS,
   DEFAULT_FOLLOW_UP_DELAY_SECONDS,
@@ -32,19 +30,29 @@ import {
   MAX_FOLLOW_UP_DELAY_SECONDS,
   MAX_KEEP_WARM_MINUTES,
   MAX_KILL_SWITCH_TTL_SECONDS,
+  MAX_ORDER_RUB,
   MAX_ORDERS_PER_DAY_LIMIT,
   MAX_SIGNAL_AGE_SECONDS,
   NOTIFY_KINDS,
   NOTIFY_LANGUAGES,
   type NotifyKind,
   type NotifyLanguage,
-  parseDailyLossLimit,
-  parseNotifyKinds,
   type STORED_SECRETS,
   storeNames,
   TINKOFF_APIS,
   type TinkoffApi,
 } from '../shared/facts.ts';
+import { MAX_LOTS } from '../shared/http/inbound/payload.ts';
+import {
+  classCode,
+  dailyLossLimit,
+  httpsUrlWithoutCredentials,
+  notifyKinds,
+  sourceAllowList as sourceAllowListRule,
+  ssmParameterName,
+  wholeNumberIn,
+} from '../shared/settings-rules.ts';
+import * as z from '../shared/zod.ts';
 
 /** Retention periods CloudWatch Logs accepts (the values of CDK's `RetentionDays`), in days. */
 export const LOG_RETENTION_DAYS = [
@@ -235,10 +243,11 @@ export function readConfig(get: ContextReader): WebhooksConfig {
   const throttlingRateLimit = integer(get, 'throttlingRateLimit', CONTEXT_DEFAULTS.throttlingRateLimit, 1, 10_000);
   const throttlingBurstLimit = integer(get, 'throttlingBurstLimit', CONTEXT_DEFAULTS.throttlingBurstLimit, 1, 5_000);
 
-  const account = optionalString(get, 'account');
-  if (account !== undefined && !/^\d{12}$/.test(account)) {
-    throw new ConfigError(`Context "account" must be a 12-digit AWS account id; got "${account}"`);
-  }
+  const account = checkedString(
+    get,
+    'account',
+    z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id')),
+  );
   const region = optionalString(get, 'region');
   const tinkoffApi = oneOf(get, 'tinkoffApi', TINKOFF_APIS, CONTEXT_DEFAULTS.tinkoffApi);
   const guards = readGuards(get, names.killSwitch);
@@ -253,13 +262,17 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     );
   }
 
-  const stackName = optionalString(get, 'stackName') ?? CONTEXT_DEFAULTS.stackName;
   // A stack name CloudFormation takes, short enough to name T-Invest's follow-up queue after it (80 characters).
-  if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(stackName)) {
-    throw new ConfigError(
-      `Context "stackName" must start with a letter and hold at most 64 letters, digits and "-"; got "${stackName}"`,
-    );
-  }
+  const stackName = checkedString(
+    get,
+    'stackName',
+    z
+      .string()
+      .check(
+        z.regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'must start with a letter and hold at most 64 letters, digits and "-"'),
+      ),
+    CONTEXT_DEFAULTS.stackName,
+  );
 
   return {
     stackName,
@@ -270,11 +283,11 @@ export function readConfig(get: ContextReader): WebhooksConfig {
     alorPortfolio: parameterRef(get, 'alorPortfolioParameterName', 'alorPortfolio', names.alorPortfolio),
     tinkoffAccountId: parameterRef(get, 'tinkoffAccountIdParameterName', 'tinkoffAccountId', names.tinkoffAccountId),
     alorExchange: oneOf(get, 'alorExchange', ALOR_EXCHANGES, CONTEXT_DEFAULTS.alorExchange),
-    alorOauthUrl: httpsUrl(get, 'alorOauthUrl'),
-    alorApiUrl: httpsUrl(get, 'alorApiUrl'),
+    alorOauthUrl: checkedString(get, 'alorOauthUrl', httpsUrlWithoutCredentials),
+    alorApiUrl: checkedString(get, 'alorApiUrl', httpsUrlWithoutCredentials),
     tinkoffApi,
-    tinkoffApiUrl: httpsUrl(get, 'tinkoffApiUrl'),
-    tinkoffClassCode: classCode(get, 'tinkoffClassCode'),
+    tinkoffApiUrl: checkedString(get, 'tinkoffApiUrl', httpsUrlWithoutCredentials),
+    tinkoffClassCode: checkedString(get, 'tinkoffClassCode', classCode),
     brokerTimeoutMs,
     dryRun: boolean(get, 'dryRun', CONTEXT_DEFAULTS.dryRun),
     allowedSourceIps: sourceAllowList(get, 'allowedSourceIps'),
@@ -294,10 +307,7 @@ export function readConfig(get: ContextReader): WebhooksConfig {
 /** The guards from context, each checked as the functions check its variable. */
 function readGuards(get: ContextReader, killSwitchParameter: string): GuardSettings {
   const defaults = GUARD_CONTEXT_DEFAULTS;
-  const dailyLossText = optionalString(get, 'dailyLossLimit') ?? defaults.dailyLossLimit;
-  if (parseDailyLossLimit(dailyLossText) === 'invalid') {
-    throw new ConfigError(`Context "dailyLossLimit" ${DAILY_LOSS_LIMIT_RULE}; got "${dailyLossText}"`);
-  }
+  const dailyLossText = checkedString(get, 'dailyLossLimit', dailyLossLimit, defaults.dailyLossLimit);
   return {
     killSwitchParameter: boolean(get, 'killSwitch', defaults.killSwitch) ? killSwitchParameter : undefined,
     killSwitchTtlSeconds: integer(
@@ -309,9 +319,9 @@ function readGuards(get: ContextReader, killSwitchParameter: string): GuardSetti
     ),
     signalMaxAgeSeconds: integer(get, 'signalMaxAgeSeconds', defaults.signalMaxAgeSeconds, 0, MAX_SIGNAL_AGE_SECONDS),
     checkTradingStatus: boolean(get, 'checkTradingStatus', defaults.checkTradingStatus),
-    maxLotsPerOrder: integer(get, 'maxLotsPerOrder', defaults.maxLotsPerOrder, 1, 2_147_483_647),
-    maxPositionLots: integer(get, 'maxPositionLots', defaults.maxPositionLots, 0, 2_147_483_647),
-    maxOrderRub: integer(get, 'maxOrderRub', defaults.maxOrderRub, 0, 1e12),
+    maxLotsPerOrder: integer(get, 'maxLotsPerOrder', defaults.maxLotsPerOrder, 1, MAX_LOTS),
+    maxPositionLots: integer(get, 'maxPositionLots', defaults.maxPositionLots, 0, MAX_LOTS),
+    maxOrderRub: integer(get, 'maxOrderRub', defaults.maxOrderRub, 0, MAX_ORDER_RUB),
     maxOrdersPerDay: integer(get, 'maxOrdersPerDay', defaults.maxOrdersPerDay, 0, MAX_ORDERS_PER_DAY_LIMIT),
     dailyLossLimit: dailyLossText === '' || dailyLossText === '0' ? undefined : dailyLossText,
   };
@@ -319,12 +329,19 @@ function readGuards(get: ContextReader, killSwitchParameter: string): GuardSetti
 
 /** The names of the stored secrets and parameters, from context `resourcePrefix`. */
 function resourceNames(get: ContextReader): ReturnType<typeof storeNames> {
-  const resourcePrefix = optionalString(get, 'resourcePrefix') ?? CONTEXT_DEFAULTS.resourcePrefix;
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(resourcePrefix)) {
-    throw new ConfigError(
-      `Context "resourcePrefix" must start with a letter or digit and contain only letters, digits, "_", "." and "-"; got "${resourcePrefix}"`,
-    );
-  }
+  const resourcePrefix = checkedString(
+    get,
+    'resourcePrefix',
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+          'must start with a letter or digit and contain only letters, digits, "_", "." and "-"',
+        ),
+      ),
+    CONTEXT_DEFAULTS.resourcePrefix,
+  );
   return storeNames(resourcePrefix);
 }
 
@@ -362,13 +379,15 @@ export interface NotifyConfig {
  */
 export function readNotifyConfig(get: ContextReader): NotifyConfig {
   const names = resourceNames(get);
-  const kindsText = optionalString(get, 'notifyKinds') ?? NOTIFY_CONTEXT_DEFAULTS.notifyKinds;
-  const kinds = parseNotifyKinds(kindsText);
-  if (kinds === undefined) {
-    throw new ConfigError(
-      `Context "notifyKinds" must be a comma list of ${NOTIFY_KINDS.join(', ')}; got "${kindsText}"`,
-    );
-  }
+  const kinds = notifyKinds.parse(
+    checkedString(
+      get,
+      'notifyKinds',
+      notifyKinds,
+      NOTIFY_CONTEXT_DEFAULTS.notifyKinds,
+      `must be a comma list of ${NOTIFY_KINDS.join(', ')}`,
+    ),
+  );
   return {
     telegramBotToken: secretRef(get, 'telegramBotTokenSecretName', names.telegramBotToken),
     telegramChatId: parameterRef(get, 'telegramChatIdParameterName', 'telegramChatId', names.telegramChatId),
@@ -387,13 +406,18 @@ export function readNotifyConfig(get: ContextReader): NotifyConfig {
 
 /** One e-mail address, as SNS takes it for an e-mail subscription. */
 function emailAddress(get: ContextReader, key: string): string | undefined {
-  const value = optionalString(get, key);
-  if (value !== undefined && (value.length > 254 || !/^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>".]+$/.test(value))) {
-    throw new ConfigError(`Context "${key}" must be one e-mail address, such as trader@example.com; got "${value}"`);
-  }
-  return value;
+  return checkedString(
+    get,
+    key,
+    z.string().check(z.maxLength(254), z.regex(/^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>".]+$/)),
+    undefined,
+    'must be one e-mail address, such as trader@example.com',
+  );
 }
 
+/**
+ * A context value that must be a string: unset (`undefined`, `null`, `''`) is `undefined`, a string is trimmed.
+ */
 function optionalString(get: ContextReader, key: string): string | undefined {
   const value = get(key);
   if (value === undefined || value === null || value === '') return undefined;
@@ -402,24 +426,66 @@ function optionalString(get: ContextReader, key: string): string | undefined {
   return value.trim();
 }
 
-function integer(get: ContextReader, key: string, fallback: number, min: number, max: number): number {
-  const raw = get(key);
-  if (raw === undefined || raw === null || raw === '') return fallback;
-  const value = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`Context "${key}" must be an integer from ${min} to ${max}; got ${JSON.stringify(raw)}`);
+/**
+ * A string ({@link optionalString}), or `fallback`, that `rule` accepts; the text is kept as written (a rule only
+ * judges it). The message names the key, the rule (its own words, or `ruleText`) and the text.
+ */
+function checkedString<Fallback extends string | undefined = undefined>(
+  get: ContextReader,
+  key: string,
+  rule: z.ZodMiniType,
+  fallback?: Fallback,
+  ruleText?: string,
+): string | Fallback {
+  const value = optionalString(get, key) ?? fallback;
+  if (value === undefined) return value as Fallback;
+  const result = rule.safeParse(value);
+  if (!result.success) {
+    throw new ConfigError(`Context "${key}" ${ruleText ?? result.error.issues[0]?.message}; got "${value}"`);
   }
   return value;
 }
 
-function boolean(get: ContextReader, key: string, fallback: boolean): boolean {
+/**
+ * A context value of any JSON type through `rule`: unset (`undefined`, `null`, `''`) is `fallback`; a value it
+ * refuses is named as given.
+ */
+function typedValue<T>(get: ContextReader, key: string, rule: z.ZodMiniType<T>, fallback: T, ruleText: string): T {
   const raw = get(key);
   if (raw === undefined || raw === null || raw === '') return fallback;
-  if (raw === true || raw === 'true') return true;
-  if (raw === false || raw === 'false') return false;
-  throw new ConfigError(`Context "${key}" must be true or false; got ${JSON.stringify(raw)}`);
+  const result = rule.safeParse(raw);
+  if (!result.success) throw new ConfigError(`Context "${key}" ${ruleText}; got ${JSON.stringify(raw)}`);
+  return result.data;
 }
 
+/** A number, or its digits as `-c key=value` gives them (an optional `-`, spaces around). */
+const contextNumber = z.union([
+  z.number(),
+  z.pipe(
+    z.string().check(z.regex(/^\s*-?\d+\s*$/)),
+    z.transform((text: string) => Number(text)),
+  ),
+]);
+
+function integer(get: ContextReader, key: string, fallback: number, min: number, max: number): number {
+  const rule = z.pipe(contextNumber, wholeNumberIn(min, max));
+  return typedValue(get, key, rule, fallback, `must be an integer from ${min} to ${max}`);
+}
+
+/** `true` or `false`, as JSON or as the word. */
+const contextBoolean = z.union([
+  z.boolean(),
+  z.pipe(
+    z.enum(['true', 'false']),
+    z.transform((word) => word === 'true'),
+  ),
+]);
+
+function boolean(get: ContextReader, key: string, fallback: boolean): boolean {
+  return typedValue(get, key, contextBoolean, fallback, 'must be true or false');
+}
+
+/** One of `allowed`; a string is trimmed and read by `parse` first (`Number` for a list of numbers). */
 function oneOf<T extends string | number>(
   get: ContextReader,
   key: string,
@@ -427,77 +493,56 @@ function oneOf<T extends string | number>(
   fallback: T,
   parse: (raw: string) => unknown = (raw) => raw,
 ): T {
-  const raw = get(key);
-  if (raw === undefined || raw === null || raw === '') return fallback;
-  const value = typeof raw === 'string' ? parse(raw.trim()) : raw;
-  const match = allowed.find((candidate) => candidate === value);
-  if (match === undefined) {
-    throw new ConfigError(`Context "${key}" must be one of ${allowed.join(', ')}; got ${JSON.stringify(raw)}`);
-  }
-  return match;
-}
-
-function httpsUrl(get: ContextReader, key: string): string | undefined {
-  const value = optionalString(get, key);
-  if (value === undefined) return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  // Credentials in a URL would end up in the template as plain text.
-  if (url === undefined || url.protocol !== 'https:' || url.username !== '' || url.password !== '') {
-    throw new ConfigError(`Context "${key}" must be an https:// URL without credentials; got "${value}"`);
-  }
-  return value;
-}
-
-function classCode(get: ContextReader, key: string): string | undefined {
-  const value = optionalString(get, key);
-  if (value !== undefined && !/^[A-Za-z0-9_]{1,20}$/.test(value)) {
-    throw new ConfigError(`Context "${key}" must be a T-Invest class code such as TQBR; got "${value}"`);
-  }
-  return value;
+  const rule = z.pipe(
+    z.transform((raw: unknown) => (typeof raw === 'string' ? parse(raw.trim()) : raw)),
+    z.literal(allowed),
+  ) as unknown as z.ZodMiniType<T>;
+  return typedValue(get, key, rule, fallback, `must be one of ${allowed.join(', ')}`);
 }
 
 /** A list of addresses, ranges and `tradingview`: one string (commas or spaces between entries) or an array of them. */
 function sourceAllowList(get: ContextReader, key: string): string | undefined {
   const raw = get(key);
-  const entries = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : raw == null ? [] : undefined;
-  if (entries === undefined || !entries.every((entry) => typeof entry === 'string')) {
+  const entries = z.optional(z.nullable(z.union([z.string(), z.array(z.string())]))).safeParse(raw);
+  if (!entries.success) {
     throw new ConfigError(`Context "${key}" must be a string or a list of strings; got ${JSON.stringify(raw)}`);
   }
-  const text = entries
+  const text = [entries.data ?? []]
+    .flat()
     .flatMap((entry) => entry.split(/[\s,]+/))
     .filter((entry) => entry !== '')
     .join(',');
-  const parsed = parseSourceRanges(text);
-  if (!parsed.ok) {
-    throw new ConfigError(
-      `Context "${key}": entry ${parsed.invalidEntries.join(', ')} is not ${SOURCE_ENTRY_RULE}; got ${JSON.stringify(raw)}`,
-    );
+  const checked = sourceAllowListRule.safeParse(text);
+  if (!checked.success) {
+    throw new ConfigError(`Context "${key}": ${checked.error.issues[0]?.message}; got ${JSON.stringify(raw)}`);
   }
   return text === '' ? undefined : text;
 }
 
 function secretRef(get: ContextReader, nameKey: string, defaultName: string): SecretRef {
-  const name = optionalString(get, nameKey);
-  if (name !== undefined && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(name)) {
-    throw new ConfigError(
-      `Context "${nameKey}" must be a Secrets Manager secret name (letters, digits, /_+=.@-); got "${name}"`,
-    );
-  }
+  const name = checkedString(
+    get,
+    nameKey,
+    z
+      .string()
+      .check(
+        z.regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name (letters, digits, /_+=.@-)'),
+      ),
+  );
   return name === undefined ? { name: defaultName, created: true } : { name, created: false };
 }
 
 function parameterRef(get: ContextReader, nameKey: string, valueKey: string, defaultName: string): ParameterRef {
-  const name = optionalString(get, nameKey) ?? defaultName;
-  if (!/^\/[A-Za-z0-9_.\-/]{1,1010}$/.test(name)) {
-    throw new ConfigError(`Context "${nameKey}" must be an SSM parameter name starting with "/"; got "${name}"`);
-  }
+  const name = checkedString(
+    get,
+    nameKey,
+    ssmParameterName,
+    defaultName,
+    'must be an SSM parameter name starting with "/"',
+  );
   const value = optionalString(get, valueKey);
-  if (value !== undefined && /\s/.test(value)) {
+  // Not quoted back, unlike the other values: it is an account's id.
+  if (value !== undefined && !z.string().check(z.regex(/^\S*$/)).safeParse(value).success) {
     throw new ConfigError(`Context "${valueKey}" must not contain whitespace`);
   }
   return { name, value };
