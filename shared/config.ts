@@ -67,25 +67,14 @@ const optionalFlag = z.pipe(
   z.transform((value) => (value === undefined || value === '' ? undefined : value === 'true' || value === '1')),
 );
 
-/**
- * A whole number written in decimal digits, from `min` to `max`; unset or `''` is `undefined`. `''` is set aside
- * first, so that a bad value is told the rule, not a union's "Invalid input".
- */
+/** A whole number written in decimal digits, from `min` to `max`; unset or `''` is `undefined`. */
 const wholeNumber = (rule: string, min: number, max: number) =>
   z.pipe(
     z.pipe(
-      z.optional(z.string()),
-      z.transform((value: string | undefined) => (value === '' ? undefined : value)),
+      z.optional(z.string().check(z.regex(/^\d*$/, rule))),
+      z.transform((digits: string | undefined) => (digits ? Number(digits) : undefined)),
     ),
-    z.optional(
-      z.pipe(
-        z.pipe(
-          z.string().check(z.regex(/^\d+$/, rule)),
-          z.transform((digits: string) => Number(digits)),
-        ),
-        wholeNumberIn(min, max),
-      ),
-    ),
+    z.optional(wholeNumberIn(min, max)),
   );
 
 export function source(
