@@ -907,7 +907,7 @@ rows.push(
   {
     label: '  broker requests (alor, tinkoff)',
     once: (b) => (preflight === undefined ? '—' : String(preflight.requests[b])),
-    target: '<= 4',
+    target: `<= ${TARGETS.preflightRequestsPerBroker.alor} / ${TARGETS.preflightRequestsPerBroker.tinkoff}`,
     node: process.version,
   },
 );

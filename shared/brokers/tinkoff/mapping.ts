@@ -72,7 +72,7 @@ export type TinkoffOrderTerms = Pick<TinkoffFigiOrder, 'side' | 'lots' | 'price'
    * PostOrder's `instrumentId`: `f` as sent (a FIGI or an instrument uid), or the uid T-Invest gave for `t`. Named
    * `figi` still: the terms are the name of the order's `orderId` (shared/brokers/request-id.ts) and the log line's
    * `order`, which the notifier reads; renamed, every keyed order's `orderId` would change with the deploy, so a
-   * signal resent across it would be placed again.
+   * signal resent across it would be placed again (tests/integration/request-id-stability.test.ts pins the ids).
    */
   readonly figi: string;
   /** Where the instrument was looked up, for an order without `f`. */
