@@ -50,7 +50,6 @@ import {
   notifyKinds,
   sourceAllowList as sourceAllowListRule,
   ssmParameterName,
-  wholeNumberIn,
 } from '../shared/settings-rules.ts';
 import * as z from '../shared/zod.ts';
 
@@ -468,7 +467,7 @@ const contextNumber = z.union([
 ]);
 
 function integer(get: ContextReader, key: string, fallback: number, min: number, max: number): number {
-  const rule = z.pipe(contextNumber, wholeNumberIn(min, max));
+  const rule = z.pipe(contextNumber, z.int().check(z.gte(min), z.lte(max)));
   return typedValue(get, key, rule, fallback, `must be an integer from ${min} to ${max}`);
 }
 

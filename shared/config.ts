@@ -15,13 +15,7 @@ import {
   MAX_SIGNAL_AGE_SECONDS,
 } from './facts.ts';
 import { MAX_LOTS } from './http/inbound/payload.ts';
-import {
-  baseUrl as baseUrlRule,
-  dailyLossLimit,
-  sourceAllowList,
-  ssmParameterName,
-  wholeNumberIn,
-} from './settings-rules.ts';
+import { baseUrl as baseUrlRule, dailyLossLimit, sourceAllowList, ssmParameterName } from './settings-rules.ts';
 import type { StoreExtension } from './store/extension.ts';
 import * as z from './zod.ts';
 
@@ -74,7 +68,7 @@ const wholeNumber = (rule: string, min: number, max: number) =>
       z.optional(z.string().check(z.regex(/^\d*$/, rule))),
       z.transform((digits: string | undefined) => (digits ? Number(digits) : undefined)),
     ),
-    z.optional(wholeNumberIn(min, max)),
+    z.optional(z.int().check(z.gte(min), z.lte(max))),
   );
 
 export function source(

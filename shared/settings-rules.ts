@@ -30,9 +30,6 @@ export const ssmParameterName = z
   .string()
   .check(z.regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, 'must be an SSM parameter name'));
 
-/** A whole number from `min` to `max`. */
-export const wholeNumberIn = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
-
 /** An http:// or https:// URL: a broker's, Telegram's or a queue's (the local run's servers speak plain http). */
 export const httpUrl = z.url({ protocol: /^https?$/ });
 
