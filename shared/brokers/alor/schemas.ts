@@ -119,16 +119,21 @@ export const AlorPositionSchema = z.object({
   lotSize: z.optional(z.number()),
 });
 
+/** The fields an order and a stop order answer alike, as the state reads use them. */
+const ORDER_LISTING_FIELDS = {
+  id: OrderNumberSchema,
+  symbol: z.string(),
+  exchange: z.optional(z.string()),
+  comment: z.optional(z.nullable(z.string())),
+  side: z.enum(['buy', 'sell']),
+  status: z.enum(['working', 'filled', 'canceled', 'rejected']),
+  qty: z.number(),
+};
+
 /** `MdV2ClientsExchangePortfolioOrdersGet` answers `response_Orders_Simple`: every order of the day, the fields read. */
 export const AlorOrdersSchema = z.array(
   z.object({
-    id: OrderNumberSchema,
-    symbol: z.string(),
-    exchange: z.optional(z.string()),
-    comment: z.optional(z.nullable(z.string())),
-    side: z.enum(['buy', 'sell']),
-    status: z.enum(['working', 'filled', 'canceled', 'rejected']),
-    qty: z.number(),
+    ...ORDER_LISTING_FIELDS,
     filled: z.optional(z.number()),
   }),
 );
@@ -202,13 +207,7 @@ export const AlorOrderGroupResponseSchema = z.object({
 /** `MdV2ClientsExchangePortfolioStopOrdersGet` answers `response_StopOrders_Warp_Simple`: the fields read. */
 export const AlorStopOrdersSchema = z.array(
   z.object({
-    id: OrderNumberSchema,
-    symbol: z.string(),
-    exchange: z.optional(z.string()),
-    comment: z.optional(z.nullable(z.string())),
-    side: z.enum(['buy', 'sell']),
-    status: z.enum(['working', 'filled', 'canceled', 'rejected']),
-    qty: z.number(),
+    ...ORDER_LISTING_FIELDS,
     stopPrice: z.optional(z.number()),
   }),
 );
