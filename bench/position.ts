@@ -80,6 +80,22 @@ const WARM_SIGNALS_PER_RUN = 20;
 /** SBER's FIGI at the paper T-Invest. */
 const SBER_FIGI = 'BBG004730N88';
 
+/**
+ * Cancels every order the paper brokers hold working, then starts Alor's day again: the warm, messages and first-order
+ * phases leave thousands of orders. A ver 2 signal and the preflight read the account's orders (T-Invest: the active
+ * ones; Alor: every order of the day), and that answer would grow past the client's cap on an answer (a 502, "body too
+ * large"; docs/performance.md#target-position).
+ */
+export function clearOrderBooks(paper: PaperBrokers): void {
+  const working = (order: { readonly status: string }) =>
+    order.status === 'working' || order.status === 'partly-filled';
+  for (const order of paper.alor.orders.filter(working))
+    paper.alor.setOrderState(order.orderNumber, { status: 'canceled' });
+  for (const order of paper.tinkoff.orders.filter(working))
+    paper.tinkoff.setOrderState(order.orderId, { status: 'canceled' });
+  paper.alor.startNewDay();
+}
+
 export async function positionRun(
   node: BenchNode,
   bundle: string,
@@ -92,6 +108,7 @@ export async function positionRun(
   // Flat before each run: its first signal (pos 1) then places an order too.
   if (broker === 'alor') paper.alor.setPosition(PAPER_ALOR.portfolio, 'MOEX', 'SBER', 0);
   else paper.tinkoff.setPosition(PAPER_TINKOFF.accountId, SBER_FIGI, 0);
+  clearOrderBooks(paper);
   const run = await runMeasuredChild<PositionRun>(
     node,
     `${kind} run of ${bundle}`,

@@ -43,7 +43,7 @@ import {
 } from './first-order.ts';
 import { type LongPriceFigures, measureLongPriceRefusal } from './long-price.ts';
 import { createBenchNotifier, type LineTap, measureNotify, type NotifyFigures } from './notify.ts';
-import { type PositionFigures, positionRun, summarizePosition } from './position.ts';
+import { clearOrderBooks, type PositionFigures, positionRun, summarizePosition } from './position.ts';
 import { measurePreflight, type PreflightFigures } from './preflight.ts';
 import {
   PROTECTED_ENTRY_TYPES,
@@ -442,6 +442,7 @@ try {
         TINKOFF_FOLLOW_UP_QUEUE_URL: followUpQueueUrl(store.url, 'tinkoff'),
       };
       const protectionRuns = new Map<string, Awaited<ReturnType<typeof protectionRun>>[]>();
+      clearOrderBooks(paper);
       for (let i = 0; i < PROTECTION_RUNS; i += 1) {
         for (const [n, { node }] of runtimes.entries()) {
           for (const broker of BROKERS) {
@@ -474,6 +475,7 @@ try {
 
   if (phase('preflight')) {
     say(`Preflight: ${PREFLIGHT_RUNS} full preflights of both brokers, as npm run preflight and in process…`);
+    clearOrderBooks(paper);
     preflight = await measurePreflight(paper, PREFLIGHT_RUNS);
   }
 } finally {

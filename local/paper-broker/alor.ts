@@ -133,6 +133,8 @@ export interface AlorPaperBroker extends PaperServer {
   readonly groups: readonly AlorPaperGroup[];
   /** Fills, partly fills, rejects or cancels an order by its number; an error text when it cannot. */
   setOrderState(orderNumber: string, change: OrderStateChange): string | undefined;
+  /** Forgets the orders no longer working, as the listing of the day's orders starts again on a new trading day. */
+  startNewDay(): void;
   /** The portfolio's positions, in lots, by symbol (every exchange). */
   positions(portfolio: string): { instrument: string; exchange: string; lots: number }[];
   /** Sets a position outright (signed lots), as a test or the console does. */
@@ -936,6 +938,11 @@ export async function startAlorPaperBroker(options: AlorPaperOptions): Promise<A
     issuedAccessTokens,
     revokeAccessTokens: () => {
       generation += 1;
+    },
+    startNewDay: () => {
+      const working = orders.filter((order) => order.status === 'working' || order.status === 'partly-filled');
+      orders.length = 0;
+      orders.push(...working);
     },
     setOrderState: (orderNumber: string, change: OrderStateChange) => {
       const order = orders.find((candidate) => candidate.orderNumber === orderNumber);
