@@ -881,7 +881,7 @@ rows.push(
   positionRow(
     '  broker / lock requests per warm signal',
     (position) => pair(String(position.brokerRequestsPerSignal), String(position.lockRequestsPerSignal)),
-    '3 / 2',
+    '4 / 2',
   ),
   positionRow('  time in the lock (loopback DynamoDB, ms)', (position) => position.lockMs.toFixed(2)),
   {
