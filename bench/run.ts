@@ -10,7 +10,8 @@
  * BENCH_NOTIFY_INVOCATIONS (1000: calls per instance with Telegram messages off and on, bench/notify.ts), BENCH_NODE
  * (the `node`s of the measured processes, side by side: warm phases, cold starts, first orders; `24,22` fetches both
  * from the npm registry; bench/child-run.ts), BENCH_POSITION_RUNS (5: fresh processes per function of the target-position
- * phase, bench/position.ts, and of the guarded phase: a sized entry through every guard), BENCH_PROTECTION_RUNS (3:
+ * phase, bench/position.ts, and of the guarded phase: a sized entry through every guard), BENCH_POSITION_SIGNALS (20:
+ * warm signals per such process), BENCH_PROTECTION_RUNS (3:
  * fresh processes per function and entry type of the protected-entry phase, bench/protection.ts), BENCH_PHASES (a comma
  * list of the phases to run, all by default: warm, long-price, notify, cold, network, position, guarded, protection,
  * preflight; the bundles are always built and measured, and only the targets of the phases run are checked). The
