@@ -111,7 +111,15 @@ function handlerFor(broker: Broker): WebhookHandler {
 // ---------------------------------------------------------------------------------------------------------------
 // The oracle: necessary conditions for a payload to be an order, independent of shared/http/inbound/payload.ts.
 
-type Verdict = { kind: 'check' } | { kind: 'invalid' } | { kind: 'order'; fields: Record<string, unknown> };
+type Verdict =
+  | { kind: 'check' }
+  | { kind: 'invalid' }
+  | { kind: 'order'; fields: Record<string, unknown> }
+  /** A body with `ver` or a protective key: a v2 or protected signal, answered in JSON (docs/contract.md#protection). */
+  | { kind: 'signal' };
+
+/** The keys that make a body a v2 signal (`ver`) or a protected one (`sl`, `tp`, `trail`), as the contract lists them. */
+const SIGNAL_FORM_KEYS = ['ver', 'sl', 'tp', 'trail'];
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -175,6 +183,7 @@ function judge(broker: Broker, raw: Uint8Array, headerKey: string | undefined): 
   const value = decodedObject(raw);
   if (value === undefined) return { kind: 'invalid' };
   if (value.check === true) return { kind: 'check' };
+  if (SIGNAL_FORM_KEYS.some((key) => Object.hasOwn(value, key))) return { kind: 'signal' };
   const { t, p, v, d, f, id } = value;
   const lots = positiveNumber(v);
   const ticker = typeof t === 'string' ? instrumentOf(t)?.ticker : undefined;
@@ -472,7 +481,11 @@ function eventOf(broker: Broker, testCase: Case) {
   return { event, raw };
 }
 
-const counts = { runs: 0, byStatus: {} as Record<number, number>, verdicts: { check: 0, invalid: 0, order: 0 } };
+const counts = {
+  runs: 0,
+  byStatus: {} as Record<number, number>,
+  verdicts: { check: 0, invalid: 0, order: 0, signal: 0 },
+};
 
 /** What a generator promises: every case placed, every case refused, or no promise (the oracle decides). */
 type Expectation = 'placed' | 'refused' | 'any';
@@ -506,6 +519,11 @@ async function checkCase(broker: Broker, handler: WebhookHandler, testCase: Case
   counts.verdicts[verdict.kind] += 1;
   if (verdict.kind === 'check') {
     expect({ status: response.statusCode, calls: calls.length }).toEqual({ status: 200, calls: 0 });
+  } else if (verdict.kind === 'signal') {
+    // Arbitrary input in the signal form: a JSON answer naming its result, and no broker call unless it is placed.
+    const answer = JSON.parse(response.body) as { result?: unknown };
+    expect(typeof answer.result).toBe('string');
+    if (response.statusCode !== 200) expect(calls).toHaveLength(0);
   } else if (verdict.kind === 'invalid') {
     expect({ status: response.statusCode, body: response.body, calls: calls.length }).toEqual({
       status: 400,
