@@ -64,6 +64,21 @@ function fetchNode(major: string, prefix: string): string {
 
 const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
 
+/** What a signal run's child reports of its answers: its statuses and, where it reads them, their results. */
+export interface RunAnswers {
+  readonly statuses: readonly number[];
+  readonly results?: readonly string[];
+  readonly body?: string;
+}
+
+/** A run whose answers are not all 200 (and `placed`, where results are read) measured something else: it stops the bench. */
+export function expectAllPlaced(label: string, run: RunAnswers): void {
+  const results = run.results ?? [];
+  if (run.statuses.every((status) => status === 200) && results.every((result) => result === 'placed')) return;
+  const read = run.results === undefined ? '' : ` (${results.join(', ')})`;
+  throw new Error(`${label} answered ${run.statuses.join(', ')}${read}: ${run.body}`);
+}
+
 export interface ChildOptions {
   /** Flags for `node` before the script (`--import tsx` for a TypeScript one). */
   readonly nodeArgs?: readonly string[];

@@ -6,7 +6,7 @@ import { termsToAlorLimitOrder } from '#shared/brokers/alor/mapping.ts';
 import { POST_ORDER_PATH } from '#shared/brokers/tinkoff/client.ts';
 import { orderToPostOrderRequest } from '#shared/brokers/tinkoff/mapping.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
-import { type BenchNode, runMeasuredChild } from './child-run.ts';
+import { type BenchNode, expectAllPlaced, runMeasuredChild } from './child-run.ts';
 import { type DelayedOrigin, makeThrowawayCa, startDelayedOrigin, type ThrowawayCa } from './network.ts';
 import { median, round } from './stats.ts';
 
@@ -179,9 +179,7 @@ export async function firstOrderRun(
       BENCH_BARE_ORDER: JSON.stringify(network.bareOrders[broker]),
     },
   );
-  if (run.statuses.some((status) => status !== 200)) {
-    throw new Error(`first-order run answered ${run.statuses.join(', ')}: ${run.body}`);
-  }
+  expectAllPlaced('first-order run', run);
   return run;
 }
 

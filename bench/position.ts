@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
 import type { Broker } from '#shared/facts.ts';
-import { type BenchNode, runMeasuredChild } from './child-run.ts';
+import { type BenchNode, expectAllPlaced, runMeasuredChild } from './child-run.ts';
 import type { BrokerNetwork } from './first-order.ts';
 import { median, round } from './stats.ts';
 
@@ -124,9 +124,7 @@ export async function positionRun(
     // A warm signal and its bare requests take about four round trips: a second per signal leaves room on any link.
     { timeoutMs: Math.max(20_000, WARM_SIGNALS_PER_RUN * 1_000) },
   );
-  if (run.statuses.some((status) => status !== 200) || run.results.some((result) => result !== 'placed')) {
-    throw new Error(`${kind} run answered ${run.statuses.join(', ')} (${run.results.join(', ')}): ${run.body}`);
-  }
+  expectAllPlaced(`${kind} run`, run);
   return run;
 }
 

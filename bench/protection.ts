@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Broker } from '#shared/facts.ts';
-import { type BenchNode, runMeasuredChild } from './child-run.ts';
+import { type BenchNode, expectAllPlaced, runMeasuredChild } from './child-run.ts';
 import type { BrokerNetwork } from './first-order.ts';
 import { overTheLink } from './position.ts';
 import { median, round } from './stats.ts';
@@ -59,9 +59,7 @@ export async function protectionRun(
     [bundle, broker, type, String(WARM_SIGNALS_PER_RUN)],
     overTheLink(env, network, broker),
   );
-  if (run.statuses.some((status) => status !== 200) || run.results.some((result) => result !== 'placed')) {
-    throw new Error(`protected entry run answered ${run.statuses.join(', ')} (${run.results.join(', ')}): ${run.body}`);
-  }
+  expectAllPlaced('protected entry run', run);
   return run;
 }
 
