@@ -64,6 +64,12 @@ function fetchNode(major: string, prefix: string): string {
 
 const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
 
+/** A whole-number setting of the bench from the environment (`BENCH_…`), at least `min`; the fallback otherwise. */
+export function positiveInt(name: string, fallback: number, min = 1): number {
+  const value = Number(process.env[name] ?? fallback);
+  return Number.isInteger(value) && value >= min ? value : fallback;
+}
+
 /** What a signal run's child reports of its answers: its statuses and, where it reads them, their results. */
 export interface RunAnswers {
   readonly statuses: readonly number[];

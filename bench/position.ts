@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
 import type { Broker } from '#shared/facts.ts';
-import { type BenchNode, expectAllPlaced, runMeasuredChild } from './child-run.ts';
+import { type BenchNode, expectAllPlaced, positiveInt, runMeasuredChild } from './child-run.ts';
 import type { BrokerNetwork } from './first-order.ts';
 import { median, round } from './stats.ts';
 
@@ -78,10 +78,7 @@ export function overTheLink(
  * Signals after the first, per run (BENCH_POSITION_SIGNALS, 20 by default); the warm figure is the median of the last
  * half. Twenty keeps the phase to minutes; more show the figure once V8 has compiled the signal's code.
  */
-const WARM_SIGNALS_PER_RUN = (() => {
-  const value = Number(process.env.BENCH_POSITION_SIGNALS ?? 20);
-  return Number.isInteger(value) && value >= 2 ? value : 20;
-})();
+const WARM_SIGNALS_PER_RUN = positiveInt('BENCH_POSITION_SIGNALS', 20, 2);
 
 /** SBER's FIGI at the paper T-Invest. */
 const SBER_FIGI = 'BBG004730N88';

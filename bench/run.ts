@@ -33,7 +33,7 @@ import {
   storeNames,
 } from '#shared/facts.ts';
 import { type BundleFigures, buildAllBundles, buildFloorBundles, SDK_VARIANTS, type SdkVariant } from './bundles.ts';
-import { type BenchNode, benchNodes } from './child-run.ts';
+import { type BenchNode, benchNodes, positiveInt } from './child-run.ts';
 import { type ColdFigures, type ColdRun, coldRun, summarizeCold } from './cold-start.ts';
 import {
   type CallPhases,
@@ -55,11 +55,6 @@ import {
 } from './protection.ts';
 import { round } from './stats.ts';
 import { importBundledHandler, paperBrokerEnv, type WarmFigures, warmRun } from './warm.ts';
-
-const positiveInt = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  return Number.isInteger(value) && value > 0 ? value : fallback;
-};
 
 const WARM_ORDERS = positiveInt('BENCH_WARM_ORDERS', 1000);
 const LATENCY_INVOCATIONS = positiveInt('BENCH_LATENCY_INVOCATIONS', 2000);
