@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { PAPER_ALOR, PAPER_TINKOFF, type PaperBrokers } from '#local/paper-broker/index.ts';
-import { LIMIT_ORDER_PATH } from '#shared/brokers/alor/client.ts';
-import { termsToAlorLimitOrder } from '#shared/brokers/alor/mapping.ts';
+import { LIMIT_ORDER_PATH, MARKET_ORDER_PATH } from '#shared/brokers/alor/client.ts';
+import { signalTermsToAlorOrder, termsToAlorLimitOrder } from '#shared/brokers/alor/mapping.ts';
 import { POST_ORDER_PATH } from '#shared/brokers/tinkoff/client.ts';
 import { orderToPostOrderRequest } from '#shared/brokers/tinkoff/mapping.ts';
 import { type Broker, ENV } from '#shared/facts.ts';
@@ -94,6 +94,12 @@ export interface BrokerNetwork {
   readonly env: Record<string, string>;
   /** The orders of `bench/child-signal.mjs` (AAPL, 1 lot at 190.5, buy) as each broker receives them. */
   readonly bareOrders: Record<Broker, BareOrderRequest>;
+  /**
+   * A market buy of 1 AAPL lot, the floor beside a ver 2 signal's market order: it fills at once, so it leaves no
+   * working order in the account that the signal's next reads would have to list (a limit order at 190.5 would stay,
+   * one more each time, and the signal's orders answer would grow with the floor's own orders).
+   */
+  readonly bareMarketOrders: Record<Broker, BareOrderRequest>;
   close(): Promise<void>;
 }
 
@@ -106,14 +112,23 @@ async function paperAlorAccessToken(paper: PaperBrokers): Promise<string> {
   return ((await response.body.json()) as { AccessToken: string }).AccessToken;
 }
 
-async function bareOrders(paper: PaperBrokers, env: Record<string, string>): Promise<Record<Broker, BareOrderRequest>> {
+async function bareOrders(
+  paper: PaperBrokers,
+  env: Record<string, string>,
+  type: 'limit' | 'market',
+): Promise<Record<Broker, BareOrderRequest>> {
   const terms = { side: 'buy', lots: 1, price: '190.5' } as const;
-  const alorBody = termsToAlorLimitOrder({ ...terms, symbol: 'AAPL', exchange: 'SPBX' }, PAPER_ALOR.portfolio);
-  const tinkoffBody = orderToPostOrderRequest({ ...terms, figi: 'BBG000B9XRY4' }, PAPER_TINKOFF.accountId, BARE_ID);
+  const alorInstrument = { symbol: 'AAPL', exchange: 'SPBX' } as const;
+  const alorBody =
+    type === 'limit'
+      ? termsToAlorLimitOrder({ ...terms, ...alorInstrument }, PAPER_ALOR.portfolio)
+      : signalTermsToAlorOrder({ ...alorInstrument, side: 'buy', lots: 1, type }, PAPER_ALOR.portfolio, BARE_ID);
+  const limitBody = orderToPostOrderRequest({ ...terms, figi: 'BBG000B9XRY4' }, PAPER_TINKOFF.accountId, BARE_ID);
+  const { price: _price, ...marketBody } = { ...limitBody, orderType: 'ORDER_TYPE_MARKET' };
   const json = { 'content-type': 'application/json' };
   return {
     alor: {
-      url: `${env[ENV.alorApiUrl]}${LIMIT_ORDER_PATH}`,
+      url: `${env[ENV.alorApiUrl]}${type === 'limit' ? LIMIT_ORDER_PATH : MARKET_ORDER_PATH}`,
       headers: {
         ...json,
         authorization: `Bearer ${await paperAlorAccessToken(paper)}`,
@@ -125,7 +140,7 @@ async function bareOrders(paper: PaperBrokers, env: Record<string, string>): Pro
     tinkoff: {
       url: `${env[ENV.tinkoffApiUrl]}${POST_ORDER_PATH}`,
       headers: { ...json, authorization: `Bearer ${PAPER_TINKOFF.token}` },
-      body: JSON.stringify(tinkoffBody),
+      body: JSON.stringify(type === 'limit' ? limitBody : marketBody),
     },
   };
 }
@@ -148,7 +163,8 @@ export async function startBrokerNetwork(paper: PaperBrokers, rttMs: number): Pr
     rttMs,
     ca,
     env,
-    bareOrders: await bareOrders(paper, env),
+    bareOrders: await bareOrders(paper, env, 'limit'),
+    bareMarketOrders: await bareOrders(paper, env, 'market'),
     close: async () => {
       await Promise.all(origins.map((started) => started.close()));
       ca.dispose();

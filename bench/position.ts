@@ -9,8 +9,9 @@ import { median, round } from './stats.ts';
  * "A target position over a network" (docs/contract.md#signals-ver-2): a fresh `node` process per run imports the
  * deployed bundle with the position lock's table set (the fake AWS store's DynamoDB, on loopback: in-region DynamoDB
  * is not on the link), sends a `pos` signal, then warm ones that each read the state and place one market order under
- * the lock, beside the same order sent by a bare undici request over the link (one round trip). Of kind `guarded`, the
- * same with every guard set and a signal sized in percent of the portfolio (docs/contract.md#guards).
+ * the lock, beside a bare undici market order over the link (one round trip) and the signal's own reads sent again
+ * bare, then that order (its floor). Of kind `guarded`, the same with every guard set and a signal sized in percent of
+ * the portfolio (docs/contract.md#guards).
  */
 
 /** A `pos` signal under the lock, or a sized entry through every guard. */
@@ -44,14 +45,16 @@ export interface PositionFigures {
   /** `warmSignalMs` minus two bare requests: what the function and the lock add to its two round trips. */
   readonly warmOverheadMs: number;
   /**
-   * The signal's requests made bare: two at once on two connections (a `pos`), or a guarded signal's own reads sent
-   * again as they went, each on a connection of its own; then one order. The link's and the paper brokers' own cost of
-   * that pattern on this machine, the fairer floor.
+   * The signal's requests made bare: its own reads sent again as they went, at once, each on a connection of its own;
+   * then one order. The link's and the paper brokers' own cost of that pattern on this machine, the fairer floor.
    */
   readonly barePatternMs: number;
   /** `warmSignalMs` minus {@link barePatternMs}: what the function and the lock add. */
   readonly warmOverPatternMs: number;
-  /** Time in the lock's two DynamoDB calls per warm signal (loopback). */
+  /**
+   * Time on the wire of the lock's two DynamoDB calls per warm signal (loopback): the take beside the reads, and the
+   * give-back, whose answer the signal does not wait for.
+   */
   readonly lockMs: number;
   readonly brokerRequestsPerSignal: number;
   readonly lockRequestsPerSignal: number;
@@ -61,17 +64,21 @@ export interface PositionFigures {
 
 const CHILD = fileURLToPath(new URL('position-child.mjs', import.meta.url));
 
-/** A child's environment over the simulated link: the function's, the link's, its CA, and the bare order beside it. */
+/**
+ * A child's environment over the simulated link: the function's, the link's, its CA, and the bare order beside it (the
+ * limit order of the first-order phase, or a market order that leaves nothing working in the account).
+ */
 export function overTheLink(
   env: Record<string, string>,
   network: BrokerNetwork,
   broker: Broker,
+  bare: 'limit' | 'market' = 'limit',
 ): Record<string, string> {
   return {
     ...env,
     ...network.env,
     NODE_EXTRA_CA_CERTS: network.ca.caFile,
-    BENCH_BARE_ORDER: JSON.stringify(network.bareOrders[broker]),
+    BENCH_BARE_ORDER: JSON.stringify((bare === 'limit' ? network.bareOrders : network.bareMarketOrders)[broker]),
   };
 }
 /**
@@ -117,7 +124,7 @@ export async function positionRun(
     `${kind} run of ${bundle}`,
     CHILD,
     [bundle, broker, String(WARM_SIGNALS_PER_RUN), kind],
-    overTheLink(env, network, broker),
+    overTheLink(env, network, broker, 'market'),
     // A warm signal and its bare requests take about four round trips: a second per signal leaves room on any link.
     { timeoutMs: Math.max(20_000, WARM_SIGNALS_PER_RUN * 1_000) },
   );

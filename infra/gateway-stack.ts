@@ -27,7 +27,7 @@ function lockStatement(table: Table, broker: Broker): PolicyStatement {
   return new PolicyStatement({
     sid: 'LockPositions',
     effect: Effect.ALLOW,
-    actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
     resources: [table.tableArn],
     conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${broker}#*`] } },
   });

@@ -232,7 +232,8 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
 
   /**
    * `PutItem`, `GetItem`, `DeleteItem`, `UpdateItem` on a table of partition key `pk`, with a condition where given; a
-   * failed condition returns the item as it was when `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`.
+   * failed condition returns the item as it was when `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`, a write that
+   * replaced or changed one returns it (`Attributes`) when `ReturnValues` is `ALL_OLD`.
    */
   const dynamo = (target: string, body: Record<string, unknown>): Answer => {
     const tableName = field(body, 'TableName');
@@ -274,6 +275,7 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
         ? { ...failed, body: { ...failed.body, Item: old } }
         : failed;
     }
+    const before = table.get(pk);
     if (target === PUT_ITEM) table.set(pk, keyItem as Item);
     else if (target === DELETE_ITEM) table.delete(pk);
     else {
@@ -289,7 +291,7 @@ export async function startFakeAwsStore(options: FakeAwsStoreOptions = {}): Prom
         return dynamoError('ValidationException', problem instanceof Error ? problem.message : 'invalid update');
       }
     }
-    return { status: 200, body: {} };
+    return { status: 200, body: body.ReturnValues === 'ALL_OLD' && before !== undefined ? { Attributes: before } : {} };
   };
 
   const record = (request: StoreRequest) => {

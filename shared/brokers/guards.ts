@@ -3,6 +3,7 @@ import { switchState } from '../config.ts';
 import { formatAmount } from '../decimal.ts';
 import { GuardRefusedError } from '../errors.ts';
 import { ENV, PORTFOLIO_TTL_MS, TRADING_STATUS_TTL_MS } from '../facts.ts';
+import { afterRequestsWritten } from '../http/outbound/client.ts';
 import type { Deadline } from '../http/outbound/deadline.ts';
 import type { CountResult, OrderCounter } from '../lock/order-counter.ts';
 import { moscowDay } from '../lock/order-counter.ts';
@@ -340,9 +341,10 @@ export class GuardRun<TInstrument> {
       const { day, expiresAt } = moscowDay(now());
       const name = `${countName(account)}#orders#${day}`;
       const limit = config.maxOrdersPerDay;
+      // After the reads started above are written: they wait for the broker, the count for DynamoDB in-region.
       this.#count = started(
-        counter
-          .reserve(name, requestId, limit, expiresAt, this.#signalOf())
+        afterRequestsWritten()
+          .then(() => counter.reserve(name, requestId, limit, expiresAt, this.#signalOf()))
           .then((result) => ({ name, id: requestId, result })),
       );
     }

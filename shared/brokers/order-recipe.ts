@@ -4,9 +4,9 @@ import type { Broker, SignalExchange } from '../facts.ts';
 import { createWebhookHandler, type SignalHandling, type WebhookOrder } from '../http/inbound/webhook-handler.ts';
 import { brokerAgent, marketReadsAgent, stateReadsAgent } from '../http/outbound/client.ts';
 import type { Deadline } from '../http/outbound/deadline.ts';
+import { DynamoDbClient } from '../lock/dynamodb.ts';
 import { DynamoOrderCounter, MemoryOrderCounter, type OrderCounter } from '../lock/order-counter.ts';
 import { DynamoLeaseStore, LeasedPositionLock, MemoryLeaseStore, type PositionLock } from '../lock/position-lock.ts';
-import { loadLockSdkOnDemand } from '../lock/sdk.ts';
 import type { LogFields } from '../logging.ts';
 import {
   parseProtectedOrder,
@@ -154,21 +154,28 @@ const unavailableReads = {
 /** A first call this soon after the handler was made came with the container: Lambda hands it over as init ends. */
 const CALL_THAT_STARTED_THE_CONTAINER_MS = 100;
 
+let lockTableClient: DynamoDbClient | undefined;
+/** The container's one client of the lock's table, for the leases and the day's count: one connection, made when first used. */
+function lockTable(): DynamoDbClient {
+  lockTableClient ??= new DynamoDbClient();
+  return lockTableClient;
+}
+
 /**
  * The position lock of a function's container (docs/contract.md#position-lock): DynamoDB when the stack names its
- * table, else one within the process. Nothing is loaded until a signal locks.
+ * table, else one within the process.
  */
 function positionLock(config: CommonConfig): PositionLock {
   const table = config.positionLockTable;
   return new LeasedPositionLock(
-    table === undefined ? new MemoryLeaseStore() : new DynamoLeaseStore(loadLockSdkOnDemand, table),
+    table === undefined ? new MemoryLeaseStore() : new DynamoLeaseStore(lockTable(), table),
   );
 }
 
 /** The day's order count of a function's container (docs/contract.md#orders-per-day): beside the position lock's leases. */
 function orderCounter(config: CommonConfig): OrderCounter {
   const table = config.positionLockTable;
-  return table === undefined ? new MemoryOrderCounter() : new DynamoOrderCounter(loadLockSdkOnDemand, table);
+  return table === undefined ? new MemoryOrderCounter() : new DynamoOrderCounter(lockTable(), table);
 }
 
 /** What the guards of a function's orders read with, but the broker's reads (docs/contract.md#guards). */

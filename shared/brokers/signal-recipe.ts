@@ -184,22 +184,33 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
       instrument: await calls.instrument(signal, access, { position: true }),
     }));
 
-    const lease = dependsOnPosition(signal)
+    const needs = { ...stateNeeds(signal), stops: readsStopOrders(signal) };
+    const readState = async (): Promise<InstrumentState> =>
+      needs.position || needs.orders || needs.stops ? client.readState(call, needs) : { position: 0, activeOrders: [] };
+    const held = dependsOnPosition(signal)
       ? await lock
-          .acquire(`${broker}#${account}#${key}`, { deadline, keepMs: brokerTimeoutMs / 2 })
+          .acquireWithRead(`${broker}#${account}#${key}`, { deadline, keepMs: brokerTimeoutMs / 2 }, readState)
           .catch(async (error: unknown) => {
             // Nothing will be sent: the day's count this signal took is given back.
             await guards.settle(false);
             throw error;
           })
       : undefined;
+    const lease = held?.lease;
     let sent = false;
+    let givenBack: Promise<unknown> | undefined;
+    /**
+     * The lease given back and the day's count settled, once: as soon as the order has its answer (so the next signal
+     * on the instrument waits for nothing more), else when the signal ends.
+     */
+    const giveBack = () => {
+      // A lease the store did not take back expires by itself (LEASE_MARGIN_MS after the deadline).
+      givenBack ??= Promise.all([lease?.release().catch(() => undefined), guards.settle(sent)]);
+      givenBack.catch(() => undefined);
+      return givenBack;
+    };
     try {
-      const needs = { ...stateNeeds(signal), stops: readsStopOrders(signal) };
-      const state =
-        needs.position || needs.orders || needs.stops
-          ? await client.readState(call, needs)
-          : { position: 0, activeOrders: [] };
+      const state = held === undefined ? await readState() : held.value;
       const sized = await sizedSignal(signal, guards, calls.lot(instrument));
       if (sized.basis !== undefined) report.size = sized.basis;
       let plan = capped(planSignal(sized.signal, state, requestId, sized.target), sized.quote, report);
@@ -275,6 +286,7 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
           ticker: signal.ticker,
           webhookRequestId: run.requestId,
         });
+        void giveBack();
         const { entry: placed } = protectedOutcome;
         report.protection = protectedOutcome.protection;
         if (placed.status === 'placed') {
@@ -285,14 +297,14 @@ export function createSignalRecipe<TFields, TInstrument, TTerms extends LogField
         return { result: 'placed', report };
       }
       const outcome = await client.placeOrder({ credential, account, terms, requestId, deadline, dryRun: false });
+      void giveBack();
       if (outcome.status === 'refused') return { result: 'refused', report, reason: outcome.message };
       if (outcome.status === 'placed') {
         report.orders.push({ ...entry(plan.order, signal.options), id: outcome.orderId, replayed: outcome.replayed });
       }
       return { result: 'placed', report };
     } finally {
-      // A lease the store did not take back expires by itself (LEASE_MARGIN_MS after the deadline).
-      await Promise.all([lease?.release().catch(() => undefined), guards.settle(sent)]);
+      await giveBack();
     }
   };
 }

@@ -1,5 +1,4 @@
-import { describeError } from '../errors.ts';
-import { type LockSdk, LockTable } from './sdk.ts';
+import { type DynamoDbClient, isConditionFailed } from './dynamodb.ts';
 
 /**
  * The day's count of a deployment's orders per account (docs/contract.md#orders-per-day), shared by every container:
@@ -50,56 +49,62 @@ export class MemoryOrderCounter implements OrderCounter {
   }
 }
 
-type AttributeMap = Record<string, { N?: string; SS?: string[] }>;
-
 /** The day's count as an item of the lock's table: `placed` (a number) and `ids` (the string set of counted keys). */
 export class DynamoOrderCounter implements OrderCounter {
-  readonly #table: LockTable;
+  readonly #client: DynamoDbClient;
+  readonly #table: string;
 
-  constructor(sdk: () => Promise<LockSdk>, table: string) {
-    this.#table = new LockTable(sdk, table);
+  constructor(client: DynamoDbClient, table: string) {
+    this.#client = client;
+    this.#table = table;
   }
 
   async reserve(name: string, id: string, limit: number, expiresAt: number, signal: AbortSignal): Promise<CountResult> {
-    const { sdk, client } = await this.#table.ready();
-    const command = new sdk.UpdateItemCommand({
-      TableName: this.#table.name,
-      Key: { pk: { S: name } },
-      UpdateExpression: 'ADD placed :one, ids :ids SET expiresAt = :expiresAt',
-      ConditionExpression: '(attribute_not_exists(placed) OR placed < :limit) AND NOT contains(ids, :id)',
-      ExpressionAttributeValues: {
-        ':one': { N: '1' },
-        ':ids': { SS: [id] },
-        ':id': { S: id },
-        ':limit': { N: String(limit) },
-        ':expiresAt': { N: String(expiresAt) },
-      },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    });
     try {
-      await client.send(command, { abortSignal: signal });
+      await this.#client.send(
+        'UpdateItem',
+        {
+          TableName: this.#table,
+          Key: { pk: { S: name } },
+          UpdateExpression: 'ADD placed :one, ids :ids SET expiresAt = :expiresAt',
+          ConditionExpression: '(attribute_not_exists(placed) OR placed < :limit) AND NOT contains(ids, :id)',
+          ExpressionAttributeValues: {
+            ':one': { N: '1' },
+            ':ids': { SS: [id] },
+            ':id': { S: id },
+            ':limit': { N: String(limit) },
+            ':expiresAt': { N: String(expiresAt) },
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+        signal,
+      );
       return { status: 'counted' };
     } catch (error) {
-      if (describeError(error).name !== 'ConditionalCheckFailedException') throw error;
-      const item = (error as { Item?: AttributeMap }).Item;
-      if (item?.ids?.SS?.includes(id) === true) return { status: 'counted-before' };
-      return { status: 'full', count: Number(item?.placed?.N ?? limit) };
+      if (!isConditionFailed(error)) throw error;
+      const item = error.item;
+      const ids = item?.ids !== undefined && 'SS' in item.ids ? item.ids.SS : [];
+      if (ids.includes(id)) return { status: 'counted-before' };
+      const placed = item?.placed !== undefined && 'N' in item.placed ? item.placed.N : String(limit);
+      return { status: 'full', count: Number(placed) };
     }
   }
 
   async release(name: string, id: string, signal: AbortSignal): Promise<void> {
-    const { sdk, client } = await this.#table.ready();
-    const command = new sdk.UpdateItemCommand({
-      TableName: this.#table.name,
-      Key: { pk: { S: name } },
-      UpdateExpression: 'ADD placed :minusOne DELETE ids :ids',
-      ConditionExpression: 'contains(ids, :id)',
-      ExpressionAttributeValues: { ':minusOne': { N: '-1' }, ':ids': { SS: [id] }, ':id': { S: id } },
-    });
     try {
-      await client.send(command, { abortSignal: signal });
+      await this.#client.send(
+        'UpdateItem',
+        {
+          TableName: this.#table,
+          Key: { pk: { S: name } },
+          UpdateExpression: 'ADD placed :minusOne DELETE ids :ids',
+          ConditionExpression: 'contains(ids, :id)',
+          ExpressionAttributeValues: { ':minusOne': { N: '-1' }, ':ids': { SS: [id] }, ':id': { S: id } },
+        },
+        signal,
+      );
     } catch (error) {
-      if (describeError(error).name !== 'ConditionalCheckFailedException') throw error;
+      if (!isConditionFailed(error)) throw error;
     }
   }
 }

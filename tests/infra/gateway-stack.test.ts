@@ -292,7 +292,7 @@ describe('GatewayStack with the defaults of cdk.json', () => {
               {
                 Sid: 'LockPositions',
                 Effect: 'Allow',
-                Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+                Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
                 Resource: { 'Fn::GetAtt': [logicalId(stack, stack.positionLocks), 'Arn'] },
                 Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${row.broker}#*`] } },
               },

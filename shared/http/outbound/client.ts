@@ -6,7 +6,7 @@ import buildUndiciConnector from 'undici/lib/core/connect.js';
 // the index exports; tests/integration/performance-invariants.test.ts fails if an undici upgrade moves or changes it.
 import UndiciAgent from 'undici/lib/dispatcher/agent.js';
 import { BrokerTimeoutError, BrokerUnavailableError, describeError } from '../../errors.ts';
-import { createDeadline, type Deadline, type DeadlineSignal } from './deadline.ts';
+import { createDeadline, type Deadline, DeadlineSignal } from './deadline.ts';
 
 /**
  * The one way to send an HTTP request (to a broker, to Telegram, to the store extension, and the init's warm-up): a
@@ -199,16 +199,40 @@ function transportError(error: unknown, deadline: Deadline): Error {
 }
 
 /**
+ * Resolves once the requests made before it are written: undici writes a request on a kept-alive connection in the
+ * event-loop turn after it is made (it first checks that the server has not closed the idle socket), and a request made
+ * a few promise steps after the call (a broker read that awaits its token) is made in this turn's microtasks, so two
+ * turns on. Work that need not come first (a DynamoDB call beside a signal's broker reads, signed at some CPU cost)
+ * then delays none of them.
+ */
+export async function afterRequestsWritten(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Calls `listener` once when `signal` aborts; gives the way to stop listening. */
+function onAbort(signal: DeadlineSignal | AbortSignal, listener: () => void): () => void {
+  if (signal instanceof DeadlineSignal) {
+    signal.once('abort', listener);
+    return () => signal.removeListener('abort', listener);
+  }
+  signal.addEventListener('abort', listener, { once: true });
+  return () => signal.removeEventListener('abort', listener);
+}
+
+/**
  * One request through the dispatcher, its answer collected as it arrives: the status, and the body as text, refused
  * past {@link MAX_RESPONSE_BODY_BYTES} however it is framed (a chunked answer declares no length). undici's `request()`
  * would hand the body over as a stream and call back within an async resource, which costs a warm order more
  * (docs/performance.md#alternatives-tried). The deadline aborts the
- * request wherever it is, as an abort signal given to `request()` would.
+ * request wherever it is, as an abort signal given to `request()` would. `onWritten` is called once the request is
+ * written to its connection, before any answer.
  */
-function dispatchForText(
+export function dispatchForText(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
-  signal: DeadlineSignal,
+  signal: DeadlineSignal | AbortSignal,
+  onWritten?: () => void,
 ): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     let controller: Dispatcher.DispatchController | undefined;
@@ -216,7 +240,7 @@ function dispatchForText(
     let chunks: Buffer[] = [];
     let size = 0;
     const abortOnDeadline = () => controller?.abort(signal.reason as Error);
-    signal.once('abort', abortOnDeadline);
+    const stopListening = onAbort(signal, abortOnDeadline);
     const tooLarge = () => new BrokerUnavailableError('body too large', { retriable: false });
     dispatcher.dispatch(options, {
       onRequestStart(started) {
@@ -226,6 +250,8 @@ function dispatchForText(
         chunks = [];
         size = 0;
         if (signal.aborted) started.abort(signal.reason as Error);
+        // undici writes the request in the same turn, right after this call: a microtask later it is on the socket.
+        else if (onWritten !== undefined) queueMicrotask(onWritten);
       },
       onResponseStart(started, status, headers) {
         // An informational answer (1xx): the final one follows.
@@ -241,11 +267,11 @@ function dispatchForText(
       onResponseEnd(started) {
         // Aborted (a body past the cap, the deadline): the error follows; never a cut body as an answer.
         if (started.aborted) return;
-        signal.removeListener('abort', abortOnDeadline);
+        stopListening();
         resolve({ statusCode, text: Buffer.concat(chunks).toString('utf8') });
       },
       onResponseError(_started, error) {
-        signal.removeListener('abort', abortOnDeadline);
+        stopListening();
         reject(error);
       },
     });
