@@ -34,7 +34,7 @@ interface PositionRun {
 export interface PositionFigures {
   readonly runs: number;
   readonly rttMs: number;
-  /** The first `pos` signal after the import (a cold container: handshakes, the lock's SDK, T-Invest's lookup). */
+  /** The first `pos` signal after the import (a cold container: handshakes, the lock table's first connection, T-Invest's lookup). */
   readonly firstSignalMs: number;
   /** A warm `pos` signal that places an order: state read, market order, the lock taken and given back. */
   readonly warmSignalMs: number;

@@ -19,7 +19,7 @@ export type AttributeValue =
   | { readonly BOOL: boolean };
 export type Item = Readonly<Record<string, AttributeValue>>;
 
-export type DynamoOperation = 'PutItem' | 'UpdateItem' | 'DeleteItem';
+export type DynamoOperation = 'PutItem' | 'UpdateItem';
 
 /** What a write sends: the operation's documented input (TableName, Key or Item, expressions…). */
 export type DynamoInput = Readonly<Record<string, unknown>>;

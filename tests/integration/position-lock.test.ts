@@ -150,7 +150,7 @@ describe.each(BROKERS)('%s: the lock per instrument', (broker) => {
     flatten(paper, broker, 'SBER');
     const handler = await importHandler(broker, deployedEnv(broker, { BROKER_TIMEOUT_MS: '300' }));
     holdLease(broker, 'SBER', Date.now() + 60_000);
-    // The container warm: its access token, the instrument, the lock's client (a first take loads the DynamoDB SDK).
+    // The container warm: its access token, the instrument, the lock table's connection.
     await handler(signalEvent(broker, { t: 'MOEX:SBER', x: 'cancel' }));
     await handler(signalEvent(broker, { t: 'MOEX:GAZP', pos: 0, o: 'market' }));
     paper[broker].resetStats();

@@ -109,8 +109,8 @@ describe('DynamoDbClient', () => {
     answers = [throttled, { status: 200, body: {} }, { status: 500, body: {} }, { status: 503, body: {} }];
     const client = new DynamoDbClient({ env: env() });
 
-    await expect(client.send('DeleteItem', { TableName: 't' }, signal())).resolves.toEqual({});
-    await expect(client.send('DeleteItem', { TableName: 't' }, signal())).rejects.toMatchObject({
+    await expect(client.send('UpdateItem', { TableName: 't' }, signal())).resolves.toEqual({});
+    await expect(client.send('UpdateItem', { TableName: 't' }, signal())).rejects.toMatchObject({
       name: 'HTTP503',
       statusCode: 503,
     });
