@@ -291,8 +291,9 @@ export class DynamoLeaseStore implements LeaseStore {
 
 /** The lease an item held before a take: when it ended (given back, else its lease's end), and by whom. */
 function endedLease(item: LeaseItem | undefined, holder: string): EndedLease | undefined {
-  // Nothing was there, or it was this very holder's (the take resent): no earlier holder to wait for.
-  if (item === undefined || item.holder?.S === holder) return undefined;
+  if (item === undefined) return undefined;
+  // This very holder's: the take was resent after its answer was lost, and what the first write replaced is unknown.
+  if (item.holder?.S === holder) return { endedAt: Number.POSITIVE_INFINITY, container: '' };
   return {
     endedAt: Number(item.endedAt?.N ?? item.leaseUntil?.N ?? Number.POSITIVE_INFINITY),
     container: item.container?.S ?? '',
