@@ -1,3 +1,5 @@
+import type { AttributeValue, Item } from '#shared/lock/dynamodb.ts';
+
 /**
  * The part of DynamoDB's expressions the fake store (local/aws-store.ts) evaluates. Conditions: comparisons
  * (`=`, `<>`, `<`, `<=`, `>`, `>=`) of attributes and `:values`, `attribute_exists(a)`, `attribute_not_exists(a)`,
@@ -7,16 +9,8 @@
  * fake misread.
  */
 
-/**
- * A DynamoDB attribute value, as the JSON protocol carries it: `{ "S": "…" }`, `{ "N": "12" }`, `{ "BOOL": true }`,
- * `{ "SS": ["…"] }`.
- */
-export type AttributeValue =
-  | { readonly S: string }
-  | { readonly N: string }
-  | { readonly BOOL: boolean }
-  | { readonly SS: readonly string[] };
-export type Item = Readonly<Record<string, AttributeValue>>;
+/** The attribute values and items the functions' DynamoDB client sends, as the JSON protocol carries them. */
+export type { AttributeValue, Item };
 
 export interface ExpressionValues {
   readonly names: Readonly<Record<string, string>>;

@@ -1,5 +1,10 @@
 import type { Dispatcher } from 'undici';
-import { createKeepAliveAgent, dispatchForText, type HttpResponse } from '../http/outbound/client.ts';
+import {
+  createKeepAliveAgent,
+  dispatchForText,
+  type HttpResponse,
+  isTransientTransportFailure,
+} from '../http/outbound/client.ts';
 import { type AwsCredentials, JsonRequestSigner } from './sigv4.ts';
 
 /**
@@ -11,7 +16,10 @@ import { type AwsCredentials, JsonRequestSigner } from './sigv4.ts';
  * that failed on the way or was throttled, each attempt bounded (1 s) within the caller's signal.
  */
 
-/** A DynamoDB attribute value as the JSON protocol carries it. */
+/**
+ * A DynamoDB attribute value as the JSON protocol carries it: `{ "S": "…" }`, `{ "N": "12" }`, `{ "SS": ["…"] }`,
+ * `{ "BOOL": true }` (the fake store's expressions read the same, local/dynamodb-expressions.ts).
+ */
 export type AttributeValue =
   | { readonly S: string }
   | { readonly N: string }
@@ -60,20 +68,16 @@ const RETRIED_TYPES = new Set([
   'ThrottlingException',
   'LimitExceededException',
 ]);
-/** Failures on the way that a second attempt may not meet (a reset, a refused or dropped connection). */
-const RETRIED_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
 
-/** Where the client calls and as whom, read from the environment at each call, as the SDK's providers read it. */
-function environment(env: NodeJS.ProcessEnv): { url: URL; region: string; credentials: AwsCredentials } {
+/** Where the client calls and as whom: Lambda's environment, which stays as it is for a container's life. */
+interface Target {
+  readonly url: URL;
+  readonly region: string;
+  readonly credentials: AwsCredentials;
+}
+
+function environment(env: NodeJS.ProcessEnv): Target {
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
@@ -104,14 +108,16 @@ function errorOf(response: HttpResponse): DynamoDbError {
   return new DynamoDbError(type || `HTTP${response.statusCode}`, response.statusCode, body.Item as Item | undefined);
 }
 
+/** Every write here is conditional on its own holder or key, so a resend after a break changes nothing more. */
 function mayRetry(error: unknown): boolean {
   if (error instanceof DynamoDbError) return error.statusCode >= 500 || RETRIED_TYPES.has(error.name);
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && RETRIED_CODES.has(code);
+  return isTransientTransportFailure(error);
 }
 
 export class DynamoDbClient {
   readonly #env: NodeJS.ProcessEnv;
+  /** Read from the environment at the first call that finds it complete. */
+  #target: Target | undefined;
   readonly #signer = new JsonRequestSigner();
   readonly #now: () => number;
   #dispatcher: Dispatcher | undefined;
@@ -153,7 +159,8 @@ export class DynamoDbClient {
     signal: AbortSignal,
     onWritten?: () => void,
   ): Promise<DynamoOutput> {
-    const { url, region, credentials } = environment(this.#env);
+    this.#target ??= environment(this.#env);
+    const { url, region, credentials } = this.#target;
     const body = JSON.stringify(input);
     const { headers } = this.#signer.sign({
       url,

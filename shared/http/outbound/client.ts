@@ -186,6 +186,17 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_C
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const RETRIABLE_STATUSES = new Set([502, 503, 504]);
 
+/**
+ * A failure on the way that a second attempt may not meet: the request was not sent (refused, no route, no name, a
+ * connect timeout), or its connection broke. Whether a broker request may be resent after a break is
+ * {@link sendHttpRequest}'s to decide (only when the broker deduplicates it).
+ */
+export function isTransientTransportFailure(error: unknown): boolean {
+  const { code } = describeError(error);
+  if (code === undefined) return false;
+  return NOT_SENT_CODES.has(code) || RESET_CODES.has(code) || code === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
 function transportError(error: unknown, deadline: Deadline): Error {
   if (error instanceof BrokerUnavailableError || error instanceof BrokerTimeoutError) return error;
   const { name, code } = describeError(error);
